@@ -1,0 +1,45 @@
+# Vigil's two commands: `make run` and `make test`. Everything else is set-up they call.
+# The virtual environment is built by uv from uv.lock (exact, hashed versions); uv itself
+# is bootstrapped with the machine's own python3 into .tools/, pinned below.
+PYTHON     ?= python3
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/bin/uv
+VENV       := .venv
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run test venv lint typecheck unit clean check serve
+
+$(UV):
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --all-groups
+	touch $@
+
+venv: $(VENV)/.synced
+
+run: venv
+	$(VENV)/bin/vigil run
+
+serve: venv
+	$(VENV)/bin/vigil serve
+
+check: venv
+	$(VENV)/bin/vigil check
+
+lint: venv
+	$(VENV)/bin/ruff check bot tests
+	$(VENV)/bin/ruff format --check bot tests
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+test: venv
+	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory lint typecheck
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Incidents: fingerprints, grouping, classification (pure) and the service that stores them."""

@@ -1,0 +1,1 @@
+"""Inbound alert formats, parsed and validated without I/O into ``AlertIn`` values."""
