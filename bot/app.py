@@ -1,0 +1,120 @@
+"""The composition root: the only place that builds and wires the database, services,
+HTTP server and chat backend. Everything else receives what it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.chat.backend import ChatBackend
+from bot.chat.commands.run import CommandRunner
+from bot.config import Settings
+from bot.db import Database, redact_url
+from bot.incidents.ingest import AlertIngestor
+from bot.incidents.service import Change, IncidentService, Notifier
+from bot.incidents.store import Clock, utcnow
+from bot.metrics import Metrics
+from bot.web import Routes, build_web_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Vigil:
+    """A running Vigil's parts, built by ``create`` and released by ``close``."""
+
+    settings: Settings
+    db: Database
+    notifier: Notifier
+    incidents: IncidentService
+    ingestor: AlertIngestor
+    commands: CommandRunner
+    metrics: Metrics
+    clock: Clock
+    backends: list[ChatBackend] = field(default_factory=list)
+
+    @classmethod
+    async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Vigil:
+        """Open the database, apply migrations, and wire the services."""
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+        except Exception:
+            await db.dispose()
+            raise
+        notifier = Notifier()
+        metrics = Metrics()
+        incidents = IncidentService(db, notifier=notifier, clock=clock)
+        ingestor = AlertIngestor(db, settings.incidents, notifier=notifier, clock=clock)
+        vigil = cls(
+            settings=settings,
+            db=db,
+            notifier=notifier,
+            incidents=incidents,
+            ingestor=ingestor,
+            commands=CommandRunner(incidents),
+            metrics=metrics,
+            clock=clock,
+        )
+        notifier.subscribe(vigil._count_opened)
+        return vigil
+
+    async def _count_opened(self, change: Change) -> None:
+        if change.kind == "opened" and change.actor == "vigil":
+            self.metrics.incidents_opened.labels(change.incident.severity).inc()
+
+    def attach(self, backend: ChatBackend) -> None:
+        """Let a chat backend hear every committed incident change."""
+        self.backends.append(backend)
+        self.notifier.subscribe(backend.announce)
+
+    def web_app(self) -> web.Application:
+        routes = Routes(
+            db=self.db,
+            incidents=self.incidents,
+            ingestor=self.ingestor,
+            metrics=self.metrics,
+            clock=self.clock,
+            ingest_token=self.settings.ingest_token,
+            api_token=self.settings.api_token,
+            max_body_bytes=self.settings.max_body_bytes,
+        )
+        return build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
+
+    async def close(self) -> None:
+        for backend in self.backends:
+            await backend.stop()
+        await self.db.dispose()
+
+
+async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve HTTP (and any attached chat backends) until ``stop`` is set."""
+    runner = web.AppRunner(vigil.web_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    log.info(
+        "Vigil is up: HTTP on http://%s:%d (alerts: POST /alerts/alertmanager, "
+        "/alerts/generic), database %s",
+        host,
+        port,
+        redact_url(vigil.db.url),
+    )
+    try:
+        for backend in vigil.backends:
+            await backend.start()
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM end the process cleanly (in-flight requests finish)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)

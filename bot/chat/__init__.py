@@ -1,0 +1,1 @@
+"""Chat front ends (Slack and the console) and the command layer they share."""

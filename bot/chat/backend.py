@@ -1,0 +1,62 @@
+"""The contract every chat backend (console, Slack) fulfils, and an in-package fake.
+
+Kept to the few methods the core needs, in the manner of Dispatch's oncall plugin base:
+the core announces incident changes; a backend shows them where the team looks and feeds
+typed commands back to the shared ``CommandRunner``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.chat.commands import render
+from bot.incidents.service import Change
+
+
+class ChatBackend(Protocol):
+    name: str
+
+    async def announce(self, change: Change) -> None:
+        """Show the team a committed incident change (new incident, severity, alert, …)."""
+
+    async def start(self) -> None:
+        """Begin taking commands; return once ready."""
+
+    async def stop(self) -> None:
+        """Stop taking commands and release what ``start`` took."""
+
+
+def announcement(change: Change) -> str:
+    """The one-line wording of a change for a channel, first line first."""
+    view = change.incident
+    match change.kind:
+        case "opened":
+            return (
+                render.headline(view, "opened")
+                + f"\n  Why {view.severity}: "
+                + (view.severity_reason)
+            )
+        case "severity":
+            return render.headline(view, f"severity now {view.severity}") + (
+                f"\n  {view.severity_reason}"
+            )
+        case _:
+            return f"{render.mark(view.severity)} {view.severity} #{view.id}: {change.text}"
+
+
+class RecordingBackend:
+    """A fake that keeps what it was told, for tests and for running with no chat at all."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.announced: list[str] = []
+
+    async def announce(self, change: Change) -> None:
+        self.announced.append(announcement(change))
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None

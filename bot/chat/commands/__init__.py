@@ -1,0 +1,1 @@
+"""Chat commands: ``parse`` turns ``/incident`` text into typed values without I/O."""

@@ -1,0 +1,92 @@
+"""Runs parsed ``/incident`` commands against the incident service and words the replies.
+
+Chat-agnostic: the console and Slack hand it the text and the caller's name and show the
+``Reply`` it returns. Errors (bad input, unknown incident, illegal transition) become a reply
+to the caller alone and change nothing; the bot never crashes on what a person types.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.chat.commands import parse as p
+from bot.chat.commands import render
+from bot.errors import VigilError
+from bot.incidents.service import IncidentService
+from bot.incidents.views import IncidentView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to show. ``ephemeral`` replies go to the caller only (errors, usage, lookups);
+    the others matter to the whole team and go to the channel."""
+
+    text: str
+    ephemeral: bool
+    incident: IncidentView | None = None
+
+
+class CommandRunner:
+    def __init__(self, incidents: IncidentService) -> None:
+        self._incidents = incidents
+
+    async def run_incident(self, text: str, *, actor: str) -> Reply:
+        """Run the text that followed ``/incident``."""
+        command = p.parse_incident(text)
+        if isinstance(command, p.ParseError):
+            return Reply(f"⚠️ {command.message}\nUsage: {command.usage}", ephemeral=True)
+        try:
+            return await self._dispatch(command, actor)
+        except VigilError as exc:
+            return Reply(f"⚠️ {exc.message}", ephemeral=True)
+        except Exception:
+            log.exception("command failed: /incident %s", text.split(" ", 1)[0])
+            return Reply(
+                "⚠️ Vigil hit an internal error and changed nothing. Try again; if it repeats, "
+                "check the bot's log.",
+                ephemeral=True,
+            )
+
+    async def _dispatch(self, c: p.Command, actor: str) -> Reply:
+        inc = self._incidents
+        match c:
+            case p.Help(topic):
+                return Reply(p.help_text(topic), ephemeral=True)
+            case p.List(all=include_closed):
+                views = await inc.list(include_closed=include_closed)
+                return Reply(render.listing(views, include_closed=include_closed), True)
+            case p.Show(n):
+                return _private(await inc.get(n))
+            case p.New(title, severity, service, model):
+                v = await inc.open(
+                    title=title, actor=actor, severity=severity, service=service, model=model
+                )
+                return _public(v, f"opened by {actor}")
+            case p.Ack(n):
+                return _public(await inc.acknowledge(n, actor=actor), f"acknowledged by {actor}")
+            case p.Sev(n, severity):
+                v = await inc.set_severity(n, severity, actor=actor)
+                return _public(v, f"severity set to {v.severity} by {actor}")
+            case p.Assign(n, user):
+                v = await inc.assign(n, user, actor=actor)
+                return _public(v, f"commander is now {user}")
+            case p.Note(n, text):
+                v = await inc.note(n, text, actor=actor)
+                return Reply(f"📝 Note added to #{v.id} by {actor}: {text}", False, v)
+            case p.Contain(n):
+                return _public(await inc.contain(n, actor=actor), f"contained by {actor}")
+            case p.Resolve(n, text):
+                v = await inc.resolve(n, actor=actor, text=text)
+                return _public(v, f"resolved by {actor}")
+        raise AssertionError(f"unhandled command {c!r}")
+
+
+def _public(view: IncidentView, what: str) -> Reply:
+    return Reply(render.headline(view, what), ephemeral=False, incident=view)
+
+
+def _private(view: IncidentView) -> Reply:
+    return Reply(render.detail(view), ephemeral=True, incident=view)

@@ -1,0 +1,103 @@
+"""The console chat backend: type ``/incident …`` in the terminal, see the team's channel.
+
+It runs the same ``CommandRunner`` Slack will, so everything can be tried with no Slack
+workspace. Lines without a leading slash work too (``incident list``). Changes made by
+others (alerts, the API) are announced as they commit; the console user's own actions are
+not echoed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from typing import TextIO
+
+from bot.chat.backend import announcement
+from bot.chat.commands.run import CommandRunner
+from bot.incidents.service import Change
+
+log = logging.getLogger(__name__)
+
+WELCOME = (
+    "Vigil console. Type /incident help for commands, /quit to leave. "
+    "Alerts posted to the HTTP server show up here."
+)
+
+
+class ConsoleBackend:
+    name = "console"
+
+    def __init__(
+        self,
+        runner: CommandRunner,
+        *,
+        reader: asyncio.StreamReader,
+        out: TextIO,
+        user: str,
+        on_quit: asyncio.Event | None = None,
+    ) -> None:
+        self._runner = runner
+        self._reader = reader
+        self._out = out
+        self.user = user
+        self._quit = on_quit or asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def announce(self, change: Change) -> None:
+        if change.actor == self.user:
+            return
+        self._print(announcement(change))
+
+    async def start(self) -> None:
+        self._print(WELCOME)
+        self._task = asyncio.create_task(self._loop(), name="console")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def handle_line(self, line: str) -> str | None:
+        """Run one typed line; return the reply text (None for a blank line)."""
+        text = line.strip()
+        if not text:
+            return None
+        word, _, rest = text.lstrip("/").partition(" ")
+        word = word.lower()
+        if word in ("quit", "exit"):
+            self._quit.set()
+            return "Bye. The HTTP server stops too."
+        if word == "help":
+            word, rest = "incident", "help"
+        if word != "incident":
+            return f"⚠️ Unknown command '/{word}'. Try /incident help."
+        reply = await self._runner.run_incident(rest, actor=self.user)
+        prefix = "(only you) " if reply.ephemeral else ""
+        return prefix + reply.text
+
+    async def _loop(self) -> None:
+        while not self._quit.is_set():
+            self._out.write("vigil> ")
+            self._out.flush()
+            raw = await self._reader.readline()
+            if not raw:  # end of input: leave like /quit
+                self._quit.set()
+                return
+            reply = await self.handle_line(raw.decode(errors="replace"))
+            if reply:
+                self._print(reply)
+
+    def _print(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+
+async def stdin_reader() -> asyncio.StreamReader:
+    """An asyncio reader over the process's standard input."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader

@@ -1,0 +1,199 @@
+"""Settings from the environment and ``vigil.yaml``; fails fast naming the bad key.
+
+Precedence: command-line flags > environment variables > ``vigil.yaml`` > embedded
+defaults. The embedded defaults run the bot with nothing configured at all: SQLite under
+``./var/``, HTTP on 127.0.0.1:8080, the console chat backend.
+
+Environment: ``VIGIL_CONFIG`` (path of vigil.yaml), ``VIGIL_DATABASE_URL``, ``VIGIL_HOST``,
+``VIGIL_PORT``, ``VIGIL_INGEST_TOKEN``, ``VIGIL_API_TOKEN``, ``VIGIL_LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+from bot.incidents.classify import Policy, SubjectPolicy
+from bot.incidents.fingerprint import DEFAULT_GROUP_BY
+from bot.incidents.service import IncidentSettings
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
+DEFAULT_MAX_BODY = 1024 * 1024
+_TOP_KEYS = frozenset(
+    {"database_url", "http", "group_by", "classification", "models", "services", "log_level"}
+)
+
+
+class Secret:
+    """A token that never shows itself in logs, reprs or exception messages."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def matches(self, candidate: str) -> bool:
+        """Constant-time comparison, so response timing does not leak the token."""
+        return hmac.compare_digest(self._value.encode(), candidate.encode())
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    ingest_token: Secret | None = None
+    api_token: Secret | None = None
+    log_level: str = "INFO"
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
+    config_path: Path | None = None
+
+
+def load_settings(
+    config_path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+) -> Settings:
+    """Build settings; raise ``ConfigError`` naming the file and key on the first problem."""
+    env = env if env is not None else {}
+    path = Path(config_path) if config_path else _default_path(env)
+    raw: dict[str, Any] = _read_yaml(path) if path else {}
+    where = str(path) if path else "environment"
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown setting (known: {', '.join(sorted(_TOP_KEYS))})", where=where, key=unknown[0]
+        )
+    http = _mapping(raw.get("http", {}), where, "http")
+    port_value = port if port is not None else env.get("VIGIL_PORT", http.get("port", 8080))
+    return Settings(
+        database_url=str(
+            env.get("VIGIL_DATABASE_URL") or raw.get("database_url") or DEFAULT_DATABASE_URL
+        ),
+        host=str(host or env.get("VIGIL_HOST") or http.get("host", "127.0.0.1")),
+        port=_int(port_value, where, "http.port", low=0, high=65535),
+        max_body_bytes=_int(
+            http.get("max_body_bytes", DEFAULT_MAX_BODY),
+            where,
+            "http.max_body_bytes",
+            low=1024,
+            high=64 * 1024 * 1024,
+        ),
+        ingest_token=_secret(env.get("VIGIL_INGEST_TOKEN")),
+        api_token=_secret(env.get("VIGIL_API_TOKEN")),
+        log_level=str(env.get("VIGIL_LOG_LEVEL") or raw.get("log_level") or "INFO").upper(),
+        incidents=IncidentSettings(
+            group_by=_group_by(raw.get("group_by", list(DEFAULT_GROUP_BY)), where),
+            policy=Policy.from_config(raw.get("classification", {}), where=where),
+            models=_subjects(raw.get("models", {}), where, "models"),
+            services=_subjects(raw.get("services", {}), where, "services"),
+        ),
+        config_path=path,
+    )
+
+
+def _default_path(env: Mapping[str, str]) -> Path | None:
+    if env.get("VIGIL_CONFIG"):
+        return Path(env["VIGIL_CONFIG"])
+    local = Path("vigil.yaml")
+    return local if local.is_file() else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file ({exc.strerror})", where=str(path)) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=at) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of settings", where=str(path))
+    return data
+
+
+def _mapping(value: object, where: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("must be a mapping", where=where, key=key)
+    return value
+
+
+def _int(value: object, where: str, key: str, *, low: int, high: int) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"must be a whole number, got {value!r}", where=where, key=key) from None
+    if not low <= number <= high:
+        raise ConfigError(f"must be between {low} and {high}, got {number}", where=where, key=key)
+    return number
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
+
+
+def _group_by(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError("must be a non-empty list of label names", where=where, key="group_by")
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip("| "):
+            raise ConfigError(
+                "must be a label name, or names joined by |", where=where, key=f"group_by[{i}]"
+            )
+    return tuple(value)
+
+
+def _subjects(value: object, where: str, key: str) -> Mapping[str, SubjectPolicy]:
+    subjects = _mapping(value, where, key)
+    out: dict[str, SubjectPolicy] = {}
+    for name, spec in subjects.items():
+        spec = _mapping(spec or {}, where, f"{key}.{name}")
+        extra = sorted(set(spec) - {"critical", "accuracy_sla", "latency_p95_sla_ms"})
+        if extra:
+            raise ConfigError(
+                "unknown setting (known: critical, accuracy_sla, latency_p95_sla_ms)",
+                where=where,
+                key=f"{key}.{name}.{extra[0]}",
+            )
+        critical = spec.get("critical", False)
+        if not isinstance(critical, bool):
+            raise ConfigError("must be true or false", where=where, key=f"{key}.{name}.critical")
+        out[str(name)] = SubjectPolicy(
+            critical=critical,
+            accuracy_sla=_float(spec.get("accuracy_sla"), where, f"{key}.{name}.accuracy_sla"),
+            latency_p95_sla_ms=_float(
+                spec.get("latency_p95_sla_ms"), where, f"{key}.{name}.latency_p95_sla_ms"
+            ),
+        )
+    return MappingProxyType(out)
+
+
+def _float(value: object, where: str, key: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"must be a number, got {value!r}", where=where, key=key)
+    return float(value)

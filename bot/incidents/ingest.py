@@ -1,0 +1,345 @@
+"""Alerts in, incidents out: grouping, deduplication and classification of inbound alerts.
+
+One call handles one inbound post in one transaction, so either every alert of the post is
+stored (and the sender gets its 2xx) or none is (and the sender retries). Rules:
+
+* alerts whose grouping key matches an open incident join it; otherwise a new one opens;
+* a repeat of a firing alert (same fingerprint) updates ``last_seen`` and ``count`` only;
+* a resolved alert is marked resolved and written on the timeline; one with no open
+  incident is still stored, detached, so nothing a sender said is lost;
+* after the alerts are applied, each touched incident is classified over all its alerts and
+  its severity only ever rises; a severity set by a human is kept, and the policy's
+  disagreement is written on the timeline instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db import Database
+from bot.errors import StorageError
+from bot.incidents import store
+from bot.incidents.classify import SEVERITIES, classify
+from bot.incidents.fingerprint import group_key
+from bot.incidents.service import Change, IncidentSettings, Notifier
+from bot.ingest.model import AlertIn
+from bot.models import Alert, Incident, TimelineEvent
+
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What became of one inbound alert: ``opened``, ``joined``, ``repeated``, ``refired``,
+    ``resolved`` or ``stored`` (resolved with no open incident)."""
+
+    fingerprint: str
+    incident_id: int | None
+    action: str
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+class AlertIngestor:
+    """Applies validated ``AlertIn`` values to the incident store."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: IncidentSettings,
+        *,
+        notifier: Notifier,
+        clock: store.Clock = store.utcnow,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._notifier = notifier
+        self._clock = clock
+
+    async def ingest(self, alerts: Sequence[AlertIn]) -> list[IngestOutcome]:
+        """Store every alert or none; retried when two posts race to open the same incident."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                outcomes, changes = await self._ingest_once(alerts)
+            except IntegrityError as exc:
+                if attempt == _ATTEMPTS - 1:
+                    raise StorageError("could not store the alerts; please retry") from exc
+                continue
+            await self._notifier.publish(changes)
+            return outcomes
+        raise AssertionError("unreachable")
+
+    async def _ingest_once(
+        self, alerts: Sequence[AlertIn]
+    ) -> tuple[list[IngestOutcome], list[Change]]:
+        outcomes: list[IngestOutcome] = []
+        opened: set[int] = set()
+        touched: dict[int, Incident] = {}
+        resolved_lines: list[tuple[Incident, str, str]] = []
+        async with self._db.session() as s, s.begin():
+            for alert in alerts:
+                key = group_key(alert.labels, self._settings.group_by)
+                incident = await self._open_incident(s, key)
+                if alert.status == "firing":
+                    if incident is None:
+                        incident = await self._new_incident(s, alert, key)
+                        assert incident.id is not None
+                        opened.add(incident.id)
+                    action = await self._apply_firing(s, incident, alert)
+                    if incident.id in opened and action == "joined":
+                        action = "opened"
+                    assert incident.id is not None
+                    touched[incident.id] = incident
+                    outcomes.append(IngestOutcome(alert.fingerprint, incident.id, action))
+                else:
+                    action, line = await self._apply_resolved(s, incident, alert)
+                    if incident is not None and line:
+                        resolved_lines.append((incident, alert.source, line))
+                    outcomes.append(
+                        IngestOutcome(alert.fingerprint, incident.id if incident else None, action)
+                    )
+            kinds: dict[int, str] = {}
+            for incident_id, incident in touched.items():
+                raised = await self._classify(s, incident, new=incident_id in opened)
+                if incident_id in opened:
+                    kinds[incident_id] = "opened"
+                elif raised:
+                    kinds[incident_id] = "severity"
+            changes = [
+                Change(
+                    kind,
+                    await store.view_of(session=s, incident=touched[i]),
+                    "vigil",
+                    touched[i].severity_reason,
+                )
+                for i, kind in kinds.items()
+            ]
+            for incident, source, line in resolved_lines:
+                view = await store.view_of(session=s, incident=incident)
+                changes.append(Change("alert", view, source, line))
+        return outcomes, changes
+
+    async def _open_incident(self, s: AsyncSession, key: str) -> Incident | None:
+        stmt = select(Incident).where(col(Incident.open_key) == key).with_for_update()
+        return (await s.exec(stmt)).first()
+
+    async def _new_incident(self, s: AsyncSession, alert: AlertIn, key: str) -> Incident:
+        now = self._clock()
+        row = Incident(
+            title=alert.title[:300],
+            severity="P4",
+            severity_reason="",
+            severity_source="policy",
+            state="triggered",
+            group_key=key,
+            open_key=key,
+            service=alert.labels.get("service"),
+            model=alert.labels.get("model"),
+            created_by=alert.source,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(row)
+        await s.flush()
+        store.add_event(
+            session=s,
+            incident=row,
+            at=now,
+            kind="opened",
+            actor=alert.source,
+            text=f"Opened by an alert from {alert.source}: {alert.title}",
+            data={"group_key": key},
+        )
+        return row
+
+    async def _find_alert(self, s: AsyncSession, incident_id: int, fp: str) -> Alert | None:
+        stmt = select(Alert).where(
+            col(Alert.incident_id) == incident_id, col(Alert.fingerprint) == fp
+        )
+        return (await s.exec(stmt)).first()
+
+    async def _apply_firing(self, s: AsyncSession, incident: Incident, alert: AlertIn) -> str:
+        now = self._clock()
+        assert incident.id is not None
+        row = await self._find_alert(s, incident.id, alert.fingerprint)
+        if row is None:
+            row = Alert(
+                incident_id=incident.id,
+                fingerprint=alert.fingerprint,
+                source=alert.source,
+                status="firing",
+                title=alert.title[:1024],
+                labels=dict(alert.labels),
+                annotations=dict(alert.annotations),
+                value=alert.value,
+                severity_hint=alert.severity_hint,
+                generator_url=alert.generator_url,
+                starts_at=alert.starts_at,
+                first_seen=now,
+                last_seen=now,
+                count=1,
+            )
+            s.add(row)
+            store.add_event(
+                session=s,
+                incident=incident,
+                at=now,
+                kind="alert",
+                actor=alert.source,
+                text=f"Firing: {alert.title}",
+                data={
+                    "fingerprint": alert.fingerprint,
+                    "labels": alert.labels,
+                    "value": alert.value,
+                },
+            )
+            return "joined"
+        action = "repeated" if row.status == "firing" else "refired"
+        row.count += 1
+        row.last_seen = now
+        row.annotations = dict(alert.annotations)
+        if alert.value is not None:
+            row.value = alert.value
+        if action == "refired":
+            row.status, row.ends_at = "firing", None
+            store.add_event(
+                session=s,
+                incident=incident,
+                at=now,
+                kind="alert",
+                actor=alert.source,
+                text=f"Firing again: {alert.title}",
+                data={"fingerprint": alert.fingerprint, "value": alert.value},
+            )
+        s.add(row)
+        return action
+
+    async def _apply_resolved(
+        self, s: AsyncSession, incident: Incident | None, alert: AlertIn
+    ) -> tuple[str, str]:
+        now = self._clock()
+        row = None
+        if incident is not None and incident.id is not None:
+            row = await self._find_alert(s, incident.id, alert.fingerprint)
+        if incident is None or row is None:
+            s.add(
+                Alert(
+                    incident_id=None,
+                    fingerprint=alert.fingerprint,
+                    source=alert.source,
+                    status="resolved",
+                    title=alert.title[:1024],
+                    labels=dict(alert.labels),
+                    annotations=dict(alert.annotations),
+                    value=alert.value,
+                    severity_hint=alert.severity_hint,
+                    generator_url=alert.generator_url,
+                    starts_at=alert.starts_at,
+                    ends_at=alert.ends_at or now,
+                    first_seen=now,
+                    last_seen=now,
+                )
+            )
+            return "stored", ""
+        if row.status == "resolved":
+            row.last_seen = now
+            s.add(row)
+            return "repeated", ""
+        row.status, row.ends_at, row.last_seen = "resolved", alert.ends_at or now, now
+        s.add(row)
+        assert incident.id is not None
+        still = [
+            a
+            for a in await store.alerts_of(session=s, incident_id=incident.id)
+            if a.status == "firing" and a.id != row.id
+        ]
+        line = f"Resolved: {alert.title}"
+        if not still:
+            line += (
+                f". Every alert of #{incident.id} has cleared; when you are satisfied, "
+                f"/incident resolve {incident.id}"
+            )
+        store.add_event(
+            session=s,
+            incident=incident,
+            at=now,
+            kind="alert_resolved",
+            actor=alert.source,
+            text=line,
+            data={"fingerprint": alert.fingerprint},
+        )
+        return "resolved", line
+
+    async def _classify(self, s: AsyncSession, incident: Incident, *, new: bool) -> bool:
+        """Re-classify over every alert of the incident; True when the severity rose."""
+        assert incident.id is not None
+        alerts = await store.alerts_of(session=s, incident_id=incident.id)
+        firing = [a for a in alerts if a.status == "firing"]
+        signals = store.signals_of(
+            firing, models=self._settings.models, services=self._settings.services
+        )
+        verdict = classify(signals, self._settings.policy)
+        now = self._clock()
+        if new:
+            incident.severity, incident.severity_reason = verdict.severity, verdict.reason
+            store.add_event(
+                session=s,
+                incident=incident,
+                at=now,
+                kind="severity",
+                actor="vigil",
+                text=verdict.reason,
+                data={"severity": verdict.severity, "source": "policy", "rule": verdict.rule},
+            )
+            return False
+        if _rank(verdict.severity) >= _rank(incident.severity):
+            return False
+        if incident.severity_source == "policy":
+            before = incident.severity
+            incident.severity, incident.severity_reason = verdict.severity, verdict.reason
+            store.add_event(
+                session=s,
+                incident=incident,
+                at=now,
+                kind="severity",
+                actor="vigil",
+                text=f"Severity raised {before} → {verdict.reason}",
+                data={
+                    "from": before,
+                    "to": verdict.severity,
+                    "source": "policy",
+                    "rule": verdict.rule,
+                },
+            )
+            return True
+        last = (
+            await s.exec(
+                select(TimelineEvent)
+                .where(
+                    col(TimelineEvent.incident_id) == incident.id,
+                    col(TimelineEvent.kind) == "policy",
+                )
+                .order_by(col(TimelineEvent.id).desc())
+            )
+        ).first()
+        if last is None or last.data.get("severity") != verdict.severity:
+            store.add_event(
+                session=s,
+                incident=incident,
+                at=now,
+                kind="policy",
+                actor="vigil",
+                text=(
+                    f"The policy now says {verdict.reason}; keeping {incident.severity} set "
+                    f"by a person (/incident sev {incident.id} {verdict.severity} to agree)"
+                ),
+                data={"severity": verdict.severity, "rule": verdict.rule},
+            )
+        return False

@@ -1,0 +1,100 @@
+"""Small database helpers shared by the incident service and alert ingestion.
+
+Each takes the open session explicitly (keyword ``session``) and never commits: the caller
+owns the transaction, so a change and the timeline entry that records it land together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.errors import NotFoundError
+from bot.incidents.classify import Signal, SubjectPolicy, signal_from_alert
+from bot.incidents.views import IncidentView
+from bot.models import Alert, Incident, TimelineEvent
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    """The default clock; tests inject their own."""
+    return datetime.now(UTC)
+
+
+async def get_incident(
+    *, session: AsyncSession, incident_id: int, for_update: bool = False
+) -> Incident:
+    """The incident row, or ``NotFoundError`` with a message a person can act on."""
+    stmt = select(Incident).where(col(Incident.id) == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.exec(stmt)).first()
+    if row is None:
+        raise NotFoundError(
+            f"There is no incident #{incident_id}. `/incident list --all` shows them all."
+        )
+    return row
+
+
+async def alerts_of(*, session: AsyncSession, incident_id: int) -> list[Alert]:
+    stmt = (
+        select(Alert)
+        .where(col(Alert.incident_id) == incident_id)
+        .order_by(col(Alert.first_seen), col(Alert.id))
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def view_of(*, session: AsyncSession, incident: Incident) -> IncidentView:
+    """A full snapshot (alerts and timeline) of an incident, taken inside the transaction."""
+    assert incident.id is not None
+    events = (
+        await session.exec(
+            select(TimelineEvent)
+            .where(col(TimelineEvent.incident_id) == incident.id)
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+        )
+    ).all()
+    alerts = await alerts_of(session=session, incident_id=incident.id)
+    return IncidentView.of(incident, alerts, list(events))
+
+
+def add_event(
+    *,
+    session: AsyncSession,
+    incident: Incident,
+    at: datetime,
+    kind: str,
+    actor: str,
+    text: str,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one timeline entry and touch the incident's ``updated_at``."""
+    assert incident.id is not None
+    session.add(
+        TimelineEvent(
+            incident_id=incident.id, at=at, kind=kind, actor=actor, text=text, data=dict(data or {})
+        )
+    )
+    incident.updated_at = at
+    session.add(incident)
+
+
+def signals_of(
+    alerts: list[Alert],
+    *,
+    models: Mapping[str, SubjectPolicy],
+    services: Mapping[str, SubjectPolicy],
+) -> list[Signal]:
+    """The classification signals of an incident's alerts (every alert it has seen)."""
+    return [
+        signal_from_alert(
+            a.labels, a.annotations, a.value, a.severity_hint, models=models, services=services
+        )
+        for a in alerts
+    ]

@@ -1,0 +1,177 @@
+"""Read-only snapshots of incidents, detached from the database session.
+
+Chat replies, the HTTP API and (later) post-mortems all render these, so no caller ever
+touches an ORM object after its transaction has closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.models import Alert, Incident, TimelineEvent
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    fingerprint: str
+    status: str
+    title: str
+    source: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    value: float | None
+    severity_hint: str | None
+    generator_url: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+    @classmethod
+    def of(cls, row: Alert) -> AlertView:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            fingerprint=row.fingerprint,
+            status=row.status,
+            title=row.title,
+            source=row.source,
+            labels=dict(row.labels),
+            annotations=dict(row.annotations),
+            value=row.value,
+            severity_hint=row.severity_hint,
+            generator_url=row.generator_url,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            count=row.count,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "fingerprint": self.fingerprint,
+            "status": self.status,
+            "title": self.title,
+            "source": self.source,
+            "labels": self.labels,
+            "annotations": self.annotations,
+            "value": self.value,
+            "severity_hint": self.severity_hint,
+            "generator_url": self.generator_url,
+            "starts_at": _iso(self.starts_at),
+            "ends_at": _iso(self.ends_at),
+            "first_seen": _iso(self.first_seen),
+            "last_seen": _iso(self.last_seen),
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: TimelineEvent) -> EventView:
+        return cls(at=row.at, kind=row.kind, actor=row.actor, text=row.text, data=dict(row.data))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": _iso(self.at),
+            "kind": self.kind,
+            "actor": self.actor,
+            "text": self.text,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    title: str
+    severity: str
+    severity_reason: str
+    severity_source: str
+    state: str
+    commander: str | None
+    service: str | None
+    model: str | None
+    group_key: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    contained_at: datetime | None
+    resolved_at: datetime | None
+    alerts: tuple[AlertView, ...] = ()
+    timeline: tuple[EventView, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        row: Incident,
+        alerts: list[Alert] | None = None,
+        events: list[TimelineEvent] | None = None,
+    ) -> IncidentView:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            title=row.title,
+            severity=row.severity,
+            severity_reason=row.severity_reason,
+            severity_source=row.severity_source,
+            state=row.state,
+            commander=row.commander,
+            service=row.service,
+            model=row.model,
+            group_key=row.group_key,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            acknowledged_at=row.acknowledged_at,
+            contained_at=row.contained_at,
+            resolved_at=row.resolved_at,
+            alerts=tuple(AlertView.of(a) for a in alerts or ()),
+            timeline=tuple(EventView.of(e) for e in events or ()),
+        )
+
+    @property
+    def firing(self) -> tuple[AlertView, ...]:
+        return tuple(a for a in self.alerts if a.status == "firing")
+
+    def to_json(self, *, detail: bool = True) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity,
+            "severity_reason": self.severity_reason,
+            "severity_source": self.severity_source,
+            "state": self.state,
+            "commander": self.commander,
+            "service": self.service,
+            "model": self.model,
+            "group_key": self.group_key,
+            "created_by": self.created_by,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "acknowledged_at": _iso(self.acknowledged_at),
+            "contained_at": _iso(self.contained_at),
+            "resolved_at": _iso(self.resolved_at),
+            "alerts": [a.to_json() for a in self.alerts],
+        }
+        if detail:
+            body["timeline"] = [e.to_json() for e in self.timeline]
+        return body

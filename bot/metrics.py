@@ -1,0 +1,38 @@
+"""Prometheus metrics about Vigil itself, served at ``/metrics``.
+
+Each app gets its own registry (not the process-global one), so two apps in one process
+(tests, an embedded demo) never collide on metric names.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.alerts_received = Counter(
+            "vigil_alerts_received",
+            "Alerts accepted and stored, by source format and status.",
+            ["format", "status"],
+            registry=self.registry,
+        )
+        self.alerts_rejected = Counter(
+            "vigil_alert_posts_rejected",
+            "Alert posts refused (bad input, auth, size), by source format and reason.",
+            ["format", "reason"],
+            registry=self.registry,
+        )
+        self.incidents_opened = Counter(
+            "vigil_incidents_opened",
+            "Incidents opened from alerts, by severity at opening.",
+            ["severity"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

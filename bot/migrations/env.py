@@ -1,0 +1,38 @@
+"""Alembic environment: runs on the connection Vigil hands it (see ``bot.db.Database.migrate``).
+
+For ``alembic`` on the command line (autogenerate while developing), it builds a synchronous
+engine from ``VIGIL_DATABASE_URL`` instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+target_metadata = SQLModel.metadata
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    url = os.environ.get("VIGIL_DATABASE_URL", "sqlite:///var/vigil.db")
+    url = url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    with create_engine(url).connect() as conn:
+        _run(conn)

@@ -1,0 +1,119 @@
+"""SQLModel tables: alerts, incidents and their timeline.
+
+Alembic owns the schema (``bot/migrations``); these classes describe it to the ORM. Times are
+stored in UTC and always come back timezone-aware (``UTCDateTime``), on SQLite as on
+PostgreSQL, so arithmetic such as time-to-acknowledge never mixes naive and aware values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime that refuses naive values going in and returns aware UTC values coming out."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Incident(SQLModel, table=True):
+    """The human-facing unit: one problem, one commander, one timeline.
+
+    ``open_key`` holds the grouping key while the incident is open and NULL once resolved; a
+    unique index on it is what guarantees at most one open incident per key even when two
+    alert posts race.
+    """
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    severity: str = Field(sa_column=Column(String(2), nullable=False))
+    severity_reason: str = Field(sa_column=Column(Text, nullable=False))
+    severity_source: str = Field(sa_column=Column(String(16), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    commander: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    group_key: str = Field(sa_column=Column(String(600), nullable=False))
+    open_key: str | None = Field(
+        default=None, sa_column=Column(String(600), nullable=True, unique=True)
+    )
+    service: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    model: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    created_by: str = Field(sa_column=Column(String(100), nullable=False))
+    created_at: datetime = _utc_column(nullable=False, index=True)
+    updated_at: datetime = _utc_column(nullable=False)
+    acknowledged_at: datetime | None = _utc_column(nullable=True)
+    contained_at: datetime | None = _utc_column(nullable=True)
+    resolved_at: datetime | None = _utc_column(nullable=True)
+
+
+class Alert(SQLModel, table=True):
+    """One alert identity (fingerprint) within one incident, updated in place on repeats.
+
+    ``incident_id`` is NULL only for a resolved alert that arrived with no open incident to
+    attach to: it is still stored, so nothing a sender told us is lost.
+    """
+
+    __tablename__ = "alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=True, index=True),
+    )
+    fingerprint: str = Field(sa_column=Column(String(16), nullable=False, index=True))
+    source: str = Field(sa_column=Column(String(100), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    title: str = Field(sa_column=Column(String(1024), nullable=False))
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    annotations: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    value: float | None = None
+    severity_hint: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    generator_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    starts_at: datetime = _utc_column(nullable=False)
+    ends_at: datetime | None = _utc_column(nullable=True)
+    first_seen: datetime = _utc_column(nullable=False)
+    last_seen: datetime = _utc_column(nullable=False)
+    count: int = 1
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Something that happened to an incident: an alert, a command, a change of severity."""
+
+    __tablename__ = "timeline_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True)
+    )
+    at: datetime = _utc_column(nullable=False)
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    actor: str = Field(sa_column=Column(String(100), nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

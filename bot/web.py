@@ -1,0 +1,205 @@
+"""HTTP routes: alert ingestion, the read API, health and metrics.
+
+Every error is a JSON body ``{"error": code, "field": path, "message": text}`` with a 4xx
+status for the caller's mistakes (nothing stored) and 503 for ours (nothing stored, retry:
+Alertmanager retries 5xx on its own). An alert post gets its 2xx only after the alerts are
+committed to the database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Secret
+from bot.db import Database
+from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.incidents.ingest import AlertIngestor, IngestOutcome
+from bot.incidents.service import IncidentService
+from bot.incidents.store import Clock
+from bot.ingest.alertmanager import parse_alertmanager
+from bot.ingest.generic import parse_generic
+from bot.ingest.model import AlertIn
+from bot.metrics import CONTENT_TYPE, Metrics
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error(status: int, code: str, field: str, message: str, **headers: str) -> web.Response:
+    """The one error shape every route uses."""
+    return web.json_response(
+        {"error": code, "field": field, "message": message}, status=status, headers=headers
+    )
+
+
+def _authorized(request: web.Request, token: Secret | None) -> bool:
+    if token is None:
+        return True
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and token.matches(value.strip())
+
+
+def _unauthorized() -> web.Response:
+    return error(
+        401,
+        "unauthorized",
+        "Authorization",
+        "send the token as 'Authorization: Bearer <token>'",
+        **{"WWW-Authenticate": 'Bearer realm="vigil"'},
+    )
+
+
+class Routes:
+    """The route handlers, bound to the services the composition root built."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        incidents: IncidentService,
+        ingestor: AlertIngestor,
+        metrics: Metrics,
+        clock: Clock,
+        ingest_token: Secret | None,
+        api_token: Secret | None,
+        max_body_bytes: int,
+    ) -> None:
+        self._db = db
+        self._incidents = incidents
+        self._ingestor = ingestor
+        self._metrics = metrics
+        self._clock = clock
+        self._ingest_token = ingest_token
+        self._api_token = api_token
+        self._max_body = max_body_bytes
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post("/alerts/alertmanager", self.alertmanager)
+        app.router.add_post("/alerts/generic", self.generic)
+        app.router.add_get("/api/v1/incidents", self.list_incidents)
+        app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.metrics)
+
+    async def alertmanager(self, request: web.Request) -> web.Response:
+        return await self._ingest(request, "alertmanager", parse_alertmanager)
+
+    async def generic(self, request: web.Request) -> web.Response:
+        return await self._ingest(
+            request, "generic", lambda payload: parse_generic(payload, now=self._clock())
+        )
+
+    async def _ingest(
+        self, request: web.Request, fmt: str, parse: Callable[[Any], list[AlertIn]]
+    ) -> web.Response:
+        rejected = self._metrics.alerts_rejected
+        if not _authorized(request, self._ingest_token):
+            rejected.labels(fmt, "unauthorized").inc()
+            return _unauthorized()
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            rejected.labels(fmt, "too_large").inc()
+            return error(
+                413,
+                "too_large",
+                "body",
+                f"the body is larger than {self._max_body} bytes; send fewer alerts per post",
+            )
+        try:
+            payload = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            rejected.labels(fmt, "invalid").inc()
+            return error(400, "invalid_json", "body", f"the body is not valid JSON ({exc})")
+        try:
+            alerts = parse(payload)
+        except ValidationError as exc:
+            rejected.labels(fmt, "invalid").inc()
+            return error(400, "invalid", exc.field, exc.detail)
+        try:
+            outcomes = await self._ingestor.ingest(alerts)
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not store %d %s alert(s)", len(alerts), fmt)
+            return error(
+                503,
+                "unavailable",
+                "",
+                "could not store the alerts; nothing was kept, retry",
+                **{"Retry-After": "5"},
+            )
+        for alert in alerts:
+            self._metrics.alerts_received.labels(fmt, alert.status).inc()
+        return web.json_response(_ingest_body(outcomes), status=200)
+
+    async def list_incidents(self, request: web.Request) -> web.Response:
+        if not _authorized(request, self._api_token):
+            return _unauthorized()
+        flag = request.query.get("all", "false").lower()
+        if flag not in ("true", "false", "1", "0"):
+            return error(400, "invalid", "all", "must be true or false")
+        views = await self._incidents.list(include_closed=flag in ("true", "1"))
+        return web.json_response({"incidents": [v.to_json() for v in views]})
+
+    async def get_incident(self, request: web.Request) -> web.Response:
+        if not _authorized(request, self._api_token):
+            return _unauthorized()
+        raw = request.match_info["id"].lstrip("#")
+        if not raw.isdigit() or len(raw) > 18:
+            return error(400, "invalid", "id", "the incident id must be a positive whole number")
+        try:
+            view = await self._incidents.get(int(raw))
+        except NotFoundError as exc:
+            return error(404, "not_found", "id", exc.message)
+        return web.json_response(view.to_json())
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        try:
+            async with self._db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return web.json_response({"status": "unavailable", "database": "down"}, status=503)
+        return web.json_response({"status": "ok", "database": "up"})
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body = self._metrics.render()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def _ingest_body(outcomes: list[IngestOutcome]) -> dict[str, Any]:
+    incidents = sorted({o.incident_id for o in outcomes if o.incident_id is not None})
+    return {
+        "status": "ok",
+        "accepted": len(outcomes),
+        "incidents": incidents,
+        "results": [
+            {"fingerprint": o.fingerprint, "incident_id": o.incident_id, "action": o.action}
+            for o in outcomes
+        ],
+    }
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Unknown routes and unexpected failures answer in the same JSON shape as the rest."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason.lower().replace(" ", "_"), "", exc.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error(500, "internal", "", "Vigil hit an internal error; nothing was changed")
+
+
+def build_web_app(routes: Routes, *, max_body_bytes: int) -> web.Application:
+    app = web.Application(client_max_size=max_body_bytes, middlewares=[json_errors])
+    routes.install(app)
+    return app
