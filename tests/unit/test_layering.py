@@ -1,0 +1,71 @@
+"""The pure modules stay pure: no database, web, network or chat library behind them.
+
+Pure logic (classification, fingerprints, states, the command parser, payload parsing) is
+tested directly and reused by every front end; an I/O import sneaking in would break that.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+BOT = Path(__file__).resolve().parents[2] / "bot"
+PURE = [
+    "incidents/classify.py",
+    "incidents/signals.py",
+    "incidents/fingerprint.py",
+    "incidents/states.py",
+    "chat/commands/parse.py",
+    "ingest/model.py",
+    "ingest/validate.py",
+    "ingest/alertmanager.py",
+    "ingest/generic.py",
+]
+FORBIDDEN = (
+    "aiohttp",
+    "sqlalchemy",
+    "sqlmodel",
+    "asyncpg",
+    "aiosqlite",
+    "slack_bolt",
+    "slack_sdk",
+    "bot.db",
+    "bot.models",
+    "bot.web",
+    "bot.app",
+    "bot.sources",
+    "bot.chat.slack",
+    "bot.incidents.service",
+    "bot.incidents.store",
+)
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_pure_module_imports_no_io(module: str) -> None:
+    bad = {
+        name
+        for name in _imports(BOT / module)
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+    }
+    assert not bad, f"{module} imports I/O modules: {sorted(bad)}"
+
+
+def test_core_never_imports_slack_bolt() -> None:
+    offenders = [
+        str(p.relative_to(BOT))
+        for p in BOT.rglob("*.py")
+        if "chat/slack" not in p.as_posix() and any(n.startswith("slack_bolt") for n in _imports(p))
+    ]
+    assert offenders == []
