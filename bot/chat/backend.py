@@ -31,11 +31,7 @@ def announcement(change: Change) -> str:
     view = change.incident
     match change.kind:
         case "opened":
-            return (
-                render.headline(view, "opened")
-                + f"\n  Why {view.severity}: "
-                + (view.severity_reason)
-            )
+            return render.headline(view, "opened") + "\n  Why: " + (view.severity_reason)
         case "severity":
             return render.headline(view, f"severity now {view.severity}") + (
                 f"\n  {view.severity_reason}"

@@ -1,7 +1,8 @@
 """The console chat backend: type ``/incident …`` in the terminal, see the team's channel.
 
 It runs the same ``CommandRunner`` Slack will, so everything can be tried with no Slack
-workspace. Lines without a leading slash work too (``incident list``). Changes made by
+workspace. Lines without a leading slash work too (``incident list``), and so do bare
+subcommands (``ack 3``). Changes made by
 others (alerts, the API) are announced as they commit; the console user's own actions are
 not echoed twice.
 """
@@ -15,11 +16,13 @@ import sys
 from typing import TextIO
 
 from bot.chat.backend import announcement
+from bot.chat.commands.parse import SUBCOMMANDS
 from bot.chat.commands.run import CommandRunner
 from bot.incidents.service import Change
 
 log = logging.getLogger(__name__)
 
+PROMPT = "vigil> "
 WELCOME = (
     "Vigil console. Type /incident help for commands, /quit to leave. "
     "Alerts posted to the HTTP server show up here."
@@ -44,11 +47,17 @@ class ConsoleBackend:
         self.user = user
         self._quit = on_quit or asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._prompting = False
 
     async def announce(self, change: Change) -> None:
         if change.actor == self.user:
             return
+        if self._prompting:  # do not glue the announcement onto the waiting prompt
+            self._out.write("\n")
         self._print(announcement(change))
+        if self._prompting:
+            self._out.write(PROMPT)
+            self._out.flush()
 
     async def start(self) -> None:
         self._print(WELCOME)
@@ -70,8 +79,8 @@ class ConsoleBackend:
         if word in ("quit", "exit"):
             self._quit.set()
             return "Bye. The HTTP server stops too."
-        if word == "help":
-            word, rest = "incident", "help"
+        if word in SUBCOMMANDS:  # on the console, "ack 3" means "/incident ack 3"
+            word, rest = "incident", text.lstrip("/")
         if word != "incident":
             return f"⚠️ Unknown command '/{word}'. Try /incident help."
         reply = await self._runner.run_incident(rest, actor=self.user)
@@ -80,9 +89,13 @@ class ConsoleBackend:
 
     async def _loop(self) -> None:
         while not self._quit.is_set():
-            self._out.write("vigil> ")
+            self._out.write(PROMPT)
             self._out.flush()
-            raw = await self._reader.readline()
+            self._prompting = True
+            try:
+                raw = await self._reader.readline()
+            finally:
+                self._prompting = False
             if not raw:  # end of input: leave like /quit
                 self._quit.set()
                 return

@@ -58,7 +58,7 @@ def detail(view: IncidentView) -> str:
     """Everything a responder needs on one screen: severity and why, alerts, timeline."""
     lines = [
         one_line(view),
-        f"Why {view.severity}: {view.severity_reason}",
+        f"Why: {view.severity_reason}",
         f"Opened {_when(view.created_at)} by {view.created_by}"
         + (f" · acknowledged {_when(view.acknowledged_at)}" if view.acknowledged_at else "")
         + (f" · resolved {_when(view.resolved_at)}" if view.resolved_at else ""),
