@@ -43,9 +43,10 @@ def _utc_column(*, nullable: bool, index: bool = False) -> Any:
 class Incident(SQLModel, table=True):
     """The human-facing unit: one problem, one commander, one timeline.
 
-    ``open_key`` holds the grouping key while the incident is open and NULL once resolved; a
-    unique index on it is what guarantees at most one open incident per key even when two
-    alert posts race.
+    ``open_key`` holds a digest of the grouping key while the incident is open and NULL once
+    resolved; a unique index on it is what guarantees at most one open incident per key even
+    when two alert posts race. (A digest, because label values may be long and an index on
+    the raw key could exceed PostgreSQL's index row size.)
     """
 
     __tablename__ = "incidents"
@@ -56,14 +57,14 @@ class Incident(SQLModel, table=True):
     severity_reason: str = Field(sa_column=Column(Text, nullable=False))
     severity_source: str = Field(sa_column=Column(String(16), nullable=False))
     state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
-    commander: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
-    group_key: str = Field(sa_column=Column(String(600), nullable=False))
+    commander: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    group_key: str = Field(sa_column=Column(Text, nullable=False))
     open_key: str | None = Field(
-        default=None, sa_column=Column(String(600), nullable=True, unique=True)
+        default=None, sa_column=Column(String(64), nullable=True, unique=True)
     )
-    service: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    model: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
-    created_by: str = Field(sa_column=Column(String(100), nullable=False))
+    service: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    model: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_by: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _utc_column(nullable=False, index=True)
     updated_at: datetime = _utc_column(nullable=False)
     acknowledged_at: datetime | None = _utc_column(nullable=True)
@@ -86,7 +87,7 @@ class Alert(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=True, index=True),
     )
     fingerprint: str = Field(sa_column=Column(String(16), nullable=False, index=True))
-    source: str = Field(sa_column=Column(String(100), nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_column=Column(String(16), nullable=False))
     title: str = Field(sa_column=Column(String(1024), nullable=False))
     labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -94,7 +95,7 @@ class Alert(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
     value: float | None = None
-    severity_hint: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    severity_hint: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     generator_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     starts_at: datetime = _utc_column(nullable=False)
     ends_at: datetime | None = _utc_column(nullable=True)
@@ -114,6 +115,6 @@ class TimelineEvent(SQLModel, table=True):
     )
     at: datetime = _utc_column(nullable=False)
     kind: str = Field(sa_column=Column(String(32), nullable=False))
-    actor: str = Field(sa_column=Column(String(100), nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

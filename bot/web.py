@@ -115,9 +115,10 @@ class Routes:
             )
         try:
             payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             rejected.labels(fmt, "invalid").inc()
-            return error(400, "invalid_json", "body", f"the body is not valid JSON ({exc})")
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            return error(400, "invalid_json", "body", f"the body is not valid JSON ({why})")
         try:
             alerts = parse(payload)
         except ValidationError as exc:

@@ -8,6 +8,7 @@ Alertmanager and directly keeps one identity.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
 _FNV_OFFSET = 0xCBF29CE484222325
@@ -42,3 +43,8 @@ def group_key(labels: Mapping[str, str], group_by: Sequence[str] = DEFAULT_GROUP
         chosen = next((n for n in names if labels.get(n)), names[0] if names else entry)
         parts.append(f"{chosen}={labels.get(chosen, '')}")
     return ",".join(parts)
+
+
+def key_digest(key: str) -> str:
+    """A fixed-length digest of a grouping key, for the unique "one open incident" index."""
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -25,7 +25,7 @@ from bot.db import Database
 from bot.errors import StorageError
 from bot.incidents import store
 from bot.incidents.classify import SEVERITIES, classify
-from bot.incidents.fingerprint import group_key
+from bot.incidents.fingerprint import group_key, key_digest
 from bot.incidents.service import Change, IncidentSettings, Notifier
 from bot.ingest.model import AlertIn
 from bot.models import Alert, Incident, TimelineEvent
@@ -127,7 +127,7 @@ class AlertIngestor:
         return outcomes, changes
 
     async def _open_incident(self, s: AsyncSession, key: str) -> Incident | None:
-        stmt = select(Incident).where(col(Incident.open_key) == key).with_for_update()
+        stmt = select(Incident).where(col(Incident.open_key) == key_digest(key)).with_for_update()
         return (await s.exec(stmt)).first()
 
     async def _new_incident(self, s: AsyncSession, alert: AlertIn, key: str) -> Incident:
@@ -139,7 +139,7 @@ class AlertIngestor:
             severity_source="policy",
             state="triggered",
             group_key=key,
-            open_key=key,
+            open_key=key_digest(key),
             service=alert.labels.get("service"),
             model=alert.labels.get("model"),
             created_by=alert.source,

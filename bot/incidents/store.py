@@ -19,6 +19,7 @@ from bot.incidents.views import IncidentView
 from bot.models import Alert, Incident, TimelineEvent
 
 Clock = Callable[[], datetime]
+MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer on PostgreSQL
 
 
 def utcnow() -> datetime:
@@ -30,6 +31,8 @@ async def get_incident(
     *, session: AsyncSession, incident_id: int, for_update: bool = False
 ) -> Incident:
     """The incident row, or ``NotFoundError`` with a message a person can act on."""
+    if not 1 <= incident_id <= MAX_ID:
+        raise NotFoundError(f"There is no incident #{incident_id}.")
     stmt = select(Incident).where(col(Incident.id) == incident_id)
     if for_update:
         stmt = stmt.with_for_update()
