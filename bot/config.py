@@ -18,7 +18,10 @@ from types import MappingProxyType
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from bot.db import normalise_url
 from bot.errors import ConfigError
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
@@ -83,13 +86,23 @@ def load_settings(
             f"unknown setting (known: {', '.join(sorted(_TOP_KEYS))})", where=where, key=unknown[0]
         )
     http = _mapping(raw.get("http", {}), where, "http")
-    port_value = port if port is not None else env.get("VIGIL_PORT", http.get("port", 8080))
+    # The file is validated whole even where a flag or variable overrides a value, so that
+    # `vigil check` and `vigil serve --port $PORT` agree on what a valid file is.
+    file_port = _int(http.get("port", 8080), where, "http.port", low=0, high=65535)
+    if port is not None:
+        port = _int(port, "command line", "--port", low=0, high=65535)
+    elif env.get("VIGIL_PORT"):
+        port = _int(env["VIGIL_PORT"], "environment", "VIGIL_PORT", low=0, high=65535)
+    file_url = raw.get("database_url")
+    if file_url is not None:
+        _database_url(file_url, where, "database_url")
+    url = env.get("VIGIL_DATABASE_URL")
+    if url:
+        _database_url(url, "environment", "VIGIL_DATABASE_URL")
     return Settings(
-        database_url=str(
-            env.get("VIGIL_DATABASE_URL") or raw.get("database_url") or DEFAULT_DATABASE_URL
-        ),
+        database_url=str(url or file_url or DEFAULT_DATABASE_URL),
         host=str(host or env.get("VIGIL_HOST") or http.get("host", "127.0.0.1")),
-        port=_int(port_value, where, "http.port", low=0, high=65535),
+        port=port if port is not None else file_port,
         max_body_bytes=_int(
             http.get("max_body_bytes", DEFAULT_MAX_BODY),
             where,
@@ -149,6 +162,26 @@ def _int(value: object, where: str, key: str, *, low: int, high: int) -> int:
     if not low <= number <= high:
         raise ConfigError(f"must be between {low} and {high}, got {number}", where=where, key=key)
     return number
+
+
+def _database_url(value: object, where: str, key: str) -> None:
+    """Refuse URLs Vigil cannot open, naming the key; the password never enters the message."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            "must be a database URL such as postgresql://user@host/db", where=where, key=key
+        )
+    try:
+        backend = make_url(normalise_url(value)).get_backend_name()
+    except ArgumentError:
+        raise ConfigError(
+            "is not a database URL (e.g. postgresql://user:pw@host/db or sqlite:///var/vigil.db)",
+            where=where,
+            key=key,
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"Vigil runs on PostgreSQL or SQLite, not {backend!r}", where=where, key=key
+        )
 
 
 def _secret(value: str | None) -> Secret | None:

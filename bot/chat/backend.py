@@ -37,7 +37,17 @@ def announcement(change: Change) -> str:
                 f"\n  {view.severity_reason}"
             )
         case _:
-            return f"{render.mark(view.severity)} {view.severity} #{view.id}: {change.text}"
+            what = change.text[:1].lower() + change.text[1:]
+            firing = len(view.firing)
+            still = (
+                f" ({firing} alert{'s' if firing != 1 else ''} still firing)"
+                if (change.kind == "alert" and firing)
+                else ""
+            )
+            return (
+                f"{render.mark(view.severity)} {view.severity} #{view.id} {view.title}: "
+                f"{what}{still}. {render.next_step(view)}"
+            )
 
 
 class RecordingBackend:

@@ -9,6 +9,7 @@ Alertmanager and directly keeps one identity.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 
 _FNV_OFFSET = 0xCBF29CE484222325
@@ -35,13 +36,15 @@ def group_key(labels: Mapping[str, str], group_by: Sequence[str] = DEFAULT_GROUP
 
     Each entry of ``group_by`` is a label name, or alternatives separated by ``|`` of which
     the first present one is used (``service|model``: the service if labelled, else the
-    model). Missing labels contribute an empty value, so the key is always defined.
+    model). Missing labels contribute an empty value, so the key is always defined. Values
+    are quoted and escaped (``alertname="Drift",service="search"``, as Alertmanager writes
+    group keys), so no two different label sets can produce the same key.
     """
     parts: list[str] = []
     for entry in group_by:
         names = [n.strip() for n in entry.split("|") if n.strip()]
         chosen = next((n for n in names if labels.get(n)), names[0] if names else entry)
-        parts.append(f"{chosen}={labels.get(chosen, '')}")
+        parts.append(f"{chosen}={json.dumps(labels.get(chosen, ''), ensure_ascii=False)}")
     return ",".join(parts)
 
 

@@ -260,7 +260,7 @@ class AlertIngestor:
             for a in await store.alerts_of(session=s, incident_id=incident.id)
             if a.status == "firing" and a.id != row.id
         ]
-        line = f"Resolved: {alert.title}"
+        line = f"Alert cleared: {alert.title}"
         if not still:
             line += (
                 f". Every alert of #{incident.id} has cleared; when you are satisfied, "

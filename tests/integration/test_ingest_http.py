@@ -554,7 +554,7 @@ async def test_resolved_alert_is_recorded_on_the_timeline(client: Client, clock:
     assert alert["status"] == "resolved"
     assert alert["ends_at"] == "2026-11-24T21:38:48.598140Z"
     assert timeline(view, "alert_resolved") == [
-        f"Resolved: {PAYMENTS_TITLE}. Every alert of #{incident_id} has cleared; "
+        f"Alert cleared: {PAYMENTS_TITLE}. Every alert of #{incident_id} has cleared; "
         f"when you are satisfied, /incident resolve {incident_id}"
     ]
 
