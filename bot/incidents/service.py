@@ -272,14 +272,7 @@ class IncidentService:
         now = self._clock()
         async with self._db.session() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
-            store.add_event(
-                session=s,
-                incident=row,
-                at=now,
-                kind="note",
-                actor=actor,
-                text=f"Note from {actor}: {text}",
-            )
+            store.add_event(session=s, incident=row, at=now, kind="note", actor=actor, text=text)
             view = await store.view_of(session=s, incident=row)
         await self.notifier.publish([Change("note", view, actor, f"note from {actor}: {text}")])
         return view

@@ -146,11 +146,11 @@ def test_different_alertnames_or_subjects_are_different_groups() -> None:
     [
         (("cluster", "alertname"), 'cluster="eu-1",alertname="GPUOOM"'),
         (("alertname",), 'alertname="GPUOOM"'),
-        (("model|service",), "model=llama-70b"),
-        ((" team | model ",), "model=llama-70b"),  # spaces around names are ignored
-        (("team|owner|model",), "model=llama-70b"),  # more than two alternatives
-        (("team|owner",), "team="),  # none present: the first, empty
-        (("gpu",), "gpu="),
+        (("model|service",), 'model="llama-70b"'),
+        ((" team | model ",), 'model="llama-70b"'),  # spaces around names are ignored
+        (("team|owner|model",), 'model="llama-70b"'),  # more than two alternatives
+        (("team|owner",), 'team=""'),  # none present: the first, empty
+        (("gpu",), 'gpu=""'),
     ],
 )
 def test_group_key_with_custom_group_by(group_by: tuple[str, ...], key: str) -> None:

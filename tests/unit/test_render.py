@@ -72,9 +72,9 @@ def alert(
     )
 
 
-def event(minutes: int, text: str) -> EventView:
+def event(minutes: int, text: str, kind: str = "state") -> EventView:
     return EventView(
-        at=T0 + timedelta(minutes=minutes), kind="note", actor="@alice", text=text, data={}
+        at=T0 + timedelta(minutes=minutes), kind=kind, actor="@alice", text=text, data={}
     )
 
 
@@ -206,3 +206,8 @@ def test_listing_has_a_title_line_then_one_line_per_incident_in_the_given_order(
         render.one_line(views[1]),
     ]
     assert render.listing(views, include_closed=True).splitlines()[0] == "Recent incidents:"
+
+
+def test_detail_names_the_author_of_each_note() -> None:
+    v = view(timeline=(event(3, "rolled back the canary", kind="note"),))
+    assert "  2026-11-24 02:03:00Z  Note from @alice: rolled back the canary" in render.detail(v)

@@ -75,7 +75,8 @@ def detail(view: IncidentView) -> str:
         hidden = len(view.timeline) - len(shown)
         lines.append("Timeline" + (f" (last {len(shown)}, {hidden} earlier):" if hidden else ":"))
         for e in shown:
-            lines.append(f"  {_when(e.at)}  {e.text}")
+            text = f"Note from {e.actor}: {e.text}" if e.kind == "note" else e.text
+            lines.append(f"  {_when(e.at)}  {text}")
     return "\n".join(line for line in lines if line)
 
 
