@@ -14,9 +14,14 @@ from pathlib import Path
 from bot.app import Vigil, serve, stop_on_signals
 from bot.checks import run_checks
 from bot.config import Settings, load_settings
+from bot.db import redact_url
 from bot.errors import ConfigError
 
 log = logging.getLogger("vigil")
+
+
+class StartupError(Exception):
+    """The process cannot start (database unreachable, migration failed); exit 1, no trace."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = args.command == "run"
     try:
         asyncio.run(_serve(settings, console=console))
-    except OSError as exc:
+    except (OSError, StartupError) as exc:
         print(f"vigil: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
@@ -91,7 +96,13 @@ async def _serve(settings: Settings, *, console: bool) -> None:
 
     stop = asyncio.Event()
     stop_on_signals(stop)
-    vigil = await Vigil.create(settings)
+    try:
+        vigil = await Vigil.create(settings)
+    except Exception as exc:  # any driver's failure to connect or migrate
+        raise StartupError(
+            f"cannot open the database {redact_url(settings.database_url)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     try:
         if console and sys.stdin.isatty():
             user = "@" + os.environ.get("VIGIL_CONSOLE_USER", getpass.getuser())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -41,6 +42,26 @@ class IngestOutcome:
     fingerprint: str
     incident_id: int | None
     action: str
+
+
+def _alert_row(alert: AlertIn, incident_id: int | None, now: datetime) -> Alert:
+    """A new alerts row for ``alert``; detached (``incident_id`` None) only when resolved."""
+    return Alert(
+        incident_id=incident_id,
+        fingerprint=alert.fingerprint,
+        source=alert.source,
+        status=alert.status,
+        title=alert.title[:1024],
+        labels=dict(alert.labels),
+        annotations=dict(alert.annotations),
+        value=alert.value,
+        severity_hint=alert.severity_hint,
+        generator_url=alert.generator_url,
+        starts_at=alert.starts_at,
+        ends_at=(alert.ends_at or now) if alert.status == "resolved" else None,
+        first_seen=now,
+        last_seen=now,
+    )
 
 
 def _rank(severity: str) -> int:
@@ -102,9 +123,8 @@ class AlertIngestor:
                     action, line = await self._apply_resolved(s, incident, alert)
                     if incident is not None and line:
                         resolved_lines.append((incident, alert.source, line))
-                    outcomes.append(
-                        IngestOutcome(alert.fingerprint, incident.id if incident else None, action)
-                    )
+                    attached = incident.id if incident and action != "stored" else None
+                    outcomes.append(IngestOutcome(alert.fingerprint, attached, action))
             kinds: dict[int, str] = {}
             for incident_id, incident in touched.items():
                 raised = await self._classify(s, incident, new=incident_id in opened)
@@ -170,22 +190,7 @@ class AlertIngestor:
         assert incident.id is not None
         row = await self._find_alert(s, incident.id, alert.fingerprint)
         if row is None:
-            row = Alert(
-                incident_id=incident.id,
-                fingerprint=alert.fingerprint,
-                source=alert.source,
-                status="firing",
-                title=alert.title[:1024],
-                labels=dict(alert.labels),
-                annotations=dict(alert.annotations),
-                value=alert.value,
-                severity_hint=alert.severity_hint,
-                generator_url=alert.generator_url,
-                starts_at=alert.starts_at,
-                first_seen=now,
-                last_seen=now,
-                count=1,
-            )
+            row = _alert_row(alert, incident.id, now)
             s.add(row)
             store.add_event(
                 session=s,
@@ -229,24 +234,7 @@ class AlertIngestor:
         if incident is not None and incident.id is not None:
             row = await self._find_alert(s, incident.id, alert.fingerprint)
         if incident is None or row is None:
-            s.add(
-                Alert(
-                    incident_id=None,
-                    fingerprint=alert.fingerprint,
-                    source=alert.source,
-                    status="resolved",
-                    title=alert.title[:1024],
-                    labels=dict(alert.labels),
-                    annotations=dict(alert.annotations),
-                    value=alert.value,
-                    severity_hint=alert.severity_hint,
-                    generator_url=alert.generator_url,
-                    starts_at=alert.starts_at,
-                    ends_at=alert.ends_at or now,
-                    first_seen=now,
-                    last_seen=now,
-                )
-            )
+            s.add(_alert_row(alert, None, now))
             return "stored", ""
         if row.status == "resolved":
             row.last_seen = now

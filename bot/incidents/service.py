@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import case
 from sqlmodel import col, select
@@ -74,6 +76,16 @@ class Notifier:
                     log.exception(
                         "listener failed for %s on incident #%s", change.kind, change.incident.id
                     )
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """What one human operation did: the timeline entry, and the wording for listeners."""
+
+    kind: str
+    text: str
+    data: dict[str, Any]
+    announce: str | None = None
 
 
 def _severity(value: str) -> str:
@@ -191,12 +203,10 @@ class IncidentService:
     async def _transition(
         self, incident_id: int, target: str, *, actor: str, text: str | None = None
     ) -> IncidentView:
-        now = self._clock()
-        async with self._db.session() as s, s.begin():
-            row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+        def apply(row: Incident, now: datetime) -> _Edit:
             check_transition(incident_id, row.state, target)
             before, row.state = row.state, target
-            if target in ("acknowledged", "contained", "resolved") and not row.acknowledged_at:
+            if not row.acknowledged_at:  # acting on it means someone has seen it
                 row.acknowledged_at = now
             if target == "contained":
                 row.contained_at = now
@@ -204,75 +214,71 @@ class IncidentService:
                 row.resolved_at = now
                 row.open_key = None  # a new alert for the same key opens a new incident
             line = f"{target.capitalize()} by {actor}" + (f": {text}" if text else "")
-            store.add_event(
-                session=s,
-                incident=row,
-                at=now,
-                kind="state",
-                actor=actor,
-                text=line,
-                data={"from": before, "to": target},
-            )
-            view = await store.view_of(session=s, incident=row)
-        await self.notifier.publish([Change("state", view, actor, line)])
-        return view
+            return _Edit("state", line, {"from": before, "to": target})
+
+        return await self._edit(incident_id, apply, actor=actor)
 
     async def set_severity(self, incident_id: int, severity: str, *, actor: str) -> IncidentView:
         """A human's severity wins over the policy from now on, and the change is recorded."""
         sev = _severity(severity)
-        now = self._clock()
-        async with self._db.session() as s, s.begin():
-            row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+
+        def apply(row: Incident, now: datetime) -> _Edit:
             before = row.severity
             reason = f"{sev}: set by {actor} (was {before}: {row.severity_reason})"
             if before == sev:
                 reason = f"{sev}: confirmed by {actor} (policy said: {row.severity_reason})"
             row.severity, row.severity_reason, row.severity_source = sev, reason, "human"
-            store.add_event(
-                session=s,
-                incident=row,
-                at=now,
-                kind="severity",
-                actor=actor,
-                text=f"Severity {before} → {sev} set by {actor}",
-                data={"from": before, "to": sev, "source": "human"},
+            return _Edit(
+                "severity",
+                f"Severity {before} → {sev} set by {actor}",
+                {"from": before, "to": sev, "source": "human"},
+                announce=f"{before} → {sev}",
             )
-            view = await store.view_of(session=s, incident=row)
-        await self.notifier.publish([Change("severity", view, actor, f"{before} → {sev}")])
-        return view
+
+        return await self._edit(incident_id, apply, actor=actor)
 
     async def assign(self, incident_id: int, commander: str, *, actor: str) -> IncidentView:
         commander = commander.strip()
         if not commander:
             raise ValidationError("commander", "name the person, e.g. @alice")
-        now = self._clock()
-        async with self._db.session() as s, s.begin():
-            row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+
+        def apply(row: Incident, now: datetime) -> _Edit:
             before, row.commander = row.commander, commander
             line = f"{commander} is now the incident commander (assigned by {actor})"
             if before:
                 line += f", taking over from {before}"
-            store.add_event(
-                session=s,
-                incident=row,
-                at=now,
-                kind="commander",
-                actor=actor,
-                text=line,
-                data={"from": before, "to": commander},
-            )
-            view = await store.view_of(session=s, incident=row)
-        await self.notifier.publish([Change("commander", view, actor, line)])
-        return view
+            return _Edit("commander", line, {"from": before, "to": commander})
+
+        return await self._edit(incident_id, apply, actor=actor)
 
     async def note(self, incident_id: int, text: str, *, actor: str) -> IncidentView:
         text = text.strip()
         if not text:
             raise ValidationError("text", "a note needs some text")
+
+        def apply(row: Incident, now: datetime) -> _Edit:
+            return _Edit("note", text, {}, announce=f"note from {actor}: {text}")
+
+        return await self._edit(incident_id, apply, actor=actor)
+
+    async def _edit(
+        self, incident_id: int, apply: Callable[[Incident, datetime], _Edit], *, actor: str
+    ) -> IncidentView:
+        """Lock the incident, let ``apply`` change it, record the timeline entry it returns,
+        commit, then tell listeners. ``apply`` raising leaves everything unchanged."""
         now = self._clock()
         async with self._db.session() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
-            store.add_event(session=s, incident=row, at=now, kind="note", actor=actor, text=text)
+            edit = apply(row, now)
+            store.add_event(
+                session=s,
+                incident=row,
+                at=now,
+                kind=edit.kind,
+                actor=actor,
+                text=edit.text,
+                data=edit.data,
+            )
             view = await store.view_of(session=s, incident=row)
-        await self.notifier.publish([Change("note", view, actor, f"note from {actor}: {text}")])
+        await self.notifier.publish([Change(edit.kind, view, actor, edit.announce or edit.text)])
         return view

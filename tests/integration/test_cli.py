@@ -426,3 +426,20 @@ def test_serve_on_a_port_in_use_says_so(tmp_path: Path) -> None:
     assert "vigil: cannot start:" in done.stderr
     assert str(port) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_with_an_unreachable_database_says_so_without_the_password(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = closed.getsockname()[1]
+        done = vigil(
+            "serve",
+            "--port",
+            str(free_port()),
+            cwd=tmp_path,
+            VIGIL_DATABASE_URL=f"postgresql://bob:hunter2@127.0.0.1:{port}/vigil",
+        )
+    assert done.returncode == 1, done.stderr
+    assert "vigil: cannot start: cannot open the database postgresql://bob:***@" in done.stderr
+    assert "hunter2" not in done.stderr
+    assert "Traceback" not in done.stderr
