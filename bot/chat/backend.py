@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.chat.commands import render
 from bot.incidents.service import Change
+from bot.incidents.views import IncidentView
 
 
 class ChatBackend(Protocol):
@@ -18,6 +19,9 @@ class ChatBackend(Protocol):
 
     async def announce(self, change: Change) -> None:
         """Show the team a committed incident change (new incident, severity, alert, …)."""
+
+    async def page(self, target: str, incident: IncidentView, text: str) -> None:
+        """Page one person directly (a DM), with a way to acknowledge the incident."""
 
     async def start(self) -> None:
         """Begin taking commands; return once ready."""
@@ -57,9 +61,13 @@ class RecordingBackend:
 
     def __init__(self) -> None:
         self.announced: list[str] = []
+        self.pages: list[tuple[str, int, str]] = []
 
     async def announce(self, change: Change) -> None:
         self.announced.append(announcement(change))
+
+    async def page(self, target: str, incident: IncidentView, text: str) -> None:
+        self.pages.append((target, incident.id, text))
 
     async def start(self) -> None:
         return None

@@ -19,6 +19,7 @@ from bot.chat.backend import announcement
 from bot.chat.commands.parse import SUBCOMMANDS
 from bot.chat.commands.run import CommandRunner
 from bot.incidents.service import Change
+from bot.incidents.views import IncidentView
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,11 @@ class ConsoleBackend:
     async def announce(self, change: Change) -> None:
         if change.actor == self.user:
             return
-        if self._prompting:  # do not glue the announcement onto the waiting prompt
-            self._out.write("\n")
-        self._print(announcement(change))
-        if self._prompting:
-            self._out.write(PROMPT)
-            self._out.flush()
+        self._interject(announcement(change))
+
+    async def page(self, target: str, incident: IncidentView, text: str) -> None:
+        """On the console every page is shown, whoever it is for: this terminal is the team."""
+        self._interject(f"📟 PAGE for {target}: {text}")
 
     async def start(self) -> None:
         self._print(WELCOME)
@@ -102,6 +102,15 @@ class ConsoleBackend:
             reply = await self.handle_line(raw.decode(errors="replace"))
             if reply:
                 self._print(reply)
+
+    def _interject(self, text: str) -> None:
+        """Print something that arrived on its own, without gluing it onto a waiting prompt."""
+        if self._prompting:
+            self._out.write("\n")
+        self._print(text)
+        if self._prompting:
+            self._out.write(PROMPT)
+            self._out.flush()
 
     def _print(self, text: str) -> None:
         self._out.write(text + "\n")
