@@ -19,6 +19,8 @@ from bot.incidents.ingest import AlertIngestor
 from bot.incidents.service import Change, IncidentService, Notifier
 from bot.incidents.store import Clock, utcnow
 from bot.metrics import Metrics
+from bot.postmortem.draft import PostmortemRenderer
+from bot.postmortem.service import PostmortemService
 from bot.web import Routes, build_web_app
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class Vigil:
     ingestor: AlertIngestor
     commands: CommandRunner
     metrics: Metrics
+    postmortems: PostmortemService
     clock: Clock
     backends: list[ChatBackend] = field(default_factory=list)
 
@@ -51,17 +54,25 @@ class Vigil:
         metrics = Metrics()
         incidents = IncidentService(db, notifier=notifier, clock=clock)
         ingestor = AlertIngestor(db, settings.incidents, notifier=notifier, clock=clock)
+        postmortems = PostmortemService(
+            incidents,
+            PostmortemRenderer(settings.templates_dir),
+            out_dir=settings.postmortems_dir,
+            clock=clock,
+        )
         vigil = cls(
             settings=settings,
             db=db,
             notifier=notifier,
             incidents=incidents,
             ingestor=ingestor,
-            commands=CommandRunner(incidents),
+            commands=CommandRunner(incidents, postmortems, oncall=settings.oncall, clock=clock),
             metrics=metrics,
+            postmortems=postmortems,
             clock=clock,
         )
         notifier.subscribe(vigil._count_opened)
+        notifier.subscribe(postmortems.on_change)
         return vigil
 
     async def _count_opened(self, change: Change) -> None:

@@ -14,6 +14,7 @@ import yaml
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.postmortem.draft import PostmortemRenderer
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def run_checks(
     config_path: str | None, env: dict[str, str], *, playbooks: Path, templates: Path
 ) -> CheckReport:
     settings: Settings = load_settings(config_path, env)
+    PostmortemRenderer(settings.templates_dir).check()  # the bundled templates and overrides
     return CheckReport(
         config=str(settings.config_path) if settings.config_path else "(embedded defaults)",
         rules=len(settings.incidents.policy.rules),

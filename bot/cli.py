@@ -1,4 +1,4 @@
-"""The ``vigil`` command: ``run`` (what ``make run`` calls), ``serve`` and ``check``."""
+"""The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.app import Vigil, serve, stop_on_signals
 from bot.checks import run_checks
 from bot.config import Settings, load_settings
 from bot.db import redact_url
-from bot.errors import ConfigError
+from bot.errors import ConfigError, VigilError
 
 log = logging.getLogger("vigil")
 
@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate vigil.yaml, the classification rules, playbooks/ and templates/. "
         "Prints the file and field of the first problem and exits 1.",
     )
+    postmortem = sub.add_parser(
+        "postmortem",
+        help="print (or write) the post-mortem draft of incident N",
+        description="Render the post-mortem draft of incident N from its timeline with "
+        "templates/postmortem.md.j2 (or your templates_dir override) and print it, or write "
+        "it to --out. Records nothing.",
+    )
+    postmortem.add_argument("incident", type=int, metavar="N", help="incident number")
+    postmortem.add_argument("--out", type=Path, help="write the draft to this file")
+    postmortem.add_argument("--config", help="path of vigil.yaml")
     check.add_argument("--config", help="path of vigil.yaml")
     check.add_argument("--playbooks", type=Path, default=Path("playbooks"))
     check.add_argument("--templates", type=Path, default=Path("templates"))
@@ -73,22 +83,59 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(report.summary())
             return 0
-        settings = load_settings(args.config, env, host=args.host, port=args.port)
+        settings = load_settings(
+            args.config, env, host=getattr(args, "host", None), port=getattr(args, "port", None)
+        )
     except ConfigError as exc:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return 1
+    quiet = args.command == "postmortem"  # its output is the draft; only problems on stderr
     logging.basicConfig(
-        level=settings.log_level,
+        level="WARNING" if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    console = args.command == "run"
+    if settings.log_level != "DEBUG":  # "Running upgrade" matters; the context chatter does not
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     try:
-        asyncio.run(_serve(settings, console=console))
+        if args.command == "postmortem":
+            text = asyncio.run(_postmortem(settings, args.incident))
+            if text is None:
+                return 1
+            if args.out is None:
+                sys.stdout.write(text)
+            else:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(text, encoding="utf-8")
+                print(f"Post-mortem draft of #{args.incident} written to {args.out}")
+            return 0
+        asyncio.run(_serve(settings, console=args.command == "run"))
     except (OSError, StartupError) as exc:
         print(f"vigil: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+async def _open(settings: Settings) -> Vigil:
+    try:
+        return await Vigil.create(settings)
+    except Exception as exc:  # any driver's failure to connect or migrate
+        raise StartupError(
+            f"cannot open the database {redact_url(settings.database_url)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+async def _postmortem(settings: Settings, incident_id: int) -> str | None:
+    """The draft's text, or None after saying why there is none."""
+    vigil = await _open(settings)
+    try:
+        return await vigil.postmortems.render(incident_id)
+    except VigilError as exc:
+        print(f"vigil: {exc.message}", file=sys.stderr)
+        return None
+    finally:
+        await vigil.close()
 
 
 async def _serve(settings: Settings, *, console: bool) -> None:
@@ -96,13 +143,7 @@ async def _serve(settings: Settings, *, console: bool) -> None:
 
     stop = asyncio.Event()
     stop_on_signals(stop)
-    try:
-        vigil = await Vigil.create(settings)
-    except Exception as exc:  # any driver's failure to connect or migrate
-        raise StartupError(
-            f"cannot open the database {redact_url(settings.database_url)}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+    vigil = await _open(settings)
     try:
         if console and sys.stdin.isatty():
             user = "@" + os.environ.get("VIGIL_CONSOLE_USER", getpass.getuser())

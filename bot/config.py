@@ -26,11 +26,26 @@ from bot.errors import ConfigError
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.service import IncidentSettings
+from bot.oncall.escalation import parse_policy
+from bot.oncall.roster import parse_roster, unknown_rotations
+from bot.oncall.status import OncallSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
 DEFAULT_MAX_BODY = 1024 * 1024
 _TOP_KEYS = frozenset(
-    {"database_url", "http", "group_by", "classification", "models", "services", "log_level"}
+    {
+        "database_url",
+        "http",
+        "group_by",
+        "classification",
+        "models",
+        "services",
+        "log_level",
+        "templates_dir",
+        "postmortems_dir",
+        "escalation",
+        "rotations",
+    }
 )
 
 
@@ -65,6 +80,9 @@ class Settings:
     api_token: Secret | None = None
     log_level: str = "INFO"
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
+    oncall: OncallSettings = field(default_factory=OncallSettings)
+    templates_dir: Path | None = None  # overrides for the bundled templates, searched first
+    postmortems_dir: Path = Path("var/postmortems")
     config_path: Path | None = None
 
 
@@ -119,6 +137,10 @@ def load_settings(
             models=_subjects(raw.get("models", {}), where, "models"),
             services=_subjects(raw.get("services", {}), where, "services"),
         ),
+        oncall=_oncall(raw, where),
+        templates_dir=_path(raw.get("templates_dir"), where, "templates_dir"),
+        postmortems_dir=_path(raw.get("postmortems_dir"), where, "postmortems_dir")
+        or Path("var/postmortems"),
         config_path=path,
     )
 
@@ -182,6 +204,30 @@ def _database_url(value: object, where: str, key: str) -> None:
         raise ConfigError(
             f"Vigil runs on PostgreSQL or SQLite, not {backend!r}", where=where, key=key
         )
+
+
+def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
+    rotations = parse_roster(raw.get("rotations"), where=where)
+    if raw.get("escalation") is None:
+        return OncallSettings(None, MappingProxyType(rotations))
+    policy = parse_policy(raw["escalation"], where=where)
+    for i, level in enumerate(policy.levels):
+        unknown = unknown_rotations(level.targets, rotations)
+        if unknown:
+            raise ConfigError(
+                f"{unknown[0]} names no rotation under `rotations:`",
+                where=where,
+                key=f"escalation.levels[{i}].notify",
+            )
+    return OncallSettings(policy, MappingProxyType(rotations))
+
+
+def _path(value: object, where: str, key: str) -> Path | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("must be a directory path", where=where, key=key)
+    return Path(value)
 
 
 def _secret(value: str | None) -> Secret | None:

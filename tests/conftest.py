@@ -64,8 +64,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return load_settings(None, {"VIGIL_DATABASE_URL": database_url})
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    base = load_settings(None, {"VIGIL_DATABASE_URL": database_url})
+    return dataclasses.replace(base, postmortems_dir=tmp_path / "postmortems")
 
 
 MakeVigil = Callable[..., Awaitable[Vigil]]

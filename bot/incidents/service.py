@@ -261,6 +261,27 @@ class IncidentService:
 
         return await self._edit(incident_id, apply, actor=actor)
 
+    async def record(
+        self,
+        incident_id: int,
+        *,
+        kind: str,
+        text: str,
+        actor: str,
+        data: Mapping[str, Any] | None = None,
+        state: str | None = None,
+    ) -> IncidentView:
+        """Put what another part of Vigil did (a page, a playbook step, a post-mortem draft)
+        on the timeline, optionally moving the incident to ``state`` in the same transaction."""
+
+        def apply(row: Incident, now: datetime) -> _Edit:
+            if state is not None and state != row.state:
+                check_transition(incident_id, row.state, state)
+                row.state = state
+            return _Edit(kind, text, dict(data or {}))
+
+        return await self._edit(incident_id, apply, actor=actor)
+
     async def _edit(
         self, incident_id: int, apply: Callable[[Incident, datetime], _Edit], *, actor: str
     ) -> IncidentView:

@@ -304,9 +304,11 @@ async def test_every_command_lands_on_the_timeline_with_its_actor(
         ("note", "@dave"),
         ("state", "@carol"),
         ("state", "@erin"),
+        ("postmortem", "vigil"),  # a P2 gets its post-mortem draft when resolved
     ]
     start = timeline[0].at
-    assert [int((e.at - start).total_seconds() // 60) for e in timeline] == [0, 0, 1, 2, 3, 4, 5, 6]
+    minutes = [int((e.at - start).total_seconds() // 60) for e in timeline]
+    assert minutes == [0, 0, 1, 2, 3, 4, 5, 6, 6]
     assert timeline[5].text == "canary at 10%, rolling back"
 
 

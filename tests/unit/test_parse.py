@@ -17,7 +17,9 @@ from bot.chat.commands.parse import (
     List,
     New,
     Note,
+    Oncall,
     ParseError,
+    Postmortem,
     Resolve,
     Sev,
     Show,
@@ -35,6 +37,8 @@ EXPECTED_USAGE = {
     "note": "/incident note N TEXT",
     "contain": "/incident contain N",
     "resolve": "/incident resolve N [TEXT]",
+    "postmortem": "/incident postmortem N",
+    "oncall": "/incident oncall",
     "help": "/incident help [SUBCOMMAND]",
 }
 ALL_USAGE = "\n".join(EXPECTED_USAGE.values())
@@ -349,3 +353,31 @@ def test_garbage_never_raises() -> None:
     # the generator reaches past the front door: real commands as well as errors come out
     assert {"ParseError", "Help", "New"} <= kinds
     assert len(kinds) >= 8
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postmortem 12", Postmortem(12)),
+        ("postmortem #3", Postmortem(3)),
+        ("ONCALL", Oncall()),
+    ],
+)
+def test_postmortem_and_oncall(text: str, expected: object) -> None:
+    assert parse_incident(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "sub"),
+    [
+        ("postmortem", "Missing incident number.", "postmortem"),
+        (
+            "postmortem 3 now",
+            "postmortem takes only an incident number; unexpected 'now'.",
+            "postmortem",
+        ),
+        ("oncall now", "oncall takes no arguments; unexpected 'now'.", "oncall"),
+    ],
+)
+def test_postmortem_and_oncall_errors(text: str, message: str, sub: str) -> None:
+    assert parse_incident(text) == ParseError(message, EXPECTED_USAGE[sub])

@@ -32,7 +32,9 @@ __all__ = [
     "List",
     "New",
     "Note",
+    "Oncall",
     "ParseError",
+    "Postmortem",
     "Resolve",
     "Sev",
     "Show",
@@ -94,11 +96,23 @@ class Resolve:
 
 
 @dataclass(frozen=True)
+class Postmortem:
+    incident_id: int
+
+
+@dataclass(frozen=True)
+class Oncall:
+    pass
+
+
+@dataclass(frozen=True)
 class Help:
     topic: str | None = None
 
 
-Command: TypeAlias = New | List | Show | Ack | Sev | Assign | Note | Contain | Resolve | Help
+Command: TypeAlias = (
+    New | List | Show | Ack | Sev | Assign | Note | Contain | Resolve | Postmortem | Oncall | Help
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,8 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("note", "/incident note N TEXT", "add TEXT to the incident's timeline"),
     ("contain", "/incident contain N", "mark contained: impact stopped, cause not yet fixed"),
     ("resolve", "/incident resolve N [TEXT]", "resolve, with an optional closing note"),
+    ("postmortem", "/incident postmortem N", "draft the post-mortem from the timeline"),
+    ("oncall", "/incident oncall", "who is on call now, and who gets paged after them"),
     ("help", "/incident help [SUBCOMMAND]", "this help, or one subcommand's"),
 )
 
@@ -190,6 +206,8 @@ def parse_incident(text: str) -> Command | ParseError:
         return _parse_new(args)
     if sub == "list":
         return _parse_list(args)
+    if sub == "oncall":
+        return _no_extra(sub, args) or Oncall()
     number = _number(sub, args)
     if isinstance(number, ParseError):
         return number
@@ -201,6 +219,8 @@ def parse_incident(text: str) -> Command | ParseError:
         return _no_extra(sub, rest) or Ack(number)
     if sub == "contain":
         return _no_extra(sub, rest) or Contain(number)
+    if sub == "postmortem":
+        return _no_extra(sub, rest) or Postmortem(number)
     if sub == "sev":
         return _parse_sev(number, rest)
     if sub == "assign":
@@ -244,7 +264,8 @@ def _no_extra(sub: str, rest: list[_Tok]) -> ParseError | None:
         return None
     extra = " ".join(t.text for t in rest)
     hint = " To add a note, use /incident note N TEXT." if sub in ("ack", "contain") else ""
-    message = f"{sub} takes only an incident number; unexpected {_q(extra)}.{hint}"
+    what = "no arguments" if sub == "oncall" else "only an incident number"
+    message = f"{sub} takes {what}; unexpected {_q(extra)}.{hint}"
     return ParseError(message, USAGE[sub])
 
 

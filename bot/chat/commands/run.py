@@ -14,7 +14,10 @@ from bot.chat.commands import parse as p
 from bot.chat.commands import render
 from bot.errors import VigilError
 from bot.incidents.service import IncidentService
+from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
+from bot.oncall.status import OncallSettings, oncall_text
+from bot.postmortem.service import PostmortemService
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +33,18 @@ class Reply:
 
 
 class CommandRunner:
-    def __init__(self, incidents: IncidentService) -> None:
+    def __init__(
+        self,
+        incidents: IncidentService,
+        postmortems: PostmortemService,
+        *,
+        oncall: OncallSettings,
+        clock: Clock,
+    ) -> None:
         self._incidents = incidents
+        self._postmortems = postmortems
+        self._oncall = oncall
+        self._clock = clock
 
     async def run_incident(self, text: str, *, actor: str) -> Reply:
         """Run the text that followed ``/incident``."""
@@ -81,6 +94,12 @@ class CommandRunner:
             case p.Resolve(n, text):
                 v = await inc.resolve(n, actor=actor, text=text)
                 return _public(v, f"resolved by {actor}")
+            case p.Oncall():
+                return Reply(oncall_text(self._oncall, self._clock()), ephemeral=True)
+            case p.Postmortem(n):
+                draft = await self._postmortems.draft(n, actor=actor)
+                head = f"📝 Post-mortem draft for #{n} written to {draft.path}"
+                return Reply(f"{head}\n\n{draft.text}", ephemeral=True, incident=draft.incident)
         raise AssertionError(f"unhandled command {c!r}")
 
 

@@ -1,0 +1,271 @@
+"""Escalation policies: who gets paged, in what order, and when — as pure functions of time.
+
+A policy is a list of levels. Level 1 is paged when the incident opens; each level has a
+``wait``: how long to wait for an acknowledgement *after paging that level* before paging the
+next one. After the last level's wait the policy may start again from level 1 (``repeat``
+extra rounds); when the last round's last wait runs out with no ack, the escalation is
+*exhausted* and the caller says so loudly (page the channel). In ``vigil.yaml``::
+
+    escalation:
+      levels:
+        - notify: ["@alice"]                 # paged at once
+          wait: 10m                          # ...then 10 min for an ack
+        - notify: ["@bob", "rotation:ml-oncall"]
+          wait: 15m
+      repeat: 1                              # once more from level 1, then exhausted
+
+``wait`` was chosen over an ``after`` offset so that inserting a level never silently shifts
+the times of the others. Nothing here does I/O or reads a clock: :func:`due` takes ``now``,
+so the timer code and the tests decide what time it is, and a restart recomputes the same
+answer from the incident's start time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.errors import ConfigError
+
+_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_UNITS = ("weeks", "days", "hours", "minutes", "seconds")
+ROTATION_PREFIX = "rotation:"
+
+
+def parse_duration(raw: object) -> timedelta:
+    """``"30s"``, ``"5m"``, ``"1h30m"``, ``"1w"`` → timedelta; ValueError for anything else.
+
+    Bare numbers are refused: ``wait: 10`` is ten what? (YAML even reads ``1:30`` as 90.)
+    """
+    if isinstance(raw, bool) or not isinstance(raw, str):
+        raise ValueError(f"{raw!r} is not a duration; write it with a unit: 30s, 5m, 1h, 1h30m")
+    match = _DURATION.fullmatch(raw.strip())
+    if not raw.strip() or match is None:
+        raise ValueError(f"{raw!r} is not a duration; write it with a unit: 30s, 5m, 1h, 1h30m")
+    amounts = {
+        unit: int(value) for unit, value in zip(_UNITS, match.groups(), strict=True) if value
+    }
+    return timedelta(**amounts)
+
+
+def format_duration(delta: timedelta) -> str:
+    """Human wording for chat: ``"10 min"``, ``"1 h 30 min"``, ``"45 s"``, ``"0 min"``."""
+    total = int(delta.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours} h"] if hours else []
+    if minutes or (not hours and not seconds):
+        parts.append(f"{minutes} min")
+    if seconds:
+        parts.append(f"{seconds} s")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Level:
+    """Who is paged at this level, and how long to wait for an ack before the next level."""
+
+    targets: tuple[str, ...]
+    wait: timedelta
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """Levels in order; ``repeat`` extra rounds of all of them after the first."""
+
+    name: str
+    levels: tuple[Level, ...]
+    repeat: int = 0
+
+    @property
+    def round_length(self) -> timedelta:
+        return sum((level.wait for level in self.levels), timedelta())
+
+
+@dataclass(frozen=True)
+class PageStep:
+    """One page to send: ``index`` counts steps over all rounds from 0; ``level`` is 1-based."""
+
+    index: int
+    level: int
+    targets: tuple[str, ...]
+    at: datetime
+    round: int = 1
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    """What :func:`due` found at ``now``.
+
+    ``due``: steps whose time has come and that were not yet paged, oldest first.
+    ``next_at``: when to look again (the next page, or the moment of exhaustion); None when
+    nothing more will ever be due (acknowledged or exhausted).
+    ``exhausted``: every step has paged and the last wait ran out with no ack.
+    """
+
+    due: tuple[PageStep, ...]
+    next_at: datetime | None
+    exhausted: bool
+    acknowledged: bool
+    levels: int
+
+
+def plan(policy: EscalationPolicy, started_at: datetime) -> list[PageStep]:
+    """Every page the policy would send if nobody acknowledged, in time order."""
+    steps: list[PageStep] = []
+    at = started_at
+    for round_number in range(1, policy.repeat + 2):
+        for number, level in enumerate(policy.levels, start=1):
+            steps.append(PageStep(len(steps), number, level.targets, at, round_number))
+            at += level.wait
+    return steps
+
+
+def exhausted_at(policy: EscalationPolicy, started_at: datetime) -> datetime:
+    """When the last round's last wait runs out."""
+    return started_at + policy.round_length * (policy.repeat + 1)
+
+
+def due(
+    policy: EscalationPolicy,
+    started_at: datetime,
+    now: datetime,
+    *,
+    acknowledged: bool,
+    paged: int = 0,
+) -> EscalationState:
+    """The pages due at ``now``, given that the first ``paged`` steps were already sent.
+
+    A step is due from its time on (``at <= now``), so a caller that was down sees every
+    missed step at once and decides how to word it. Acknowledged: nothing is due, ever.
+    """
+    levels = len(policy.levels)
+    if acknowledged:
+        return EscalationState((), None, exhausted=False, acknowledged=True, levels=levels)
+    steps = plan(policy, started_at)
+    remaining = steps[paged:]
+    now_due = tuple(step for step in remaining if step.at <= now)
+    later = [step for step in remaining if step.at > now]
+    end = exhausted_at(policy, started_at)
+    if later:
+        next_at: datetime | None = later[0].at
+    elif now < end:
+        next_at = end
+    else:
+        next_at = None
+    return EscalationState(
+        now_due,
+        next_at,
+        exhausted=next_at is None,
+        acknowledged=False,
+        levels=levels,
+    )
+
+
+def describe(policy: EscalationPolicy) -> str:
+    """One line for ``/incident oncall`` and ``vigil check``.
+
+    ``Level 1: @alice now; level 2: @bob, @carol after 10 min without ack; …`` — times are
+    counted from the first page, which is what a responder reading it at 2 a.m. wants.
+    """
+    parts: list[str] = []
+    offset = timedelta()
+    for number, level in enumerate(policy.levels, start=1):
+        who = ", ".join(level.targets)
+        when = "now" if not offset else f"after {format_duration(offset)} without ack"
+        parts.append(f"{'Level' if number == 1 else 'level'} {number}: {who} {when}")
+        offset += level.wait
+    if policy.repeat:
+        times = "once" if policy.repeat == 1 else f"{policy.repeat} times"
+        parts.append(f"then again from level 1 every {format_duration(offset)}, {times}")
+    total = policy.round_length * (policy.repeat + 1)
+    parts.append(f"nobody acknowledged after {format_duration(total)}: escalation exhausted")
+    return "; ".join(parts) + "."
+
+
+def parse_policy(raw: object, *, where: str, key: str = "escalation") -> EscalationPolicy:
+    """Build a policy from decoded YAML, or raise ConfigError naming the exact key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping with 'levels'", where=where, key=key)
+    _refuse_unknown(raw, {"name", "levels", "repeat"}, where=where, key=key)
+    name = raw.get("name", key.rsplit(".", 1)[-1])
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("must be a non-empty string", where=where, key=f"{key}.name")
+    levels_raw = raw.get("levels")
+    if not isinstance(levels_raw, list) or not levels_raw:
+        raise ConfigError("needs at least one level", where=where, key=f"{key}.levels")
+    levels = tuple(
+        _parse_level(item, where=where, key=f"{key}.levels[{i}]")
+        for i, item in enumerate(levels_raw)
+    )
+    repeat = raw.get("repeat", 0)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= 10:
+        raise ConfigError(
+            f"must be a whole number from 0 to 10, not {repeat!r}", where=where, key=f"{key}.repeat"
+        )
+    policy = EscalationPolicy(name.strip(), levels, repeat)
+    if repeat and not policy.round_length:
+        raise ConfigError(
+            "repeating needs at least one level with a wait, or every round pages at once",
+            where=where,
+            key=f"{key}.repeat",
+        )
+    return policy
+
+
+def _parse_level(raw: object, *, where: str, key: str) -> Level:
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping with 'notify' and 'wait'", where=where, key=key)
+    if "after" in raw:
+        raise ConfigError(
+            "unknown key 'after'; use 'wait': how long to wait for an ack after paging "
+            "this level before paging the next",
+            where=where,
+            key=f"{key}.after",
+        )
+    _refuse_unknown(raw, {"notify", "wait"}, where=where, key=key)
+    notify = raw.get("notify")
+    if isinstance(notify, str):
+        notify = [notify]
+    if not isinstance(notify, list) or not notify:
+        raise ConfigError("must list at least one target", where=where, key=f"{key}.notify")
+    targets: list[str] = []
+    for j, target in enumerate(notify):
+        problem = _target_problem(target)
+        if problem:
+            raise ConfigError(problem, where=where, key=f"{key}.notify[{j}]")
+        assert isinstance(target, str)
+        if target in targets:
+            raise ConfigError(f"{target} is listed twice", where=where, key=f"{key}.notify[{j}]")
+        targets.append(target)
+    if "wait" not in raw:
+        raise ConfigError(
+            "missing: how long to wait for an ack before the next level (e.g. 10m)",
+            where=where,
+            key=f"{key}.wait",
+        )
+    try:
+        wait = parse_duration(raw["wait"])
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=where, key=f"{key}.wait") from None
+    return Level(tuple(targets), wait)
+
+
+def _target_problem(target: object) -> str:
+    """Why a target is not ``@person`` or ``rotation:NAME`` ("" when it is fine)."""
+    if not isinstance(target, str):
+        return f"must be '@person' or 'rotation:NAME', not {target!r}"
+    if target.startswith("@") and len(target) > 1 and not any(c.isspace() for c in target):
+        return ""
+    name = target.removeprefix(ROTATION_PREFIX)
+    if target.startswith(ROTATION_PREFIX) and name and not any(c.isspace() for c in name):
+        return ""
+    return f"must be '@person' or 'rotation:NAME', not {target!r}"
+
+
+def _refuse_unknown(raw: dict[object, object], known: set[str], *, where: str, key: str) -> None:
+    for name in raw:
+        if name not in known:
+            allowed = ", ".join(sorted(known))
+            raise ConfigError(f"unknown key (allowed: {allowed})", where=where, key=f"{key}.{name}")

@@ -1,0 +1,42 @@
+"""The answer to ``/incident oncall``, worded without I/O from the config and the time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from bot.oncall.escalation import EscalationPolicy, describe
+from bot.oncall.roster import Rotation
+
+
+@dataclass(frozen=True)
+class OncallSettings:
+    """The escalation policy (None: nobody is paged) and the rotations its levels may name."""
+
+    policy: EscalationPolicy | None = None
+    rotations: Mapping[str, Rotation] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%a %d %b %H:%M %Z")
+
+
+def oncall_text(settings: OncallSettings, now: datetime) -> str:
+    """Who is on call now and until when, who is next, and how a page escalates."""
+    lines: list[str] = []
+    for rotation in settings.rotations.values():
+        shift = rotation.on_call(now)
+        lines.append(
+            f"📟 {shift.person} is on call for {rotation.name} until {_when(shift.until)}; "
+            f"next: {shift.next_person}"
+        )
+    if settings.policy is None:
+        lines.append(
+            "No escalation policy is configured, so nobody is paged. Add `escalation:` to "
+            "vigil.yaml (see vigil.example.yaml)."
+        )
+    else:
+        lines.append(f"Escalation: {describe(settings.policy)}")
+    return "\n".join(lines)

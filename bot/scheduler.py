@@ -1,0 +1,302 @@
+"""Durable timers (escalations, later SLA checks) on APScheduler 3, stored in Vigil's database.
+
+Why this shape:
+
+- **Durable.** Every timer is a row in ``vigil_timers`` (APScheduler's ``SQLAlchemyJobStore``)
+  in the same database as the incidents, so stopping the process with escalations pending
+  and starting it again loses nothing: a timer whose time passed while Vigil was down fires
+  once, as soon as the scheduler starts; the others fire on time.
+- **Restart-proof records.** A row holds the textual reference ``bot.scheduler:_fire`` and
+  JSON-able arguments ``(kind, key, payload)``, never a bound method or closure, so any
+  later process (and version) can read it. The handler is looked up by ``kind`` in the
+  :class:`Timers` that read the row (``register("escalate", handler)``): this module never
+  imports incident code, and there is no process-global registry.
+- **Fires once.** Whoever runs a timer first deletes its row and runs it only if that
+  ``DELETE`` removed a row (the *claim*). APScheduler's own loop (through :class:`_Claimer`,
+  our executor) and :meth:`Timers.run_due` both claim, so a timer run by one is never run
+  by the other. A handler that raises is logged; its timer is not retried (at most once:
+  a handler that must not give up reschedules itself under the same key).
+- **Injectable time.** APScheduler 3 reads the real clock. Tests and ``vigil demo`` start
+  the scheduler paused and call ``run_due(now)``, which runs every timer with ``at <= now``
+  in time order; nothing sleeps waiting for a timer.
+- **Two processes.** Two Vigils on one database both run APScheduler loops; the claim keeps
+  each timer from firing twice, but nothing else coordinates them (both would run polling
+  jobs, for instance). Leader election (one active scheduler, a lock row) is a later issue.
+
+APScheduler 3's job store is synchronous SQLAlchemy, so it gets its own sync engine on the
+same database (``sqlite:///…`` or ``postgresql+psycopg://…``). Our async methods run store
+I/O in a worker thread; APScheduler's wake-ups run it on the event loop, as APScheduler 3
+always does — on SQLite a wake-up that meets a long write transaction waits on the busy
+timeout, which is why Vigil's transactions stay short (PostgreSQL is unaffected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from apscheduler.executors.base import BaseExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy.engine import make_url
+
+from bot.db import normalise_url, redact_url
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+Clock = Callable[[], datetime]
+FIRE_REF = "bot.scheduler:_fire"
+_STORE = "default"
+_KEY_MAX = 191  # APScheduler's id column: Unicode(191)
+_SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
+_SSL_TO_SSLMODE = {"true": "require", "false": "disable"}
+
+
+class Pending(NamedTuple):
+    key: str
+    kind: str
+    at: datetime
+
+
+def sync_url(url: str) -> str:
+    """Vigil's async database URL → the sync one APScheduler's job store needs.
+
+    asyncpg's ``ssl=`` query option becomes psycopg's ``sslmode=``; other options pass as-is.
+    """
+    parsed = make_url(normalise_url(url))
+    driver = _SYNC_DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise ConfigError(
+            f"timers need SQLite or PostgreSQL, not {parsed.drivername}",
+            where=redact_url(url),
+            key="database_url",
+        )
+    query = dict(parsed.query)
+    if "ssl" in query and "sslmode" not in query:
+        ssl = query.pop("ssl")
+        value = ssl if isinstance(ssl, str) else ssl[0]
+        query["sslmode"] = _SSL_TO_SSLMODE.get(value.lower(), value)
+    return parsed.set(drivername=driver, query=query).render_as_string(hide_password=False)
+
+
+async def _fire(kind: str, key: str, payload: dict[str, Any]) -> None:
+    """The stable address stored in every timer row; :class:`Timers` dispatches by ``kind``.
+
+    Only reached if a plain APScheduler (not ours) loads the table: refuse loudly rather
+    than drop the page silently.
+    """
+    raise RuntimeError(f"timer {key!r} ({kind}) must be run by bot.scheduler.Timers")
+
+
+class _Claimer(BaseExecutor):  # type: ignore[misc]
+    """APScheduler executor that claims each due timer, then runs it through Timers."""
+
+    def __init__(self, timers: Timers) -> None:
+        super().__init__()
+        self._timers = timers
+
+    def submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        self._timers._submit(job)
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        self._timers._submit(job)
+
+
+class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
+    """AsyncIOScheduler that tolerates rows already claimed, and stops synchronously."""
+
+    def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
+        # After submitting a one-shot job APScheduler deletes its row; our claim already did.
+        with contextlib.suppress(JobLookupError):
+            super().remove_job(job_id, jobstore)
+
+    def stop_now(self) -> None:
+        # AsyncIOScheduler.shutdown defers to the next loop turn; we are on the loop already,
+        # and the caller must know the job store is closed when stop() returns.
+        BaseScheduler.shutdown(self, wait=False)
+        self._stop_timer()
+
+    def wakeup(self) -> None:
+        if self._eventloop is not None:
+            self._eventloop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        # A wake-up queued just before stop() must not touch the closed job store.
+        if self.state != STATE_STOPPED:
+            self._stop_timer()
+            self._start_timer(self._process_jobs())
+
+
+class Timers:
+    """Named one-shot timers that survive restarts; see the module docstring for why."""
+
+    def __init__(self, database_url: str, *, clock: Clock, tablename: str = "vigil_timers") -> None:
+        self._clock = clock
+        url = sync_url(database_url)
+        options: dict[str, Any] = {"hide_parameters": True}
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"timeout": 10}
+        else:
+            options["pool_pre_ping"] = True
+        self._store = SQLAlchemyJobStore(url=url, tablename=tablename, engine_options=options)
+        self._handlers: dict[str, Handler] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scheduler = _Scheduler(
+            jobstores={_STORE: self._store},
+            executors={_STORE: _Claimer(self)},
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Name the coroutine that runs timers of ``kind``; all of them before :meth:`start`.
+
+        Afterwards is refused: a timer overdue at start would fire before its handler exists.
+        """
+        if self._loop is not None:
+            raise RuntimeError("register every timer handler before Timers.start()")
+        if kind in self._handlers:
+            raise ValueError(f"a handler for timer kind {kind!r} is already registered")
+        self._handlers[kind] = handler
+
+    async def start(self, *, paused: bool = False) -> None:
+        """Open the job store (creating its table) and, unless paused, run APScheduler's loop.
+
+        ``paused=True`` is for an injected clock: nothing fires except through
+        :meth:`run_due`. Overdue timers fire as soon as an unpaused loop starts.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._scheduler.start(paused=paused)
+
+    async def stop(self) -> None:
+        """Stop the loop, let handlers already running finish, close the store's engine."""
+        if self._scheduler.running:
+            self._scheduler.stop_now()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._loop = None
+
+    async def schedule(self, kind: str, key: str, at: datetime, payload: dict[str, Any]) -> None:
+        """Fire ``kind``'s handler with ``payload`` at ``at``; the same ``key`` replaces.
+
+        Idempotent on ``key``: a retried schedule leaves one timer, so it never double-pages.
+        Keys are hierarchical by convention (``incident:12:escalate``) for :meth:`cancel_prefix`.
+        """
+        self._require_started()
+        if kind not in self._handlers:
+            raise ValueError(f"no handler registered for timer kind {kind!r}")
+        if not key or len(key) > _KEY_MAX:
+            raise ValueError(f"timer key must be 1 to {_KEY_MAX} characters")
+        if at.tzinfo is None:
+            raise ValueError("timer time must be timezone-aware")
+        if json.loads(json.dumps(payload, allow_nan=False)) != payload:
+            raise ValueError("timer payload must be plain JSON (string keys, lists, no tuples)")
+        await asyncio.to_thread(
+            self._scheduler.add_job,
+            FIRE_REF,
+            trigger=DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
+            args=[kind, key, payload],
+            id=key,
+            name=f"{kind} {key}",
+            executor=_STORE,
+            jobstore=_STORE,
+            replace_existing=True,
+        )
+
+    async def cancel(self, key: str) -> bool:
+        """Forget one timer; False when there was none (already fired or cancelled)."""
+        self._require_started()
+        try:
+            await asyncio.to_thread(self._store.remove_job, key)
+        except JobLookupError:
+            return False
+        return True
+
+    async def cancel_prefix(self, prefix: str) -> int:
+        """Forget every timer whose key starts with ``prefix`` in one statement; how many."""
+        self._require_started()
+        if not prefix:
+            raise ValueError("an empty prefix would cancel every timer")
+        return await asyncio.to_thread(self._delete_prefix, prefix)
+
+    async def pending(self) -> list[Pending]:
+        """Every timer not yet fired, earliest first."""
+        self._require_started()
+        jobs = await asyncio.to_thread(self._store.get_all_jobs)
+        found = [Pending(job.id, job.args[0], job.next_run_time.astimezone(UTC)) for job in jobs]
+        return sorted(found, key=lambda p: (p.at, p.key))
+
+    async def run_due(self, now: datetime | None = None) -> int:
+        """Run every timer with ``at <= now`` (default: the clock), earliest first; how many.
+
+        Each is claimed before its handler runs, so it runs once even if APScheduler's loop
+        or another process looks at the same row. Timers that handlers schedule at or before
+        ``now`` run in the same call. A failing handler is logged and counted.
+        """
+        self._require_started()
+        now = now or self._clock()
+        ran = 0
+        while True:
+            jobs = await asyncio.to_thread(self._store.get_due_jobs, now)
+            if not jobs:
+                return ran
+            job = min(jobs, key=lambda j: (j.next_run_time, j.id))
+            if await asyncio.to_thread(self._claim, job.id):
+                await self._run(*job.args, at=job.next_run_time)
+                ran += 1
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _require_started(self) -> None:
+        if self._loop is None:
+            raise RuntimeError("Timers.start() first: the job store is not open")
+
+    def _claim(self, key: str) -> bool:
+        try:
+            self._store.remove_job(key)
+        except JobLookupError:
+            return False
+        return True
+
+    def _delete_prefix(self, prefix: str) -> int:
+        table = self._store.jobs_t
+        with self._store.engine.begin() as conn:
+            result = conn.execute(
+                table.delete().where(table.c.id.startswith(prefix, autoescape=True))
+            )
+        return int(result.rowcount)
+
+    def _submit(self, job: Any) -> None:
+        """Called by APScheduler's loop (on the event loop thread) for each due timer."""
+        try:
+            claimed = self._claim(job.id)
+        except Exception:
+            log.exception("timer %s: could not claim it; it stays pending", job.id)
+            return
+        if claimed and self._loop is not None:
+            task = self._loop.create_task(self._run(*job.args, at=job.next_run_time))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, kind: str, key: str, payload: dict[str, Any], *, at: datetime) -> None:
+        handler = self._handlers.get(kind)
+        if handler is None:
+            log.error("timer %s: no handler for kind %r; dropped: %s", key, kind, payload)
+            return
+        late = (self._clock() - at).total_seconds()
+        log.info("timer %s (%s) firing, due %s, %.0f s late", key, kind, at.isoformat(), late)
+        try:
+            await handler(payload)
+        except Exception:
+            log.exception("timer %s (%s) failed; it will not run again", key, kind)

@@ -1,0 +1,287 @@
+"""Durable timers on SQLite and PostgreSQL: restart, fire once, replace, cancel, real loop.
+
+Time is the FakeClock and ``run_due``; the one test of APScheduler's own loop schedules at
+the real "now" and awaits an Event the handler sets, so nothing sleeps waiting for a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.db import Database
+from bot.errors import ConfigError
+from bot.scheduler import Pending, Timers, sync_url
+from tests.support import FakeClock
+
+Fired = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.migrate()
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def make_timers(
+    database_url: str, db: Database, clock: FakeClock
+) -> AsyncIterator[Callable[..., Timers]]:
+    """Timers on the test database (after Vigil's migrations); each stopped at the end."""
+    made: list[Timers] = []
+
+    def make(clock_: Callable[[], datetime] = clock) -> Timers:
+        timers = Timers(database_url, clock=clock_)
+        made.append(timers)
+        return timers
+
+    yield make
+    for timers in made:
+        await timers.stop()
+
+
+def recorder(fired: Fired, kind: str) -> Callable[[dict[str, Any]], Any]:
+    async def handle(payload: dict[str, Any]) -> None:
+        fired.append((kind, payload))
+
+    return handle
+
+
+async def test_pending_timers_survive_a_restart_and_fire_once_in_time_order(
+    make_timers: Callable[..., Timers], clock: FakeClock, db: Database
+) -> None:
+    t0 = clock()
+    first = make_timers()
+    first.register("escalate", recorder([], "escalate"))
+    await first.start(paused=True)
+    await first.schedule("escalate", "incident:12:level:3", t0 + timedelta(minutes=25), {"n": 3})
+    await first.schedule("escalate", "incident:12:level:2", t0 + timedelta(minutes=10), {"n": 2})
+    await first.schedule("escalate", "incident:7:level:2", t0 + timedelta(minutes=5), {"n": 7})
+    await first.stop()
+
+    fired: Fired = []
+    second = make_timers()  # the restart: a new process reading the same database
+    second.register("escalate", recorder(fired, "escalate"))
+    await second.start(paused=True)
+    assert await second.pending() == [
+        Pending("incident:7:level:2", "escalate", t0 + timedelta(minutes=5)),
+        Pending("incident:12:level:2", "escalate", t0 + timedelta(minutes=10)),
+        Pending("incident:12:level:3", "escalate", t0 + timedelta(minutes=25)),
+    ]
+
+    assert await second.run_due(t0 + timedelta(minutes=10) - timedelta(microseconds=1)) == 1
+    assert fired == [("escalate", {"n": 7})]
+    clock.advance(minutes=10)  # run_due() reads the injected clock: exactly at level 2's time
+    assert await second.run_due() == 1
+    assert await second.run_due() == 0  # fired once, not again
+    assert fired == [("escalate", {"n": 7}), ("escalate", {"n": 2})]
+    assert [p.key for p in await second.pending()] == ["incident:12:level:3"]
+    async with db.engine.connect() as conn:  # one database: Vigil's tables and the timers
+        count = await conn.scalar(text("SELECT count(*) FROM vigil_timers"))
+        incidents = await conn.scalar(text("SELECT count(*) FROM incidents"))
+    assert (count, incidents) == (1, 0)
+
+
+async def test_same_key_replaces_so_a_retried_schedule_pages_once(
+    make_timers: Callable[..., Timers], clock: FakeClock
+) -> None:
+    fired: Fired = []
+    timers = make_timers()
+    timers.register("escalate", recorder(fired, "escalate"))
+    await timers.start(paused=True)
+    t0 = clock()
+    await timers.schedule("escalate", "incident:12", t0 + timedelta(minutes=5), {"try": 1})
+    await timers.schedule("escalate", "incident:12", t0 + timedelta(minutes=8), {"try": 2})
+    assert await timers.pending() == [Pending("incident:12", "escalate", t0 + timedelta(minutes=8))]
+    assert await timers.run_due(t0 + timedelta(hours=1)) == 1
+    assert fired == [("escalate", {"try": 2})]
+
+
+async def test_cancel_and_cancel_prefix(
+    make_timers: Callable[..., Timers], clock: FakeClock
+) -> None:
+    timers = make_timers()
+    timers.register("escalate", recorder([], "escalate"))
+    await timers.start(paused=True)
+    at = clock() + timedelta(minutes=5)
+    for key in ("incident:12:l2", "incident:12:l3", "incident:120:l2", "incident:1_:l2"):
+        await timers.schedule("escalate", key, at, {})
+    assert await timers.cancel_prefix("incident:12:") == 2
+    assert await timers.cancel_prefix("incident:1_") == 1  # "_" is literal, not a wildcard
+    assert [p.key for p in await timers.pending()] == ["incident:120:l2"]
+    assert await timers.cancel("incident:120:l2") is True
+    assert await timers.cancel("incident:120:l2") is False
+    assert await timers.pending() == []
+    with pytest.raises(ValueError, match="every timer"):
+        await timers.cancel_prefix("")
+
+
+async def test_a_failing_handler_is_logged_and_loses_no_other_timer(
+    make_timers: Callable[..., Timers], clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    fired: Fired = []
+
+    async def boom(payload: dict[str, Any]) -> None:
+        raise RuntimeError("chat backend down")
+
+    timers = make_timers()
+    timers.register("escalate", recorder(fired, "escalate"))
+    timers.register("boom", boom)
+    await timers.start(paused=True)
+    t0 = clock()
+    await timers.schedule("escalate", "a", t0 + timedelta(minutes=1), {"k": "a"})
+    await timers.schedule("boom", "b", t0 + timedelta(minutes=2), {"k": "b"})
+    await timers.schedule("escalate", "c", t0 + timedelta(minutes=3), {"k": "c"})
+    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+        assert await timers.run_due(t0 + timedelta(minutes=3)) == 3
+    assert fired == [("escalate", {"k": "a"}), ("escalate", {"k": "c"})]
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "timer b (boom) failed" in record.getMessage()
+    assert record.exc_info is not None
+    assert "chat backend down" in str(record.exc_info[1])
+    assert await timers.pending() == []
+
+
+async def test_timers_a_handler_schedules_before_now_run_in_the_same_call(
+    make_timers: Callable[..., Timers], clock: FakeClock
+) -> None:
+    t0 = clock()
+    timers = make_timers()
+    fired: list[int] = []
+
+    async def escalate(payload: dict[str, Any]) -> None:
+        level = payload["level"]
+        fired.append(level)
+        if level < 3:
+            at = t0 + timedelta(minutes=10 * level)
+            await timers.schedule("escalate", "incident:1", at, {"level": level + 1})
+
+    timers.register("escalate", escalate)
+    await timers.start(paused=True)
+    await timers.schedule("escalate", "incident:1", t0, {"level": 1})
+    assert await timers.run_due(t0 + timedelta(minutes=15)) == 2
+    assert fired == [1, 2]
+    assert await timers.pending() == [Pending("incident:1", "escalate", t0 + timedelta(minutes=20))]
+
+
+async def test_two_processes_running_due_timers_fire_each_once(
+    make_timers: Callable[..., Timers], clock: FakeClock
+) -> None:
+    fired: Fired = []
+    one, two = make_timers(), make_timers()
+    for timers in (one, two):
+        timers.register("escalate", recorder(fired, "escalate"))
+        await timers.start(paused=True)
+    for n in range(6):
+        await one.schedule("escalate", f"k{n}", clock() + timedelta(seconds=n), {"n": n})
+    now = clock() + timedelta(minutes=1)
+    counts = await asyncio.gather(one.run_due(now), two.run_due(now))
+    assert sum(counts) == 6
+    assert sorted(p["n"] for _, p in fired) == list(range(6))
+
+
+async def test_the_real_apscheduler_loop_fires_a_due_timer_and_removes_it(
+    make_timers: Callable[..., Timers], caplog: pytest.LogCaptureFixture
+) -> None:
+    def real_now() -> datetime:
+        return datetime.now(UTC)
+
+    fired = asyncio.Event()
+    got: list[dict[str, Any]] = []
+
+    async def handle(payload: dict[str, Any]) -> None:
+        got.append(payload)
+        fired.set()
+
+    timers = make_timers(real_now)
+    timers.register("escalate", handle)
+    await timers.start()
+    await timers.schedule("escalate", "incident:3:l1", real_now(), {"incident": 3})
+    await asyncio.wait_for(fired.wait(), 10)
+    assert got == [{"incident": 3}]
+    assert await timers.pending() == []
+    assert await timers.run_due(real_now()) == 0  # the loop claimed it: run_due finds nothing
+    # Nothing went wrong in APScheduler's wake-up after the claim (asyncio logs such errors).
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_timer_overdue_while_stopped_fires_as_soon_as_the_loop_starts(
+    make_timers: Callable[..., Timers],
+) -> None:
+    def real_now() -> datetime:
+        return datetime.now(UTC)
+
+    first = make_timers(real_now)
+    first.register("escalate", recorder([], "escalate"))
+    await first.start(paused=True)
+    overdue = real_now() - timedelta(hours=1)  # due while "the process was down"
+    await first.schedule("escalate", "incident:4:l2", overdue, {"incident": 4})
+    await first.schedule("escalate", "incident:4:l3", real_now() + timedelta(hours=1), {})
+    await first.stop()
+
+    fired = asyncio.Event()
+    got: list[dict[str, Any]] = []
+
+    async def handle(payload: dict[str, Any]) -> None:
+        got.append(payload)
+        fired.set()
+
+    second = make_timers(real_now)
+    second.register("escalate", handle)
+    await second.start()
+    await asyncio.wait_for(fired.wait(), 10)
+    assert got == [{"incident": 4}]
+    assert [p.key for p in await second.pending()] == ["incident:4:l3"]
+
+
+async def test_misuse_is_refused(make_timers: Callable[..., Timers], clock: FakeClock) -> None:
+    timers = make_timers()
+    timers.register("escalate", recorder([], "escalate"))
+    with pytest.raises(RuntimeError, match="start"):
+        await timers.pending()
+    with pytest.raises(ValueError, match="already registered"):
+        timers.register("escalate", recorder([], "escalate"))
+    await timers.start(paused=True)
+    with pytest.raises(RuntimeError, match=r"before Timers\.start"):
+        timers.register("late", recorder([], "late"))
+    at = clock()
+    with pytest.raises(ValueError, match="no handler"):
+        await timers.schedule("page", "k", at, {})
+    with pytest.raises(ValueError, match="aware"):
+        await timers.schedule("escalate", "k", at.replace(tzinfo=None), {})
+    with pytest.raises(ValueError, match="plain JSON"):
+        await timers.schedule("escalate", "k", at, {"levels": (1, 2)})
+    with pytest.raises(ValueError, match="plain JSON"):
+        await timers.schedule("escalate", "k", at, {1: "x"})
+    with pytest.raises(ValueError, match="191"):
+        await timers.schedule("escalate", "k" * 192, at, {})
+    assert await timers.pending() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite+aiosqlite:///var/vigil.db", "sqlite:///var/vigil.db"),
+        ("sqlite:///var/vigil.db", "sqlite:///var/vigil.db"),
+        ("postgresql+asyncpg://u:pw@db:5432/vigil", "postgresql+psycopg://u:pw@db:5432/vigil"),
+        ("postgres://u@db/vigil", "postgresql+psycopg://u@db/vigil"),
+        ("postgresql+asyncpg://u@db/v?ssl=require", "postgresql+psycopg://u@db/v?sslmode=require"),
+        ("postgresql+asyncpg://u@db/v?ssl=true", "postgresql+psycopg://u@db/v?sslmode=require"),
+    ],
+)
+def test_sync_url(url: str, expected: str) -> None:
+    assert sync_url(url) == expected
+
+
+def test_sync_url_refuses_other_databases_without_leaking_the_password() -> None:
+    with pytest.raises(ConfigError, match="SQLite or PostgreSQL") as info:
+        sync_url("mysql+aiomysql://u:hunter2@db/vigil")
+    assert "hunter2" not in str(info.value)
