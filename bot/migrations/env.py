@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.registry import tables as _registry_tables  # noqa: F401  (registry + run tables)
 
 target_metadata = SQLModel.metadata
 
