@@ -19,8 +19,10 @@ from bot.incidents.ingest import AlertIngestor
 from bot.incidents.service import Change, IncidentService, Notifier
 from bot.incidents.store import Clock, utcnow
 from bot.metrics import Metrics
+from bot.oncall.paging import Pager
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
+from bot.scheduler import Timers
 from bot.web import Routes, build_web_app
 
 log = logging.getLogger(__name__)
@@ -38,12 +40,20 @@ class Vigil:
     commands: CommandRunner
     metrics: Metrics
     postmortems: PostmortemService
+    timers: Timers
+    pager: Pager
     clock: Clock
     backends: list[ChatBackend] = field(default_factory=list)
 
     @classmethod
-    async def create(cls, settings: Settings, *, clock: Clock = utcnow) -> Vigil:
-        """Open the database, apply migrations, and wire the services."""
+    async def create(
+        cls, settings: Settings, *, clock: Clock = utcnow, drive_timers: bool = True
+    ) -> Vigil:
+        """Open the database, apply migrations, and wire the services.
+
+        ``drive_timers=False`` leaves durable timers (escalations) to ``vigil.timers.run_due``,
+        for tests and the demo, whose clocks are not the wall clock.
+        """
         db = Database(settings.database_url)
         try:
             await db.migrate()
@@ -60,6 +70,16 @@ class Vigil:
             out_dir=settings.postmortems_dir,
             clock=clock,
         )
+        timers = Timers(settings.database_url, clock=clock)
+        backends: list[ChatBackend] = []
+        pager = Pager(
+            db,
+            incidents,
+            timers,
+            settings.oncall,
+            senders=lambda: backends,
+            clock=clock,
+        )
         vigil = cls(
             settings=settings,
             db=db,
@@ -69,10 +89,19 @@ class Vigil:
             commands=CommandRunner(incidents, postmortems, oncall=settings.oncall, clock=clock),
             metrics=metrics,
             postmortems=postmortems,
+            timers=timers,
+            pager=pager,
             clock=clock,
+            backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
+        notifier.subscribe(pager.on_change)
         notifier.subscribe(postmortems.on_change)
+        try:
+            await timers.start(paused=not drive_timers)
+        except Exception:
+            await db.dispose()
+            raise
         return vigil
 
     async def _count_opened(self, change: Change) -> None:
@@ -82,7 +111,7 @@ class Vigil:
     def attach(self, backend: ChatBackend) -> None:
         """Let a chat backend hear every committed incident change."""
         self.backends.append(backend)
-        self.notifier.subscribe(backend.announce)
+        self.notifier.subscribe(backend.announce, first=True)  # the news before any page
 
     def web_app(self) -> web.Application:
         routes = Routes(
@@ -100,6 +129,7 @@ class Vigil:
     async def close(self) -> None:
         for backend in self.backends:
             await backend.stop()
+        await self.timers.stop()
         await self.db.dispose()
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy.engine import make_url
@@ -43,6 +44,8 @@ _TOP_KEYS = frozenset(
         "log_level",
         "templates_dir",
         "postmortems_dir",
+        "playbooks_dir",
+        "retrain_url",
         "escalation",
         "rotations",
     }
@@ -83,6 +86,8 @@ class Settings:
     oncall: OncallSettings = field(default_factory=OncallSettings)
     templates_dir: Path | None = None  # overrides for the bundled templates, searched first
     postmortems_dir: Path = Path("var/postmortems")
+    playbooks_dir: Path | None = None  # your playbooks, searched before the bundled ones
+    retrain_url: str | None = field(default=None, repr=False)  # may hold credentials
     config_path: Path | None = None
 
 
@@ -141,6 +146,8 @@ def load_settings(
         templates_dir=_path(raw.get("templates_dir"), where, "templates_dir"),
         postmortems_dir=_path(raw.get("postmortems_dir"), where, "postmortems_dir")
         or Path("var/postmortems"),
+        playbooks_dir=_path(raw.get("playbooks_dir"), where, "playbooks_dir"),
+        retrain_url=_http_url(raw.get("retrain_url"), where, "retrain_url"),
         config_path=path,
     )
 
@@ -210,7 +217,18 @@ def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
     rotations = parse_roster(raw.get("rotations"), where=where)
     if raw.get("escalation") is None:
         return OncallSettings(None, MappingProxyType(rotations))
-    policy = parse_policy(raw["escalation"], where=where)
+    spec = _mapping(raw["escalation"], where, "escalation")
+    severities = spec.get("severities", ["P1", "P2"])
+    if not isinstance(severities, list) or not all(
+        isinstance(v, str) and v.upper() in ("P1", "P2", "P3", "P4") for v in severities
+    ):
+        raise ConfigError(
+            "must be a list of severities that page, e.g. [P1, P2]",
+            where=where,
+            key="escalation.severities",
+        )
+    spec = {k: v for k, v in spec.items() if k != "severities"}
+    policy = parse_policy(spec, where=where)
     for i, level in enumerate(policy.levels):
         unknown = unknown_rotations(level.targets, rotations)
         if unknown:
@@ -219,7 +237,8 @@ def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
                 where=where,
                 key=f"escalation.levels[{i}].notify",
             )
-    return OncallSettings(policy, MappingProxyType(rotations))
+    pages = frozenset(v.upper() for v in severities)
+    return OncallSettings(policy, MappingProxyType(rotations), pages)
 
 
 def _path(value: object, where: str, key: str) -> Path | None:
@@ -228,6 +247,28 @@ def _path(value: object, where: str, key: str) -> Path | None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("must be a directory path", where=where, key=key)
     return Path(value)
+
+
+def _http_url(value: object, where: str, key: str) -> str | None:
+    """An http(s) URL with a host. The value is never echoed: it may carry credentials."""
+    if value is None:
+        return None
+    example = "e.g. https://trainer.internal/retrain"
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"must be an http:// or https:// URL, {example}", where=where, key=key)
+    parts = urlsplit(value.strip())
+    try:
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        raise ConfigError("has a port that is not a number", where=where, key=key) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
+        raise ConfigError(
+            f"must be an http:// or https:// URL with a host ({example}), got {scheme}",
+            where=where,
+            key=key,
+        )
+    return value.strip()
 
 
 def _secret(value: str | None) -> Secret | None:

@@ -10,7 +10,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    Unicode,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -118,3 +131,37 @@ class TimelineEvent(SQLModel, table=True):
     actor: str = Field(sa_column=Column(Text, nullable=False))
     text: str = Field(sa_column=Column(Text, nullable=False))
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Page(SQLModel, table=True):
+    """One page sent to one person for one incident, and when (if) it was acknowledged.
+
+    ``step`` is the escalation step (0-based over all levels and repeats), so after a restart
+    the pager knows exactly which steps went out and never pages a step twice.
+    """
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("incident_id", "step", "target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("incidents.id"), nullable=False, index=True)
+    )
+    step: int
+    level: int
+    target: str = Field(sa_column=Column(Text, nullable=False))
+    channel: str = Field(sa_column=Column(String(32), nullable=False))
+    sent_at: datetime = _utc_column(nullable=False)
+    acknowledged_at: datetime | None = _utc_column(nullable=True)
+    acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# APScheduler 3's job store table for durable timers (``bot.scheduler``), declared here so
+# that Alembic owns it like every other table; APScheduler finds it and creates nothing.
+TIMERS_TABLE = Table(
+    "vigil_timers",
+    SQLModel.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

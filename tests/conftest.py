@@ -78,7 +78,9 @@ async def make_vigil(settings: Settings, clock: FakeClock) -> AsyncIterator[Make
     built: list[Vigil] = []
 
     async def make(**overrides: Any) -> Vigil:
-        vigil = await Vigil.create(dataclasses.replace(settings, **overrides), clock=clock)
+        vigil = await Vigil.create(
+            dataclasses.replace(settings, **overrides), clock=clock, drive_timers=False
+        )
         built.append(vigil)
         return vigil
 

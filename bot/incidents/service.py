@@ -64,8 +64,12 @@ class Notifier:
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
 
-    def subscribe(self, listener: Listener) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Listener, *, first: bool = False) -> None:
+        """Add a listener; ``first`` puts it before those already there (chat before paging)."""
+        if first:
+            self._listeners.insert(0, listener)
+        else:
+            self._listeners.append(listener)
 
     async def publish(self, changes: Sequence[Change]) -> None:
         for change in changes:
@@ -86,6 +90,19 @@ class _Edit:
     text: str
     data: dict[str, Any]
     announce: str | None = None
+
+
+def _enter(row: Incident, target: str, now: datetime) -> None:
+    """Move to an allowed state with its bookkeeping, whichever operation moves it (a
+    command, a containment playbook), so MTTA and time-to-contain never miss a step."""
+    row.state = target
+    if not row.acknowledged_at:  # acting on it means someone has seen it
+        row.acknowledged_at = now
+    if target == "contained":
+        row.contained_at = now
+    if target == "resolved":
+        row.resolved_at = now
+        row.open_key = None  # a new alert for the same key opens a new incident
 
 
 def _severity(value: str) -> str:
@@ -205,14 +222,8 @@ class IncidentService:
     ) -> IncidentView:
         def apply(row: Incident, now: datetime) -> _Edit:
             check_transition(incident_id, row.state, target)
-            before, row.state = row.state, target
-            if not row.acknowledged_at:  # acting on it means someone has seen it
-                row.acknowledged_at = now
-            if target == "contained":
-                row.contained_at = now
-            if target == "resolved":
-                row.resolved_at = now
-                row.open_key = None  # a new alert for the same key opens a new incident
+            before = row.state
+            _enter(row, target, now)
             line = f"{target.capitalize()} by {actor}" + (f": {text}" if text else "")
             return _Edit("state", line, {"from": before, "to": target})
 
@@ -277,7 +288,7 @@ class IncidentService:
         def apply(row: Incident, now: datetime) -> _Edit:
             if state is not None and state != row.state:
                 check_transition(incident_id, row.state, state)
-                row.state = state
+                _enter(row, state, now)
             return _Edit(kind, text, dict(data or {}))
 
         return await self._edit(incident_id, apply, actor=actor)

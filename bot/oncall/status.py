@@ -13,10 +13,12 @@ from bot.oncall.roster import Rotation
 
 @dataclass(frozen=True)
 class OncallSettings:
-    """The escalation policy (None: nobody is paged) and the rotations its levels may name."""
+    """The escalation policy (None: nobody is paged), the rotations its levels may name, and
+    the severities that page a person (the others only post to the channel)."""
 
     policy: EscalationPolicy | None = None
     rotations: Mapping[str, Rotation] = field(default_factory=lambda: MappingProxyType({}))
+    page_severities: frozenset[str] = frozenset({"P1", "P2"})
 
 
 def _when(at: datetime) -> str:
@@ -38,5 +40,6 @@ def oncall_text(settings: OncallSettings, now: datetime) -> str:
             "vigil.yaml (see vigil.example.yaml)."
         )
     else:
-        lines.append(f"Escalation: {describe(settings.policy)}")
+        pages = ", ".join(sorted(settings.page_severities))
+        lines.append(f"Escalation ({pages} page): {describe(settings.policy)}")
     return "\n".join(lines)

@@ -42,7 +42,9 @@ async def test_oncall_names_the_person_their_shift_end_and_the_escalation(
     assert reply.ephemeral
     lines = reply.text.splitlines()
     assert lines[0] == ("📟 @alice is on call for ml-oncall until Mon 30 Nov 09:00 CET; next: @bob")
-    assert lines[1].startswith("Escalation: Level 1: rotation:ml-oncall now; level 2: @carol ")
+    assert lines[1].startswith(
+        "Escalation (P1, P2 page): Level 1: rotation:ml-oncall now; level 2: @carol "
+    )
 
 
 async def test_oncall_without_a_policy_says_nobody_is_paged(make_vigil: MakeVigil) -> None:

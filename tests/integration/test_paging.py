@@ -1,0 +1,142 @@
+"""Paging with escalation, as the person on call meets it: paged, escalated, stopped by an ack,
+and still on time after a restart. Time is the FakeClock; timers run through ``run_due``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import Vigil
+from bot.chat.backend import RecordingBackend
+from bot.config import load_settings
+from bot.ingest.generic import parse_generic
+from bot.oncall.status import OncallSettings
+from tests.conftest import MakeVigil
+from tests.support import FakeClock
+
+POLICY = """
+escalation:
+  levels:
+    - {notify: ["@alice"], wait: 5m}
+    - {notify: ["@bob"], wait: 10m}
+"""
+
+
+@pytest.fixture
+def oncall(tmp_path: Path) -> OncallSettings:
+    path = tmp_path / "vigil.yaml"
+    path.write_text(POLICY)
+    return load_settings(path, {}).oncall
+
+
+async def _paged_vigil(
+    make_vigil: MakeVigil, oncall: OncallSettings
+) -> tuple[Vigil, RecordingBackend]:
+    vigil = await make_vigil(oncall=oncall)
+    chat = RecordingBackend()
+    vigil.attach(chat)
+    return vigil, chat
+
+
+async def _accuracy_alert(vigil: Vigil, clock: FakeClock, value: float = 0.71) -> int:
+    alerts = parse_generic(
+        {
+            "title": "Accuracy below SLA on fraud-scorer",
+            "labels": {"alertname": "ModelAccuracyBelowSLA", "model": "fraud-scorer", "sla": "0.9"},
+            "value": value,
+        },
+        now=clock(),
+    )
+    [outcome] = await vigil.ingestor.ingest(alerts)
+    assert outcome.incident_id is not None
+    return outcome.incident_id
+
+
+async def test_a_p2_pages_level_one_then_escalates_to_level_two(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    assert [(who, i) for who, i, _ in chat.pages] == [("@alice", n)]
+    first = chat.pages[0][2].splitlines()[0]
+    assert first == (
+        f"🟠 P2 #{n} Accuracy below SLA on fraud-scorer — you are paged (level 1). "
+        f"Acknowledge: /incident ack {n}; otherwise @bob is paged at 02:05Z"
+    )
+    assert chat.announced[0].startswith(f"🟠 P2 #{n} opened")  # the news comes before the page
+
+    clock.advance(minutes=4, seconds=59)
+    await vigil.timers.run_due(clock())
+    assert len(chat.pages) == 1
+
+    clock.advance(seconds=1)
+    await vigil.timers.run_due(clock())
+    assert [who for who, _, _ in chat.pages] == ["@alice", "@bob"]
+    pages = [e.text for e in (await vigil.incidents.get(n)).timeline if e.kind == "page"]
+    assert pages == [
+        "Paged @alice (level 1, round 1) via recording",
+        "Paged @bob (level 2, round 1) via recording",
+    ]
+
+
+async def test_acknowledging_stops_the_escalation(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    clock.advance(minutes=2)
+    await vigil.commands.run_incident(f"ack {n}", actor="@alice")
+    assert await vigil.timers.pending() == []
+    clock.advance(hours=1)
+    assert await vigil.timers.run_due(clock()) == 0
+    assert [who for who, _, _ in chat.pages] == ["@alice"]
+    texts = [e.text for e in (await vigil.incidents.get(n)).timeline]
+    assert "Escalation stopped: acknowledged by @alice" in texts
+
+
+async def test_escalation_survives_a_restart_and_pages_each_level_once(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    first, chat = await _paged_vigil(make_vigil, oncall)
+    await _accuracy_alert(first, clock)
+    await first.close()  # the process stops with level 2 pending
+
+    clock.advance(minutes=7)  # it was down when level 2 fell due
+    second, chat2 = await _paged_vigil(make_vigil, oncall)
+    assert await second.timers.run_due(clock()) == 1
+    assert [who for who, _, _ in chat.pages] == ["@alice"]
+    assert [who for who, _, _ in chat2.pages] == ["@bob"]  # late, once, and not @alice again
+    assert await second.timers.run_due(clock()) == 0
+
+
+async def test_nobody_acknowledging_exhausts_the_escalation_and_says_so(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    for minutes in (5, 10):
+        clock.advance(minutes=minutes)
+        await vigil.timers.run_due(clock())
+    last = (await vigil.incidents.get(n)).timeline[-1]
+    assert last.text.startswith(f"Nobody acknowledged #{n} after 2 level(s) and 15 min")
+    assert await vigil.timers.pending() == []
+
+
+async def test_a_p3_does_not_page_until_it_becomes_p2(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    await vigil.commands.run_incident("new Cache hit rate low --sev P3", actor="@dave")
+    assert chat.pages == []
+    await vigil.commands.run_incident("sev 1 P2", actor="@dave")
+    assert [who for who, _, _ in chat.pages] == ["@alice"]
+
+
+async def test_without_a_chat_backend_the_page_is_recorded_as_undelivered(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil = await make_vigil(oncall=oncall)
+    n = await _accuracy_alert(vigil, clock)
+    pages = [e.text for e in (await vigil.incidents.get(n)).timeline if e.kind == "page"]
+    assert pages == ["Paged @alice (level 1, round 1) no chat backend connected: logged only"]
