@@ -25,7 +25,7 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.models import Page
-from bot.oncall.escalation import EscalationPolicy, PageStep, due, format_duration
+from bot.oncall.escalation import EscalationPolicy, PageStep, describe, due, format_duration
 from bot.oncall.roster import resolve_targets
 from bot.oncall.status import OncallSettings
 from bot.scheduler import Timers
@@ -95,7 +95,7 @@ class Pager:
             await self._incidents.record(
                 view.id,
                 kind="escalation",
-                text=f"Paging started ({view.severity}): {policy.name} policy",
+                text=f"Paging started for {view.severity}. {describe(policy)}",
                 actor="vigil",
                 data={"started_at": self._clock().isoformat()},
             )
