@@ -20,8 +20,12 @@ from bot.incidents.service import Change, IncidentService, Notifier
 from bot.incidents.store import Clock, utcnow
 from bot.metrics import Metrics
 from bot.oncall.paging import Pager
+from bot.playbooks.history import RunLog
+from bot.playbooks.service import PlaybookService, load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
+from bot.registry.base import ModelRegistry
+from bot.registry.builtin import BuiltinRegistry
 from bot.scheduler import Timers
 from bot.web import Routes, build_web_app
 
@@ -42,6 +46,8 @@ class Vigil:
     postmortems: PostmortemService
     timers: Timers
     pager: Pager
+    registry: ModelRegistry
+    playbooks: PlaybookService
     clock: Clock
     backends: list[ChatBackend] = field(default_factory=list)
 
@@ -54,6 +60,7 @@ class Vigil:
         ``drive_timers=False`` leaves durable timers (escalations) to ``vigil.timers.run_due``,
         for tests and the demo, whose clocks are not the wall clock.
         """
+        playbooks = load_configured_playbooks(settings)  # a broken one: ConfigError, no db
         db = Database(settings.database_url)
         try:
             await db.migrate()
@@ -69,6 +76,15 @@ class Vigil:
             PostmortemRenderer(settings.templates_dir),
             out_dir=settings.postmortems_dir,
             clock=clock,
+        )
+        registry = BuiltinRegistry(db, clock)
+        runs = PlaybookService(
+            playbooks,
+            registry,
+            incidents,
+            RunLog(db, clock),
+            clock=clock,
+            retrain_url=settings.retrain_url,
         )
         timers = Timers(settings.database_url, clock=clock)
         backends: list[ChatBackend] = []
@@ -86,11 +102,15 @@ class Vigil:
             notifier=notifier,
             incidents=incidents,
             ingestor=ingestor,
-            commands=CommandRunner(incidents, postmortems, oncall=settings.oncall, clock=clock),
+            commands=CommandRunner(
+                incidents, postmortems, oncall=settings.oncall, clock=clock, playbooks=runs
+            ),
             metrics=metrics,
             postmortems=postmortems,
             timers=timers,
             pager=pager,
+            registry=registry,
+            playbooks=runs,
             clock=clock,
             backends=backends,
         )

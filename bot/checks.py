@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-import yaml
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.playbooks.loader import load_playbook_dirs
+from bot.playbooks.service import load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
 
 
@@ -31,34 +32,19 @@ class CheckReport:
         )
 
 
-def check_playbooks(directory: Path) -> int:
-    """Every ``*.yaml`` must parse and be a mapping with a ``steps`` list of mappings.
+def check_playbooks(directory: Path, settings: Settings | None = None) -> int:
+    """Load playbooks with the loader Vigil starts with, so every mistake names its file,
+    step and field: the ones Vigil will run (``playbooks_dir``, then the bundled ones) and
+    those in ``directory`` (``--playbooks``, default ``./playbooks``) if it exists.
 
-    The full step schema (actions, timeouts, on_failure) arrives with the playbook engine;
-    until then this catches the mistakes that would stop it loading at all.
+    The count is of your playbooks (``directory`` and ``playbooks_dir``), as the template
+    count is of your templates; the bundled ones are checked without being counted.
     """
-    count = 0
-    for path in sorted(directory.glob("*.y*ml")) if directory.is_dir() else []:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-            raise ConfigError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}", where=where
-            ) from exc
-        if not isinstance(data, dict):
-            raise ConfigError("a playbook must be a mapping", where=str(path))
-        steps = data.get("steps")
-        if not isinstance(steps, list) or not steps:
-            raise ConfigError("must be a non-empty list of steps", where=str(path), key="steps")
-        for i, step in enumerate(steps):
-            if not isinstance(step, dict) or not isinstance(step.get("action"), str):
-                raise ConfigError(
-                    "each step needs an 'action'", where=str(path), key=f"steps[{i}].action"
-                )
-        count += 1
-    return count
+    settings = settings or Settings()
+    load_configured_playbooks(settings)
+    yours = [d for d in (directory, settings.playbooks_dir) if d is not None and d.is_dir()]
+    unique = list(dict.fromkeys(d.resolve() for d in yours))
+    return len(load_playbook_dirs(unique))
 
 
 def check_templates(directory: Path) -> int:
@@ -82,6 +68,6 @@ def run_checks(
     return CheckReport(
         config=str(settings.config_path) if settings.config_path else "(embedded defaults)",
         rules=len(settings.incidents.policy.rules),
-        playbooks=check_playbooks(playbooks),
+        playbooks=check_playbooks(playbooks, settings),
         templates=check_templates(templates),
     )

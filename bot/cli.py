@@ -1,4 +1,4 @@
-"""The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem."""
+"""The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem, model."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import model_cli
 from bot.app import Vigil, serve, stop_on_signals
 from bot.checks import run_checks
 from bot.config import Settings, load_settings
 from bot.db import redact_url
+from bot.demo import run_demo
 from bot.errors import ConfigError, VigilError
 
 log = logging.getLogger("vigil")
@@ -70,12 +72,23 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", help="path of vigil.yaml")
     check.add_argument("--playbooks", type=Path, default=Path("playbooks"))
     check.add_argument("--templates", type=Path, default=Path("templates"))
+    model_cli.add_parser(sub)
+    sub.add_parser(
+        "demo",
+        help="play the whole story in a minute: drift, P2, page, escalation, rollback, post-mortem",
+        description="A scripted scenario with no network and a throwaway database: a fraud "
+        "model's accuracy falls from 0.94 to 0.71 while its input drifts; Vigil classifies, "
+        "pages, escalates, rolls back and drafts the post-mortem. Start here.",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     env = dict(os.environ)
+    if args.command == "demo":  # its own settings: touches nothing of yours
+        logging.basicConfig(level="WARNING", stream=sys.stderr)
+        return asyncio.run(run_demo(sys.stdout))
     try:
         if args.command == "check":
             report = run_checks(
@@ -89,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return 1
-    quiet = args.command == "postmortem"  # its output is the draft; only problems on stderr
+    quiet = args.command in ("postmortem", "model")  # output on stdout, problems on stderr
     logging.basicConfig(
         level="WARNING" if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -109,16 +122,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out.write_text(text, encoding="utf-8")
                 print(f"Post-mortem draft of #{args.incident} written to {args.out}")
             return 0
+        if args.command == "model":
+            output = asyncio.run(_model(settings, args))
+            if output is None:
+                return 1
+            print(output)
+            return 0
         asyncio.run(_serve(settings, console=args.command == "run"))
+    except ConfigError as exc:  # found while starting: a playbook, a playbooks_dir
+        print(f"vigil: configuration error: {exc}", file=sys.stderr)
+        return 1
     except (OSError, StartupError) as exc:
         print(f"vigil: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _open(settings: Settings) -> Vigil:
+async def _open(settings: Settings, *, drive_timers: bool = True) -> Vigil:
     try:
-        return await Vigil.create(settings)
+        return await Vigil.create(settings, drive_timers=drive_timers)
+    except ConfigError:
+        raise
     except Exception as exc:  # any driver's failure to connect or migrate
         raise StartupError(
             f"cannot open the database {redact_url(settings.database_url)}: "
@@ -131,6 +155,18 @@ async def _postmortem(settings: Settings, incident_id: int) -> str | None:
     vigil = await _open(settings)
     try:
         return await vigil.postmortems.render(incident_id)
+    except VigilError as exc:
+        print(f"vigil: {exc.message}", file=sys.stderr)
+        return None
+    finally:
+        await vigil.close()
+
+
+async def _model(settings: Settings, args: argparse.Namespace) -> str | None:
+    """What ``vigil model …`` prints, or None after saying on stderr why it refused."""
+    vigil = await _open(settings, drive_timers=False)  # a short-lived process fires no timers
+    try:
+        return await model_cli.run(args, vigil.registry, who=model_cli.actor())
     except VigilError as exc:
         print(f"vigil: {exc.message}", file=sys.stderr)
         return None

@@ -41,7 +41,7 @@ def announcement(change: Change) -> str:
                 f"\n  {view.severity_reason}"
             )
         case _:
-            what = change.text[:1].lower() + change.text[1:]
+            what = (change.text[:1].lower() + change.text[1:]).rstrip(".")
             firing = len(view.firing)
             still = (
                 f" ({firing} alert{'s' if firing != 1 else ''} still firing)"

@@ -1,8 +1,8 @@
 """The console chat backend: type ``/incident …`` in the terminal, see the team's channel.
 
 It runs the same ``CommandRunner`` Slack will, so everything can be tried with no Slack
-workspace. Lines without a leading slash work too (``incident list``), and so do bare
-subcommands (``ack 3``). Changes made by
+workspace. Lines without a leading slash work too (``incident list``, ``rollback m``), and
+so do bare subcommands (``ack 3``). Changes made by
 others (alerts, the API) are announced as they commit; the console user's own actions are
 not echoed twice.
 """
@@ -81,9 +81,12 @@ class ConsoleBackend:
             return "Bye. The HTTP server stops too."
         if word in SUBCOMMANDS:  # on the console, "ack 3" means "/incident ack 3"
             word, rest = "incident", text.lstrip("/")
-        if word != "incident":
+        if word == "rollback":
+            reply = await self._runner.run_rollback(rest, actor=self.user)
+        elif word == "incident":
+            reply = await self._runner.run_incident(rest, actor=self.user)
+        else:
             return f"⚠️ Unknown command '/{word}'. Try /incident help."
-        reply = await self._runner.run_incident(rest, actor=self.user)
         prefix = "(only you) " if reply.ephemeral else ""
         return prefix + reply.text
 

@@ -9,7 +9,7 @@ key="steps[2].timeout")`` with what is allowed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -65,6 +65,26 @@ def load_playbooks(
                 key="name",
             )
         found[book.name] = book
+    return found
+
+
+def load_playbook_dirs(
+    directories: Sequence[Path | str], *, actions: Mapping[str, ActionSpec] = ACTIONS
+) -> dict[str, Playbook]:
+    """Playbooks from several directories, the first ones winning by name.
+
+    Pass your ``playbooks_dir`` before the bundled one: a ``rollback.yaml`` of yours replaces
+    the bundled rollback, and the bundled containment and retrain fill what you did not
+    write. Every file in every directory is validated, overridden or not, so a broken file
+    is found before the day it is needed. A directory that does not exist is an error:
+    silently running the bundled playbooks instead of yours would be worse.
+    """
+    found: dict[str, Playbook] = {}
+    for directory in directories:
+        if not Path(directory).is_dir():
+            raise ConfigError("no such directory of playbooks", where=str(directory))
+        for name, book in load_playbooks(directory, actions=actions).items():
+            found.setdefault(name, book)
     return found
 
 

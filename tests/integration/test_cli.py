@@ -64,8 +64,9 @@ def write(root: Path, files: dict[str, str]) -> None:
         (["run", "--help"], ["usage: vigil run", "chat backend", "--config", "--host", "--port"]),
         (["serve", "--help"], ["usage: vigil serve", "HTTP endpoints only", "--port"]),
         (["check", "--help"], ["usage: vigil check", "Validate", "--playbooks", "--templates"]),
+        (["model", "--help"], ["usage: vigil model", "list", "register", "promote", "canary"]),
     ],
-    ids=["vigil", "run", "serve", "check"],
+    ids=["vigil", "run", "serve", "check", "model"],
 )
 def test_help_describes_each_command(tmp_path: Path, args: list[str], expected: list[str]) -> None:
     done = vigil(*args, cwd=tmp_path)
@@ -99,7 +100,9 @@ def test_check_counts_what_it_validated(tmp_path: Path) -> None:
         {
             "vigil.yaml": "classification:\n  rules:\n"
             "    - {severity: P2, name: drift, all_of: [{signal: psi, op: '>', value: 0.2}]}\n",
-            "playbooks/restart.yaml": "steps:\n  - action: restart\n",
+            # The real playbook loader knows its actions: "restart" is not one of them.
+            "playbooks/restart.yaml": "steps:\n  - action: check.manual\n"
+            "    params: {text: the scorer restarted}\n",
             "templates/postmortem.md.j2": "# {{ incident.title }}\n{% if x %}x{% endif %}\n",
         },
     )
@@ -110,6 +113,7 @@ def test_check_counts_what_it_validated(tmp_path: Path) -> None:
     )
 
 
+ROLLBACK_NO_MODEL = "steps:\n  - action: registry.rollback\n"
 BAD_RULE = (
     "classification:\n  rules:\n"
     '    - {severity: P9, name: x, all_of: [{signal: psi, op: ">", value: 0.2}]}\n'
@@ -140,14 +144,32 @@ BAD_RULE = (
             id="broken-yaml",
         ),
         pytest.param(
-            {"playbooks/x.yaml": "name: restart the scorer\n"},
+            {"playbooks/x.yaml": "description: restart the scorer\n"},
             ["playbooks/x.yaml: steps: must be a non-empty list"],
             id="playbook-without-steps",
         ),
         pytest.param(
-            {"playbooks/x.yaml": "steps:\n  - action: page\n  - run: restart\n"},
-            ["playbooks/x.yaml: steps[1].action:"],
+            {
+                "playbooks/x.yaml": "steps:\n  - action: incident.note\n    params: {text: hi}\n"
+                "  - name: restart\n"
+            },
+            ["playbooks/x.yaml: steps[1].action: missing; known actions:", "registry.rollback"],
             id="playbook-step-without-action",
+        ),
+        pytest.param(
+            {"vigil.yaml": "playbooks_dir: books\n", "books/rollback.yaml": ROLLBACK_NO_MODEL},
+            ["books/rollback.yaml: steps[0].params.model: required by registry.rollback"],
+            id="playbooks-dir-bad-step",
+        ),
+        pytest.param(
+            {"vigil.yaml": "playbooks_dir: nowhere\n"},
+            ["vigil.yaml: playbooks_dir: no such directory: nowhere"],
+            id="playbooks-dir-missing",
+        ),
+        pytest.param(
+            {"vigil.yaml": "retrain_url: ftp://trainer/retrain\n"},
+            ["vigil.yaml: retrain_url: must be an http:// or https:// URL with a host"],
+            id="retrain-url-not-http",
         ),
         pytest.param(
             {"templates/bad.md.j2": "# Post-mortem\n{% if %}\nbody\n"},
@@ -172,6 +194,27 @@ def test_check_names_the_file_and_field_of_the_first_problem(
         assert text in done.stderr, f"{text!r} missing from:\n{done.stderr}"
     assert "Traceback" not in done.stderr
     assert "OK" not in done.stdout
+
+
+def test_check_counts_your_playbooks_dir_and_never_echoes_a_retrain_url(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "vigil.yaml": "playbooks_dir: books\nretrain_url: https://u:hunter2@trainer/x\n",
+            "books/rollback.yaml": "steps:\n  - action: registry.rollback\n"
+            "    params: {model: '{{ model }}'}\n",
+        },
+    )
+    done = vigil("check", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "; 1 playbooks;" in done.stdout
+    write(tmp_path, {"vigil.yaml": "retrain_url: gopher://u:hunter2@trainer/x\n"})
+    done = vigil("check", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "retrain_url: must be an http:// or https:// URL" in done.stderr
+    assert "hunter2" not in done.stdout + done.stderr
 
 
 def test_check_reads_vigil_config_from_the_environment(tmp_path: Path) -> None:
@@ -393,6 +436,12 @@ async def serve_must_refuse(tmp_path: Path, port: int, *args: str) -> tuple[int,
             ["--port", "{port}"],
             "vigil.yaml: http.port: must be between 0 and 65535, got 99999",
             id="bad-port-in-file-overridden-by-flag",
+        ),
+        pytest.param(
+            {"vigil.yaml": "playbooks_dir: books\n", "books/rollback.yaml": ROLLBACK_NO_MODEL},
+            ["--port", "{port}"],
+            "books/rollback.yaml: steps[0].params.model: required by registry.rollback",
+            id="broken-playbook",
         ),
         pytest.param(
             {"vigil.yaml": 'database_url: "not a url"\n'},

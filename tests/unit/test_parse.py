@@ -21,11 +21,13 @@ from bot.chat.commands.parse import (
     ParseError,
     Postmortem,
     Resolve,
+    Retrain,
     Sev,
     Show,
     help_text,
     parse_incident,
 )
+from bot.chat.commands.rollback import USAGE as ROLLBACK_USAGE
 
 EXPECTED_USAGE = {
     "new": "/incident new TITLE [--sev P1..P4] [--service S | --model M]",
@@ -35,7 +37,8 @@ EXPECTED_USAGE = {
     "sev": "/incident sev N P1..P4",
     "assign": "/incident assign N @user",
     "note": "/incident note N TEXT",
-    "contain": "/incident contain N",
+    "contain": "/incident contain N [--pin]",
+    "retrain": "/incident retrain N",
     "resolve": "/incident resolve N [TEXT]",
     "postmortem": "/incident postmortem N",
     "oncall": "/incident oncall",
@@ -73,6 +76,12 @@ def test_usage_lines_are_the_documented_ones() -> None:
         ("Show   007", Show(7)),
         ("ack 3", Ack(3)),
         ("contain #4", Contain(4)),
+        ("contain 4", Contain(4, pin=False)),
+        ("contain 4 --pin", Contain(4, pin=True)),
+        ("contain #4 --PIN", Contain(4, pin=True)),
+        ("contain 4 \u2014pin", Contain(4, pin=True)),
+        ("retrain 5", Retrain(5)),
+        ("RETRAIN #5", Retrain(5)),
         ("  ack\t5  ", Ack(5)),
         # sev
         ("sev 12 P1", Sev(12, "P1")),
@@ -175,6 +184,25 @@ def test_parses_new(text: str, expected: New) -> None:
             " To add a note, use /incident note N TEXT.",
             "contain",
         ),
+        ("contain 12 --force", "Unknown option '--force'; contain accepts only --pin.", "contain"),
+        (
+            "contain 12 --pin=yes",
+            "Unknown option '--pin=yes'; contain accepts only --pin.",
+            "contain",
+        ),
+        (
+            "contain 12 --pin now",
+            "contain takes only an incident number; unexpected 'now'."
+            " To add a note, use /incident note N TEXT.",
+            "contain",
+        ),
+        (
+            "contain --pin",
+            "Incident number must be a positive whole number, got '--pin'.",
+            "contain",
+        ),
+        ("retrain", "Missing incident number.", "retrain"),
+        ("retrain 3 now", "retrain takes only an incident number; unexpected 'now'.", "retrain"),
         # severity
         ("sev 12", "Missing severity: give one of P1, P2, P3, P4.", "sev"),
         ("sev 12 P5", "Severity must be one of P1, P2, P3, P4, got 'P5'.", "sev"),
@@ -381,3 +409,15 @@ def test_postmortem_and_oncall(text: str, expected: object) -> None:
 )
 def test_postmortem_and_oncall_errors(text: str, message: str, sub: str) -> None:
     assert parse_incident(text) == ParseError(message, EXPECTED_USAGE[sub])
+
+
+def test_contain_keeps_its_one_argument_constructor() -> None:
+    assert Contain(4) == Contain(4, pin=False)
+
+
+def test_help_points_at_rollback_with_its_real_usage_line() -> None:
+    lines = help_text().splitlines()
+    at = lines.index(f"  {ROLLBACK_USAGE}")
+    assert "last known good" in lines[at + 1]
+    assert "--pin" in help_text("contain")
+    assert "retrain" in help_text("retrain")

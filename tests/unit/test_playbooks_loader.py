@@ -9,7 +9,12 @@ import pytest
 
 from bot.checks import check_playbooks
 from bot.errors import ConfigError
-from bot.playbooks.loader import load_playbook, load_playbooks, parse_playbook
+from bot.playbooks.loader import (
+    load_playbook,
+    load_playbook_dirs,
+    load_playbooks,
+    parse_playbook,
+)
 from bot.resources import bundled
 
 WHERE = "playbooks/rollback.yaml"
@@ -102,3 +107,24 @@ def test_two_files_with_one_playbook_name_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="also used by") as err:
         load_playbooks(tmp_path)
     assert err.value.where.endswith("b.yaml")
+
+
+def test_your_directory_wins_by_name_and_the_bundled_ones_fill_the_gaps(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(
+        "name: rollback\nsteps:\n  - action: incident.note\n    params: {text: mine}\n"
+    )
+    books = load_playbook_dirs([tmp_path, bundled("playbooks")])
+    assert sorted(books) == ["containment", "retrain", "rollback"]
+    assert books["rollback"].source == str(tmp_path / "mine.yaml")
+    assert books["containment"].source.startswith(str(bundled("playbooks")))
+
+
+def test_a_broken_bundled_or_overridden_file_is_still_an_error(tmp_path: Path) -> None:
+    (tmp_path / "rollback.yaml").write_text("steps:\n  - action: nope\n")
+    with pytest.raises(ConfigError, match=r"rollback.yaml: steps\[0\].action: unknown action"):
+        load_playbook_dirs([bundled("playbooks"), tmp_path])
+
+
+def test_a_missing_directory_is_an_error_not_a_silent_fallback(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such directory of playbooks"):
+        load_playbook_dirs([tmp_path / "nowhere", bundled("playbooks")])

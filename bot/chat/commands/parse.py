@@ -36,6 +36,7 @@ __all__ = [
     "ParseError",
     "Postmortem",
     "Resolve",
+    "Retrain",
     "Sev",
     "Show",
     "help_text",
@@ -87,6 +88,12 @@ class Note:
 @dataclass(frozen=True)
 class Contain:
     incident_id: int
+    pin: bool = False  # first pin the model's traffic to its last known good version
+
+
+@dataclass(frozen=True)
+class Retrain:
+    incident_id: int
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,19 @@ class Help:
 
 
 Command: TypeAlias = (
-    New | List | Show | Ack | Sev | Assign | Note | Contain | Resolve | Postmortem | Oncall | Help
+    New
+    | List
+    | Show
+    | Ack
+    | Sev
+    | Assign
+    | Note
+    | Contain
+    | Retrain
+    | Resolve
+    | Postmortem
+    | Oncall
+    | Help
 )
 
 
@@ -135,7 +154,13 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("sev", "/incident sev N P1..P4", "set severity (a human choice wins over the policy)"),
     ("assign", "/incident assign N @user", "make @user the incident commander"),
     ("note", "/incident note N TEXT", "add TEXT to the incident's timeline"),
-    ("contain", "/incident contain N", "mark contained: impact stopped, cause not yet fixed"),
+    (
+        "contain",
+        "/incident contain N [--pin]",
+        "mark contained: impact stopped, cause not yet fixed; --pin first pins the "
+        "model's traffic to its last known good version",
+    ),
+    ("retrain", "/incident retrain N", "ask the training service to retrain the model"),
     ("resolve", "/incident resolve N [TEXT]", "resolve, with an optional closing note"),
     ("postmortem", "/incident postmortem N", "draft the post-mortem from the timeline"),
     ("oncall", "/incident oncall", "who is on call now, and who gets paged after them"),
@@ -147,6 +172,12 @@ SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)
 _DESCRIPTION: Mapping[str, str] = MappingProxyType({name: desc for name, _, desc in _SPEC})
 _ALL_USAGE = "\n".join(USAGE.values())
 _N_NOTE = "N is an incident number: 12 or #12."
+# /rollback is its own slash command (bot.chat.commands.rollback, which imports this module);
+# the /incident help points at it so nobody has to know it exists. A test keeps them equal.
+ROLLBACK_POINTER = (
+    "/rollback MODEL [VERSION] [--incident N] [--dry-run]",
+    "put the last known good version of a model back in service (/rollback help)",
+)
 
 _HELP_WORDS = frozenset({"help", "--help", "-h", "?"})
 _SEVERITIES = ("P1", "P2", "P3", "P4")
@@ -163,7 +194,7 @@ _DASHES = ("\u2014", "\u2013")  # em and en dash: what "--" becomes after autoco
 _NEW_OPTIONS: Mapping[str, str] = MappingProxyType(
     {"--sev": "--sev", "--severity": "--sev", "--service": "--service", "--model": "--model"}
 )
-_KNOWN_OPTION_NAMES = frozenset(name[2:] for name in (*_NEW_OPTIONS, "--all"))
+_KNOWN_OPTION_NAMES = frozenset(name[2:] for name in (*_NEW_OPTIONS, "--all", "--pin"))
 
 
 @dataclass(frozen=True)
@@ -218,7 +249,9 @@ def parse_incident(text: str) -> Command | ParseError:
     if sub == "ack":
         return _no_extra(sub, rest) or Ack(number)
     if sub == "contain":
-        return _no_extra(sub, rest) or Contain(number)
+        return _parse_contain(number, rest)
+    if sub == "retrain":
+        return _no_extra(sub, rest) or Retrain(number)
     if sub == "postmortem":
         return _no_extra(sub, rest) or Postmortem(number)
     if sub == "sev":
@@ -267,6 +300,19 @@ def _no_extra(sub: str, rest: list[_Tok]) -> ParseError | None:
     what = "no arguments" if sub == "oncall" else "only an incident number"
     message = f"{sub} takes {what}; unexpected {_q(extra)}.{hint}"
     return ParseError(message, USAGE[sub])
+
+
+def _parse_contain(number: int, rest: list[_Tok]) -> Contain | ParseError:
+    words = [t for t in rest if _option(t) is None]
+    refused = _no_extra("contain", words)
+    if refused is not None:
+        return refused
+    for tok in rest:
+        option = _option(tok) or tok.text
+        if option.lower() != "--pin":
+            message = f"Unknown option {_q(option)}; contain accepts only --pin."
+            return ParseError(message, USAGE["contain"])
+    return Contain(number, pin=bool(rest))
 
 
 def _severity(sub: str, raw: str) -> str | ParseError:
@@ -407,5 +453,6 @@ def help_text(topic: str | None = None) -> str:
     lines = [f"Vigil incident commands ({_N_NOTE[:-1]}):"]
     for name in SUBCOMMANDS:
         lines.append(f"  {USAGE[name]}\n      {_DESCRIPTION[name]}")
+    lines.append(f"Also:\n  {ROLLBACK_POINTER[0]}\n      {ROLLBACK_POINTER[1]}")
     full = "\n".join(lines)
     return f"Unknown subcommand {_q(topic or '')}.\n\n{full}" if key else full

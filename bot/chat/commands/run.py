@@ -1,4 +1,5 @@
-"""Runs parsed ``/incident`` commands against the incident service and words the replies.
+"""Runs parsed ``/incident`` and ``/rollback`` commands against the services, and words
+the replies.
 
 Chat-agnostic: the console and Slack hand it the text and the caller's name and show the
 ``Reply`` it returns. Errors (bad input, unknown incident, illegal transition) become a reply
@@ -8,28 +9,28 @@ to the caller alone and change nothing; the bot never crashes on what a person t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable
 
 from bot.chat.commands import parse as p
-from bot.chat.commands import render
+from bot.chat.commands import remedies, render
+from bot.chat.commands.reply import Reply
+from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
+from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
 from bot.errors import VigilError
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.status import OncallSettings, oncall_text
+from bot.playbooks.service import PlaybookService
 from bot.postmortem.service import PostmortemService
 
+__all__ = ["CommandRunner", "Reply"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What to show. ``ephemeral`` replies go to the caller only (errors, usage, lookups);
-    the others matter to the whole team and go to the channel."""
-
-    text: str
-    ephemeral: bool
-    incident: IncidentView | None = None
+INTERNAL_ERROR = (
+    "⚠️ Vigil hit an internal error and changed nothing. Try again; if it repeats, "
+    "check the bot's log."
+)
 
 
 class CommandRunner:
@@ -40,9 +41,11 @@ class CommandRunner:
         *,
         oncall: OncallSettings,
         clock: Clock,
+        playbooks: PlaybookService,
     ) -> None:
         self._incidents = incidents
         self._postmortems = postmortems
+        self._playbooks = playbooks
         self._oncall = oncall
         self._clock = clock
 
@@ -51,17 +54,28 @@ class CommandRunner:
         command = p.parse_incident(text)
         if isinstance(command, p.ParseError):
             return Reply(f"⚠️ {command.message}\nUsage: {command.usage}", ephemeral=True)
-        try:
-            return await self._dispatch(command, actor)
-        except VigilError as exc:
-            return Reply(f"⚠️ {exc.message}", ephemeral=True)
-        except Exception:
-            log.exception("command failed: /incident %s", text.split(" ", 1)[0])
-            return Reply(
-                "⚠️ Vigil hit an internal error and changed nothing. Try again; if it repeats, "
-                "check the bot's log.",
-                ephemeral=True,
-            )
+        return await _guarded(self._dispatch(command, actor), f"/incident {text.split(' ', 1)[0]}")
+
+    async def run_rollback(self, text: str, *, actor: str) -> Reply:
+        """Run the text that followed ``/rollback``: MODEL [VERSION] [--incident N] [--dry-run].
+
+        A refusal (unknown model, no earlier version, unknown incident) comes before any
+        step runs: a private reply, and nothing changed anywhere.
+        """
+        command = parse_rollback(text)
+        if isinstance(command, p.ParseError):
+            return Reply(f"⚠️ {command.message}\nUsage: {command.usage}", ephemeral=True)
+        if isinstance(command, RollbackHelp):
+            return Reply(ROLLBACK_HELP, ephemeral=True)
+        return await _guarded(
+            self._rollback(command, actor), "/rollback", refused=" Nothing changed."
+        )
+
+    async def _rollback(self, c: Rollback, actor: str) -> Reply:
+        result, plan = await self._playbooks.rollback(
+            c.model, c.version, incident_id=c.incident_id, actor=actor, dry_run=c.dry_run
+        )
+        return remedies.rollback(c, result, plan, actor=actor)
 
     async def _dispatch(self, c: p.Command, actor: str) -> Reply:
         inc = self._incidents
@@ -89,8 +103,14 @@ class CommandRunner:
             case p.Note(n, text):
                 v = await inc.note(n, text, actor=actor)
                 return Reply(f"📝 Note added to #{v.id} by {actor}: {text}", False, v)
+            case p.Contain(n, pin=True):
+                return remedies.containment(
+                    await self._playbooks.contain(n, actor=actor), actor=actor
+                )
             case p.Contain(n):
                 return _public(await inc.contain(n, actor=actor), f"contained by {actor}")
+            case p.Retrain(n):
+                return remedies.retrain(await self._playbooks.retrain(n, actor=actor), actor=actor)
             case p.Resolve(n, text):
                 v = await inc.resolve(n, actor=actor, text=text)
                 return _public(v, f"resolved by {actor}")
@@ -101,6 +121,20 @@ class CommandRunner:
                 head = f"📝 Post-mortem draft for #{n} written to {draft.path}"
                 return Reply(f"{head}\n\n{draft.text}", ephemeral=True, incident=draft.incident)
         raise AssertionError(f"unhandled command {c!r}")
+
+
+async def _guarded(work: Awaitable[Reply], what: str, *, refused: str = "") -> Reply:
+    """The reply, or a private refusal; the bot never crashes on what a person types.
+
+    Only the command's name is logged on an internal error: typed text may hold anything.
+    """
+    try:
+        return await work
+    except VigilError as exc:
+        return Reply(f"⚠️ {exc.message}{refused}", ephemeral=True)
+    except Exception:
+        log.exception("command failed: %s", what)
+        return Reply(INTERNAL_ERROR, ephemeral=True)
 
 
 def _public(view: IncidentView, what: str) -> Reply:
