@@ -208,14 +208,16 @@ def plan_switch(
     if kind == "rollback" and to_version is None:
         what += f" ({target.version} is the last known good version)"
     if paused:
-        what += f"; {would}pause canar{'ies' if len(paused) > 1 else 'y'} "
+        what += (
+            f"; canar{'ies' if len(paused) > 1 else 'y'} {'would be ' if dry_run else ''}paused: "
+        )
         what += ", ".join(paused)
-    head = {"rollback": "Rollback", "pin": "Traffic pinned"}[kind]
+    head = {"rollback": "Rollback of", "pin": "Traffic pinned on"}[kind]
     return RollbackResult(
         model=model,
         from_version=current.version if current else None,
         to_version=target.version,
-        explanation=f"{'Dry run: ' if dry_run else ''}{head} of {what}.",
+        explanation=f"{'Dry run: ' if dry_run else ''}{head} {what}.",
         dry_run=dry_run,
         paused=paused,
     )

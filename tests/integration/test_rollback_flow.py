@@ -266,7 +266,7 @@ async def test_contain_with_pin_pins_the_last_known_good_and_marks_contained(
         f"🔴 P1 #1 contained by @alice, traffic pinned to v2: {TITLE}. "
         "Next: fix the cause, then /incident resolve 1"
     )
-    pinned = "Traffic pinned of fraud-scorer: v2 replaced v3 as stable; pause canary v4."
+    pinned = "Traffic pinned on fraud-scorer: v2 replaced v3 as stable; canary paused: v4."
     assert lines[1] == pinned
     assert {v.version: (v.stage, v.traffic_percent) for v in await versions(vigil)} == {
         "v1": ("shadow", 0),
