@@ -108,8 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    if settings.log_level != "DEBUG":  # "Running upgrade" matters; the context chatter does not
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    if settings.log_level != "DEBUG":  # our own lines say what matters; the libraries' chatter
+        for noisy in ("alembic.runtime.migration", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         if args.command == "postmortem":
             text = asyncio.run(_postmortem(settings, args.incident))
