@@ -151,33 +151,21 @@ class AlertIngestor:
         return (await s.exec(stmt)).first()
 
     async def _new_incident(self, s: AsyncSession, alert: AlertIn, key: str) -> Incident:
-        now = self._clock()
-        row = Incident(
-            title=alert.title[:300],
+        return await store.create_incident(
+            session=s,
+            title=alert.title,
             severity="P4",
-            severity_reason="",
-            severity_source="policy",
-            state="triggered",
+            reason="",  # classified right after the alerts are applied
+            source="policy",
             group_key=key,
             open_key=key_digest(key),
             service=alert.labels.get("service"),
             model=alert.labels.get("model"),
-            created_by=alert.source,
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(row)
-        await s.flush()
-        store.add_event(
-            session=s,
-            incident=row,
-            at=now,
-            kind="opened",
             actor=alert.source,
-            text=f"Opened by an alert from {alert.source}: {alert.title}",
+            at=self._clock(),
+            opened_text=f"Opened by an alert from {alert.source}: {alert.title}",
             data={"group_key": key},
         )
-        return row
 
     async def _find_alert(self, s: AsyncSession, incident_id: int, fp: str) -> Alert | None:
         stmt = select(Alert).where(

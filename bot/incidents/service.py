@@ -150,29 +150,19 @@ class IncidentService:
             reason = "P4: opened by hand without a severity; set one with /incident sev N P1..P4"
         subject = f"service={service}" if service else f"model={model}" if model else ""
         async with self._db.session() as s, s.begin():
-            row = Incident(
+            row = await store.create_incident(
+                session=s,
                 title=title,
                 severity=sev,
-                severity_reason=reason,
-                severity_source=source,
-                state="triggered",
+                reason=reason,
+                source=source,
                 group_key=f"manual:{subject}",
                 open_key=None,
                 service=service,
                 model=model,
-                created_by=actor,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(row)
-            await s.flush()
-            store.add_event(
-                session=s,
-                incident=row,
-                at=now,
-                kind="opened",
                 actor=actor,
-                text=f"Opened by {actor}: {title}",
+                at=now,
+                opened_text=f"Opened by {actor}: {title}",
             )
             store.add_event(
                 session=s,

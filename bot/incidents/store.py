@@ -101,3 +101,48 @@ def signals_of(
         )
         for a in alerts
     ]
+
+
+async def create_incident(
+    *,
+    session: AsyncSession,
+    title: str,
+    severity: str,
+    reason: str,
+    source: str,
+    group_key: str,
+    open_key: str | None,
+    service: str | None,
+    model: str | None,
+    actor: str,
+    at: datetime,
+    opened_text: str,
+    data: Mapping[str, Any] | None = None,
+) -> Incident:
+    """Insert a triggered incident and its "opened" timeline entry; returns it with its id."""
+    row = Incident(
+        title=title[:300],
+        severity=severity,
+        severity_reason=reason,
+        severity_source=source,
+        state="triggered",
+        group_key=group_key,
+        open_key=open_key,
+        service=service,
+        model=model,
+        created_by=actor,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(row)
+    await session.flush()
+    add_event(
+        session=session,
+        incident=row,
+        at=at,
+        kind="opened",
+        actor=actor,
+        text=opened_text,
+        data=data,
+    )
+    return row
