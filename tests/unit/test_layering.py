@@ -19,6 +19,7 @@ PURE = [
     "incidents/states.py",
     "chat/commands/parse.py",
     "chat/commands/rollback.py",
+    "chat/commands/types.py",
     "oncall/escalation.py",
     "oncall/roster.py",
     "oncall/status.py",

@@ -19,7 +19,24 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TypeAlias
+
+from bot.chat.commands.types import (
+    Ack,
+    Assign,
+    Command,
+    Contain,
+    Help,
+    List,
+    New,
+    Note,
+    Oncall,
+    ParseError,
+    Postmortem,
+    Resolve,
+    Retrain,
+    Sev,
+    Show,
+)
 
 __all__ = [
     "SUBCOMMANDS",
@@ -42,104 +59,6 @@ __all__ = [
     "help_text",
     "parse_incident",
 ]
-
-
-@dataclass(frozen=True)
-class New:
-    title: str
-    severity: str | None = None
-    service: str | None = None
-    model: str | None = None
-
-
-@dataclass(frozen=True)
-class List:
-    all: bool = False
-
-
-@dataclass(frozen=True)
-class Show:
-    incident_id: int
-
-
-@dataclass(frozen=True)
-class Ack:
-    incident_id: int
-
-
-@dataclass(frozen=True)
-class Sev:
-    incident_id: int
-    severity: str
-
-
-@dataclass(frozen=True)
-class Assign:
-    incident_id: int
-    user: str
-
-
-@dataclass(frozen=True)
-class Note:
-    incident_id: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Contain:
-    incident_id: int
-    pin: bool = False  # first pin the model's traffic to its last known good version
-
-
-@dataclass(frozen=True)
-class Retrain:
-    incident_id: int
-
-
-@dataclass(frozen=True)
-class Resolve:
-    incident_id: int
-    text: str | None = None
-
-
-@dataclass(frozen=True)
-class Postmortem:
-    incident_id: int
-
-
-@dataclass(frozen=True)
-class Oncall:
-    pass
-
-
-@dataclass(frozen=True)
-class Help:
-    topic: str | None = None
-
-
-Command: TypeAlias = (
-    New
-    | List
-    | Show
-    | Ack
-    | Sev
-    | Assign
-    | Note
-    | Contain
-    | Retrain
-    | Resolve
-    | Postmortem
-    | Oncall
-    | Help
-)
-
-
-@dataclass(frozen=True)
-class ParseError:
-    """What was wrong (``message``) and the usage line(s) to show with it (``usage``)."""
-
-    message: str
-    usage: str
 
 
 _SPEC: tuple[tuple[str, str, str], ...] = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.chat.commands.parse import ParseError
+from bot.chat.commands.types import ParseError
 
 USAGE = "/rollback MODEL [VERSION] [--incident N] [--dry-run]"
 HELP = (
