@@ -5,12 +5,12 @@ defaults. The embedded defaults run the bot with nothing configured at all: SQLi
 ``./var/``, HTTP on 127.0.0.1:8080, the console chat backend.
 
 Environment: ``VIGIL_CONFIG`` (path of vigil.yaml), ``VIGIL_DATABASE_URL``, ``VIGIL_HOST``,
-``VIGIL_PORT``, ``VIGIL_INGEST_TOKEN``, ``VIGIL_API_TOKEN``, ``VIGIL_LOG_LEVEL``.
+``VIGIL_PORT``, ``VIGIL_INGEST_TOKEN``, ``VIGIL_API_TOKEN``, ``VIGIL_LOG_LEVEL``; Slack's
+``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``, ``SLACK_APP_TOKEN``, ``SLACK_API_URL``.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.db import normalise_url
 from bot.errors import ConfigError
 from bot.incidents.classify import Policy, SubjectPolicy
@@ -30,6 +31,7 @@ from bot.incidents.service import IncidentSettings
 from bot.oncall.escalation import parse_policy
 from bot.oncall.roster import parse_roster, unknown_rotations
 from bot.oncall.status import OncallSettings
+from bot.secret import Secret
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -48,29 +50,9 @@ _TOP_KEYS = frozenset(
         "retrain_url",
         "escalation",
         "rotations",
+        "slack",
     }
 )
-
-
-class Secret:
-    """A token that never shows itself in logs, reprs or exception messages."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def matches(self, candidate: str) -> bool:
-        """Constant-time comparison, so response timing does not leak the token."""
-        return hmac.compare_digest(self._value.encode(), candidate.encode())
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
 
 
 @dataclass(frozen=True)
@@ -84,6 +66,7 @@ class Settings:
     log_level: str = "INFO"
     incidents: IncidentSettings = field(default_factory=IncidentSettings)
     oncall: OncallSettings = field(default_factory=OncallSettings)
+    slack: SlackSettings | None = None  # None: the console is the chat
     templates_dir: Path | None = None  # overrides for the bundled templates, searched first
     postmortems_dir: Path = Path("var/postmortems")
     playbooks_dir: Path | None = None  # your playbooks, searched before the bundled ones
@@ -143,6 +126,7 @@ def load_settings(
             services=_subjects(raw.get("services", {}), where, "services"),
         ),
         oncall=_oncall(raw, where),
+        slack=load_slack_settings(raw.get("slack"), env, where=where),
         templates_dir=_path(raw.get("templates_dir"), where, "templates_dir"),
         postmortems_dir=_path(raw.get("postmortems_dir"), where, "postmortems_dir")
         or Path("var/postmortems"),

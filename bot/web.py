@@ -17,7 +17,6 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import Secret
 from bot.db import Database
 from bot.errors import NotFoundError, StorageError, ValidationError
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
@@ -27,6 +26,7 @@ from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
 from bot.ingest.model import AlertIn
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.secret import Secret
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

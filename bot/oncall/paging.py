@@ -21,11 +21,19 @@ from sqlmodel import col, select
 
 from bot.chat.commands import render
 from bot.db import Database
+from bot.errors import TransitionError, ValidationError
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.models import Page
-from bot.oncall.escalation import EscalationPolicy, PageStep, describe, due, format_duration
+from bot.oncall.escalation import (
+    EscalationPolicy,
+    PageStep,
+    describe,
+    due,
+    format_duration,
+    plan,
+)
 from bot.oncall.roster import resolve_targets
 from bot.oncall.status import OncallSettings
 from bot.scheduler import Timers
@@ -100,6 +108,38 @@ class Pager:
                 data={"started_at": self._clock().isoformat()},
             )
             await self._advance(view.id, self._clock())
+
+    async def escalate(self, incident_id: int, *, actor: str) -> IncidentView:
+        """Page the next level now (the Escalate button): someone wants more hands.
+
+        Works on an acknowledged incident too; refused once it is resolved or when every
+        level has been paged. The automatic escalation carries on from the step after.
+        """
+        policy = self._settings.policy
+        if policy is None:
+            raise ValidationError(
+                "escalation", "no escalation policy is configured, so there is nobody to page"
+            )
+        view = await self._incidents.get(incident_id)
+        if view.state in ("resolved", "postmortem"):
+            raise TransitionError(
+                f"Cannot escalate incident #{incident_id}: it is {view.state}.", current=view.state
+            )
+        paged = await self._paged_steps(incident_id)
+        steps = plan(policy, self._clock())
+        if paged >= len(steps):
+            raise ValidationError(
+                "escalation", f"every level of the policy has been paged for #{incident_id}"
+            )
+        step = steps[paged]
+        await self._incidents.record(
+            incident_id,
+            kind="escalation",
+            text=f"Escalated by {actor}: paging level {step.level} now",
+            actor=actor,
+        )
+        await self._send(view, policy, step, None)
+        return await self._incidents.get(incident_id)
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
         await self._advance(int(payload["incident"]), datetime.fromisoformat(payload["started"]))

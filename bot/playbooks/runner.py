@@ -17,12 +17,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-from bot.config import Secret
 from bot.errors import ValidationError, VigilError
 from bot.playbooks import template
 from bot.playbooks.actions import ACTIONS, ActionSpec, RunContext, StepOutcome
 from bot.playbooks.schema import Playbook, Step
 from bot.registry.base import ModelRegistry
+from bot.secret import Secret
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Vigil
-from bot.config import Secret
 from bot.incidents.fingerprint import fingerprint
 from bot.incidents.service import Change
+from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.integration.procs import Child, free_port, in_ci, running
 

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Vigil
-from bot.config import Secret
+from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, fixture_json
 

@@ -20,8 +20,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 
 from bot.app import Vigil
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.models import Alert
+from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, am_alert, am_payload, fixture_json
 

@@ -10,6 +10,7 @@ import pytest
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.config import load_settings
+from bot.errors import ValidationError
 from bot.ingest.generic import parse_generic
 from bot.oncall.status import OncallSettings
 from tests.conftest import MakeVigil
@@ -140,3 +141,17 @@ async def test_without_a_chat_backend_the_page_is_recorded_as_undelivered(
     n = await _accuracy_alert(vigil, clock)
     pages = [e.text for e in (await vigil.incidents.get(n)).timeline if e.kind == "page"]
     assert pages == ["Paged @alice (level 1, round 1) no chat backend connected: logged only"]
+
+
+async def test_escalate_pages_the_next_level_now_even_after_an_ack(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    await vigil.commands.run_incident(f"ack {n}", actor="@alice")
+    await vigil.pager.escalate(n, actor="@alice")
+    assert [who for who, _, _ in chat.pages] == ["@alice", "@bob"]
+    texts = [e.text for e in (await vigil.incidents.get(n)).timeline]
+    assert "Escalated by @alice: paging level 2 now" in texts
+    with pytest.raises(ValidationError, match="every level of the policy has been paged"):
+        await vigil.pager.escalate(n, actor="@alice")

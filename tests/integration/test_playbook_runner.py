@@ -10,7 +10,6 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.config import Secret
 from bot.db import Database
 from bot.incidents.service import IncidentService
 from bot.playbooks.history import RunLog
@@ -19,6 +18,7 @@ from bot.playbooks.runner import PlaybookRunner, StepRecord
 from bot.registry.builtin import BuiltinRegistry
 from bot.registry.fake import InMemoryRegistry
 from bot.resources import bundled
+from bot.secret import Secret
 from tests.support import FakeClock
 
 M = "fraud-scorer"

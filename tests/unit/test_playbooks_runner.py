@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot.config import Secret
 from bot.errors import ValidationError
 from bot.playbooks.actions import ACTIONS, ActionSpec, RunContext, StepOutcome
 from bot.playbooks.loader import load_playbooks, parse_playbook
@@ -17,6 +16,7 @@ from bot.playbooks.runner import PlaybookRunner, StepRecord
 from bot.playbooks.schema import Playbook
 from bot.registry.fake import InMemoryRegistry
 from bot.resources import bundled
+from bot.secret import Secret
 from tests.support import FakeClock
 
 M = "fraud-scorer"

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.config import Secret
 from bot.errors import ValidationError
 from bot.playbooks.actions.base import RunContext, StepOutcome, need_text
+from bot.secret import Secret
 
 DEFAULT_EXPECT = (200, 201, 202, 204)
 

@@ -1,0 +1,148 @@
+"""Slack settings: credentials from the environment, routing and permissions from vigil.yaml.
+
+Credentials never live in the file: ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` (HTTP
+mode), plus ``SLACK_APP_TOKEN`` for Socket Mode, and ``SLACK_API_URL`` to point the Web API
+client at a stand-in or a proxy. Without a bot token Vigil runs on the console.
+
+```yaml
+slack:
+  alerts_channel: "#incidents"          # where incident cards go
+  channels: {"model:fraud-scorer": "#fraud-alerts", "service:payments": "#payments-oncall"}
+  users: {"@maya": U0123ABCD}           # escalation targets → Slack user ids, for DMs
+  responder_groups:                     # who may roll back, contain or change severity
+    ml-oncall: [U0123ABCD, U0456EFGH]   # none configured: everyone may
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.secret import Secret
+
+DEFAULT_API_URL = "https://slack.com/api/"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_KEYS = frozenset({"alerts_channel", "channels", "users", "responder_groups"})
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: Secret
+    signing_secret: Secret
+    app_token: Secret | None = None
+    api_url: str = DEFAULT_API_URL
+    alerts_channel: str = "#incidents"
+    channels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    users: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    responder_groups: Mapping[str, frozenset[str]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    def channel_for(self, *, service: str | None, model: str | None) -> str:
+        """The channel of a model's or service's cards, else the alerts channel."""
+        for key in (f"model:{model}" if model else "", f"service:{service}" if service else ""):
+            if key and key in self.channels:
+                return self.channels[key]
+        return self.alerts_channel
+
+    def user_id(self, target: str) -> str | None:
+        """The Slack user id to DM for an escalation target, or None if it cannot be known."""
+        match = _MENTION.fullmatch(target)
+        if match:
+            return match.group(1)
+        if _USER_ID.fullmatch(target):
+            return target
+        return self.users.get(target)
+
+    def may_respond(self, user_id: str) -> bool:
+        """Responders may roll back, contain and change severity; no groups means everyone."""
+        if not self.responder_groups:
+            return True
+        return any(user_id in members for members in self.responder_groups.values())
+
+
+def load_slack_settings(raw: object, env: Mapping[str, str], *, where: str) -> SlackSettings | None:
+    """Slack settings when ``SLACK_BOT_TOKEN`` is set, else None (the console is used)."""
+    section = _mapping(raw if raw is not None else {}, where, "slack")
+    unknown = sorted(set(section) - _KEYS)
+    if unknown:
+        known = ", ".join(sorted(_KEYS))
+        raise ConfigError(
+            f"unknown setting (known: {known})", where=where, key=f"slack.{unknown[0]}"
+        )
+    token = env.get("SLACK_BOT_TOKEN", "").strip()
+    if not token:
+        return None
+    if not token.startswith("xoxb-"):
+        raise ConfigError(
+            "must be a bot token (it starts with xoxb-)", where="environment", key="SLACK_BOT_TOKEN"
+        )
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if not secret and not app_token:
+        raise ConfigError(
+            "is needed with SLACK_BOT_TOKEN (or set SLACK_APP_TOKEN for Socket Mode)",
+            where="environment",
+            key="SLACK_SIGNING_SECRET",
+        )
+    if app_token and not app_token.startswith("xapp-"):
+        raise ConfigError(
+            "must be an app-level token (it starts with xapp-)",
+            where="environment",
+            key="SLACK_APP_TOKEN",
+        )
+    api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
+    if not api_url.startswith(("http://", "https://")):
+        raise ConfigError("must be an http(s) URL", where="environment", key="SLACK_API_URL")
+    groups = _mapping(section.get("responder_groups", {}), where, "slack.responder_groups")
+    parsed_groups: dict[str, frozenset[str]] = {}
+    for name, members in groups.items():
+        key = f"slack.responder_groups.{name}"
+        if not isinstance(members, list) or not all(
+            isinstance(m, str) and _USER_ID.fullmatch(m) for m in members
+        ):
+            raise ConfigError(
+                "must be a list of Slack user ids like U0123ABCD", where=where, key=key
+            )
+        parsed_groups[str(name)] = frozenset(members)
+    return SlackSettings(
+        bot_token=Secret(token),
+        signing_secret=Secret(secret),
+        app_token=Secret(app_token) if app_token else None,
+        api_url=api_url if api_url.endswith("/") else api_url + "/",
+        alerts_channel=_text(
+            section.get("alerts_channel", "#incidents"), where, "slack.alerts_channel"
+        ),
+        channels=_strings(section.get("channels", {}), where, "slack.channels"),
+        users=_strings(section.get("users", {}), where, "slack.users"),
+        responder_groups=MappingProxyType(parsed_groups),
+    )
+
+
+def _mapping(value: object, where: str, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError("must be a mapping", where=where, key=key)
+    return value
+
+
+def _text(value: object, where: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("must be a channel name like #incidents or an id", where=where, key=key)
+    return value.strip()
+
+
+def _strings(value: object, where: str, key: str) -> Mapping[str, str]:
+    mapping = _mapping(value, where, key)
+    for name, item in mapping.items():
+        _text(item, where, f"{key}.{name}")
+    return MappingProxyType({str(k): str(v).strip() for k, v in mapping.items()})
