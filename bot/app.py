@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.chat.backend import ChatBackend
 from bot.chat.commands.run import CommandRunner
+from bot.chat.slack.wiring import SlackParts, build_slack
 from bot.config import Settings
 from bot.db import Database, redact_url
 from bot.incidents.ingest import AlertIngestor
@@ -50,6 +51,7 @@ class Vigil:
     playbooks: PlaybookService
     clock: Clock
     backends: list[ChatBackend] = field(default_factory=list)
+    slack: SlackParts | None = None
 
     @classmethod
     async def create(
@@ -117,6 +119,17 @@ class Vigil:
         notifier.subscribe(vigil._count_opened)
         notifier.subscribe(pager.on_change)
         notifier.subscribe(postmortems.on_change)
+        if settings.slack is not None:
+            vigil.slack = build_slack(
+                settings.slack,
+                db=db,
+                commands=vigil.commands,
+                incidents=incidents,
+                pager=pager,
+                registry=registry,
+                clock=clock,
+            )
+            vigil.attach(vigil.slack.backend)
         try:
             await timers.start(paused=not drive_timers)
         except Exception:
@@ -144,7 +157,10 @@ class Vigil:
             api_token=self.settings.api_token,
             max_body_bytes=self.settings.max_body_bytes,
         )
-        return build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
+        app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
+        if self.slack is not None:  # events, slash commands and interactivity: one URL
+            app.router.add_post("/slack/events", self.slack.front.handle)
+        return app
 
     async def close(self) -> None:
         for backend in self.backends:
@@ -166,11 +182,16 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
         port,
         redact_url(vigil.db.url),
     )
+    outbox = None
+    if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
+        outbox = asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox")
     try:
         for backend in vigil.backends:
             await backend.start()
         await stop.wait()
     finally:
+        if outbox is not None:
+            await outbox
         await runner.cleanup()
 
 

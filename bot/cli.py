@@ -13,11 +13,14 @@ from pathlib import Path
 
 from bot import model_cli
 from bot.app import Vigil, serve, stop_on_signals
+from bot.chat.backend import announcement
+from bot.chat.console import ConsoleBackend, stdin_reader
 from bot.checks import run_checks
 from bot.config import Settings, load_settings
 from bot.db import redact_url
 from bot.demo import run_demo
 from bot.errors import ConfigError, VigilError
+from bot.incidents.service import Change
 
 log = logging.getLogger("vigil")
 
@@ -176,13 +179,14 @@ async def _model(settings: Settings, args: argparse.Namespace) -> str | None:
 
 
 async def _serve(settings: Settings, *, console: bool) -> None:
-    from bot.chat.console import ConsoleBackend, stdin_reader
-
     stop = asyncio.Event()
     stop_on_signals(stop)
     vigil = await _open(settings)
     try:
-        if console and sys.stdin.isatty():
+        if vigil.slack is not None:
+            mode = "Socket Mode" if settings.slack and settings.slack.socket_mode else "HTTP"
+            log.info("Slack is the chat (%s); the console is off", mode)
+        elif console and sys.stdin.isatty():
             user = "@" + os.environ.get("VIGIL_CONSOLE_USER", getpass.getuser())
             vigil.attach(
                 ConsoleBackend(
@@ -204,11 +208,7 @@ async def _serve(settings: Settings, *, console: bool) -> None:
         await vigil.close()
 
 
-async def _log_change(change: object) -> None:
-    from bot.chat.backend import announcement
-    from bot.incidents.service import Change
-
-    assert isinstance(change, Change)
+async def _log_change(change: Change) -> None:
     log.info("%s", announcement(change))
 
 

@@ -252,10 +252,16 @@ def _parse_level(raw: object, *, where: str, key: str) -> Level:
     return Level(tuple(targets), wait)
 
 
+_SLACK_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
+
+
 def _target_problem(target: object) -> str:
-    """Why a target is not ``@person`` or ``rotation:NAME`` ("" when it is fine)."""
+    """Why a target is not ``@person``, a Slack mention ``<@U123>``, or ``rotation:NAME``
+    ("" when it is fine)."""
     if not isinstance(target, str):
         return f"must be '@person' or 'rotation:NAME', not {target!r}"
+    if _SLACK_MENTION.fullmatch(target):
+        return ""
     if target.startswith("@") and len(target) > 1 and not any(c.isspace() for c in target):
         return ""
     name = target.removeprefix(ROTATION_PREFIX)

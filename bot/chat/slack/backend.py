@@ -1,0 +1,46 @@
+"""Slack as Vigil's chat backend: what the core tells a backend goes through the outbox.
+
+Announcements and pages are not sent from here: each is a timeline entry, and the outbox
+(``bot.chat.slack.deliver``) turns it into the card update, the thread reply and the page DM,
+durably and in order. This object exists so the core sees Slack as a backend like the
+console (the pager names it in "Paged @maya via slack") and so start/stop own Socket Mode.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+from bot.chat.slack.front import SlackFront
+from bot.incidents.service import Change
+from bot.incidents.views import IncidentView
+
+log = logging.getLogger(__name__)
+
+
+class SlackBackend:
+    name = "slack"
+
+    def __init__(self, front: SlackFront) -> None:
+        self._front = front
+        self._socket: AsyncSocketModeHandler | None = None
+
+    async def announce(self, change: Change) -> None:
+        return None  # the outbox posts it: same transaction as the change, retried
+
+    async def page(self, target: str, incident: IncidentView, text: str) -> None:
+        return None  # the outbox DMs it from the "page" timeline entry
+
+    async def start(self) -> None:
+        settings = self._front.settings
+        if settings.app_token is not None:
+            self._socket = AsyncSocketModeHandler(self._front.app, settings.app_token.reveal())
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack: connected in Socket Mode (no public URL needed)")
+        else:
+            log.info("Slack: HTTP mode; point the app's request URLs at /slack/events")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]

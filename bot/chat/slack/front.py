@@ -1,0 +1,305 @@
+"""Slack in: slash commands, buttons and the new-incident modal, translated to Vigil's commands.
+
+Only translation lives here (as in Bolt's own adapters): a Slack payload becomes a call to
+the same ``CommandRunner`` the console uses, and its ``Reply`` becomes an ephemeral or
+in-channel response. Every listener acknowledges first, within Slack's 3 seconds, and does
+the database and playbook work afterwards, answering through ``response_url``. What goes
+*out* because something changed (cards, thread replies, page DMs) does not go through here
+but through the outbox (``bot.chat.slack.deliver``), so nothing is lost when Slack is down.
+
+Permissions: only members of the configured responder groups may roll back, contain or
+change severity; anyone else gets an ephemeral refusal and the attempt is on the timeline.
+Repeats: Slack's retried deliveries (``X-Slack-Retry-Num``) of a request already handled are
+acknowledged and dropped; a double-clicked button meets the state machine (a second ack is
+refused) or the rollback guard (the version it would replace is no longer serving).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.commands import parse as p
+from bot.chat.commands.reply import Reply
+from bot.chat.commands.rollback import Rollback, parse_rollback
+from bot.chat.commands.run import CommandRunner
+from bot.chat.slack import blocks
+from bot.chat.slack.settings import SlackSettings
+from bot.errors import VigilError
+from bot.incidents.service import IncidentService
+from bot.oncall.paging import Pager
+from bot.registry.base import ModelRegistry
+
+log = logging.getLogger(__name__)
+
+_GUARDED = {p.Sev: "change severity", p.Contain: "contain incidents", p.Retrain: "retrain models"}
+_SEEN_MAX = 2048  # request digests remembered for retried deliveries
+_SEEN_TTL_S = 900
+_MENTIONS = re.compile(r"<@[UW][A-Z0-9]+>")
+
+
+def actor_of(user_id: str) -> str:
+    """How a Slack user appears on the timeline: a mention, which Slack renders as a name."""
+    return f"<@{user_id}>"
+
+
+class SlackFront:
+    """The Bolt app and the ``/slack/events`` route that serves it from Vigil's own server."""
+
+    def __init__(
+        self,
+        settings: SlackSettings,
+        client: AsyncWebClient,
+        *,
+        commands: CommandRunner,
+        incidents: IncidentService,
+        pager: Pager,
+        registry: ModelRegistry,
+    ) -> None:
+        self.settings = settings
+        self._commands = commands
+        self._incidents = incidents
+        self._pager = pager
+        self._registry = registry
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=settings.signing_secret.reveal() or None,
+            request_verification_enabled=not settings.socket_mode,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+        self.app.command("/incident")(self._on_incident)
+        self.app.command("/rollback")(self._on_rollback)
+        for action_id in (blocks.ACK, blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE):
+            self.app.action(action_id)(self._on_button)
+        self.app.action(blocks.ROLLBACK)(self._on_rollback_button)
+        self.app.action(blocks.ROLLBACK_CONFIRM)(self._on_rollback_confirm)
+        self.app.action(blocks.ROLLBACK_CANCEL)(self._on_rollback_cancel)
+        self.app.view(blocks.NEW_INCIDENT_CALLBACK)(self._on_new_incident)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp route: Bolt verifies the signature (401 if bad or stale) and dispatches."""
+        body = await request.read()
+        if request.headers.get("X-Slack-Retry-Num") and self._already_seen(body):
+            return web.Response(status=200, text="")  # handled the first time; do nothing again
+        self._remember(body)
+        bolt_request = await to_bolt_request(request)
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    # -- slash commands ------------------------------------------------------------------
+
+    async def _on_incident(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()  # first, always: Slack gives us 3 seconds
+        text = html.unescape(command.get("text", ""))
+        user = command["user_id"]
+        if not text.strip():
+            modal = blocks.new_incident_modal(private_metadata=command.get("channel_id", ""))
+            await client.views_open(trigger_id=command["trigger_id"], view=modal)
+            return
+        parsed = p.parse_incident(text)
+        refusal = await self._refuse(user, parsed)
+        reply = refusal or await self._commands.run_incident(text, actor=actor_of(user))
+        await _answer(respond, reply)
+
+    async def _on_rollback(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        text = html.unescape(command.get("text", ""))
+        user = command["user_id"]
+        parsed = parse_rollback(text)
+        if not isinstance(parsed, Rollback) or parsed.dry_run:
+            await _answer(respond, await self._commands.run_rollback(text, actor=actor_of(user)))
+            return
+        refusal = await self._refuse_rollback(user, parsed.incident_id)
+        if refusal:
+            await _answer(respond, refusal)
+            return
+        try:  # the confirmation step: say which version replaces which, change nothing yet
+            plan = await self._registry.rollback(
+                parsed.model, parsed.version, actor=actor_of(user), dry_run=True
+            )
+        except VigilError as exc:
+            await _answer(respond, Reply(f"⚠️ {exc.message} Nothing changed.", ephemeral=True))
+            return
+        confirm = blocks.rollback_confirm(
+            parsed.model, plan.from_version or "", plan.to_version, parsed.incident_id
+        )
+        await respond(
+            text=f"Roll back {parsed.model}: replace {plan.from_version} with {plan.to_version}?",
+            blocks=confirm,
+            response_type="ephemeral",
+        )
+
+    # -- buttons ---------------------------------------------------------------------------
+
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        incident_id = int(action["value"])
+        actor = actor_of(user)
+        if action["action_id"] == blocks.ESCALATE:
+            try:
+                await self._pager.escalate(incident_id, actor=actor)
+                reply = Reply(f"📟 Escalated #{incident_id}: the next level is paged.", True)
+            except VigilError as exc:
+                reply = Reply(f"⚠️ {exc.message}", ephemeral=True)
+            await _answer(respond, reply, replace=False)
+            return
+        text = {blocks.ACK: "ack", blocks.CONTAIN: "contain", blocks.RESOLVE: "resolve"}[
+            action["action_id"]
+        ] + f" {incident_id}"
+        parsed = p.parse_incident(text)
+        refusal = await self._refuse(user, parsed)
+        reply = refusal or await self._commands.run_incident(text, actor=actor)
+        if reply.ephemeral:  # a refusal or an error: only the clicker sees it
+            await _answer(respond, reply, replace=False)
+        # success: the card updates itself through the outbox; nothing else to say
+
+    async def _on_rollback_button(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """The card's Roll back button (its confirm dialog already named the versions)."""
+        await ack()
+        value = json.loads(body["actions"][0]["value"])
+        await self._rollback_confirmed(body["user"]["id"], value, respond)
+
+    async def _on_rollback_confirm(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        value = json.loads(body["actions"][0]["value"])
+        await self._rollback_confirmed(body["user"]["id"], value, respond)
+
+    async def _on_rollback_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await respond(text="Rollback cancelled. Nothing changed.", replace_original=True)
+
+    async def _rollback_confirmed(
+        self, user: str, value: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        model = str(value["model"])
+        incident = value.get("incident")
+        refusal = await self._refuse_rollback(user, incident)
+        if refusal:
+            await _answer(respond, refusal, replace=False)
+            return
+        async with self._locks.setdefault(model, asyncio.Lock()):  # a double click waits
+            await self._rollback_once(user, model, incident, value, respond)
+
+    async def _rollback_once(
+        self, user: str, model: str, incident: object, value: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        expected = value.get("from_version")
+        stable = await self._registry.stable(model)
+        if expected and (stable is None or stable.version != expected):
+            now = stable.version if stable else "nothing"
+            await _answer(
+                respond,
+                Reply(
+                    f"⚠️ Already done: {model} now serves {now}, not {expected}. Nothing changed.",
+                    ephemeral=True,
+                ),
+                replace=False,
+            )
+            return
+        text = model + (f" {value['to_version']}" if value.get("to_version") else "")
+        text += f" --incident {incident}" if incident else ""
+        reply = await self._commands.run_rollback(text, actor=actor_of(user))
+        await _answer(respond, reply, replace=True)
+
+    # -- the modal -------------------------------------------------------------------------
+
+    async def _on_new_incident(
+        self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        values = blocks.parse_new_incident_submission(view["state"]["values"])
+        if "errors" in values:
+            await ack(response_action="errors", errors=values["errors"])
+            return
+        await ack()
+        user = body["user"]["id"]
+        try:
+            opened = await self._incidents.open(
+                title=str(values["title"]),
+                actor=actor_of(user),
+                severity=values.get("severity"),
+                service=values.get("service"),
+                model=values.get("model"),
+            )
+        except VigilError as exc:
+            await client.chat_postEphemeral(
+                channel=view.get("private_metadata") or user, user=user, text=f"⚠️ {exc.message}"
+            )
+            return
+        if values.get("description"):
+            await self._incidents.note(opened.id, str(values["description"]), actor=actor_of(user))
+
+    # -- permissions and repeats ----------------------------------------------------------
+
+    async def _refuse(self, user: str, parsed: object) -> Reply | None:
+        what = next((w for kind, w in _GUARDED.items() if isinstance(parsed, kind)), None)
+        if what is None or self.settings.may_respond(user):
+            return None
+        incident_id = getattr(parsed, "incident_id", None)
+        return await self._refusal(user, what, incident_id)
+
+    async def _refuse_rollback(self, user: str, incident_id: object) -> Reply | None:
+        if self.settings.may_respond(user):
+            return None
+        return await self._refusal(user, "roll back models", incident_id)
+
+    async def _refusal(self, user: str, what: str, incident_id: object) -> Reply:
+        groups = ", ".join(sorted(self.settings.responder_groups))
+        if isinstance(incident_id, int):
+            with contextlib.suppress(VigilError):  # no such incident: the refusal still stands
+                await self._incidents.record(
+                    incident_id,
+                    kind="refused",
+                    text=f"{actor_of(user)} tried to {what}; refused (not a responder)",
+                    actor=actor_of(user),
+                )
+        return Reply(
+            f"⛔ Only responders ({groups}) may {what}. Nothing changed. Ask one of them, or "
+            "add a note with /incident note N TEXT.",
+            ephemeral=True,
+        )
+
+    def _already_seen(self, body: bytes) -> bool:
+        digest = hashlib.sha256(body).hexdigest()
+        at = self._seen.get(digest)
+        return at is not None and time.monotonic() - at < _SEEN_TTL_S
+
+    def _remember(self, body: bytes) -> None:
+        self._seen[hashlib.sha256(body).hexdigest()] = time.monotonic()
+        while len(self._seen) > _SEEN_MAX:
+            self._seen.popitem(last=False)
+
+
+async def _answer(respond: AsyncRespond, reply: Reply, *, replace: bool = False) -> None:
+    """Ephemeral replies to the caller only; the others to the channel the command came from."""
+    mentions = _MENTIONS.findall(reply.text)  # the people Vigil named stay mentions
+    await respond(
+        text=reply.text,
+        blocks=blocks.reply_blocks(reply.text, mentions=mentions),
+        response_type="ephemeral" if reply.ephemeral else "in_channel",
+        replace_original=replace,
+    )

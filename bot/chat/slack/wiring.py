@@ -1,0 +1,54 @@
+"""Assembles the Slack parts (Web API client, Bolt front, outbox feed and worker, backend).
+
+Called by the composition root only when ``SLACK_BOT_TOKEN`` is set; kept here so that
+``bot.app`` does not grow a Slack section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.commands.run import CommandRunner
+from bot.chat.slack.backend import SlackBackend
+from bot.chat.slack.deliver import SlackDeliverer
+from bot.chat.slack.front import SlackFront
+from bot.chat.slack.settings import SlackSettings
+from bot.db import Database
+from bot.incidents.service import IncidentService
+from bot.incidents.store import Clock
+from bot.oncall.paging import Pager
+from bot.outbox.feed import install_feed
+from bot.outbox.worker import OutboxWorker
+from bot.registry.base import ModelRegistry
+
+
+@dataclass(frozen=True)
+class SlackParts:
+    client: AsyncWebClient
+    front: SlackFront
+    backend: SlackBackend
+    outbox: OutboxWorker
+
+
+def build_slack(
+    settings: SlackSettings,
+    *,
+    db: Database,
+    commands: CommandRunner,
+    incidents: IncidentService,
+    pager: Pager,
+    registry: ModelRegistry,
+    clock: Clock,
+) -> SlackParts:
+    client = AsyncWebClient(token=settings.bot_token.reveal(), base_url=settings.api_url)
+    deliverer = SlackDeliverer(
+        db, client, settings, incidents=incidents, registry=registry, clock=clock
+    )
+    outbox = OutboxWorker(db, deliverer, clock=clock)
+    install_feed(db, on_commit=outbox.wake)  # from now on every timeline entry is queued
+    front = SlackFront(
+        settings, client, commands=commands, incidents=incidents, pager=pager, registry=registry
+    )
+    return SlackParts(client, front, SlackBackend(front), outbox)

@@ -1,0 +1,226 @@
+"""The outbox worker: sends what is due, in order per incident, once, surviving restarts.
+
+Why it works this way:
+
+- **In order per incident (head of line).** Only the oldest unfinished row (neither sent nor
+  given up) of each incident may be attempted; a message that keeps failing holds back the
+  later messages of its own incident, never another incident's. Rows without an incident
+  form one queue of their own. Ids give the order: the services lock the incident row while
+  they add its events, so an incident's ids are committed in the order they were allocated.
+- **Claim before send.** A worker first moves the row's ``next_attempt_at`` a lease into
+  the future with ``UPDATE … WHERE id = ? AND next_attempt_at <= now`` (and still
+  unfinished) and sends only if that updated one row. The UPDATE is atomic on both
+  databases (SQLite serialises writers; PostgreSQL re-checks the WHERE after the row lock),
+  so two workers, in one process or two, never send the same row concurrently, and the
+  claimed head also holds back its incident's later rows on the other worker.
+- **At least once on the wire, once in practice.** The claim, the send and the marking are
+  three steps, no transaction is held open while Slack is called (a slow Slack must not
+  block SQLite writers). A worker that dies after Slack accepted a message but before
+  marking it sent re-sends it when the lease ends. That window is small; a deliverer
+  closes it where Slack lets it: ``chat.update`` is naturally idempotent, and for
+  ``chat.postMessage`` the deliverer can tag the message (``metadata`` with the outbox id)
+  and look for it before posting again. The lease must outlast the deliverer's own
+  timeout, or a slow send could be claimed again while still in flight.
+- **Never stuck, never a hot loop.** A deliverer that raises is treated as a temporary
+  failure (logged with the exception's type only); a Retry of a message older than
+  ``max_age`` becomes a GiveUp (:func:`bot.outbox.retry.enforce_max_age`); a row is tried at
+  most once per :meth:`OutboxWorker.run_once`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+
+from bot.db import Database
+from bot.outbox.retry import MAX_AGE, Delivered, GiveUp, Outcome, Retry, backoff, enforce_max_age
+from bot.outbox.tables import OutboxRow
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+LEASE = timedelta(minutes=2)
+POLL = timedelta(seconds=1)
+_MIN_WAIT = 0.05  # seconds; the run loop never spins faster than this
+
+_unfinished = (col(OutboxRow.sent_at).is_(None), col(OutboxRow.given_up_at).is_(None))
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A copy of one outbox row handed to a deliverer; ``attempts`` counts this one (1 = first)."""
+
+    id: int
+    incident_id: int | None
+    kind: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+    attempts: int
+
+    @classmethod
+    def of(cls, row: OutboxRow, *, attempts: int) -> OutboxItem:
+        assert row.id is not None
+        return cls(row.id, row.incident_id, row.kind, dict(row.payload), row.created_at, attempts)
+
+
+class Deliverer(Protocol):
+    """Sends one message to a chat and says how it went; must not raise for chat failures."""
+
+    async def deliver(self, item: OutboxItem) -> Outcome: ...
+
+
+class OutboxWorker:
+    """Delivers outbox rows through one :class:`Deliverer`; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        deliverer: Deliverer,
+        *,
+        clock: Clock,
+        lease: timedelta = LEASE,
+        max_age: timedelta = MAX_AGE,
+        poll: timedelta = POLL,
+    ) -> None:
+        self._db = db
+        self._deliverer = deliverer
+        self._clock = clock
+        self._lease = lease
+        self._max_age = max_age
+        self._poll = poll
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for due rows now (the feed calls this after a commit that enqueued some)."""
+        self._wake.set()
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Attempt every row due at ``now`` (default: the clock) that heads its incident's
+        queue, again and again as heads finish; returns how many attempts were made."""
+        now = now or self._clock()
+        tried: set[int] = set()
+        made = 0
+        while True:
+            heads = [row for row in await self._due_heads(now) if row.id not in tried]
+            if not heads:
+                return made
+            for row in heads:
+                assert row.id is not None
+                tried.add(row.id)
+                attempts = await self._claim(row.id, now)
+                if attempts is not None:  # None: another worker has it, or it is done
+                    await self._attempt(OutboxItem.of(row, attempts=attempts), now)
+                    made += 1
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set: run_once, then wait for the next due row (at most
+        ``poll``), a :meth:`wake` or ``stop``. Database errors are logged and retried."""
+        while not stop.is_set():
+            wait = self._poll.total_seconds()
+            self._wake.clear()  # before looking: a commit during the round must wake us again
+            try:
+                await self.run_once()
+                due = await self.next_due()
+                if due is not None:
+                    wait = min(wait, (due - self._clock()).total_seconds())
+            except Exception:
+                log.exception("outbox: delivery round failed; trying again")
+            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+            try:
+                await asyncio.wait(
+                    waiters, timeout=max(wait, _MIN_WAIT), return_when="FIRST_COMPLETED"
+                )
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await waiter
+
+    async def pending(self) -> int:
+        """How many rows are neither sent nor given up (the outbox depth, for /metrics)."""
+        async with self._db.session() as s, s.begin():
+            stmt = select(func.count()).select_from(OutboxRow).where(*_unfinished)
+            return int((await s.exec(stmt)).one())
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest queue head becomes due (None when the outbox is empty)."""
+        async with self._db.session() as s, s.begin():
+            stmt = select(func.min(col(OutboxRow.next_attempt_at))).where(
+                col(OutboxRow.id).in_(self._heads())
+            )
+            return (await s.exec(stmt)).one()
+
+    # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _heads() -> Any:
+        """The id of the oldest unfinished row of each incident (NULL incidents: one queue)."""
+        return (
+            select(func.min(col(OutboxRow.id)))
+            .where(*_unfinished)
+            .group_by(col(OutboxRow.incident_id))
+        )
+
+    async def _due_heads(self, now: datetime) -> list[OutboxRow]:
+        async with self._db.session() as s, s.begin():
+            stmt = (
+                select(OutboxRow)
+                .where(col(OutboxRow.id).in_(self._heads()), col(OutboxRow.next_attempt_at) <= now)
+                .order_by(col(OutboxRow.id))
+            )
+            return list((await s.exec(stmt)).all())
+
+    async def _claim(self, row_id: int, now: datetime) -> int | None:
+        """Lease the row if it is still due and unfinished; its attempt number, or None."""
+        stmt = (
+            update(OutboxRow)
+            .where(col(OutboxRow.id) == row_id, col(OutboxRow.next_attempt_at) <= now, *_unfinished)
+            .values(next_attempt_at=now + self._lease, attempts=col(OutboxRow.attempts) + 1)
+            .returning(col(OutboxRow.attempts))
+        )
+        async with self._db.session() as s, s.begin():
+            attempts = (await s.exec(stmt)).scalar_one_or_none()
+        return None if attempts is None else int(attempts)
+
+    async def _attempt(self, item: OutboxItem, now: datetime) -> None:
+        try:
+            outcome = await self._deliverer.deliver(item)
+        except Exception as exc:
+            log.warning("outbox %d: deliverer raised %s", item.id, type(exc).__name__)
+            log.debug("outbox %d: deliverer traceback", item.id, exc_info=True)
+            outcome = Retry(backoff(item.attempts), f"deliverer raised {type(exc).__name__}")
+        outcome = enforce_max_age(outcome, age=now - item.created_at, max_age=self._max_age)
+        values: dict[str, Any]
+        if isinstance(outcome, Delivered):
+            values = {"sent_at": now}
+        elif isinstance(outcome, Retry):
+            log.info(
+                "outbox %d: attempt %d failed (%s); retry in %s",
+                item.id,
+                item.attempts,
+                outcome.reason,
+                outcome.after,
+            )
+            values = {"next_attempt_at": now + outcome.after, "last_error": outcome.reason}
+        else:
+            assert isinstance(outcome, GiveUp)
+            log.error(
+                "outbox %d (incident %s, %s): given up after %d attempts: %s",
+                item.id,
+                item.incident_id,
+                item.kind,
+                item.attempts,
+                outcome.reason,
+            )
+            values = {"given_up_at": now, "last_error": outcome.reason}
+        stmt = update(OutboxRow).where(col(OutboxRow.id) == item.id, *_unfinished).values(**values)
+        async with self._db.session() as s, s.begin():
+            await s.exec(stmt)

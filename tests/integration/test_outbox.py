@@ -1,0 +1,433 @@
+"""The outbox on SQLite and PostgreSQL: written with the change, sent once, in order.
+
+Real incidents make the timeline events (``IncidentService``); a fake deliverer stands in for
+Slack and records what "arrived". Time is a FakeClock moved by the test, and the worker is
+driven with ``run_once``, so nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from bot.db import Database
+from bot.errors import TransitionError
+from bot.incidents import store
+from bot.incidents.service import IncidentService
+from bot.models import TimelineEvent
+from bot.outbox import (
+    Delivered,
+    GiveUp,
+    OutboxItem,
+    OutboxRow,
+    OutboxWorker,
+    Outcome,
+    Retry,
+    classify_slack_error,
+    install_feed,
+)
+from tests.support import FakeClock
+
+S = timedelta(seconds=1)
+
+
+class Crash(BaseException):
+    """The process dying mid-delivery: not an Exception, so the worker cannot handle it."""
+
+
+@dataclass
+class FakeSlack:
+    """Records every attempt; ``script`` decides outcomes by message text (default Delivered)."""
+
+    script: Callable[[OutboxItem, int], Outcome] = lambda _item, _n: Delivered()
+    attempts: list[tuple[int, str]] = field(default_factory=list)
+    arrived: list[tuple[int | None, str]] = field(default_factory=list)
+    on_arrival: Callable[[], None] | None = None
+
+    async def deliver(self, item: OutboxItem) -> Outcome:
+        self.attempts.append((item.id, item.payload["text"]))
+        outcome = self.script(item, len(self.attempts))
+        if isinstance(outcome, Delivered):
+            self.arrived.append((item.incident_id, item.payload["text"]))
+            if self.on_arrival is not None:
+                self.on_arrival()
+        return outcome
+
+
+class SlowSlack(FakeSlack):
+    """Hands the event loop to the other worker while "on the wire", as a real call would."""
+
+    async def deliver(self, item: OutboxItem) -> Outcome:
+        for _ in range(5):
+            await asyncio.sleep(0)  # a yield, not a wait: no timing involved
+        return await super().deliver(item)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.migrate()
+    install_feed(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def incidents(db: Database, clock: FakeClock) -> IncidentService:
+    return IncidentService(db, clock=clock)
+
+
+async def rows(db: Database) -> list[OutboxRow]:
+    async with db.session() as s, s.begin():
+        return list((await s.exec(select(OutboxRow).order_by(col(OutboxRow.id)))).all())
+
+
+async def timeline(db: Database) -> list[TimelineEvent]:
+    async with db.session() as s, s.begin():
+        stmt = select(TimelineEvent).order_by(col(TimelineEvent.id))
+        return list((await s.exec(stmt)).all())
+
+
+async def sent_so_far(db: Database) -> list[tuple[int | None, str]]:
+    """What the chat should have once everything is sent: (incident, text) per event."""
+    return [(e.incident_id, e.text) for e in await timeline(db)]
+
+
+def by_incident(messages: list[tuple[int | None, str]]) -> dict[int | None, list[str]]:
+    """Order matters within an incident only; equal results also mean nothing is missing
+    and nothing came twice."""
+    queues: dict[int | None, list[str]] = {}
+    for incident_id, text in messages:
+        queues.setdefault(incident_id, []).append(text)
+    return queues
+
+
+async def two_incidents(
+    incidents: IncidentService, clock: FakeClock
+) -> list[tuple[int | None, str]]:
+    """Interleaved events of incidents 1 and 2, as (incident, text) in commit order."""
+    await incidents.open(title="Disk full", actor="@alice", severity="P2")
+    clock.advance(seconds=1)
+    await incidents.open(title="GPU hot", actor="@bob", severity="P3")
+    clock.advance(seconds=1)
+    await incidents.note(1, "first note on 1", actor="@alice")
+    await incidents.note(2, "first note on 2", actor="@bob")
+    await incidents.acknowledge(1, actor="@alice")
+    return await sent_so_far(incidents._db)
+
+
+async def test_each_timeline_event_becomes_an_outbox_row_in_its_transaction(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice", severity="P2")
+    await incidents.acknowledge(1, actor="@alice")
+    events, outbox = await timeline(db), await rows(db)
+    assert len(events) == 3
+    assert [r.payload for r in outbox] == [
+        {
+            "incident_id": 1,
+            "kind": e.kind,
+            "actor": e.actor,
+            "text": e.text,
+            "data": e.data,
+            "at": clock.now.isoformat(),
+        }
+        for e in events
+    ]
+    assert {(r.incident_id, r.kind, r.attempts, r.sent_at, r.given_up_at) for r in outbox} == {
+        (1, "timeline", 0, None, None)
+    }
+    assert {(r.created_at, r.next_attempt_at) for r in outbox} == {(clock.now, clock.now)}
+
+    with pytest.raises(TransitionError):  # acknowledged → acknowledged is refused
+        await incidents.acknowledge(1, actor="@bob")
+    assert len(await rows(db)) == 3
+
+
+async def test_a_rolled_back_transaction_leaves_no_outbox_row(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice")
+    seen: list[int] = []
+
+    async def note_then_fail() -> None:
+        async with db.session() as s, s.begin():
+            row = await store.get_incident(session=s, incident_id=1)
+            store.add_event(
+                session=s, incident=row, at=clock.now, kind="note", actor="@a", text="x"
+            )
+            await s.flush()
+            seen.append(len((await s.exec(select(OutboxRow))).all()))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await note_then_fail()
+    assert seen == [3]  # flushed: the outbox row existed inside the transaction...
+    # ...and went away with it.
+    assert [r.payload["text"] for r in await rows(db)] == [e.text for e in await timeline(db)]
+    assert len(await rows(db)) == 2
+
+
+async def test_without_the_feed_nothing_is_written(database_url: str, clock: FakeClock) -> None:
+    console = Database(database_url)
+    try:
+        await console.migrate()
+        await IncidentService(console, clock=clock).open(title="Disk full", actor="@alice")
+        assert len(await timeline(console)) == 2
+        assert await rows(console) == []
+        assert await OutboxWorker(console, FakeSlack(), clock=clock).pending() == 0
+    finally:
+        await console.dispose()
+
+
+async def test_messages_arrive_once_in_order(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    texts = await two_incidents(incidents, clock)
+    slack = FakeSlack()
+    worker = OutboxWorker(db, slack, clock=clock)
+    assert await worker.pending() == len(texts) == 7
+    assert await worker.run_once() == 7
+    assert by_incident(slack.arrived) == by_incident(texts)
+    assert await worker.pending() == 0
+    assert await worker.run_once() == 0
+    assert len(slack.arrived) == 7
+    assert {(r.sent_at, r.attempts, r.last_error) for r in await rows(db)} == {(clock.now, 1, None)}
+
+
+async def test_a_slack_outage_delays_but_loses_and_duplicates_nothing(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    texts = await two_incidents(incidents, clock)
+    down_for = 6  # the first six attempts fail, as during an outage
+
+    def outage(item: OutboxItem, n: int) -> Outcome:
+        if n <= down_for:
+            return classify_slack_error(
+                status=503 if n % 2 else None, error=None, retry_after=None, attempts=item.attempts
+            )
+        return Delivered()
+
+    slack = FakeSlack(outage)
+    worker = OutboxWorker(db, slack, clock=clock)
+    for _ in range(20):
+        await worker.run_once()
+        clock.advance(seconds=30)
+    assert by_incident(slack.arrived) == by_incident(texts)
+    assert len(slack.attempts) == len(texts) + down_for
+    assert await worker.pending() == 0
+
+
+async def test_a_failing_message_holds_back_its_incident_only(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    texts = await two_incidents(incidents, clock)
+    stuck = texts[0][1]  # incident 1's first message
+    slack = FakeSlack(
+        lambda i, _n: Retry(60 * S, "HTTP 503") if i.payload["text"] == stuck else Delivered()
+    )
+    worker = OutboxWorker(db, slack, clock=clock)
+    await worker.run_once()
+    assert slack.arrived == [m for m in texts if m[0] == 2]
+    first = (await rows(db))[0]
+    assert (first.attempts, first.last_error) == (1, "HTTP 503")
+    assert first.next_attempt_at == clock.now + 60 * S
+
+    slack.script = lambda _i, _n: Delivered()
+    assert await worker.run_once(clock.now + 59 * S) == 0
+    assert await worker.run_once(clock.now + 60 * S) == 4
+    assert slack.arrived[3:] == [m for m in texts if m[0] == 1]
+
+
+async def test_retry_after_from_a_429_is_honoured(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice")
+    limited = classify_slack_error(status=429, error="ratelimited", retry_after="30", attempts=1)
+    slack = FakeSlack(lambda _i, n: limited if n == 1 else Delivered())
+    worker = OutboxWorker(db, slack, clock=clock)
+    assert await worker.run_once() == 1
+    clock.advance(seconds=29)
+    assert await worker.run_once() == 0
+    assert len(slack.attempts) == 1
+    clock.advance(seconds=1)
+    assert await worker.run_once() == 2
+    assert slack.arrived == await sent_so_far(db)
+
+
+async def test_a_message_given_up_does_not_block_the_next(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice")
+    refused = classify_slack_error(status=200, error="msg_too_long", retry_after=None, attempts=1)
+    slack = FakeSlack(lambda _i, n: refused if n == 1 else Delivered())
+    worker = OutboxWorker(db, slack, clock=clock)
+    assert await worker.run_once() == 2
+    first, second = await rows(db)
+    assert (first.given_up_at, first.sent_at, first.last_error) == (
+        clock.now,
+        None,
+        "Slack error msg_too_long: the request cannot succeed as it is",
+    )
+    assert second.sent_at == clock.now
+    assert await worker.pending() == 0
+
+
+async def test_after_a_day_of_failures_a_message_is_given_up(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice")
+    clock.advance(minutes=30)
+    await incidents.note(1, "half an hour later", actor="@alice")
+    slack = FakeSlack(lambda _i, _n: Retry(S, "HTTP 502"))
+    worker = OutboxWorker(db, slack, clock=clock, max_age=timedelta(hours=1))
+    await worker.run_once(clock.now - timedelta(minutes=30))
+    clock.advance(minutes=30)  # the first two messages are an hour old now
+    await worker.run_once()
+    first, second, third = await rows(db)
+    assert (first.given_up_at, second.given_up_at) == (clock.now, clock.now)
+    assert first.last_error == "still failing after 1 h, giving up: HTTP 502"
+    assert (third.given_up_at, third.last_error) == (None, "HTTP 502")  # younger: it goes on
+    assert [row_id for row_id, _ in slack.attempts] == [1, 1, 2, 3]
+    assert await worker.pending() == 1
+
+
+async def test_a_deliverer_that_raises_is_retried_with_backoff(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice")
+
+    def broken(_item: OutboxItem, n: int) -> Outcome:
+        if n <= 2:
+            raise ValueError("secret-token-xoxb in a message")
+        return Delivered()
+
+    slack = FakeSlack(broken)
+    worker = OutboxWorker(db, slack, clock=clock)
+    await worker.run_once()
+    first = (await rows(db))[0]
+    assert (first.attempts, first.last_error) == (1, "deliverer raised ValueError")
+    assert first.next_attempt_at == clock.now + S
+    await worker.run_once(clock.advance(seconds=1))
+    assert (await rows(db))[0].next_attempt_at == clock.now + 2 * S  # second failure: 2 s
+    await worker.run_once(clock.advance(seconds=2))
+    assert slack.arrived == await sent_so_far(db)
+
+
+async def test_a_restarted_worker_goes_on_where_the_old_one_stopped(
+    db: Database, incidents: IncidentService, clock: FakeClock, database_url: str
+) -> None:
+    texts = await two_incidents(incidents, clock)
+    slack = FakeSlack(lambda i, _n: Retry(S, "HTTP 500") if i.incident_id == 1 else Delivered())
+    await OutboxWorker(db, slack, clock=clock).run_once()
+    await db.dispose()  # the bot stops with incident 1's messages unsent
+
+    clock.advance(minutes=5)
+    again = Database(database_url)
+    try:
+        slack.script = lambda _i, _n: Delivered()
+        await OutboxWorker(again, slack, clock=clock).run_once()
+        assert by_incident(slack.arrived) == by_incident(texts)
+        assert slack.arrived[:3] == [m for m in texts if m[0] == 2]  # before the restart
+    finally:
+        await again.dispose()
+
+
+async def test_a_crash_between_send_and_mark_resends_only_after_the_lease(
+    db: Database, incidents: IncidentService, clock: FakeClock, database_url: str
+) -> None:
+    await incidents.open(title="Disk full", actor="@alice")
+
+    def crash_once(_item: OutboxItem, n: int) -> Outcome:
+        if n == 1:
+            raise Crash
+        return Delivered()
+
+    slack = FakeSlack(crash_once)
+    with pytest.raises(Crash):
+        await OutboxWorker(db, slack, clock=clock, lease=timedelta(minutes=2)).run_once()
+    await db.dispose()
+
+    again = Database(database_url)
+    try:
+        worker = OutboxWorker(again, slack, clock=clock)
+        assert await worker.run_once(clock.now + timedelta(minutes=2) - S) == 0  # still leased
+        assert await worker.run_once(clock.now + timedelta(minutes=2)) == 2
+        first, second = (e.text for e in await timeline(again))
+        assert slack.attempts == [(1, first), (1, first), (2, second)]
+        assert [r.attempts for r in await rows(again)] == [2, 1]
+    finally:
+        await again.dispose()
+
+
+async def test_two_workers_at_once_never_send_a_row_twice(
+    db: Database, incidents: IncidentService, clock: FakeClock, database_url: str
+) -> None:
+    for n in range(4):
+        await incidents.open(title=f"Incident {n}", actor="@alice")
+        await incidents.note(n + 1, f"note on {n + 1}", actor="@alice")
+    texts = await sent_so_far(db)
+    other = Database(database_url)  # a second process on the same database
+    try:
+        slack = SlowSlack()
+        done = await asyncio.gather(
+            OutboxWorker(db, slack, clock=clock).run_once(),
+            OutboxWorker(other, slack, clock=clock).run_once(),
+        )
+    finally:
+        await other.dispose()
+    assert by_incident(slack.arrived) == by_incident(texts)
+    assert len(slack.attempts) == len(texts) == sum(done)
+    assert len({row_id for row_id, _ in slack.attempts}) == len(texts)
+
+
+async def test_messages_without_an_incident_form_their_own_queue(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    async with db.session() as s, s.begin():
+        for text in ("digest 1", "digest 2"):
+            s.add(
+                OutboxRow(
+                    kind="digest",
+                    payload={"text": text},
+                    created_at=clock.now,
+                    next_attempt_at=clock.now,
+                )
+            )
+    await incidents.open(title="Disk full", actor="@alice")
+    slack = FakeSlack(
+        lambda i, _n: Retry(S, "HTTP 500") if i.payload["text"] == "digest 1" else Delivered()
+    )
+    worker = OutboxWorker(db, slack, clock=clock)
+    await worker.run_once()
+    assert slack.arrived == await sent_so_far(db)  # digest 2 waits for digest 1
+    slack.script = lambda i, _n: GiveUp("no") if i.payload["text"] == "digest 1" else Delivered()
+    await worker.run_once(clock.advance(seconds=1))
+    assert slack.arrived[-1] == (None, "digest 2")
+    assert await worker.pending() == 0
+
+
+async def test_the_run_loop_sends_when_woken_by_a_commit(
+    database_url: str, clock: FakeClock
+) -> None:
+    db = Database(database_url)
+    await db.migrate()
+    arrived = asyncio.Event()
+    slack = FakeSlack(on_arrival=lambda: arrived.set() if len(slack.arrived) == 2 else None)
+    worker = OutboxWorker(db, slack, clock=clock, poll=timedelta(hours=1))
+    install_feed(db, on_commit=worker.wake)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(worker.run(stop))
+    try:
+        await IncidentService(db, clock=clock).open(title="Disk full", actor="@alice")
+        await asyncio.wait_for(arrived.wait(), timeout=30)  # only a wake-up can get it there
+        assert slack.arrived == await sent_so_far(db)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=30)
+        await db.dispose()

@@ -1,0 +1,731 @@
+"""A local stand-in for the Slack Web API, speaking Slack's real wire format.
+
+Slack cannot be reached from the tests, and mocking ``AsyncWebClient`` would skip the code that
+breaks in production: form vs JSON encoding, ``ok: false`` bodies on HTTP 200, 429s with
+``Retry-After``, retry handlers. So the bot talks to this aiohttp server on 127.0.0.1 through the
+real ``slack_sdk`` client (``AsyncWebClient(token=..., base_url=standin.url)``), and the tests
+read back what it recorded.
+
+Usage::
+
+    async with SlackStandin() as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.url)
+        ...
+        await slack.wait_for(lambda: slack.calls_to("chat.postMessage"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from aiohttp import web
+
+from tests.slack_signing import API_APP_ID, TEAM_DOMAIN, TEAM_ID
+
+T = TypeVar("T")
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+BOT_SCOPES = "chat:write,commands,channels:manage,groups:write,im:write,pins:write,users:read"
+
+FaultKind = Literal["ratelimited", "ok_false", "http_500", "http_503", "disconnect"]
+DownMode = Literal["503", "disconnect"]
+
+_JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
+_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+RESPONSE_URL_MAX_USES = 5  # Slack: a response_url may be used five times.
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request that reached the stand-in, and how it was answered."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int = 200
+    ok: bool = True
+    error: str | None = None
+    token: str | None = None
+
+
+@dataclass
+class Message:
+    """A channel message's current state; ``edits`` keeps the versions chat.update replaced."""
+
+    channel: str
+    ts: str
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    user: str = BOT_USER_ID
+    pinned: bool = False
+    edits: list[dict[str, Any]] = field(default_factory=list)
+
+    def wire(self) -> dict[str, Any]:
+        """The ``message`` object Slack returns for a bot post."""
+        out: dict[str, Any] = {
+            "type": "message",
+            "user": self.user,
+            "bot_id": BOT_ID,
+            "app_id": API_APP_ID,
+            "text": self.text,
+            "team": TEAM_ID,
+            "ts": self.ts,
+        }
+        if self.blocks:
+            out["blocks"] = self.blocks
+        if self.attachments:
+            out["attachments"] = self.attachments
+        if self.thread_ts:
+            out["thread_ts"] = self.thread_ts
+        if self.edits:
+            out["edited"] = {"user": self.user, "ts": self.edits[-1]["edited_ts"]}
+        return out
+
+
+@dataclass(frozen=True)
+class Ephemeral:
+    """A chat.postEphemeral message: seen by one user only, never in ``messages()``."""
+
+    channel: str
+    user: str
+    message_ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None
+
+
+@dataclass(frozen=True)
+class OpenedView:
+    """A modal opened with views.open."""
+
+    id: str
+    trigger_id: str
+    view: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Response:
+    """A JSON body accepted at a response_url."""
+
+    token: str
+    url: str
+    body: dict[str, Any]
+    at: float
+
+    @property
+    def response_type(self) -> str | None:
+        value = self.body.get("response_type")
+        return str(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        return str(self.body.get("text", ""))
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks: list[dict[str, Any]] = self.body.get("blocks") or []
+        return blocks
+
+    @property
+    def replace_original(self) -> bool:
+        return _truthy(self.body.get("replace_original"))
+
+    @property
+    def delete_original(self) -> bool:
+        return _truthy(self.body.get("delete_original"))
+
+
+@dataclass
+class _Fault:
+    kind: FaultKind
+    remaining: int
+    error: str
+    retry_after: int
+
+
+class _Reply(Exception):
+    """Raised inside a method handler to answer with ``ok: false``."""
+
+    def __init__(self, error: str, *, status: int = 200, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.extra = extra
+
+
+def _truthy(value: Any) -> bool:
+    """Slack's booleans arrive as JSON true, "true" or "1" depending on the encoding."""
+    if isinstance(value, str):
+        return value.lower() in ("1", "true")
+    return bool(value)
+
+
+def _ts_sequence(start: int) -> Callable[[], str]:
+    """Unique, increasing message timestamps like ``1732500000.000100``."""
+    counter = itertools.count(start, 100)
+
+    def nxt() -> str:
+        n = next(counter)
+        return f"{n // 1_000_000}.{n % 1_000_000:06d}"
+
+    return nxt
+
+
+class SlackStandin:
+    """An aiohttp server on an ephemeral 127.0.0.1 port answering like slack.com/api.
+
+    Every request is recorded in ``calls`` (failed ones too, with their status and error) and
+    wakes ``wait_for``. State is kept per channel so tests assert on what a user would see
+    (``messages(channel)``), not only on which calls were made.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test",  # noqa: S107 - the fake token the stand-in accepts
+        strict_users: bool = False,
+    ) -> None:
+        self.bot_token = bot_token
+        self.strict_users = strict_users
+        self.calls: list[Call] = []
+        self.responses: list[Response] = []
+        self.ephemerals: list[Ephemeral] = []
+        self.views: list[OpenedView] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, set[str]] = {}
+        self._messages: dict[tuple[str, str], Message] = {}
+        self._dms: dict[frozenset[str], str] = {}
+        self._response_tokens: dict[str, int] = {}
+        self._used_triggers: set[str] = set()
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._down: DownMode | None = None
+        self._next_ts = _ts_sequence(1_732_500_000_000_100)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._cond: asyncio.Condition | None = None
+        self._base = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> SlackStandin:
+        self._cond = asyncio.Condition()
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{token}", self._handle_response)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self._base = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        """The Web API base for ``AsyncWebClient(base_url=...)``; ends with ``/`` as it must."""
+        return f"{self._base}/api/"
+
+    # -- setup helpers -----------------------------------------------------------------------
+
+    def add_channel(self, name: str, *, channel_id: str | None = None) -> str:
+        """Pre-create a public channel the bot is a member of; returns its id."""
+        cid = channel_id or self._new_id("C")
+        self.channels[cid] = self._channel_object(cid, name)
+        self.members.setdefault(cid, {BOT_USER_ID})
+        return cid
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        real_name: str | None = None,
+        email: str | None = None,
+        tz: str = "UTC",
+        is_bot: bool = False,
+    ) -> None:
+        """Register a workspace member for users.info (needed when ``strict_users`` is on)."""
+        real = real_name or name
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "deleted": False,
+            "real_name": real,
+            "tz": tz,
+            "is_bot": is_bot,
+            "is_admin": False,
+            "profile": {
+                "real_name": real,
+                "display_name": name,
+                "email": email or f"{name}@example.com",
+                "team": TEAM_ID,
+            },
+        }
+
+    def response_url(self, n: int | str | None = None) -> str:
+        """A response_url served by the stand-in; ``n`` names it so tests can find it again."""
+        token = str(n) if n is not None else f"auto{next(self._ids)}"
+        self._response_tokens.setdefault(token, 0)
+        return f"{self._base}/response/{token}"
+
+    # -- fault injection ---------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        kind: FaultKind = "ratelimited",
+        *,
+        retry_after: int = 1,
+        error: str | None = None,
+    ) -> None:
+        """Make the next ``times`` calls to ``method`` ("*" for any, "response_url") fail.
+
+        ``ratelimited``: HTTP 429, ``Retry-After`` header, ``{"ok": false, "error":
+        "ratelimited"}``. ``ok_false``: HTTP 200 with ``error`` (default ``internal_error``).
+        ``http_500`` / ``http_503``: that status. ``disconnect``: the connection is dropped.
+        """
+        default = {
+            "ratelimited": "ratelimited",
+            "ok_false": "internal_error",
+            "http_500": "internal_error",
+            "http_503": "service_unavailable",
+            "disconnect": "disconnected",
+        }[kind]
+        self._faults.setdefault(method, deque()).append(
+            _Fault(kind, times, error or default, retry_after)
+        )
+
+    def down(self, mode: DownMode = "503") -> None:
+        """Every request fails until ``up()``: HTTP 503, or a dropped connection."""
+        self._down = mode
+
+    def up(self) -> None:
+        self._down = None
+
+    # -- reading state -----------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def messages(self, channel: str) -> list[Message]:
+        """Current messages in ``channel`` (thread replies included), oldest first."""
+        found = [m for (ch, _), m in self._messages.items() if ch == channel]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def message(self, channel: str, ts: str) -> Message:
+        return self._messages[(channel, ts)]
+
+    def thread(self, channel: str, thread_ts: str) -> list[Message]:
+        """Replies under ``thread_ts``, oldest first (the parent excluded)."""
+        return [m for m in self.messages(channel) if m.thread_ts == thread_ts and m.ts != thread_ts]
+
+    def responses_to(self, url: str) -> list[Response]:
+        return [r for r in self.responses if r.url == url]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 5.0,  # noqa: ASYNC109 - callers expect `timeout=`, as in asyncio
+    ) -> T:
+        """Wait until ``predicate()`` is truthy, re-checking after every request; no polling.
+
+        Returns the truthy value so ``msg = await slack.wait_for(lambda: ...)`` reads well.
+        """
+        assert self._cond is not None, "use `async with SlackStandin()`"
+        async with self._cond:
+            try:
+                return await asyncio.wait_for(self._cond.wait_for(predicate), timeout)
+            except TimeoutError:
+                seen = ", ".join(f"{c.method}:{c.status}:{c.error or 'ok'}" for c in self.calls)
+                raise TimeoutError(
+                    f"condition not met within {timeout}s; calls: [{seen}]"
+                ) from None
+
+    # -- HTTP plumbing -----------------------------------------------------------------------
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        assert self._cond is not None
+        async with self._cond:
+            self._cond.notify_all()
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        for key in (method, "*"):
+            queue = self._faults.get(key)
+            if queue:
+                fault = queue[0]
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    queue.popleft()
+                return fault
+        return None
+
+    async def _failure(
+        self, request: web.Request, method: str, args: dict[str, Any], token: str | None
+    ) -> web.StreamResponse | None:
+        """The answer for a request hit by ``down()`` or ``fail_next``; None to serve normally."""
+        if self._down is not None:
+            fault: _Fault | None = (
+                _Fault("disconnect", 1, "disconnected", 0)
+                if self._down == "disconnect"
+                else _Fault("http_503", 1, "service_unavailable", 0)
+            )
+        else:
+            fault = self._take_fault(method)
+        if fault is None:
+            return None
+        status = {"ratelimited": 429, "ok_false": 200, "http_500": 500, "http_503": 503}.get(
+            fault.kind, 0
+        )
+        await self._record(Call(method, args, time.monotonic(), status, False, fault.error, token))
+        if fault.kind == "disconnect":
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError  # aiohttp drops the connection without a response
+        headers = {"Retry-After": str(fault.retry_after)} if fault.kind == "ratelimited" else {}
+        return web.json_response(
+            {"ok": False, "error": fault.error}, status=status, headers=headers
+        )
+
+    @staticmethod
+    async def _read_args(request: web.Request) -> dict[str, Any]:
+        """Merge query, form and JSON arguments, decoding JSON-in-form fields like ``blocks``."""
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                body = await request.json()
+                if isinstance(body, dict):
+                    args.update(body)
+            else:
+                form = await request.post()
+                args.update({k: v for k, v in form.items() if isinstance(v, str)})
+        for name in _JSON_FIELDS:
+            if isinstance(args.get(name), str) and args[name]:
+                # Left as sent when not JSON; the method then answers invalid_* as Slack would.
+                with contextlib.suppress(json.JSONDecodeError):
+                    args[name] = json.loads(args[name])
+        return args
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        args = await self._read_args(request)
+        auth = request.headers.get("Authorization", "")
+        token: str | None = auth[7:] if auth.startswith("Bearer ") else None
+        token = token or args.pop("token", None)
+        args.pop("token", None)
+
+        failure = await self._failure(request, method, args, token)
+        if failure is not None:
+            return failure
+
+        headers: dict[str, str] = {}
+        try:
+            if not token:
+                raise _Reply("not_authed")
+            if token != self.bot_token:
+                raise _Reply("invalid_auth")
+            handler = self._methods().get(method)
+            if handler is None:
+                raise _Reply("unknown_method")
+            body = {"ok": True, **handler(args)}
+            if method == "auth.test":
+                headers["X-OAuth-Scopes"] = BOT_SCOPES
+            status, error = 200, None
+        except _Reply as reply:
+            body = {"ok": False, "error": reply.error, **reply.extra}
+            status, error = reply.status, reply.error
+        await self._record(
+            Call(method, args, time.monotonic(), status, error is None, error, token)
+        )
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _handle_response(self, request: web.Request) -> web.StreamResponse:
+        token = request.match_info["token"]
+        url = f"{self._base}/response/{token}"
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        args = body if isinstance(body, dict) else {}
+        failure = await self._failure(request, "response_url", args, None)
+        if failure is not None:
+            return failure
+        error: str | None = None
+        status = 200
+        if token not in self._response_tokens:
+            status, error = 404, "no_such_url"
+        elif not isinstance(body, dict):
+            status, error = 400, "invalid_payload"
+        elif self._response_tokens[token] >= RESPONSE_URL_MAX_USES:
+            status, error = 404, "used_url"
+        elif not (args.get("text") or args.get("blocks") or _truthy(args.get("delete_original"))):
+            status, error = 400, "no_text"
+        await self._record(
+            Call("response_url", args, time.monotonic(), status, error is None, error, None)
+        )
+        if error is not None:
+            return web.json_response({"ok": False, "error": error}, status=status)
+        self._response_tokens[token] += 1
+        self.responses.append(Response(token, url, args, time.monotonic()))
+        return web.json_response({"ok": True})
+
+    # -- Web API methods ---------------------------------------------------------------------
+
+    def _methods(self) -> Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "conversations.open": self._conversations_open,
+            "conversations.create": self._conversations_create,
+            "conversations.invite": self._conversations_invite,
+            "pins.add": self._pins_add,
+            "views.open": self._views_open,
+            "users.info": self._users_info,
+        }
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08d}"
+
+    def _channel_object(self, cid: str, name: str) -> dict[str, Any]:
+        return {
+            "id": cid,
+            "name": name,
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": False,
+            "created": int(time.time()),
+            "is_archived": False,
+            "is_general": False,
+            "name_normalized": name,
+            "is_member": True,
+            "creator": BOT_USER_ID,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+        }
+
+    def _dm_for(self, users: list[str]) -> tuple[str, bool]:
+        key = frozenset(users)
+        if key in self._dms:
+            return self._dms[key], True
+        cid = self._new_id("D" if len(key) == 1 else "G")
+        self._dms[key] = cid
+        return cid, False
+
+    def _resolve_channel(self, value: Any) -> str:
+        """Channel ids pass through; ``#name`` and user ids resolve like Slack resolves them."""
+        if not value or not isinstance(value, str):
+            raise _Reply("channel_not_found")
+        if value.startswith("#") or _CHANNEL_NAME.match(value):
+            name = value.lstrip("#")
+            for cid, chan in self.channels.items():
+                if chan["name"] == name:
+                    return cid
+            raise _Reply("channel_not_found")
+        if value[0] in "UW":
+            self._check_user(value)
+            return self._dm_for([value])[0]
+        return value
+
+    def _check_user(self, user_id: str) -> None:
+        if self.strict_users and user_id not in self.users:
+            raise _Reply("user_not_found")
+
+    @staticmethod
+    def _list_of_dicts(args: dict[str, Any], name: str) -> list[dict[str, Any]] | None:
+        value = args.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise _Reply(f"invalid_{name}")
+        return value
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Vigil Test",
+            "user": "vigil",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        blocks = self._list_of_dicts(args, "blocks") or []
+        attachments = self._list_of_dicts(args, "attachments") or []
+        text = str(args.get("text") or "")
+        if not (text or blocks or attachments):
+            raise _Reply("no_text")
+        thread_ts = args.get("thread_ts") or None
+        msg = Message(channel, self._next_ts(), text, blocks, attachments, thread_ts)
+        self._messages[(channel, msg.ts)] = msg
+        return {"channel": channel, "ts": msg.ts, "message": msg.wire()}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        msg = self._messages.get((channel, str(args.get("ts"))))
+        if msg is None:
+            raise _Reply("message_not_found")
+        blocks = self._list_of_dicts(args, "blocks")
+        attachments = self._list_of_dicts(args, "attachments")
+        text = args.get("text")
+        if text is None and blocks is None and attachments is None:
+            raise _Reply("no_text")
+        msg.edits.append(
+            {
+                "text": msg.text,
+                "blocks": msg.blocks,
+                "attachments": msg.attachments,
+                "edited_ts": self._next_ts(),
+            }
+        )
+        # Slack keeps previous blocks/attachments unless the field is sent (even as []).
+        if text is not None:
+            msg.text = str(text)
+        if blocks is not None:
+            msg.blocks = blocks
+        if attachments is not None:
+            msg.attachments = attachments
+        return {"channel": channel, "ts": msg.ts, "text": msg.text, "message": msg.wire()}
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        user = args.get("user")
+        if not user:
+            raise _Reply("user_not_found")
+        self._check_user(str(user))
+        blocks = self._list_of_dicts(args, "blocks") or []
+        text = str(args.get("text") or "")
+        if not (text or blocks or args.get("attachments")):
+            raise _Reply("no_text")
+        ts = self._next_ts()
+        eph = Ephemeral(channel, str(user), ts, text, blocks, args.get("thread_ts") or None)
+        self.ephemerals.append(eph)
+        return {"message_ts": ts}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        raw = args.get("users")
+        if isinstance(raw, str):
+            users = [u.strip() for u in raw.split(",") if u.strip()]
+        elif isinstance(raw, list):
+            users = [str(u) for u in raw]
+        else:
+            users = []
+        if not users and args.get("channel"):
+            return {"no_op": True, "already_open": True, "channel": {"id": args["channel"]}}
+        if not users:
+            raise _Reply("users_list_not_supplied")
+        for user in users:
+            self._check_user(user)
+        cid, existed = self._dm_for(users)
+        return {"no_op": existed, "already_open": existed, "channel": {"id": cid}}
+
+    def _conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args.get("name") or "")
+        if not name:
+            raise _Reply("invalid_name_required")
+        if len(name) > 80:
+            raise _Reply("invalid_name_maxlength")
+        if not _CHANNEL_NAME.match(name):
+            raise _Reply("invalid_name_specials")
+        if any(c["name"] == name for c in self.channels.values()):
+            raise _Reply("name_taken")
+        cid = self.add_channel(name)
+        chan = self.channels[cid]
+        chan["is_private"] = _truthy(args.get("is_private"))
+        return {"channel": chan}
+
+    def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._resolve_channel(args.get("channel"))
+        raw = args.get("users") or ""
+        users = [u.strip() for u in str(raw).split(",") if u.strip()]
+        if not users:
+            raise _Reply("no_user")
+        if BOT_USER_ID in users:
+            raise _Reply("cant_invite_self")
+        for user in users:
+            self._check_user(user)
+        members = self.members.setdefault(cid, {BOT_USER_ID})
+        if all(u in members for u in users):
+            raise _Reply("already_in_channel")
+        members.update(users)
+        chan = self.channels.get(cid) or self._channel_object(cid, cid.lower())
+        return {"channel": chan}
+
+    def _pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel(args.get("channel"))
+        msg = self._messages.get((channel, str(args.get("timestamp"))))
+        if msg is None:
+            raise _Reply("message_not_found")
+        if msg.pinned:
+            raise _Reply("already_pinned")
+        msg.pinned = True
+        return {}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = args.get("trigger_id") or args.get("interactivity_pointer")
+        view = args.get("view")
+        missing = [] if trigger else ["trigger_id"]
+        missing += [] if isinstance(view, dict) else ["view"]
+        if missing:
+            raise _Reply(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": [f"[ERROR] missing required field: {m}" for m in missing]
+                },
+            )
+        assert isinstance(view, dict)
+        if trigger in self._used_triggers:
+            raise _Reply("exchanged_trigger_id")
+        self._used_triggers.add(str(trigger))
+        vid = self._new_id("V")
+        opened = {
+            "id": vid,
+            "team_id": TEAM_ID,
+            "type": view.get("type", "modal"),
+            "title": view.get("title"),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{vid}",
+            "root_view_id": vid,
+            "app_id": API_APP_ID,
+            "bot_id": BOT_ID,
+        }
+        self.views.append(OpenedView(vid, str(trigger), view))
+        return {"view": opened}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user") or "")
+        if not user_id:
+            raise _Reply("user_not_found")
+        self._check_user(user_id)
+        if user_id not in self.users:
+            self.add_user(user_id, user_id.lower())
+        return {"user": self.users[user_id]}
