@@ -44,7 +44,10 @@ FORBIDDEN = (
     "bot.web",
     "bot.app",
     "bot.sources",
-    "bot.chat.slack",
+    "bot.chat.slack.front",
+    "bot.chat.slack.deliver",
+    "bot.chat.slack.backend",
+    "bot.chat.slack.wiring",
     "bot.incidents.service",
     "bot.incidents.store",
 )
