@@ -5,6 +5,7 @@ HTTP server and chat backend. Everything else receives what it needs as argument
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -190,8 +191,9 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
             await backend.start()
         await stop.wait()
     finally:
-        if outbox is not None:
-            await outbox
+        if outbox is not None:  # let a delivery in flight finish, but not hold shutdown hostage
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(outbox, timeout=5)
         await runner.cleanup()
 
 
