@@ -159,7 +159,9 @@ class Vigil:
             max_body_bytes=self.settings.max_body_bytes,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
-        if self.slack is not None:  # events, slash commands and interactivity: one URL
+        # Events, slash commands and interactivity on one URL; not in Socket Mode, where
+        # requests arrive over the socket and an HTTP route would take unsigned ones.
+        if self.slack is not None and not self.slack.front.settings.socket_mode:
             app.router.add_post("/slack/events", self.slack.front.handle)
         return app
 

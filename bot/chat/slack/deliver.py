@@ -7,13 +7,25 @@ the card's thread. Each step that succeeds is recorded (``slack_sent``), so when
 half-way the retry skips what Slack already has. Failures are classified by
 ``bot.outbox.retry`` (429 with ``Retry-After``, 5xx, network errors and temporary ``ok:
 false`` errors are retried; the rest are given up and logged).
+
+With ``slack.incident_channels`` on, a P1 or P2 (also one raised to P2 later) gets a channel
+of its own, after the card, the page and the thread reply went out as above: it is created
+once (``inc-12-fraud-scorer-accuracy``; a taken name gets ``-2``, ``-3``…), a copy of the
+card is posted and pinned there and updated along with the card, the commander and every
+paged person with a known Slack user id are invited (each once per incident), and each
+timeline entry goes in the copy's thread too. The channel id and the copy's ts are kept on
+``slack_cards`` in the same transaction that records the step, so a retry never creates a
+second channel, pins twice or invites twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import re
+import unicodedata
+from collections.abc import Coroutine
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -30,10 +42,17 @@ from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import EventView, IncidentView
 from bot.outbox.retry import Delivered, GiveUp, Outcome, classify_slack_error
+from bot.outbox.tables import OutboxRow
 from bot.outbox.worker import OutboxItem
 from bot.registry.base import ModelRegistry
 
 log = logging.getLogger(__name__)
+
+CHANNEL_NAME_MAX = 80  # Slack's limit
+_NAME_TRIES = 10  # inc-12-title, then inc-12-title-2 … -10, then give up
+_NOT_NAME = re.compile(r"[^a-z0-9_-]+")
+_INVITE = "invite "
+_ALREADY_IN = frozenset({"already_in_channel", "cant_invite_self"})
 
 
 class SlackDeliverer:
@@ -62,13 +81,15 @@ class SlackDeliverer:
         except NotFoundError:
             return GiveUp(f"incident #{item.incident_id} no longer exists")
         event = _event(item)
+        text, card_blocks = blocks.incident_card(view, rollback_to=await self._rollback_to(view))
         try:
-            card = await self._card(item, view)
+            card = await self._card(view, text, card_blocks)
             if event.kind == "page":
                 outcome = await self._page(item, view, event)
                 if outcome is not None:
                     return outcome
-            await self._step(item, "thread", self._thread(card, event))
+            await self._step(item, "thread", self._thread(card.channel, card.ts, event))
+            await self._incident_channel(item, view, card, event, text, card_blocks)
         except SlackApiError as exc:
             response = exc.response
             return classify_slack_error(
@@ -84,9 +105,10 @@ class SlackDeliverer:
             )
         return Delivered()
 
-    async def _card(self, item: OutboxItem, view: IncidentView) -> SlackCard:
+    async def _card(
+        self, view: IncidentView, text: str, card_blocks: list[dict[str, Any]]
+    ) -> SlackCard:
         """Post the card the first time, ``chat.update`` it every time after."""
-        text, card_blocks = blocks.incident_card(view, rollback_to=await self._rollback_to(view))
         async with self._db.session() as s, s.begin():
             card = await s.get(SlackCard, view.id)
         if card is None:
@@ -108,6 +130,103 @@ class SlackDeliverer:
         )
         return card
 
+    async def _incident_channel(
+        self,
+        item: OutboxItem,
+        view: IncidentView,
+        card: SlackCard,
+        event: EventView,
+        text: str,
+        card_blocks: list[dict[str, Any]],
+    ) -> None:
+        """The incident's own channel: created once, card copy pinned, people invited."""
+        channel = card.incident_channel
+        if channel is None:
+            if not self._settings.wants_incident_channel(view.severity):
+                return
+            channel = await self._step(
+                item, "channel", self._create_channel(view), save_as="incident_channel"
+            )
+        copy_ts = card.incident_ts
+        if copy_ts is None:
+            copy_ts = await self._step(
+                item,
+                "channel_card",
+                self._post_copy(channel, text, card_blocks),
+                save_as="incident_ts",
+            )
+        else:
+            await self._client.chat_update(
+                channel=channel, ts=copy_ts, text=text, blocks=card_blocks
+            )
+        if await self._done(item, "channel_card") is not None:  # this item posted the copy
+            await self._step(item, "pin", self._pin(channel, copy_ts))
+        await self._invite(item, view, channel)
+        await self._step(item, "channel_thread", self._thread(channel, copy_ts, event))
+
+    async def _create_channel(self, view: IncidentView) -> str:
+        for attempt in range(1, _NAME_TRIES + 1):
+            name = channel_name(self._settings.incident_channel_prefix, view, attempt)
+            try:
+                created = await self._client.conversations_create(name=name, is_private=False)
+            except SlackApiError as exc:
+                if exc.response.get("error") == "name_taken" and attempt < _NAME_TRIES:
+                    continue
+                raise
+            log.info("incident #%d: created channel #%s", view.id, name)
+            return str(created["channel"]["id"])
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    async def _post_copy(self, channel: str, text: str, card_blocks: list[dict[str, Any]]) -> str:
+        posted = await self._client.chat_postMessage(
+            channel=channel, text=text, blocks=card_blocks, unfurl_links=False
+        )
+        return str(posted["ts"])
+
+    async def _pin(self, channel: str, ts: str) -> str:
+        try:
+            await self._client.pins_add(channel=channel, timestamp=ts)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_pinned":
+                raise
+        return ts
+
+    async def _invite(self, item: OutboxItem, view: IncidentView, channel: str) -> None:
+        """Invite the commander and the paged people not yet invited to this incident's channel."""
+        wanted = [user for user in self._people(view) if user is not None]
+        if not wanted:
+            return
+        async with self._db.session() as s, s.begin():
+            steps = (
+                await s.exec(
+                    select(SlackSent.step)
+                    .join(OutboxRow, col(OutboxRow.id) == col(SlackSent.outbox_id))
+                    .where(
+                        col(OutboxRow.incident_id) == view.id,
+                        col(SlackSent.step).startswith(_INVITE),
+                    )
+                )
+            ).all()
+        invited = {step.removeprefix(_INVITE) for step in steps}
+        for user in dict.fromkeys(wanted):
+            if user not in invited:
+                await self._step(item, _INVITE + user, self._invite_one(channel, user))
+
+    def _people(self, view: IncidentView) -> list[str | None]:
+        targets = [view.commander] if view.commander else []
+        targets += [str(e.data["target"]) for e in view.timeline if e.kind == "page"]
+        return [self._settings.user_id(target) for target in targets if target]
+
+    async def _invite_one(self, channel: str, user: str) -> str:
+        try:
+            await self._client.conversations_invite(channel=channel, users=user)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if error not in _ALREADY_IN:
+                raise
+            return error
+        return "invited"
+
     async def _page(self, item: OutboxItem, view: IncidentView, event: EventView) -> Outcome | None:
         target = str(event.data.get("target", ""))
         user = self._settings.user_id(target)
@@ -128,33 +247,52 @@ class SlackDeliverer:
         await self._step(item, "page", send())
         return None
 
-    async def _thread(self, card: SlackCard, event: EventView) -> str:
+    async def _thread(self, channel: str, thread_ts: str, event: EventView) -> str:
         text, reply_blocks = blocks.timeline_reply(event)
         posted = await self._client.chat_postMessage(
-            channel=card.channel, thread_ts=card.ts, text=text, blocks=reply_blocks
+            channel=channel, thread_ts=thread_ts, text=text, blocks=reply_blocks
         )
         return str(posted["ts"])
 
-    async def _step(self, item: OutboxItem, step: str, action: object) -> None:
-        """Run ``action`` (a coroutine) unless this item's ``step`` already went out."""
-        assert asyncio.iscoroutine(action)
+    async def _done(self, item: OutboxItem, step: str) -> str | None:
+        """What ``step`` of this item recorded when it went out, or None if it has not."""
         async with self._db.session() as s, s.begin():
-            done = (
+            return (
                 await s.exec(
-                    select(SlackSent.id).where(
+                    select(SlackSent.detail).where(
                         col(SlackSent.outbox_id) == item.id, col(SlackSent.step) == step
                     )
                 )
             ).first()
+
+    async def _step(
+        self,
+        item: OutboxItem,
+        step: str,
+        action: Coroutine[Any, Any, str],
+        *,
+        save_as: str | None = None,
+    ) -> str:
+        """Run ``action`` unless this item's ``step`` already went out; its result either way.
+
+        ``save_as`` names a ``slack_cards`` column that takes the result in the same
+        transaction that records the step (the incident channel, its card copy).
+        """
+        done = await self._done(item, step)
         if done is not None:
             action.close()
-            return
+            return done
         detail = await action
         try:
             async with self._db.session() as s, s.begin():
                 s.add(SlackSent(outbox_id=item.id, step=step, detail=detail, sent_at=self._clock()))
+                if save_as is not None:
+                    card = await s.get(SlackCard, item.incident_id)
+                    assert card is not None  # the card is posted before any step that saves
+                    setattr(card, save_as, detail)
         except IntegrityError:
             log.warning("outbox item %d step %s was sent twice", item.id, step)
+        return detail
 
     async def _rollback_to(self, view: IncidentView) -> tuple[str, str] | None:
         """(serving, last known good) for the card's Roll back dialog, when the registry knows."""
@@ -176,6 +314,18 @@ def _event(item: OutboxItem) -> EventView:
         text=str(payload["text"]),
         data=dict(payload.get("data") or {}),
     )
+
+
+def channel_name(prefix: str, view: IncidentView, attempt: int = 1) -> str:
+    """``inc-12-fraud-scorer-accuracy``: lowercase ``a-z0-9-_`` only, at most 80 characters;
+    ``attempt`` 2 and up add ``-2``, ``-3``… for when the name is taken."""
+    ascii_title = unicodedata.normalize("NFKD", view.title).encode("ascii", "ignore").decode()
+    slug = _NOT_NAME.sub("-", ascii_title.lower()).strip("-_")
+    base = f"{prefix}{view.id}"
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    room = CHANNEL_NAME_MAX - len(base) - len(suffix) - 1
+    slug = slug[: max(room, 0)].rstrip("-_")
+    return (f"{base}-{slug}" if slug else base)[: CHANNEL_NAME_MAX - len(suffix)] + suffix
 
 
 def _page_text(view: IncidentView, event: EventView) -> str:

@@ -11,6 +11,8 @@ slack:
   users: {"@maya": U0123ABCD}           # escalation targets → Slack user ids, for DMs
   responder_groups:                     # who may roll back, contain or change severity
     ml-oncall: [U0123ABCD, U0456EFGH]   # none configured: everyone may
+  incident_channels: false              # true: each P1/P2 gets its own channel, card pinned,
+  incident_channel_prefix: "inc-"       #   commander and paged people invited (inc-12-title)
 ```
 """
 
@@ -28,7 +30,18 @@ from bot.secret import Secret
 DEFAULT_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_KEYS = frozenset({"alerts_channel", "channels", "users", "responder_groups"})
+_KEYS = frozenset(
+    {
+        "alerts_channel",
+        "channels",
+        "users",
+        "responder_groups",
+        "incident_channels",
+        "incident_channel_prefix",
+    }
+)
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]{0,20}")
+INCIDENT_CHANNEL_SEVERITIES = frozenset({"P1", "P2"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,8 @@ class SlackSettings:
     responder_groups: Mapping[str, frozenset[str]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    incident_channels: bool = False
+    incident_channel_prefix: str = "inc-"
 
     @property
     def socket_mode(self) -> bool:
@@ -63,6 +78,10 @@ class SlackSettings:
         if _USER_ID.fullmatch(target):
             return target
         return self.users.get(target)
+
+    def wants_incident_channel(self, severity: str) -> bool:
+        """Whether an incident of ``severity`` gets a channel of its own (P1 and P2, if on)."""
+        return self.incident_channels and severity in INCIDENT_CHANNEL_SEVERITIES
 
     def may_respond(self, user_id: str) -> bool:
         """Responders may roll back, contain and change severity; no groups means everyone."""
@@ -126,12 +145,35 @@ def load_slack_settings(raw: object, env: Mapping[str, str], *, where: str) -> S
         channels=_strings(section.get("channels", {}), where, "slack.channels"),
         users=_strings(section.get("users", {}), where, "slack.users"),
         responder_groups=MappingProxyType(parsed_groups),
+        incident_channels=_flag(
+            section.get("incident_channels", False), where, "slack.incident_channels"
+        ),
+        incident_channel_prefix=_prefix(
+            section.get("incident_channel_prefix", "inc-"), where, "slack.incident_channel_prefix"
+        ),
     )
 
 
 def _mapping(value: object, where: str, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("must be a mapping", where=where, key=key)
+    return value
+
+
+def _flag(value: object, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError("must be true or false", where=where, key=key)
+    return value
+
+
+def _prefix(value: object, where: str, key: str) -> str:
+    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
+        raise ConfigError(
+            "must be 1 to 21 characters of a-z, 0-9, - and _, starting with a letter or digit "
+            '(Slack channel names are lowercase), like "inc-"',
+            where=where,
+            key=key,
+        )
     return value
 
 

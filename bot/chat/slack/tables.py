@@ -1,9 +1,13 @@
 """Where each incident's Slack card lives, and which delivery steps already went out.
 
 ``slack_cards`` lets every later change ``chat.update`` the one card instead of posting a
-new one. ``slack_sent`` records each step of an outbox delivery (card, page DM, thread reply)
-as it succeeds, so a delivery retried after a failure half-way skips what Slack already has:
-a page is never DMed twice because the thread reply after it failed.
+new one. With ``slack.incident_channels`` on, a P1/P2 also gets a channel of its own:
+``incident_channel`` is its id and ``incident_ts`` the pinned copy of the card there (both
+null until created; the copy is updated with the card).
+
+``slack_sent`` records each step of an outbox delivery (card, page DM, thread reply, channel,
+pin, invite) as it succeeds, so a delivery retried after a failure half-way skips what Slack
+already has: a page is never DMed twice because the thread reply after it failed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class SlackCard(SQLModel, table=True):
     channel: str = Field(sa_column=Column(String(32), nullable=False))
     ts: str = Field(sa_column=Column(String(32), nullable=False))
     posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    incident_channel: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
+    incident_ts: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
 
 
 class SlackSent(SQLModel, table=True):

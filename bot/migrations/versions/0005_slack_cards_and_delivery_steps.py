@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("ts", sa.String(length=32), nullable=False),
         sa.Column("posted_at", bot.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("incident_channel", sa.String(length=32), nullable=True),
+        sa.Column("incident_ts", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],
