@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test venv lint typecheck unit clean check serve
+.PHONY: run test venv lint typecheck unit clean check serve demo
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
@@ -23,6 +23,9 @@ venv: $(VENV)/.synced
 
 run: venv
 	$(VENV)/bin/vigil run
+
+demo: venv
+	$(VENV)/bin/vigil demo
 
 serve: venv
 	$(VENV)/bin/vigil serve
