@@ -1,0 +1,239 @@
+"""NVIDIA GPUs through NVML (``nvidia-ml-py``, imported as ``pynvml``).
+
+Per device, labelled with its index, UUID and name: utilization, memory used, temperature,
+volatile uncorrected ECC errors, retired pages (where the GPU has page retirement; newer
+ones use row remapping and answer NotSupported, so the reading is omitted, not fatal), and
+Xid events drained without blocking from an NVML event set.
+
+Xid codes say who is at fault. ``classify_xid`` sorts them (after NVIDIA's Xid catalogue):
+
+    application  13 graphics engine exception, 31 GPU memory page fault, 43 GPU stopped
+                 processing (user app fault), 45 preemptive cleanup after a killed process
+    hardware     48 double-bit ECC error, 63/64 ECC page retirement / row remapping event
+                 or failure, 74 NVLink error, 79 GPU fell off the bus, 92 high single-bit
+                 ECC rate, 94 contained / 95 uncontained ECC error
+    unknown      everything else
+
+Application Xids are the model server's problem; hardware Xids mean a likely bad GPU and
+should page. A host without the driver is normal (CPU-only nodes, CI): ``load_nvml`` says
+so once and the source is skipped while the rest of Vigil runs. NVML calls block, so they
+run in a worker thread, bounded by ``asyncio.timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.sources.base import Sample, SourceUnavailable
+
+try:
+    import pynvml as _pynvml
+except ImportError:  # pragma: no cover - nvidia-ml-py is a dependency; guard for slim installs
+    _pynvml = None
+
+log = logging.getLogger(__name__)
+
+XidClass = Literal["application", "hardware", "unknown"]
+APPLICATION_XIDS = frozenset({13, 31, 43, 45})
+HARDWARE_XIDS = frozenset({48, 63, 64, 74, 79, 92, 94, 95})
+_MAX_EVENTS_PER_POLL = 256
+
+
+def classify_xid(code: int) -> XidClass:
+    """Who caused Xid ``code``: the application, the hardware, or we do not know."""
+    if code in APPLICATION_XIDS:
+        return "application"
+    if code in HARDWARE_XIDS:
+        return "hardware"
+    return "unknown"
+
+
+def load_nvml(nvml: Any = _pynvml) -> Any | None:
+    """``nvml`` initialised, or None (logged once) when there is no library or driver."""
+    if nvml is None:
+        log.warning("no NVIDIA driver: GPU source skipped (pynvml is not installed)")
+        return None
+    try:
+        nvml.nvmlInit()
+    except nvml.NVMLError as exc:
+        log.warning("no NVIDIA driver: GPU source skipped (%s)", exc)
+        return None
+    return nvml
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class GpuSource:
+    """Samples for every NVIDIA GPU on this host; skipped when NVML cannot start.
+
+    ``nvml`` is the module to use (tests pass a fake); by default the real ``pynvml``.
+    Start-up (``nvmlInit``, event registration) happens on the first ``collect``.
+    """
+
+    def __init__(self, nvml: Any = None, *, timeout_s: float = 5.0, name: str = "gpu") -> None:
+        self._module = nvml if nvml is not None else _pynvml
+        self._nvml: Any | None = None
+        self._started = False
+        self._events: Any | None = None
+        self._timeout_s = timeout_s
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def enabled(self) -> bool | None:
+        """None before the first collect, then whether NVML started."""
+        return self._nvml is not None if self._started else None
+
+    async def collect(self, now: datetime) -> list[Sample]:
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                if not self._started:
+                    await asyncio.to_thread(self._start)
+                if self._nvml is None:
+                    return []
+                return await asyncio.to_thread(self._read, now)
+        except TimeoutError:
+            raise SourceUnavailable(
+                f"NVML did not answer within {self._timeout_s:g}s", source=self._name
+            ) from None
+
+    async def close(self) -> None:
+        """Free the event set and shut NVML down (safe to call when it never started)."""
+        nvml = self._nvml
+        if nvml is None:
+            return
+        await asyncio.to_thread(self._shutdown, nvml)
+        self._nvml, self._events = None, None
+
+    def _shutdown(self, nvml: Any) -> None:
+        if self._events is not None:
+            nvml.nvmlEventSetFree(self._events)
+        nvml.nvmlShutdown()
+
+    def _start(self) -> None:
+        self._started = True
+        self._nvml = nvml = load_nvml(self._module)
+        if nvml is None:
+            return
+        try:
+            events = nvml.nvmlEventSetCreate()
+        except nvml.NVMLError as exc:
+            log.info("GPU Xid events unavailable: %s", exc)
+            return
+        registered = 0
+        for index in range(nvml.nvmlDeviceGetCount()):
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            try:
+                nvml.nvmlDeviceRegisterEvents(handle, nvml.nvmlEventTypeXidCriticalError, events)
+                registered += 1
+            except nvml.NVMLError as exc:
+                log.info("GPU %d: Xid events unavailable: %s", index, exc)
+        if registered:
+            self._events = events
+        else:
+            nvml.nvmlEventSetFree(events)
+
+    def _read(self, now: datetime) -> list[Sample]:
+        nvml = self._nvml
+        assert nvml is not None
+        try:
+            samples: list[Sample] = []
+            labels_by_uuid: dict[str, dict[str, str]] = {}
+            for index in range(nvml.nvmlDeviceGetCount()):
+                handle = nvml.nvmlDeviceGetHandleByIndex(index)
+                labels = {
+                    "gpu": str(index),
+                    "uuid": _text(nvml.nvmlDeviceGetUUID(handle)),
+                    "name": _text(nvml.nvmlDeviceGetName(handle)),
+                }
+                labels_by_uuid[labels["uuid"]] = labels
+                samples += [Sample(m, v, labels, now) for m, v in self._device(handle)]
+            samples += self._xids(labels_by_uuid, now)
+        except nvml.NVMLError as exc:
+            raise SourceUnavailable(f"NVML failed: {exc}", source=self._name) from exc
+        return samples
+
+    def _device(self, handle: Any) -> list[tuple[str, float]]:
+        nvml = self._nvml
+        assert nvml is not None
+        memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+        readings = [
+            ("gpu_utilization", nvml.nvmlDeviceGetUtilizationRates(handle).gpu / 100.0),
+            ("gpu_memory_used", memory.used / memory.total if memory.total else 0.0),
+            (
+                "gpu_temperature_c",
+                float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
+            ),
+        ]
+        optional: list[tuple[str, Callable[[], Any]]] = [
+            (
+                "gpu_ecc_uncorrected_volatile",
+                lambda: nvml.nvmlDeviceGetTotalEccErrors(
+                    handle, nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED, nvml.NVML_VOLATILE_ECC
+                ),
+            ),
+            (
+                "gpu_retired_pages_pending",
+                lambda: int(
+                    nvml.nvmlDeviceGetRetiredPagesPendingStatus(handle) == nvml.NVML_FEATURE_ENABLED
+                ),
+            ),
+            (
+                "gpu_retired_pages_single_bit",
+                lambda: len(
+                    nvml.nvmlDeviceGetRetiredPages(
+                        handle, nvml.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS
+                    )
+                ),
+            ),
+            (
+                "gpu_retired_pages_double_bit",
+                lambda: len(
+                    nvml.nvmlDeviceGetRetiredPages(
+                        handle, nvml.NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR
+                    )
+                ),
+            ),
+        ]
+        for metric, read in optional:
+            try:
+                readings.append((metric, float(read())))
+            except nvml.NVMLError as exc:
+                if getattr(exc, "value", None) != nvml.NVML_ERROR_NOT_SUPPORTED:
+                    raise
+        return readings
+
+    def _xids(self, labels_by_uuid: dict[str, dict[str, str]], now: datetime) -> list[Sample]:
+        """Drain pending Xid events (wait 0 ms) into one count per device and Xid code."""
+        nvml = self._nvml
+        if nvml is None or self._events is None:
+            return []
+        counts: Counter[tuple[str, int]] = Counter()
+        for _ in range(_MAX_EVENTS_PER_POLL):
+            try:
+                event = nvml.nvmlEventSetWait(self._events, 0)
+            except nvml.NVMLError as exc:
+                if getattr(exc, "value", None) == nvml.NVML_ERROR_TIMEOUT:
+                    break  # nothing (more) pending
+                raise
+            if event.eventType == nvml.nvmlEventTypeXidCriticalError:
+                counts[(_text(nvml.nvmlDeviceGetUUID(event.device)), int(event.eventData))] += 1
+        samples = []
+        for (uuid, code), count in sorted(counts.items()):
+            labels = {
+                **labels_by_uuid.get(uuid, {"uuid": uuid}),
+                "xid": str(code),
+                "xid_class": classify_xid(code),
+            }
+            samples.append(Sample("gpu_xid_errors", float(count), labels, now))
+        return samples
