@@ -157,6 +157,7 @@ class Vigil:
             ingest_token=self.settings.ingest_token,
             api_token=self.settings.api_token,
             max_body_bytes=self.settings.max_body_bytes,
+            outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where

@@ -6,7 +6,7 @@ Each app gets its own registry (not the process-global one), so two apps in one 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -31,6 +31,18 @@ class Metrics:
             "vigil_incidents_opened",
             "Incidents opened from alerts, by severity at opening.",
             ["severity"],
+            registry=self.registry,
+        )
+
+        self.incidents = Gauge(
+            "vigil_incidents",
+            "Incidents by severity and state, read from the database at each scrape.",
+            ["severity", "state"],
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "vigil_outbox_depth",
+            "Chat messages waiting in the outbox (not yet delivered nor given up).",
             registry=self.registry,
         )
 

@@ -70,6 +70,7 @@ class Routes:
         ingest_token: Secret | None,
         api_token: Secret | None,
         max_body_bytes: int,
+        outbox_depth: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -79,6 +80,7 @@ class Routes:
         self._ingest_token = ingest_token
         self._api_token = api_token
         self._max_body = max_body_bytes
+        self._outbox_depth = outbox_depth
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
@@ -169,6 +171,13 @@ class Routes:
         return web.json_response({"status": "ok", "database": "up"})
 
     async def metrics(self, request: web.Request) -> web.Response:
+        """Counters as they are, plus gauges read fresh: incidents by severity and state,
+        and the outbox depth when Slack is connected."""
+        self._metrics.incidents.clear()
+        for (severity, state), n in (await self._incidents.counts()).items():
+            self._metrics.incidents.labels(severity, state).set(n)
+        if self._outbox_depth is not None:
+            self._metrics.outbox_depth.set(await self._outbox_depth())
         body = self._metrics.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 

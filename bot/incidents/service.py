@@ -15,7 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, func
 from sqlmodel import col, select
 
 from bot.db import Database
@@ -195,6 +195,15 @@ class IncidentService:
         async with self._db.session() as s, s.begin():
             rows = (await s.exec(stmt.limit(limit))).all()
             return [await store.view_of(session=s, incident=r) for r in rows]
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many incidents there are per (severity, state), for ``/metrics``."""
+        stmt = select(col(Incident.severity), col(Incident.state), func.count()).group_by(
+            col(Incident.severity), col(Incident.state)
+        )
+        async with self._db.session() as s, s.begin():
+            rows = (await s.exec(stmt)).all()
+        return {(sev, state): int(n) for sev, state, n in rows}
 
     async def acknowledge(self, incident_id: int, *, actor: str) -> IncidentView:
         return await self._transition(incident_id, "acknowledged", actor=actor)

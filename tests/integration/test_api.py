@@ -359,3 +359,16 @@ async def test_unknown_routes_answer_in_the_json_error_shape(
     body = await resp.json()
     assert set(body) == {"error", "field", "message"}
     assert body["message"]
+
+
+async def test_metrics_show_incidents_by_severity_and_state(
+    client: Client, four: dict[str, int]
+) -> None:
+    resp = await client.get("/metrics")
+    gauges = _samples(await resp.text(), "vigil_incidents")
+    assert gauges == {
+        (("severity", "P1"), ("state", "resolved")): 1.0,
+        (("severity", "P1"), ("state", "triggered")): 1.0,
+        (("severity", "P2"), ("state", "triggered")): 1.0,
+        (("severity", "P3"), ("state", "triggered")): 1.0,
+    }

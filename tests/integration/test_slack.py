@@ -327,3 +327,18 @@ class StateWatch:
 
     async def reached(self, incident: int, state: str) -> None:
         await asyncio.wait_for(self._event(incident, state).wait(), timeout=10)
+
+
+async def test_metrics_show_the_outbox_depth_while_slack_is_down(
+    rig: Rig, clock: FakeClock
+) -> None:
+    rig.slack.down()
+    await rig.vigil.incidents.open(title="Ranker down", actor="<@U0SAM0001>", severity="P1")
+    await rig.flush(clock)
+    text = await (await rig.http.get("/metrics")).text()
+    assert "vigil_outbox_depth 2.0" in text  # "opened" and its severity entry, both waiting
+    rig.slack.up()
+    clock.advance(minutes=5)
+    await rig.flush(clock)
+    text = await (await rig.http.get("/metrics")).text()
+    assert "vigil_outbox_depth 0.0" in text
