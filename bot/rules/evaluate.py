@@ -1,0 +1,233 @@
+"""Evaluate rules over samples: one small state machine per (rule, series), time a parameter.
+
+    inactive ──condition true──▶ pending(since) ──held for `for`──▶ firing ─┐
+        ▲            ◀──condition false──┘                                 │
+        └───────────── resolved: value cleared the hysteresis band ────────┘
+
+Only the two edges into and out of *firing* emit an ``AlertChange``; evaluating a firing
+rule again emits nothing (no spam), and a value wobbling inside the hysteresis band keeps it
+firing (no flapping). Missing data is a separate flag beside the phase: a series with no
+sample for ``absent_after`` raises its own alert (``DataAbsent``, or the rule's own alert
+for ``kind: absent``) and freezes the phase, so a stalled exporter neither resolves a firing
+alert nor passes silently. ``kind: absent`` rules also fire when their metric has never
+reported since evaluation started; other kinds only watch series they have seen (a host
+without GPUs must not page about GPU metrics).
+
+Pure: no I/O, no clock. The caller passes ``now`` and keeps the returned state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Literal
+
+from bot.rules.alerts import (
+    AlertChange,
+    absent_labels,
+    alert_labels,
+    annotations_for,
+    describe,
+    describe_absent,
+)
+from bot.rules.baseline import Deviation, deviation
+from bot.rules.effective import Subjects, threshold_for
+from bot.rules.schema import Point, Rule, Series, holds, still_holds
+
+Phase = Literal["inactive", "pending", "firing"]
+_NONE: Subjects = MappingProxyType({})
+_NO_NOTES: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class SeriesState:
+    """Where one rule stands for one series.
+
+    ``since`` is when the condition started holding (pending and firing); ``fired_at`` when
+    it fired; ``history`` keeps the baseline window for ``baseline`` rules only.
+    """
+
+    phase: Phase = "inactive"
+    since: datetime | None = None
+    fired_at: datetime | None = None
+    last_seen: datetime | None = None
+    last_value: float | None = None
+    absent_since: datetime | None = None
+    history: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class EvalState:
+    """Everything the evaluator remembers between calls; ``started`` is the first ``now``."""
+
+    series: Mapping[tuple[str, Series], SeriesState] = field(default_factory=dict)
+    started: datetime | None = None
+
+
+def evaluate(
+    rules: Sequence[Rule],
+    samples_by_series: Mapping[Series, Sequence[Point]],
+    state: EvalState | None,
+    now: datetime,
+    *,
+    models: Subjects = _NONE,
+    services: Subjects = _NONE,
+) -> tuple[EvalState, list[AlertChange]]:
+    """Advance every enabled rule to ``now``; return the new state and the alert changes.
+
+    ``samples_by_series`` holds the new points per series (the latest only, or a batch);
+    points at or before a series' last seen time, or after ``now``, are ignored.
+    """
+    state = state or EvalState()
+    started = state.started or now
+    table: dict[tuple[str, Series], SeriesState] = {}
+    changes: list[AlertChange] = []
+    for rule in rules:
+        if not rule.enabled:
+            continue
+        known = {s for (name, s) in state.series if name == rule.name}
+        seen = known | {s for s in samples_by_series if s.metric == rule.metric}
+        placeholder = Series.of(rule.metric)  # "this metric has never reported at all"
+        if rule.kind == "absent" and not seen:
+            seen = {placeholder}
+        for series in sorted(seen):
+            old = state.series.get((rule.name, series), SeriesState())
+            ctx = _Ctx(rule, series, now, models, services, changes)
+            if series == placeholder and len(seen) > 1 and not samples_by_series.get(series):
+                ctx.retire(old)  # the metric reports now, under real labels
+                continue
+            table[(rule.name, series)] = ctx.step(old, samples_by_series.get(series, ()), started)
+    return EvalState(series=table, started=started), changes
+
+
+@dataclass
+class _Ctx:
+    rule: Rule
+    series: Series
+    now: datetime
+    models: Subjects
+    services: Subjects
+    out: list[AlertChange]
+
+    def step(self, st: SeriesState, points: Iterable[Point], started: datetime) -> SeriesState:
+        fresh = sorted(
+            p for p in points if p.at <= self.now and (st.last_seen is None or p.at > st.last_seen)
+        )
+        for point in fresh:
+            st = self._observe(st, point)
+        st = self._absence(st, started)
+        if st.absent_since is None and st.last_value is not None and self.rule.kind != "absent":
+            st = self._judge(st, st.last_value, self.now)
+        return st
+
+    def retire(self, st: SeriesState) -> None:
+        """Drop a series for good, resolving its absence alert if one is firing."""
+        if st.absent_since is not None:
+            labels = absent_labels(self.rule, self.series)
+            text = describe_absent(self.rule, labels, firing=False)
+            self._emit(
+                "resolved", labels, None, None, self.rule.absent_after, text, st.absent_since
+            )
+
+    def _observe(self, st: SeriesState, point: Point) -> SeriesState:
+        history = st.history
+        if self.rule.kind == "baseline" and self.rule.baseline is not None:
+            oldest = point.at - self.rule.baseline.window
+            history = (*(p for p in history if p.at >= oldest), point)
+        st = replace(st, last_seen=point.at, last_value=point.value, history=history)
+        return self._judge(st, point.value, point.at) if self.rule.kind != "absent" else st
+
+    def _absence(self, st: SeriesState, started: datetime) -> SeriesState:
+        reference = st.last_seen or started
+        missing = self.now - reference >= self.rule.absent_after
+        labels = absent_labels(self.rule, self.series)
+        window = self.rule.absent_after
+        if missing and st.absent_since is None:
+            begun = reference + window
+            text = describe_absent(self.rule, labels, firing=True)
+            self._emit("firing", labels, None, None, window, text, begun)
+            return replace(st, absent_since=begun)
+        if not missing and st.absent_since is not None:
+            text = describe_absent(self.rule, labels, firing=False)
+            self._emit("resolved", labels, None, None, window, text, st.absent_since)
+            return replace(st, absent_since=None)
+        return st
+
+    def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
+        rule = self.rule
+        threshold = threshold_for(
+            rule, self.series.label_map, models=self.models, services=self.services
+        )
+        if threshold is None:
+            return st
+        dev: Deviation | None = None
+        measured = value
+        if rule.kind == "baseline" and rule.baseline is not None:
+            cut = st.last_seen or at  # judge the newest point against the points before it
+            before = [p.value for p in st.history if p.at < cut]
+            dev = deviation(before, value, min_samples=rule.baseline.min_samples)
+            if dev is None:
+                return st  # too little history to judge: keep the phase as it is
+            measured = abs(dev.z)
+        if st.phase == "firing":
+            if still_holds(rule.op, measured, threshold, rule.resolve_hysteresis):
+                return replace(st, last_value=value)
+            self._changed("resolved", st, measured, threshold, at, dev, value)
+            return replace(st, phase="inactive", since=None, fired_at=None)
+        if not holds(rule.op, measured, threshold):
+            return replace(st, phase="inactive", since=None)
+        since = st.since if st.phase == "pending" and st.since is not None else at
+        if at - since < rule.for_:
+            return replace(st, phase="pending", since=since)
+        self._changed("firing", st, measured, threshold, at, dev, value)
+        return replace(st, phase="firing", since=since, fired_at=at)
+
+    def _changed(
+        self,
+        status: Literal["firing", "resolved"],
+        st: SeriesState,
+        measured: float,
+        threshold: float,
+        at: datetime,
+        dev: Deviation | None,
+        observed: float,
+    ) -> None:
+        labels = alert_labels(self.rule, self.series)
+        shown = dev.z if dev is not None else measured  # baselines quote the signed z
+        firing = status == "firing"
+        text = describe(
+            self.rule, labels, shown, threshold, firing=firing, dev=dev, observed=observed
+        )
+        notes = {}
+        if dev is not None:
+            notes = {"observed": repr(observed), "median": repr(dev.median), "mad": repr(dev.mad)}
+        starts = at if firing else (st.fired_at or at)
+        self._emit(status, labels, shown, threshold, self.rule.for_, text, starts, notes)
+
+    def _emit(
+        self,
+        status: Literal["firing", "resolved"],
+        labels: dict[str, str],
+        value: float | None,
+        threshold: float | None,
+        window: timedelta,
+        summary: str,
+        starts_at: datetime,
+        extra: Mapping[str, str] = _NO_NOTES,
+    ) -> None:
+        notes = annotations_for(self.rule, value, threshold, window, summary) | dict(extra)
+        self.out.append(
+            AlertChange(
+                status=status,
+                rule=self.rule.name,
+                labels=MappingProxyType(labels),
+                value=value,
+                threshold=threshold,
+                window=window,
+                summary=summary,
+                starts_at=starts_at,
+                annotations=MappingProxyType(notes),
+            )
+        )
