@@ -11,11 +11,14 @@ from pathlib import Path
 
 import jinja2
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, rule_files
 from bot.errors import ConfigError
 from bot.playbooks.loader import load_playbook_dirs
 from bot.playbooks.service import load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
+from bot.rules.effective import RuleStatus, effective
+from bot.rules.listing import counts
+from bot.rules.loader import load_rules
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,24 @@ class CheckReport:
     rules: int
     playbooks: int
     templates: int
+    alert_rules_on: int = 0
+    alert_rules_off: int = 0  # off until a per-subject setting is configured
+    alert_rules_disabled: int = 0
 
     def summary(self) -> str:
+        disabled = f", {self.alert_rules_disabled} disabled" if self.alert_rules_disabled else ""
         return (
             f"OK: config {self.config}; {self.rules} classification rules; "
-            f"{self.playbooks} playbooks; {self.templates} templates"
+            f"{self.alert_rules_on} rules on, {self.alert_rules_off} off until configured"
+            f"{disabled}; {self.playbooks} playbooks; {self.templates} templates"
         )
+
+
+def check_rules(settings: Settings) -> list[RuleStatus]:
+    """Load the alerting rules Vigil would run (bundled, then ``rules_dir/*.yaml``) with the
+    strict loader, so a bad file is reported by file and key, and say which are on."""
+    rules = load_rules(rule_files(settings))
+    return effective(rules, settings.incidents.models, settings.incidents.services)
 
 
 def check_playbooks(directory: Path, settings: Settings | None = None) -> int:
@@ -65,9 +80,13 @@ def run_checks(
 ) -> CheckReport:
     settings: Settings = load_settings(config_path, env)
     PostmortemRenderer(settings.templates_dir).check()  # the bundled templates and overrides
+    on, off, disabled = counts(check_rules(settings))
     return CheckReport(
         config=str(settings.config_path) if settings.config_path else "(embedded defaults)",
         rules=len(settings.incidents.policy.rules),
         playbooks=check_playbooks(playbooks, settings),
         templates=check_templates(templates),
+        alert_rules_on=on,
+        alert_rules_off=off,
+        alert_rules_disabled=disabled,
     )

@@ -1,4 +1,5 @@
-"""The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem, model."""
+"""The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem, model,
+rules list."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from bot import model_cli
 from bot.app import Vigil, serve, stop_on_signals
 from bot.chat.backend import announcement
 from bot.chat.console import ConsoleBackend, stdin_reader
-from bot.checks import run_checks
+from bot.checks import check_rules, run_checks
 from bot.config import Settings, load_settings
 from bot.db import redact_url
 from bot.demo import run_demo
 from bot.errors import ConfigError, VigilError
 from bot.incidents.service import Change
+from bot.rules.listing import rule_lines
 
 log = logging.getLogger("vigil")
 
@@ -76,6 +78,19 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--playbooks", type=Path, default=Path("playbooks"))
     check.add_argument("--templates", type=Path, default=Path("templates"))
     model_cli.add_parser(sub)
+    rules = sub.add_parser(
+        "rules",
+        help="the alerting rules: which are on, which are off and what they need",
+        description="Alerting rules: the bundled rules/default.yaml overridden by rules_dir.",
+    )
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rules_list = rules_sub.add_parser(
+        "list",
+        help="print each effective rule: ON/OFF, name, condition, for, kind",
+        description="Print every effective rule on one line: ON or OFF, its name, its "
+        "condition (or the vigil.yaml setting it needs before it runs), for, kind.",
+    )
+    rules_list.add_argument("--config", help="path of vigil.yaml")
     sub.add_parser(
         "demo",
         help="play the whole story in a minute: drift, P2, page, escalation, rollback, post-mortem",
@@ -98,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.config, env, playbooks=args.playbooks, templates=args.templates
             )
             print(report.summary())
+            return 0
+        if args.command == "rules":
+            for line in rule_lines(check_rules(load_settings(args.config, env))):
+                print(line)
             return 0
         settings = load_settings(
             args.config, env, host=getattr(args, "host", None), port=getattr(args, "port", None)

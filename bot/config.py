@@ -11,6 +11,7 @@ Environment: ``VIGIL_CONFIG`` (path of vigil.yaml), ``VIGIL_DATABASE_URL``, ``VI
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from bot.incidents.service import IncidentSettings
 from bot.oncall.escalation import parse_policy
 from bot.oncall.roster import parse_roster, unknown_rotations
 from bot.oncall.status import OncallSettings
+from bot.rules.loader import default_rules_file
 from bot.secret import Secret
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
@@ -47,6 +49,7 @@ _TOP_KEYS = frozenset(
         "templates_dir",
         "postmortems_dir",
         "playbooks_dir",
+        "rules_dir",
         "retrain_url",
         "escalation",
         "rotations",
@@ -70,6 +73,7 @@ class Settings:
     templates_dir: Path | None = None  # overrides for the bundled templates, searched first
     postmortems_dir: Path = Path("var/postmortems")
     playbooks_dir: Path | None = None  # your playbooks, searched before the bundled ones
+    rules_dir: Path | None = None  # your rules/*.yaml, overriding the bundled ones by name
     retrain_url: str | None = field(default=None, repr=False)  # may hold credentials
     config_path: Path | None = None
 
@@ -131,6 +135,7 @@ def load_settings(
         postmortems_dir=_path(raw.get("postmortems_dir"), where, "postmortems_dir")
         or Path("var/postmortems"),
         playbooks_dir=_path(raw.get("playbooks_dir"), where, "playbooks_dir"),
+        rules_dir=_path(raw.get("rules_dir"), where, "rules_dir"),
         retrain_url=_http_url(raw.get("retrain_url"), where, "retrain_url"),
         config_path=path,
     )
@@ -233,6 +238,23 @@ def _path(value: object, where: str, key: str) -> Path | None:
     return Path(value)
 
 
+def rule_files(settings: Settings) -> list[Path]:
+    """The rules files Vigil loads, in order: the bundled ``default.yaml``, then
+    ``rules_dir/*.yaml`` sorted by name (later files override earlier ones by rule name).
+
+    A ``rules_dir`` that is set but is not a directory is a ConfigError naming the key.
+    """
+    files = [default_rules_file()]
+    if settings.rules_dir is not None:
+        where = str(settings.config_path) if settings.config_path else "environment"
+        if not settings.rules_dir.is_dir():
+            raise ConfigError(
+                f"{settings.rules_dir} is not a directory", where=where, key="rules_dir"
+            )
+        files += sorted(p for p in settings.rules_dir.glob("*.yaml") if p.is_file())
+    return files
+
+
 def _http_url(value: object, where: str, key: str) -> str | None:
     """An http(s) URL with a host. The value is never echoed: it may carry credentials."""
     if value is None:
@@ -270,29 +292,77 @@ def _group_by(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+#: Per-subject settings: the classifier's (either scope) and the rules' ``threshold_from``
+#: numbers, each with the range it must lie in (low, high, whether ``low`` itself is allowed).
+_COMMON_SETTINGS: Mapping[str, tuple[float, float, bool]] = MappingProxyType(
+    {"accuracy_sla": (0.0, 100.0, True), "latency_p95_sla_ms": (0.0, math.inf, False)}
+)
+_SUBJECT_SETTINGS: Mapping[str, Mapping[str, tuple[float, float, bool]]] = MappingProxyType(
+    {
+        "models": MappingProxyType(
+            {
+                **_COMMON_SETTINGS,
+                "confidence_floor": (0.0, 1.0, True),
+                "latency_p99_sla_ms": (0.0, math.inf, False),
+                "output_kl_threshold": (0.0, math.inf, False),
+            }
+        ),
+        "services": MappingProxyType(
+            {
+                **_COMMON_SETTINGS,
+                "queue_capacity": (0.0, math.inf, True),
+                "capacity_rps": (0.0, math.inf, False),
+            }
+        ),
+    }
+)
+
+
 def _subjects(value: object, where: str, key: str) -> Mapping[str, SubjectPolicy]:
     subjects = _mapping(value, where, key)
+    numbers = _SUBJECT_SETTINGS[key]
+    known = ("critical", *numbers)
     out: dict[str, SubjectPolicy] = {}
     for name, spec in subjects.items():
         spec = _mapping(spec or {}, where, f"{key}.{name}")
-        extra = sorted(set(spec) - {"critical", "accuracy_sla", "latency_p95_sla_ms"})
+        extra = sorted(set(map(str, spec)) - set(known))
         if extra:
             raise ConfigError(
-                "unknown setting (known: critical, accuracy_sla, latency_p95_sla_ms)",
+                f"unknown setting (known: {', '.join(known)})",
                 where=where,
                 key=f"{key}.{name}.{extra[0]}",
             )
         critical = spec.get("critical", False)
         if not isinstance(critical, bool):
             raise ConfigError("must be true or false", where=where, key=f"{key}.{name}.critical")
-        out[str(name)] = SubjectPolicy(
-            critical=critical,
-            accuracy_sla=_float(spec.get("accuracy_sla"), where, f"{key}.{name}.accuracy_sla"),
-            latency_p95_sla_ms=_float(
-                spec.get("latency_p95_sla_ms"), where, f"{key}.{name}.latency_p95_sla_ms"
-            ),
-        )
+        values = {
+            setting: _bounded(spec.get(setting), where, f"{key}.{name}.{setting}", *bounds)
+            for setting, bounds in numbers.items()
+        }
+        sla = values["accuracy_sla"]
+        if sla is not None and sla > 1:  # 90 means 90 %, as the classifier reads it; the
+            values["accuracy_sla"] = sla / 100  # accuracy rule compares fractions, so store one
+        out[str(name)] = SubjectPolicy(critical=critical, **values)
     return MappingProxyType(out)
+
+
+def _bounded(
+    value: object, where: str, key: str, low: float, high: float, low_ok: bool
+) -> float | None:
+    """A finite number in range, or None when unset; the error names the key."""
+    number = _float(value, where, key)
+    if number is None:
+        return None
+    if not math.isfinite(number):
+        raise ConfigError(f"must be a finite number, got {value!r}", where=where, key=key)
+    above = number >= low if low_ok else number > low
+    if not above or number > high:
+        if high == math.inf:
+            bound = f"{'at least' if low_ok else 'greater than'} {low:g}"
+        else:
+            bound = f"between {low:g} and {high:g}"
+        raise ConfigError(f"must be {bound}, got {value!r}", where=where, key=key)
+    return number
 
 
 def _float(value: object, where: str, key: str) -> float | None:

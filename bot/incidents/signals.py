@@ -23,11 +23,23 @@ _EMPTY: Mapping[str, SubjectPolicy] = MappingProxyType({})
 
 @dataclass(frozen=True)
 class SubjectPolicy:
-    """Per model / service settings from ``vigil.yaml`` (``models:`` / ``services:``)."""
+    """Per model / service settings from ``vigil.yaml`` (``models:`` / ``services:``).
+
+    Besides what the classifier reads (``critical``, the SLAs), these carry the numbers the
+    alerting rules take through ``threshold_from`` (``bot.rules.effective``): a model's
+    ``confidence_floor``, ``latency_p99_sla_ms`` and ``output_kl_threshold``, a service's
+    ``queue_capacity`` and ``capacity_rps``. None means unset: the rule stays off (or uses its
+    documented default) for that subject.
+    """
 
     critical: bool = False
     accuracy_sla: float | None = None
     latency_p95_sla_ms: float | None = None
+    confidence_floor: float | None = None
+    latency_p99_sla_ms: float | None = None
+    output_kl_threshold: float | None = None
+    queue_capacity: float | None = None
+    capacity_rps: float | None = None
 
 
 @dataclass(frozen=True)
