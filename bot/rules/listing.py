@@ -1,0 +1,67 @@
+"""What ``vigil rules list`` prints: one line per rule, on or off, and why. Pure.
+
+::
+
+    ON   cpu-high                    cpu_utilization > 80%                      for 5m   threshold
+    OFF  api-latency-p95-above-sla   needs services.<name>.latency_p95_sla_ms   for 5m   threshold
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.rules.effective import RuleStatus
+from bot.rules.schema import format_value, short_duration
+
+
+def condition(status: RuleStatus) -> str:
+    """The rule's condition as it runs now, or what it needs before it can run."""
+    rule = status.rule
+    if rule.kind == "absent":
+        text = f"{rule.metric} absent {short_duration(rule.absent_after)}"
+    elif rule.kind == "baseline":
+        k = format_value("z", rule.threshold or 0)
+        window = short_duration(rule.baseline.window) if rule.baseline else "?"
+        text = f"{rule.metric} |robust z| {rule.op} {k} ({window} baseline)"
+    elif rule.setting is not None and (status.subjects or rule.threshold is None):
+        scope, key = rule.setting
+        path = f"{scope}s.<name>.{key}"
+        if not status.subjects:
+            return f"needs {path}" if rule.enabled else f"{rule.metric} {rule.op} {path}"
+        text = f"{rule.metric} {rule.op} {path} ({', '.join(status.subjects)})"
+        if rule.threshold is not None:
+            text += f", else {format_value(rule.unit, rule.threshold)}"
+    else:
+        shown = format_value(rule.unit, rule.threshold) if rule.threshold is not None else "?"
+        text = f"{rule.metric} {rule.op} {shown}"
+    if not rule.enabled:
+        text += f" [disabled in {rule.origins.get('enabled', rule.source)}]"
+    return text
+
+
+def rule_lines(statuses: Sequence[RuleStatus]) -> list[str]:
+    """One aligned line per rule: ON/OFF, name, condition, ``for``, kind."""
+    rows = [
+        (
+            "ON" if s.on else "OFF",
+            s.rule.name,
+            condition(s),
+            f"for {short_duration(s.rule.for_)}",
+            s.rule.kind,
+        )
+        for s in statuses
+    ]
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4]])
+        for row in rows
+    ]
+
+
+def counts(statuses: Sequence[RuleStatus]) -> tuple[int, int, int]:
+    """``(on, off until configured, disabled)``."""
+    on = sum(1 for s in statuses if s.on)
+    disabled = sum(1 for s in statuses if not s.rule.enabled)
+    return on, len(statuses) - on - disabled, disabled
