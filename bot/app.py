@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.chat.backend import ChatBackend
 from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.wiring import SlackParts, build_slack
-from bot.config import Settings
+from bot.config import Settings, rule_files
 from bot.db import Database, redact_url
 from bot.incidents.ingest import AlertIngestor
 from bot.incidents.service import Change, IncidentService, Notifier
@@ -28,7 +28,11 @@ from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
 from bot.registry.builtin import BuiltinRegistry
+from bot.rules.loader import load_rules
+from bot.rules.runner import RuleRunner
 from bot.scheduler import Timers
+from bot.sources.build import build_sources
+from bot.sources.pushed import PushedSource
 from bot.web import Routes, build_web_app
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,8 @@ class Vigil:
     registry: ModelRegistry
     playbooks: PlaybookService
     clock: Clock
+    rules_runner: RuleRunner
+    pushed: PushedSource
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
 
@@ -64,6 +70,7 @@ class Vigil:
         for tests and the demo, whose clocks are not the wall clock.
         """
         playbooks = load_configured_playbooks(settings)  # a broken one: ConfigError, no db
+        rules = load_rules(rule_files(settings))  # likewise for a broken rules file
         db = Database(settings.database_url)
         try:
             await db.migrate()
@@ -90,6 +97,15 @@ class Vigil:
             retrain_url=settings.retrain_url,
         )
         timers = Timers(settings.database_url, clock=clock)
+        pushed = PushedSource()
+        rules_runner = RuleRunner(
+            build_sources(settings.sources, pushed),
+            rules,
+            ingestor=ingestor,
+            models=settings.incidents.models,
+            services=settings.incidents.services,
+            clock=clock,
+        )
         backends: list[ChatBackend] = []
         pager = Pager(
             db,
@@ -115,6 +131,8 @@ class Vigil:
             registry=registry,
             playbooks=runs,
             clock=clock,
+            rules_runner=rules_runner,
+            pushed=pushed,
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
@@ -158,6 +176,8 @@ class Vigil:
             api_token=self.settings.api_token,
             max_body_bytes=self.settings.max_body_bytes,
             outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
+            pushed=self.pushed,
+            source_statuses=self.rules_runner.statuses,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where
@@ -170,6 +190,7 @@ class Vigil:
         for backend in self.backends:
             await backend.stop()
         await self.timers.stop()
+        await self.rules_runner.close()
         await self.db.dispose()
 
 
@@ -189,6 +210,9 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
     outbox = None
     if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
         outbox = asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox")
+    rules = asyncio.create_task(
+        vigil.rules_runner.run(stop, vigil.settings.sources.interval), name="rules"
+    )
     try:
         for backend in vigil.backends:
             await backend.start()
@@ -197,6 +221,8 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
         if outbox is not None:  # let a delivery in flight finish, but not hold shutdown hostage
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(outbox, timeout=5)
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(rules, timeout=5)  # a tick in flight, then it is cancelled
         await runner.cleanup()
 
 

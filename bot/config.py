@@ -12,8 +12,10 @@ Environment: ``VIGIL_CONFIG`` (path of vigil.yaml), ``VIGIL_DATABASE_URL``, ``VI
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -29,7 +31,7 @@ from bot.errors import ConfigError
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.service import IncidentSettings
-from bot.oncall.escalation import parse_policy
+from bot.oncall.escalation import parse_duration, parse_policy
 from bot.oncall.roster import parse_roster, unknown_rotations
 from bot.oncall.status import OncallSettings
 from bot.rules.loader import default_rules_file
@@ -54,8 +56,41 @@ _TOP_KEYS = frozenset(
         "escalation",
         "rotations",
         "slack",
+        "sources",
     }
 )
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """``sources.prometheus``: one server and its metric name → PromQL queries."""
+
+    url: str = field(repr=False)  # may hold credentials
+    queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class HttpCheckSettings:
+    """One entry of ``sources.http_checks``."""
+
+    name: str
+    url: str = field(repr=False)
+    expect_status: int = 200
+    max_latency_ms: float | None = None
+    json_field: str | None = None
+    expect_value: Any = None
+
+
+@dataclass(frozen=True)
+class SourcesSettings:
+    """``sources:``: what the rule runner polls, and how often. Pushed samples are always on."""
+
+    interval: timedelta = timedelta(seconds=15)
+    prometheus: PrometheusSettings | None = None
+    http_checks: tuple[HttpCheckSettings, ...] = ()
+    system: bool = True
+    gpu: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +111,7 @@ class Settings:
     rules_dir: Path | None = None  # your rules/*.yaml, overriding the bundled ones by name
     retrain_url: str | None = field(default=None, repr=False)  # may hold credentials
     config_path: Path | None = None
+    sources: SourcesSettings = field(default_factory=SourcesSettings)
 
 
 def load_settings(
@@ -138,6 +174,7 @@ def load_settings(
         rules_dir=_path(raw.get("rules_dir"), where, "rules_dir"),
         retrain_url=_http_url(raw.get("retrain_url"), where, "retrain_url"),
         config_path=path,
+        sources=parse_sources(raw.get("sources"), where),
     )
 
 
@@ -371,3 +408,120 @@ def _float(value: object, where: str, key: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"must be a number, got {value!r}", where=where, key=key)
     return float(value)
+
+
+_SOURCE_KEYS = ("interval", "prometheus", "http_checks", "system", "gpu")
+_PROMETHEUS_KEYS = ("url", "queries", "timeout")
+_CHECK_KEYS = ("name", "url", "expect_status", "max_latency_ms", "json_field", "expect_value")
+_RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu"})
+_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+def _known(spec: Mapping[str, Any], known: tuple[str, ...], where: str, key: str) -> None:
+    extra = sorted(set(map(str, spec)) - set(known))
+    if extra:
+        raise ConfigError(
+            f"unknown setting (known: {', '.join(known)})", where=where, key=f"{key}.{extra[0]}"
+        )
+
+
+def _bool(value: object, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"must be true or false, got {value!r}", where=where, key=key)
+    return value
+
+
+def _positive_duration(value: object, where: str, key: str) -> timedelta:
+    try:
+        delta = parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=where, key=key) from None
+    if delta <= timedelta(0):
+        raise ConfigError("must be longer than 0s", where=where, key=key)
+    return delta
+
+
+def parse_sources(value: object, where: str) -> SourcesSettings:
+    """Validate the ``sources:`` section; every error names its key (``sources.gpu``)."""
+    if value is None:
+        return SourcesSettings()
+    spec = _mapping(value, where, "sources")
+    _known(spec, _SOURCE_KEYS, where, "sources")
+    interval = _positive_duration(spec.get("interval", "15s"), where, "sources.interval")
+    prometheus = None
+    if spec.get("prometheus") is not None:
+        prometheus = _prometheus(spec["prometheus"], where)
+    return SourcesSettings(
+        interval=interval,
+        prometheus=prometheus,
+        http_checks=_http_checks(spec.get("http_checks", []), where),
+        system=_bool(spec.get("system", True), where, "sources.system"),
+        gpu=_bool(spec.get("gpu", False), where, "sources.gpu"),
+    )
+
+
+def _prometheus(value: object, where: str) -> PrometheusSettings:
+    key = "sources.prometheus"
+    spec = _mapping(value, where, key)
+    _known(spec, _PROMETHEUS_KEYS, where, key)
+    url = _http_url(spec.get("url"), where, f"{key}.url")
+    if url is None:
+        raise ConfigError("is required", where=where, key=f"{key}.url")
+    queries_raw = _mapping(spec.get("queries", {}), where, f"{key}.queries")
+    if not queries_raw:
+        raise ConfigError(
+            "must map at least one metric name to a PromQL query", where=where, key=f"{key}.queries"
+        )
+    queries: dict[str, str] = {}
+    for metric, promql in queries_raw.items():
+        if not isinstance(metric, str) or not _METRIC.fullmatch(metric):
+            raise ConfigError(
+                "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+                where=where,
+                key=f"{key}.queries.{metric}",
+            )
+        if not isinstance(promql, str) or not promql.strip():
+            raise ConfigError(
+                "must be a PromQL expression", where=where, key=f"{key}.queries.{metric}"
+            )
+        queries[metric] = promql
+    timeout = _positive_duration(spec.get("timeout", "10s"), where, f"{key}.timeout")
+    return PrometheusSettings(url, MappingProxyType(queries), timeout.total_seconds())
+
+
+def _http_checks(value: object, where: str) -> tuple[HttpCheckSettings, ...]:
+    if not isinstance(value, list):
+        raise ConfigError("must be a list of checks", where=where, key="sources.http_checks")
+    checks: list[HttpCheckSettings] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(value):
+        key = f"sources.http_checks[{i}]"
+        spec = _mapping(raw, where, key)
+        _known(spec, _CHECK_KEYS, where, key)
+        name = spec.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError("must be a non-empty name", where=where, key=f"{key}.name")
+        if name in seen or name in _RESERVED_SOURCE_NAMES:
+            raise ConfigError(
+                f"{name!r} is already the name of another source", where=where, key=f"{key}.name"
+            )
+        seen.add(name)
+        url = _http_url(spec.get("url"), where, f"{key}.url")
+        if url is None:
+            raise ConfigError("is required", where=where, key=f"{key}.url")
+        status = _int(
+            spec.get("expect_status", 200), where, f"{key}.expect_status", low=100, high=599
+        )
+        latency = _bounded(
+            spec.get("max_latency_ms"), where, f"{key}.max_latency_ms", 0.0, math.inf, False
+        )
+        json_field = spec.get("json_field")
+        if json_field is not None and (not isinstance(json_field, str) or not json_field):
+            raise ConfigError("must be a dotted field path", where=where, key=f"{key}.json_field")
+        expect_value = spec.get("expect_value")
+        if expect_value is not None and json_field is None:
+            raise ConfigError(
+                "needs json_field (the field to compare)", where=where, key=f"{key}.expect_value"
+            )
+        checks.append(HttpCheckSettings(name, url, status, latency, json_field, expect_value))
+    return tuple(checks)

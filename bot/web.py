@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from bot.ingest.generic import parse_generic
 from bot.ingest.model import AlertIn
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.secret import Secret
+from bot.sources.pushed import PushedSource, parse_samples
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -71,6 +73,8 @@ class Routes:
         api_token: Secret | None,
         max_body_bytes: int,
         outbox_depth: Callable[[], Awaitable[int]] | None = None,
+        pushed: PushedSource | None = None,
+        source_statuses: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -81,10 +85,14 @@ class Routes:
         self._api_token = api_token
         self._max_body = max_body_bytes
         self._outbox_depth = outbox_depth
+        self._pushed = pushed
+        self._source_statuses = source_statuses
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
         app.router.add_post("/alerts/generic", self.generic)
+        if self._pushed is not None:
+            app.router.add_post("/api/v1/samples", self.samples)
         app.router.add_get("/api/v1/incidents", self.list_incidents)
         app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
         app.router.add_get("/healthz", self.healthz)
@@ -98,6 +106,38 @@ class Routes:
             request, "generic", lambda payload: parse_generic(payload, now=self._clock())
         )
 
+    async def samples(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/samples``: store pushed samples for the rule runner, all or none."""
+        assert self._pushed is not None  # the route exists only with a pushed source
+        if not _authorized(request, self._ingest_token):
+            return _unauthorized()
+        payload = await self._read_json(request, "samples")
+        if isinstance(payload, web.Response):
+            return payload
+        try:
+            samples = parse_samples(payload.value, now=self._clock())
+            accepted = self._pushed.push(samples)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        return web.json_response({"accepted": accepted}, status=200)
+
+    async def _read_json(self, request: web.Request, what: str) -> _Body | web.Response:
+        """The decoded JSON body, or the error response (413 too large, 400 not JSON)."""
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return error(
+                413,
+                "too_large",
+                "body",
+                f"the body is larger than {self._max_body} bytes; send fewer {what} per post",
+            )
+        try:
+            return _Body(json.loads(raw))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            return error(400, "invalid_json", "body", f"the body is not valid JSON ({why})")
+
     async def _ingest(
         self, request: web.Request, fmt: str, parse: Callable[[Any], list[AlertIn]]
     ) -> web.Response:
@@ -105,22 +145,11 @@ class Routes:
         if not _authorized(request, self._ingest_token):
             rejected.labels(fmt, "unauthorized").inc()
             return _unauthorized()
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            rejected.labels(fmt, "too_large").inc()
-            return error(
-                413,
-                "too_large",
-                "body",
-                f"the body is larger than {self._max_body} bytes; send fewer alerts per post",
-            )
-        try:
-            payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            rejected.labels(fmt, "invalid").inc()
-            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-            return error(400, "invalid_json", "body", f"the body is not valid JSON ({why})")
+        body = await self._read_json(request, "alerts")
+        if isinstance(body, web.Response):
+            rejected.labels(fmt, "too_large" if body.status == 413 else "invalid").inc()
+            return body
+        payload = body.value
         try:
             alerts = parse(payload)
         except ValidationError as exc:
@@ -167,8 +196,13 @@ class Routes:
             async with self._db.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError):
-            return web.json_response({"status": "unavailable", "database": "down"}, status=503)
-        return web.json_response({"status": "ok", "database": "up"})
+            body: dict[str, Any] = {"status": "unavailable", "database": "down"}
+            status = 503
+        else:
+            body, status = {"status": "ok", "database": "up"}, 200
+        if self._source_statuses is not None:
+            body["sources"] = dict(self._source_statuses())
+        return web.json_response(body, status=status)
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Counters as they are, plus gauges read fresh: incidents by severity and state,
@@ -180,6 +214,13 @@ class Routes:
             self._metrics.outbox_depth.set(await self._outbox_depth())
         body = self._metrics.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """A decoded JSON body (any JSON value, ``null`` included)."""
+
+    value: Any
 
 
 def _ingest_body(outcomes: list[IngestOutcome]) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 ``load_rules`` reads ``rules/*.yaml`` (the bundled ``default.yaml`` first, yours overriding
 by name), ``effective`` says which rules run and why the others do not, ``evaluate`` turns
 samples into ``AlertChange``s and ``to_alert_in`` hands those to the incident pipeline.
-Everything here is pure apart from reading the rule files.
+Everything here is pure apart from reading the rule files, except ``runner`` (not
+re-exported): the loop that polls the sources and hands the changes to the incident pipeline.
 """
 
 from bot.rules.alerts import AlertChange, to_alert_in

@@ -288,7 +288,8 @@ async def test_serve_stops_on_sigterm_and_keeps_incidents_across_a_restart(
     async with asyncio.timeout(BUDGET):
         async with vigil_server("serve", tmp_path, "first.log", VIGIL_DATABASE_URL=db) as server:
             status, health = await server.json("GET", "/healthz")
-            assert (status, health) == (200, {"status": "ok", "database": "up"})
+            assert (status, health["status"], health["database"]) == (200, "ok", "up")
+            assert health["sources"]["pushed"] == "up"
             status, body = await server.json("POST", "/alerts/alertmanager", json=payload)
             assert status == 200, body
             assert body["results"][0]["action"] == "opened"

@@ -220,7 +220,10 @@ def test_empty_file_has_no_rules(tmp_path: Path) -> None:
     assert load_rules([empty]) == []
 
 
-@pytest.mark.parametrize("module", sorted(p.name for p in RULES.glob("*.py")))
+# runner.py is the package's one I/O edge (it polls sources and ingests); the rest is pure.
+@pytest.mark.parametrize(
+    "module", sorted(p.name for p in RULES.glob("*.py") if p.name != "runner.py")
+)
 def test_rules_package_is_pure(module: str) -> None:
     tree = ast.parse((RULES / module).read_text(encoding="utf-8"))
     names = {

@@ -1,0 +1,125 @@
+"""Samples pushed to Vigil over HTTP (``POST /api/v1/samples``), for metrics no scraper has.
+
+``parse_samples`` is pure: it turns the decoded JSON body into ``Sample``s or raises
+``ValidationError`` naming the offending field (``samples[2].value``), using the same
+helpers as the alert parsers so every inbound format fails the same way. ``PushedSource``
+keeps only the latest value of each series, bounded in how many series it will hold, and
+hands them to the rule runner like any other source.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.errors import ValidationError
+from bot.ingest.validate import (
+    child,
+    fail,
+    item,
+    json_type,
+    labels_map,
+    optional_time,
+    require_object,
+    require_string,
+)
+from bot.sources.base import Sample
+
+MAX_SAMPLES = 5000
+"""Most samples accepted in one post."""
+
+MAX_SERIES = 10_000
+"""Default bound on the distinct series ``PushedSource`` keeps."""
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_MAX_METRIC_LEN = 200
+_FIELDS = frozenset({"metric", "value", "labels", "timestamp"})
+
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+def parse_samples(payload: object, *, now: datetime) -> list[Sample]:
+    """Validate a push body; a sample without ``timestamp`` is taken as measured at ``now``."""
+    body = require_object(payload, "")
+    raw = body.get("samples")
+    if raw is None:
+        raise fail("samples", "is required")
+    if not isinstance(raw, list):
+        raise fail("samples", f"must be an array, not {json_type(raw)}")
+    if not raw:
+        raise fail("samples", "must contain at least one sample")
+    if len(raw) > MAX_SAMPLES:
+        raise fail("samples", f"must contain at most {MAX_SAMPLES} samples, got {len(raw)}")
+    return [_sample(entry, item("samples", i), now) for i, entry in enumerate(raw)]
+
+
+def _sample(entry: object, path: str, now: datetime) -> Sample:
+    obj = require_object(entry, path)
+    extra = sorted(set(obj) - _FIELDS)
+    if extra:
+        raise fail(
+            child(path, extra[0]), "is not a sample field (metric, value, labels, timestamp)"
+        )
+    metric_path = child(path, "metric")
+    metric = require_string(obj.get("metric"), metric_path)
+    if len(metric) > _MAX_METRIC_LEN:
+        raise fail(metric_path, f"must be at most {_MAX_METRIC_LEN} characters")
+    if not _METRIC_NAME.fullmatch(metric):
+        raise fail(metric_path, "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*")
+    value_path = child(path, "value")
+    value = obj.get("value")
+    if value is None:
+        raise fail(value_path, "is required")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(value_path, f"must be a number, not {json_type(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise fail(value_path, "must be a finite number")
+    labels = labels_map(obj.get("labels"), child(path, "labels"))
+    at = optional_time(obj.get("timestamp"), child(path, "timestamp")) or now
+    return Sample(metric, number, labels, at)
+
+
+def series_key(sample: Sample) -> SeriesKey:
+    return sample.metric, tuple(sorted(sample.labels.items()))
+
+
+class PushedSource:
+    """The latest pushed value per series; at most ``max_series`` distinct series."""
+
+    def __init__(self, *, max_series: int = MAX_SERIES, name: str = "pushed") -> None:
+        self._max_series = max_series
+        self._name = name
+        self._latest: dict[SeriesKey, Sample] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def push(self, samples: Sequence[Sample]) -> int:
+        """Keep each series' newest sample; all or nothing when the series bound would break.
+
+        Raises ``ValidationError`` (field ``samples``) without storing anything if the post
+        would take the buffer past ``max_series``.
+        """
+        new = {series_key(s) for s in samples} - self._latest.keys()
+        if len(self._latest) + len(new) > self._max_series:
+            raise ValidationError(
+                "samples",
+                f"would exceed the limit of {self._max_series} distinct series "
+                f"(holding {len(self._latest)}, {len(new)} new)",
+            )
+        for sample in samples:
+            key = series_key(sample)
+            held = self._latest.get(key)
+            if held is None or sample.at >= held.at:
+                self._latest[key] = sample
+        return len(samples)
+
+    async def collect(self, now: datetime) -> list[Sample]:
+        return [s for s in self._latest.values() if s.at <= now]

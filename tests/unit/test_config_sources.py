@@ -1,0 +1,89 @@
+"""The ``sources:`` section of vigil.yaml: defaults, and errors that name the key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.config import parse_sources
+from bot.errors import ConfigError
+
+
+def test_defaults_poll_the_host_every_15s_and_not_the_gpu() -> None:
+    sources = parse_sources(None, "vigil.yaml")
+    assert sources.interval == timedelta(seconds=15)
+    assert (sources.system, sources.gpu, sources.prometheus, sources.http_checks) == (
+        True,
+        False,
+        None,
+        (),
+    )
+
+
+def test_a_full_section_is_read() -> None:
+    sources = parse_sources(
+        {
+            "interval": "30s",
+            "prometheus": {
+                "url": "http://127.0.0.1:9090",
+                "queries": {"error_rate": "sum(rate(x[5m]))"},
+                "timeout": "5s",
+            },
+            "http_checks": [
+                {"name": "features", "url": "http://127.0.0.1:8081/health", "max_latency_ms": 500}
+            ],
+            "system": False,
+            "gpu": True,
+        },
+        "vigil.yaml",
+    )
+    assert sources.interval == timedelta(seconds=30)
+    assert sources.prometheus is not None
+    assert sources.prometheus.timeout_s == 5.0
+    assert dict(sources.prometheus.queries) == {"error_rate": "sum(rate(x[5m]))"}
+    assert [c.name for c in sources.http_checks] == ["features"]
+    assert sources.http_checks[0].max_latency_ms == 500
+    assert (sources.system, sources.gpu) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ([], "sources"),
+        ({"intervall": "1m"}, "sources.intervall"),
+        ({"interval": 15}, "sources.interval"),
+        ({"interval": "0s"}, "sources.interval"),
+        ({"system": "yes"}, "sources.system"),
+        ({"gpu": 1}, "sources.gpu"),
+        ({"prometheus": {"queries": {"a": "b"}}}, "sources.prometheus.url"),
+        ({"prometheus": {"url": "ftp://x", "queries": {"a": "b"}}}, "sources.prometheus.url"),
+        ({"prometheus": {"url": "http://x"}}, "sources.prometheus.queries"),
+        (
+            {"prometheus": {"url": "http://x", "queries": {"a-b": "up"}}},
+            "sources.prometheus.queries.a-b",
+        ),
+        ({"http_checks": {}}, "sources.http_checks"),
+        ({"http_checks": [{"url": "http://x"}]}, "sources.http_checks[0].name"),
+        ({"http_checks": [{"name": "a"}]}, "sources.http_checks[0].url"),
+        (
+            {"http_checks": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]},
+            "sources.http_checks[1].name",
+        ),
+        ({"http_checks": [{"name": "pushed", "url": "http://x"}]}, "sources.http_checks[0].name"),
+        (
+            {"http_checks": [{"name": "a", "url": "http://x", "expect_status": 99}]},
+            "sources.http_checks[0].expect_status",
+        ),
+        (
+            {"http_checks": [{"name": "a", "url": "http://x", "expect_value": "ok"}]},
+            "sources.http_checks[0].expect_value",
+        ),
+    ],
+)
+def test_errors_name_the_key(section: Any, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(section, "vigil.yaml")
+    assert caught.value.key == key
+    assert caught.value.where == "vigil.yaml"
