@@ -105,6 +105,7 @@ class Vigil:
             models=settings.incidents.models,
             services=settings.incidents.services,
             clock=clock,
+            metrics=metrics,
         )
         backends: list[ChatBackend] = []
         pager = Pager(

@@ -6,7 +6,7 @@ Each app gets its own registry (not the process-global one), so two apps in one 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -43,6 +43,18 @@ class Metrics:
         self.outbox_depth = Gauge(
             "vigil_outbox_depth",
             "Chat messages waiting in the outbox (not yet delivered nor given up).",
+            registry=self.registry,
+        )
+
+        self.rule_evaluation = Histogram(
+            "vigil_rule_evaluation_seconds",
+            "Time to evaluate every rule over one tick's samples (polling not included).",
+            registry=self.registry,
+        )
+        self.source_errors = Counter(
+            "vigil_source_errors",
+            "Polls of a source that failed (the source is unavailable until one succeeds).",
+            ["source"],
             registry=self.registry,
         )
 

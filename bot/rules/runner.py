@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
 from bot.incidents.store import Clock
+from bot.metrics import Metrics
 from bot.rules.alerts import to_alert_in
 from bot.rules.effective import Subjects
 from bot.rules.evaluate import EvalState, evaluate
@@ -53,8 +55,10 @@ class RuleRunner:
         models: Subjects,
         services: Subjects,
         clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sources = list(sources)
+        self._metrics = metrics
         self.rules = list(rules)
         self._ingestor = ingestor
         self._models = models
@@ -78,6 +82,7 @@ class RuleRunner:
             now = now or self._clock()
             polled = await asyncio.gather(*(self._poll(s, now) for s in self.sources))
             samples = [sample for batch in polled for sample in batch]
+            started = time.perf_counter()
             state, changes = evaluate(
                 self.rules,
                 group_samples(samples),
@@ -86,6 +91,8 @@ class RuleRunner:
                 models=self._models,
                 services=self._services,
             )
+            if self._metrics is not None:
+                self._metrics.rule_evaluation.observe(time.perf_counter() - started)
             outcomes: list[IngestOutcome] = []
             if changes:
                 outcomes = await self._ingestor.ingest([to_alert_in(c, now) for c in changes])
@@ -107,6 +114,8 @@ class RuleRunner:
                 log.info("source %s is up", source.name)
             else:
                 log.warning("source %s is unavailable: %s", source.name, status.reason)
+        if not status.is_up and self._metrics is not None:
+            self._metrics.source_errors.labels(source.name).inc()
         self._statuses[source.name] = status
         return samples
 

@@ -118,10 +118,13 @@ async def test_a_failing_source_shows_unavailable_and_the_others_still_run(
 
         resp = await client.get("/healthz")
         body = await resp.json()
+        metrics = await (await client.get("/metrics")).text()
     assert resp.status == 200
     assert (body["status"], body["database"]) == ("ok", "up")
     assert body["sources"]["pushed"] == "up"
     assert body["sources"]["prometheus"].startswith("unavailable: ")
+    assert 'vigil_source_errors_total{source="prometheus"} 2.0' in metrics  # one per tick
+    assert "vigil_rule_evaluation_seconds_count 2.0" in metrics
 
 
 @pytest.mark.parametrize(
