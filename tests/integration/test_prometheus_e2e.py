@@ -24,9 +24,11 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.config import PrometheusSettings, SourcesSettings
 from bot.rules import Point, Series, default_rules_file, evaluate, load_rules, to_alert_in
 from bot.sources.base import Sample, SourceUnavailable
 from bot.sources.prometheus import PrometheusSource
+from tests.conftest import MakeVigil
 from tests.integration.procs import Child, free_port, in_ci, running
 
 PROM_NAME = "prometheus"
@@ -188,3 +190,28 @@ async def test_bad_promql_is_unavailable_naming_the_query(prometheus: Prom) -> N
         assert "bad_data" in reason, reason  # Prometheus's own errorType for a parse error
         assert caught.value.source == "prometheus"
         assert prometheus.child.returncode is None, prometheus.child.describe()
+
+
+async def test_vigils_rules_query_prometheus_and_open_an_incident(
+    prometheus: Prom, make_vigil: MakeVigil, tmp_path: Path
+) -> None:
+    """The whole watch path: Prometheus scrapes, Vigil's source queries it on a tick, the
+    default error-rate rule fires, and an incident opens with the value in its reason."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "fast.yaml").write_text(
+        yaml.safe_dump({"rules": [{"name": "error-rate-high", "for": "0s"}]})
+    )
+    sources = SourcesSettings(
+        prometheus=PrometheusSettings(url=prometheus.base, queries=QUERIES), system=False
+    )
+    async with asyncio.timeout(TEST_BUDGET):
+        vigil = await make_vigil(rules_dir=rules_dir, sources=sources)
+        await _scraped(PrometheusSource(prometheus.base, QUERIES, timeout_s=5), prometheus)
+        outcomes = await vigil.rules_runner.tick(datetime.now(UTC))
+        assert [o.action for o in outcomes] == ["opened"]
+        assert outcomes[0].incident_id is not None
+        view = await vigil.incidents.get(outcomes[0].incident_id)
+    assert view.severity == "P1"
+    assert view.severity_reason.startswith("P1: error rate 7.5% > 5% on service payments")
+    assert vigil.rules_runner.statuses()["prometheus"] == "up"
