@@ -208,7 +208,10 @@ async def test_vigils_rules_query_prometheus_and_open_an_incident(
     async with asyncio.timeout(TEST_BUDGET):
         vigil = await make_vigil(rules_dir=rules_dir, sources=sources)
         await _scraped(PrometheusSource(prometheus.base, QUERIES, timeout_s=5), prometheus)
+        # Two ticks: the first sees the condition (pending), the second, judged after every
+        # sample's own timestamp, passes the zero-length `for` and fires.
         outcomes = await vigil.rules_runner.tick(datetime.now(UTC))
+        outcomes += await vigil.rules_runner.tick(datetime.now(UTC) + timedelta(seconds=2))
         assert [o.action for o in outcomes] == ["opened"]
         assert outcomes[0].incident_id is not None
         view = await vigil.incidents.get(outcomes[0].incident_id)
