@@ -64,6 +64,31 @@ def _alert_row(alert: AlertIn, incident_id: int | None, now: datetime) -> Alert:
     )
 
 
+def _alert_event(
+    s: AsyncSession,
+    incident: Incident,
+    alert: AlertIn,
+    now: datetime,
+    text: str,
+    *,
+    labels: bool = False,
+) -> None:
+    """The timeline entry for an alert that fires (first time, with its labels) or fires again."""
+    data: dict[str, object] = {"fingerprint": alert.fingerprint}
+    if labels:
+        data["labels"] = alert.labels
+    data["value"] = alert.value
+    store.add_event(
+        session=s,
+        incident=incident,
+        at=now,
+        kind="alert",
+        actor=alert.source,
+        text=text,
+        data=data,
+    )
+
+
 def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 
@@ -178,21 +203,8 @@ class AlertIngestor:
         assert incident.id is not None
         row = await self._find_alert(s, incident.id, alert.fingerprint)
         if row is None:
-            row = _alert_row(alert, incident.id, now)
-            s.add(row)
-            store.add_event(
-                session=s,
-                incident=incident,
-                at=now,
-                kind="alert",
-                actor=alert.source,
-                text=f"Firing: {alert.title}",
-                data={
-                    "fingerprint": alert.fingerprint,
-                    "labels": alert.labels,
-                    "value": alert.value,
-                },
-            )
+            s.add(_alert_row(alert, incident.id, now))
+            _alert_event(s, incident, alert, now, f"Firing: {alert.title}", labels=True)
             return "joined"
         action = "repeated" if row.status == "firing" else "refired"
         row.count += 1
@@ -202,15 +214,7 @@ class AlertIngestor:
             row.value = alert.value
         if action == "refired":
             row.status, row.ends_at = "firing", None
-            store.add_event(
-                session=s,
-                incident=incident,
-                at=now,
-                kind="alert",
-                actor=alert.source,
-                text=f"Firing again: {alert.title}",
-                data={"fingerprint": alert.fingerprint, "value": alert.value},
-            )
+            _alert_event(s, incident, alert, now, f"Firing again: {alert.title}")
         s.add(row)
         return action
 

@@ -87,8 +87,8 @@ class SlackFront:
         self.app.command("/rollback")(self._on_rollback)
         for action_id in (blocks.ACK, blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE):
             self.app.action(action_id)(self._on_button)
-        self.app.action(blocks.ROLLBACK)(self._on_rollback_button)
-        self.app.action(blocks.ROLLBACK_CONFIRM)(self._on_rollback_confirm)
+        for action_id in (blocks.ROLLBACK, blocks.ROLLBACK_CONFIRM):
+            self.app.action(action_id)(self._on_rollback_confirm)
         self.app.action(blocks.ROLLBACK_CANCEL)(self._on_rollback_cancel)
         self.app.view(blocks.NEW_INCIDENT_CALLBACK)(self._on_new_incident)
 
@@ -174,17 +174,11 @@ class SlackFront:
             await _answer(respond, reply, replace=False)
         # success: the card updates itself through the outbox; nothing else to say
 
-    async def _on_rollback_button(
-        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        """The card's Roll back button (its confirm dialog already named the versions)."""
-        await ack()
-        value = json.loads(body["actions"][0]["value"])
-        await self._rollback_confirmed(body["user"]["id"], value, respond)
-
     async def _on_rollback_confirm(
         self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
     ) -> None:
+        """Confirm on the /rollback step, or the card's Roll back button (whose confirm
+        dialog already named the versions): the same value, the same guarded rollback."""
         await ack()
         value = json.loads(body["actions"][0]["value"])
         await self._rollback_confirmed(body["user"]["id"], value, respond)
