@@ -16,7 +16,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --all-groups
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev
 	touch $@
 
 venv: $(VENV)/.synced
