@@ -30,6 +30,7 @@ from bot.registry.base import ModelRegistry
 from bot.registry.builtin import BuiltinRegistry
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
+from bot.rules.schedule import RuleSchedule
 from bot.scheduler import Timers
 from bot.sources.build import build_sources
 from bot.sources.pushed import PushedSource
@@ -106,6 +107,7 @@ class Vigil:
             services=settings.incidents.services,
             clock=clock,
             metrics=metrics,
+            poll_interval=settings.sources.interval,
         )
         backends: list[ChatBackend] = []
         pager = Pager(
@@ -211,9 +213,8 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
     outbox = None
     if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
         outbox = asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox")
-    rules = asyncio.create_task(
-        vigil.rules_runner.run(stop, vigil.settings.sources.interval), name="rules"
-    )
+    rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
+    rules.start()
     try:
         for backend in vigil.backends:
             await backend.start()
@@ -222,8 +223,9 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
         if outbox is not None:  # let a delivery in flight finish, but not hold shutdown hostage
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(outbox, timeout=5)
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(rules, timeout=5)  # a tick in flight, then it is cancelled
+        rules.stop()
+        with contextlib.suppress(asyncio.TimeoutError):  # let a group run in flight finish
+            await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)
         await runner.cleanup()
 
 

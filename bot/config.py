@@ -87,6 +87,8 @@ class SourcesSettings:
     """``sources:``: what the rule runner polls, and how often. Pushed samples are always on."""
 
     interval: timedelta = timedelta(seconds=15)
+    #: Rule group → evaluation interval (``model-quality: 1m``); others use ``interval``.
+    group_intervals: Mapping[str, timedelta] = field(default_factory=lambda: MappingProxyType({}))
     prometheus: PrometheusSettings | None = None
     http_checks: tuple[HttpCheckSettings, ...] = ()
     system: bool = True
@@ -410,7 +412,7 @@ def _float(value: object, where: str, key: str) -> float | None:
     return float(value)
 
 
-_SOURCE_KEYS = ("interval", "prometheus", "http_checks", "system", "gpu")
+_SOURCE_KEYS = ("interval", "group_intervals", "prometheus", "http_checks", "system", "gpu")
 _PROMETHEUS_KEYS = ("url", "queries", "timeout")
 _CHECK_KEYS = ("name", "url", "expect_status", "max_latency_ms", "json_field", "expect_value")
 _RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu"})
@@ -451,8 +453,14 @@ def parse_sources(value: object, where: str) -> SourcesSettings:
     prometheus = None
     if spec.get("prometheus") is not None:
         prometheus = _prometheus(spec["prometheus"], where)
+    groups = _mapping(spec.get("group_intervals", {}), where, "sources.group_intervals")
+    group_intervals = {
+        str(name): _positive_duration(every, where, f"sources.group_intervals.{name}")
+        for name, every in groups.items()
+    }
     return SourcesSettings(
         interval=interval,
+        group_intervals=MappingProxyType(group_intervals),
         prometheus=prometheus,
         http_checks=_http_checks(spec.get("http_checks", []), where),
         system=_bool(spec.get("system", True), where, "sources.system"),

@@ -48,7 +48,8 @@ class Metrics:
 
         self.rule_evaluation = Histogram(
             "vigil_rule_evaluation_seconds",
-            "Time to evaluate every rule over one tick's samples (polling not included).",
+            "Time to evaluate one rule group over its new samples (polling not included).",
+            ["group"],
             registry=self.registry,
         )
         self.source_errors = Counter(

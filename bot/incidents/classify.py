@@ -118,6 +118,9 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("P2", "model-below-sla", (_c("accuracy", "below_sla"),)),
     Rule("P2", "latency-above-sla", (_c("latency_p95", "above_sla"),)),
     Rule("P2", "gpu-memory-critical", (_c("gpu_memory", ">", 0.95),)),
+    # A hardware Xid (fell off the bus, uncorrectable ECC …): the GPU is likely bad and its
+    # work is failing or about to; a person must drain it. Paged, like every P2.
+    Rule("P2", "gpu-hardware-fault", (_c("gpu_hardware", "present"),)),
     # P3: a single early-warning signal.
     Rule("P3", "drift", (_c("psi", ">", 0.2),)),
     Rule("P3", "cache-hit-low", (_c("cache_hit", "<", 0.40),)),
@@ -284,6 +287,14 @@ def _describe(cond: Condition, s: Signal) -> tuple[str, bool]:
     if cond.op == "present":
         if s.kind == "service_down":
             return f"{crit}{s.subject} is down", True
+        if s.kind == "gpu_hardware":
+            count = int(s.value) if s.value is not None else 0
+            xids = (
+                f"{count} hardware Xid error{'s' if count != 1 else ''}"
+                if count
+                else "hardware Xid"
+            )
+            return f"likely bad GPU: {xids} in the last hour", False
         shown = _fmt(s.kind, s.value) if s.value is not None else "alert firing"
         return f"{name} {shown}", False
     v = _fmt(s.kind, cast(float, s.value))

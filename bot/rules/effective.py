@@ -47,6 +47,7 @@ def threshold_for(
     *,
     models: Subjects = _NONE,
     services: Subjects = _NONE,
+    heartbeats: Subjects = _NONE,
 ) -> float | None:
     """The threshold for a series with these labels; None means "do not evaluate it".
 
@@ -56,7 +57,7 @@ def threshold_for(
     """
     if rule.setting is not None:
         scope, key = rule.setting
-        table = models if scope == "model" else services
+        table = _table(scope, models, services, heartbeats)
         name = labels.get(scope)
         if name is not None and name in table:
             value = setting_of(table[name], key)
@@ -65,14 +66,22 @@ def threshold_for(
     return rule.threshold
 
 
+def _table(scope: str, models: Subjects, services: Subjects, heartbeats: Subjects) -> Subjects:
+    """The settings table a ``threshold_from`` scope reads (``model`` → ``models`` …)."""
+    return {"model": models, "service": services, "heartbeat": heartbeats}.get(scope, _NONE)
+
+
 def effective(
-    rules: Sequence[Rule], models: Subjects = _NONE, services: Subjects = _NONE
+    rules: Sequence[Rule],
+    models: Subjects = _NONE,
+    services: Subjects = _NONE,
+    heartbeats: Subjects = _NONE,
 ) -> list[RuleStatus]:
     """The on/off status of every rule, in order, with a sentence saying why."""
-    return [_status(rule, models, services) for rule in rules]
+    return [_status(rule, models, services, heartbeats) for rule in rules]
 
 
-def _status(rule: Rule, models: Subjects, services: Subjects) -> RuleStatus:
+def _status(rule: Rule, models: Subjects, services: Subjects, heartbeats: Subjects) -> RuleStatus:
     if not rule.enabled:
         return RuleStatus(
             rule, False, f"disabled (enabled: false in {rule.origins.get('enabled', rule.source)})"
@@ -90,7 +99,7 @@ def _status(rule: Rule, models: Subjects, services: Subjects) -> RuleStatus:
         return RuleStatus(rule, True, why)
     scope, key = rule.setting
     plural = f"{scope}s"
-    table = models if scope == "model" else services
+    table = _table(scope, models, services, heartbeats)
     names = tuple(sorted(n for n, s in table.items() if setting_of(s, key) is not None))
     path = f"{plural}.<name>.{key}"
     if names:

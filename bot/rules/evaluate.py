@@ -74,6 +74,7 @@ def evaluate(
     *,
     models: Subjects = _NONE,
     services: Subjects = _NONE,
+    heartbeats: Subjects = _NONE,
 ) -> tuple[EvalState, list[AlertChange]]:
     """Advance every enabled rule to ``now``; return the new state and the alert changes.
 
@@ -88,13 +89,13 @@ def evaluate(
         if not rule.enabled:
             continue
         known = {s for (name, s) in state.series if name == rule.name}
-        seen = known | {s for s in samples_by_series if s.metric == rule.metric}
+        seen = known | {s for s in samples_by_series if rule.watches(s)}
         placeholder = Series.of(rule.metric)  # "this metric has never reported at all"
         if rule.kind == "absent" and not seen:
             seen = {placeholder}
         for series in sorted(seen):
             old = state.series.get((rule.name, series), SeriesState())
-            ctx = _Ctx(rule, series, now, models, services, changes)
+            ctx = _Ctx(rule, series, now, models, services, heartbeats, changes)
             if series == placeholder and len(seen) > 1 and not samples_by_series.get(series):
                 ctx.retire(old)  # the metric reports now, under real labels
                 continue
@@ -109,6 +110,7 @@ class _Ctx:
     now: datetime
     models: Subjects
     services: Subjects
+    heartbeats: Subjects
     out: list[AlertChange]
 
     def step(self, st: SeriesState, points: Iterable[Point], started: datetime) -> SeriesState:
@@ -158,7 +160,11 @@ class _Ctx:
     def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
         rule = self.rule
         threshold = threshold_for(
-            rule, self.series.label_map, models=self.models, services=self.services
+            rule,
+            self.series.label_map,
+            models=self.models,
+            services=self.services,
+            heartbeats=self.heartbeats,
         )
         if threshold is None:
             return st

@@ -40,7 +40,8 @@ from bot.rules.schema import (
 # fmt: off
 RULE_KEYS = frozenset({
     "name", "title", "metric", "kind", "op", "threshold", "threshold_from", "for",
-    "resolve_hysteresis", "absent_after", "labels", "unit", "enabled", "baseline",
+    "resolve_hysteresis", "absent_after", "labels", "unit", "enabled", "baseline", "match",
+    "group",
 })
 # fmt: on
 BASELINE_KEYS = frozenset({"window", "min_samples"})
@@ -189,6 +190,8 @@ def _build(e: _Entry) -> Rule:
         unit=unit,
         enabled=enabled,
         baseline=_baseline(e, kind),
+        match=_match(e),
+        group=_group(e),
         source=e.origin["metric"][0],
         origins=MappingProxyType({k: where for k, (where, _) in e.origin.items()}),
     )
@@ -209,7 +212,10 @@ def _threshold_from(e: _Entry) -> str | None:
         return None
     scope, _, key = str(value).partition(".")
     if not isinstance(value, str) or scope not in SCOPES or not _SETTING.match(key):
-        raise e.err("threshold_from", f"{value!r} must be model.<setting> or service.<setting>")
+        raise e.err(
+            "threshold_from",
+            f"{value!r} must be model.<setting>, service.<setting> or heartbeat.<setting>",
+        )
     return value
 
 
@@ -235,6 +241,25 @@ def _labels(e: _Entry) -> Mapping[str, str]:
         if needed not in labels:
             raise e.err("labels", f"missing `{needed}`")
     return MappingProxyType(dict(labels))
+
+
+def _match(e: _Entry) -> Mapping[str, str]:
+    match = e.raw.get("match", {})
+    if not isinstance(match, Mapping):
+        raise e.err("match", "a mapping of label name to the value a series must have")
+    for name, value in match.items():
+        if not isinstance(name, str) or not _LABEL.match(name):
+            raise e.err("match", f"{name!r} is not a label name")
+        if not isinstance(value, str) or not value:
+            raise e.err("match", f"label {name} must be non-empty text (quote numbers)")
+    return MappingProxyType(dict(match))
+
+
+def _group(e: _Entry) -> str:
+    group = e.raw.get("group", "default")
+    if not isinstance(group, str) or not _NAME.match(group):
+        raise e.err("group", f"{group!r} must be lowercase letters, digits, - or _")
+    return group
 
 
 def _baseline(e: _Entry, kind: str) -> BaselineSpec | None:

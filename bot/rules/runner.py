@@ -1,17 +1,23 @@
-"""The rule loop: poll every source, evaluate the rules, ingest what changed.
+"""The rule loop: poll every source, evaluate each rule group, ingest what changed.
 
-One ``tick`` polls all sources side by side with ``poll`` (an unavailable source yields no
-samples and an updated status, never an exception), groups the samples by series for the
-pure ``evaluate``, and hands every ``AlertChange`` to the incident pipeline in one
-``ingest`` call. The evaluation state is kept only once that call has committed, so an
-outage of the database re-evaluates the same samples on the next tick instead of losing
-the alert.
+Rules belong to groups (``group:`` in the rules file: infrastructure, application,
+model-quality, data-pipelines); ``bot.rules.schedule`` runs each group on its own APScheduler
+interval. A group's run first polls the sources if the last poll is older than the poll
+interval (so a group never judges stale samples, and groups sharing the interval share one
+poll), then evaluates only its own rules with its own state over the samples it has not
+seen yet. ``tick`` runs one poll and every group at once; tests and ``vigil demo`` use it
+with an injected clock.
+
+Polling uses ``poll`` (an unavailable source yields no samples and an updated status,
+never an exception); every ``AlertChange`` goes to the incident pipeline in one ``ingest``
+call per group. A group's evaluation state and its consumed samples are committed only once
+that call has returned, so an outage of the database re-evaluates the same samples on the
+next run instead of losing the alert.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -43,8 +49,12 @@ def describe_status(status: SourceStatus) -> str:
     return "up" if status.is_up else f"unavailable: {status.reason}"
 
 
+MAX_POINTS_PER_SERIES = 64
+"""Most unevaluated points kept per series for a group that runs less often than the poll."""
+
+
 class RuleRunner:
-    """Polls ``sources`` and evaluates ``rules``; keeps the evaluation state between ticks."""
+    """Polls ``sources`` and evaluates ``rules`` group by group, keeping state between runs."""
 
     def __init__(
         self,
@@ -54,50 +64,98 @@ class RuleRunner:
         ingestor: AlertIngestor,
         models: Subjects,
         services: Subjects,
+        heartbeats: Subjects | None = None,
         clock: Clock,
         metrics: Metrics | None = None,
+        poll_interval: timedelta = timedelta(seconds=15),
     ) -> None:
         self.sources = list(sources)
         self._metrics = metrics
         self.rules = list(rules)
+        self.groups: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            self.groups.setdefault(rule.group, []).append(rule)
+        self._metrics_of = {g: {r.metric for r in rs} for g, rs in self.groups.items()}
         self._ingestor = ingestor
         self._models = models
         self._services = services
+        self._heartbeats: Subjects = heartbeats or {}
         self._clock = clock
-        self._state: EvalState | None = None
+        self.poll_interval = poll_interval
+        self._states: dict[str, EvalState] = {}
+        self._pending: dict[str, dict[Series, list[Point]]] = {g: {} for g in self.groups}
+        self._last_poll: datetime | None = None
         self._statuses: dict[str, SourceStatus] = {}
         self._lock = asyncio.Lock()
 
     @property
     def state(self) -> EvalState | None:
-        return self._state
+        """The evaluation state of the ``default`` group (or of the only group)."""
+        if len(self._states) == 1:
+            return next(iter(self._states.values()))
+        return self._states.get("default")
+
+    def group_state(self, group: str) -> EvalState | None:
+        return self._states.get(group)
 
     def statuses(self) -> dict[str, str]:
         """Each polled source's status in words, by source name."""
         return {name: describe_status(s) for name, s in self._statuses.items()}
 
     async def tick(self, now: datetime | None = None) -> list[IngestOutcome]:
-        """Poll, evaluate and ingest once; returns what became of the alerts it sent."""
+        """Poll once and evaluate every group; returns what became of the alerts it sent."""
         async with self._lock:
             now = now or self._clock()
-            polled = await asyncio.gather(*(self._poll(s, now) for s in self.sources))
-            samples = [sample for batch in polled for sample in batch]
-            started = time.perf_counter()
-            state, changes = evaluate(
-                self.rules,
-                group_samples(samples),
-                self._state,
-                now,
-                models=self._models,
-                services=self._services,
-            )
-            if self._metrics is not None:
-                self._metrics.rule_evaluation.observe(time.perf_counter() - started)
+            await self._poll_all(now)
             outcomes: list[IngestOutcome] = []
-            if changes:
-                outcomes = await self._ingestor.ingest([to_alert_in(c, now) for c in changes])
-            self._state = state
+            for group in self.groups:
+                outcomes += await self._evaluate(group, now)
             return outcomes
+
+    async def run_group(self, group: str, now: datetime | None = None) -> list[IngestOutcome]:
+        """One scheduled run of ``group``: poll if the samples are stale, then evaluate it."""
+        async with self._lock:
+            now = now or self._clock()
+            stale = self._last_poll is None or now - self._last_poll >= self.poll_interval * 0.9
+            if stale:
+                await self._poll_all(now)
+            return await self._evaluate(group, now)
+
+    async def _poll_all(self, now: datetime) -> None:
+        polled = await asyncio.gather(*(self._poll(s, now) for s in self.sources))
+        self._last_poll = now
+        for series, points in group_samples([s for batch in polled for s in batch]).items():
+            for group, metrics in self._metrics_of.items():
+                if series.metric in metrics:
+                    held = self._pending[group].setdefault(series, [])
+                    held.extend(points)
+                    del held[:-MAX_POINTS_PER_SERIES]
+
+    async def _evaluate(self, group: str, now: datetime) -> list[IngestOutcome]:
+        pending = self._pending.get(group, {})
+        started = time.perf_counter()
+        state, changes = evaluate(
+            self.groups.get(group, []),
+            pending,
+            self._states.get(group),
+            now,
+            models=self._models,
+            services=self._services,
+            heartbeats=self._heartbeats,
+        )
+        if self._metrics is not None:
+            self._metrics.rule_evaluation.labels(group).observe(time.perf_counter() - started)
+        outcomes: list[IngestOutcome] = []
+        if changes:
+            outcomes = await self._ingestor.ingest([to_alert_in(c, now) for c in changes])
+        self._states[group] = state
+        self._pending[group] = {}
+        return outcomes
+
+    async def wait_idle(self) -> None:
+        """Return once no poll or evaluation is in flight (used at shutdown)."""
+        async with self._lock:
+            return
 
     async def _poll(self, source: Source, now: datetime) -> list[Sample]:
         previous = self._statuses.get(source.name)
@@ -118,17 +176,6 @@ class RuleRunner:
             self._metrics.source_errors.labels(source.name).inc()
         self._statuses[source.name] = status
         return samples
-
-    async def run(self, stop: asyncio.Event, interval: timedelta) -> None:
-        """Tick every ``interval`` until ``stop`` is set; a failed tick is logged and retried."""
-        seconds = interval.total_seconds()
-        while not stop.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("rule evaluation failed; retrying in %gs", seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=seconds)
 
     async def close(self) -> None:
         """Release sources that hold resources (NVML)."""

@@ -29,8 +29,9 @@ OPS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
 KINDS: frozenset[str] = frozenset({"threshold", "baseline", "absent"})
 #: How a value is shown in summaries: ``ratio`` values are fractions printed as percentages.
 UNITS: frozenset[str] = frozenset({"ratio", "ms", "rps", "count", "score", "z"})
-#: Where ``threshold_from`` may point: ``model.<setting>`` or ``service.<setting>``.
-SCOPES: frozenset[str] = frozenset({"model", "service"})
+#: Where ``threshold_from`` may point: ``model.<setting>``, ``service.<setting>`` or
+#: ``heartbeat.<setting>`` (the ``models:``, ``services:`` and ``heartbeats:`` of vigil.yaml).
+SCOPES: frozenset[str] = frozenset({"model", "service", "heartbeat"})
 
 DEFAULT_FOR = timedelta(minutes=5)
 DEFAULT_ABSENT_AFTER = timedelta(minutes=10)
@@ -74,9 +75,20 @@ class Rule:
     unit: str = "count"
     enabled: bool = True
     baseline: BaselineSpec | None = None
+    #: Label values a series must have for this rule to watch it (``xid_class: hardware``).
+    match: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: The evaluation group: each group runs on its own interval (``sources.group_intervals``).
+    group: str = "default"
     source: str = ""
     #: Which file supplied each key, after overrides (``{"threshold": "rules/mine.yaml"}``).
     origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def watches(self, series: Series) -> bool:
+        """Whether ``series`` is this rule's metric with every ``match`` label equal."""
+        if series.metric != self.metric:
+            return False
+        labels = series.label_map
+        return all(labels.get(k) == v for k, v in self.match.items())
 
     @property
     def alertname(self) -> str:

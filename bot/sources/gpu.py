@@ -15,18 +15,25 @@ Xid codes say who is at fault. ``classify_xid`` sorts them (after NVIDIA's Xid c
     unknown      everything else
 
 Application Xids are the model server's problem; hardware Xids mean a likely bad GPU and
-should page. A host without the driver is normal (CPU-only nodes, CI): ``load_nvml`` says
-so once and the source is skipped while the rest of Vigil runs. NVML calls block, so they
-run in a worker thread, bounded by ``asyncio.timeout``.
+should page (rule ``gpu-xid-hardware``). Events are rare and bursty, so the source does not
+emit one sample per event: every poll it reports, per device and class, how many Xids arrived
+in the last ``xid_window`` (default 1 h), zeros included. The series therefore never goes
+silent (no false "no data" alert), the alert fires on the poll that sees the first hardware
+Xid, and it resolves by itself once an hour passes without one. Each event is also logged
+with its code and meaning, which the counts cannot carry.
+
+A host without the driver is normal (CPU-only nodes, CI): ``load_nvml`` says so once and
+the source is skipped while the rest of Vigil runs. NVML calls block, so they run in a
+worker thread, bounded by ``asyncio.timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.sources.base import Sample, SourceUnavailable
@@ -41,6 +48,22 @@ log = logging.getLogger(__name__)
 XidClass = Literal["application", "hardware", "unknown"]
 APPLICATION_XIDS = frozenset({13, 31, 43, 45})
 HARDWARE_XIDS = frozenset({48, 63, 64, 74, 79, 92, 94, 95})
+XID_CLASSES: tuple[XidClass, ...] = ("application", "hardware", "unknown")
+XID_MEANINGS = {
+    13: "graphics engine exception",
+    31: "GPU memory page fault",
+    43: "GPU stopped processing",
+    45: "preemptive cleanup",
+    48: "double-bit ECC error",
+    63: "ECC page retirement or row remapping",
+    64: "ECC page retirement or row remapping failure",
+    74: "NVLink error",
+    79: "GPU has fallen off the bus",
+    92: "high single-bit ECC error rate",
+    94: "contained ECC error",
+    95: "uncontained ECC error",
+}
+DEFAULT_XID_WINDOW = timedelta(hours=1)
 _MAX_EVENTS_PER_POLL = 256
 
 
@@ -77,8 +100,18 @@ class GpuSource:
     Start-up (``nvmlInit``, event registration) happens on the first ``collect``.
     """
 
-    def __init__(self, nvml: Any = None, *, timeout_s: float = 5.0, name: str = "gpu") -> None:
+    def __init__(
+        self,
+        nvml: Any = None,
+        *,
+        timeout_s: float = 5.0,
+        name: str = "gpu",
+        xid_window: timedelta = DEFAULT_XID_WINDOW,
+    ) -> None:
         self._module = nvml if nvml is not None else _pynvml
+        self._xid_window = xid_window
+        self._xid_log: deque[tuple[datetime, str, XidClass]] = deque()
+        self._xid_devices: set[str] = set()  # UUIDs whose Xid events we receive
         self._nvml: Any | None = None
         self._started = False
         self._events: Any | None = None
@@ -135,6 +168,7 @@ class GpuSource:
             handle = nvml.nvmlDeviceGetHandleByIndex(index)
             try:
                 nvml.nvmlDeviceRegisterEvents(handle, nvml.nvmlEventTypeXidCriticalError, events)
+                self._xid_devices.add(_text(nvml.nvmlDeviceGetUUID(handle)))
                 registered += 1
             except nvml.NVMLError as exc:
                 log.info("GPU %d: Xid events unavailable: %s", index, exc)
@@ -169,7 +203,7 @@ class GpuSource:
         memory = nvml.nvmlDeviceGetMemoryInfo(handle)
         readings = [
             ("gpu_utilization", nvml.nvmlDeviceGetUtilizationRates(handle).gpu / 100.0),
-            ("gpu_memory_used", memory.used / memory.total if memory.total else 0.0),
+            ("gpu_memory_utilization", memory.used / memory.total if memory.total else 0.0),
             (
                 "gpu_temperature_c",
                 float(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
@@ -214,11 +248,10 @@ class GpuSource:
         return readings
 
     def _xids(self, labels_by_uuid: dict[str, dict[str, str]], now: datetime) -> list[Sample]:
-        """Drain pending Xid events (wait 0 ms) into one count per device and Xid code."""
+        """Drain pending Xid events (wait 0 ms); count each device's per class in the window."""
         nvml = self._nvml
         if nvml is None or self._events is None:
             return []
-        counts: Counter[tuple[str, int]] = Counter()
         for _ in range(_MAX_EVENTS_PER_POLL):
             try:
                 event = nvml.nvmlEventSetWait(self._events, 0)
@@ -226,14 +259,26 @@ class GpuSource:
                 if getattr(exc, "value", None) == nvml.NVML_ERROR_TIMEOUT:
                     break  # nothing (more) pending
                 raise
-            if event.eventType == nvml.nvmlEventTypeXidCriticalError:
-                counts[(_text(nvml.nvmlDeviceGetUUID(event.device)), int(event.eventData))] += 1
+            if event.eventType != nvml.nvmlEventTypeXidCriticalError:
+                continue
+            uuid, code = _text(nvml.nvmlDeviceGetUUID(event.device)), int(event.eventData)
+            kind = classify_xid(code)
+            log.warning(
+                "%s: Xid %d (%s, %s)",
+                uuid,
+                code,
+                XID_MEANINGS.get(code, "see NVIDIA's Xid catalogue"),
+                "likely bad GPU" if kind == "hardware" else f"{kind} cause",
+            )
+            self._xid_log.append((now, uuid, kind))
+        while self._xid_log and self._xid_log[0][0] <= now - self._xid_window:
+            self._xid_log.popleft()
         samples = []
-        for (uuid, code), count in sorted(counts.items()):
-            labels = {
-                **labels_by_uuid.get(uuid, {"uuid": uuid}),
-                "xid": str(code),
-                "xid_class": classify_xid(code),
-            }
-            samples.append(Sample("gpu_xid_errors", float(count), labels, now))
+        for uuid, labels in labels_by_uuid.items():
+            if uuid not in self._xid_devices:
+                continue  # no events from this device: a zero would be a false all-clear
+            for kind in XID_CLASSES:
+                count = sum(1 for _, u, k in self._xid_log if u == uuid and k == kind)
+                tagged = {**labels, "xid_class": kind}
+                samples.append(Sample("gpu_xid_errors", float(count), tagged, now))
         return samples

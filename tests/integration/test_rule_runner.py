@@ -124,7 +124,9 @@ async def test_a_failing_source_shows_unavailable_and_the_others_still_run(
     assert body["sources"]["pushed"] == "up"
     assert body["sources"]["prometheus"].startswith("unavailable: ")
     assert 'vigil_source_errors_total{source="prometheus"} 2.0' in metrics  # one per tick
-    assert "vigil_rule_evaluation_seconds_count 2.0" in metrics
+    # each tick evaluates every rule group once
+    assert 'vigil_rule_evaluation_seconds_count{group="infrastructure"} 2.0' in metrics
+    assert 'vigil_rule_evaluation_seconds_count{group="model-quality"} 2.0' in metrics
 
 
 @pytest.mark.parametrize(

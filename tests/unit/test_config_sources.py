@@ -87,3 +87,11 @@ def test_errors_name_the_key(section: Any, key: str) -> None:
         parse_sources(section, "vigil.yaml")
     assert caught.value.key == key
     assert caught.value.where == "vigil.yaml"
+
+
+def test_group_intervals_are_read_and_checked() -> None:
+    parsed = parse_sources({"interval": "15s", "group_intervals": {"model-quality": "1m"}}, "v")
+    assert dict(parsed.group_intervals) == {"model-quality": timedelta(minutes=1)}
+    with pytest.raises(ConfigError) as caught:
+        parse_sources({"group_intervals": {"model-quality": "soon"}}, "v")
+    assert caught.value.key == "sources.group_intervals.model-quality"

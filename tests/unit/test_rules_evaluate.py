@@ -7,9 +7,20 @@ from typing import Any
 
 import pytest
 
+from bot.incidents.classify import classify
 from bot.incidents.fingerprint import fingerprint
 from bot.incidents.signals import signal_from_alert
-from bot.rules import EvalState, Point, Rule, Series, evaluate, parse_rules, to_alert_in
+from bot.rules import (
+    EvalState,
+    Point,
+    Rule,
+    Series,
+    default_rules_file,
+    evaluate,
+    load_rules,
+    parse_rules,
+    to_alert_in,
+)
 from bot.rules.alerts import AlertChange
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -285,3 +296,33 @@ def test_to_alert_in_keeps_value_threshold_window_and_fingerprint() -> None:
     assert (done.status, done.ends_at) == ("resolved", T0 + 6 * MIN)
     assert done.fingerprint == alert.fingerprint
     assert done.starts_at == alert.starts_at
+
+
+def test_a_hardware_xid_pages_as_a_likely_bad_gpu_and_application_xids_do_not() -> None:
+    (rule,) = [r for r in load_rules([default_rules_file()]) if r.name == "gpu-xid-hardware"]
+    gpu = {"gpu": "0", "uuid": "GPU-5d1e", "name": "NVIDIA H100"}
+    hardware = Series.of("gpu_xid_errors", {**gpu, "xid_class": "hardware"})
+    application = Series.of("gpu_xid_errors", {**gpu, "xid_class": "application"})
+    run = Run(rule)
+    assert run.at(T0, {hardware: [Point(T0, 0)], application: [Point(T0, 3)]}) == []
+    t1 = T0 + MIN
+    (change,) = run.at(t1, {hardware: [Point(t1, 1)], application: [Point(t1, 3)]})
+    assert change.status == "firing"  # at once: `for: 0s`
+    assert change.labels["xid_class"] == "hardware"
+    assert change.labels["uuid"] == "GPU-5d1e"
+    verdict = classify([signal_from_alert(dict(change.labels), {}, change.value, None)])
+    assert verdict.severity == "P2"
+    assert verdict.reason == "P2: likely bad GPU: 1 hardware Xid error in the last hour on gpu 0"
+    # An hour without another hardware Xid: the windowed count is back to 0 and it resolves.
+    t2 = T0 + 61 * MIN
+    (resolved,) = run.at(t2, {hardware: [Point(t2, 0)], application: [Point(t2, 0)]})
+    assert resolved.status == "resolved"
+
+
+def test_match_limits_a_rule_to_series_with_those_label_values() -> None:
+    rule = make(match={"service": "payments"}, **{"for": "0s"})
+    web = Series.of("error_rate", {"service": "web"})
+    run = Run(rule)
+    assert run.at(T0, {web: [Point(T0, 0.5)]}) == []
+    (change,) = run.at(T0 + MIN, {PAY: [Point(T0 + MIN, 0.5)]})
+    assert change.labels["service"] == "payments"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bot.sources.base import Source, SourceUnavailable
-from bot.sources.gpu import GpuSource, classify_xid, load_nvml
+from bot.sources.gpu import XID_CLASSES, GpuSource, classify_xid, load_nvml
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 NOT_SUPPORTED, DRIVER_NOT_LOADED, TIMEOUT, GPU_LOST = 3, 9, 10, 15
@@ -128,7 +128,9 @@ class FakeNvml:
 
 def by_metric(samples: list[Any], uuid: str) -> dict[str, float]:
     return {
-        s.metric: s.value for s in samples if s.labels["uuid"] == uuid and "xid" not in s.labels
+        s.metric: s.value
+        for s in samples
+        if s.labels["uuid"] == uuid and s.metric != "gpu_xid_errors"
     }
 
 
@@ -141,7 +143,7 @@ async def test_readings_per_device_with_uuid() -> None:
     assert source.enabled is True
     assert by_metric(samples, "GPU-a") == {
         "gpu_utilization": 0.5,
-        "gpu_memory_used": 0.75,
+        "gpu_memory_utilization": 0.75,
         "gpu_temperature_c": 65.0,
         "gpu_ecc_uncorrected_volatile": 0.0,
         "gpu_retired_pages_pending": 1.0,
@@ -160,32 +162,50 @@ async def test_not_supported_readings_are_omitted() -> None:
     samples = await GpuSource(nvml=nvml).collect(NOW)
     assert set(by_metric(samples, "GPU-a")) == {
         "gpu_utilization",
-        "gpu_memory_used",
+        "gpu_memory_utilization",
         "gpu_temperature_c",
     }
 
 
-async def test_xid_events_are_counted_and_classified() -> None:
-    nvml = FakeNvml([FakeGpu("GPU-a"), FakeGpu("GPU-b", events=False), FakeGpu("GPU-c")])
-    source = GpuSource(nvml=nvml)
-    await source.collect(NOW)
-    nvml.pending_xids = [(0, 13), (2, 79), (0, 13), (2, 999)]
-    samples = await source.collect(NOW)
-    xids = {
-        (s.labels["uuid"], s.labels["xid"], s.labels["xid_class"]): s.value
+def xid_counts(samples: list[Any]) -> dict[tuple[str, str], float]:
+    return {
+        (s.labels["uuid"], s.labels["xid_class"]): s.value
         for s in samples
         if s.metric == "gpu_xid_errors"
     }
-    assert xids == {
-        ("GPU-a", "13", "application"): 2.0,
-        ("GPU-c", "79", "hardware"): 1.0,
-        ("GPU-c", "999", "unknown"): 1.0,
-    }
-    hardware = next(s for s in samples if s.labels.get("xid") == "79")
+
+
+async def test_xid_events_are_counted_per_class_over_the_window(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    nvml = FakeNvml([FakeGpu("GPU-a"), FakeGpu("GPU-b", events=False), FakeGpu("GPU-c")])
+    source = GpuSource(nvml=nvml, xid_window=timedelta(hours=1))
+    quiet = xid_counts(await source.collect(NOW))
+    # Every watched device reports every class each poll, zeros included, so the series
+    # never go silent; GPU-b sends no events, so it gets no (falsely reassuring) zeros.
+    assert quiet == {(u, k): 0.0 for u in ("GPU-a", "GPU-c") for k in XID_CLASSES}
+    nvml.pending_xids = [(0, 13), (2, 79), (0, 13), (2, 999)]
+    with caplog.at_level(logging.WARNING, logger="bot.sources.gpu"):
+        samples = await source.collect(NOW + timedelta(minutes=1))
+    counts = xid_counts(samples)
+    assert counts[("GPU-a", "application")] == 2.0
+    assert counts[("GPU-c", "hardware")] == 1.0
+    assert counts[("GPU-c", "unknown")] == 1.0
+    assert counts[("GPU-a", "hardware")] == 0.0
+    assert "GPU-c: Xid 79 (GPU has fallen off the bus, likely bad GPU)" in caplog.text
+    hardware = next(
+        s
+        for s in samples
+        if s.labels["uuid"] == "GPU-c" and s.labels.get("xid_class") == "hardware"
+    )
     assert hardware.labels["name"] == "NVIDIA H100 80GB HBM3"
     assert nvml.pending_xids == []
     assert "register GPU-b" not in nvml.calls
-    assert not [s for s in await source.collect(NOW) if s.metric == "gpu_xid_errors"]
+    # Still counted 59 minutes later, gone once the hour has passed.
+    later = xid_counts(await source.collect(NOW + timedelta(minutes=60)))
+    assert later[("GPU-c", "hardware")] == 1.0
+    gone = xid_counts(await source.collect(NOW + timedelta(minutes=61)))
+    assert gone[("GPU-c", "hardware")] == 0.0
 
 
 async def test_no_driver_is_skipped_and_said_once(caplog: pytest.LogCaptureFixture) -> None:
