@@ -35,6 +35,8 @@ PURE = [
     "ingest/validate.py",
     "ingest/alertmanager.py",
     "ingest/generic.py",
+    "heartbeats/spec.py",
+    "heartbeats/check.py",
 ]
 FORBIDDEN = (
     "aiohttp",
