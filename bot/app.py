@@ -17,6 +17,8 @@ from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.wiring import SlackParts, build_slack
 from bot.config import Settings, rule_files
 from bot.db import Database, redact_url
+from bot.heartbeats.service import HeartbeatService
+from bot.heartbeats.store import HeartbeatStore
 from bot.incidents.ingest import AlertIngestor
 from bot.incidents.service import Change, IncidentService, Notifier
 from bot.incidents.store import Clock, utcnow
@@ -32,7 +34,9 @@ from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.rules.schedule import RuleSchedule
 from bot.scheduler import Timers
+from bot.sources.base import Source
 from bot.sources.build import build_sources
+from bot.sources.heartbeats import HeartbeatSource
 from bot.sources.pushed import PushedSource
 from bot.web import Routes, build_web_app
 
@@ -58,6 +62,7 @@ class Vigil:
     clock: Clock
     rules_runner: RuleRunner
     pushed: PushedSource
+    heartbeats: HeartbeatService
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
 
@@ -99,12 +104,17 @@ class Vigil:
         )
         timers = Timers(settings.database_url, clock=clock)
         pushed = PushedSource()
+        sources: list[Source] = build_sources(settings.sources, pushed)
+        beats = HeartbeatStore(db)
+        if settings.heartbeats:
+            sources.append(HeartbeatSource(beats, settings.heartbeats))
         rules_runner = RuleRunner(
-            build_sources(settings.sources, pushed),
+            sources,
             rules,
             ingestor=ingestor,
             models=settings.incidents.models,
             services=settings.incidents.services,
+            heartbeats=settings.heartbeats,
             clock=clock,
             metrics=metrics,
             poll_interval=settings.sources.interval,
@@ -136,6 +146,7 @@ class Vigil:
             clock=clock,
             rules_runner=rules_runner,
             pushed=pushed,
+            heartbeats=HeartbeatService(beats, settings.heartbeats, clock=clock),
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
@@ -181,6 +192,7 @@ class Vigil:
             outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
             pushed=self.pushed,
             source_statuses=self.rules_runner.statuses,
+            heartbeats=self.heartbeats,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where

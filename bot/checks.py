@@ -44,7 +44,9 @@ def check_rules(settings: Settings) -> list[RuleStatus]:
     """Load the alerting rules Vigil would run (bundled, then ``rules_dir/*.yaml``) with the
     strict loader, so a bad file is reported by file and key, and say which are on."""
     rules = load_rules(rule_files(settings))
-    return effective(rules, settings.incidents.models, settings.incidents.services)
+    return effective(
+        rules, settings.incidents.models, settings.incidents.services, settings.heartbeats
+    )
 
 
 def check_playbooks(directory: Path, settings: Settings | None = None) -> int:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.db import normalise_url
 from bot.errors import ConfigError
+from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.service import IncidentSettings
@@ -57,6 +58,7 @@ _TOP_KEYS = frozenset(
         "rotations",
         "slack",
         "sources",
+        "heartbeats",
     }
 )
 
@@ -114,6 +116,7 @@ class Settings:
     retrain_url: str | None = field(default=None, repr=False)  # may hold credentials
     config_path: Path | None = None
     sources: SourcesSettings = field(default_factory=SourcesSettings)
+    heartbeats: Mapping[str, HeartbeatSpec] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def load_settings(
@@ -177,6 +180,7 @@ def load_settings(
         retrain_url=_http_url(raw.get("retrain_url"), where, "retrain_url"),
         config_path=path,
         sources=parse_sources(raw.get("sources"), where),
+        heartbeats=parse_heartbeats(raw.get("heartbeats"), where),
     )
 
 
@@ -415,7 +419,7 @@ def _float(value: object, where: str, key: str) -> float | None:
 _SOURCE_KEYS = ("interval", "group_intervals", "prometheus", "http_checks", "system", "gpu")
 _PROMETHEUS_KEYS = ("url", "queries", "timeout")
 _CHECK_KEYS = ("name", "url", "expect_status", "max_latency_ms", "json_field", "expect_value")
-_RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu"})
+_RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu", "heartbeats"})
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
 from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.heartbeats.service import HeartbeatService
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
@@ -32,6 +33,7 @@ from bot.sources.pushed import PushedSource, parse_samples
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_BEAT_BYTES = 16 * 1024  # a heartbeat is a handful of numbers
 
 
 def error(status: int, code: str, field: str, message: str, **headers: str) -> web.Response:
@@ -75,6 +77,7 @@ class Routes:
         outbox_depth: Callable[[], Awaitable[int]] | None = None,
         pushed: PushedSource | None = None,
         source_statuses: Callable[[], Mapping[str, str]] | None = None,
+        heartbeats: HeartbeatService | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -87,12 +90,15 @@ class Routes:
         self._outbox_depth = outbox_depth
         self._pushed = pushed
         self._source_statuses = source_statuses
+        self._heartbeats = heartbeats
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
         app.router.add_post("/alerts/generic", self.generic)
         if self._pushed is not None:
             app.router.add_post("/api/v1/samples", self.samples)
+        if self._heartbeats is not None:
+            app.router.add_post("/api/v1/heartbeats/{name}", self.heartbeat)
         app.router.add_get("/api/v1/incidents", self.list_incidents)
         app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
         app.router.add_get("/healthz", self.healthz)
@@ -121,8 +127,44 @@ class Routes:
             return error(400, "invalid", exc.field, exc.detail)
         return web.json_response({"accepted": accepted}, status=200)
 
-    async def _read_json(self, request: web.Request, what: str) -> _Body | web.Response:
-        """The decoded JSON body, or the error response (413 too large, 400 not JSON)."""
+    async def heartbeat(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/heartbeats/{name}``: a batch job's run, committed before the 200;
+        the reply lists the run's problems ("0 rows") for the job's own log."""
+        assert self._heartbeats is not None  # the route exists only with heartbeats
+        if not _authorized(request, self._ingest_token):
+            return _unauthorized()
+        try:
+            self._heartbeats.spec(request.match_info["name"])
+        except NotFoundError as exc:
+            return error(404, "not_found", "name", exc.message)
+        if (request.content_length or 0) > MAX_BEAT_BYTES:
+            return error(
+                413, "too_large", "body", f"a beat is at most {MAX_BEAT_BYTES} bytes of JSON"
+            )
+        body = await self._read_json(request, "fields", empty={})
+        if isinstance(body, web.Response):
+            return body
+        try:
+            receipt = await self._heartbeats.beat(request.match_info["name"], body.value)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not store a beat of %s", request.match_info["name"])
+            return error(
+                503,
+                "unavailable",
+                "",
+                "could not store the beat; nothing was kept, retry",
+                **{"Retry-After": "5"},
+            )
+        return web.json_response(receipt.to_json(), status=200)
+
+    async def _read_json(
+        self, request: web.Request, what: str, *, empty: Any = None
+    ) -> _Body | web.Response:
+        """The decoded JSON body, or the error response (413 too large, 400 not JSON).
+
+        With ``empty`` set, an empty body reads as that value instead of being refused."""
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -132,6 +174,8 @@ class Routes:
                 "body",
                 f"the body is larger than {self._max_body} bytes; send fewer {what} per post",
             )
+        if empty is not None and not raw.strip():
+            return _Body(empty)
         try:
             return _Body(json.loads(raw))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

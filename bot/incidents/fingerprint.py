@@ -17,7 +17,7 @@ _FNV_PRIME = 0x100000001B3
 _MASK = 0xFFFFFFFFFFFFFFFF
 _SEPARATOR = b"\xff"
 
-DEFAULT_GROUP_BY: tuple[str, ...] = ("alertname", "service|model")
+DEFAULT_GROUP_BY: tuple[str, ...] = ("alertname", "service|model|heartbeat")
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:

@@ -129,7 +129,7 @@ def signal_from_alert(
         kind = _ALERTNAME_KINDS.get(_squash(alertname)) or snake_case(alertname) or "unknown"
 
     subject = "unknown subject"
-    for label in ("model", "service", "gpu", "instance"):
+    for label in ("heartbeat", "model", "service", "gpu", "instance"):
         if labels.get(label, "").strip():
             subject = f"{label} {labels[label].strip()}"
             break

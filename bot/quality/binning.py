@@ -34,19 +34,26 @@ def _finite(values: npt.ArrayLike, field: str) -> FloatArray:
 def quantile_edges(
     reference: npt.ArrayLike, bins: int = DEFAULT_BINS, *, field: str = "reference"
 ) -> FloatArray:
-    """Inner cut points at the reference's quantiles: at most ``bins - 1``, strictly increasing.
+    """Inner cut points at the reference's quantiles, strictly increasing, at most ``bins``.
 
-    An all-constant reference yields one cut at its value, so the result always has at least
-    one edge and two bins (below, and at-or-above).
+    A reference with at most ``bins`` distinct values gets a cut at each value instead (one
+    bin per value), so an all-constant reference yields one cut at its value: the result
+    always has at least one edge and two bins (below, and at-or-above).
     """
     if bins < 2:
         raise ValidationError("bins", f"must be at least 2, got {bins}")
     array = _finite(reference, field)
+    distinct = np.unique(array)
+    if distinct.size <= bins:
+        # Few distinct values (a 0/1 flag, a star rating): one bin per value. Quantile cuts
+        # would collapse (a flag that is 0 in 95 % of rows gets one cut at 0) and hide a
+        # shift between the values, exactly the drift that matters.
+        return np.asarray(distinct, dtype=np.float64)
     probs = np.linspace(0.0, 1.0, bins + 1)[1:-1]
-    cuts = np.unique(np.quantile(array, probs))
+    cuts: FloatArray = np.asarray(np.unique(np.quantile(array, probs)), dtype=np.float64)
     if cuts.size == 0:
         cuts = np.array([float(array[0])])
-    return cuts.astype(np.float64)
+    return cuts
 
 
 def equal_width_edges(

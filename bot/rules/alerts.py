@@ -23,7 +23,7 @@ from bot.rules.schema import Rule, Series, format_value, short_duration
 SOURCE = "vigil-rules"
 ABSENT_ALERTNAME = "DataAbsent"
 ABSENT_SIGNAL = "dependency"
-_SUBJECT_LABELS = ("model", "service", "gpu", "instance")
+_SUBJECT_LABELS = ("heartbeat", "model", "service", "gpu", "instance")
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,13 @@ def describe(
         if firing:
             return f"{what} beyond {k} for {short_duration(rule.for_)}{on} {base}"
         return f"{what} back within {k}{on} {base}"
+    if rule.unit == "flag":  # a yes/no condition: the title says it all
+        return f"{rule.title}{on}" if firing else f"no longer: {rule.title}{on}"
     shown = format_value(rule.unit, threshold)
     now_value = format_value(rule.unit, value)
+    held = f" for {short_duration(rule.for_)}" if rule.for_ else ""
     if firing:
-        return f"{rule.title} {now_value} {rule.op} {shown} for {short_duration(rule.for_)}{on}"
+        return f"{rule.title} {now_value} {rule.op} {shown}{held}{on}"
     return f"{rule.title} {now_value}, no longer {rule.op} {shown}{on}"
 
 

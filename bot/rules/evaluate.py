@@ -56,6 +56,7 @@ class SeriesState:
     last_value: float | None = None
     absent_since: datetime | None = None
     history: tuple[Point, ...] = ()
+    notes: Mapping[str, str] | None = None  # the latest point's evidence
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,9 @@ class _Ctx:
         if self.rule.kind == "baseline" and self.rule.baseline is not None:
             oldest = point.at - self.rule.baseline.window
             history = (*(p for p in history if p.at >= oldest), point)
-        st = replace(st, last_seen=point.at, last_value=point.value, history=history)
+        st = replace(
+            st, last_seen=point.at, last_value=point.value, history=history, notes=point.notes
+        )
         return self._judge(st, point.value, point.at) if self.rule.kind != "absent" else st
 
     def _absence(self, st: SeriesState, started: datetime) -> SeriesState:
@@ -206,9 +209,11 @@ class _Ctx:
         text = describe(
             self.rule, labels, shown, threshold, firing=firing, dev=dev, observed=observed
         )
-        notes = {}
+        notes = dict(st.notes or {})
+        if firing and notes.get("detail"):
+            text = f"{text} — {notes['detail']}"
         if dev is not None:
-            notes = {"observed": repr(observed), "median": repr(dev.median), "mad": repr(dev.mad)}
+            notes |= {"observed": repr(observed), "median": repr(dev.median), "mad": repr(dev.mad)}
         starts = at if firing else (st.fired_at or at)
         self._emit(status, labels, shown, threshold, self.rule.for_, text, starts, notes)
 

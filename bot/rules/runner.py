@@ -40,7 +40,7 @@ def group_samples(samples: Sequence[Sample]) -> dict[Series, list[Point]]:
     grouped: dict[Series, list[Point]] = {}
     for sample in samples:
         series = Series.of(sample.metric, sample.labels)
-        grouped.setdefault(series, []).append(Point(sample.at, sample.value))
+        grouped.setdefault(series, []).append(Point(sample.at, sample.value, sample.notes or None))
     return grouped
 
 

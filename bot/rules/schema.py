@@ -28,7 +28,8 @@ OPS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
 )
 KINDS: frozenset[str] = frozenset({"threshold", "baseline", "absent"})
 #: How a value is shown in summaries: ``ratio`` values are fractions printed as percentages.
-UNITS: frozenset[str] = frozenset({"ratio", "ms", "rps", "count", "score", "z"})
+#: ``s`` values are seconds shown as durations (``8h20m``); ``flag`` is 0/1, shown as words.
+UNITS: frozenset[str] = frozenset({"ratio", "ms", "rps", "count", "score", "z", "s", "flag"})
 #: Where ``threshold_from`` may point: ``model.<setting>``, ``service.<setting>`` or
 #: ``heartbeat.<setting>`` (the ``models:``, ``services:`` and ``heartbeats:`` of vigil.yaml).
 SCOPES: frozenset[str] = frozenset({"model", "service", "heartbeat"})
@@ -125,6 +126,8 @@ class Point:
 
     at: datetime
     value: float = field(compare=False)
+    #: The sample's notes (evidence such as the top drifting features), if any.
+    notes: Mapping[str, str] | None = field(default=None, compare=False)
 
 
 def holds(op: str, value: float, threshold: float) -> bool:
@@ -167,6 +170,11 @@ def format_value(unit: str, value: float) -> str:
         return f"{_trim(value)} ms"
     if unit == "rps":
         return f"{_trim(value)} req/s"
+    if unit == "s":
+        sign = "-" if value < 0 else ""
+        return sign + short_duration(timedelta(seconds=round(abs(value))))
+    if unit == "flag":
+        return "yes" if value else "no"
     return _trim(value)
 
 

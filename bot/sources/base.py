@@ -32,9 +32,13 @@ class Sample:
     value: float
     labels: Mapping[str, str]
     at: datetime
+    #: Evidence for an alert this sample may fire (``{"detail": "top drift: income 0.61"}``):
+    #: copied into the alert's annotations; ``detail`` is also appended to its summary.
+    notes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
+        object.__setattr__(self, "notes", MappingProxyType(dict(self.notes)))
 
 
 class SourceUnavailable(VigilError):

@@ -17,6 +17,7 @@ NEEDS = {
     "confidence-below-floor": "models.<name>.confidence_floor",
     "accuracy-below-sla": "models.<name>.accuracy_sla",
     "model-latency-p99-above-sla": "models.<name>.latency_p99_sla_ms",
+    "heartbeat-label-delay": "heartbeats.<name>.max_label_delay",
 }
 
 
@@ -49,14 +50,22 @@ def listed(tmp_path: Path, *args: str) -> dict[str, list[str]]:
 
 def test_default_rules_list_shows_the_sla_rules_off_naming_the_key(tmp_path: Path) -> None:
     rules = listed(tmp_path)
-    assert len(rules) == 20
+    assert len(rules) == 25  # the brief's 20, gpu-xid-hardware and 4 heartbeat rules
     off = {name for name, (state, _) in rules.items() if state == "OFF"}
     assert off == set(NEEDS)
     for name, key in NEEDS.items():
         assert f"needs {key}" in rules[name][1]
     state, rest = rules["cpu-high"]
     assert state == "ON"
-    assert rest.split() == ["cpu_utilization", ">", "80%", "for", "5m", "threshold"]
+    assert rest.split() == [
+        "cpu_utilization",
+        ">",
+        "80%",
+        "for",
+        "5m",
+        "infrastructure",
+        "threshold",
+    ]
     assert rules["request-volume-anomalous"][1].endswith("baseline")
 
 
@@ -70,7 +79,7 @@ def test_a_configured_sla_turns_its_rule_on(tmp_path: Path) -> None:
     assert rules["queue-depth-above-capacity"][0] == "OFF"
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "15 rules on, 5 off until configured" in done.stdout
+    assert "19 rules on, 6 off until configured" in done.stdout
 
 
 def test_rules_dir_overrides_and_explicit_config(tmp_path: Path) -> None:
@@ -85,7 +94,7 @@ def test_rules_dir_overrides_and_explicit_config(tmp_path: Path) -> None:
     assert "disabled" in rules["cache-hit-low"][1]
     done = vigil("check", "--config", "other.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "13 rules on, 6 off until configured, 1 disabled" in done.stdout
+    assert "17 rules on, 7 off until configured, 1 disabled" in done.stdout
 
 
 def test_check_fails_on_a_bad_rules_file_naming_file_and_key(tmp_path: Path) -> None:

@@ -67,15 +67,27 @@ def test_effective_reads_the_configured_names(tmp_path: Path) -> None:
         ("model", "output_kl_threshold"),
         ("model", "accuracy_sla"),
         ("model", "latency_p99_sla_ms"),
+        ("heartbeat", "max_label_delay"),  # a duration in vigil.yaml, seconds to the rule
     }
     models = {key: 0.5 for scope, key in needed if scope == "model"}
     services = {key: 5.0 for scope, key in needed if scope == "service"}
-    settings = settings_from(tmp_path, {"models": {"m": models}, "services": {"s": services}})
-    statuses = effective(rules, settings.incidents.models, settings.incidents.services)
+    beats = {key: "6h" for scope, key in needed if scope == "heartbeat"}
+    settings = settings_from(
+        tmp_path,
+        {
+            "models": {"m": models},
+            "services": {"s": services},
+            "heartbeats": {"h": {"every": "1h", **beats}},
+        },
+    )
+    statuses = effective(
+        rules, settings.incidents.models, settings.incidents.services, settings.heartbeats
+    )
     assert all(s.on for s in statuses)
     by_name = {s.rule.name: s for s in statuses}
     assert by_name["confidence-below-floor"].subjects == ("m",)
     assert by_name["queue-depth-above-capacity"].subjects == ("s",)
+    assert by_name["heartbeat-label-delay"].subjects == ("h",)
 
 
 @pytest.mark.parametrize(

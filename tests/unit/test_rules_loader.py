@@ -92,6 +92,7 @@ def test_defaults_needing_user_values_are_off_until_set() -> None:
         "confidence-below-floor": "needs models.<name>.confidence_floor",
         "accuracy-below-sla": "needs models.<name>.accuracy_sla",
         "model-latency-p99-above-sla": "needs models.<name>.latency_p99_sla_ms",
+        "heartbeat-label-delay": "needs heartbeats.<name>.max_label_delay",
     }
 
 

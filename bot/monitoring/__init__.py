@@ -1,0 +1,1 @@
+"""Model monitoring: production rows and labels in, model-quality samples out."""

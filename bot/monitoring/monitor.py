@@ -1,0 +1,192 @@
+"""Per-model state between posts: the reference, the streaming window, the label join.
+
+A model is watched once it has a reference profile (``vigil model reference``). Each post
+of predictions is checked row by row against it (bad rows are reported, never fatal, and
+never drop the good rows of the batch) and counted into the model's window; nothing keeps
+the feature values themselves. Labels arrive later and are joined by row id: the monitor
+remembers the prediction of the last ``label_horizon`` ids (an id and a class label each,
+not the row), and keeps the last ``label_window`` labelled outcomes for realized accuracy.
+
+``samples(now)`` is what the rule engine polls (through ``bot.sources.models``): one sample
+per metric per model, labelled ``model`` (and ``model_version``), the drift sample carrying
+the top drifting features as a note for the alert. In memory: a restart starts the windows
+empty (the reference stays in the database), which delays a drift alert by one window at
+worst and never invents one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.errors import NotFoundError, ValidationError
+from bot.ingest.validate import child, fail, item, json_type, require_object
+from bot.quality.assess import Assessment, assess
+from bot.quality.data import RowCheck, check_rows
+from bot.quality.performance import Confusion, Metrics
+from bot.quality.profile import ReferenceProfile, category_key
+from bot.quality.windows import ModelWindow, WindowSpec
+
+MAX_ROWS = 10_000
+"""Most rows accepted in one post of predictions or labels."""
+
+
+@dataclass
+class Watched:
+    """One model under watch: its reference, window and label join."""
+
+    version: str
+    profile: ReferenceProfile
+    window: ModelWindow
+    awaiting: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    outcomes: deque[tuple[str, str]] = field(default_factory=deque)
+    importances: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    """What became of a post of labels."""
+
+    received: int
+    matched: int
+    unknown: tuple[str, ...]  # ids with no remembered prediction (first 20)
+    unknown_total: int
+
+
+class ModelMonitor:
+    """Holds every watched model's window; thread-free, used from the event loop only."""
+
+    def __init__(
+        self,
+        spec: WindowSpec,
+        *,
+        label_horizon: int = 100_000,
+        label_window: int = 5_000,
+    ) -> None:
+        self.spec = spec
+        self._horizon = label_horizon
+        self._label_window = label_window
+        self._models: dict[str, Watched] = {}
+
+    def watch(self, model: str, version: str, profile: ReferenceProfile) -> None:
+        """Start (or restart, on a new reference) watching ``model`` with an empty window."""
+        self._models[model] = Watched(version, profile, ModelWindow(profile, self.spec))
+
+    def models(self) -> list[str]:
+        return sorted(self._models)
+
+    def watched(self, model: str) -> Watched:
+        found = self._models.get(model)
+        if found is None:
+            raise NotFoundError(
+                f"model {model!r} has no reference profile; store one with "
+                f"`vigil model reference {model} FILE`"
+            )
+        return found
+
+    def predictions(self, model: str, payload: object, now: datetime) -> RowCheck:
+        """Check and count a post ``{"rows": [...], "importances": {...}?}``."""
+        watched = self.watched(model)
+        body = require_object(payload, "")
+        rows = _rows(body)
+        importances = _importances(body.get("importances"), watched.profile)
+        check = check_rows(rows, watched.profile)
+        watched.window.add_batch(check.batch, now)
+        if importances is not None:
+            watched.importances = importances
+        accepted = set(map(str, check.ids))
+        for row in rows:
+            if isinstance(row, Mapping) and str(row.get("id")) in accepted:
+                predicted = category_key(row.get("prediction"))
+                if predicted is not None:
+                    watched.awaiting[str(row["id"])] = predicted
+                    watched.awaiting.move_to_end(str(row["id"]))
+        while len(watched.awaiting) > self._horizon:
+            watched.awaiting.popitem(last=False)
+        return check
+
+    def labels(self, model: str, payload: object) -> LabelResult:
+        """Join a post ``{"rows": [{"id": ..., "label": ...}]}`` to remembered predictions.
+
+        The whole post is validated first; one malformed row refuses the post (400 naming
+        it) so a half-applied label feed never skews the realized accuracy.
+        """
+        watched = self.watched(model)
+        rows = _rows(require_object(payload, ""))
+        pairs: list[tuple[str, str]] = []
+        for i, row in enumerate(rows):
+            path = item("rows", i)
+            obj = require_object(row, path)
+            raw_id, raw_label = obj.get("id"), obj.get("label")
+            if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or raw_id == "":
+                raise fail(child(path, "id"), "is required (a non-empty string or integer)")
+            label = category_key(raw_label)
+            if label is None:
+                raise fail(child(path, "label"), "is required (the true class)")
+            pairs.append((str(raw_id), label))
+        unknown: list[str] = []
+        matched = 0
+        for row_id, label in pairs:
+            predicted = watched.awaiting.pop(row_id, None)
+            if predicted is None:
+                unknown.append(row_id)
+                continue
+            matched += 1
+            watched.outcomes.append((label, predicted))
+        while len(watched.outcomes) > self._label_window:
+            watched.outcomes.popleft()
+        return LabelResult(len(pairs), matched, tuple(unknown[:20]), len(unknown))
+
+    def realized(self, model: str) -> Metrics | None:
+        watched = self.watched(model)
+        if not watched.outcomes:
+            return None
+        confusion = Confusion()
+        truth, predicted = zip(*watched.outcomes, strict=True)
+        confusion.add(list(truth), list(predicted))
+        return confusion.metrics()
+
+    def assessment(self, model: str, now: datetime) -> Assessment:
+        watched = self.watched(model)
+        return assess(
+            model,
+            watched.profile,
+            watched.window.snapshot(now),
+            realized=self.realized(model),
+            current_importances=watched.importances,
+        )
+
+
+def _rows(body: Mapping[str, object]) -> Sequence[object]:
+    raw = body.get("rows")
+    if raw is None:
+        raise fail("rows", "is required")
+    if not isinstance(raw, list):
+        raise fail("rows", f"must be an array, not {json_type(raw)}")
+    if not raw:
+        raise fail("rows", "must contain at least one row")
+    if len(raw) > MAX_ROWS:
+        raise fail("rows", f"must contain at most {MAX_ROWS} rows, got {len(raw)}")
+    extra = sorted(set(body) - {"rows", "importances"})
+    if extra:
+        raise fail(extra[0], "is not a field of this endpoint (rows, importances)")
+    return raw
+
+
+def _importances(raw: object, profile: ReferenceProfile) -> dict[str, float] | None:
+    if raw is None:
+        return None
+    obj = require_object(raw, "importances")
+    out: dict[str, float] = {}
+    for name, value in obj.items():
+        path = child("importances", name)
+        if name not in profile.names:
+            raise fail(path, "is not a feature of the reference profile")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail(path, f"must be a number, not {json_type(value)}")
+        out[name] = float(value)
+    if not out:
+        raise ValidationError("importances", "must name at least one feature")
+    return out

@@ -1,0 +1,67 @@
+"""Model-quality samples from the monitor's windows, polled like any other source.
+
+Each watched model yields, when its window holds enough rows to judge: the worst feature's
+input drift PSI (noted with the top drifting features, so the alert names them), output
+drift KL, mean prediction confidence, the label-free accuracy estimate, the data-quality
+score, realized accuracy once labels have arrived, and importance stability when the model
+pushed current importances. Metric names are those of ``rules/default.yaml``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.monitoring.monitor import ModelMonitor
+from bot.quality.assess import Assessment
+from bot.sources.base import Sample
+
+
+def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sample]:
+    """The samples of one model's assessment (pure; the source below only gathers them)."""
+    labels = {"model": a.model, "model_version": version}
+    out: list[Sample] = []
+
+    def add(metric: str, value: float | None, notes: dict[str, str] | None = None) -> None:
+        if value is not None:
+            out.append(Sample(metric, float(value), labels, now, notes or {}))
+
+    if a.drift:
+        top = a.top_features()
+        add("input_drift_psi", a.input_psi, {"detail": f"top drift (PSI): {top}", "top": top})
+    add("output_drift_kl", a.output_kl)
+    add("prediction_confidence_mean", a.mean_confidence if a.estimate is not None else None)
+    if a.estimate is not None:
+        interval = f"{a.estimate.low:.2f} to {a.estimate.high:.2f}"
+        add(
+            "accuracy_estimated",
+            a.estimate.value,
+            {"detail": f"estimated from confidence, 95% interval {interval}, n={a.estimate.n}"},
+        )
+    add("data_quality_score", a.quality if a.n_received else None)
+    if a.realized is not None:
+        add("accuracy", a.realized.accuracy, {"detail": f"{a.realized.n} labelled rows"})
+    if a.stability is not None:
+        moves = "; ".join(m.describe() for m in a.stability.moves[:2])
+        add("feature_importance_rank_corr", a.stability.tau, {"detail": moves} if moves else None)
+    return out
+
+
+class ModelQualitySource:
+    """Polls ``ModelMonitor`` for every watched model."""
+
+    def __init__(self, monitor: ModelMonitor, *, name: str = "models") -> None:
+        self._monitor = monitor
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def collect(self, now: datetime) -> list[Sample]:
+        samples: list[Sample] = []
+        for model in self._monitor.models():
+            watched = self._monitor.watched(model)
+            samples += assessment_samples(
+                self._monitor.assessment(model, now), watched.version, now
+            )
+        return samples
