@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.errors import ValidationError
+from bot.ingest.validate import json_type
 from bot.quality.binning import DEFAULT_BINS, FloatArray, bin_counts, quantile_edges
 
 PROFILE_VERSION = 1
@@ -49,20 +50,12 @@ KINDS: tuple[Kind, ...] = ("numeric", "categorical")
 
 
 def type_name(value: object) -> str:
-    """Name ``value``'s type as JSON does, for messages a sender can act on."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool | np.bool_):
-        return "boolean"
-    if isinstance(value, int | float | np.integer | np.floating):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    """Name ``value``'s type as JSON does (numpy scalars and tuples included)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, tuple):
+        value = list(value)
+    return json_type(value)
 
 
 def is_number(value: object) -> bool:
