@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import NamedTuple
 
 from bot.heartbeats.spec import MAX_SCHEMA_HASH, HeartbeatSpec
@@ -83,7 +84,7 @@ class Reading(NamedTuple):
     metric: str
     value: float
     labels: Mapping[str, str]
-    notes: Mapping[str, str] = {}  # evidence for the alert (the schema hashes); never mutated
+    notes: Mapping[str, str] = MappingProxyType({})  # evidence for the alert (schema hashes)
 
 
 def parse_beat(payload: object, *, now: datetime) -> Beat:

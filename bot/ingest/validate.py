@@ -155,17 +155,22 @@ def annotations_map(value: object, path: str) -> dict[str, str]:
     return string_map(value, path, max_value_len=MAX_ANNOTATION_VALUE, label_names=False)
 
 
-def alert_list(value: object, path: str) -> list[object]:
-    """Return the non-empty, bounded array of alerts at ``path``."""
+def bounded_list(value: object, path: str, *, most: int, noun: str) -> list[object]:
+    """Return the required, non-empty array at ``path`` of at most ``most`` ``noun``s."""
     if value is None:
         raise fail(path, "is required")
     if not isinstance(value, list):
         raise fail(path, f"must be an array, not {json_type(value)}")
     if not value:
-        raise fail(path, "must contain at least one alert")
-    if len(value) > MAX_ALERTS:
-        raise fail(path, f"must contain at most {MAX_ALERTS} alerts, got {len(value)}")
+        raise fail(path, f"must contain at least one {noun}")
+    if len(value) > most:
+        raise fail(path, f"must contain at most {most} {noun}s, got {len(value)}")
     return value
+
+
+def alert_list(value: object, path: str) -> list[object]:
+    """Return the non-empty, bounded array of alerts at ``path``."""
+    return bounded_list(value, path, most=MAX_ALERTS, noun="alert")
 
 
 def alert_status(value: object, path: str) -> AlertStatus:

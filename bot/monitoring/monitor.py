@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.errors import NotFoundError, ValidationError
-from bot.ingest.validate import child, fail, item, json_type, require_object
+from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
 from bot.quality.assess import Assessment, assess
 from bot.quality.data import RowCheck, check_rows
 from bot.quality.performance import Confusion, Metrics
@@ -160,15 +160,7 @@ class ModelMonitor:
 
 
 def _rows(body: Mapping[str, object]) -> Sequence[object]:
-    raw = body.get("rows")
-    if raw is None:
-        raise fail("rows", "is required")
-    if not isinstance(raw, list):
-        raise fail("rows", f"must be an array, not {json_type(raw)}")
-    if not raw:
-        raise fail("rows", "must contain at least one row")
-    if len(raw) > MAX_ROWS:
-        raise fail("rows", f"must contain at most {MAX_ROWS} rows, got {len(raw)}")
+    raw = bounded_list(body.get("rows"), "rows", most=MAX_ROWS, noun="row")
     extra = sorted(set(body) - {"rows", "importances"})
     if extra:
         raise fail(extra[0], "is not a field of this endpoint (rows, importances)")

@@ -82,11 +82,11 @@ def assess(
     enough = snapshot.n_rows >= min_rows
     drift: list[FeatureDrift] = []
     if enough:
+        n = snapshot.n_rows
         for feature in profile.features:
             current = snapshot.counts[feature.name]
             if int(current.sum()) == 0:
                 continue  # every value missing: the quality score says so, PSI cannot
-            n = snapshot.n_rows or 1
             drift.append(
                 FeatureDrift(
                     feature.name,

@@ -88,16 +88,6 @@ class RuleRunner:
         self._statuses: dict[str, SourceStatus] = {}
         self._lock = asyncio.Lock()
 
-    @property
-    def state(self) -> EvalState | None:
-        """The evaluation state of the ``default`` group (or of the only group)."""
-        if len(self._states) == 1:
-            return next(iter(self._states.values()))
-        return self._states.get("default")
-
-    def group_state(self, group: str) -> EvalState | None:
-        return self._states.get(group)
-
     def statuses(self) -> dict[str, str]:
         """Each polled source's status in words, by source name."""
         return {name: describe_status(s) for name, s in self._statuses.items()}

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -273,12 +273,10 @@ class GpuSource:
             self._xid_log.append((now, uuid, kind))
         while self._xid_log and self._xid_log[0][0] <= now - self._xid_window:
             self._xid_log.popleft()
-        samples = []
-        for uuid, labels in labels_by_uuid.items():
-            if uuid not in self._xid_devices:
-                continue  # no events from this device: a zero would be a false all-clear
-            for kind in XID_CLASSES:
-                count = sum(1 for _, u, k in self._xid_log if u == uuid and k == kind)
-                tagged = {**labels, "xid_class": kind}
-                samples.append(Sample("gpu_xid_errors", float(count), tagged, now))
-        return samples
+        counts = Counter((uuid, kind) for _, uuid, kind in self._xid_log)
+        return [
+            Sample("gpu_xid_errors", float(counts[uuid, kind]), {**labels, "xid_class": kind}, now)
+            for uuid, labels in labels_by_uuid.items()
+            if uuid in self._xid_devices  # no events from it: a zero would be a false all-clear
+            for kind in XID_CLASSES
+        ]

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.errors import ValidationError
 from bot.ingest.validate import (
+    bounded_list,
     child,
     fail,
     item,
@@ -43,15 +44,7 @@ SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
 def parse_samples(payload: object, *, now: datetime) -> list[Sample]:
     """Validate a push body; a sample without ``timestamp`` is taken as measured at ``now``."""
     body = require_object(payload, "")
-    raw = body.get("samples")
-    if raw is None:
-        raise fail("samples", "is required")
-    if not isinstance(raw, list):
-        raise fail("samples", f"must be an array, not {json_type(raw)}")
-    if not raw:
-        raise fail("samples", "must contain at least one sample")
-    if len(raw) > MAX_SAMPLES:
-        raise fail("samples", f"must contain at most {MAX_SAMPLES} samples, got {len(raw)}")
+    raw = bounded_list(body.get("samples"), "samples", most=MAX_SAMPLES, noun="sample")
     return [_sample(entry, item("samples", i), now) for i, entry in enumerate(raw)]
 
 
