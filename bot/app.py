@@ -23,6 +23,9 @@ from bot.incidents.ingest import AlertIngestor
 from bot.incidents.service import Change, IncidentService, Notifier
 from bot.incidents.store import Clock, utcnow
 from bot.metrics import Metrics
+from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.service import ModelQualityService
+from bot.monitoring.store import ReferenceStore
 from bot.oncall.paging import Pager
 from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService, load_configured_playbooks
@@ -37,6 +40,7 @@ from bot.scheduler import Timers
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
+from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
 from bot.web import Routes, build_web_app
 
@@ -63,6 +67,7 @@ class Vigil:
     rules_runner: RuleRunner
     pushed: PushedSource
     heartbeats: HeartbeatService
+    models: ModelQualityService
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
 
@@ -108,6 +113,21 @@ class Vigil:
         beats = HeartbeatStore(db)
         if settings.heartbeats:
             sources.append(HeartbeatSource(beats, settings.heartbeats))
+        quality = settings.quality
+        models = ModelQualityService(
+            ModelMonitor(
+                quality.window, label_horizon=quality.label_horizon, min_rows=quality.min_rows
+            ),
+            ReferenceStore(db),
+            models=settings.incidents.models,
+            clock=clock,
+        )
+        try:
+            await models.sync()  # the watched models, before the first poll or post
+        except Exception:
+            await db.dispose()
+            raise
+        sources.append(ModelQualitySource(models.monitor, sync=models.sync))
         rules_runner = RuleRunner(
             sources,
             rules,
@@ -147,6 +167,7 @@ class Vigil:
             rules_runner=rules_runner,
             pushed=pushed,
             heartbeats=HeartbeatService(beats, settings.heartbeats, clock=clock),
+            models=models,
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
@@ -193,6 +214,7 @@ class Vigil:
             pushed=self.pushed,
             source_statuses=self.rules_runner.statuses,
             heartbeats=self.heartbeats,
+            models=self.models,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where

@@ -189,7 +189,13 @@ async def _model(settings: Settings, args: argparse.Namespace) -> str | None:
     """What ``vigil model …`` prints, or None after saying on stderr why it refused."""
     vigil = await _open(settings, drive_timers=False)  # a short-lived process fires no timers
     try:
-        return await model_cli.run(args, vigil.registry, who=model_cli.actor())
+        return await model_cli.run(
+            args,
+            vigil.registry,
+            who=model_cli.actor(),
+            references=vigil.models.store,
+            now=vigil.clock(),
+        )
     except VigilError as exc:
         print(f"vigil: {exc.message}", file=sys.stderr)
         return None

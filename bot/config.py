@@ -32,6 +32,7 @@ from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.service import IncidentSettings
+from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.oncall.escalation import parse_duration, parse_policy
 from bot.oncall.roster import parse_roster, unknown_rotations
 from bot.oncall.status import OncallSettings
@@ -59,6 +60,8 @@ _TOP_KEYS = frozenset(
         "slack",
         "sources",
         "heartbeats",
+        "quality",
+        "evidence_dir",
     }
 )
 
@@ -117,6 +120,8 @@ class Settings:
     config_path: Path | None = None
     sources: SourcesSettings = field(default_factory=SourcesSettings)
     heartbeats: Mapping[str, HeartbeatSpec] = field(default_factory=lambda: MappingProxyType({}))
+    quality: QualitySettings = field(default_factory=QualitySettings)
+    evidence_dir: Path = Path("var/evidence")  # charts attached to model-quality incidents
 
 
 def load_settings(
@@ -181,6 +186,8 @@ def load_settings(
         config_path=path,
         sources=parse_sources(raw.get("sources"), where),
         heartbeats=parse_heartbeats(raw.get("heartbeats"), where),
+        quality=parse_quality(raw.get("quality"), where),
+        evidence_dir=_path(raw.get("evidence_dir"), where, "evidence_dir") or Path("var/evidence"),
     )
 
 

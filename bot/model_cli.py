@@ -1,6 +1,8 @@
-"""``vigil model …``: set up and inspect the model registry that ``/rollback`` acts on.
+"""``vigil model …``: set up and inspect the model registry that ``/rollback`` acts on, and
+store the reference profile the model monitor judges production rows against.
 
-``list [MODEL]``, ``register``, ``promote``, ``canary``, ``retire``, ``history``. Each prints
+``list [MODEL]``, ``register``, ``promote``, ``canary``, ``retire``, ``history``,
+``reference MODEL FILE`` and ``references MODEL``. Each prints
 what it did or found in plain lines and returns; the registry's refusals (an unknown model,
 no such version, a canary that would take the whole traffic) are ``VigilError``s, which the
 CLI prints as one line and exits 1. Changes are recorded with the actor ``cli:$USER``.
@@ -9,9 +11,15 @@ CLI prints as one line and exits 1. Changes are recorded with the actor ``cli:$U
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 from datetime import datetime
+from pathlib import Path
 
+from bot.errors import VigilError
+from bot.monitoring.reference_file import Roles, load_reference, parse_importances
+from bot.monitoring.store import ReferenceStore, StoredReference
+from bot.quality.binning import DEFAULT_BINS
 from bot.registry.base import STAGES, ModelRegistry, VersionInfo
 
 NEW_STAGES = tuple(s for s in STAGES if s != "retired")
@@ -43,6 +51,48 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _model_version(actions.add_parser("retire", help="take a version out of service for good"))
     history = actions.add_parser("history", help="every change to a model's versions")
     history.add_argument("model", metavar="MODEL")
+    _reference_parser(actions)
+    references = actions.add_parser("references", help="every reference stored for a model")
+    references.add_argument("model", metavar="MODEL")
+
+
+def _reference_parser(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ref = actions.add_parser(
+        "reference",
+        help="store the reference profile that production rows are judged against",
+        description="Profile a reference dataset (the training or validation set the model "
+        "was judged good on), CSV or Parquet, and store it as MODEL's reference: bin edges and "
+        "counts per feature, category frequencies, ranges, the prediction and confidence "
+        "distributions. No rows are stored. Columns named id, prediction, confidence, label "
+        "and timestamp take those roles unless the options below name others; every other "
+        "column is a feature. A running Vigil judges against it from its next poll, with an "
+        "empty window.",
+    )
+    ref.add_argument("model", metavar="MODEL")
+    ref.add_argument("file", type=Path, metavar="FILE", help="a .csv or .parquet file")
+    ref.add_argument(
+        "--version",
+        help="the model version this reference belongs to (default: the registry's stable "
+        "version, else 'unversioned')",
+    )
+    for role in ("id", "prediction", "confidence", "label", "timestamp"):
+        ref.add_argument(f"--{role}", metavar="COLUMN", help=f"the {role} column")
+    ref.add_argument(
+        "--ignore", action="append", default=[], metavar="COLUMN", help="not a feature (repeat)"
+    )
+    ref.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="treat a numeric column as categories, e.g. a region code (repeat)",
+    )
+    ref.add_argument(
+        "--importances",
+        metavar="FILE|NAME=W,...",
+        help="feature importances at training time: a JSON object file or inline pairs",
+    )
+    ref.add_argument("--bins", type=int, default=DEFAULT_BINS, help="bins per numeric feature")
 
 
 def _model_version(p: argparse.ArgumentParser) -> None:
@@ -58,9 +108,22 @@ def actor() -> str:
         return "cli:unknown"
 
 
-async def run(args: argparse.Namespace, registry: ModelRegistry, *, who: str) -> str:
+async def run(
+    args: argparse.Namespace,
+    registry: ModelRegistry,
+    *,
+    who: str,
+    references: ReferenceStore | None = None,
+    now: datetime | None = None,
+) -> str:
     """Carry out one ``vigil model`` action; the text to print."""
     cmd = args.model_command
+    if cmd in ("reference", "references"):
+        assert references is not None, "the CLI passes the reference store"
+        assert now is not None, "and the time"
+        if cmd == "references":
+            return _references(args.model, await references.history(args.model))
+        return await _reference(args, registry, references, who=who, now=now)
     if cmd == "list":
         return await _list(registry, args.model)
     if cmd == "history":
@@ -87,6 +150,70 @@ async def run(args: argparse.Namespace, registry: ModelRegistry, *, who: str) ->
     assert cmd == "retire", cmd
     await registry.retire(model, version, actor=who)
     return f"{model} {version} is retired.\n" + await _list(registry, model)
+
+
+async def _reference(
+    args: argparse.Namespace,
+    registry: ModelRegistry,
+    references: ReferenceStore,
+    *,
+    who: str,
+    now: datetime,
+) -> str:
+    roles = Roles(
+        id=args.id,
+        prediction=args.prediction,
+        confidence=args.confidence,
+        label=args.label,
+        timestamp=args.timestamp,
+        ignore=tuple(args.ignore),
+        categorical=tuple(args.categorical),
+    )
+    importances = parse_importances(args.importances) if args.importances else None
+    # Off the event loop: a million-row CSV takes seconds to read and bin.
+    profile, summary = await asyncio.to_thread(
+        load_reference, args.file, roles, importances=importances, bins=args.bins
+    )
+    version = args.version
+    if version is None:
+        stable = await _stable_version(registry, args.model)
+        version = stable or "unversioned"
+    stored = await references.save(
+        args.model, version, profile, source=str(args.file), actor=who, now=now
+    )
+    lines = [
+        f"Stored the reference of {args.model} {version} from {args.file} "
+        f"(reference #{stored.id}).",
+        *(f"  {line}" for line in summary.lines()),
+        "A running Vigil judges production rows against it from its next model-quality poll; "
+        "the model's window starts empty.",
+        f"Send rows: POST /api/v1/models/{args.model}/predictions",
+    ]
+    if summary.confidence is None:
+        lines.append(
+            "  note: no confidence column, so accuracy cannot be estimated before labels arrive"
+        )
+    return "\n".join(lines)
+
+
+async def _stable_version(registry: ModelRegistry, model: str) -> str | None:
+    try:
+        stable = await registry.stable(model)
+    except VigilError:  # a model the registry does not know: references need no registry
+        return None
+    return stable.version if stable is not None else None
+
+
+def _references(model: str, stored: list[StoredReference]) -> str:
+    if not stored:
+        return f"{model} has no reference yet. Store one: vigil model reference {model} FILE"
+    lines = [f"{model} references, newest (the one in use) first:"]
+    for ref in stored:
+        lines.append(
+            f"  #{ref.id}  {_when(ref.created_at)}  {ref.version}  {ref.n_rows:,} rows "
+            f"from {ref.source}  by {ref.actor}"
+        )
+    return "\n".join(lines)
 
 
 async def _list(registry: ModelRegistry, model: str | None) -> str:

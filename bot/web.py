@@ -28,6 +28,8 @@ from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
 from bot.ingest.model import AlertIn
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.monitoring.replies import labels_reply, predictions_reply
+from bot.monitoring.service import ModelQualityService
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples
 
@@ -78,6 +80,7 @@ class Routes:
         pushed: PushedSource | None = None,
         source_statuses: Callable[[], Mapping[str, str]] | None = None,
         heartbeats: HeartbeatService | None = None,
+        models: ModelQualityService | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -91,6 +94,7 @@ class Routes:
         self._pushed = pushed
         self._source_statuses = source_statuses
         self._heartbeats = heartbeats
+        self._models = models
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
@@ -99,6 +103,10 @@ class Routes:
             app.router.add_post("/api/v1/samples", self.samples)
         if self._heartbeats is not None:
             app.router.add_post("/api/v1/heartbeats/{name}", self.heartbeat)
+        if self._models is not None:
+            app.router.add_post("/api/v1/models/{model}/predictions", self.model_predictions)
+            app.router.add_post("/api/v1/models/{model}/labels", self.model_labels)
+            app.router.add_get("/api/v1/models/{model}/quality", self.model_quality)
         app.router.add_get("/api/v1/incidents", self.list_incidents)
         app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
         app.router.add_get("/healthz", self.healthz)
@@ -158,6 +166,58 @@ class Routes:
                 **{"Retry-After": "5"},
             )
         return web.json_response(receipt.to_json(), status=200)
+
+    async def model_predictions(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/models/{model}/predictions``: count a batch of scored rows.
+
+        200 even when some rows were bad: the good rows were counted and the reply lists the
+        bad ones by field. 400 only when the post itself is malformed (nothing counted)."""
+        return await self._model_post(request, "predictions")
+
+    async def model_labels(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/models/{model}/labels``: true classes, joined to predictions by id."""
+        return await self._model_post(request, "labels")
+
+    async def _model_post(self, request: web.Request, what: str) -> web.Response:
+        assert self._models is not None  # the routes exist only with the monitor
+        if not _authorized(request, self._ingest_token):
+            return _unauthorized()
+        model = request.match_info["model"]
+        if len(model) > 200:
+            return error(400, "invalid", "model", "a model name is at most 200 characters")
+        body = await self._read_json(request, what)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            if what == "predictions":
+                check = await self._models.predictions(model, body.value)
+                return web.json_response(predictions_reply(model, check))
+            result = await self._models.labels(model, body.value)
+            return web.json_response(labels_reply(model, result))
+        except NotFoundError as exc:
+            return error(404, "not_found", "model", exc.message)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not read the reference of %s", model)
+            return error(
+                503,
+                "unavailable",
+                "",
+                f"could not read the model's reference; no {what} were counted, retry",
+                **{"Retry-After": "5"},
+            )
+
+    async def model_quality(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/models/{model}/quality``: drift, data quality, and the label-free
+        accuracy estimate with its interval next to the realized accuracy."""
+        assert self._models is not None
+        if not _authorized(request, self._api_token):
+            return _unauthorized()
+        try:
+            return web.json_response(await self._models.quality(request.match_info["model"]))
+        except NotFoundError as exc:
+            return error(404, "not_found", "model", exc.message)
 
     async def _read_json(
         self, request: web.Request, what: str, *, empty: Any = None

@@ -66,7 +66,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     base = load_settings(None, {"VIGIL_DATABASE_URL": database_url})
-    return dataclasses.replace(base, postmortems_dir=tmp_path / "postmortems")
+    return dataclasses.replace(
+        base, postmortems_dir=tmp_path / "postmortems", evidence_dir=tmp_path / "evidence"
+    )
 
 
 MakeVigil = Callable[..., Awaitable[Vigil]]

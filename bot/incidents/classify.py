@@ -35,7 +35,9 @@ OPS: tuple[Op, ...] = get_args(Op)
 NUMERIC_OPS: frozenset[str] = frozenset({">", ">=", "<", "<="})
 
 #: Kinds that ``Condition(signal="quality")`` stands for.
-QUALITY_KINDS: frozenset[str] = frozenset({"accuracy", "confidence", "data_quality"})
+QUALITY_KINDS: frozenset[str] = frozenset(
+    {"accuracy", "accuracy_estimated", "confidence", "data_quality"}
+)
 
 
 def highest(a: Severity, b: Severity) -> Severity:
@@ -105,8 +107,16 @@ def _c(signal: str, op: Op, value: float | None = None, critical: bool | None = 
     return Condition(signal, op, value, critical)
 
 
+# Accuracy estimated from confidence counts as low quality beside drift: drift plus a
+# model that itself expects to miss its SLA is the story before the labels confirm it.
+# Alone it stays at its hint (a warning): the estimate is an early signal, not a verdict.
 _QUALITY_LOW = AnyOf(
-    (_c("accuracy", "below_sla"), _c("confidence", "below_sla"), _c("data_quality", "<", 0.95))
+    (
+        _c("accuracy", "below_sla"),
+        _c("accuracy_estimated", "below_sla"),
+        _c("confidence", "below_sla"),
+        _c("data_quality", "<", 0.95),
+    )
 )
 DEFAULT_RULES: tuple[Rule, ...] = (
     # P1: users are harmed now.
@@ -244,6 +254,7 @@ _NAMES: Mapping[str, str] = MappingProxyType(
         "cache_hit": "cache hit rate",
         "latency_p95": "p95 latency",
         "accuracy": "accuracy",
+        "accuracy_estimated": "estimated accuracy",
         "confidence": "confidence",
         "data_quality": "data quality",
         "service_down": "service down",

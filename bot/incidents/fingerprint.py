@@ -17,7 +17,13 @@ _FNV_PRIME = 0x100000001B3
 _MASK = 0xFFFFFFFFFFFFFFFF
 _SEPARATOR = b"\xff"
 
-DEFAULT_GROUP_BY: tuple[str, ...] = ("alertname", "service|model|heartbeat")
+DEFAULT_GROUP_BY: tuple[str, ...] = ("incident_group|alertname", "service|model|heartbeat")
+"""Alertmanager's habit (one incident per alert name and subject), except that alerts which
+carry an ``incident_group`` label join by it instead of their name: the bundled model-quality
+rules all say ``incident_group: model-quality``, so drift, the accuracy estimate and data
+quality of one model are one incident, classified together (drift with low quality is P2),
+not three P3s for one shift. An alert with an ``alertname`` and no ``incident_group`` keeps
+the key it always had."""
 
 
 def fingerprint(labels: Mapping[str, str]) -> str:

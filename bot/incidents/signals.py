@@ -16,7 +16,9 @@ from types import MappingProxyType
 #: Kinds whose values are fractions 0..1. A value (or threshold) above 1 for one of these is
 #: taken to be a percentage and divided by 100, so ``71`` and ``0.71`` both mean 71 %. The one
 #: ambiguous case, exactly ``1``, is read as a fraction (100 %).
-PERCENT_KINDS: frozenset[str] = frozenset({"error_rate", "gpu_memory", "cache_hit", "accuracy"})
+PERCENT_KINDS: frozenset[str] = frozenset(
+    {"error_rate", "gpu_memory", "cache_hit", "accuracy", "accuracy_estimated"}
+)
 
 _EMPTY: Mapping[str, SubjectPolicy] = MappingProxyType({})
 
@@ -152,7 +154,7 @@ def signal_from_alert(
     )
     if threshold is None:
         for policy in policies:
-            if kind == "accuracy" and policy.accuracy_sla is not None:
+            if kind in ("accuracy", "accuracy_estimated") and policy.accuracy_sla is not None:
                 threshold = policy.accuracy_sla
             elif kind == "latency_p95" and policy.latency_p95_sla_ms is not None:
                 threshold = policy.latency_p95_sla_ms

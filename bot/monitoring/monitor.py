@@ -23,7 +23,7 @@ from datetime import datetime
 
 from bot.errors import NotFoundError, ValidationError
 from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
-from bot.quality.assess import Assessment, assess
+from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.data import RowCheck, check_rows
 from bot.quality.performance import Confusion, Metrics
 from bot.quality.profile import ReferenceProfile, category_key
@@ -31,6 +31,20 @@ from bot.quality.windows import ModelWindow, WindowSpec
 
 MAX_ROWS = 10_000
 """Most rows accepted in one post of predictions or labels."""
+
+HISTORY_POINTS = 1_440
+"""Accuracy points kept per model for the chart: a day at one assessment a minute."""
+
+
+@dataclass(frozen=True)
+class AccuracyPoint:
+    """One assessment's accuracy figures, for the accuracy-over-time chart."""
+
+    at: datetime
+    estimated: float | None
+    low: float | None
+    high: float | None
+    realized: float | None
 
 
 @dataclass
@@ -43,6 +57,7 @@ class Watched:
     awaiting: OrderedDict[str, str] = field(default_factory=OrderedDict)
     outcomes: deque[tuple[str, str]] = field(default_factory=deque)
     importances: Mapping[str, float] | None = None
+    history: deque[AccuracyPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
 
 
 @dataclass(frozen=True)
@@ -64,8 +79,10 @@ class ModelMonitor:
         *,
         label_horizon: int = 100_000,
         label_window: int = 5_000,
+        min_rows: int = MIN_ROWS,
     ) -> None:
         self.spec = spec
+        self.min_rows = min_rows
         self._horizon = label_horizon
         self._label_window = label_window
         self._models: dict[str, Watched] = {}
@@ -149,14 +166,34 @@ class ModelMonitor:
         return confusion.metrics()
 
     def assessment(self, model: str, now: datetime) -> Assessment:
+        """Judge the window now; the accuracy figures also go on the model's history (one
+        point per moment: a second assessment at the same ``now`` replaces the first)."""
         watched = self.watched(model)
-        return assess(
+        result = assess(
             model,
             watched.profile,
             watched.window.snapshot(now),
             realized=self.realized(model),
             current_importances=watched.importances,
+            min_rows=self.min_rows,
         )
+        estimate = result.estimate
+        if estimate is not None or result.realized is not None:
+            point = AccuracyPoint(
+                now,
+                estimate.value if estimate else None,
+                estimate.low if estimate else None,
+                estimate.high if estimate else None,
+                result.realized.accuracy if result.realized else None,
+            )
+            if watched.history and watched.history[-1].at >= now:
+                watched.history.pop()
+            watched.history.append(point)
+        return result
+
+    def history(self, model: str) -> list[AccuracyPoint]:
+        """The model's accuracy over time, oldest first (at most ``HISTORY_POINTS``)."""
+        return list(self.watched(model).history)
 
 
 def _rows(body: Mapping[str, object]) -> Sequence[object]:

@@ -9,11 +9,14 @@ pushed current importances. Metric names are those of ``rules/default.yaml``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.monitoring.monitor import ModelMonitor
 from bot.quality.assess import Assessment
-from bot.sources.base import Sample
+from bot.sources.base import Sample, SourceUnavailable
 
 
 def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sample]:
@@ -47,17 +50,33 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
 
 
 class ModelQualitySource:
-    """Polls ``ModelMonitor`` for every watched model."""
+    """Polls ``ModelMonitor`` for every watched model; ``sync`` runs first (the service's
+    reference reload, so a reference stored by another process is judged from this poll)."""
 
-    def __init__(self, monitor: ModelMonitor, *, name: str = "models") -> None:
+    def __init__(
+        self,
+        monitor: ModelMonitor,
+        *,
+        name: str = "models",
+        sync: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._monitor = monitor
         self._name = name
+        self._sync = sync
 
     @property
     def name(self) -> str:
         return self._name
 
     async def collect(self, now: datetime) -> list[Sample]:
+        if self._sync is not None:
+            try:
+                await self._sync()
+            except (SQLAlchemyError, OSError) as exc:  # this poll reports why; the next retries
+                raise SourceUnavailable(
+                    f"could not read the reference profiles: {type(exc).__name__}",
+                    source=self._name,
+                ) from exc
         samples: list[Sample] = []
         for model in self._monitor.models():
             watched = self._monitor.watched(model)

@@ -109,7 +109,7 @@ def test_check_counts_what_it_validated(tmp_path: Path) -> None:
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        "OK: config vigil.yaml; 1 classification rules; 18 rules on, 7 off until configured; "
+        "OK: config vigil.yaml; 1 classification rules; 18 rules on, 8 off until configured; "
         "1 playbooks; 1 templates"
     )
 

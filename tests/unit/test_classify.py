@@ -49,6 +49,11 @@ def sig(
         ([sig("psi", 0.31), sig("accuracy", 0.71, 0.90)], "P2", "drift-with-quality"),
         ([sig("psi", 0.31), sig("confidence", 0.5, 0.6)], "P2", "drift-with-quality"),
         ([sig("psi", 0.31), sig("data_quality", 0.90)], "P2", "drift-with-quality"),
+        # Before the labels: drift plus the model's own estimate below its SLA is a P2 ...
+        ([sig("psi", 0.31), sig("accuracy_estimated", 0.72, 0.90)], "P2", "drift-with-quality"),
+        # ... the estimate alone is an early warning, left to its hint, never a page.
+        ([sig("accuracy_estimated", 0.72, 0.90)], "P4", None),
+        ([sig("psi", 0.31), sig("accuracy_estimated", 0.93, 0.90)], "P3", "drift"),
         ([sig("latency_p95", 812, 500, subject=PAYMENTS)], "P2", "latency-above-sla"),
         ([sig("gpu_memory", 0.97, subject="gpu 0")], "P2", "gpu-memory-critical"),
         ([sig("psi", 0.31)], "P3", "drift"),
@@ -94,6 +99,11 @@ def test_default_policy_levels(signals: list[Signal], severity: Severity, rule: 
         (
             [sig("cache_hit", 0.35, subject=PAYMENTS)],
             "P3: cache hit rate 35% < 40% on service payments",
+        ),
+        (
+            [sig("psi", 0.31), sig("accuracy_estimated", 0.72, 0.90)],
+            "P2: input drift PSI 0.31 > 0.2 on model fraud-scorer with estimated accuracy "
+            "0.72 below SLA 0.90",
         ),
         # Drift on one model and a quality drop on another: both subjects are named.
         (

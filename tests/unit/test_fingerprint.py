@@ -98,7 +98,15 @@ def test_values_are_hashed_as_utf8() -> None:
 
 def test_default_group_by_is_alertname_and_service_or_model() -> None:
     # heartbeat last: two late jobs open two incidents; existing keys are unchanged
-    assert DEFAULT_GROUP_BY == ("alertname", "service|model|heartbeat")
+    assert DEFAULT_GROUP_BY == ("incident_group|alertname", "service|model|heartbeat")
+
+
+def test_an_incident_group_label_joins_alerts_of_one_subject_across_names() -> None:
+    drift = {"alertname": "InputDrift", "model": "fraud", "incident_group": "model-quality"}
+    estimate = {**drift, "alertname": "ModelAccuracyEstimatedBelowSLA"}
+    other_model = {**drift, "model": "ranker"}
+    assert group_key(drift) == group_key(estimate) == 'incident_group="model-quality",model="fraud"'
+    assert group_key(other_model) != group_key(drift)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +126,7 @@ def test_default_group_by_is_alertname_and_service_or_model() -> None:
         ),
         # neither: the first alternative with an empty value, so the key is still defined
         ({"alertname": "Drift"}, 'alertname="Drift",service=""'),
-        ({}, 'alertname="",service=""'),
+        ({}, 'incident_group="",service=""'),
     ],
 )
 def test_group_key_with_default_group_by(labels: dict[str, str], key: str) -> None:

@@ -57,8 +57,10 @@ BRIEF = [
 ]
 
 
-# Rules beyond the brief's table: a likely bad GPU, and heartbeats that check the data.
+# Rules beyond the brief's table: accuracy estimated before labels, a likely bad GPU,
+# and heartbeats that check the data.
 BEYOND = {
+    "accuracy-estimated-below-sla",
     "gpu-xid-hardware",
     "heartbeat-late",
     "heartbeat-zero-rows",
@@ -91,6 +93,7 @@ def test_defaults_needing_user_values_are_off_until_set() -> None:
         "throughput-below-capacity-target": "needs services.<name>.capacity_rps",
         "confidence-below-floor": "needs models.<name>.confidence_floor",
         "accuracy-below-sla": "needs models.<name>.accuracy_sla",
+        "accuracy-estimated-below-sla": "needs models.<name>.accuracy_sla",
         "model-latency-p99-above-sla": "needs models.<name>.latency_p99_sla_ms",
         "heartbeat-label-delay": "needs heartbeats.<name>.max_label_delay",
     }

@@ -1,0 +1,90 @@
+"""The ``quality:`` section of vigil.yaml: how the model monitor windows production rows.
+
+    quality:
+      window: {rows: 1000}      # or {duration: 30m}: the rows of the last 30 minutes
+      min_rows: 200             # fewest rows before drift and the estimate are judged
+      label_horizon: 100000     # predictions remembered for the label join, per model
+
+A row window judges the same amount of evidence whatever the traffic, which keeps the
+false-alarm rate of the drift rules steady; a time window follows traffic (a quiet night
+judges fewer rows, and below ``min_rows`` it judges nothing rather than noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.errors import ConfigError, ValidationError
+from bot.oncall.escalation import parse_duration
+from bot.quality.assess import MIN_ROWS
+from bot.quality.windows import WindowSpec
+
+_KEYS = ("window", "min_rows", "label_horizon")
+DEFAULT_WINDOW = WindowSpec(rows=1_000)
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    window: WindowSpec = field(default_factory=lambda: DEFAULT_WINDOW)
+    min_rows: int = MIN_ROWS
+    label_horizon: int = 100_000
+
+
+def _whole(value: object, where: str, key: str, *, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(
+            f"must be a whole number from {low} to {high}, got {value!r}", where=where, key=key
+        )
+    return value
+
+
+def _window(value: object, where: str) -> WindowSpec:
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "must be a mapping: {rows: 1000} or {duration: 30m}", where=where, key="quality.window"
+        )
+    spec: dict[str, Any] = value
+    extra = sorted(set(spec) - {"rows", "duration"})
+    if extra:
+        raise ConfigError(
+            "unknown setting (known: rows, duration)", where=where, key=f"quality.window.{extra[0]}"
+        )
+    if ("rows" in spec) == ("duration" in spec):
+        raise ConfigError("set exactly one of rows or duration", where=where, key="quality.window")
+    if "rows" in spec:
+        return WindowSpec(
+            rows=_whole(spec["rows"], where, "quality.window.rows", low=10, high=10_000_000)
+        )
+    try:
+        duration = parse_duration(spec["duration"])
+        return WindowSpec(duration=duration)
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(str(exc), where=where, key="quality.window.duration") from None
+
+
+def parse_quality(value: object, where: str) -> QualitySettings:
+    """Validate ``quality:``; every error names its key (``quality.window.rows``)."""
+    if value is None:
+        return QualitySettings()
+    if not isinstance(value, dict):
+        raise ConfigError("must be a mapping", where=where, key="quality")
+    extra = sorted(set(value) - set(_KEYS))
+    if extra:
+        raise ConfigError(
+            f"unknown setting (known: {', '.join(_KEYS)})", where=where, key=f"quality.{extra[0]}"
+        )
+    window = _window(value["window"], where) if "window" in value else DEFAULT_WINDOW
+    min_rows = _whole(
+        value.get("min_rows", MIN_ROWS), where, "quality.min_rows", low=10, high=10_000_000
+    )
+    if window.rows is not None and min_rows > window.rows:
+        raise ConfigError(
+            f"is larger than the window ({window.rows} rows): nothing would ever be judged",
+            where=where,
+            key="quality.min_rows",
+        )
+    horizon = _whole(
+        value.get("label_horizon", 100_000), where, "quality.label_horizon", low=1, high=10_000_000
+    )
+    return QualitySettings(window=window, min_rows=min_rows, label_horizon=horizon)

@@ -1,0 +1,49 @@
+"""The ``quality:`` section: windows by rows or time, and errors that name the key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.monitoring.settings import QualitySettings, parse_quality
+from bot.quality.windows import WindowSpec
+
+
+def test_defaults_are_a_thousand_row_window_judged_from_200_rows() -> None:
+    assert parse_quality(None, "vigil.yaml") == QualitySettings(
+        window=WindowSpec(rows=1_000), min_rows=200, label_horizon=100_000
+    )
+
+
+def test_a_time_window_and_custom_limits() -> None:
+    got = parse_quality(
+        {"window": {"duration": "30m"}, "min_rows": 500, "label_horizon": 2_000}, "vigil.yaml"
+    )
+    assert got.window == WindowSpec(duration=timedelta(minutes=30))
+    assert (got.min_rows, got.label_horizon) == (500, 2_000)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "says"),
+    [
+        ([], "quality", "mapping"),
+        ({"windw": {}}, "quality.windw", "unknown setting"),
+        ({"window": 1000}, "quality.window", "{rows: 1000}"),
+        ({"window": {}}, "quality.window", "exactly one"),
+        ({"window": {"rows": 10, "duration": "5m"}}, "quality.window", "exactly one"),
+        ({"window": {"rows": "many"}}, "quality.window.rows", "whole number"),
+        ({"window": {"rows": 5}}, "quality.window.rows", "from 10"),
+        ({"window": {"duration": 30}}, "quality.window.duration", "with a unit"),
+        ({"window": {"duration": "0s"}}, "quality.window.duration", "positive"),
+        ({"window": {"rows": 100}}, "quality.min_rows", "larger than the window"),
+        ({"min_rows": True}, "quality.min_rows", "whole number"),
+        ({"label_horizon": 0}, "quality.label_horizon", "from 1"),
+    ],
+)
+def test_bad_settings_name_their_key(raw: object, key: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_quality(raw, "vigil.yaml")
+    assert err.value.key == key
+    assert says in str(err.value)
