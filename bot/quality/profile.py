@@ -232,6 +232,8 @@ def _looks_numeric(values: Column) -> bool:
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         return True
     items = values.tolist() if isinstance(values, np.ndarray) else values
+    if str in set(map(type, items)):  # a string is neither a number nor missing
+        return False
     present = [v for v in items if not is_missing(v)]
     return bool(present) and all(is_number(v) for v in present)
 
@@ -259,27 +261,41 @@ def _numeric_profile(name: str, values: Column, field: str, bins: int) -> Numeri
     )
 
 
+def _category_counts(values: Column, field: str) -> tuple[Counter[str], int]:
+    """Counts per category key, and the missing count."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
+        # Numbers (class labels, forced-categorical codes): key each distinct value once
+        # rather than calling category_key on every row (1 s per million rows).
+        flat = values.ravel()
+        present = flat[~np.isnan(flat)] if flat.dtype.kind == "f" else flat
+        distinct, tally = np.unique(present, return_counts=True)
+        by_key: Counter[str] = Counter()
+        for value, count in zip(distinct.tolist(), tally.tolist(), strict=True):
+            by_key[cast(str, category_key(value))] += count
+        return by_key, int(flat.size - present.size)
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    if set(map(type, items)) <= {str, type(None)}:  # already canonical: count directly
+        keys = cast(list[str], [v for v in items if v is not None])
+        return Counter(keys), len(items) - len(keys)
+    counter: Counter[str] = Counter()
+    missing = 0
+    for row, value in enumerate(items):
+        try:
+            key = category_key(value)
+        except TypeError as exc:
+            message = f"row {row}: a category must be a string, number or boolean, not {exc}"
+            raise ValidationError(field, message) from None
+        if key is None:
+            missing += 1
+        else:
+            counter[key] += 1
+    return counter, missing
+
+
 def _categorical_profile(
     name: str, values: Column, field: str, max_categories: int
 ) -> CategoricalProfile:
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if set(map(type, items)) <= {str, type(None)}:  # already canonical: count directly
-        present = cast(list[str], [v for v in items if v is not None])
-        counter: Counter[str] = Counter(present)
-        missing = len(items) - len(present)
-    else:
-        counter = Counter()
-        missing = 0
-        for row, value in enumerate(items):
-            try:
-                key = category_key(value)
-            except TypeError as exc:
-                message = f"row {row}: a category must be a string, number or boolean, not {exc}"
-                raise ValidationError(field, message) from None
-            if key is None:
-                missing += 1
-            else:
-                counter[key] += 1
+    counter, missing = _category_counts(values, field)
     if not counter:
         raise ValidationError(field, "has no values (every row is missing)")
     ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
