@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test venv lint typecheck unit clean check serve demo
+.PHONY: run test venv lint typecheck unit clean check serve demo bench bench-quick
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
@@ -45,4 +45,20 @@ test: venv
 	$(MAKE) --no-print-directory lint typecheck
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-bench $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+
+# Benchmarks (bench/README.md) in their own environment: the bench group adds Evidently, the
+# drift comparison's baseline, which `make test` never installs.
+BENCH_VENV := .venv-bench
+
+$(BENCH_VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	UV_PROJECT_ENVIRONMENT=$(CURDIR)/$(BENCH_VENV) PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group bench
+	touch $@
+
+bench: $(BENCH_VENV)/.synced
+	PYTHONPATH=. $(BENCH_VENV)/bin/python bench/drift_bench.py
+	PYTHONPATH=. $(BENCH_VENV)/bin/python bench/quality_bench.py
+
+bench-quick: $(BENCH_VENV)/.synced
+	PYTHONPATH=. $(BENCH_VENV)/bin/python bench/drift_bench.py --quick
+	PYTHONPATH=. $(BENCH_VENV)/bin/python bench/quality_bench.py --quick

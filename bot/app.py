@@ -116,7 +116,10 @@ class Vigil:
         quality = settings.quality
         models = ModelQualityService(
             ModelMonitor(
-                quality.window, label_horizon=quality.label_horizon, min_rows=quality.min_rows
+                quality.window,
+                label_horizon=quality.label_horizon,
+                label_window=quality.label_window,
+                min_rows=quality.min_rows,
             ),
             ReferenceStore(db),
             models=settings.incidents.models,

@@ -16,7 +16,7 @@ worst and never invents one.
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +56,9 @@ class Watched:
     window: ModelWindow
     awaiting: OrderedDict[str, str] = field(default_factory=OrderedDict)
     outcomes: deque[tuple[str, str]] = field(default_factory=deque)
+    tally: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """``outcomes`` counted by (label, predicted), kept in step: realized metrics read it
+    instead of recounting thousands of outcomes on every poll."""
     importances: Mapping[str, float] | None = None
     history: deque[AccuracyPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
 
@@ -152,18 +155,19 @@ class ModelMonitor:
                 continue
             matched += 1
             watched.outcomes.append((label, predicted))
+            watched.tally[(label, predicted)] += 1
         while len(watched.outcomes) > self._label_window:
-            watched.outcomes.popleft()
+            old = watched.outcomes.popleft()
+            watched.tally[old] -= 1
+            if not watched.tally[old]:
+                del watched.tally[old]
         return LabelResult(len(pairs), matched, tuple(unknown[:20]), len(unknown))
 
     def realized(self, model: str) -> Metrics | None:
         watched = self.watched(model)
-        if not watched.outcomes:
+        if not watched.tally:
             return None
-        confusion = Confusion()
-        truth, predicted = zip(*watched.outcomes, strict=True)
-        confusion.add(list(truth), list(predicted))
-        return confusion.metrics()
+        return Confusion(dict(watched.tally)).metrics()
 
     def assessment(self, model: str, now: datetime) -> Assessment:
         """Judge the window now; the accuracy figures also go on the model's history (one

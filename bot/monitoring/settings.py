@@ -4,6 +4,7 @@
       window: {rows: 1000}      # or {duration: 30m}: the rows of the last 30 minutes
       min_rows: 200             # fewest rows before drift and the estimate are judged
       label_horizon: 100000     # predictions remembered for the label join, per model
+      label_window: 5000        # the last labelled rows realized accuracy is computed over
 
 A row window judges the same amount of evidence whatever the traffic, which keeps the
 false-alarm rate of the drift rules steady; a time window follows traffic (a quiet night
@@ -17,10 +18,10 @@ from typing import Any
 
 from bot.errors import ConfigError, ValidationError
 from bot.oncall.escalation import parse_duration
-from bot.quality.assess import MIN_ROWS
+from bot.quality.assess import MIN_LABELS, MIN_ROWS
 from bot.quality.windows import WindowSpec
 
-_KEYS = ("window", "min_rows", "label_horizon")
+_KEYS = ("window", "min_rows", "label_horizon", "label_window")
 DEFAULT_WINDOW = WindowSpec(rows=1_000)
 
 
@@ -29,6 +30,7 @@ class QualitySettings:
     window: WindowSpec = field(default_factory=lambda: DEFAULT_WINDOW)
     min_rows: int = MIN_ROWS
     label_horizon: int = 100_000
+    label_window: int = 5_000
 
 
 def _whole(value: object, where: str, key: str, *, low: int, high: int) -> int:
@@ -87,4 +89,13 @@ def parse_quality(value: object, where: str) -> QualitySettings:
     horizon = _whole(
         value.get("label_horizon", 100_000), where, "quality.label_horizon", low=1, high=10_000_000
     )
-    return QualitySettings(window=window, min_rows=min_rows, label_horizon=horizon)
+    label_window = _whole(
+        value.get("label_window", 5_000),
+        where,
+        "quality.label_window",
+        low=MIN_LABELS,
+        high=1_000_000,
+    )
+    return QualitySettings(
+        window=window, min_rows=min_rows, label_horizon=horizon, label_window=label_window
+    )

@@ -13,16 +13,22 @@ from bot.quality.windows import WindowSpec
 
 def test_defaults_are_a_thousand_row_window_judged_from_200_rows() -> None:
     assert parse_quality(None, "vigil.yaml") == QualitySettings(
-        window=WindowSpec(rows=1_000), min_rows=200, label_horizon=100_000
+        window=WindowSpec(rows=1_000), min_rows=200, label_horizon=100_000, label_window=5_000
     )
 
 
 def test_a_time_window_and_custom_limits() -> None:
     got = parse_quality(
-        {"window": {"duration": "30m"}, "min_rows": 500, "label_horizon": 2_000}, "vigil.yaml"
+        {
+            "window": {"duration": "30m"},
+            "min_rows": 500,
+            "label_horizon": 2_000,
+            "label_window": 1_000,
+        },
+        "vigil.yaml",
     )
     assert got.window == WindowSpec(duration=timedelta(minutes=30))
-    assert (got.min_rows, got.label_horizon) == (500, 2_000)
+    assert (got.min_rows, got.label_horizon, got.label_window) == (500, 2_000, 1_000)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +46,7 @@ def test_a_time_window_and_custom_limits() -> None:
         ({"window": {"rows": 100}}, "quality.min_rows", "larger than the window"),
         ({"min_rows": True}, "quality.min_rows", "whole number"),
         ({"label_horizon": 0}, "quality.label_horizon", "from 1"),
+        ({"label_window": 10}, "quality.label_window", "from 50"),
     ],
 )
 def test_bad_settings_name_their_key(raw: object, key: str, says: str) -> None:
