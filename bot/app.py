@@ -17,6 +17,7 @@ from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.wiring import SlackParts, build_slack
 from bot.config import Settings, rule_files
 from bot.db import Database, redact_url
+from bot.evidence.service import EvidenceService
 from bot.heartbeats.service import HeartbeatService
 from bot.heartbeats.store import HeartbeatStore
 from bot.incidents.ingest import AlertIngestor
@@ -176,6 +177,14 @@ class Vigil:
         notifier.subscribe(vigil._count_opened)
         notifier.subscribe(pager.on_change)
         notifier.subscribe(postmortems.on_change)
+        evidence = EvidenceService(
+            models.monitor,
+            incidents,
+            out_dir=settings.evidence_dir,
+            clock=clock,
+            models=settings.incidents.models,  # the accuracy SLA when an alert carries none
+        )
+        notifier.subscribe(evidence.on_change)
         if settings.slack is not None:
             vigil.slack = build_slack(
                 settings.slack,

@@ -4,7 +4,10 @@ Slack cannot be reached from the tests, and mocking ``AsyncWebClient`` would ski
 breaks in production: form vs JSON encoding, ``ok: false`` bodies on HTTP 200, 429s with
 ``Retry-After``, retry handlers. So the bot talks to this aiohttp server on 127.0.0.1 through the
 real ``slack_sdk`` client (``AsyncWebClient(token=..., base_url=standin.url)``), and the tests
-read back what it recorded.
+read back what it recorded. Files go through the v2 upload flow slack_sdk's
+``files_upload_v2`` uses (``files.getUploadURLExternal``, a POST of the bytes to the upload
+URL, which points back at the stand-in, then ``files.completeUploadExternal``); ``files``
+keeps each one's bytes, title and where it was shared.
 
 Usage::
 
@@ -35,7 +38,9 @@ T = TypeVar("T")
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
-BOT_SCOPES = "chat:write,commands,channels:manage,groups:write,im:write,pins:write,users:read"
+BOT_SCOPES = (
+    "chat:write,commands,channels:manage,groups:write,im:write,pins:write,users:read,files:write"
+)
 
 FaultKind = Literal["ratelimited", "ok_false", "http_500", "http_503", "disconnect"]
 DownMode = Literal["503", "disconnect"]
@@ -71,6 +76,7 @@ class Message:
     user: str = BOT_USER_ID
     pinned: bool = False
     edits: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     def wire(self) -> dict[str, Any]:
         """The ``message`` object Slack returns for a bot post."""
@@ -89,8 +95,45 @@ class Message:
             out["attachments"] = self.attachments
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
+        if self.files:
+            out["files"] = self.files
+            out["upload"] = True
         if self.edits:
             out["edited"] = {"user": self.user, "ts": self.edits[-1]["edited_ts"]}
+        return out
+
+
+@dataclass
+class File:
+    """A file of the v2 upload flow: announced (getUploadURLExternal), its bytes POSTed to
+    the upload URL, then shared (completeUploadExternal) into a channel or thread."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    shared: bool = False
+
+    def wire(self) -> dict[str, Any]:
+        """The file object Slack returns (the fields a client reads)."""
+        png = (self.data or b"").startswith(b"\x89PNG")
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.filename,
+            "title": self.title or self.filename,
+            "size": len(self.data or b""),
+            "mimetype": "image/png" if png else "application/octet-stream",
+            "filetype": "png" if png else "binary",
+            "user": BOT_USER_ID,
+            "channels": [self.channel] if self.channel and self.channel[0] == "C" else [],
+        }
+        if self.alt_txt:
+            out["alt_txt"] = self.alt_txt
         return out
 
 
@@ -153,6 +196,7 @@ class _Fault:
     remaining: int
     error: str
     retry_after: int
+    skip: int = 0  # calls let through before the fault starts
 
 
 class _Reply(Exception):
@@ -206,6 +250,7 @@ class SlackStandin:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.members: dict[str, set[str]] = {}
+        self.files: dict[str, File] = {}
         self._messages: dict[tuple[str, str], Message] = {}
         self._dms: dict[frozenset[str], str] = {}
         self._response_tokens: dict[str, int] = {}
@@ -225,6 +270,7 @@ class SlackStandin:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{token}", self._handle_response)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -297,8 +343,10 @@ class SlackStandin:
         *,
         retry_after: int = 1,
         error: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls to ``method`` ("*" for any, "response_url") fail.
+        """Make the next ``times`` calls to ``method`` ("*" for any, "response_url",
+        "upload" for the file upload URL) fail, once ``after`` more calls have succeeded.
 
         ``ratelimited``: HTTP 429, ``Retry-After`` header, ``{"ok": false, "error":
         "ratelimited"}``. ``ok_false``: HTTP 200 with ``error`` (default ``internal_error``).
@@ -312,7 +360,7 @@ class SlackStandin:
             "disconnect": "disconnected",
         }[kind]
         self._faults.setdefault(method, deque()).append(
-            _Fault(kind, times, error or default, retry_after)
+            _Fault(kind, times, error or default, retry_after, after)
         )
 
     def down(self, mode: DownMode = "503") -> None:
@@ -338,6 +386,14 @@ class SlackStandin:
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         """Replies under ``thread_ts``, oldest first (the parent excluded)."""
         return [m for m in self.messages(channel) if m.thread_ts == thread_ts and m.ts != thread_ts]
+
+    def shared_files(self, channel: str, thread_ts: str | None = None) -> list[File]:
+        """Files shared into ``channel`` (into the thread of ``thread_ts`` when given)."""
+        return [
+            f
+            for f in self.files.values()
+            if f.shared and f.channel == channel and (thread_ts is None or f.thread_ts == thread_ts)
+        ]
 
     def responses_to(self, url: str) -> list[Response]:
         return [r for r in self.responses if r.url == url]
@@ -374,6 +430,9 @@ class SlackStandin:
             queue = self._faults.get(key)
             if queue:
                 fault = queue[0]
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     queue.popleft()
@@ -489,6 +548,31 @@ class SlackStandin:
         self.responses.append(Response(token, url, args, time.monotonic()))
         return web.json_response({"ok": True})
 
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        """The upload URL of files.getUploadURLExternal: the bytes, raw or as multipart.
+
+        Answers like files.slack.com: ``200 OK - <bytes>`` as text/plain, 404 for an id it
+        never issued. Fault injection and ``down()`` apply under the method name ``upload``.
+        """
+        file_id = request.match_info["file_id"]
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next((v for v in form.values() if isinstance(v, web.FileField)), None)
+            data = part.file.read() if part is not None else b""
+        else:
+            data = await request.read()
+        args: dict[str, Any] = {"file_id": file_id, "bytes": len(data)}
+        failure = await self._failure(request, "upload", args, None)
+        if failure is not None:
+            return failure
+        known = self.files.get(file_id)
+        if known is None or known.shared:
+            await self._record(Call("upload", args, time.monotonic(), 404, False, "not_found"))
+            return web.Response(status=404, text="Not Found", content_type="text/plain")
+        known.data = data
+        await self._record(Call("upload", args, time.monotonic()))
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
     # -- Web API methods ---------------------------------------------------------------------
 
     def _methods(self) -> Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]]:
@@ -503,6 +587,8 @@ class SlackStandin:
             "pins.add": self._pins_add,
             "views.open": self._views_open,
             "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     def _new_id(self, prefix: str) -> str:
@@ -729,3 +815,77 @@ class SlackStandin:
         if user_id not in self.users:
             self.add_user(user_id, user_id.lower())
         return {"user": self.users[user_id]}
+
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Slack: ``filename`` and ``length`` are required; a zero length is
+        ``missing_argument``; the answer is an upload URL and the new file's id."""
+        filename = str(args.get("filename") or "")
+        raw_length = args.get("length")
+        missing = [] if filename else ["filename"]
+        missing += [] if raw_length not in (None, "") else ["length"]
+        if missing:
+            raise _Reply(
+                "invalid_arguments",
+                response_metadata={
+                    "messages": [f"[ERROR] missing required field: {m}" for m in missing]
+                },
+            )
+        try:
+            length = int(str(raw_length))
+        except ValueError:
+            raise _Reply(
+                "invalid_arguments",
+                response_metadata={"messages": ["[ERROR] length must be an integer"]},
+            ) from None
+        if length <= 0:
+            raise _Reply("missing_argument")
+        file_id = self._new_id("F")
+        alt = args.get("alt_txt")
+        self.files[file_id] = File(file_id, filename, length, str(alt) if alt else None)
+        return {"upload_url": f"{self._base}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Share uploaded files: ``files`` (JSON list of ``{id, title}``) is required; with
+        ``thread_ts`` one channel (``channel_id``) must be named. The share is a message in
+        the channel (or thread) whose text is ``initial_comment``.
+
+        Unknown ids, ids whose bytes never arrived, and ids shared already are refused with
+        ``file_not_found`` (the stand-in's choice: Slack documents no finer code for them).
+        """
+        raw = args.get("files")
+        try:
+            items = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not items:
+            raise _Reply(
+                "invalid_arguments",
+                response_metadata={"messages": ["[ERROR] missing required field: files"]},
+            )
+        if not all(isinstance(i, dict) and i.get("id") for i in items):
+            raise _Reply("invalid_arguments")
+        thread_ts = args.get("thread_ts") or None
+        channel_arg = args.get("channel_id") or args.get("channels") or None
+        if thread_ts and (not channel_arg or "," in str(channel_arg)):
+            raise _Reply(
+                "invalid_arguments",
+                response_metadata={"messages": ["[ERROR] thread_ts needs exactly one channel"]},
+            )
+        channel = self._resolve_channel(channel_arg) if channel_arg else None
+        found: list[File] = []
+        for item in items:
+            known = self.files.get(str(item["id"]))
+            if known is None or known.data is None or known.shared:
+                raise _Reply("file_not_found")
+            found.append(known)
+        comment = str(args.get("initial_comment") or "")
+        for known, item in zip(found, items, strict=True):
+            known.title = str(item.get("title") or known.filename)
+            known.channel, known.thread_ts = channel, thread_ts
+            known.initial_comment = comment or None
+            known.shared = True
+        if channel is not None:
+            msg = Message(channel, self._next_ts(), comment, thread_ts=thread_ts)
+            msg.files = [f.wire() for f in found]
+            self._messages[(channel, msg.ts)] = msg
+        return {"files": [{"id": f.id, "title": f.title} for f in found]}

@@ -25,7 +25,7 @@ from bot.errors import NotFoundError, ValidationError
 from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.data import RowCheck, check_rows
-from bot.quality.performance import Confusion, Metrics
+from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.profile import ReferenceProfile, category_key
 from bot.quality.windows import ModelWindow, WindowSpec
 
@@ -167,7 +167,8 @@ class ModelMonitor:
         watched = self.watched(model)
         if not watched.tally:
             return None
-        return Confusion(dict(watched.tally)).metrics()
+        counts: dict[tuple[Label, Label], int] = dict(watched.tally.items())
+        return Confusion(counts).metrics()
 
     def assessment(self, model: str, now: datetime) -> Assessment:
         """Judge the window now; the accuracy figures also go on the model's history (one

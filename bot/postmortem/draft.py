@@ -13,12 +13,18 @@ the caller passes ``now``.
 Template context: ``incident`` (IncidentView), ``timings`` (Timings), ``now``, ``subject``
 ("model fraud-scorer"), ``summary`` (one sentence), ``alerts`` (AlertFact, earliest first),
 ``first_alert``, ``severity_events``, ``containment_events``, ``human_override``,
-``needs_postmortem``, ``extra`` (the caller's mapping). Filters: ``duration``, ``when``,
-``cell`` (a Markdown table cell), ``num``.
+``needs_postmortem``, ``evidence`` (Evidence: the charts attached to the incident, in
+timeline order), ``extra`` (the caller's mapping). Filters: ``duration``, ``when``, ``cell``
+(a Markdown table cell), ``num``.
+
+Charts are linked by absolute path: the same draft is written to ``postmortems_dir``,
+printed by ``vigil postmortem N`` (to be redirected anywhere) or written with ``--out``, and
+only an absolute path points at the chart from all three.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +43,8 @@ TEMPLATE = "postmortem.md.j2"
 BUILTIN_PREFIX = "builtin"
 _CONTAINMENT_KINDS = frozenset({"playbook"})
 _SEVERITY_KINDS = frozenset({"severity", "policy"})
+_EVIDENCE_KIND = "evidence"
+_NEEDS_BRACKETS = re.compile(r"[\s()]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,36 @@ class AlertFact:
         """``value 0.71 (SLA 0.90)``: what was measured against what it should have been."""
         text = "no value" if self.value is None else f"value {self.value}"
         return f"{text} ({self.limit})" if self.limit else text
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One chart on the incident (a timeline ``evidence`` entry), ready for Markdown."""
+
+    at: datetime
+    chart: str
+    title: str
+    path: str
+
+    @property
+    def image(self) -> str:
+        """``![income: reference vs last 1,000 rows (PSI 0.61)](/srv/…/incident-12-….png)``."""
+        alt = self.title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        target = f"<{self.path}>" if _NEEDS_BRACKETS.search(self.path) else self.path
+        return f"![{alt}]({target})"
+
+
+def _evidence(view: IncidentView) -> tuple[Evidence, ...]:
+    return tuple(
+        Evidence(
+            at=e.at,
+            chart=str(e.data.get("chart") or "chart"),
+            title=" ".join(str(e.data.get("title") or e.data.get("chart") or "chart").split()),
+            path=str(Path(str(e.data["path"])).absolute()),
+        )
+        for e in view.timeline
+        if e.kind == _EVIDENCE_KIND and e.data.get("path")
+    )
 
 
 def when(at: datetime | None) -> str:
@@ -158,6 +196,7 @@ def context(view: IncidentView, *, now: datetime) -> dict[str, object]:
         "containment_events": _containment(view),
         "human_override": view.severity_source == "human",
         "needs_postmortem": needs_postmortem(view),
+        "evidence": _evidence(view),
     }
 
 

@@ -3,7 +3,7 @@
 Each watched model yields, when its window holds enough rows to judge: the worst feature's
 input drift PSI (noted with the top drifting features, so the alert names them), output
 drift KL, mean prediction confidence, the label-free accuracy estimate, the data-quality
-score, realized accuracy once labels have arrived, and importance stability when the model
+score, realized accuracy (and precision, recall, F1) once labels have arrived, and importance stability when the model
 pushed current importances. Metric names are those of ``rules/default.yaml``.
 """
 
@@ -42,7 +42,13 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
         )
     add("data_quality_score", a.quality if a.n_received else None)
     if a.realized is not None:
-        add("accuracy", a.realized.accuracy, {"detail": f"{a.realized.n} labelled rows"})
+        r = a.realized
+        detail = {"detail": f"{r.n} labelled rows"}
+        add("accuracy", r.accuracy, detail)
+        # Binary: of the positive class; multi-class: macro averages. No bundled rule (the
+        # brief sets no threshold); a rules file can alert on them like on accuracy.
+        for metric, value in (("precision", r.precision), ("recall", r.recall), ("f1", r.f1)):
+            add(metric, value, detail)
     if a.stability is not None:
         moves = "; ".join(m.describe() for m in a.stability.moves[:2])
         add("feature_importance_rank_corr", a.stability.tau, {"detail": moves} if moves else None)

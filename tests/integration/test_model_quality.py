@@ -161,6 +161,13 @@ async def test_a_shift_opens_a_p2_from_drift_and_the_estimate_before_any_label(
         # One incident for the shift: drift, the estimate and data quality joined it.
         names = {a["labels"]["alertname"] for a in incident["alerts"]}
         assert {"InputDrift", "ModelAccuracyEstimatedBelowSLA"} <= names
+        # The evidence is attached: the top feature's histogram and accuracy over time.
+        resp = await client.get(f"/api/v1/incidents/{incident['id']}")
+        timeline = (await resp.json())["timeline"]
+        charts = {e["data"]["chart"]: e for e in timeline if e["kind"] == "evidence"}
+        assert set(charts) == {"drift", "accuracy"}
+        assert Path(charts["drift"]["data"]["path"]).read_bytes().startswith(b"\x89PNG")
+        assert "income" in charts["drift"]["text"]
         after = await quality(client)
         top = after["drift"]["features"][0]
         assert top["feature"] == "income"

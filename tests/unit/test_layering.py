@@ -37,6 +37,8 @@ PURE = [
     "ingest/generic.py",
     "heartbeats/spec.py",
     "heartbeats/check.py",
+    "evidence/charts.py",
+    "evidence/plan.py",
 ]
 FORBIDDEN = (
     "aiohttp",

@@ -27,3 +27,4 @@ def test_both_commands_and_interactivity_point_at_the_one_events_route() -> None
 def test_scopes_cover_cards_pages_and_incident_channels() -> None:
     scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "im:write", "channels:manage", "pins:write"} <= scopes
+    assert "files:write" in scopes  # evidence charts in the incident thread

@@ -108,8 +108,28 @@ def test_labels_join_by_id_and_realized_accuracy_appears() -> None:
     accuracy = by_metric(monitor)["accuracy"]
     assert accuracy.value == pytest.approx(0.75)
     assert accuracy.notes["detail"] == "200 labelled rows"
+    realized = monitor.realized("credit")
+    assert realized is not None
+    samples = by_metric(monitor)
+    for metric in ("precision", "recall", "f1"):
+        assert samples[metric].value == pytest.approx(getattr(realized, metric))
     # A label is used once: posting it again matches nothing.
     assert monitor.labels("credit", {"rows": labels[:1]}).matched == 0
+
+
+def test_realized_accuracy_is_over_the_last_label_window_only() -> None:
+    monitor = ModelMonitor(WindowSpec(rows=1_000), label_window=100)
+    monitor.watch("credit", "v1", reference())
+    batch = rows(200)
+    monitor.predictions("credit", {"rows": batch}, NOW)
+    wrong_then_right = [
+        {"id": r["id"], "label": "wrong" if i < 100 else r["prediction"]}
+        for i, r in enumerate(batch)
+    ]
+    monitor.labels("credit", {"rows": wrong_then_right})
+    realized = monitor.realized("credit")
+    assert realized is not None
+    assert (realized.n, realized.accuracy) == (100, 1.0)  # the 100 wrong ones slid out
 
 
 def test_pushed_importances_give_rank_stability() -> None:

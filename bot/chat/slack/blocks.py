@@ -115,6 +115,7 @@ _EMOJI = {
     "policy": "📏",
     "postmortem": "📄",
     "refused": "⛔",
+    "evidence": "📊",
 }
 _STATE_EMOJI = {"acknowledged": "👀", "contained": "🛡️", "resolved": "✅", "postmortem": "📄"}
 

@@ -16,19 +16,29 @@ paged person with a known Slack user id are invited (each once per incident), an
 timeline entry goes in the copy's thread too. The channel id and the copy's ts are kept on
 ``slack_cards`` in the same transaction that records the step, so a retry never creates a
 second channel, pins twice or invites twice.
+
+An ``evidence`` entry (a chart of ``bot.evidence``) goes into the thread as the chart itself:
+``files_upload_v2`` with the entry's line as its comment, a step like any reply, so a retry
+after it went out never uploads it again. A temporary failure is retried like any other;
+when the file is missing, Slack refuses the upload for good (uploads disabled, say) or the
+upload URL still fails on the ``UPLOAD_TRIES``-th attempt, the entry goes as the plain reply
+instead (the line names the chart and its file): the thread stays complete and the
+incident's later messages are not held back for a picture.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
 from collections.abc import Coroutine
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -53,6 +63,9 @@ _NAME_TRIES = 10  # inc-12-title, then inc-12-title-2 … -10, then give up
 _NOT_NAME = re.compile(r"[^a-z0-9_-]+")
 _INVITE = "invite "
 _ALREADY_IN = frozenset({"already_in_channel", "cant_invite_self"})
+UPLOAD_TRIES = 3
+"""Attempts at uploading a chart before its entry goes as a plain thread reply."""
+EVIDENCE = "evidence"
 
 
 class SlackDeliverer:
@@ -88,7 +101,7 @@ class SlackDeliverer:
                 outcome = await self._page(item, view, event)
                 if outcome is not None:
                     return outcome
-            await self._step(item, "thread", self._thread(card.channel, card.ts, event))
+            await self._step(item, "thread", self._thread(item, card.channel, card.ts, event))
             await self._incident_channel(item, view, card, event, text, card_blocks)
         except SlackApiError as exc:
             response = exc.response
@@ -102,6 +115,10 @@ class SlackDeliverer:
         except (aiohttp.ClientError, TimeoutError) as exc:
             return classify_slack_error(
                 status=None, error=type(exc).__name__, retry_after=None, attempts=item.attempts
+            )
+        except SlackRequestError as exc:  # the upload URL refused the bytes (or a client bug)
+            return classify_slack_error(
+                status=None, error=f"upload: {exc}"[:200], retry_after=None, attempts=item.attempts
             )
         return Delivered()
 
@@ -162,7 +179,7 @@ class SlackDeliverer:
         if await self._done(item, "channel_card") is not None:  # this item posted the copy
             await self._step(item, "pin", self._pin(channel, copy_ts))
         await self._invite(item, view, channel)
-        await self._step(item, "channel_thread", self._thread(channel, copy_ts, event))
+        await self._step(item, "channel_thread", self._thread(item, channel, copy_ts, event))
 
     async def _create_channel(self, view: IncidentView) -> str:
         for attempt in range(1, _NAME_TRIES + 1):
@@ -247,12 +264,56 @@ class SlackDeliverer:
         await self._step(item, "page", send())
         return None
 
-    async def _thread(self, channel: str, thread_ts: str, event: EventView) -> str:
+    async def _thread(
+        self, item: OutboxItem, channel: str, thread_ts: str, event: EventView
+    ) -> str:
+        """The entry in a thread: a chart as the uploaded file, anything else as a reply."""
         text, reply_blocks = blocks.timeline_reply(event)
+        chart = await _chart_bytes(event) if event.kind == EVIDENCE else None
+        if chart is not None:
+            try:
+                return await self._upload(channel, thread_ts, event, text, *chart)
+            except SlackApiError as exc:  # temporary: retried; permanent: the line instead
+                response = exc.response
+                outcome = classify_slack_error(
+                    status=response.status_code,
+                    error=str(response.get("error") or "") or None,
+                    retry_after=None,
+                    attempts=item.attempts,
+                )
+                if not isinstance(outcome, GiveUp):
+                    raise
+                log.warning(
+                    "outbox %d: chart not uploaded (%s); posting its line", item.id, outcome.reason
+                )
+            except SlackRequestError as exc:  # the upload URL refused the bytes
+                if item.attempts < UPLOAD_TRIES:
+                    raise
+                log.warning(
+                    "outbox %d: chart upload failed %d times (%s); posting its line",
+                    item.id,
+                    item.attempts,
+                    exc,
+                )
         posted = await self._client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, blocks=reply_blocks
         )
         return str(posted["ts"])
+
+    async def _upload(
+        self, channel: str, thread_ts: str, event: EventView, text: str, path: Path, data: bytes
+    ) -> str:
+        """Upload a chart into the thread (Slack's v2 flow: get a URL, POST, complete)."""
+        uploaded = await self._client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            file=data,
+            filename=path.name,
+            title=str(event.data.get("title") or path.name),
+            initial_comment=text,
+        )
+        shared = uploaded.get("files") or [{}]
+        return f"file {shared[0].get('id')}"
 
     async def _done(self, item: OutboxItem, step: str) -> str | None:
         """What ``step`` of this item recorded when it went out, or None if it has not."""
@@ -314,6 +375,21 @@ def _event(item: OutboxItem) -> EventView:
         text=str(payload["text"]),
         data=dict(payload.get("data") or {}),
     )
+
+
+async def _chart_bytes(event: EventView) -> tuple[Path, bytes] | None:
+    """The chart file an evidence entry names, read off the event loop; None (and a warning)
+    when it is gone, so the entry goes as text."""
+    raw = event.data.get("path")
+    if not isinstance(raw, str) or not raw:
+        log.warning("evidence entry without a file path: %s", event.text)
+        return None
+    path = Path(raw)
+    try:
+        return path, await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        log.warning("chart %s cannot be read (%s); posting its line instead", path, exc)
+        return None
 
 
 def channel_name(prefix: str, view: IncidentView, attempt: int = 1) -> str:
