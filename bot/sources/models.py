@@ -3,8 +3,9 @@
 Each watched model yields, when its window holds enough rows to judge: the worst feature's
 input drift PSI (noted with the top drifting features, so the alert names them), output
 drift KL, mean prediction confidence, the label-free accuracy estimate, the data-quality
-score, realized accuracy (and precision, recall, F1) once labels have arrived, and importance stability when the model
-pushed current importances. Metric names are those of ``rules/default.yaml``.
+score, realized accuracy (and precision, recall, F1) once labels have arrived, and
+importance stability when the model pushed current importances. Metric names are those of
+``rules/default.yaml``.
 """
 
 from __future__ import annotations
