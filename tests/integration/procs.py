@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -44,6 +45,20 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
     env.update(extra)
     return env
+
+
+def vigil_model(db_url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``vigil model ARGS`` to completion as the user ``alice``, on the database ``db_url``."""
+    return subprocess.run(  # noqa: S603 (our own entry point, fixed arguments)
+        [str(BIN / "vigil"), "model", *args],
+        cwd=cwd,
+        env=clean_env(VIGIL_DATABASE_URL=db_url, USER="alice", LOGNAME="alice"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 class Child:

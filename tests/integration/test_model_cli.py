@@ -8,31 +8,18 @@ async test so the event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bot.app import Vigil
 from tests.conftest import MakeVigil
-from tests.integration.procs import BIN, clean_env
+from tests.integration.procs import vigil_model
 
-VIGIL = BIN / "vigil"
 M = "fraud-scorer"
 
 
-def vigil(db_url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``vigil model ARGS`` to completion as the user ``alice``."""
-    return subprocess.run(  # noqa: S603 (our own entry point, fixed arguments)
-        [str(VIGIL), "model", *args],
-        cwd=cwd,
-        env=clean_env(VIGIL_DATABASE_URL=db_url, USER="alice", LOGNAME="alice"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+vigil = vigil_model
 
 
 def ok(db_url: str, *args: str, cwd: Path) -> str:

@@ -10,6 +10,7 @@ estimate with its interval next to the realized accuracy once labels land.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -166,7 +167,8 @@ async def test_a_shift_opens_a_p2_from_drift_and_the_estimate_before_any_label(
         timeline = (await resp.json())["timeline"]
         charts = {e["data"]["chart"]: e for e in timeline if e["kind"] == "evidence"}
         assert set(charts) == {"drift", "accuracy"}
-        assert Path(charts["drift"]["data"]["path"]).read_bytes().startswith(b"\x89PNG")
+        png = await asyncio.to_thread(Path(charts["drift"]["data"]["path"]).read_bytes)
+        assert png.startswith(b"\x89PNG")
         assert "income" in charts["drift"]["text"]
         after = await quality(client)
         top = after["drift"]["features"][0]

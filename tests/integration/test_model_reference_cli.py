@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,25 +16,14 @@ import pytest
 from bot.config import Settings
 from bot.monitoring.store import ReferenceStore
 from tests.conftest import MakeVigil
-from tests.integration.procs import BIN, clean_env
+from tests.integration.procs import vigil_model
 from tests.support import FIXTURES, FakeClock
 
-VIGIL = BIN / "vigil"
 M = "fraud-scorer"
 SAMPLE = FIXTURES / "reference-fraud-scorer.csv"
 
 
-def vigil(db_url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own entry point, fixed arguments)
-        [str(VIGIL), "model", *args],
-        cwd=cwd,
-        env=clean_env(VIGIL_DATABASE_URL=db_url, USER="alice", LOGNAME="alice"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+vigil = vigil_model
 
 
 @pytest.fixture
