@@ -1,0 +1,104 @@
+"""One JSON POST for the HTTP channels (PagerDuty, the webhook): answered, or why not.
+
+Both channels classify the same two shapes (a status with headers and a body, or no answer
+at all), so the plumbing lives here once. Descriptions of failures are built from parts we
+choose (host, port, the OS error), never from ``str(exception)``: aiohttp puts the whole URL
+in some messages, and a webhook URL may carry a token in its path or query.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import aiohttp
+
+BODY_LIMIT = 4096  # enough for any error message; a huge body is not read into memory
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The remote answered: status, ``Retry-After`` (raw) and the start of the body."""
+
+    status: int
+    retry_after: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class NoReply:
+    """No HTTP answer. ``permanent`` when the same request cannot work (a malformed URL)."""
+
+    description: str
+    permanent: bool = False
+
+
+def safe_url(url: str) -> str:
+    """``https://host:port`` of ``url``: enough to recognise it in a log, without the path
+    and query where webhook tokens live."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "(no host)"
+
+
+def describe(exc: BaseException, timeout: float) -> NoReply:
+    """Why no answer came back, in words, without echoing the URL."""
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):
+        return NoReply("the configured URL is not valid", permanent=True)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return NoReply(f"TLS certificate of {exc.host} rejected")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        why = exc.os_error.strerror if exc.os_error.strerror else type(exc.os_error).__name__
+        return NoReply(f"cannot connect to {exc.host}:{exc.port} ({why})")
+    if isinstance(exc, TimeoutError):  # aiohttp's timeouts subclass it too
+        return NoReply(f"no answer within {timeout:g} s")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return NoReply("the server closed the connection before answering")
+    if isinstance(exc, ssl.SSLError):
+        return NoReply(f"TLS failed ({type(exc).__name__})")
+    return NoReply(f"network error ({type(exc).__name__})")
+
+
+class HttpPoster:
+    """POSTs bytes with a per-request timeout, on a borrowed or an owned session.
+
+    Pass the application's ``aiohttp.ClientSession`` to share its connection pool (the
+    caller closes it); without one, a session is made on first use (it must be made inside
+    the running event loop) and :meth:`aclose` closes it.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession | None, timeout: float) -> None:
+        self._session = session
+        self._owned = session is None
+        self.timeout = timeout
+
+    async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply | NoReply:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.post(
+                url,
+                data=body,
+                headers=dict(headers),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                allow_redirects=False,
+            ) as resp:
+                raw = b""
+                while len(raw) < BODY_LIMIT:  # read() may return less than asked before EOF
+                    chunk = await resp.content.read(BODY_LIMIT - len(raw))
+                    if not chunk:
+                        break
+                    raw += chunk
+                return Reply(
+                    status=resp.status,
+                    retry_after=resp.headers.get("Retry-After"),
+                    text=raw.decode("utf-8", errors="replace"),
+                )
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            return describe(exc, self.timeout)
+
+    async def aclose(self) -> None:
+        if self._owned and self._session is not None:
+            await self._session.close()
+            self._session = None

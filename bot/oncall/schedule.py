@@ -1,0 +1,647 @@
+"""On-call schedules: layered rotations plus overrides, as pure functions of time.
+
+Modelled on PagerDuty and Grafana OnCall schedules. A *layer* is a rotation: participants
+take turns, one shift each, counted from a handoff anchor. A schedule stacks layers, lowest
+first; at any moment the *final* schedule is the latest override that covers it, else the
+highest layer that has someone, else nobody. A layer with a ``restrict`` window (say business
+hours) has nobody outside it, so a lower layer shows through there. In ``vigil.yaml``::
+
+    schedules:
+      ml-oncall:
+        tz: Europe/Berlin                     # IANA zone; layers may set their own tz
+        layers:                               # lowest first
+          - name: primary
+            rotation: weekly                  # daily | weekly | a duration: 3d, 12h (>= 1h)
+            handoff: "2026-03-02T09:00"       # local time in tz: the first shift starts here
+            participants: ["@maya", "@sam", "@lee"]
+          - name: business-hours-lead
+            rotation: daily
+            handoff: "2026-03-02T09:00"
+            participants: ["@ana"]
+            restrict: {days: [mon-fri], from: "09:00", to: "17:00"}
+        overrides:                            # later ones win where they overlap
+          - {person: "@lee", start: "2026-12-24T18:00", end: "2026-12-26T09:00", reason: swap}
+
+``restrict`` is optional: ``days`` (mon … sun, ranges like ``mon-fri``; default every day),
+``from`` (default ``"00:00"``) and ``to`` (default ``"24:00"``); ``to`` before ``from`` is an
+overnight window that starts on a listed day. Times of day must be quoted: YAML 1.1 reads
+an unquoted ``09:00`` as the number 540. A layer's ``name`` defaults to ``layer-N``; its
+``tz`` to the schedule's. Override times are local in the schedule's tz unless they carry an
+offset (``2026-12-24T18:00+01:00``).
+
+Time rules, and why:
+
+* Shifts and restriction windows are counted in the layer's *local wall-clock time*, as in
+  ``roster.py``: a weekly handoff on Monday 09:00 stays at 09:00 after the clocks change, so
+  the week containing a DST change is 167 or 169 real hours long, and a 12h rotation keeps
+  handing off at 09:00 and 21:00.
+* A local time that happens twice (fall back) means its first occurrence.
+* A local time that never happens (spring forward, e.g. 02:30 in Berlin on 29 Mar 2026)
+  means the instant the clocks jump (03:00 CEST). RFC 5545 would read it as 03:30 instead,
+  but that mapping runs backwards in time around the gap (02:30 would come after 03:00), so
+  short custom rotations could get shifts of negative length. With ours, handoffs never go
+  backwards; a shift that falls entirely inside the gap has no length and is skipped, and
+  that participant simply misses that turn.
+* Every instant this module returns is in UTC: comparing or subtracting two datetimes that
+  share one ZoneInfo uses wall-clock readings in Python, which is wrong across DST. Convert
+  with ``schedule.tz`` to show them.
+* A shift is one person's uninterrupted time on call: back-to-back pieces for the same person
+  (two turns in a row, an override followed by their own shift) merge into one, so "until"
+  is when that person really stops being on call.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from bot.errors import ConfigError
+from bot.oncall.escalation import parse_duration
+from bot.oncall.roster import _parse_tz
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MIN_ROTATION = timedelta(hours=1)  # PagerDuty's minimum too; shorter is not an on-call shift
+SEARCH_LIMIT = timedelta(days=366)  # how far on_call looks back and ahead
+OVERRIDE = "override"
+
+_Piece = tuple[datetime, datetime, str]  # start, end (UTC), person
+
+
+def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """A naive wall-clock reading in ``tz`` → the instant, in UTC (see the module rules)."""
+    first = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) == local.replace(fold=0):
+        return first
+    # Skipped reading: fold=1 lands before the jump and fold=0 after it; bisect for the jump.
+    lo = int(local.replace(tzinfo=tz, fold=1).timestamp())
+    hi = int(first.timestamp())
+    before = datetime.fromtimestamp(lo, tz).utcoffset()
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return datetime.fromtimestamp(hi, UTC)
+
+
+def _utc(at: datetime, what: str = "time") -> datetime:
+    if at.tzinfo is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return at.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """When a layer has anyone: ``days`` (0 = Monday) from ``start`` to ``end`` minutes after
+    local midnight. ``end <= start`` is an overnight window that begins on a listed day."""
+
+    days: frozenset[int] = frozenset(range(7))
+    start: int = 0
+    end: int = 24 * 60
+
+    def windows(
+        self, tz: ZoneInfo, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """The UTC windows that overlap ``[start, end)``, clipped to it, merged, in order."""
+        span = self.end - self.start if self.end > self.start else self.end + 1440 - self.start
+        day = start.astimezone(tz).date() - timedelta(days=1)
+        last = end.astimezone(tz).date()
+        out: list[tuple[datetime, datetime]] = []
+        while day <= last:
+            if day.weekday() in self.days:
+                opens = datetime.combine(day, time()) + timedelta(minutes=self.start)
+                lo = max(local_to_utc(opens, tz), start)
+                hi = min(local_to_utc(opens + timedelta(minutes=span), tz), end)
+                if lo < hi:
+                    if out and out[-1][1] >= lo:
+                        out[-1] = (out[-1][0], max(out[-1][1], hi))
+                    else:
+                        out.append((lo, hi))
+            day += timedelta(days=1)
+        return out
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One rotation: ``participants`` in turn, ``length`` of local wall-clock time each, the
+    first turn starting at ``handoff`` (a naive local reading in ``tz``)."""
+
+    name: str
+    participants: tuple[str, ...]
+    length: timedelta
+    handoff: datetime
+    tz: ZoneInfo
+    restrict: Restriction | None = None
+
+    def __post_init__(self) -> None:
+        if not self.participants:
+            raise ValueError(f"layer {self.name!r} has no participants")
+        if self.length < MIN_ROTATION:
+            raise ValueError(f"layer {self.name!r}: a rotation must last at least 1h")
+        if self.handoff.tzinfo is not None:
+            object.__setattr__(
+                self, "handoff", self.handoff.astimezone(self.tz).replace(tzinfo=None)
+            )
+
+    def boundary(self, turn: int) -> datetime:
+        """When turn number ``turn`` starts (turn 0 at the anchor; negative turns before)."""
+        return local_to_utc(self.handoff + turn * self.length, self.tz)
+
+    def turn_at(self, at: datetime) -> int:
+        """The turn whose (non-empty) shift contains the UTC instant ``at``."""
+        local = at.astimezone(self.tz).replace(tzinfo=None)
+        turn = (local - self.handoff) // self.length
+        while self.boundary(turn) > at:
+            turn -= 1
+        while self.boundary(turn + 1) <= at:
+            turn += 1
+        return turn
+
+    def pieces(self, start: datetime, end: datetime) -> list[_Piece]:
+        """Who this layer has on call within ``[start, end)`` (UTC), restriction applied."""
+        out: list[_Piece] = []
+        turn = self.turn_at(start)
+        begins = self.boundary(turn)
+        while begins < end:
+            ends = self.boundary(turn + 1)
+            lo, hi = max(begins, start), min(ends, end)
+            if lo < hi:
+                out.append((lo, hi, self.participants[turn % len(self.participants)]))
+            turn, begins = turn + 1, ends
+        if self.restrict is None:
+            return out
+        return _intersect(out, self.restrict.windows(self.tz, start, end))
+
+
+def _intersect(pieces: list[_Piece], windows: list[tuple[datetime, datetime]]) -> list[_Piece]:
+    out: list[_Piece] = []
+    i = j = 0
+    while i < len(pieces) and j < len(windows):
+        lo = max(pieces[i][0], windows[j][0])
+        hi = min(pieces[i][1], windows[j][1])
+        if lo < hi:
+            out.append((lo, hi, pieces[i][2]))
+        if pieces[i][1] <= windows[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Override:
+    """``person`` covers ``[start, end)``, whatever the layers say. Stored in UTC."""
+
+    person: str
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", _utc(self.start, "override start"))
+        object.__setattr__(self, "end", _utc(self.end, "override end"))
+        if self.end <= self.start:
+            raise ValueError("an override must end after it starts")
+
+    @property
+    def source(self) -> str:
+        return f"{OVERRIDE} ({self.reason})" if self.reason else OVERRIDE
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Layers lowest first; among overlapping overrides the later one in the list wins."""
+
+    name: str
+    tz: ZoneInfo
+    layers: tuple[Layer, ...]
+    overrides: tuple[Override, ...] = ()
+
+
+@dataclass(frozen=True)
+class Part:
+    """A stretch of a shift that one source gives: ``"layer primary"`` or ``"override (swap)"``."""
+
+    source: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One person's uninterrupted time on call, made of one or more parts in order."""
+
+    person: str
+    start: datetime
+    end: datetime
+    parts: tuple[Part, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(part.source for part in self.parts)
+
+
+@dataclass(frozen=True)
+class OnCallNow:
+    """Who is on call at one instant, and why (``source``, in charge until ``source_until``).
+
+    ``since``/``until`` bound the whole shift and are None when further away than the search
+    limit; ``next_at`` is later than ``until`` when nobody is on call in between."""
+
+    schedule: str
+    person: str
+    source: str
+    source_until: datetime
+    since: datetime | None
+    until: datetime | None
+    next_person: str | None
+    next_at: datetime | None
+    shift: Shift
+
+
+def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
+    """The final schedule within ``[start, end)``: shifts in order, clipped to the range.
+
+    Times when nobody is on call are simply absent. Used by iCal export and "who is next".
+    """
+    start, end = _utc(start, "start"), _utc(end, "end")
+    if end <= start:
+        return []
+    layers = [layer.pieces(start, end) for layer in schedule.layers]
+    starts = [[p[0] for p in pieces] for pieces in layers]
+    overrides = [o for o in schedule.overrides if o.start < end and o.end > start]
+    cuts = {start, end}
+    for pieces in layers:
+        cuts.update(t for p in pieces for t in p[:2])
+    cuts.update(t for o in overrides for t in (o.start, o.end) if start < t < end)
+    shifts: list[Shift] = []
+    for lo, hi in pairwise(sorted(cuts)):
+        who = _who(lo, schedule, layers, starts, overrides)
+        if who is None:
+            continue
+        person, source = who
+        last = shifts[-1] if shifts else None
+        if last is None or last.person != person or last.end != lo:
+            shifts.append(Shift(person, lo, hi, (Part(source, lo, hi),)))
+            continue
+        tail = last.parts[-1]
+        if tail.source == source:
+            parts = (*last.parts[:-1], Part(source, tail.start, hi))
+        else:
+            parts = (*last.parts, Part(source, lo, hi))
+        shifts[-1] = Shift(person, last.start, hi, parts)
+    return shifts
+
+
+def _who(
+    at: datetime,
+    schedule: Schedule,
+    layers: list[list[_Piece]],
+    starts: list[list[datetime]],
+    overrides: list[Override],
+) -> tuple[str, str] | None:
+    for override in reversed(overrides):
+        if override.start <= at < override.end:
+            return override.person, override.source
+    for layer, pieces, begins in zip(
+        reversed(schedule.layers), reversed(layers), reversed(starts), strict=True
+    ):
+        i = bisect_right(begins, at) - 1
+        if i >= 0 and at < pieces[i][1]:
+            return pieces[i][2], f"layer {layer.name}"
+    return None
+
+
+def on_call(
+    schedule: Schedule, at: datetime, *, limit: timedelta = SEARCH_LIMIT
+) -> OnCallNow | None:
+    """Who is on call at ``at`` (aware), since and until when, and who is next; None: nobody.
+
+    Looks two of the longest turns either side first and widens the view (up to ``limit``)
+    only when the shift or the next one reaches its edge, so the usual answer costs little.
+    """
+    at = _utc(at, "at")
+    window = _first_window(schedule)
+    while True:
+        window = min(window, limit)
+        shifts = final_shifts(schedule, at - window, at + window)
+        index = next((i for i, s in enumerate(shifts) if s.start <= at < s.end), None)
+        if index is None:
+            return None
+        shift = shifts[index]
+        nxt = shifts[index + 1] if index + 1 < len(shifts) else None
+        open_start = shift.start == at - window
+        open_end = shift.end == at + window
+        if window >= limit or not (open_start or open_end or nxt is None):
+            break
+        window *= 4
+    part = next(p for p in shift.parts if p.start <= at < p.end)
+    return OnCallNow(
+        schedule=schedule.name,
+        person=shift.person,
+        source=part.source,
+        source_until=part.end,
+        since=None if open_start else shift.start,
+        until=None if open_end else shift.end,
+        next_person=nxt.person if nxt else None,
+        next_at=nxt.start if nxt else None,
+        shift=shift,
+    )
+
+
+def _first_window(schedule: Schedule) -> timedelta:
+    """How far to look first: two of the longest turns usually show this shift and the next."""
+    return max([timedelta(days=1), *(2 * layer.length for layer in schedule.layers)])
+
+
+def next_shift(
+    schedule: Schedule, at: datetime, *, limit: timedelta = SEARCH_LIMIT
+) -> Shift | None:
+    """The first shift starting after ``at`` (aware), within ``limit``; None if there is none."""
+    at = _utc(at, "at")
+    window = _first_window(schedule)
+    while True:
+        window = min(window, limit)
+        later = [s for s in final_shifts(schedule, at, at + window) if s.start > at]
+        if later or window >= limit:
+            return later[0] if later else None
+        window *= 4
+
+
+# ----------------------------------------------------------------------------- wording
+
+
+def _when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
+    local = at.astimezone(tz)
+    year = f" {local.year}" if local.year != now.astimezone(tz).year else ""
+    return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M %Z}"
+
+
+def _in(delta: timedelta) -> str:
+    """Compact relative time for chat: ``2d 3h``, ``5h 20m``, ``12m``, ``<1m``."""
+    minutes = int(delta.total_seconds()) // 60
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m" if mins else "<1m"
+
+
+def oncall_answer(schedule: Schedule, now: datetime) -> str:
+    """The text of ``/incident oncall SCHEDULE``: who, until when, who next; then the source
+    when it is not obvious (an override, or one of several layers)."""
+    now = _utc(now, "now")
+    name, tz = schedule.name, schedule.tz
+    current = on_call(schedule, now)
+    if current is None:
+        coming = next_shift(schedule, now)
+        if coming is None:
+            return f"Nobody is on call for {name}, and nobody is scheduled in the next year."
+        return (
+            f"Nobody is on call for {name} until {_when(coming.start, tz, now)} "
+            f"(in {_in(coming.start - now)}); next: {coming.person}. "
+            f"Until then, pages for {name} go to the escalation fallback."
+        )
+    if current.until is None:
+        line = f"{current.person} is on call for {name}, with no handoff in the next year."
+    else:
+        line = (
+            f"{current.person} is on call for {name} until {_when(current.until, tz, now)} "
+            f"(in {_in(current.until - now)}); "
+        )
+        if current.next_person is None:
+            line += "nobody is scheduled after that."
+        elif current.next_at is not None and current.next_at > current.until:
+            line += (
+                f"then nobody until {_when(current.next_at, tz, now)}; next: {current.next_person}."
+            )
+        else:
+            line += f"next: {current.next_person}."
+    later = [p.source for p in current.shift.parts if p.start >= current.source_until]
+    if current.source.startswith(OVERRIDE) or len(schedule.layers) > 1 or later:
+        via = f"Via {current.source}"
+        if later:
+            via += f" until {_when(current.source_until, tz, now)}, then {', then '.join(later)}"
+        line += f"\n{via}."
+    return line
+
+
+# ----------------------------------------------------------------------------- parsing
+
+_SCHEDULE_KEYS = {"tz", "layers", "overrides"}
+_LAYER_KEYS = {"name", "rotation", "handoff", "participants", "tz", "restrict"}
+_RESTRICT_KEYS = {"days", "from", "to"}
+_OVERRIDE_KEYS = {"person", "start", "end", "reason"}
+_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
+
+
+def parse_schedules(raw: object, *, where: str, key: str = "schedules") -> dict[str, Schedule]:
+    """``schedules:`` mapping (name → schedule) → Schedules, or ConfigError naming the key."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping of schedule name to schedule", where=where, key=key)
+    schedules: dict[str, Schedule] = {}
+    for name, body in raw.items():
+        if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+            raise ConfigError(f"bad schedule name {name!r}", where=where, key=f"{key}.{name}")
+        schedules[name] = parse_schedule(name, body, where=where, key=f"{key}.{name}")
+    return schedules
+
+
+def parse_schedule(name: str, raw: object, *, where: str, key: str) -> Schedule:
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping with 'tz' and 'layers'", where=where, key=key)
+    _refuse_unknown(raw, _SCHEDULE_KEYS, where=where, key=key)
+    if "tz" not in raw:
+        raise ConfigError("missing", where=where, key=f"{key}.tz")
+    tz = _parse_tz(raw["tz"], where=where, key=f"{key}.tz")
+    layers_raw = raw.get("layers")
+    if not isinstance(layers_raw, list) or not layers_raw:
+        raise ConfigError("needs at least one layer", where=where, key=f"{key}.layers")
+    layers: list[Layer] = []
+    for i, item in enumerate(layers_raw):
+        layer = _parse_layer(i, item, tz, where=where, key=f"{key}.layers[{i}]")
+        if any(other.name == layer.name for other in layers):
+            raise ConfigError(
+                f"another layer is already named {layer.name!r}",
+                where=where,
+                key=f"{key}.layers[{i}].name",
+            )
+        layers.append(layer)
+    overrides_raw = raw.get("overrides") or []
+    if not isinstance(overrides_raw, list):
+        raise ConfigError("must be a list of overrides", where=where, key=f"{key}.overrides")
+    overrides = tuple(
+        _parse_override(item, tz, where=where, key=f"{key}.overrides[{i}]")
+        for i, item in enumerate(overrides_raw)
+    )
+    return Schedule(name, tz, tuple(layers), overrides)
+
+
+def _parse_layer(index: int, raw: object, tz: ZoneInfo, *, where: str, key: str) -> Layer:
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping", where=where, key=key)
+    _refuse_unknown(raw, _LAYER_KEYS, where=where, key=key)
+    for field in ("rotation", "handoff", "participants"):
+        if field not in raw:
+            raise ConfigError("missing", where=where, key=f"{key}.{field}")
+    name = raw.get("name", f"layer-{index + 1}")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError("must be a non-empty string", where=where, key=f"{key}.name")
+    people = raw["participants"]
+    if not isinstance(people, list) or not people or not all(_is_person(p) for p in people):
+        raise ConfigError(
+            "must list at least one '@person'", where=where, key=f"{key}.participants"
+        )
+    length = _parse_rotation(raw["rotation"], where=where, key=f"{key}.rotation")
+    if "tz" in raw:
+        tz = _parse_tz(raw["tz"], where=where, key=f"{key}.tz")
+    handoff = _parse_local(raw["handoff"], where=where, key=f"{key}.handoff")
+    if handoff.tzinfo is not None:
+        handoff = handoff.astimezone(tz).replace(tzinfo=None)
+    restrict = None
+    if raw.get("restrict") is not None:
+        restrict = _parse_restriction(raw["restrict"], where=where, key=f"{key}.restrict")
+    return Layer(name.strip(), tuple(people), length, handoff, tz, restrict)
+
+
+def _parse_rotation(raw: object, *, where: str, key: str) -> timedelta:
+    named = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
+    if isinstance(raw, str) and raw.strip().lower() in named:
+        return named[raw.strip().lower()]
+    try:
+        length = parse_duration(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"must be daily, weekly or a duration: {exc}", where=where, key=key
+        ) from None
+    if length < MIN_ROTATION:
+        raise ConfigError("a rotation must last at least 1h", where=where, key=key)
+    return length
+
+
+def _parse_restriction(raw: object, *, where: str, key: str) -> Restriction:
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            "must be a mapping such as {days: [mon-fri], from: '09:00', to: '17:00'}",
+            where=where,
+            key=key,
+        )
+    _refuse_unknown(raw, _RESTRICT_KEYS, where=where, key=key)
+    days = _parse_days(raw.get("days", ["mon-sun"]), where=where, key=f"{key}.days")
+    start = _parse_clock(raw.get("from", "00:00"), where=where, key=f"{key}.from")
+    end = _parse_clock(raw.get("to", "24:00"), where=where, key=f"{key}.to")
+    if start == 1440:
+        raise ConfigError("must be a time of day before 24:00", where=where, key=f"{key}.from")
+    if start == end % 1440 and not (start == 0 and end == 1440):
+        raise ConfigError(
+            "from and to are the same time; for the whole day leave both out",
+            where=where,
+            key=f"{key}.to",
+        )
+    return Restriction(days, start, end)
+
+
+def _parse_days(raw: object, *, where: str, key: str) -> frozenset[int]:
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        raise ConfigError("must list days such as [mon, tue] or [mon-fri]", where=where, key=key)
+    days: set[int] = set()
+    for j, item in enumerate(items):
+        text = item.strip().lower() if isinstance(item, str) else ""
+        first, _, last = text.partition("-")
+        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+            raise ConfigError(
+                f"{item!r} is not a day; use {', '.join(DAY_NAMES)} or a range like mon-fri",
+                where=where,
+                key=f"{key}[{j}]",
+            )
+        a = DAY_NAMES.index(first)
+        b = DAY_NAMES.index(last) if last else a
+        days.update((a + k) % 7 for k in range((b - a) % 7 + 1))
+    return frozenset(days)
+
+
+def _parse_clock(raw: object, *, where: str, key: str) -> int:
+    """``"09:00"`` → 540 minutes after midnight; ``"24:00"`` → 1440."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raise ConfigError(
+            f"quote the time of day: YAML read it as the number {raw}; write '09:00'",
+            where=where,
+            key=key,
+        )
+    if not isinstance(raw, str) or not _CLOCK.fullmatch(raw.strip()):
+        raise ConfigError(
+            f"must be a time of day HH:MM from 00:00 to 24:00, not {raw!r}", where=where, key=key
+        )
+    hours, minutes = raw.strip().split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _parse_override(raw: object, tz: ZoneInfo, *, where: str, key: str) -> Override:
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a mapping with person, start and end", where=where, key=key)
+    _refuse_unknown(raw, _OVERRIDE_KEYS, where=where, key=key)
+    for field in ("person", "start", "end"):
+        if field not in raw:
+            raise ConfigError("missing", where=where, key=f"{key}.{field}")
+    if not _is_person(raw["person"]):
+        raise ConfigError(
+            f"must be '@person', not {raw['person']!r}", where=where, key=f"{key}.person"
+        )
+    start, end = (
+        _instant(_parse_local(raw[f], where=where, key=f"{key}.{f}"), tz) for f in ("start", "end")
+    )
+    if end <= start:
+        raise ConfigError("must be after start", where=where, key=f"{key}.end")
+    reason = raw.get("reason", "")
+    if not isinstance(reason, str):
+        raise ConfigError("must be text", where=where, key=f"{key}.reason")
+    return Override(raw["person"], start, end, reason.strip())
+
+
+def _parse_local(raw: object, *, where: str, key: str) -> datetime:
+    """A date and time (YAML may hand us a datetime already); no bare dates, which would
+    silently mean midnight."""
+    value: object = raw
+    if isinstance(raw, str) and ":" in raw:
+        try:
+            value = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        hint = " (a date alone has no time of day)" if isinstance(raw, date) else ""
+        raise ConfigError(
+            f"must be a local date and time like 2026-03-02T09:00, not {raw!r}{hint}",
+            where=where,
+            key=key,
+        )
+    return value
+
+
+def _instant(value: datetime, tz: ZoneInfo) -> datetime:
+    return local_to_utc(value, tz) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _is_person(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith("@")
+        and len(value) > 1
+        and not any(c.isspace() for c in value)
+    )
+
+
+def _refuse_unknown(raw: dict[object, object], known: set[str], *, where: str, key: str) -> None:
+    for name in raw:
+        if name not in known:
+            allowed = ", ".join(sorted(known))
+            raise ConfigError(f"unknown key (allowed: {allowed})", where=where, key=f"{key}.{name}")
