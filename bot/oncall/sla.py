@@ -1,0 +1,468 @@
+"""SLA clocks: when an incident must be acknowledged and resolved, and the words when it is not.
+
+Pure: the timestamps and ``now`` come in, the due times, states, reminder times and chat text
+go out, so the SLA timer, the report and the tests share one definition. Defaults are the
+product's, overridable per severity in ``vigil.yaml``::
+
+    sla:
+      P1: {acknowledge: 5m, resolve: 4h, remind_every: 30m}
+      P2: {acknowledge: 15m, resolve: 24h, remind_every: 2h}
+      P3: {acknowledge: 4h, resolve: 3d, remind_every: 1d}
+      P4: {acknowledge: 1bd, resolve: 2w, remind_every: 1w}   # 1bd = one business day
+      warn_at: ["50%", "80%"]      # reminders before each breach; also "15m before"; [] = none
+
+Decisions, each for a reason:
+
+- Every clock starts when the incident opened; "3d" and "2w" are elapsed time.
+- ``Nbd`` counts business days: the clock runs only on working days of ``working_hours``
+  (days, tz, holidays; whole local days, not just the hours), in local wall-clock time, so
+  Fri 16:00 + 1bd = Mon 16:00 even across a DST change, and Sat 10:00 + 1bd = Tue 00:00.
+- Resolved (or contained) without an ack counts as acknowledged at that moment: acting on
+  it means someone saw it, which is what ``IncidentService`` records too. An ack stamped
+  before the opening (clock skew, imports) counts as at the opening, never negative.
+- A target is *met* when done at or before ``due``; *breached* when done later, or still not
+  done at ``due`` (the due instant belongs to the breach, so a timer set for ``due`` sees
+  it); *pending* otherwise.
+- Reminders before a breach default to 50 % and 80 % of each target: proportional, so a
+  P1's 5 min gets them at 2 min 30 s and 4 min and a P4's two weeks at 7 and 11.2 days.
+  Only the latest missed reminder is sent (after downtime one message, not a burst), none
+  once the target is met or breached.
+- An acknowledged incident left unresolved is reminded every ``remind_every`` after the
+  ack (``off`` disables); elapsed time, not business time, on the view that an
+  acknowledged P3 still open on Saturday is worth a line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from types import MappingProxyType
+from typing import Literal, NoReturn
+
+from bot.errors import ConfigError
+from bot.oncall.escalation import parse_duration
+from bot.oncall.routing import SEVERITIES, WorkingHours
+
+Which = Literal["acknowledge", "resolve"]
+TargetState = Literal["met", "breached", "pending"]
+_MIN = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class BusinessDays:
+    """A target counted in business days (``1bd``) rather than elapsed time."""
+
+    days: int
+
+    def __str__(self) -> str:
+        return f"{self.days} business day{'s' if self.days != 1 else ''}"
+
+
+Span = timedelta | BusinessDays
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    acknowledge: Span
+    resolve: Span
+    remind_every: timedelta | None  # acknowledged but unresolved: remind this often
+
+
+@dataclass(frozen=True)
+class WarnPoint:
+    """A reminder before a breach: at ``fraction`` of the target elapsed, or ``before`` due."""
+
+    fraction: float | None = None
+    before: timedelta | None = None
+
+
+DEFAULT_TARGETS: Mapping[str, SlaTarget] = MappingProxyType(
+    {
+        "P1": SlaTarget(timedelta(minutes=5), timedelta(hours=4), timedelta(minutes=30)),
+        "P2": SlaTarget(timedelta(minutes=15), timedelta(hours=24), timedelta(hours=2)),
+        "P3": SlaTarget(timedelta(hours=4), timedelta(days=3), timedelta(days=1)),
+        "P4": SlaTarget(BusinessDays(1), timedelta(weeks=2), timedelta(weeks=1)),
+    }
+)
+DEFAULT_WARN_AT: tuple[WarnPoint, ...] = (WarnPoint(fraction=0.5), WarnPoint(fraction=0.8))
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    targets: Mapping[str, SlaTarget] = field(default_factory=lambda: DEFAULT_TARGETS)
+    warn_at: tuple[WarnPoint, ...] = DEFAULT_WARN_AT
+    calendar: WorkingHours = field(default_factory=WorkingHours)
+
+
+DEFAULT_SLA = SlaSettings()
+
+
+@dataclass(frozen=True)
+class TargetClock:
+    """One target of one incident: ``done_at`` is the effective ack (or resolve) time."""
+
+    which: Which
+    target: Span
+    due: datetime
+    done_at: datetime | None
+    state: TargetState
+    reminders: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    severity: str
+    opened_at: datetime
+    now: datetime
+    acknowledge: TargetClock
+    resolve: TargetClock
+
+    @property
+    def targets(self) -> tuple[TargetClock, TargetClock]:
+        return (self.acknowledge, self.resolve)
+
+
+def add_business_time(start: datetime, amount: timedelta, calendar: WorkingHours) -> datetime:
+    """``start`` plus ``amount`` of working-day wall-clock time (see the module docstring),
+    in UTC like every time this module returns."""
+    tz = calendar.tz
+    cursor = start.astimezone(tz).replace(tzinfo=None)
+    remaining = amount
+    for _ in range(3660):
+        day = cursor.date()
+        if not calendar.is_work_day(day):
+            cursor = datetime.combine(day + timedelta(days=1), time())
+            continue
+        left_today = datetime.combine(day + timedelta(days=1), time()) - cursor
+        if remaining <= left_today:
+            return (cursor + remaining).replace(tzinfo=tz).astimezone(UTC)
+        remaining -= left_today
+        cursor += left_today
+    raise ValueError("no working day in the next ten years: check working_hours")
+
+
+def due_at(opened_at: datetime, span: Span, calendar: WorkingHours, share: float = 1.0) -> datetime:
+    """When ``share`` of the target ``span`` has run out, counted from ``opened_at``."""
+    if isinstance(span, BusinessDays):
+        return add_business_time(opened_at, timedelta(days=span.days) * share, calendar)
+    return opened_at + span * share
+
+
+def effective_ack(
+    opened_at: datetime,
+    acknowledged_at: datetime | None,
+    resolved_at: datetime | None,
+    contained_at: datetime | None = None,
+) -> datetime | None:
+    """The first of ack, contain and resolve, never before the opening (None: none yet)."""
+    times = [t for t in (acknowledged_at, contained_at, resolved_at) if t is not None]
+    return max(min(times), opened_at) if times else None
+
+
+def sla_clock(
+    severity: str,
+    opened_at: datetime,
+    acknowledged_at: datetime | None,
+    resolved_at: datetime | None,
+    now: datetime,
+    *,
+    contained_at: datetime | None = None,
+    settings: SlaSettings = DEFAULT_SLA,
+) -> SlaClock:
+    """Due times, state and reminder times of both targets at ``now``; ValueError for an
+    unknown severity (classification only makes P1-P4)."""
+    # In UTC: arithmetic between two datetimes of one non-UTC zone is wall-clock in Python.
+    opened_at, now = opened_at.astimezone(UTC), now.astimezone(UTC)
+    acknowledged_at, resolved_at, contained_at = (
+        None if t is None else t.astimezone(UTC)
+        for t in (acknowledged_at, resolved_at, contained_at)
+    )
+    sev = severity.upper()
+    if sev not in settings.targets:
+        raise ValueError(f"no SLA for severity {severity!r}")
+    target = settings.targets[sev]
+    acked = effective_ack(opened_at, acknowledged_at, resolved_at, contained_at)
+    resolved = None if resolved_at is None else max(resolved_at, opened_at)
+    return SlaClock(
+        sev,
+        opened_at,
+        now,
+        _target("acknowledge", target.acknowledge, acked, opened_at, now, settings),
+        _target("resolve", target.resolve, resolved, opened_at, now, settings),
+    )
+
+
+def _target(
+    which: Which,
+    span: Span,
+    done: datetime | None,
+    opened_at: datetime,
+    now: datetime,
+    settings: SlaSettings,
+) -> TargetClock:
+    due = due_at(opened_at, span, settings.calendar)
+    if done is not None and done <= due:
+        state: TargetState = "met"
+    elif done is not None or now >= due:
+        state = "breached"
+    else:
+        state = "pending"
+    reminders = {
+        due_at(opened_at, span, settings.calendar, w.fraction)
+        if w.fraction is not None
+        else due - (w.before or timedelta())
+        for w in settings.warn_at
+    }
+    kept = tuple(sorted(r for r in reminders if opened_at < r < due))
+    return TargetClock(which, span, due, done, state, kept)
+
+
+@dataclass(frozen=True)
+class SlaEvent:
+    """Something to say in the channel and record on the timeline. ``key`` is stable: record
+    it with the event and pass the recorded keys back, so nothing is said twice."""
+
+    kind: Literal["reminder", "breach"]
+    which: Which
+    at: datetime
+    key: str
+
+
+def due_events(clock: SlaClock, announced: AbstractSet[str] = frozenset()) -> tuple[SlaEvent, ...]:
+    """What should be said at ``clock.now`` and has not been: each breach once (also a late
+    ack or resolve found after downtime), and for a pending target its latest reminder."""
+    events: list[SlaEvent] = []
+    for t in clock.targets:
+        if t.state == "breached":
+            event = SlaEvent("breach", t.which, t.due, f"{t.which}:breach")
+        elif t.state == "pending" and any(r <= clock.now for r in t.reminders):
+            number = sum(r <= clock.now for r in t.reminders)
+            at = t.reminders[number - 1]
+            event = SlaEvent("reminder", t.which, at, f"{t.which}:reminder:{number}")
+        else:
+            continue
+        if event.key not in announced:
+            events.append(event)
+    return tuple(events)
+
+
+def next_check(clock: SlaClock) -> datetime | None:
+    """When to look again: the next reminder or due time of a pending target (None: never)."""
+    times = [
+        at
+        for t in clock.targets
+        if t.state == "pending"
+        for at in (*t.reminders, t.due)
+        if at > clock.now
+    ]
+    return min(times, default=None)
+
+
+def sla_text(
+    event: SlaEvent, clock: SlaClock, *, incident_id: int, title: str, tz: tzinfo = UTC
+) -> str:
+    """The channel line, first what and how late, then what to do::
+
+    P1 #12 fraud-scorer: acknowledge SLA breached 2 min ago (due 02:05 UTC, 5 min after it
+    opened); nobody has acknowledged. /incident ack 12
+    """
+    t = clock.acknowledge if event.which == "acknowledge" else clock.resolve
+    head = f"{clock.severity} #{incident_id} {title}: {event.which} SLA"
+    due = f"{_at(t.due, clock.now, tz)}, {_span(t.target)} after it opened"
+    if event.kind == "reminder":
+        head += f" due in {words(t.due - clock.now)} ({due})"
+    elif t.done_at is None:
+        head += f" breached {_ago(clock.now - t.due)} (due {due})"
+    else:
+        late = words(t.done_at - t.due)
+        done = "acknowledged" if event.which == "acknowledge" else "resolved"
+        return (
+            f"{head} breached (due {due}): {done} {late} late, at {_at(t.done_at, clock.now, tz)}."
+        )
+    acked = clock.acknowledge.done_at
+    if acked is None:
+        nobody = "nobody has acknowledged" + (" yet" if event.kind == "reminder" else "")
+        return f"{head}; {nobody}. /incident ack {incident_id}"
+    return (
+        f"{head}; still open (acknowledged {_at(acked, clock.now, tz)}). "
+        f"/incident resolve {incident_id} once it is fixed"
+    )
+
+
+@dataclass(frozen=True)
+class UnresolvedReminders:
+    """``count``: reminders come due by now (send one if more than were sent); ``next_at``:
+    when the next one is due (None: resolved, not acknowledged, or reminders off)."""
+
+    count: int
+    next_at: datetime | None
+
+
+def unresolved_reminders(
+    acknowledged_at: datetime | None,
+    resolved_at: datetime | None,
+    now: datetime,
+    every: timedelta | None,
+) -> UnresolvedReminders:
+    """Reminders at ack + every, ack + 2·every, … while the incident stays unresolved."""
+    if acknowledged_at is None or resolved_at is not None or not every:
+        return UnresolvedReminders(0, None)
+    count = max((now - acknowledged_at) // every, 0)
+    return UnresolvedReminders(count, acknowledged_at + (count + 1) * every)
+
+
+def unresolved_text(clock: SlaClock, *, incident_id: int, title: str, tz: tzinfo = UTC) -> str:
+    """``P2 #7 search-ranker: acknowledged 3 h ago and still open. …``"""
+    acked = clock.acknowledge.done_at
+    since = f"acknowledged {_ago(clock.now - acked)}" if acked else "not acknowledged"
+    resolve = clock.resolve
+    when = (
+        f"resolve SLA due {_at(resolve.due, clock.now, tz)}"
+        if resolve.state == "pending"
+        else f"resolve SLA breached {_ago(clock.now - resolve.due)}"
+    )
+    return (
+        f"{clock.severity} #{incident_id} {title}: {since} and still open ({when}). "
+        f"/incident contain {incident_id} once users are safe, /incident resolve {incident_id} "
+        "when fixed"
+    )
+
+
+def words(delta: timedelta) -> str:
+    """Two largest units, rounded down: ``2 d 3 h``, ``1 h 30 min``, ``4 min``, ``under a
+    minute`` (a tired reader does not need the seconds)."""
+    if delta < _MIN:
+        return "under a minute"
+    days, rest = divmod(delta, timedelta(days=1))
+    hours, rest = divmod(rest, timedelta(hours=1))
+    minutes = rest // _MIN
+    units = [(days, "d"), (hours, "h"), (minutes, "min")]
+    first = next(i for i, (n, _) in enumerate(units) if n)
+    return " ".join(f"{n} {u}" for n, u in units[first : first + 2] if n)
+
+
+def _ago(delta: timedelta) -> str:
+    return "just now" if delta < _MIN else f"{words(delta)} ago"
+
+
+def _span(span: Span) -> str:
+    return str(span) if isinstance(span, BusinessDays) else words(span)
+
+
+def _at(at: datetime, now: datetime, tz: tzinfo) -> str:
+    """``02:05 UTC`` today, ``Mon 24 Nov 09:00 CET`` another day (both read in ``tz``)."""
+    local, today = at.astimezone(tz), now.astimezone(tz)
+    return f"{local:%H:%M %Z}" if local.date() == today.date() else f"{local:%a %d %b %H:%M %Z}"
+
+
+# -- parsing --------------------------------------------------------------------------
+
+_Fail = Callable[[str, str], NoReturn]  # parse_sla's ``fail``: raise ConfigError at a key
+_BD = re.compile(r"(\d+)\s*(?:bd|business[ _]days?)")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def parse_span(raw: object) -> Span:
+    """``5m``, ``4h``, ``3d``, ``2w`` (elapsed) or ``1bd`` / ``2 business days``; ValueError."""
+    if isinstance(raw, str):
+        match = _BD.fullmatch(raw.strip().lower())
+        if match:
+            return BusinessDays(int(match.group(1)))
+    return parse_duration(raw)
+
+
+def parse_sla(
+    raw: object, *, where: str, calendar: WorkingHours | None = None, key: str = "sla"
+) -> SlaSettings:
+    """``sla:`` → SlaSettings over the defaults, or ConfigError naming the exact key.
+
+    ``calendar`` is the parsed ``working_hours`` (business days follow it).
+    """
+    cal = calendar or WorkingHours()
+    if raw is None:
+        return SlaSettings(calendar=cal)
+
+    def fail(sub: str, message: str) -> NoReturn:
+        raise ConfigError(message, where=where, key=sub)
+
+    if not isinstance(raw, dict):
+        fail(key, "must map P1-P4 to {acknowledge, resolve, remind_every}, plus warn_at")
+    targets = dict(DEFAULT_TARGETS)
+    warn_at = DEFAULT_WARN_AT
+    for name, body in raw.items():
+        sub = f"{key}.{name}"
+        if name == "warn_at":
+            warn_at = _warn_points(body, sub, fail)
+            continue
+        if not isinstance(name, str) or name.upper() not in SEVERITIES:
+            fail(sub, "unknown key (allowed: P1, P2, P3, P4, warn_at)")
+        if not isinstance(body, dict):
+            fail(sub, "must be a mapping like {acknowledge: 5m, resolve: 4h}")
+        for field_name in body:
+            if field_name not in ("acknowledge", "resolve", "remind_every"):
+                fail(
+                    f"{sub}.{field_name}",
+                    "unknown key (allowed: acknowledge, remind_every, resolve)",
+                )
+        base = targets[name.upper()]
+        spans: dict[str, Span] = {"acknowledge": base.acknowledge, "resolve": base.resolve}
+        for which in ("acknowledge", "resolve"):
+            if which in body:
+                spans[which] = _positive_span(body[which], f"{sub}.{which}", fail)
+        ack, res = spans["acknowledge"], spans["resolve"]
+        if isinstance(ack, timedelta) and isinstance(res, timedelta) and ack > res:
+            fail(sub, f"acknowledge ({words(ack)}) is longer than resolve ({words(res)})")
+        remind = base.remind_every
+        if "remind_every" in body:
+            remind = _remind_every(body["remind_every"], f"{sub}.remind_every", fail)
+        targets[name.upper()] = SlaTarget(ack, res, remind)
+    return SlaSettings(MappingProxyType(targets), warn_at, cal)
+
+
+def _positive_span(raw: object, key: str, fail: _Fail) -> Span:
+    try:
+        span = parse_span(raw)
+    except ValueError as exc:
+        fail(key, f"{exc}, or business days: 1bd")
+    if (span.days == 0) if isinstance(span, BusinessDays) else span <= timedelta():
+        fail(key, "must be longer than zero")
+    return span
+
+
+def _remind_every(raw: object, key: str, fail: _Fail) -> timedelta | None:
+    if raw is False or raw is None or (isinstance(raw, str) and raw.strip().lower() == "off"):
+        return None  # YAML reads a bare `off` as False
+    try:
+        every = parse_duration(raw)
+    except ValueError as exc:
+        fail(key, f"{exc}, or off")
+    if every < _MIN:
+        fail(key, "must be at least 1m (or off)")
+    return every
+
+
+def _warn_points(raw: object, key: str, fail: _Fail) -> tuple[WarnPoint, ...]:
+    if not isinstance(raw, list):
+        fail(key, 'must be a list like ["50%", "80%"] or ["15m before"] ([] for none)')
+    points: list[WarnPoint] = []
+    for j, item in enumerate(raw):
+        text = item.strip().lower() if isinstance(item, str) else ""
+        percent = _PERCENT.fullmatch(text)
+        if percent and 0 < float(percent.group(1)) < 100:
+            points.append(WarnPoint(fraction=float(percent.group(1)) / 100))
+            continue
+        if text.endswith(" before"):
+            try:
+                before = parse_duration(text.removesuffix(" before"))
+            except ValueError:
+                before = timedelta()
+            if before > timedelta():
+                points.append(WarnPoint(before=before))
+                continue
+        fail(
+            f"{key}[{j}]", f'must be a share of the target like "80%" or "15m before", not {item!r}'
+        )
+    return tuple(points)
