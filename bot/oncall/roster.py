@@ -143,12 +143,12 @@ def parse_rotation(name: str, raw: object, *, where: str, key: str) -> Rotation:
         raise ConfigError(str(exc), where=where, key=f"{key}.shift") from None
     if shift < timedelta(minutes=1):
         raise ConfigError("a shift must last at least 1m", where=where, key=f"{key}.shift")
-    tz = _parse_tz(raw["tz"], where=where, key=f"{key}.tz")
+    tz = parse_tz(raw["tz"], where=where, key=f"{key}.tz")
     handoff = _parse_handoff(raw["handoff"], tz, where=where, key=f"{key}.handoff")
     return Rotation(name, tuple(people), shift, handoff, tz)
 
 
-def _parse_tz(raw: object, *, where: str, key: str) -> ZoneInfo:
+def parse_tz(raw: object, *, where: str, key: str) -> ZoneInfo:
     if not isinstance(raw, str) or not raw:
         raise ConfigError("must be an IANA time zone such as Europe/Berlin", where=where, key=key)
     try:

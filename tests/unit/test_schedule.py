@@ -20,8 +20,8 @@ from bot.oncall.schedule import (
     next_shift,
     on_call,
     oncall_answer,
-    parse_schedules,
 )
+from bot.oncall.schedule_config import parse_schedules
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
