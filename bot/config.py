@@ -35,6 +35,7 @@ from bot.incidents.service import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.oncall.escalation import parse_duration, parse_policy
 from bot.oncall.roster import parse_roster, unknown_rotations
+from bot.oncall.schedule_config import parse_schedules
 from bot.oncall.status import OncallSettings
 from bot.rules.loader import default_rules_file
 from bot.secret import Secret
@@ -57,6 +58,7 @@ _TOP_KEYS = frozenset(
         "retrain_url",
         "escalation",
         "rotations",
+        "schedules",
         "slack",
         "sources",
         "heartbeats",
@@ -254,8 +256,18 @@ def _database_url(value: object, where: str, key: str) -> None:
 
 def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
     rotations = parse_roster(raw.get("rotations"), where=where)
+    schedules = parse_schedules(raw.get("schedules"), where=where)
+    both = sorted(set(rotations) & set(schedules))
+    if both:
+        raise ConfigError(
+            f"{both[0]!r} is both a rotation and a schedule; rename one",
+            where=where,
+            key=f"schedules.{both[0]}",
+        )
     if raw.get("escalation") is None:
-        return OncallSettings(None, MappingProxyType(rotations))
+        return OncallSettings(
+            None, MappingProxyType(rotations), schedules=MappingProxyType(schedules)
+        )
     spec = _mapping(raw["escalation"], where, "escalation")
     severities = spec.get("severities", ["P1", "P2"])
     if not isinstance(severities, list) or not all(
@@ -269,15 +281,18 @@ def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
     spec = {k: v for k, v in spec.items() if k != "severities"}
     policy = parse_policy(spec, where=where)
     for i, level in enumerate(policy.levels):
-        unknown = unknown_rotations(level.targets, rotations)
+        unknown = unknown_rotations(level.targets, rotations, schedules)
         if unknown:
+            kind = "schedule" if unknown[0].startswith("schedule:") else "rotation"
             raise ConfigError(
-                f"{unknown[0]} names no rotation under `rotations:`",
+                f"{unknown[0]} names no {kind} under `{kind}s:`",
                 where=where,
                 key=f"escalation.levels[{i}].notify",
             )
     pages = frozenset(v.upper() for v in severities)
-    return OncallSettings(policy, MappingProxyType(rotations), pages)
+    return OncallSettings(
+        policy, MappingProxyType(rotations), pages, schedules=MappingProxyType(schedules)
+    )
 
 
 def _path(value: object, where: str, key: str) -> Path | None:

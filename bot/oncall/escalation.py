@@ -31,6 +31,7 @@ from bot.errors import ConfigError
 _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _UNITS = ("weeks", "days", "hours", "minutes", "seconds")
 ROTATION_PREFIX = "rotation:"
+SCHEDULE_PREFIX = "schedule:"
 
 
 def parse_duration(raw: object) -> timedelta:
@@ -256,18 +257,20 @@ _SLACK_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 
 
 def _target_problem(target: object) -> str:
-    """Why a target is not ``@person``, a Slack mention ``<@U123>``, or ``rotation:NAME``
-    ("" when it is fine)."""
+    """Why a target is not ``@person``, a Slack mention ``<@U123>``, ``rotation:NAME`` or
+    ``schedule:NAME`` ("" when it is fine)."""
+    wanted = "must be '@person', 'rotation:NAME' or 'schedule:NAME'"
     if not isinstance(target, str):
-        return f"must be '@person' or 'rotation:NAME', not {target!r}"
+        return f"{wanted}, not {target!r}"
     if _SLACK_MENTION.fullmatch(target):
         return ""
     if target.startswith("@") and len(target) > 1 and not any(c.isspace() for c in target):
         return ""
-    name = target.removeprefix(ROTATION_PREFIX)
-    if target.startswith(ROTATION_PREFIX) and name and not any(c.isspace() for c in name):
-        return ""
-    return f"must be '@person' or 'rotation:NAME', not {target!r}"
+    for prefix in (ROTATION_PREFIX, SCHEDULE_PREFIX):
+        name = target.removeprefix(prefix)
+        if target.startswith(prefix) and name and not any(c.isspace() for c in name):
+            return ""
+    return f"{wanted}, not {target!r}"
 
 
 def _refuse_unknown(raw: dict[object, object], known: set[str], *, where: str, key: str) -> None:

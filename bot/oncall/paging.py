@@ -180,7 +180,9 @@ class Pager:
         self, view: IncidentView, policy: EscalationPolicy, step: PageStep, next_at: datetime | None
     ) -> None:
         now = self._clock()
-        people = resolve_targets(step.targets, self._settings.rotations, now)
+        people = resolve_targets(
+            step.targets, self._settings.rotations, now, self._settings.schedules
+        )
         levels = policy.levels
         after = ", ".join(levels[step.level].targets) if step.level < len(levels) else ""
         text = page_text(view, step, next_at, after)

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.errors import ValidationError
+from bot.oncall.calendar import WorkingHours
 from bot.oncall.escalation import parse_duration
-from bot.oncall.routing import SEVERITIES, WorkingHours
+from bot.oncall.routing import SEVERITIES
 from bot.oncall.sla import DEFAULT_SLA, SlaSettings, effective_ack, sla_clock
 
 

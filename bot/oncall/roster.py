@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import ROTATION_PREFIX, parse_duration
+from bot.oncall.escalation import ROTATION_PREFIX, SCHEDULE_PREFIX, parse_duration
+from bot.oncall.schedule import Schedule, on_call
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,17 @@ class Rotation:
 
 
 def resolve_targets(
-    targets: tuple[str, ...], rotations: Mapping[str, Rotation], now: datetime
+    targets: tuple[str, ...],
+    rotations: Mapping[str, Rotation],
+    now: datetime,
+    schedules: Mapping[str, Schedule] | None = None,
 ) -> tuple[str, ...]:
-    """Replace each ``rotation:NAME`` target with the person on call now (duplicates dropped).
+    """Replace each ``rotation:NAME`` / ``schedule:NAME`` target with the person on call now
+    (duplicates dropped). A schedule with nobody on call now (a gap between restricted
+    layers) contributes nobody: the level's other targets, or the next level, get the page.
 
-    Raises KeyError naming an unknown rotation; ``vigil check`` should have caught it first
-    with :func:`unknown_rotations`.
+    Raises KeyError naming an unknown rotation or schedule; ``vigil check`` should have
+    caught it first with :func:`unknown_rotations`.
     """
     people: list[str] = []
     for target in targets:
@@ -87,17 +93,31 @@ def resolve_targets(
             if name not in rotations:
                 raise KeyError(f"no rotation named {name!r}")
             target = rotations[name].on_call(now).person
+        elif target.startswith(SCHEDULE_PREFIX):
+            name = target.removeprefix(SCHEDULE_PREFIX)
+            if schedules is None or name not in schedules:
+                raise KeyError(f"no schedule named {name!r}")
+            now_on = on_call(schedules[name], now)
+            if now_on is None:
+                continue
+            target = now_on.person
         if target not in people:
             people.append(target)
     return tuple(people)
 
 
-def unknown_rotations(targets: tuple[str, ...], rotations: Mapping[str, Rotation]) -> list[str]:
-    """The ``rotation:NAME`` targets that name no configured rotation."""
+def unknown_rotations(
+    targets: tuple[str, ...],
+    rotations: Mapping[str, Rotation],
+    schedules: Mapping[str, object] | None = None,
+) -> list[str]:
+    """The ``rotation:NAME`` / ``schedule:NAME`` targets that name nothing configured."""
+    known = {ROTATION_PREFIX: rotations, SCHEDULE_PREFIX: schedules or {}}
     return [
         t
         for t in targets
-        if t.startswith(ROTATION_PREFIX) and t.removeprefix(ROTATION_PREFIX) not in rotations
+        for prefix, names in known.items()
+        if t.startswith(prefix) and t.removeprefix(prefix) not in names
     ]
 
 

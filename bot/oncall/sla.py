@@ -38,13 +38,14 @@ import re
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Literal, NoReturn
 
 from bot.errors import ConfigError
+from bot.oncall.calendar import WorkingHours, add_business_time
 from bot.oncall.escalation import parse_duration
-from bot.oncall.routing import SEVERITIES, WorkingHours
+from bot.oncall.routing import SEVERITIES
 
 Which = Literal["acknowledge", "resolve"]
 TargetState = Literal["met", "breached", "pending"]
@@ -123,25 +124,6 @@ class SlaClock:
     @property
     def targets(self) -> tuple[TargetClock, TargetClock]:
         return (self.acknowledge, self.resolve)
-
-
-def add_business_time(start: datetime, amount: timedelta, calendar: WorkingHours) -> datetime:
-    """``start`` plus ``amount`` of working-day wall-clock time (see the module docstring),
-    in UTC like every time this module returns."""
-    tz = calendar.tz
-    cursor = start.astimezone(tz).replace(tzinfo=None)
-    remaining = amount
-    for _ in range(3660):
-        day = cursor.date()
-        if not calendar.is_work_day(day):
-            cursor = datetime.combine(day + timedelta(days=1), time())
-            continue
-        left_today = datetime.combine(day + timedelta(days=1), time()) - cursor
-        if remaining <= left_today:
-            return (cursor + remaining).replace(tzinfo=tz).astimezone(UTC)
-        remaining -= left_today
-        cursor += left_today
-    raise ValueError("no working day in the next ten years: check working_hours")
 
 
 def due_at(opened_at: datetime, span: Span, calendar: WorkingHours, share: float = 1.0) -> datetime:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat.backend import RecordingBackend
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.ingest.generic import parse_generic
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 
@@ -69,3 +71,66 @@ def test_escalation_levels_keep_their_order(tmp_path: Path) -> None:
         ("rotation:ml-oncall",),
         ("@carol",),
     ]
+
+
+SCHEDULE_YAML = """
+schedules:
+  ml-oncall:
+    tz: Europe/Berlin
+    layers:
+      - name: primary
+        rotation: weekly
+        handoff: "2026-11-23T09:00"
+        participants: ["@maya", "@sam"]
+    overrides:
+      - {person: "@lee", start: "2026-11-24T00:00", end: "2026-11-24T06:00"}
+escalation:
+  levels:
+    - {notify: ["schedule:ml-oncall"], wait: 5m}
+    - {notify: ["@carol"], wait: 10m}
+"""
+
+
+async def test_oncall_schedule_names_the_override_until_when_and_who_is_next(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 03:00 in Berlin, inside @lee's cover
+    vigil = await make_vigil(oncall=_settings(tmp_path, SCHEDULE_YAML).oncall)
+    reply = await vigil.commands.run_incident("oncall ml-oncall", actor="@dave")
+    assert reply.ephemeral
+    first = reply.text.splitlines()[0]
+    assert first.startswith("@lee is on call for ml-oncall until Tue 24 Nov 06:00 CET")
+    assert first.endswith("next: @maya.")
+    everything = await vigil.commands.run_incident("oncall", actor="@dave")
+    assert everything.text.startswith("📟 @lee is on call for ml-oncall")
+    assert "level 1: schedule:ml-oncall now" in everything.text.lower()
+    unknown = await vigil.commands.run_incident("oncall ml", actor="@dave")
+    assert unknown.text == "No schedule named 'ml'. Schedules: ml-oncall."
+
+
+async def test_a_page_to_a_schedule_reaches_whoever_it_says_is_on_call(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    vigil = await make_vigil(oncall=_settings(tmp_path, SCHEDULE_YAML).oncall)
+    chat = RecordingBackend()
+    vigil.attach(chat)
+    alert = {"title": "fraud-scorer down", "labels": {"alertname": "ServiceDown", "service": "x"}}
+    [outcome] = await vigil.ingestor.ingest(parse_generic(alert, now=clock()))
+    assert [who for who, _, _ in chat.pages] == ["@lee"]  # the override, not the layer
+    assert outcome.incident_id is not None
+
+
+def test_an_escalation_level_naming_an_unknown_schedule_is_refused(tmp_path: Path) -> None:
+    text = SCHEDULE_YAML.replace('"schedule:ml-oncall"', '"schedule:ml"')
+    with pytest.raises(ConfigError) as caught:
+        _settings(tmp_path, text)
+    assert caught.value.key == "escalation.levels[0].notify"
+    assert "schedule:ml names no schedule under `schedules:`" in str(caught.value)
+
+
+def test_a_name_used_by_a_rotation_and_a_schedule_is_refused(tmp_path: Path) -> None:
+    text = ONCALL_YAML.replace("escalation:", SCHEDULE_YAML.split("escalation:")[0] + "escalation:")
+    with pytest.raises(ConfigError) as caught:
+        _settings(tmp_path, text)
+    assert caught.value.key == "schedules.ml-oncall"

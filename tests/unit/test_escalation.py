@@ -216,7 +216,7 @@ def test_name_defaults_to_the_key_and_may_be_given() -> None:
         (
             {"levels": [{"notify": ["@a", "alice"], "wait": "1m"}]},
             "escalation.levels[0].notify[1]",
-            "'@person' or 'rotation:NAME'",
+            "'@person', 'rotation:NAME' or 'schedule:NAME'",
         ),
         (
             {"levels": [{"notify": ["rotation:"], "wait": "1m"}]},

@@ -35,6 +35,7 @@ PURE = [
     "oncall/schedule_config.py",
     "oncall/ical.py",
     "oncall/routing.py",
+    "oncall/calendar.py",
     "oncall/snooze.py",
     "oncall/sla.py",
     "oncall/report.py",

@@ -41,7 +41,7 @@ EXPECTED_USAGE = {
     "retrain": "/incident retrain N",
     "resolve": "/incident resolve N [TEXT]",
     "postmortem": "/incident postmortem N",
-    "oncall": "/incident oncall",
+    "oncall": "/incident oncall [SCHEDULE]",
     "help": "/incident help [SUBCOMMAND]",
 }
 ALL_USAGE = "\n".join(EXPECTED_USAGE.values())
@@ -389,6 +389,7 @@ def test_garbage_never_raises() -> None:
         ("postmortem 12", Postmortem(12)),
         ("postmortem #3", Postmortem(3)),
         ("ONCALL", Oncall()),
+        ("oncall ml-oncall", Oncall("ml-oncall")),
     ],
 )
 def test_postmortem_and_oncall(text: str, expected: object) -> None:
@@ -404,7 +405,11 @@ def test_postmortem_and_oncall(text: str, expected: object) -> None:
             "postmortem takes only an incident number; unexpected 'now'.",
             "postmortem",
         ),
-        ("oncall now", "oncall takes no arguments; unexpected 'now'.", "oncall"),
+        (
+            "oncall ml-oncall now",
+            "oncall takes at most a schedule name; unexpected 'now'.",
+            "oncall",
+        ),
     ],
 )
 def test_postmortem_and_oncall_errors(text: str, message: str, sub: str) -> None:

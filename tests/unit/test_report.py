@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ValidationError
+from bot.oncall.calendar import parse_working_hours
 from bot.oncall.report import (
     AlertRecord,
     IncidentRecord,
@@ -20,7 +21,6 @@ from bot.oncall.report import (
     render_report,
     short,
 )
-from bot.oncall.routing import parse_working_hours
 
 END = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
 PERIOD = Period(END - timedelta(days=30), END, "Last 30 days")

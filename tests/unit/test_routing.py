@@ -1,8 +1,8 @@
-"""Routing: severity behaviour, first-match routes, working hours across DST, parse errors."""
+"""Routing: severity behaviour, first-match routes, P3 outside working hours, parse errors."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,12 +12,10 @@ from bot.errors import ConfigError
 from bot.oncall.escalation import EscalationPolicy, Level, parse_policy, plan
 from bot.oncall.routing import (
     Routing,
-    WorkingHours,
     decide,
     describe_routing,
     expand_groups,
     parse_routing,
-    parse_working_hours,
 )
 
 MIN = timedelta(minutes=1)
@@ -230,63 +228,6 @@ def test_describe_routing() -> None:
     ]
 
 
-# -- working hours ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("local", "inside"),
-    [
-        (datetime(2026, 3, 27, 9, 0), True),  # Friday, start is inside
-        (datetime(2026, 3, 27, 8, 59), False),
-        (datetime(2026, 3, 27, 17, 59), True),
-        (datetime(2026, 3, 27, 18, 0), False),  # end is outside
-        (datetime(2026, 3, 28, 12, 0), False),  # Saturday
-        (datetime(2026, 3, 30, 9, 0), True),  # Monday after the change to CEST
-    ],
-)
-def test_contains_reads_local_time(local: datetime, inside: bool) -> None:
-    hours = parse_working_hours(HOURS, where="w")
-    assert hours.contains(local.replace(tzinfo=BERLIN).astimezone(UTC)) is inside
-
-
-@pytest.mark.parametrize(
-    ("tz", "now_utc", "opens_utc"),
-    [
-        # Berlin spring forward (Sun 29 Mar): Friday evening → Monday 09:00 CEST = 07:00 UTC.
-        ("Europe/Berlin", datetime(2026, 3, 27, 17, 30), datetime(2026, 3, 30, 7, 0)),
-        # Berlin fall back (Sun 25 Oct): Saturday → Monday 09:00 CET = 08:00 UTC.
-        ("Europe/Berlin", datetime(2026, 10, 24, 12, 0), datetime(2026, 10, 26, 8, 0)),
-        # New York spring forward (Sun 8 Mar): Monday 09:00 EDT = 13:00 UTC (14:00 the week before).
-        ("America/New_York", datetime(2026, 3, 7, 12, 0), datetime(2026, 3, 9, 13, 0)),
-        ("America/New_York", datetime(2026, 3, 2, 12, 0), datetime(2026, 3, 2, 14, 0)),  # early
-        # New York fall back (Sun 1 Nov): Monday 09:00 EST = 14:00 UTC.
-        ("America/New_York", datetime(2026, 10, 30, 23, 0), datetime(2026, 11, 2, 14, 0)),
-    ],
-)
-def test_opens_at_the_next_local_start_across_dst(
-    tz: str, now_utc: datetime, opens_utc: datetime
-) -> None:
-    hours = parse_working_hours({**HOURS, "tz": tz}, where="w")
-    assert hours.opens_at(now_utc.replace(tzinfo=UTC)) == opens_utc.replace(tzinfo=UTC)
-
-
-def test_opens_at_skips_holidays_and_returns_now_inside_hours() -> None:
-    hours = parse_working_hours({**HOURS, "holidays": ["2026-03-30", date(2026, 3, 31)]}, where="w")
-    assert hours.opens_at(SAT_NOON) == datetime(2026, 4, 1, 7, 0, tzinfo=UTC)
-    assert hours.opens_at(WED_NOON) == WED_NOON
-    assert "except 2 holidays" in hours.describe()
-
-
-def test_working_hours_days_as_list_and_describe() -> None:
-    hours = parse_working_hours(
-        {**HOURS, "days": ["Mon", "tuesday", "wed", "fri", "sun"]}, where="w"
-    )
-    assert hours.days == frozenset({0, 1, 2, 4, 6})
-    assert hours.describe() == "Mon-Wed, Fri, Sun 09:00-18:00 Europe/Berlin"
-    assert WorkingHours().describe() == "Mon-Fri 09:00-17:00 UTC"
-    assert (WorkingHours().start, WorkingHours().end) == (time(9), time(17))
-
-
 # -- parse errors name the exact key ------------------------------------------------------------
 
 
@@ -403,30 +344,6 @@ def test_working_hours_days_as_list_and_describe() -> None:
         ({"groups": {"leads": []}}, "groups.leads", "at least one '@person'"),
         ({"groups": {"leads": ["@a", "bob"]}}, "groups.leads[1]", "must be '@person'"),
         ({"working_hours": {"days": "mon-fri"}}, "working_hours.tz", "IANA time zone"),
-        (
-            {"working_hours": {**HOURS, "tz": "Mars/Olympus"}},
-            "working_hours.tz",
-            "unknown time zone",
-        ),
-        ({"working_hours": {**HOURS, "to": 1080}}, "working_hours.to", "quote the time: '18:00'"),
-        (
-            {"working_hours": {**HOURS, "to": "08:00"}},
-            "working_hours.to",
-            "later than from (09:00)",
-        ),
-        ({"working_hours": {**HOURS, "from": "9am"}}, "working_hours.from", "like '09:00'"),
-        ({"working_hours": {**HOURS, "days": "fri-mon"}}, "working_hours.days", "runs backwards"),
-        (
-            {"working_hours": {**HOURS, "days": ["mon", "funday"]}},
-            "working_hours.days",
-            "day names",
-        ),
-        (
-            {"working_hours": {**HOURS, "holidays": ["25 Dec"]}},
-            "working_hours.holidays[0]",
-            "a date",
-        ),
-        ({"working_hours": {**HOURS, "lunch": "12:00"}}, "working_hours.lunch", "unknown key"),
     ],
 )
 def test_parse_errors_name_the_key(raw: dict[str, Any], key: str, message: str) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.oncall.routing import WorkingHours, parse_working_hours
+from bot.oncall.calendar import WorkingHours, parse_working_hours
 from bot.oncall.sla import (
     DEFAULT_SLA,
     BusinessDays,
@@ -17,7 +17,6 @@ from bot.oncall.sla import (
     SlaEvent,
     SlaSettings,
     WarnPoint,
-    add_business_time,
     due_events,
     effective_ack,
     next_check,
@@ -99,36 +98,6 @@ def test_unknown_severity_is_refused() -> None:
 
 
 # -- business days ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("start", "expected"),
-    [
-        # Friday 16:00 → Monday 16:00 local, across the spring change (71 real hours).
-        (berlin(2026, 3, 27, 16, 0), berlin(2026, 3, 30, 16, 0)),
-        # ... and across the autumn change (73 real hours).
-        (berlin(2026, 10, 23, 16, 0), berlin(2026, 10, 26, 16, 0)),
-        (berlin(2026, 3, 26, 10, 0), berlin(2026, 3, 27, 10, 0)),  # Thursday → Friday
-        (berlin(2026, 3, 28, 10, 0), berlin(2026, 3, 31, 0, 0)),  # Saturday: from Monday 00:00
-    ],
-)
-def test_one_business_day(start: datetime, expected: datetime) -> None:
-    assert add_business_time(start, timedelta(days=1), CAL) == expected
-
-
-def test_business_days_real_hours_across_dst() -> None:
-    spring = add_business_time(berlin(2026, 3, 27, 16, 0), timedelta(days=1), CAL)
-    assert spring - berlin(2026, 3, 27, 16, 0) == timedelta(hours=71)
-    assert spring.astimezone(UTC) == datetime(2026, 3, 30, 14, 0, tzinfo=UTC)
-
-
-def test_business_days_skip_holidays() -> None:
-    cal = parse_working_hours(
-        {"days": "mon-fri", "tz": "Europe/Berlin", "holidays": ["2026-03-30"]}, where="w"
-    )
-    assert add_business_time(berlin(2026, 3, 27, 16, 0), timedelta(days=1), cal) == berlin(
-        2026, 3, 31, 16, 0
-    )
 
 
 def test_p4_acknowledge_uses_the_calendar_and_its_reminders_too() -> None:

@@ -82,7 +82,7 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("retrain", "/incident retrain N", "ask the training service to retrain the model"),
     ("resolve", "/incident resolve N [TEXT]", "resolve, with an optional closing note"),
     ("postmortem", "/incident postmortem N", "draft the post-mortem from the timeline"),
-    ("oncall", "/incident oncall", "who is on call now, and who gets paged after them"),
+    ("oncall", "/incident oncall [SCHEDULE]", "who is on call now, until when, and who is next"),
     ("help", "/incident help [SUBCOMMAND]", "this help, or one subcommand's"),
 )
 
@@ -157,7 +157,7 @@ def parse_incident(text: str) -> Command | ParseError:
     if sub == "list":
         return _parse_list(args)
     if sub == "oncall":
-        return _no_extra(sub, args) or Oncall()
+        return _no_extra(sub, args[1:]) or Oncall(args[0].text if args else None)
     number = _number(sub, args)
     if isinstance(number, ParseError):
         return number
@@ -216,7 +216,7 @@ def _no_extra(sub: str, rest: list[_Tok]) -> ParseError | None:
         return None
     extra = " ".join(t.text for t in rest)
     hint = " To add a note, use /incident note N TEXT." if sub in ("ack", "contain") else ""
-    what = "no arguments" if sub == "oncall" else "only an incident number"
+    what = "at most a schedule name" if sub == "oncall" else "only an incident number"
     message = f"{sub} takes {what}; unexpected {_q(extra)}.{hint}"
     return ParseError(message, USAGE[sub])
 

@@ -114,8 +114,9 @@ class CommandRunner:
             case p.Resolve(n, text):
                 v = await inc.resolve(n, actor=actor, text=text)
                 return _public(v, f"resolved by {actor}")
-            case p.Oncall():
-                return Reply(oncall_text(self._oncall, self._clock()), ephemeral=True)
+            case p.Oncall(schedule):
+                text = oncall_text(self._oncall, self._clock(), schedule)
+                return Reply(text, ephemeral=True)
             case p.Postmortem(n):
                 draft = await self._postmortems.draft(n, actor=actor)
                 head = f"📝 Post-mortem draft for #{n} written to {draft.path}"

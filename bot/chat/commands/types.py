@@ -74,7 +74,7 @@ class Postmortem:
 
 @dataclass(frozen=True)
 class Oncall:
-    pass
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
