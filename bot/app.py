@@ -27,6 +27,8 @@ from bot.metrics import Metrics
 from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.service import ModelQualityService
 from bot.monitoring.store import ReferenceStore
+from bot.notify.base import Channel
+from bot.notify.build import build_channels, close_channels
 from bot.oncall.paging import Pager
 from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService, load_configured_playbooks
@@ -69,6 +71,7 @@ class Vigil:
     pushed: PushedSource
     heartbeats: HeartbeatService
     models: ModelQualityService
+    channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
 
@@ -144,6 +147,7 @@ class Vigil:
             poll_interval=settings.sources.interval,
         )
         backends: list[ChatBackend] = []
+        channels = build_channels(settings.notify)
         pager = Pager(
             db,
             incidents,
@@ -151,6 +155,8 @@ class Vigil:
             settings.oncall,
             senders=lambda: backends,
             clock=clock,
+            channels=channels,
+            key_prefix=settings.notify.key_prefix,
         )
         vigil = cls(
             settings=settings,
@@ -172,6 +178,7 @@ class Vigil:
             pushed=pushed,
             heartbeats=HeartbeatService(beats, settings.heartbeats, clock=clock),
             models=models,
+            channels=channels,
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
@@ -227,6 +234,12 @@ class Vigil:
             source_statuses=self.rules_runner.statuses,
             heartbeats=self.heartbeats,
             models=self.models,
+            pagerduty_secrets=(
+                self.settings.notify.pagerduty.webhook_secrets
+                if self.settings.notify.pagerduty is not None
+                else ()
+            ),
+            key_prefix=self.settings.notify.key_prefix,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where
@@ -240,6 +253,7 @@ class Vigil:
             await backend.stop()
         await self.timers.stop()
         await self.rules_runner.close()
+        await close_channels(self.channels)
         await self.db.dispose()
 
 

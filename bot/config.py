@@ -33,6 +33,7 @@ from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.service import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
+from bot.notify.settings import NotifySettings, parse_notify
 from bot.oncall.escalation import parse_duration, parse_policy
 from bot.oncall.roster import parse_roster, unknown_rotations
 from bot.oncall.schedule_config import parse_schedules
@@ -64,6 +65,7 @@ _TOP_KEYS = frozenset(
         "heartbeats",
         "quality",
         "evidence_dir",
+        "notify",
     }
 )
 
@@ -124,6 +126,7 @@ class Settings:
     heartbeats: Mapping[str, HeartbeatSpec] = field(default_factory=lambda: MappingProxyType({}))
     quality: QualitySettings = field(default_factory=QualitySettings)
     evidence_dir: Path = Path("var/evidence")  # charts attached to model-quality incidents
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 def load_settings(
@@ -189,6 +192,7 @@ def load_settings(
         sources=parse_sources(raw.get("sources"), where),
         heartbeats=parse_heartbeats(raw.get("heartbeats"), where),
         quality=parse_quality(raw.get("quality"), where),
+        notify=parse_notify(raw.get("notify"), env, where),
         evidence_dir=_path(raw.get("evidence_dir"), where, "evidence_dir") or Path("var/evidence"),
     )
 

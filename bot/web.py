@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
-from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.errors import NotFoundError, StorageError, TransitionError, ValidationError
 from bot.heartbeats.service import HeartbeatService
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
 from bot.incidents.service import IncidentService
@@ -30,6 +30,7 @@ from bot.ingest.model import AlertIn
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
+from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples
 
@@ -81,6 +82,8 @@ class Routes:
         source_statuses: Callable[[], Mapping[str, str]] | None = None,
         heartbeats: HeartbeatService | None = None,
         models: ModelQualityService | None = None,
+        pagerduty_secrets: tuple[Secret, ...] = (),
+        key_prefix: str = "vigil",
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -95,6 +98,8 @@ class Routes:
         self._source_statuses = source_statuses
         self._heartbeats = heartbeats
         self._models = models
+        self._pd_secrets = pagerduty_secrets
+        self._key_prefix = key_prefix
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
@@ -107,6 +112,8 @@ class Routes:
             app.router.add_post("/api/v1/models/{model}/predictions", self.model_predictions)
             app.router.add_post("/api/v1/models/{model}/labels", self.model_labels)
             app.router.add_get("/api/v1/models/{model}/quality", self.model_quality)
+        if self._pd_secrets:
+            app.router.add_post("/api/v1/pagerduty/webhook", self.pagerduty_webhook)
         app.router.add_get("/api/v1/incidents", self.list_incidents)
         app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
         app.router.add_get("/healthz", self.healthz)
@@ -218,6 +225,42 @@ class Routes:
             return web.json_response(await self._models.quality(request.match_info["model"]))
         except NotFoundError as exc:
             return error(404, "not_found", "model", exc.message)
+
+    async def pagerduty_webhook(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/pagerduty/webhook``: an acknowledgement or resolution made in
+        PagerDuty, mirrored onto our incident (PagerDuty webhooks v3, signed with the
+        subscription's secret). Answered 2xx whenever the body was authentic, even when there
+        is nothing to do (not ours, already acknowledged), so PagerDuty does not retry it."""
+        raw = await request.read()
+        if not verify_signature(
+            raw, request.headers.get("X-PagerDuty-Signature"), self._pd_secrets
+        ):
+            return error(
+                401,
+                "unauthorized",
+                "X-PagerDuty-Signature",
+                "the signature does not match the webhook secret (VIGIL_PAGERDUTY_WEBHOOK_SECRET)",
+            )
+        try:
+            ack = parse_webhook(raw)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        if ack is None:
+            return web.json_response({"status": "ignored", "why": "event type not mirrored"})
+        incident_id = ack.incident_id(self._key_prefix)
+        if incident_id is None:
+            return web.json_response({"status": "ignored", "why": "not a Vigil incident"})
+        actor = f"{ack.by} (PagerDuty)"
+        try:
+            if ack.action == "acknowledged":
+                view = await self._incidents.acknowledge(incident_id, actor=actor)
+            else:
+                view = await self._incidents.resolve(incident_id, actor=actor)
+        except NotFoundError:
+            return web.json_response({"status": "ignored", "why": f"no incident #{incident_id}"})
+        except TransitionError as exc:
+            return web.json_response({"status": "unchanged", "why": exc.message})
+        return web.json_response({"status": "ok", "incident": view.id, "state": view.state})
 
     async def _read_json(
         self, request: web.Request, what: str, *, empty: Any = None

@@ -26,6 +26,8 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.models import Page
+from bot.notify.base import Channel, Delivered, Notification, incident_key
+from bot.notify.fallback import deliver
 from bot.oncall.escalation import (
     EscalationPolicy,
     PageStep,
@@ -78,6 +80,8 @@ class Pager:
         *,
         senders: Callable[[], Sequence[PageSender]],
         clock: Clock,
+        channels: Sequence[Channel] = (),
+        key_prefix: str = "vigil",
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -85,6 +89,8 @@ class Pager:
         self._settings = settings
         self._senders = senders
         self._clock = clock
+        self._channels = tuple(channels)
+        self._key_prefix = key_prefix
         timers.register(TIMER_KIND, self._on_timer)
 
     async def on_change(self, change: Change) -> None:
@@ -93,6 +99,7 @@ class Pager:
         policy = self._settings.policy
         if view.state in STOPPING_STATES and change.kind == "state":
             await self._stop(view, change.actor)
+            await self._mirror(view, change.actor)
         elif (
             policy is not None
             and change.kind in ("opened", "severity")
@@ -210,6 +217,61 @@ class Pager:
                 actor="vigil",
                 data={"step": step.index, "level": step.level, "target": person},
             )
+            await self._notify(view, person, text)
+
+    def _notification(self, view: IncidentView, person: str, text: str, kind: str) -> Notification:
+        return Notification(
+            incident_id=view.id,
+            key=incident_key(view.id, self._key_prefix),
+            severity=view.severity,  # type: ignore[arg-type]  # P1-P4, checked by Notification
+            title=view.title,
+            text=text,
+            target=person,
+            kind=kind,  # type: ignore[arg-type]
+            service=view.service or view.model,
+        )
+
+    async def _notify(self, view: IncidentView, person: str, text: str) -> None:
+        """The page through the ``notify:`` channels too, first that takes it; each failure
+        and fallback goes on the timeline in words ("PagerDuty refused the page (…); paged
+        @maya by e-mail instead"), so nobody assumes a page that never arrived."""
+        if not self._channels:
+            return
+        result = await deliver(self._notification(view, person, text, "page"), self._channels)
+        for line in result.lines:
+            await self._incidents.record(
+                view.id,
+                kind="notify",
+                text=line,
+                actor="vigil",
+                data={"target": person, "channel": result.channel or ""},
+            )
+
+    async def _mirror(self, view: IncidentView, actor: str) -> None:
+        """Acknowledge or resolve the PagerDuty incident our page opened, so PagerDuty stops
+        calling people about something already handled here. Not sent back to PagerDuty
+        when PagerDuty itself told us (its webhook's actor), and only after a page."""
+        kind = {
+            "acknowledged": "acknowledge",
+            "contained": "acknowledge",
+            "resolved": "resolve",
+        }.get(view.state)
+        pagerduty = [c for c in self._channels if c.name == "pagerduty"]
+        if kind is None or not pagerduty or actor.endswith("(PagerDuty)"):
+            return
+        if await self._paged_steps(view.id) == 0:
+            return
+        text = f"{view.state.capitalize()} in Vigil by {actor}"
+        for channel in pagerduty:
+            outcome = await channel.send(self._notification(view, actor, text, kind))
+            if not isinstance(outcome, Delivered):
+                await self._incidents.record(
+                    view.id,
+                    kind="notify",
+                    text=f"Could not {kind} the PagerDuty incident ({outcome.reason}); "
+                    f"{kind} it in PagerDuty by hand",
+                    actor="vigil",
+                )
 
     async def _claim(
         self, incident_id: int, step: PageStep, person: str, channel: str, now: datetime

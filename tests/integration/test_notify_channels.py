@@ -10,22 +10,17 @@ channel's own timeout.
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import json
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from bot.errors import ConfigError
 from bot.notify.base import Delivered, GiveUp, Notification, Retry
@@ -45,6 +40,13 @@ from bot.notify.webhook import (
 )
 from bot.secret import Secret
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin, signature
+from tests.smtp_standin import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    SmtpServer,
+    authenticator,
+    start_smtp,
+)
 from tests.support import FakeClock
 
 TITLE = "fraud-scorer accuracy below SLA"
@@ -524,74 +526,9 @@ def test_webhook_config_is_checked() -> None:
 # -- e-mail ------------------------------------------------------------------------------------
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps what it accepts, or answers what the test scripts."""
-
-    def __init__(self) -> None:
-        self.mails: list[Envelope] = []
-        self.rcpt_reply: str | None = None
-        self.data_reply: str | None = None
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if self.rcpt_reply is not None:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.data_reply is not None:
-            return self.data_reply
-        self.mails.append(envelope)
-        return "250 2.0.0 Ok: queued as 4711"
-
-    def message(self, i: int = 0) -> EmailMessage:
-        content = self.mails[i].content
-        assert isinstance(content, bytes)
-        msg = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        return msg
-
-
-class EphemeralController(Controller):
-    """aiosmtpd's Controller on port 0: learns the real port before its readiness check."""
-
-    def _trigger_server(self) -> None:
-        assert isinstance(self.server, asyncio.Server)
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()  # type: ignore[no-untyped-call]
-
-
-SMTP_USER = "vigil"
-SMTP_PASSWORD = "smtp-password-s3cret"
-
-
-def _authenticator(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (
-        auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
-    )
-    return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
-
-
-@dataclass
-class SmtpServer:
-    mailbox: Mailbox
-    port: int
-
-
-def _start(**kwargs: Any) -> tuple[EphemeralController, SmtpServer]:
-    mailbox = Mailbox()
-    controller = EphemeralController(mailbox, hostname="127.0.0.1", port=0, **kwargs)
-    controller.start()
-    return controller, SmtpServer(mailbox, controller.port)
-
-
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    controller, server = _start()
+    controller, server = start_smtp()
     try:
         yield server
     finally:
@@ -600,7 +537,7 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def smtp_auth() -> Iterator[SmtpServer]:
-    controller, server = _start(authenticator=_authenticator, auth_require_tls=False)
+    controller, server = start_smtp(authenticator=authenticator, auth_require_tls=False)
     try:
         yield server
     finally:
