@@ -111,7 +111,7 @@ class Vigil:
             clock=clock,
             retrain_url=settings.retrain_url,
         )
-        timers = Timers(settings.database_url, clock=clock)
+        timers = Timers(settings.database_url, clock=clock, poll=settings.timer_poll)
         pushed = PushedSource()
         sources: list[Source] = build_sources(settings.sources, pushed)
         beats = HeartbeatStore(db)

@@ -66,6 +66,7 @@ _TOP_KEYS = frozenset(
         "quality",
         "evidence_dir",
         "notify",
+        "timer_poll",
     }
 )
 
@@ -127,6 +128,8 @@ class Settings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     evidence_dir: Path = Path("var/evidence")  # charts attached to model-quality incidents
     notify: NotifySettings = field(default_factory=NotifySettings)
+    # How often each replica looks for timers another replica scheduled (the takeover bound).
+    timer_poll: timedelta = timedelta(seconds=5)
 
 
 def load_settings(
@@ -193,6 +196,7 @@ def load_settings(
         heartbeats=parse_heartbeats(raw.get("heartbeats"), where),
         quality=parse_quality(raw.get("quality"), where),
         notify=parse_notify(raw.get("notify"), env, where),
+        timer_poll=_positive_duration(raw.get("timer_poll", "5s"), where, "timer_poll"),
         evidence_dir=_path(raw.get("evidence_dir"), where, "evidence_dir") or Path("var/evidence"),
     )
 

@@ -19,9 +19,13 @@ Why this shape:
 - **Injectable time.** APScheduler 3 reads the real clock. Tests and ``vigil demo`` start
   the scheduler paused and call ``run_due(now)``, which runs every timer with ``at <= now``
   in time order; nothing sleeps waiting for a timer.
-- **Two processes.** Two Vigils on one database both run APScheduler loops; the claim keeps
-  each timer from firing twice, but nothing else coordinates them (both would run polling
-  jobs, for instance). Leader election (one active scheduler, a lock row) is a later issue.
+- **Two processes, exactly once.** Two Vigils on one database both run APScheduler loops
+  over the same rows. The claim is a row lock in effect: ``DELETE`` of the timer's row, and
+  only the process whose ``DELETE`` removed it runs the timer (PostgreSQL lets exactly one
+  of two concurrent deletes of a row see it). Each loop also looks at the table at least
+  every ``poll`` (default 5 s), since APScheduler 3 only re-reads its store when it expects
+  one of its own jobs: a timer scheduled by a replica that then died is run by the other
+  within ``poll`` of its time. No advisory lock, no leader: nothing to hand over.
 
 APScheduler 3's job store is synchronous SQLAlchemy, so it gets its own sync engine on the
 same database (``sqlite:///…`` or ``postgresql+psycopg://…``). Our async methods run store
@@ -37,14 +41,14 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import make_url
 
@@ -126,6 +130,16 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
         BaseScheduler.shutdown(self, wait=False)
         self._stop_timer()
 
+    poll: float | None = None  # seconds; set by Timers
+
+    def _process_jobs(self) -> float | None:
+        # APScheduler sleeps until its next known job (forever with none); a replica must
+        # also see rows another process wrote, so never sleep longer than ``poll``.
+        wait: float | None = super()._process_jobs()
+        if self.poll is None or self.state == STATE_PAUSED:
+            return wait
+        return self.poll if wait is None else min(wait, self.poll)
+
     def wakeup(self) -> None:
         if self._eventloop is not None:
             self._eventloop.call_soon_threadsafe(self._wake)
@@ -140,7 +154,14 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
 class Timers:
     """Named one-shot timers that survive restarts; see the module docstring for why."""
 
-    def __init__(self, database_url: str, *, clock: Clock, tablename: str = "vigil_timers") -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        clock: Clock,
+        tablename: str = "vigil_timers",
+        poll: timedelta = timedelta(seconds=5),
+    ) -> None:
         self._clock = clock
         url = sync_url(database_url)
         options: dict[str, Any] = {"hide_parameters": True}
@@ -158,6 +179,7 @@ class Timers:
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=UTC,
         )
+        self._scheduler.poll = poll.total_seconds()
 
     def register(self, kind: str, handler: Handler) -> None:
         """Name the coroutine that runs timers of ``kind``; all of them before :meth:`start`.
