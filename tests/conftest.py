@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Vigil
 from bot.config import Settings, load_settings
+from tests.smtp_standin import SmtpServer, start_smtp
 from tests.support import FakeClock
 
 PG_ENV = "VIGIL_TEST_POSTGRES_URL"
@@ -45,10 +46,9 @@ async def _fresh_postgres(url: str) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
+async def postgres_url() -> str:
+    """The test PostgreSQL, emptied; a skip with the reason on a laptop without one, a
+    failure when ``CI=true``."""
     url = os.environ.get(PG_ENV)
     if not url:
         message = f'no PostgreSQL: set {PG_ENV} (eval "$(.ci/start-postgres)" starts one)'
@@ -56,6 +56,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
             pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
         pytest.skip(message)
     return await _fresh_postgres(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
+    return await postgres_url()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on an ephemeral 127.0.0.1 port, stopped afterwards."""
+    controller, server = start_smtp()
+    try:
+        yield server
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

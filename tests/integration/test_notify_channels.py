@@ -527,15 +527,6 @@ def test_webhook_config_is_checked() -> None:
 
 
 @pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    controller, server = start_smtp()
-    try:
-        yield server
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
 def smtp_auth() -> Iterator[SmtpServer]:
     controller, server = start_smtp(authenticator=authenticator, auth_require_tls=False)
     try:

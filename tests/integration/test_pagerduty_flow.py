@@ -10,7 +10,7 @@ timeline says so.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from bot.errors import ConfigError
 from bot.ingest.generic import parse_generic
 from tests.conftest import MakeVigil
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin, signature
-from tests.smtp_standin import SmtpServer, start_smtp
+from tests.smtp_standin import SmtpServer
 from tests.support import FakeClock
 
 WEBHOOK_SECRET = "pd-webhook-secret-1"
@@ -35,15 +35,6 @@ WEBHOOK = "/api/v1/pagerduty/webhook"
 async def pagerduty() -> AsyncIterator[PagerDutyStandin]:
     async with PagerDutyStandin() as standin:
         yield standin
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    controller, server = start_smtp()
-    try:
-        yield server
-    finally:
-        controller.stop()
 
 
 def notify_settings(

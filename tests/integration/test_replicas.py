@@ -16,7 +16,6 @@ fixed sleep.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -31,7 +30,7 @@ from aiohttp import web
 
 from bot.notify.webhook import verify_signature
 from bot.secret import Secret
-from tests.conftest import PG_ENV, _fresh_postgres, _in_ci
+from tests.conftest import postgres_url
 from tests.integration.procs import BIN, POLL, Child, clean_env, free_port, running
 
 pytestmark = pytest.mark.postgres
@@ -86,16 +85,6 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield rec
     finally:
         await runner.cleanup()
-
-
-async def postgres_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        message = f'no PostgreSQL: set {PG_ENV} (eval "$(.ci/start-postgres)" starts one)'
-        if _in_ci():
-            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
-        pytest.skip(message)
-    return await _fresh_postgres(url)
 
 
 async def timeline_texts(http: aiohttp.ClientSession, base: str, incident: int) -> list[str]:
