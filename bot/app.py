@@ -30,6 +30,8 @@ from bot.monitoring.store import ReferenceStore
 from bot.notify.base import Channel
 from bot.notify.build import build_channels, close_channels
 from bot.oncall.paging import Pager
+from bot.oncall.report_data import ReportService
+from bot.oncall.sla import DEFAULT_SLA
 from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService, load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
@@ -165,7 +167,12 @@ class Vigil:
             incidents=incidents,
             ingestor=ingestor,
             commands=CommandRunner(
-                incidents, postmortems, oncall=settings.oncall, clock=clock, playbooks=runs
+                incidents,
+                postmortems,
+                oncall=settings.oncall,
+                clock=clock,
+                playbooks=runs,
+                reports=ReportService(db, sla=DEFAULT_SLA, working_hours=None, clock=clock),
             ),
             metrics=metrics,
             postmortems=postmortems,

@@ -20,6 +20,7 @@ from bot.chat.commands.parse import (
     Oncall,
     ParseError,
     Postmortem,
+    Report,
     Resolve,
     Retrain,
     Sev,
@@ -42,6 +43,7 @@ EXPECTED_USAGE = {
     "resolve": "/incident resolve N [TEXT]",
     "postmortem": "/incident postmortem N",
     "oncall": "/incident oncall [SCHEDULE]",
+    "report": "/incident report [SINCE]",
     "help": "/incident help [SUBCOMMAND]",
 }
 ALL_USAGE = "\n".join(EXPECTED_USAGE.values())
@@ -414,6 +416,48 @@ def test_postmortem_and_oncall(text: str, expected: object) -> None:
 )
 def test_postmortem_and_oncall_errors(text: str, message: str, sub: str) -> None:
     assert parse_incident(text) == ParseError(message, EXPECTED_USAGE[sub])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("report", Report("7d")),
+        ("report 7d", Report("7d")),
+        ("REPORT 30d", Report("30d")),
+        ("report 2026-11-01", Report("2026-11-01")),
+        ('report "2026-11-01 09:00"', Report("2026-11-01 09:00")),
+        ("report --since 30d", Report("30d")),
+        ("report --since=24h", Report("24h")),
+        ("report \u2014since 2w", Report("2w")),  # autocorrected --since
+        ("report --help", Help("report")),
+        ("/incident report 7d", Report("7d")),
+    ],
+)
+def test_report(text: str, expected: Report | Help) -> None:
+    """The period is passed on as typed: the report service reads it against the time."""
+    assert parse_incident(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("report 7d extra", "report takes at most a period like 30d; unexpected 'extra'."),
+        ("report --since 7d extra", "report takes at most a period like 30d; unexpected 'extra'."),
+        ("report --since", "Option --since needs a period, e.g. 30d."),
+        ("report --since=", "Option --since needs a period, e.g. 30d."),
+        ("report --all", "Unknown option '--all'; report accepts only a period like 30d."),
+    ],
+)
+def test_report_errors(text: str, message: str) -> None:
+    assert parse_incident(text) == ParseError(message, EXPECTED_USAGE["report"])
+
+
+def test_report_help_describes_the_period() -> None:
+    text = help_text("report")
+    assert text.startswith("/incident report [SINCE]\n")
+    assert "7d" in text
+    assert "2026-11-01" in text
+    assert "N is an incident number" not in text  # it takes none
 
 
 def test_contain_keeps_its_one_argument_constructor() -> None:

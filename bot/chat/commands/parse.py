@@ -32,6 +32,7 @@ from bot.chat.commands.types import (
     Oncall,
     ParseError,
     Postmortem,
+    Report,
     Resolve,
     Retrain,
     Sev,
@@ -52,6 +53,7 @@ __all__ = [
     "Oncall",
     "ParseError",
     "Postmortem",
+    "Report",
     "Resolve",
     "Retrain",
     "Sev",
@@ -83,6 +85,12 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("resolve", "/incident resolve N [TEXT]", "resolve, with an optional closing note"),
     ("postmortem", "/incident postmortem N", "draft the post-mortem from the timeline"),
     ("oncall", "/incident oncall [SCHEDULE]", "who is on call now, until when, and who is next"),
+    (
+        "report",
+        "/incident report [SINCE]",
+        "MTTA, MTTR and SLA per severity, pages per person, noisiest alerts; SINCE is 7d "
+        "(the default), 30d, 24h or a date like 2026-11-01",
+    ),
     ("help", "/incident help [SUBCOMMAND]", "this help, or one subcommand's"),
 )
 
@@ -158,6 +166,8 @@ def parse_incident(text: str) -> Command | ParseError:
         return _parse_list(args)
     if sub == "oncall":
         return _no_extra(sub, args[1:]) or Oncall(args[0].text if args else None)
+    if sub == "report":
+        return _parse_report(args)
     number = _number(sub, args)
     if isinstance(number, ParseError):
         return number
@@ -216,9 +226,36 @@ def _no_extra(sub: str, rest: list[_Tok]) -> ParseError | None:
         return None
     extra = " ".join(t.text for t in rest)
     hint = " To add a note, use /incident note N TEXT." if sub in ("ack", "contain") else ""
-    what = "at most a schedule name" if sub == "oncall" else "only an incident number"
+    what = {"oncall": "at most a schedule name", "report": "at most a period like 30d"}.get(
+        sub, "only an incident number"
+    )
     message = f"{sub} takes {what}; unexpected {_q(extra)}.{hint}"
     return ParseError(message, USAGE[sub])
+
+
+def _parse_report(args: list[_Tok]) -> Report | ParseError:
+    """``report``, ``report 30d``, and ``--since 30d`` / ``--since=30d`` for CLI fingers.
+
+    The period itself is read by the report service, which knows the time and the zone.
+    """
+    given = None if not args else _option(args[0])
+    if args and given is None and args[0].text.startswith(_DASHES):  # "—since", autocorrected
+        named = args[0].text[1:].partition("=")[0].lower() == "since"
+        given = "--" + args[0].text[1:] if named else None
+    if given is not None:
+        name, eq, value = given.partition("=")
+        if name.lower() != "--since":
+            message = f"Unknown option {_q(name)}; report accepts only a period like 30d."
+            return ParseError(message, USAGE["report"])
+        if not eq and len(args) > 1:
+            value = args[1].text
+            args = args[1:]
+        if not value:
+            return ParseError("Option --since needs a period, e.g. 30d.", USAGE["report"])
+        args = [_Tok(value, args[0].start, False), *args[1:]]
+    if not args:
+        return Report()
+    return _no_extra("report", args[1:]) or Report(_unquote(args[0].text))
 
 
 def _parse_contain(number: int, rest: list[_Tok]) -> Contain | ParseError:

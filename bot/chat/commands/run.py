@@ -16,10 +16,11 @@ from bot.chat.commands import remedies, render
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
 from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
-from bot.errors import VigilError
+from bot.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
+from bot.oncall.report_data import ReportService
 from bot.oncall.status import OncallSettings, oncall_text
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.service import PostmortemService
@@ -27,6 +28,7 @@ from bot.postmortem.service import PostmortemService
 __all__ = ["CommandRunner", "Reply"]
 
 log = logging.getLogger(__name__)
+NO_REPORTS = "Reports are not available here."
 INTERNAL_ERROR = (
     "⚠️ Vigil hit an internal error and changed nothing. Try again; if it repeats, "
     "check the bot's log."
@@ -42,8 +44,10 @@ class CommandRunner:
         oncall: OncallSettings,
         clock: Clock,
         playbooks: PlaybookService,
+        reports: ReportService | None = None,
     ) -> None:
         self._incidents = incidents
+        self._reports = reports
         self._postmortems = postmortems
         self._playbooks = playbooks
         self._oncall = oncall
@@ -117,11 +121,24 @@ class CommandRunner:
             case p.Oncall(schedule):
                 text = oncall_text(self._oncall, self._clock(), schedule)
                 return Reply(text, ephemeral=True)
+            case p.Report(since):
+                return await self._report(since)
             case p.Postmortem(n):
                 draft = await self._postmortems.draft(n, actor=actor)
                 head = f"📝 Post-mortem draft for #{n} written to {draft.path}"
                 return Reply(f"{head}\n\n{draft.text}", ephemeral=True, incident=draft.incident)
         raise AssertionError(f"unhandled command {c!r}")
+
+    async def _report(self, since: str) -> Reply:
+        """The report, to the caller alone: a lookup, not news for the channel. Tables are
+        fenced so Slack keeps their columns; a bad period answers with the usage line."""
+        if self._reports is None:
+            return Reply(NO_REPORTS, ephemeral=True)
+        try:
+            text = await self._reports.report(since, markdown=True)
+        except ValidationError as exc:
+            return Reply(f"⚠️ {exc.message}\nUsage: {p.USAGE['report']}", ephemeral=True)
+        return Reply(text, ephemeral=True)
 
 
 async def _guarded(work: Awaitable[Reply], what: str, *, refused: str = "") -> Reply:

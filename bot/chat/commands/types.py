@@ -78,6 +78,14 @@ class Oncall:
 
 
 @dataclass(frozen=True)
+class Report:
+    """The on-call report for the period ``since`` names (``7d``, ``30d``, ``2026-11-01``);
+    kept as typed so the service that knows the time and zone reads it."""
+
+    since: str = "7d"
+
+
+@dataclass(frozen=True)
 class Help:
     topic: str | None = None
 
@@ -95,6 +103,7 @@ Command: TypeAlias = (
     | Resolve
     | Postmortem
     | Oncall
+    | Report
     | Help
 )
 
