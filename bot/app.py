@@ -247,6 +247,7 @@ class Vigil:
                 else ()
             ),
             key_prefix=self.settings.notify.key_prefix,
+            schedules=self.settings.oncall.schedules,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +32,8 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
 from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
+from bot.oncall.ical import export_ics
+from bot.oncall.schedule import Schedule
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples
 
@@ -84,6 +87,7 @@ class Routes:
         models: ModelQualityService | None = None,
         pagerduty_secrets: tuple[Secret, ...] = (),
         key_prefix: str = "vigil",
+        schedules: Mapping[str, Schedule] | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -100,6 +104,7 @@ class Routes:
         self._models = models
         self._pd_secrets = pagerduty_secrets
         self._key_prefix = key_prefix
+        self._schedules = schedules or {}
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
@@ -114,6 +119,7 @@ class Routes:
             app.router.add_get("/api/v1/models/{model}/quality", self.model_quality)
         if self._pd_secrets:
             app.router.add_post("/api/v1/pagerduty/webhook", self.pagerduty_webhook)
+        app.router.add_get("/api/v1/schedules/{name}.ics", self.schedule_ics)
         app.router.add_get("/api/v1/incidents", self.list_incidents)
         app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
         app.router.add_get("/healthz", self.healthz)
@@ -261,6 +267,34 @@ class Routes:
         except TransitionError as exc:
             return web.json_response({"status": "unchanged", "why": exc.message})
         return web.json_response({"status": "ok", "incident": view.id, "state": view.state})
+
+    async def schedule_ics(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/schedules/{name}.ics[?days=56]``: the schedule's final shifts as an
+        iCalendar feed (overrides applied), from a week back to ``days`` ahead, for people's
+        own calendars. Each shift keeps its UID, so a subscribed calendar updates in place."""
+        if not _authorized(request, self._api_token):
+            return _unauthorized()
+        name = request.match_info["name"]
+        schedule = self._schedules.get(name)
+        if schedule is None:
+            known = ", ".join(sorted(self._schedules)) or "none are configured (schedules:)"
+            return error(
+                404, "not_found", "name", f"no schedule named {name!r}; schedules: {known}"
+            )
+        raw_days = request.query.get("days", "56")
+        if not raw_days.isdigit() or not 1 <= int(raw_days) <= 366:
+            return error(400, "invalid", "days", "must be a whole number of days from 1 to 366")
+        now = self._clock()
+        body = export_ics(
+            schedule, now - timedelta(days=7), now + timedelta(days=int(raw_days)), now=now
+        )
+        return web.Response(
+            body=body,
+            headers={
+                "Content-Type": "text/calendar; charset=utf-8",
+                "Content-Disposition": f'inline; filename="{name}.ics"',
+            },
+        )
 
     async def _read_json(
         self, request: web.Request, what: str, *, empty: Any = None

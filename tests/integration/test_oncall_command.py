@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from icalendar import Calendar
 
 from bot.chat.backend import RecordingBackend
 from bot.config import Settings, load_settings
@@ -134,3 +136,26 @@ def test_a_name_used_by_a_rotation_and_a_schedule_is_refused(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         _settings(tmp_path, text)
     assert caught.value.key == "schedules.ml-oncall"
+
+
+async def test_a_schedule_is_served_as_an_icalendar_feed(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    vigil = await make_vigil(oncall=_settings(tmp_path, SCHEDULE_YAML).oncall)
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        resp = await client.get("/api/v1/schedules/ml-oncall.ics", params={"days": "14"})
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/calendar")
+        cal = Calendar.from_ical(await resp.read())
+        events = [c for c in cal.walk("VEVENT")]
+        people = [str(e["SUMMARY"]) for e in events]
+        assert "On call: @lee (ml-oncall)" in people  # the override is in the feed
+        assert "On call: @maya (ml-oncall)" in people
+        starts = [e.decoded("DTSTART") for e in events]
+        assert starts == sorted(starts)
+        missing = await client.get("/api/v1/schedules/ml.ics")
+        assert missing.status == 404
+        assert "ml-oncall" in (await missing.json())["message"]
+        bad = await client.get("/api/v1/schedules/ml-oncall.ics", params={"days": "-1"})
+        assert (bad.status, (await bad.json())["field"]) == (400, "days")
