@@ -173,6 +173,7 @@ class Vigil:
                 clock=clock,
                 playbooks=runs,
                 reports=ReportService(db, sla=DEFAULT_SLA, working_hours=None, clock=clock),
+                escalate=pager.escalate,
             ),
             metrics=metrics,
             postmortems=postmortems,

@@ -155,3 +155,21 @@ async def test_escalate_pages_the_next_level_now_even_after_an_ack(
     assert "Escalated by @alice: paging level 2 now" in texts
     with pytest.raises(ValidationError, match="every level of the policy has been paged"):
         await vigil.pager.escalate(n, actor="@alice")
+
+
+async def test_incident_escalate_command_pages_the_next_level_and_refuses_past_the_last(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    reply = await vigil.commands.run_incident(f"escalate {n}", actor="@alice")
+    assert not reply.ephemeral
+    assert "escalated by @alice: the next level is paged now" in reply.text
+    assert [who for who, _, _ in chat.pages] == ["@alice", "@bob"]
+    refused = await vigil.commands.run_incident(f"escalate {n}", actor="@alice")
+    assert refused.ephemeral
+    assert "every level of the policy has been paged" in refused.text
+    unknown = await vigil.commands.run_incident("escalate 999", actor="@alice")
+    assert unknown.ephemeral
+    assert "999" in unknown.text
+

@@ -35,6 +35,7 @@ EXPECTED_USAGE = {
     "list": "/incident list [--all]",
     "show": "/incident show N",
     "ack": "/incident ack N",
+    "escalate": "/incident escalate N",
     "sev": "/incident sev N P1..P4",
     "assign": "/incident assign N @user",
     "note": "/incident note N TEXT",

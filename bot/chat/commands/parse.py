@@ -25,6 +25,7 @@ from bot.chat.commands.types import (
     Assign,
     Command,
     Contain,
+    Escalate,
     Help,
     List,
     New,
@@ -46,6 +47,7 @@ __all__ = [
     "Assign",
     "Command",
     "Contain",
+    "Escalate",
     "Help",
     "List",
     "New",
@@ -72,6 +74,7 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("list", "/incident list [--all]", "open incidents (all with --all)"),
     ("show", "/incident show N", "show one incident: state, severity, owner, timeline"),
     ("ack", "/incident ack N", "acknowledge: you are on it"),
+    ("escalate", "/incident escalate N", "page the next escalation level now: more hands"),
     ("sev", "/incident sev N P1..P4", "set severity (a human choice wins over the policy)"),
     ("assign", "/incident assign N @user", "make @user the incident commander"),
     ("note", "/incident note N TEXT", "add TEXT to the incident's timeline"),
@@ -177,6 +180,8 @@ def parse_incident(text: str) -> Command | ParseError:
         return _no_extra(sub, rest) or Show(number)
     if sub == "ack":
         return _no_extra(sub, rest) or Ack(number)
+    if sub == "escalate":
+        return _no_extra(sub, rest) or Escalate(number)
     if sub == "contain":
         return _parse_contain(number, rest)
     if sub == "retrain":
@@ -225,7 +230,8 @@ def _no_extra(sub: str, rest: list[_Tok]) -> ParseError | None:
     if not rest:
         return None
     extra = " ".join(t.text for t in rest)
-    hint = " To add a note, use /incident note N TEXT." if sub in ("ack", "contain") else ""
+    notes = ("ack", "contain", "escalate")
+    hint = " To add a note, use /incident note N TEXT." if sub in notes else ""
     what = {"oncall": "at most a schedule name", "report": "at most a period like 30d"}.get(
         sub, "only an incident number"
     )

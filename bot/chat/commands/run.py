@@ -9,7 +9,7 @@ to the caller alone and change nothing; the bot never crashes on what a person t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from bot.chat.commands import parse as p
 from bot.chat.commands import remedies, render
@@ -45,9 +45,11 @@ class CommandRunner:
         clock: Clock,
         playbooks: PlaybookService,
         reports: ReportService | None = None,
+        escalate: Callable[..., Awaitable[IncidentView]] | None = None,
     ) -> None:
         self._incidents = incidents
         self._reports = reports
+        self._escalate = escalate
         self._postmortems = postmortems
         self._playbooks = playbooks
         self._oncall = oncall
@@ -98,6 +100,11 @@ class CommandRunner:
                 return _public(v, f"opened by {actor}")
             case p.Ack(n):
                 return _public(await inc.acknowledge(n, actor=actor), f"acknowledged by {actor}")
+            case p.Escalate(n):
+                if self._escalate is None:
+                    return Reply("Escalation is not available here.", ephemeral=True)
+                v = await self._escalate(n, actor=actor)
+                return _public(v, f"escalated by {actor}: the next level is paged now")
             case p.Sev(n, severity):
                 v = await inc.set_severity(n, severity, actor=actor)
                 return _public(v, f"severity set to {v.severity} by {actor}")

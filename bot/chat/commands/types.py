@@ -33,6 +33,11 @@ class Ack:
 
 
 @dataclass(frozen=True)
+class Escalate:
+    incident_id: int
+
+
+@dataclass(frozen=True)
 class Sev:
     incident_id: int
     severity: str
@@ -95,6 +100,7 @@ Command: TypeAlias = (
     | List
     | Show
     | Ack
+    | Escalate
     | Sev
     | Assign
     | Note
