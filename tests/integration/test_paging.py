@@ -172,4 +172,3 @@ async def test_incident_escalate_command_pages_the_next_level_and_refuses_past_t
     unknown = await vigil.commands.run_incident("escalate 999", actor="@alice")
     assert unknown.ephemeral
     assert "999" in unknown.text
-
