@@ -32,6 +32,7 @@ from bot.notify.build import build_channels, close_channels
 from bot.oncall.paging import Pager
 from bot.oncall.report_data import ReportService
 from bot.oncall.sla import DEFAULT_SLA
+from bot.oncall.sla_watch import SlaWatch
 from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService, load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
@@ -160,6 +161,9 @@ class Vigil:
             channels=channels,
             key_prefix=settings.notify.key_prefix,
         )
+        # Before timers.start: a timer kind must be registered before any overdue one fires.
+        # The same SLA and calendar as the report, so the channel and the report agree.
+        sla_watch = SlaWatch(incidents, timers, sla=DEFAULT_SLA, working_hours=None, clock=clock)
         vigil = cls(
             settings=settings,
             db=db,
@@ -191,6 +195,7 @@ class Vigil:
         )
         notifier.subscribe(vigil._count_opened)
         notifier.subscribe(pager.on_change)
+        notifier.subscribe(sla_watch.on_change)
         notifier.subscribe(postmortems.on_change)
         evidence = EvidenceService(
             models.monitor,
@@ -213,6 +218,7 @@ class Vigil:
             vigil.attach(vigil.slack.backend)
         try:
             await timers.start(paused=not drive_timers)
+            await sla_watch.resume()  # incidents opened before this process: their SLA timers
         except Exception:
             await db.dispose()
             raise

@@ -34,6 +34,8 @@ def announcement(change: Change) -> str:
     """The one-line wording of a change for a channel, first line first."""
     view = change.incident
     match change.kind:
+        case "sla":  # the SLA line already names the incident and the command to run
+            return f"{render.mark(view.severity)} {change.text}"
         case "opened":
             return render.headline(view, "opened") + "\n  Why: " + (view.severity_reason)
         case "severity":

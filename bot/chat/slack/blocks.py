@@ -106,6 +106,7 @@ _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
 _EMOJI = {
     "opened": "🚨",
     "page": "📟",
+    "sla": "⏰",
     "escalation": "📣",
     "playbook": "⏪",
     "note": "📝",
