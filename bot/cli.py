@@ -198,7 +198,7 @@ async def _open(settings: Settings, *, drive_timers: bool = True) -> Vigil:
 
 async def _postmortem(settings: Settings, incident_id: int) -> str | None:
     """The draft's text, or None after saying why there is none."""
-    vigil = await _open(settings)
+    vigil = await _open(settings, drive_timers=False)  # a short-lived process fires no timers
     try:
         return await vigil.postmortems.render(incident_id)
     except VigilError as exc:

@@ -165,12 +165,15 @@ class Pager:
             acknowledged=view.state != "triggered",
             paged=await self._paged_steps(incident_id),
         )
-        for step in state.due:
-            await self._send(view, policy, step, state.next_at)
         if state.next_at is not None:
+            # Before paging: a process killed while it pages (after this timer's row was
+            # claimed) must not take the rest of the escalation with it. The plan's times
+            # are fixed from the start, so the next one is known before anyone is paged.
             payload = {"incident": incident_id, "started": started_at.isoformat()}
             await self._timers.schedule(TIMER_KIND, timer_key(incident_id), state.next_at, payload)
-        elif state.exhausted and not state.acknowledged:
+        for step in state.due:
+            await self._send(view, policy, step, state.next_at)
+        if state.next_at is None and state.exhausted and not state.acknowledged:
             total = format_duration(now - started_at)
             await self._incidents.record(
                 incident_id,
