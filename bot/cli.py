@@ -9,7 +9,7 @@ import getpass
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot import model_cli
@@ -196,11 +196,12 @@ async def _open(settings: Settings, *, drive_timers: bool = True) -> Vigil:
         ) from exc
 
 
-async def _postmortem(settings: Settings, incident_id: int) -> str | None:
-    """The draft's text, or None after saying why there is none."""
+async def _once(settings: Settings, work: Callable[[Vigil], Awaitable[str]]) -> str | None:
+    """Open Vigil for one command, run ``work`` and close it: what ``work`` returns, or None
+    after saying on stderr why it refused (a ``VigilError``)."""
     vigil = await _open(settings, drive_timers=False)  # a short-lived process fires no timers
     try:
-        return await vigil.postmortems.render(incident_id)
+        return await work(vigil)
     except VigilError as exc:
         print(f"vigil: {exc.message}", file=sys.stderr)
         return None
@@ -208,22 +209,23 @@ async def _postmortem(settings: Settings, incident_id: int) -> str | None:
         await vigil.close()
 
 
+async def _postmortem(settings: Settings, incident_id: int) -> str | None:
+    """The draft's text, or None after saying why there is none."""
+    return await _once(settings, lambda vigil: vigil.postmortems.render(incident_id))
+
+
 async def _model(settings: Settings, args: argparse.Namespace) -> str | None:
     """What ``vigil model …`` prints, or None after saying on stderr why it refused."""
-    vigil = await _open(settings, drive_timers=False)  # a short-lived process fires no timers
-    try:
-        return await model_cli.run(
+    return await _once(
+        settings,
+        lambda vigil: model_cli.run(
             args,
             vigil.registry,
             who=model_cli.actor(),
             references=vigil.models.store,
             now=vigil.clock(),
-        )
-    except VigilError as exc:
-        print(f"vigil: {exc.message}", file=sys.stderr)
-        return None
-    finally:
-        await vigil.close()
+        ),
+    )
 
 
 def report_settings(settings: Settings) -> tuple[SlaSettings, WorkingHours | None]:
@@ -235,16 +237,13 @@ def report_settings(settings: Settings) -> tuple[SlaSettings, WorkingHours | Non
 async def _report(settings: Settings, since: str) -> str | None:
     """What ``vigil report`` prints, or None after saying on stderr why not (a bad
     ``--since``: one line naming it)."""
-    vigil = await _open(settings, drive_timers=False)  # a short-lived process fires no timers
     sla, hours = report_settings(settings)
-    reports = ReportService(vigil.db, sla=sla, working_hours=hours, clock=vigil.clock)
-    try:
-        return await reports.report(since)
-    except VigilError as exc:
-        print(f"vigil: {exc.message}", file=sys.stderr)
-        return None
-    finally:
-        await vigil.close()
+    return await _once(
+        settings,
+        lambda vigil: ReportService(
+            vigil.db, sla=sla, working_hours=hours, clock=vigil.clock
+        ).report(since),
+    )
 
 
 async def _serve(settings: Settings, *, console: bool) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
+from bot.config_checks import known, mapping
 from bot.db import normalise_url
 from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
@@ -149,7 +150,7 @@ def load_settings(
         raise ConfigError(
             f"unknown setting (known: {', '.join(sorted(_TOP_KEYS))})", where=where, key=unknown[0]
         )
-    http = _mapping(raw.get("http", {}), where, "http")
+    http = mapping(raw.get("http", {}), where, "http")
     # The file is validated whole even where a flag or variable overrides a value, so that
     # `vigil check` and `vigil serve --port $PORT` agree on what a valid file is.
     file_port = _int(http.get("port", 8080), where, "http.port", low=0, high=65535)
@@ -226,12 +227,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _mapping(value: object, where: str, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError("must be a mapping", where=where, key=key)
-    return value
-
-
 def _int(value: object, where: str, key: str, *, low: int, high: int) -> int:
     try:
         number = int(str(value))
@@ -276,7 +271,7 @@ def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
         return OncallSettings(
             None, MappingProxyType(rotations), schedules=MappingProxyType(schedules)
         )
-    spec = _mapping(raw["escalation"], where, "escalation")
+    spec = mapping(raw["escalation"], where, "escalation")
     severities = spec.get("severities", ["P1", "P2"])
     if not isinstance(severities, list) or not all(
         isinstance(v, str) and v.upper() in ("P1", "P2", "P3", "P4") for v in severities
@@ -392,19 +387,13 @@ _SUBJECT_SETTINGS: Mapping[str, Mapping[str, tuple[float, float, bool]]] = Mappi
 
 
 def _subjects(value: object, where: str, key: str) -> Mapping[str, SubjectPolicy]:
-    subjects = _mapping(value, where, key)
+    subjects = mapping(value, where, key)
     numbers = _SUBJECT_SETTINGS[key]
-    known = ("critical", *numbers)
+    allowed = ("critical", *numbers)
     out: dict[str, SubjectPolicy] = {}
     for name, spec in subjects.items():
-        spec = _mapping(spec or {}, where, f"{key}.{name}")
-        extra = sorted(set(map(str, spec)) - set(known))
-        if extra:
-            raise ConfigError(
-                f"unknown setting (known: {', '.join(known)})",
-                where=where,
-                key=f"{key}.{name}.{extra[0]}",
-            )
+        spec = mapping(spec or {}, where, f"{key}.{name}")
+        known(spec, allowed, where, f"{key}.{name}")
         critical = spec.get("critical", False)
         if not isinstance(critical, bool):
             raise ConfigError("must be true or false", where=where, key=f"{key}.{name}.critical")
@@ -453,14 +442,6 @@ _RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu", "he
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
-def _known(spec: Mapping[str, Any], known: tuple[str, ...], where: str, key: str) -> None:
-    extra = sorted(set(map(str, spec)) - set(known))
-    if extra:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(known)})", where=where, key=f"{key}.{extra[0]}"
-        )
-
-
 def _bool(value: object, where: str, key: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"must be true or false, got {value!r}", where=where, key=key)
@@ -481,13 +462,13 @@ def parse_sources(value: object, where: str) -> SourcesSettings:
     """Validate the ``sources:`` section; every error names its key (``sources.gpu``)."""
     if value is None:
         return SourcesSettings()
-    spec = _mapping(value, where, "sources")
-    _known(spec, _SOURCE_KEYS, where, "sources")
+    spec = mapping(value, where, "sources")
+    known(spec, _SOURCE_KEYS, where, "sources")
     interval = _positive_duration(spec.get("interval", "15s"), where, "sources.interval")
     prometheus = None
     if spec.get("prometheus") is not None:
         prometheus = _prometheus(spec["prometheus"], where)
-    groups = _mapping(spec.get("group_intervals", {}), where, "sources.group_intervals")
+    groups = mapping(spec.get("group_intervals", {}), where, "sources.group_intervals")
     group_intervals = {
         str(name): _positive_duration(every, where, f"sources.group_intervals.{name}")
         for name, every in groups.items()
@@ -504,12 +485,12 @@ def parse_sources(value: object, where: str) -> SourcesSettings:
 
 def _prometheus(value: object, where: str) -> PrometheusSettings:
     key = "sources.prometheus"
-    spec = _mapping(value, where, key)
-    _known(spec, _PROMETHEUS_KEYS, where, key)
+    spec = mapping(value, where, key)
+    known(spec, _PROMETHEUS_KEYS, where, key)
     url = _http_url(spec.get("url"), where, f"{key}.url")
     if url is None:
         raise ConfigError("is required", where=where, key=f"{key}.url")
-    queries_raw = _mapping(spec.get("queries", {}), where, f"{key}.queries")
+    queries_raw = mapping(spec.get("queries", {}), where, f"{key}.queries")
     if not queries_raw:
         raise ConfigError(
             "must map at least one metric name to a PromQL query", where=where, key=f"{key}.queries"
@@ -538,8 +519,8 @@ def _http_checks(value: object, where: str) -> tuple[HttpCheckSettings, ...]:
     seen: set[str] = set()
     for i, raw in enumerate(value):
         key = f"sources.http_checks[{i}]"
-        spec = _mapping(raw, where, key)
-        _known(spec, _CHECK_KEYS, where, key)
+        spec = mapping(raw, where, key)
+        known(spec, _CHECK_KEYS, where, key)
         name = spec.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ConfigError("must be a non-empty name", where=where, key=f"{key}.name")

@@ -56,6 +56,11 @@ def _authorized(request: web.Request, token: Secret | None) -> bool:
     return scheme.lower() == "bearer" and token.matches(value.strip())
 
 
+def _unavailable(message: str) -> web.Response:
+    """Our failure (storage down): nothing was kept, and the caller should retry."""
+    return error(503, "unavailable", "", message, **{"Retry-After": "5"})
+
+
 def _unauthorized() -> web.Response:
     return error(
         401,
@@ -171,13 +176,7 @@ class Routes:
             return error(400, "invalid", exc.field, exc.detail)
         except (StorageError, SQLAlchemyError, OSError):
             log.exception("could not store a beat of %s", request.match_info["name"])
-            return error(
-                503,
-                "unavailable",
-                "",
-                "could not store the beat; nothing was kept, retry",
-                **{"Retry-After": "5"},
-            )
+            return _unavailable("could not store the beat; nothing was kept, retry")
         return web.json_response(receipt.to_json(), status=200)
 
     async def model_predictions(self, request: web.Request) -> web.Response:
@@ -213,12 +212,8 @@ class Routes:
             return error(400, "invalid", exc.field, exc.detail)
         except (StorageError, SQLAlchemyError, OSError):
             log.exception("could not read the reference of %s", model)
-            return error(
-                503,
-                "unavailable",
-                "",
-                f"could not read the model's reference; no {what} were counted, retry",
-                **{"Retry-After": "5"},
+            return _unavailable(
+                f"could not read the model's reference; no {what} were counted, retry"
             )
 
     async def model_quality(self, request: web.Request) -> web.Response:
@@ -340,13 +335,7 @@ class Routes:
             outcomes = await self._ingestor.ingest(alerts)
         except (StorageError, SQLAlchemyError, OSError):
             log.exception("could not store %d %s alert(s)", len(alerts), fmt)
-            return error(
-                503,
-                "unavailable",
-                "",
-                "could not store the alerts; nothing was kept, retry",
-                **{"Retry-After": "5"},
-            )
+            return _unavailable("could not store the alerts; nothing was kept, retry")
         for alert in alerts:
             self._metrics.alerts_received.labels(fmt, alert.status).inc()
         return web.json_response(_ingest_body(outcomes), status=200)

@@ -131,10 +131,11 @@ class EvidenceService:
         now = self._clock()
         done = plan.attached(view)
         out: list[_Chart] = []
-        assessment = self._monitor.assessment(model, now)  # also the history's latest point
+        snapshot = watched.window.snapshot(now)
+        # also the history's latest point
+        assessment = self._monitor.assessment(model, now, snapshot=snapshot)
         if plan.DRIFT not in done and assessment.drift:
             top = assessment.drift[0]
-            snapshot = watched.window.snapshot(now)
             window = _window_text(watched.window.spec, snapshot.n_rows)
             render = functools.partial(
                 _drift_png,

@@ -18,6 +18,7 @@ from bot.heartbeats.check import expected_hash, late_after, parse_beat, problems
 from bot.heartbeats.spec import HeartbeatSpec
 from bot.heartbeats.store import HeartbeatStore
 from bot.incidents.store import Clock
+from bot.timefmt import iso_z
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class Receipt:
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "received_at": _iso(self.received_at),
-            "finished_at": _iso(self.finished_at),
-            "next_due": _iso(self.next_due),
-            "late_after": _iso(self.late_after),
+            "received_at": iso_z(self.received_at),
+            "finished_at": iso_z(self.finished_at),
+            "next_due": iso_z(self.next_due),
+            "late_after": iso_z(self.late_after),
             "beats": self.beats,
             "problems": list(self.problems),
         }
@@ -85,7 +86,3 @@ class HeartbeatService:
                 problems(spec, beat, expected_hash(spec, state), now, latest=state.last_beat_at)
             ),
         )
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")

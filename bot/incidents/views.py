@@ -11,10 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.models import Alert, Incident, TimelineEvent
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+from bot.timefmt import iso_z
 
 
 @dataclass(frozen=True)
@@ -68,10 +65,10 @@ class AlertView:
             "value": self.value,
             "severity_hint": self.severity_hint,
             "generator_url": self.generator_url,
-            "starts_at": _iso(self.starts_at),
-            "ends_at": _iso(self.ends_at),
-            "first_seen": _iso(self.first_seen),
-            "last_seen": _iso(self.last_seen),
+            "starts_at": iso_z(self.starts_at),
+            "ends_at": iso_z(self.ends_at),
+            "first_seen": iso_z(self.first_seen),
+            "last_seen": iso_z(self.last_seen),
             "count": self.count,
         }
 
@@ -90,7 +87,7 @@ class EventView:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "at": _iso(self.at),
+            "at": iso_z(self.at),
             "kind": self.kind,
             "actor": self.actor,
             "text": self.text,
@@ -165,11 +162,11 @@ class IncidentView:
             "model": self.model,
             "group_key": self.group_key,
             "created_by": self.created_by,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "acknowledged_at": _iso(self.acknowledged_at),
-            "contained_at": _iso(self.contained_at),
-            "resolved_at": _iso(self.resolved_at),
+            "created_at": iso_z(self.created_at),
+            "updated_at": iso_z(self.updated_at),
+            "acknowledged_at": iso_z(self.acknowledged_at),
+            "contained_at": iso_z(self.contained_at),
+            "resolved_at": iso_z(self.resolved_at),
             "alerts": [a.to_json() for a in self.alerts],
         }
         if detail:

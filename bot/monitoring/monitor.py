@@ -27,7 +27,7 @@ from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.data import RowCheck, check_rows
 from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.profile import ReferenceProfile, category_key
-from bot.quality.windows import ModelWindow, WindowSpec
+from bot.quality.windows import ModelWindow, WindowSnapshot, WindowSpec
 
 MAX_ROWS = 10_000
 """Most rows accepted in one post of predictions or labels."""
@@ -170,14 +170,17 @@ class ModelMonitor:
         counts: dict[tuple[Label, Label], int] = dict(watched.tally.items())
         return Confusion(counts).metrics()
 
-    def assessment(self, model: str, now: datetime) -> Assessment:
+    def assessment(
+        self, model: str, now: datetime, *, snapshot: WindowSnapshot | None = None
+    ) -> Assessment:
         """Judge the window now; the accuracy figures also go on the model's history (one
-        point per moment: a second assessment at the same ``now`` replaces the first)."""
+        point per moment: a second assessment at the same ``now`` replaces the first).
+        ``snapshot``: the window's ``snapshot(now)`` when the caller already took it."""
         watched = self.watched(model)
         result = assess(
             model,
             watched.profile,
-            watched.window.snapshot(now),
+            snapshot if snapshot is not None else watched.window.snapshot(now),
             realized=self.realized(model),
             current_importances=watched.importances,
             min_rows=self.min_rows,

@@ -21,6 +21,7 @@ from bot.monitoring.monitor import LabelResult, ModelMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.views import quality_json
 from bot.quality.data import RowCheck
+from bot.timefmt import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,10 @@ class ModelQualityService:
         watched = self.monitor.watched(model)
         stored = self._loaded[model]
         policy = self._models.get(model)
+        snapshot = watched.window.snapshot(now)
         return quality_json(
-            self.monitor.assessment(model, now),
-            watched.window.snapshot(now),
+            self.monitor.assessment(model, now, snapshot=snapshot),
+            snapshot,
             version=watched.version,
             window=self.monitor.spec.describe(),
             min_rows=self.monitor.min_rows,
@@ -98,7 +100,7 @@ class ModelQualityService:
                 "id": stored.id,
                 "rows": stored.n_rows,
                 "source": stored.source,
-                "stored_at": stored.created_at.isoformat().replace("+00:00", "Z"),
+                "stored_at": iso_z(stored.created_at),
                 "stored_by": stored.actor,
             },
             sla=policy.accuracy_sla if policy is not None else None,

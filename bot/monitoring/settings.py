@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config_checks import known, mapping
 from bot.errors import ConfigError, ValidationError
 from bot.oncall.escalation import parse_duration
 from bot.quality.assess import MIN_LABELS, MIN_ROWS
@@ -47,11 +48,7 @@ def _window(value: object, where: str) -> WindowSpec:
             "must be a mapping: {rows: 1000} or {duration: 30m}", where=where, key="quality.window"
         )
     spec: dict[str, Any] = value
-    extra = sorted(set(spec) - {"rows", "duration"})
-    if extra:
-        raise ConfigError(
-            "unknown setting (known: rows, duration)", where=where, key=f"quality.window.{extra[0]}"
-        )
+    known(spec, ("rows", "duration"), where, "quality.window")
     if ("rows" in spec) == ("duration" in spec):
         raise ConfigError("set exactly one of rows or duration", where=where, key="quality.window")
     if "rows" in spec:
@@ -69,13 +66,8 @@ def parse_quality(value: object, where: str) -> QualitySettings:
     """Validate ``quality:``; every error names its key (``quality.window.rows``)."""
     if value is None:
         return QualitySettings()
-    if not isinstance(value, dict):
-        raise ConfigError("must be a mapping", where=where, key="quality")
-    extra = sorted(set(value) - set(_KEYS))
-    if extra:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(_KEYS)})", where=where, key=f"quality.{extra[0]}"
-        )
+    value = mapping(value, where, "quality")
+    known(value, _KEYS, where, "quality")
     window = _window(value["window"], where) if "window" in value else DEFAULT_WINDOW
     min_rows = _whole(
         value.get("min_rows", MIN_ROWS), where, "quality.min_rows", low=10, high=10_000_000

@@ -7,16 +7,12 @@ window too small to judge has no value for are ``null``, with ``judged`` saying 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bot.quality.assess import Assessment
 from bot.quality.performance import Metrics
 from bot.quality.windows import WindowSnapshot
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat().replace("+00:00", "Z")
+from bot.timefmt import iso_z
 
 
 def _realized(m: Metrics | None) -> dict[str, Any] | None:
@@ -49,15 +45,15 @@ def quality_json(
     return {
         "model": a.model,
         "version": version,
-        "at": _iso(a.at),
+        "at": iso_z(a.at),
         "reference": reference,
         "window": {
             "spec": window,
             "rows": a.n_rows,
             "received": a.n_received,
             "rejected": snapshot.n_rejected,
-            "first_seen": _iso(snapshot.first_seen),
-            "last_seen": _iso(snapshot.last_seen),
+            "first_seen": iso_z(snapshot.first_seen),
+            "last_seen": iso_z(snapshot.last_seen),
         },
         "judged": judged,
         "needs": None

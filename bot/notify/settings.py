@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config_checks import known, mapping
 from bot.errors import ConfigError
 from bot.notify.base import DEFAULT_KEY_PREFIX
 from bot.notify.pagerduty import DEFAULT_URL
@@ -67,20 +67,6 @@ class NotifySettings:
     key_prefix: str = DEFAULT_KEY_PREFIX
 
 
-def _mapping(value: object, where: str, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError("must be a mapping", where=where, key=key)
-    return value
-
-
-def _known(spec: Mapping[str, Any], known: tuple[str, ...], where: str, key: str) -> None:
-    extra = sorted(set(spec) - set(known))
-    if extra:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(known)})", where=where, key=f"{key}.{extra[0]}"
-        )
-
-
 def _text(value: object, where: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError("must be a non-empty string", where=where, key=key)
@@ -103,8 +89,8 @@ def _secret(env: Mapping[str, str], name: str, where: str, key: str) -> Secret:
 
 
 def _pagerduty(raw: object, env: Mapping[str, str], where: str) -> PagerDutySettings:
-    spec = _mapping(raw if raw is not None else {}, where, "notify.pagerduty")
-    _known(spec, ("url", "source"), where, "notify.pagerduty")
+    spec = mapping(raw if raw is not None else {}, where, "notify.pagerduty")
+    known(spec, ("url", "source"), where, "notify.pagerduty")
     key = _secret(env, "VIGIL_PAGERDUTY_ROUTING_KEY", where, "notify.pagerduty")
     if len(key.reveal()) != 32:
         raise ConfigError(
@@ -127,13 +113,13 @@ def _pagerduty(raw: object, env: Mapping[str, str], where: str) -> PagerDutySett
 
 
 def _email(raw: object, env: Mapping[str, str], where: str) -> EmailSettings:
-    spec = _mapping(raw, where, "notify.email")
-    known = ("host", "port", "sender", "addresses", "username", "starttls", "implicit_tls")
-    _known(spec, known, where, "notify.email")
+    spec = mapping(raw, where, "notify.email")
+    allowed = ("host", "port", "sender", "addresses", "username", "starttls", "implicit_tls")
+    known(spec, allowed, where, "notify.email")
     port = spec.get("port", 587)
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ConfigError("must be a port number", where=where, key="notify.email.port")
-    addresses = _mapping(spec.get("addresses", {}), where, "notify.email.addresses")
+    addresses = mapping(spec.get("addresses", {}), where, "notify.email.addresses")
     username = spec.get("username")
     password = None
     if username is not None:
@@ -160,8 +146,8 @@ def _email(raw: object, env: Mapping[str, str], where: str) -> EmailSettings:
 
 
 def _webhook(raw: object, env: Mapping[str, str], where: str) -> WebhookSettings:
-    spec = _mapping(raw, where, "notify.webhook")
-    _known(spec, ("url",), where, "notify.webhook")
+    spec = mapping(raw, where, "notify.webhook")
+    known(spec, ("url",), where, "notify.webhook")
     return WebhookSettings(
         url=_url(spec.get("url"), where, "notify.webhook.url"),
         secret=_secret(env, "VIGIL_WEBHOOK_SECRET", where, "notify.webhook"),
@@ -172,8 +158,8 @@ def parse_notify(raw: object, env: Mapping[str, str], where: str) -> NotifySetti
     """Validate ``notify:``; every error names its key (``notify.email.port``)."""
     if raw is None:
         return NotifySettings()
-    spec = _mapping(raw, where, "notify")
-    _known(spec, ("order", *CHANNELS, "key_prefix"), where, "notify")
+    spec = mapping(raw, where, "notify")
+    known(spec, ("order", *CHANNELS, "key_prefix"), where, "notify")
     order = spec.get("order", [c for c in CHANNELS if c in spec])
     if not isinstance(order, list) or not all(isinstance(c, str) for c in order):
         raise ConfigError(

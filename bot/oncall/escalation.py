@@ -23,6 +23,8 @@ answer from the incident's start time.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -233,7 +235,7 @@ def _parse_level(raw: object, *, where: str, key: str) -> Level:
         raise ConfigError("must list at least one target", where=where, key=f"{key}.notify")
     targets: list[str] = []
     for j, target in enumerate(notify):
-        problem = _target_problem(target)
+        problem = target_problem(target)
         if problem:
             raise ConfigError(problem, where=where, key=f"{key}.notify[{j}]")
         assert isinstance(target, str)
@@ -256,20 +258,41 @@ def _parse_level(raw: object, *, where: str, key: str) -> Level:
 _SLACK_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 
 
-def _target_problem(target: object) -> str:
-    """Why a target is not ``@person``, a Slack mention ``<@U123>``, ``rotation:NAME`` or
-    ``schedule:NAME`` ("" when it is fine)."""
-    wanted = "must be '@person', 'rotation:NAME' or 'schedule:NAME'"
+def is_person(target: str) -> bool:
+    """``@person`` or a Slack mention ``<@U123>``."""
+    if _SLACK_MENTION.fullmatch(target):
+        return True
+    return target.startswith("@") and len(target) > 1 and not any(c.isspace() for c in target)
+
+
+def target_problem(
+    target: object,
+    prefixes: Sequence[str] | Mapping[str, AbstractSet[str]] = (ROTATION_PREFIX, SCHEDULE_PREFIX),
+) -> str:
+    """Why a target is not ``@person``, a Slack mention ``<@U123>`` or ``PREFIXNAME`` for one of
+    ``prefixes`` ("" when it is fine).
+
+    With a sequence, any name without whitespace will do; with a mapping, the name must be one
+    of those known for its prefix (``schedule:`` → ``schedules:``, and so on).
+    """
+    shapes = ["'@person'", *(f"'{prefix}NAME'" for prefix in prefixes)]
+    wanted = f"must be {', '.join(shapes[:-1])} or {shapes[-1]}"
     if not isinstance(target, str):
         return f"{wanted}, not {target!r}"
-    if _SLACK_MENTION.fullmatch(target):
+    if is_person(target):
         return ""
-    if target.startswith("@") and len(target) > 1 and not any(c.isspace() for c in target):
-        return ""
-    for prefix in (ROTATION_PREFIX, SCHEDULE_PREFIX):
+    for prefix in prefixes:
+        if not target.startswith(prefix):
+            continue
         name = target.removeprefix(prefix)
-        if target.startswith(prefix) and name and not any(c.isspace() for c in name):
+        if not isinstance(prefixes, Mapping):
+            if name and not any(c.isspace() for c in name):
+                return ""
+        elif name in prefixes[prefix]:
             return ""
+        else:
+            listed = ", ".join(sorted(prefixes[prefix])) or "none"
+            return f"{target} names nothing under `{prefix.removesuffix(':')}s:` (known: {listed})"
     return f"{wanted}, not {target!r}"
 
 

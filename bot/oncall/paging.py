@@ -26,7 +26,7 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.models import Page
-from bot.notify.base import Channel, Delivered, Notification, incident_key
+from bot.notify.base import Channel, Delivered, Kind, Notification, incident_key
 from bot.notify.fallback import deliver
 from bot.oncall.escalation import (
     EscalationPolicy,
@@ -222,7 +222,7 @@ class Pager:
             )
             await self._notify(view, person, text)
 
-    def _notification(self, view: IncidentView, person: str, text: str, kind: str) -> Notification:
+    def _notification(self, view: IncidentView, person: str, text: str, kind: Kind) -> Notification:
         return Notification(
             incident_id=view.id,
             key=incident_key(view.id, self._key_prefix),
@@ -230,7 +230,7 @@ class Pager:
             title=view.title,
             text=text,
             target=person,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             service=view.service or view.model,
         )
 
@@ -254,11 +254,12 @@ class Pager:
         """Acknowledge or resolve the PagerDuty incident our page opened, so PagerDuty stops
         calling people about something already handled here. Not sent back to PagerDuty
         when PagerDuty itself told us (its webhook's actor), and only after a page."""
-        kind = {
+        kinds: dict[str, Kind] = {
             "acknowledged": "acknowledge",
             "contained": "acknowledge",
             "resolved": "resolve",
-        }.get(view.state)
+        }
+        kind = kinds.get(view.state)
         pagerduty = [c for c in self._channels if c.name == "pagerduty"]
         if kind is None or not pagerduty or actor.endswith("(PagerDuty)"):
             return

@@ -63,20 +63,21 @@ from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours, parse_working_hours
 from bot.oncall.escalation import (
     ROTATION_PREFIX,
+    SCHEDULE_PREFIX,
     EscalationPolicy,
     Level,
     format_duration,
+    is_person,
     parse_duration,
+    target_problem,
 )
 
 SEVERITIES = ("P1", "P2", "P3", "P4")
-SCHEDULE_PREFIX = "schedule:"
 GROUP_PREFIX = "group:"
 DEFAULT_POLICY = "default"
 POST_ONLY = "none"  # ``policy: none`` on a route: post to the channel, page nobody
 Action = Literal["page", "page_in_working_hours", "post"]
 _ACTIONS: tuple[Action, ...] = ("page", "page_in_working_hours", "post")
-_PERSON = re.compile(r"<@[UW][A-Z0-9]+>|@\S+")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _MATCH_KEYS = ("severity", "service", "model")
 
@@ -282,7 +283,8 @@ def parse_routing(
     p = _Parser(where)
     groups = p.groups(raw.get("groups"))
     hours = raw.get("working_hours")
-    refs = {SCHEDULE_PREFIX: schedules, ROTATION_PREFIX: rotations, GROUP_PREFIX: groups.keys()}
+    # In this order in messages: '@person', 'schedule:NAME', 'group:NAME' or 'rotation:NAME'.
+    refs = {SCHEDULE_PREFIX: schedules, GROUP_PREFIX: groups.keys(), ROTATION_PREFIX: rotations}
     policies: dict[str, EscalationPolicy] = {}
     named = p.mapping(raw.get("escalation_policies") or {}, "escalation_policies")
     for name, body in named.items():
@@ -347,7 +349,7 @@ class _Parser:
             if not isinstance(members, list) or not members:
                 self.fail(key, "must list at least one '@person'")
             for j, member in enumerate(members):
-                if not isinstance(member, str) or not _PERSON.fullmatch(member):
+                if not isinstance(member, str) or not is_person(member):
                     self.fail(f"{key}[{j}]", f"must be '@person' or <@U123>, not {member!r}")
                 if member in members[:j]:
                     self.fail(f"{key}[{j}]", f"{member} is listed twice")
@@ -390,7 +392,7 @@ class _Parser:
         if not isinstance(notify, list) or not notify:
             self.fail(f"{key}.notify", "must list at least one target")
         for j, target in enumerate(notify):
-            problem = _target_problem(target, refs)
+            problem = target_problem(target, refs)
             if not problem and target in notify[:j]:
                 problem = f"{target} is listed twice"
             if problem:
@@ -475,20 +477,3 @@ class _Parser:
         ):
             self.fail(key, "must be a value or a list of values (globs like api-*)")
         return tuple(items)
-
-
-def _target_problem(target: object, refs: Mapping[str, AbstractSet[str]]) -> str:
-    """Why a target is not usable ("" when fine): a person, or a known schedule/rotation/group."""
-    shape = "must be '@person', 'schedule:NAME', 'group:NAME' or 'rotation:NAME'"
-    if not isinstance(target, str):
-        return f"{shape}, not {target!r}"
-    if _PERSON.fullmatch(target):
-        return ""
-    sections = {SCHEDULE_PREFIX: "schedules", ROTATION_PREFIX: "rotations", GROUP_PREFIX: "groups"}
-    for prefix, known in refs.items():
-        if target.startswith(prefix):
-            if target.removeprefix(prefix) in known:
-                return ""
-            listed = ", ".join(sorted(known)) or "none"
-            return f"{target} names nothing under `{sections[prefix]}:` (known: {listed})"
-    return f"{shape}, not {target!r}"

@@ -86,10 +86,13 @@ def evaluate(
     started = state.started or now
     table: dict[tuple[str, Series], SeriesState] = {}
     changes: list[AlertChange] = []
+    known_of: dict[str, set[Series]] = {}
+    for name, s in state.series:
+        known_of.setdefault(name, set()).add(s)
     for rule in rules:
         if not rule.enabled:
             continue
-        known = {s for (name, s) in state.series if name == rule.name}
+        known = known_of.get(rule.name, set())
         seen = known | {s for s in samples_by_series if rule.watches(s)}
         placeholder = Series.of(rule.metric)  # "this metric has never reported at all"
         if rule.kind == "absent" and not seen:

@@ -75,7 +75,11 @@ class RuleRunner:
         self.groups: dict[str, list[Rule]] = {}
         for rule in self.rules:
             self.groups.setdefault(rule.group, []).append(rule)
-        self._metrics_of = {g: {r.metric for r in rs} for g, rs in self.groups.items()}
+        #: The groups that watch each metric, so a poll files each series in one look-up.
+        self._groups_of: dict[str, list[str]] = {}
+        for group, group_rules in self.groups.items():
+            for metric in dict.fromkeys(r.metric for r in group_rules):
+                self._groups_of.setdefault(metric, []).append(group)
         self._ingestor = ingestor
         self._models = models
         self._services = services
@@ -115,11 +119,10 @@ class RuleRunner:
         polled = await asyncio.gather(*(self._poll(s, now) for s in self.sources))
         self._last_poll = now
         for series, points in group_samples([s for batch in polled for s in batch]).items():
-            for group, metrics in self._metrics_of.items():
-                if series.metric in metrics:
-                    held = self._pending[group].setdefault(series, [])
-                    held.extend(points)
-                    del held[:-MAX_POINTS_PER_SERIES]
+            for group in self._groups_of.get(series.metric, ()):
+                held = self._pending[group].setdefault(series, [])
+                held.extend(points)
+                del held[:-MAX_POINTS_PER_SERIES]
 
     async def _evaluate(self, group: str, now: datetime) -> list[IngestOutcome]:
         pending = self._pending.get(group, {})

@@ -104,14 +104,7 @@ class SlackDeliverer:
             await self._step(item, "thread", self._thread(item, card.channel, card.ts, event))
             await self._incident_channel(item, view, card, event, text, card_blocks)
         except SlackApiError as exc:
-            response = exc.response
-            return classify_slack_error(
-                status=response.status_code,
-                error=str(response.get("error") or "") or None,
-                retry_after=response.headers.get("Retry-After")
-                or response.headers.get("retry-after"),
-                attempts=item.attempts,
-            )
+            return _api_outcome(exc, item.attempts)
         except (aiohttp.ClientError, TimeoutError) as exc:
             return classify_slack_error(
                 status=None, error=type(exc).__name__, retry_after=None, attempts=item.attempts
@@ -274,13 +267,7 @@ class SlackDeliverer:
             try:
                 return await self._upload(channel, thread_ts, event, text, *chart)
             except SlackApiError as exc:  # temporary: retried; permanent: the line instead
-                response = exc.response
-                outcome = classify_slack_error(
-                    status=response.status_code,
-                    error=str(response.get("error") or "") or None,
-                    retry_after=None,
-                    attempts=item.attempts,
-                )
+                outcome = _api_outcome(exc, item.attempts)
                 if not isinstance(outcome, GiveUp):
                     raise
                 log.warning(
@@ -364,6 +351,17 @@ class SlackDeliverer:
         except Exception:  # unknown model, nothing to roll back to: the dialog says less
             return None
         return (plan.from_version, plan.to_version) if plan.from_version else None
+
+
+def _api_outcome(exc: SlackApiError, attempts: int) -> Outcome:
+    """What a Slack API refusal means for the outbox item: retry (when) or give up."""
+    response = exc.response
+    return classify_slack_error(
+        status=response.status_code,
+        error=str(response.get("error") or "") or None,
+        retry_after=response.headers.get("Retry-After") or response.headers.get("retry-after"),
+        attempts=attempts,
+    )
 
 
 def _event(item: OutboxItem) -> EventView:
