@@ -16,6 +16,7 @@ import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.chat.slack import tables as _slack_tables  # noqa: F401  (slack cards, migration 0005)
 from bot.heartbeats import tables as _heartbeat_tables  # noqa: F401  (heartbeats, migration 0006)
 from bot.monitoring import tables as _monitoring_tables  # noqa: F401  (references, migration 0007)
+from bot.oncall import tables as _oncall_tables  # noqa: F401  (overrides, snoozes: migration 0008)
 from bot.outbox import tables as _outbox_tables  # noqa: F401  (outbox, migration 0004)
 from bot.registry import tables as _registry_tables  # noqa: F401  (registry + run tables)
 
