@@ -29,10 +29,15 @@ from bot.monitoring.service import ModelQualityService
 from bot.monitoring.store import ReferenceStore
 from bot.notify.base import Channel
 from bot.notify.build import build_channels, close_channels
+from bot.notify.retry import NotifyRetrier
+from bot.oncall.handoff_watch import HandoffWatch
+from bot.oncall.mirror import PagerDutyMirror
+from bot.oncall.overrides import ScheduleBook
+from bot.oncall.pages import PageBook
 from bot.oncall.paging import Pager
 from bot.oncall.report_data import ReportService
-from bot.oncall.sla import DEFAULT_SLA
 from bot.oncall.sla_watch import SlaWatch
+from bot.oncall.snoozing import SnoozeService
 from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService, load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
@@ -42,6 +47,7 @@ from bot.registry.builtin import BuiltinRegistry
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.rules.schedule import RuleSchedule
+from bot.schedule_web import ScheduleRoutes
 from bot.scheduler import Timers
 from bot.sources.base import Source
 from bot.sources.build import build_sources
@@ -67,6 +73,7 @@ class Vigil:
     postmortems: PostmortemService
     timers: Timers
     pager: Pager
+    snoozes: SnoozeService
     registry: ModelRegistry
     playbooks: PlaybookService
     clock: Clock
@@ -74,6 +81,8 @@ class Vigil:
     pushed: PushedSource
     heartbeats: HeartbeatService
     models: ModelQualityService
+    schedule_book: ScheduleBook  # vigil.yaml's schedules + imported overrides, read fresh
+    handoffs: HandoffWatch  # posts "📟 Handoff: …" to the team channel when a schedule turns
     channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
@@ -151,6 +160,13 @@ class Vigil:
         )
         backends: list[ChatBackend] = []
         channels = build_channels(settings.notify)
+        # notify: channels with durable retries (a 429 from PagerDuty is tried again later).
+        retrier = NotifyRetrier(
+            incidents, timers, channels, clock=clock, key_prefix=settings.notify.key_prefix
+        )
+        # Who is on call: `await schedule_book.current()` (one small query, every replica's
+        # imports included) rather than settings.oncall.schedules, which lacks the imports.
+        schedule_book = ScheduleBook(db, settings.oncall.schedules, clock)
         pager = Pager(
             db,
             incidents,
@@ -158,12 +174,23 @@ class Vigil:
             settings.oncall,
             senders=lambda: backends,
             clock=clock,
-            channels=channels,
-            key_prefix=settings.notify.key_prefix,
+            retrier=retrier,
+            schedules=schedule_book.current,
         )
         # Before timers.start: a timer kind must be registered before any overdue one fires.
         # The same SLA and calendar as the report, so the channel and the report agree.
-        sla_watch = SlaWatch(incidents, timers, sla=DEFAULT_SLA, working_hours=None, clock=clock)
+        sla, hours = settings.oncall.sla, settings.oncall.routing.working_hours
+        sla_watch = SlaWatch(incidents, timers, sla=sla, working_hours=hours, clock=clock)
+        tz = (hours or sla.calendar).tz  # the zone SLA lines show times in
+        snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz)
+        rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
+        handoffs = HandoffWatch(
+            timers,
+            schedules=schedule_book.current,
+            open_incidents=incidents.list,
+            senders=lambda: backends,
+            clock=clock,
+        )
         vigil = cls(
             settings=settings,
             db=db,
@@ -176,13 +203,16 @@ class Vigil:
                 oncall=settings.oncall,
                 clock=clock,
                 playbooks=runs,
-                reports=ReportService(db, sla=DEFAULT_SLA, working_hours=None, clock=clock),
+                reports=ReportService(db, sla=sla, working_hours=hours, clock=clock),
                 escalate=pager.escalate,
+                snoozes=snoozes,
+                schedules=schedule_book.current,
             ),
             metrics=metrics,
             postmortems=postmortems,
             timers=timers,
             pager=pager,
+            snoozes=snoozes,
             registry=registry,
             playbooks=runs,
             clock=clock,
@@ -190,12 +220,16 @@ class Vigil:
             pushed=pushed,
             heartbeats=HeartbeatService(beats, settings.heartbeats, clock=clock),
             models=models,
+            schedule_book=schedule_book,
+            handoffs=handoffs,
             channels=channels,
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
         notifier.subscribe(pager.on_change)
+        notifier.subscribe(PagerDutyMirror(retrier, PageBook(db).steps_sent).on_change)
         notifier.subscribe(sla_watch.on_change)
+        notifier.subscribe(snoozes.on_change)
         notifier.subscribe(postmortems.on_change)
         evidence = EvidenceService(
             models.monitor,
@@ -218,7 +252,9 @@ class Vigil:
             vigil.attach(vigil.slack.backend)
         try:
             await timers.start(paused=not drive_timers)
+            await snoozes.resume()  # snoozes set before this process: timers and conditions
             await sla_watch.resume()  # incidents opened before this process: their SLA timers
+            await handoffs.resume()  # each schedule's next handoff, unless a timer is pending
         except Exception:
             await db.dispose()
             raise
@@ -255,8 +291,14 @@ class Vigil:
             ),
             key_prefix=self.settings.notify.key_prefix,
             schedules=self.settings.oncall.schedules,
+            schedule_book=self.schedule_book,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
+        ScheduleRoutes(
+            self.schedule_book,
+            api_token=self.settings.api_token,
+            max_body_bytes=self.settings.max_body_bytes,
+        ).install(app)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where
         # requests arrive over the socket and an HTTP route would take unsigned ones.
         if self.slack is not None and not self.slack.front.settings.socket_mode:

@@ -1,5 +1,5 @@
 """The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem, model,
-rules list, report."""
+schedule, rules list, report."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot import model_cli
+from bot import model_cli, schedule_cli
 from bot.app import Vigil, serve, stop_on_signals
 from bot.chat.backend import announcement
 from bot.chat.console import ConsoleBackend, stdin_reader
@@ -24,7 +24,7 @@ from bot.errors import ConfigError, VigilError
 from bot.incidents.service import Change
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.report_data import ReportService
-from bot.oncall.sla import DEFAULT_SLA, SlaSettings
+from bot.oncall.sla import SlaSettings
 from bot.rules.listing import rule_lines
 
 log = logging.getLogger("vigil")
@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--playbooks", type=Path, default=Path("playbooks"))
     check.add_argument("--templates", type=Path, default=Path("templates"))
     model_cli.add_parser(sub)
+    schedule_cli.add_parser(sub)
     rules = sub.add_parser(
         "rules",
         help="the alerting rules: which are on, which are off and what they need",
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return 1
     # Output on stdout, problems on stderr: no log lines mixed into what these print.
-    quiet = args.command in ("postmortem", "model", "report")
+    quiet = args.command in ("postmortem", "model", "report", "schedule")
     logging.basicConfig(
         level="WARNING" if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -164,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "model":
             output = asyncio.run(_model(settings, args))
+            if output is None:
+                return 1
+            print(output)
+            return 0
+        if args.command == "schedule":
+            output = asyncio.run(_schedule(settings, args))
             if output is None:
                 return 1
             print(output)
@@ -228,10 +235,20 @@ async def _model(settings: Settings, args: argparse.Namespace) -> str | None:
     )
 
 
+async def _schedule(settings: Settings, args: argparse.Namespace) -> str | None:
+    """What ``vigil schedule …`` prints, or None after saying on stderr why it refused."""
+    return await _once(
+        settings,
+        lambda vigil: schedule_cli.run(
+            args, vigil.schedule_book, who=model_cli.actor(), now=vigil.clock()
+        ),
+    )
+
+
 def report_settings(settings: Settings) -> tuple[SlaSettings, WorkingHours | None]:
-    """The SLA targets and working hours the report counts against. ``sla:`` is not read
-    from vigil.yaml yet, so the product's defaults (and their calendar) apply."""
-    return DEFAULT_SLA, None
+    """The SLA targets (``sla:``) and working hours (``working_hours:``) the report counts
+    against: the same as the SLA timers use, so the channel and the report agree."""
+    return settings.oncall.sla, settings.oncall.routing.working_hours
 
 
 async def _report(settings: Settings, since: str) -> str | None:

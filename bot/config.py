@@ -35,9 +35,11 @@ from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.service import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
-from bot.oncall.escalation import parse_duration, parse_policy
-from bot.oncall.roster import parse_roster, unknown_rotations
+from bot.oncall.escalation import parse_duration
+from bot.oncall.roster import parse_roster
+from bot.oncall.routing_config import parse_routing
 from bot.oncall.schedule_config import parse_schedules
+from bot.oncall.sla_config import parse_sla
 from bot.oncall.status import OncallSettings
 from bot.rules.loader import default_rules_file
 from bot.secret import Secret
@@ -59,6 +61,12 @@ _TOP_KEYS = frozenset(
         "rules_dir",
         "retrain_url",
         "escalation",
+        "escalation_policies",
+        "routes",
+        "groups",
+        "severity_paging",
+        "working_hours",
+        "sla",
         "rotations",
         "schedules",
         "slack",
@@ -267,34 +275,12 @@ def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
             where=where,
             key=f"schedules.{both[0]}",
         )
-    if raw.get("escalation") is None:
-        return OncallSettings(
-            None, MappingProxyType(rotations), schedules=MappingProxyType(schedules)
-        )
-    spec = mapping(raw["escalation"], where, "escalation")
-    severities = spec.get("severities", ["P1", "P2"])
-    if not isinstance(severities, list) or not all(
-        isinstance(v, str) and v.upper() in ("P1", "P2", "P3", "P4") for v in severities
-    ):
-        raise ConfigError(
-            "must be a list of severities that page, e.g. [P1, P2]",
-            where=where,
-            key="escalation.severities",
-        )
-    spec = {k: v for k, v in spec.items() if k != "severities"}
-    policy = parse_policy(spec, where=where)
-    for i, level in enumerate(policy.levels):
-        unknown = unknown_rotations(level.targets, rotations, schedules)
-        if unknown:
-            kind = "schedule" if unknown[0].startswith("schedule:") else "rotation"
-            raise ConfigError(
-                f"{unknown[0]} names no {kind} under `{kind}s:`",
-                where=where,
-                key=f"escalation.levels[{i}].notify",
-            )
-    pages = frozenset(v.upper() for v in severities)
+    routing = parse_routing(raw, where=where, schedules=set(schedules), rotations=set(rotations))
     return OncallSettings(
-        policy, MappingProxyType(rotations), pages, schedules=MappingProxyType(schedules)
+        routing,
+        MappingProxyType(rotations),
+        MappingProxyType(schedules),
+        parse_sla(raw.get("sla"), where=where, calendar=routing.working_hours),
     )
 
 

@@ -78,6 +78,9 @@ class Transcript:
     async def page(self, target: str, incident: IncidentView, text: str) -> None:
         self.line(f"📟 DM {target}", text)
 
+    async def notice(self, text: str) -> None:
+        self.line("#ml-incidents", text)
+
     async def start(self) -> None:
         return None
 

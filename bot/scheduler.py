@@ -12,7 +12,9 @@ Why this shape:
   :class:`Timers` that read the row (``register("escalate", handler)``): this module never
   imports incident code, and there is no process-global registry.
 - **Fires once.** Whoever runs a timer first deletes its row and runs it only if that
-  ``DELETE`` removed a row (the *claim*). APScheduler's own loop (through :class:`_Claimer`,
+  ``DELETE`` removed a row (the *claim*). The delete names the key *and* the due time read,
+  so a stale read can never claim the newer timer a handler re-scheduled under the same key.
+  APScheduler's own loop (through :class:`_Claimer`,
   our executor) and :meth:`Timers.run_due` both claim, so a timer run by one is never run
   by the other. A handler that raises is logged; its timer is not retried (at most once:
   a handler that must not give up reschedules itself under the same key).
@@ -37,7 +39,6 @@ timeout, which is why Vigil's transactions stay short (PostgreSQL is unaffected)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -120,9 +121,10 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
     """AsyncIOScheduler that tolerates rows already claimed, and stops synchronously."""
 
     def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
-        # After submitting a one-shot job APScheduler deletes its row; our claim already did.
-        with contextlib.suppress(JobLookupError):
-            super().remove_job(job_id, jobstore)
+        # After submitting a one-shot job APScheduler deletes its row by id. Our claim already
+        # deleted the version it read; deleting by id again could remove a *newer* timer under
+        # the same key (the handler on another replica re-scheduled it meanwhile), so don't.
+        return
 
     def stop_now(self) -> None:
         # AsyncIOScheduler.shutdown defers to the next loop turn; we are on the loop already,
@@ -274,7 +276,7 @@ class Timers:
             if not jobs:
                 return ran
             job = min(jobs, key=lambda j: (j.next_run_time, j.id))
-            if await asyncio.to_thread(self._claim, job.id):
+            if await asyncio.to_thread(self._claim, job.id, job.next_run_time):
                 await self._run(*job.args, at=job.next_run_time)
                 ran += 1
 
@@ -284,12 +286,25 @@ class Timers:
         if self._loop is None:
             raise RuntimeError("Timers.start() first: the job store is not open")
 
-    def _claim(self, key: str) -> bool:
-        try:
-            self._store.remove_job(key)
-        except JobLookupError:
-            return False
-        return True
+    def _claim(self, key: str, at: datetime) -> bool:
+        """Delete the row of ``key`` *as it was read* (due at ``at``); True if this call did.
+
+        By key and time, not key alone: between another replica's read and its claim, the
+        process that claimed first may have re-scheduled the same key for later (the next
+        escalation step, the next handoff), and a delete by key alone would take that new
+        timer and run the old one a second time. (Within a millisecond counts as the same
+        time: the stored value is a float, and the round trip through a datetime may move
+        its last digit.)"""
+        table = self._store.jobs_t
+        stamp = at.timestamp()
+        with self._store.engine.begin() as conn:
+            result = conn.execute(
+                table.delete().where(
+                    table.c.id == key,
+                    table.c.next_run_time.between(stamp - 0.001, stamp + 0.001),
+                )
+            )
+        return int(result.rowcount) == 1
 
     def _delete_prefix(self, prefix: str) -> int:
         table = self._store.jobs_t
@@ -302,7 +317,7 @@ class Timers:
     def _submit(self, job: Any) -> None:
         """Called by APScheduler's loop (on the event loop thread) for each due timer."""
         try:
-            claimed = self._claim(job.id)
+            claimed = self._claim(job.id, job.next_run_time)
         except Exception:
             log.exception("timer %s: could not claim it; it stays pending", job.id)
             return

@@ -33,6 +33,7 @@ from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
 from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
 from bot.oncall.ical import export_ics
+from bot.oncall.overrides import ScheduleBook
 from bot.oncall.schedule import Schedule
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples
@@ -93,6 +94,7 @@ class Routes:
         pagerduty_secrets: tuple[Secret, ...] = (),
         key_prefix: str = "vigil",
         schedules: Mapping[str, Schedule] | None = None,
+        schedule_book: ScheduleBook | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -110,6 +112,7 @@ class Routes:
         self._pd_secrets = pagerduty_secrets
         self._key_prefix = key_prefix
         self._schedules = schedules or {}
+        self._schedule_book = schedule_book  # the configured schedules + imported overrides
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
@@ -261,6 +264,12 @@ class Routes:
             return web.json_response({"status": "ignored", "why": f"no incident #{incident_id}"})
         except TransitionError as exc:
             return web.json_response({"status": "unchanged", "why": exc.message})
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not mirror PagerDuty's %s of #%d", ack.action, incident_id)
+            return _unavailable(
+                f"could not record that incident #{incident_id} was {ack.action} in PagerDuty; "
+                "nothing was changed, retry (PagerDuty redelivers a failed webhook)"
+            )
         return web.json_response({"status": "ok", "incident": view.id, "state": view.state})
 
     async def schedule_ics(self, request: web.Request) -> web.Response:
@@ -279,6 +288,12 @@ class Routes:
         raw_days = request.query.get("days", "56")
         if not raw_days.isdigit() or not 1 <= int(raw_days) <= 366:
             return error(400, "invalid", "days", "must be a whole number of days from 1 to 366")
+        if self._schedule_book is not None:
+            try:
+                schedule = await self._schedule_book.get(name)
+            except StorageError:
+                log.exception("could not read the imported overrides of %s", name)
+                return _unavailable("could not read the schedule's imported overrides, retry")
         now = self._clock()
         body = export_ics(
             schedule, now - timedelta(days=7), now + timedelta(days=int(raw_days)), now=now

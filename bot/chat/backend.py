@@ -23,6 +23,9 @@ class ChatBackend(Protocol):
     async def page(self, target: str, incident: IncidentView, text: str) -> None:
         """Page one person directly (a DM), with a way to acknowledge the incident."""
 
+    async def notice(self, text: str) -> None:
+        """Post a message to the team channel that is not about one incident (a handoff)."""
+
     async def start(self) -> None:
         """Begin taking commands; return once ready."""
 
@@ -36,6 +39,8 @@ def announcement(change: Change) -> str:
     match change.kind:
         case "sla":  # the SLA line already names the incident and the command to run
             return f"{render.mark(view.severity)} {change.text}"
+        case "snooze":  # likewise: "Snoozed #12: no pages until 02:30 UTC. …"
+            return f"{render.mark(view.severity)} 😴 {change.text}"
         case "opened":
             return render.headline(view, "opened") + "\n  Why: " + (view.severity_reason)
         case "severity":
@@ -64,12 +69,16 @@ class RecordingBackend:
     def __init__(self) -> None:
         self.announced: list[str] = []
         self.pages: list[tuple[str, int, str]] = []
+        self.notices: list[str] = []
 
     async def announce(self, change: Change) -> None:
         self.announced.append(announcement(change))
 
     async def page(self, target: str, incident: IncidentView, text: str) -> None:
         self.pages.append((target, incident.id, text))
+
+    async def notice(self, text: str) -> None:
+        self.notices.append(text)
 
     async def start(self) -> None:
         return None

@@ -59,6 +59,10 @@ class ConsoleBackend:
         """On the console every page is shown, whoever it is for: this terminal is the team."""
         self._interject(f"📟 PAGE for {target}: {text}")
 
+    async def notice(self, text: str) -> None:
+        """A team-channel message (a handoff): printed as it comes, like an announcement."""
+        self._interject(text)
+
     async def start(self) -> None:
         self._print(WELCOME)
         self._task = asyncio.create_task(self._loop(), name="console")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 
+from bot.config_checks import known
 from bot.errors import ConfigError
 from bot.oncall.escalation import parse_duration
 
@@ -80,11 +81,7 @@ def parse_heartbeats(value: object, where: str) -> Mapping[str, HeartbeatSpec]:
 def _spec(name: str, raw: object, where: str, key: str) -> HeartbeatSpec:
     if not isinstance(raw, dict):
         raise ConfigError("must be a mapping with at least `every`", where=where, key=key)
-    extra = sorted(set(map(str, raw)) - set(KEYS))
-    if extra:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(KEYS)})", where=where, key=f"{key}.{extra[0]}"
-        )
+    known(raw, KEYS, where, key)
     if raw.get("every") is None:
         raise ConfigError(
             "is required: how often a run is expected (30m, 1h, 1d)",

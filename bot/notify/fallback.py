@@ -128,8 +128,8 @@ def _did(n: Notification) -> str:
     return {
         "page": f"paged {n.target}",
         "reminder": f"reminded {n.target}",
-        "acknowledge": f"told {n.target} that #{n.incident_id} is acknowledged",
-        "resolve": f"told {n.target} that #{n.incident_id} is resolved",
+        "acknowledge": f"passed on that #{n.incident_id} is acknowledged",
+        "resolve": f"passed on that #{n.incident_id} is resolved",
     }[n.kind]
 
 
@@ -137,8 +137,8 @@ def _not_done(n: Notification) -> str:
     return {
         "page": f"{n.target} was not paged",
         "reminder": f"{n.target} was not reminded",
-        "acknowledge": f"{n.target} was not told of the acknowledgement",
-        "resolve": f"{n.target} was not told of the resolution",
+        "acknowledge": f"the acknowledgement of #{n.incident_id} was not passed on",
+        "resolve": f"the resolution of #{n.incident_id} was not passed on",
     }[n.kind]
 
 

@@ -8,12 +8,15 @@ in some messages, and a webhook URL may carry a token in its path or query.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from bot.notify.base import Delivered, Outcome
 
 BODY_LIMIT = 4096  # enough for any error message; a huge body is not read into memory
 
@@ -102,3 +105,22 @@ class HttpPoster:
         if self._owned and self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class OwnsPoster:
+    """Mixed into a channel that posts through ``self._http``: gives it ``aclose``."""
+
+    _http: HttpPoster
+
+    async def aclose(self) -> None:
+        """Close the session this channel made itself (a borrowed one stays open)."""
+        await self._http.aclose()
+
+
+def log_outcome(log: logging.Logger, outcome: Outcome, what: str, *args: object) -> None:
+    """``<what>: <detail>`` at info when delivered, ``<what> failed: <reason>`` at warning
+    otherwise; ``what`` is a %-format of ``args``, as a logging call takes it."""
+    if isinstance(outcome, Delivered):
+        log.info(f"{what}: %s", *args, outcome.detail)
+    else:
+        log.warning(f"{what} failed: %s", *args, outcome.reason)

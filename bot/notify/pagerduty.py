@@ -55,7 +55,7 @@ from bot.notify.base import (
     retry_after,
     scrub_outcome,
 )
-from bot.notify.http import HttpPoster, NoReply, Reply, safe_url
+from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
 from bot.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def classify(action: str, dedup_key: str, reply: Reply | NoReply) -> Outcome:
     return GiveUp(f"HTTP {status} from PagerDuty ({said})")
 
 
-class PagerDutyChannel:
+class PagerDutyChannel(OwnsPoster):
     """Sends a notification as a PagerDuty event; one PagerDuty service per channel.
 
     ``url`` is configurable for EU accounts (``events.eu.pagerduty.com``), proxies and the
@@ -196,24 +196,7 @@ class PagerDutyChannel:
         outcome = classify(action, notification.key, reply)
         outcome = scrub_outcome(outcome, self._routing_key.reveal())
         where = safe_url(self.url)
-        if isinstance(outcome, Delivered):
-            log.info(
-                "PagerDuty %s for #%d via %s: %s",
-                action,
-                notification.incident_id,
-                where,
-                outcome.detail,
-            )
-        else:
-            log.warning(
-                "PagerDuty %s for #%d via %s failed: %s",
-                action,
-                notification.incident_id,
-                where,
-                outcome.reason,
-            )
+        log_outcome(
+            log, outcome, "PagerDuty %s for #%d via %s", action, notification.incident_id, where
+        )
         return outcome
-
-    async def aclose(self) -> None:
-        """Close the session this channel made itself (a borrowed one stays open)."""
-        await self._http.aclose()

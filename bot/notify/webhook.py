@@ -52,7 +52,7 @@ from bot.notify.base import (
     scrub_outcome,
     utc_now,
 )
-from bot.notify.http import HttpPoster, NoReply, Reply, safe_url
+from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
 from bot.secret import Secret
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def classify(reply: Reply | NoReply) -> Outcome:
     return GiveUp(f"the webhook answered HTTP {status}{note}")
 
 
-class WebhookChannel:
+class WebhookChannel(OwnsPoster):
     """POSTs each notification to one URL, signed with a shared secret."""
 
     def __init__(
@@ -174,24 +174,12 @@ class WebhookChannel:
         reply = await self._http.post(self._url, body, headers)
         outcome = scrub_outcome(classify(reply), self._secret.reveal(), self._url)
         where = safe_url(self._url)
-        if isinstance(outcome, Delivered):
-            log.info(
-                "webhook %s for #%d to %s: %s",
-                notification.kind,
-                notification.incident_id,
-                where,
-                outcome.detail,
-            )
-        else:
-            log.warning(
-                "webhook %s for #%d to %s failed: %s",
-                notification.kind,
-                notification.incident_id,
-                where,
-                outcome.reason,
-            )
+        log_outcome(
+            log,
+            outcome,
+            "webhook %s for #%d to %s",
+            notification.kind,
+            notification.incident_id,
+            where,
+        )
         return outcome
-
-    async def aclose(self) -> None:
-        """Close the session this channel made itself (a borrowed one stays open)."""
-        await self._http.aclose()

@@ -28,12 +28,20 @@ event:
 
 Import is all or nothing: the first bad event fails the whole file, so a half-applied
 calendar never changes who gets paged.
+
+Each imported override carries a UID, the key a store replaces it by on the next import:
+the event's UID (plus its RECURRENCE-ID, for the occurrences of a series exported one by
+one, which share the series' UID), hashed when longer than :data:`MAX_UID` characters;
+an event without a UID (RFC 5545 requires one, some tools forget) gets a hash of schedule,
+person, start and end, so re-importing that same file is still idempotent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Calendar, Event
@@ -43,6 +51,7 @@ from bot.oncall.schedule import Override, Schedule, Shift, final_shifts, local_t
 
 PRODID = "-//Vigil//on-call schedule//EN"
 MAX_EVENTS = 5000
+MAX_UID = 300  # longer UIDs are hashed: a key, not a text anyone reads
 _SUMMARY = re.compile(r"\s*(?:on[ -]?call\s*:?\s*)?(@[^\s()]+)(?:\s*\(.*\))?\s*", re.IGNORECASE)
 
 
@@ -94,11 +103,35 @@ def export_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Sh
 def shift_uid(schedule: str, shift: Shift) -> str:
     """Stable UID: the same person starting the same shift is the same event."""
     key = f"{schedule}\0{shift.person}\0{shift.start.astimezone(UTC).isoformat()}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32] + "@vigil"
+    return _digest(key) + "@vigil"
+
+
+@dataclass(frozen=True)
+class IcsEntry:
+    """One VEVENT as read: where it is in the file (``events[3]``), its UID, and the override
+    it asks for; ``override`` is None for a cancelled event, a calendar's way of deleting
+    one (``uid`` is then empty when the event had none)."""
+
+    field: str
+    uid: str
+    override: Override | None
 
 
 def import_overrides(data: bytes, *, schedule: Schedule) -> list[Override]:
     """Every VEVENT of an iCalendar file as an override of ``schedule``, in file order."""
+    overrides = [e.override for e in read_entries(data, schedule=schedule) if e.override]
+    if not overrides:
+        raise ValidationError("ics", "every event in the calendar is cancelled")
+    return overrides
+
+
+def read_entries(data: bytes, *, schedule: Schedule) -> list[IcsEntry]:
+    """Every VEVENT of an iCalendar file, cancelled ones included, in file order.
+
+    What a store needs to keep its overrides in step with a calendar: a cancelled event
+    removes the override stored under its UID. Refuses all that :func:`import_overrides`
+    refuses except a file whose events are all cancelled, which is a valid set of removals.
+    """
     try:
         cal = Calendar.from_ical(data)
     except ValueError as exc:
@@ -110,14 +143,35 @@ def import_overrides(data: bytes, *, schedule: Schedule) -> list[Override]:
         raise ValidationError("ics", "the calendar has no events (VEVENT) to import")
     if len(events) > MAX_EVENTS:
         raise ValidationError("ics", f"{len(events)} events; at most {MAX_EVENTS} per import")
-    overrides: list[Override] = []
+    entries: list[IcsEntry] = []
     for i, event in enumerate(events):
         override = _override(event, f"events[{i}]", schedule)
+        uid = event_uid(event, override, schedule.name)
         if override is not None:
-            overrides.append(override)
-    if not overrides:
-        raise ValidationError("ics", "every event in the calendar is cancelled")
-    return overrides
+            override = dataclasses.replace(override, uid=uid)
+        entries.append(IcsEntry(f"events[{i}]", uid, override))
+    return entries
+
+
+def event_uid(event: Event, override: Override | None, schedule: str) -> str:
+    """The key an imported override is stored under (see the module notes)."""
+    uid = str(event.get("uid", "")).strip()
+    recurrence = event.get("recurrence-id")
+    if uid and recurrence is not None:
+        at = getattr(recurrence, "dt", None)
+        if isinstance(at, datetime) and at.tzinfo is not None:
+            at = at.astimezone(UTC)
+        uid += f"#{at.isoformat() if isinstance(at, date) else recurrence}"
+    if not uid:
+        if override is None:
+            return ""
+        key = f"{schedule}\0{override.person}\0{override.start.isoformat()}\0"
+        return _digest(key + override.end.isoformat()) + "@vigil-import"
+    return uid if len(uid) <= MAX_UID else _digest(uid) + "@vigil-hashed"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _override(event: Event, field: str, schedule: Schedule) -> Override | None:

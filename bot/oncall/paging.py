@@ -1,5 +1,13 @@
 """Paging with escalation: page level 1 when an incident needs a person, escalate until acked.
 
+Which policy pages, and whether now, at the next working-hours start or never, is decided by
+``bot.oncall.routing.decide`` from the severity and the ``service``/``model`` labels. The
+plan a page started with (policy name, severity, start time, first step number) travels in
+the durable timer's payload and in the timeline entry that starts the paging, so a timer that
+fires after a restart (or on the other replica) pages by the same plan. A re-page after a
+snooze starts a new plan whose step numbers continue after the last one sent, so the unique
+``pages`` row of each step still guards against a double page.
+
 The policy maths is pure (``bot.oncall.escalation``); this module does the I/O around it:
 who was paged is stored in the ``pages`` table (one row per incident, step and person, unique,
 so a step is never paged twice), the next look is a durable timer in Vigil's own database
@@ -11,23 +19,17 @@ chat backend. Acknowledging (or containing, or resolving) stops the escalation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-
-from bot.chat.commands import render
 from bot.db import Database
 from bot.errors import TransitionError, ValidationError
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
-from bot.models import Page
-from bot.notify.base import Channel, Delivered, Kind, Notification, incident_key
-from bot.notify.fallback import deliver
+from bot.notify.retry import NotifyRetrier
 from bot.oncall.escalation import (
     EscalationPolicy,
     PageStep,
@@ -36,14 +38,30 @@ from bot.oncall.escalation import (
     format_duration,
     plan,
 )
+from bot.oncall.pages import PageBook
+from bot.oncall.plans import (
+    STOPPING_STATES,
+    TIMER_KIND,
+    Plan,
+    current_plan,
+    labels,
+    page_text,
+    timer_key,
+)
 from bot.oncall.roster import resolve_targets
+from bot.oncall.routing import (
+    DEFAULT_POLICY,
+    Routing,
+    decide,
+    expand_groups,
+    policy_for,
+    route_for,
+)
+from bot.oncall.schedule import Schedule
 from bot.oncall.status import OncallSettings
 from bot.scheduler import Timers
 
 log = logging.getLogger(__name__)
-
-TIMER_KIND = "escalate"
-STOPPING_STATES = frozenset({"acknowledged", "contained", "resolved", "postmortem"})
 
 
 class PageSender(Protocol):
@@ -52,22 +70,6 @@ class PageSender(Protocol):
     name: str
 
     async def page(self, target: str, incident: IncidentView, text: str) -> None: ...
-
-
-def timer_key(incident_id: int) -> str:
-    """The one escalation timer of an incident (the trailing colon keeps #1 apart from #12)."""
-    return f"incident:{incident_id}:escalate"
-
-
-def page_text(view: IncidentView, step: PageStep, next_at: datetime | None, after: str) -> str:
-    """The page, first line first: what, how bad, what to do, and what happens if nobody does."""
-    head = (
-        f"{render.mark(view.severity)} {view.severity} #{view.id} {view.title} — you are paged "
-        f"(level {step.level}). Acknowledge: /incident ack {view.id}"
-    )
-    if next_at is not None and after:
-        head += f"; otherwise {after} is paged at {next_at.strftime('%H:%M')}Z"
-    return f"{head}\nWhy: {view.severity_reason}"
 
 
 class Pager:
@@ -80,8 +82,8 @@ class Pager:
         *,
         senders: Callable[[], Sequence[PageSender]],
         clock: Clock,
-        channels: Sequence[Channel] = (),
-        key_prefix: str = "vigil",
+        retrier: NotifyRetrier | None = None,
+        schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -89,109 +91,190 @@ class Pager:
         self._settings = settings
         self._senders = senders
         self._clock = clock
-        self._channels = tuple(channels)
-        self._key_prefix = key_prefix
+        self._retrier = retrier
+        self._pages = PageBook(db)
+        self._schedules = schedules
         timers.register(TIMER_KIND, self._on_timer)
+
+    @property
+    def _routing(self) -> Routing:
+        return self._settings.routing
 
     async def on_change(self, change: Change) -> None:
         """Listener: start paging for a new (or newly severe) incident; stop on ack."""
         view = change.incident
-        policy = self._settings.policy
         if view.state in STOPPING_STATES and change.kind == "state":
             await self._stop(view, change.actor)
-            await self._mirror(view, change.actor)
         elif (
-            policy is not None
+            self._routing.policies
             and change.kind in ("opened", "severity")
             and view.state == "triggered"
-            and view.severity in self._settings.page_severities
-            and await self._paged_steps(view.id) == 0
+            and await self._pages.steps_sent(view.id) == 0
         ):
-            await self._incidents.record(
-                view.id,
-                kind="escalation",
-                text=f"Paging started for {view.severity}. {describe(policy)}",
-                actor="vigil",
-                data={"started_at": self._clock().isoformat()},
-            )
-            await self._advance(view.id, self._clock())
+            await self._start(view, base=0, why="")
+
+    async def _start(self, view: IncidentView, *, base: int, why: str) -> bool:
+        """Decide for ``view`` now and page, schedule a page for working hours, or say that
+        nobody is paged. True when a plan started now."""
+        now = self._clock()
+        decision = decide(self._routing, view.severity, labels(view), now)
+        lead = f"{why} " if why else ""
+        if decision.outcome == "post" or decision.policy is None:
+            await self._record(view.id, f"{lead}{decision.reason}", {"outcome": "post"})
+            return False
+        if decision.outcome == "page_later" and decision.page_at is not None:
+            await self._record(view.id, f"{lead}{decision.reason}", {"outcome": "page_later"})
+            payload = {"incident": view.id, "later": True, "base": base}
+            await self._timers.schedule(TIMER_KIND, timer_key(view.id), decision.page_at, payload)
+            return False
+        plan_ = Plan(view.id, decision.policy.name, decision.severity, now, base)
+        await self._record(
+            view.id,
+            f"{lead}{decision.reason} {describe(decision.policy)}",
+            {"outcome": "page", **plan_.payload(), "started_at": now.isoformat()},
+        )
+        await self._advance(plan_)
+        return True
+
+    async def _record(self, incident_id: int, text: str, data: dict[str, Any]) -> None:
+        await self._incidents.record(
+            incident_id, kind="escalation", text=text, actor="vigil", data=data
+        )
+
+    async def hold(self, incident_id: int) -> bool:
+        """Stop the pending escalation (a snooze): nobody more is paged until :meth:`repage`.
+        True when a timer was pending."""
+        return await self._timers.cancel(timer_key(incident_id))
+
+    async def repage(self, incident_id: int, *, reason: str) -> bool:
+        """Page again from level 1 now (a snooze ran out), numbering steps after the last one
+        sent. A triggered incident escalates as on its first page; an acknowledged or
+        contained one pages its level-1 targets once, as a reminder, since nobody can
+        acknowledge it again. False when its severity and routes page nobody."""
+        view = await self._incidents.get(incident_id)
+        if view.state in ("resolved", "postmortem"):
+            return False
+        base = await self._pages.steps_sent(incident_id)
+        if view.state == "triggered":
+            return await self._start(view, base=base, why=reason)
+        name, _, _ = route_for(self._routing, view.severity, labels(view))
+        policy = None if name is None else policy_for(self._routing, name, view.severity)
+        if policy is None:
+            return False
+        step = replace(plan(policy, self._clock())[0], index=base)
+        await self._record(
+            incident_id, f"{reason} Reminding level 1 ({view.state})", {"outcome": "reminder"}
+        )
+        await self._send(view, policy, step, None)
+        return True
 
     async def escalate(self, incident_id: int, *, actor: str) -> IncidentView:
         """Page the next level now (the Escalate button): someone wants more hands.
 
-        Works on an acknowledged incident too; refused once it is resolved or when every
-        level has been paged. The automatic escalation carries on from the step after.
+        Works on an acknowledged incident, and on one whose severity posts only (someone
+        wants a person after all); refused once it is resolved or when every level has been
+        paged. The automatic escalation carries on from the step after.
         """
-        policy = self._settings.policy
-        if policy is None:
-            raise ValidationError(
-                "escalation", "no escalation policy is configured, so there is nobody to page"
-            )
         view = await self._incidents.get(incident_id)
         if view.state in ("resolved", "postmortem"):
             raise TransitionError(
                 f"Cannot escalate incident #{incident_id}: it is {view.state}.", current=view.state
             )
-        paged = await self._paged_steps(incident_id)
-        steps = plan(policy, self._clock())
-        if paged >= len(steps):
+        plan_ = current_plan(view)
+        if plan_ is None:
+            name, _, why = route_for(self._routing, view.severity, labels(view))
+            if name is None:
+                raise ValidationError("escalation", f"{why}, so there is nobody to page")
+            plan_ = Plan(incident_id, name, view.severity, self._clock())
+        policy = policy_for(self._routing, plan_.policy, plan_.severity)
+        if policy is None:
+            raise ValidationError(
+                "escalation", f"policy {plan_.policy} is no longer configured; page by hand"
+            )
+        paged = await self._pages.steps_sent(incident_id)
+        steps = plan(policy, plan_.started)
+        if paged - plan_.base >= len(steps):
             raise ValidationError(
                 "escalation", f"every level of the policy has been paged for #{incident_id}"
             )
-        step = steps[paged]
+        step = replace(steps[max(paged - plan_.base, 0)], index=max(paged, plan_.base))
         await self._incidents.record(
             incident_id,
             kind="escalation",
             text=f"Escalated by {actor}: paging level {step.level} now",
             actor=actor,
+            data=plan_.payload() if current_plan(view) is None else {},
         )
         await self._send(view, policy, step, None)
         return await self._incidents.get(incident_id)
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
-        await self._advance(int(payload["incident"]), datetime.fromisoformat(payload["started"]))
+        incident_id = int(payload["incident"])
+        if payload.get("later"):  # working hours began: decide again, as at the start
+            view = await self._incidents.get(incident_id)
+            base = int(payload.get("base", 0))
+            if view.state == "triggered" and await self._pages.steps_sent(incident_id) <= base:
+                await self._start(view, base=base, why="Working hours began.")
+            return
+        plan_ = Plan.of(payload)
+        if plan_ is None:  # a timer written before routing: the default policy, capped
+            default = {"policy": DEFAULT_POLICY, "severity": "", **payload}
+            plan_ = Plan.of(default)
+        assert plan_ is not None
+        await self._advance(plan_)
 
-    async def _advance(self, incident_id: int, started_at: datetime) -> None:
+    async def _advance(self, plan_: Plan) -> None:
         """Send every step that is due and not yet sent, then set the timer for the next."""
-        policy = self._settings.policy
+        incident_id = plan_.incident
+        policy = policy_for(self._routing, plan_.policy, plan_.severity)
         if policy is None:
+            await self._record(
+                incident_id,
+                f"Escalation stopped: policy {plan_.policy} is no longer configured. Page "
+                f"someone by hand: /incident escalate {incident_id}",
+                {},
+            )
             return
         view = await self._incidents.get(incident_id)
         now = self._clock()
         state = due(
             policy,
-            started_at,
+            plan_.started,
             now,
             acknowledged=view.state != "triggered",
-            paged=await self._paged_steps(incident_id),
+            paged=max(await self._pages.steps_sent(incident_id) - plan_.base, 0),
         )
         if state.next_at is not None:
             # Before paging: a process killed while it pages (after this timer's row was
             # claimed) must not take the rest of the escalation with it. The plan's times
             # are fixed from the start, so the next one is known before anyone is paged.
-            payload = {"incident": incident_id, "started": started_at.isoformat()}
-            await self._timers.schedule(TIMER_KIND, timer_key(incident_id), state.next_at, payload)
+            await self._timers.schedule(
+                TIMER_KIND, timer_key(incident_id), state.next_at, plan_.payload()
+            )
         for step in state.due:
-            await self._send(view, policy, step, state.next_at)
+            await self._send(
+                view, policy, replace(step, index=step.index + plan_.base), state.next_at
+            )
         if state.next_at is None and state.exhausted and not state.acknowledged:
-            total = format_duration(now - started_at)
-            await self._incidents.record(
+            total = format_duration(now - plan_.started)
+            await self._record(
                 incident_id,
-                kind="escalation",
-                text=(
-                    f"Nobody acknowledged #{incident_id} after {state.levels} level(s) and "
-                    f"{total}: escalation exhausted. Whoever sees this: /incident ack "
-                    f"{incident_id}"
-                ),
-                actor="vigil",
+                f"Nobody acknowledged #{incident_id} after {state.levels} level(s) and "
+                f"{total}: escalation exhausted. Whoever sees this: /incident ack "
+                f"{incident_id}",
+                {},
             )
 
     async def _send(
         self, view: IncidentView, policy: EscalationPolicy, step: PageStep, next_at: datetime | None
     ) -> None:
         now = self._clock()
+        schedules = self._settings.schedules if self._schedules is None else await self._schedules()
         people = resolve_targets(
-            step.targets, self._settings.rotations, now, self._settings.schedules
+            expand_groups(step.targets, self._routing.groups),
+            self._settings.rotations,
+            now,
+            schedules,
         )
         levels = policy.levels
         after = ", ".join(levels[step.level].targets) if step.level < len(levels) else ""
@@ -199,7 +282,7 @@ class Pager:
         senders = list(self._senders())
         channel = ",".join(s.name for s in senders) or "none"
         for person in people:
-            if not await self._claim(view.id, step, person, channel, now):
+            if not await self._pages.claim(view.id, step, person, channel, now):
                 continue  # another process (or an earlier run) already paged this step
             failures = []
             for sender in senders:
@@ -222,123 +305,17 @@ class Pager:
             )
             await self._notify(view, person, text)
 
-    def _notification(self, view: IncidentView, person: str, text: str, kind: Kind) -> Notification:
-        return Notification(
-            incident_id=view.id,
-            key=incident_key(view.id, self._key_prefix),
-            severity=view.severity,  # type: ignore[arg-type]  # P1-P4, checked by Notification
-            title=view.title,
-            text=text,
-            target=person,
-            kind=kind,
-            service=view.service or view.model,
-        )
-
     async def _notify(self, view: IncidentView, person: str, text: str) -> None:
         """The page through the ``notify:`` channels too, first that takes it; each failure
         and fallback goes on the timeline in words ("PagerDuty refused the page (…); paged
-        @maya by e-mail instead"), so nobody assumes a page that never arrived."""
-        if not self._channels:
-            return
-        result = await deliver(self._notification(view, person, text, "page"), self._channels)
-        for line in result.lines:
-            await self._incidents.record(
-                view.id,
-                kind="notify",
-                text=line,
-                actor="vigil",
-                data={"target": person, "channel": result.channel or ""},
-            )
-
-    async def _mirror(self, view: IncidentView, actor: str) -> None:
-        """Acknowledge or resolve the PagerDuty incident our page opened, so PagerDuty stops
-        calling people about something already handled here. Not sent back to PagerDuty
-        when PagerDuty itself told us (its webhook's actor), and only after a page."""
-        kinds: dict[str, Kind] = {
-            "acknowledged": "acknowledge",
-            "contained": "acknowledge",
-            "resolved": "resolve",
-        }
-        kind = kinds.get(view.state)
-        pagerduty = [c for c in self._channels if c.name == "pagerduty"]
-        if kind is None or not pagerduty or actor.endswith("(PagerDuty)"):
-            return
-        if await self._paged_steps(view.id) == 0:
-            return
-        text = f"{view.state.capitalize()} in Vigil by {actor}"
-        for channel in pagerduty:
-            outcome = await channel.send(self._notification(view, actor, text, kind))
-            if not isinstance(outcome, Delivered):
-                await self._incidents.record(
-                    view.id,
-                    kind="notify",
-                    text=f"Could not {kind} the PagerDuty incident ({outcome.reason}); "
-                    f"{kind} it in PagerDuty by hand",
-                    actor="vigil",
-                )
-
-    async def _claim(
-        self, incident_id: int, step: PageStep, person: str, channel: str, now: datetime
-    ) -> bool:
-        """Insert the page row; False if this step was already paged to this person.
-
-        The unique (incident, step, person) index settles a race between two processes: the
-        loser's insert fails and it sends nothing.
-        """
-        try:
-            return await self._insert_page(incident_id, step, person, channel, now)
-        except IntegrityError:
-            return False
-
-    async def _insert_page(
-        self, incident_id: int, step: PageStep, person: str, channel: str, now: datetime
-    ) -> bool:
-        async with self._db.session() as s, s.begin():
-            exists = await s.exec(
-                select(Page.id).where(
-                    col(Page.incident_id) == incident_id,
-                    col(Page.step) == step.index,
-                    col(Page.target) == person,
-                )
-            )
-            if exists.first() is not None:
-                return False
-            s.add(
-                Page(
-                    incident_id=incident_id,
-                    step=step.index,
-                    level=step.level,
-                    target=person,
-                    channel=channel[:32],
-                    sent_at=now,
-                )
-            )
-        return True
-
-    async def _paged_steps(self, incident_id: int) -> int:
-        """How many escalation steps have been sent (the next step's index)."""
-        async with self._db.session() as s, s.begin():
-            top = (
-                await s.exec(
-                    select(func.max(Page.step)).where(col(Page.incident_id) == incident_id)
-                )
-            ).first()
-        return 0 if top is None else int(top) + 1
+        @maya by e-mail instead"), and a chain that only got "try later" is retried by a
+        durable timer, so nobody assumes a page that never arrived."""
+        if self._retrier is not None:
+            await self._retrier.send(self._retrier.notification(view, person, text))
 
     async def _stop(self, view: IncidentView, actor: str) -> None:
         cancelled = await self._timers.cancel(timer_key(view.id))
-        now = self._clock()
-        async with self._db.session() as s, s.begin():
-            pages = (
-                await s.exec(
-                    select(Page).where(
-                        col(Page.incident_id) == view.id, col(Page.acknowledged_at).is_(None)
-                    )
-                )
-            ).all()
-            for page in pages:
-                page.acknowledged_at, page.acknowledged_by = now, actor
-                s.add(page)
+        pages = await self._pages.acknowledge(view.id, actor, self._clock())
         if cancelled or pages:
             await self._incidents.record(
                 view.id,

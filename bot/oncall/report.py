@@ -1,8 +1,9 @@
 """The on-call report: MTTA, MTTR and SLA compliance per severity, pages per person, noise.
 
 ``vigil report --since 30d`` and ``/incident report [7d]`` read plain records from the
-database and hand them here; this module only counts and words, so the numbers are tested
-by hand-computable cases. The definitions, each chosen so a figure cannot flatter:
+database (:mod:`bot.oncall.report_data`) and hand them here; this module only counts, so the
+numbers are tested by hand-computable cases, and :mod:`bot.oncall.report_text` words them.
+The definitions, each chosen so a figure cannot flatter:
 
 - An incident counts in the period when it *opened* in ``[start, end)``; every figure is as
   of ``end``, so anything stamped after ``end`` has not happened yet.
@@ -22,11 +23,9 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 
-from bot.errors import ValidationError
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.escalation import parse_duration
 from bot.oncall.routing import SEVERITIES
 from bot.oncall.sla import DEFAULT_SLA, SlaSettings, effective_ack, sla_clock
 
@@ -261,146 +260,3 @@ def _noise(alerts: list[AlertRecord]) -> tuple[AlertNoise, ...]:
     opened = Counter(a.alertname for a in first.values())
     rows = [AlertNoise(name, n, len(joined[name]), opened[name]) for name, n in received.items()]
     return tuple(sorted(rows, key=lambda r: (-r.alerts, -r.opened, r.alertname)))
-
-
-# -- words ------------------------------------------------------------------------------
-
-
-def short(d: timedelta | None) -> str:
-    """Compact, for tables and the headline: ``45s``, ``4m``, ``2h10m``, ``3d4h``, ``—``."""
-    if d is None:
-        return "—"
-    total = int(d.total_seconds())
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    return f"{minutes}m" if minutes else f"{seconds}s"
-
-
-def _mean_median(stat: Stat) -> str:
-    return f"{short(stat.mean)} ({short(stat.median)})" if stat.n else "—"
-
-
-def _of(c: Compliance) -> str:
-    return f"{_pct(c)} of {c.decided}" if c.decided else "—"
-
-
-def _pct(c: Compliance) -> str:
-    return "—" if c.percent is None else f"{c.percent:.0f} %"
-
-
-def headline(report: Report) -> str:
-    """The first line, the one people read::
-
-    Last 30 days: 14 incidents (2 P1, 5 P2, 4 P3, 3 P4), MTTA 4m, MTTR 2h10m, SLA met 93 %
-    """
-    label = report.period.label
-    if not report.incidents:
-        return f"{label}: no incidents."
-    plural = "s" if report.incidents != 1 else ""
-    split = ", ".join(f"{r.incidents} {r.severity}" for r in report.by_severity)
-    still = f"; {report.open} open" if report.open else ""
-    return (
-        f"{label}: {report.incidents} incident{plural} ({split}{still}), MTTA "
-        f"{short(report.mtta.mean)}, MTTR {short(report.mttr.mean)}, SLA met {_pct(report.sla)}"
-    )
-
-
-def render_report(report: Report, *, markdown: bool = False) -> str:
-    """Headline first, then short aligned tables (fenced as code for Slack with ``markdown``)."""
-    blocks: list[list[list[str]]] = []
-    if report.by_severity:
-        rows = [
-            ["Sev", "Incidents", "Open", "MTTA (median)", "MTTR (median)", "Ack SLA", "Resolve SLA"]
-        ]
-        rows += [
-            [
-                s.severity,
-                str(s.incidents),
-                str(s.open),
-                _mean_median(s.mtta),
-                _mean_median(s.mttr),
-                _of(s.ack_sla),
-                _of(s.resolve_sla),
-            ]
-            for s in report.by_severity
-        ]
-        blocks.append(rows)
-    if report.pages:
-        rows = [["Paged", "Pages", "Out of hours", "Incidents"]]
-        rows += [
-            [p.person, str(p.pages), str(p.out_of_hours), str(p.incidents)] for p in report.pages
-        ]
-        blocks.append(rows)
-    if report.noisiest_by_alerts:
-        rows = [["Noisiest alerts", "Alerts", "Incidents", "Opened"]]
-        rows += [
-            [a.alertname, str(a.alerts), str(a.incidents), str(a.opened)]
-            for a in report.noisiest_by_alerts
-        ]
-        blocks.append(rows)
-    parts = [headline(report)]
-    for rows in blocks:
-        table = _table(rows)
-        parts.append(f"```\n{table}\n```" if markdown else table)
-    by_alerts = [a.alertname for a in report.noisiest_by_alerts if a.opened]
-    by_opened = [a.alertname for a in report.noisiest_by_opened]
-    if by_opened and by_opened != by_alerts[: len(by_opened)]:
-        most = ", ".join(f"{a.alertname} {a.opened}" for a in report.noisiest_by_opened)
-        parts.append(f"Opened the most incidents: {most}")
-    return "\n\n".join(parts)
-
-
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
-
-
-def parse_since(text: str, now: datetime, *, tz: tzinfo = UTC) -> Period:
-    """``30d``, ``7d``, ``24h``, ``2w`` back from ``now``, or a date / date-time (local in
-    ``tz`` unless it says its offset) up to ``now``; ValidationError on ``since`` otherwise."""
-    raw = text.strip()
-    example = "Write it like --since 30d, 7d, 24h, or a date: --since 2026-11-01"
-    try:
-        span = parse_duration(raw)
-    except ValueError:
-        span = None
-    if span is not None:
-        if not span:
-            raise ValidationError("since", f"{raw!r} is no time at all. {example}")
-        return Period(now - span, now, f"Last {_span_label(span)}")
-    try:
-        start = datetime.fromisoformat(raw) if "T" in raw or " " in raw else None
-        day = None if start else date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError(
-            "since", f"{raw!r} is neither a duration nor a date. {example}"
-        ) from None
-    if day is not None:
-        start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
-        label = f"Since {day.isoformat()}"
-    else:
-        assert start is not None
-        start = start if start.tzinfo else start.replace(tzinfo=tz)
-        label = f"Since {start:%Y-%m-%d %H:%M %Z}".rstrip()
-    if start >= now:
-        raise ValidationError("since", f"{raw!r} is in the future. {example}")
-    return Period(start, now, label)
-
-
-def _span_label(span: timedelta) -> str:
-    for unit, size in (
-        ("day", timedelta(days=1)),
-        ("hour", timedelta(hours=1)),
-        ("minute", timedelta(minutes=1)),
-    ):
-        if span >= size and not span % size:
-            n = span // size
-            return unit if n == 1 else f"{n} {unit}s"
-    return short(span)

@@ -1,10 +1,11 @@
 """The database half of the on-call report: read one period's records, bounded, and word them.
 
-``bot.oncall.report`` counts and words plain records without I/O, so its numbers are tested by
-hand; this module is the only place that knows where those records live. The incident row
-keeps its own opened (``created_at``), acknowledged, contained and resolved times, ``pages``
-keeps one row per person paged, and ``alerts`` one row per alert identity with its repeat
-count, so three indexed range queries are the whole report: no timeline is replayed.
+``bot.oncall.report`` counts and ``bot.oncall.report_text`` words plain records without I/O,
+so the numbers are tested by hand; this module is the only place that knows where those
+records live. The incident row keeps its own opened (``created_at``), acknowledged, contained
+and resolved times, ``pages`` keeps one row per person paged, and ``alerts`` one row per alert
+identity with its repeat count, so three indexed range queries are the whole report: no
+timeline is replayed.
 
 Every query filters by time in SQL and reads at most ``limit`` rows (earliest first), so
 ``--since 5y`` on a busy database cannot exhaust memory; when a cap is hit the report says
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
@@ -32,12 +34,12 @@ from bot.oncall.report import (
     Period,
     Report,
     build_report,
-    parse_since,
-    render_report,
 )
+from bot.oncall.report_text import cap_note, parse_since, render_report
 from bot.oncall.sla import SlaSettings
 
 _When: TypeAlias = datetime | None
+_Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
 MAX_ROWS = 50_000
 """Rows read per table for one report: a month of a noisy fleet fits many times over."""
 
@@ -57,7 +59,6 @@ async def read_records(db: Database, period: Period, *, limit: int = MAX_ROWS) -
 
     One read transaction, so the three lists are one consistent picture of the database.
     """
-    start, end = period.start, period.end
     # Only the columns counted. sqlmodel's select() is typed up to four columns, so the wider
     # ones are built as Select directly with the row type spelled out.
     incident_cols: Select[int, str, datetime, _When, _When, _When] = Select(
@@ -68,17 +69,11 @@ async def read_records(db: Database, period: Period, *, limit: int = MAX_ROWS) -
         col(Incident.resolved_at),
         col(Incident.contained_at),
     )
-    incidents_q = (
-        incident_cols.where(col(Incident.created_at) >= start, col(Incident.created_at) < end)
-        .order_by(col(Incident.created_at), col(Incident.id))
-        .limit(limit + 1)
+    incidents_q = _in_period(
+        incident_cols, col(Incident.created_at), col(Incident.id), period, limit
     )
-    pages_q = (
-        select(col(Page.incident_id), col(Page.target), col(Page.sent_at))
-        .where(col(Page.sent_at) >= start, col(Page.sent_at) < end)
-        .order_by(col(Page.sent_at), col(Page.id))
-        .limit(limit + 1)
-    )
+    page_cols = select(col(Page.incident_id), col(Page.target), col(Page.sent_at))
+    pages_q = _in_period(page_cols, col(Page.sent_at), col(Page.id), period, limit)
     alert_cols: Select[dict[str, str], str, datetime, int, int | None] = Select(
         col(Alert.labels),
         col(Alert.title),
@@ -86,11 +81,7 @@ async def read_records(db: Database, period: Period, *, limit: int = MAX_ROWS) -
         col(Alert.count),
         col(Alert.incident_id),
     )
-    alerts_q = (
-        alert_cols.where(col(Alert.first_seen) >= start, col(Alert.first_seen) < end)
-        .order_by(col(Alert.first_seen), col(Alert.id))
-        .limit(limit + 1)
-    )
+    alerts_q = _in_period(alert_cols, col(Alert.first_seen), col(Alert.id), period, limit)
     async with db.session() as s, s.begin():
         incident_rows = (await s.exec(incidents_q)).all()
         page_rows = (await s.exec(pages_q)).all()
@@ -125,21 +116,16 @@ async def read_records(db: Database, period: Period, *, limit: int = MAX_ROWS) -
     return ReportRecords(incidents, pages, alerts, capped)
 
 
+def _in_period(query: _Q, at: Mapped[Any], row_id: Mapped[Any], period: Period, limit: int) -> _Q:
+    """``query`` narrowed to rows stamped ``at`` in ``[period.start, period.end)``, earliest
+    first (``row_id`` breaks ties), one row over ``limit`` so a capped table shows."""
+    return query.where(at >= period.start, at < period.end).order_by(at, row_id).limit(limit + 1)
+
+
 def _alertname(labels: object, title: str) -> str:
     """The ``alertname`` label (what people grep their rules for), else the alert's title."""
     name = labels.get("alertname") if isinstance(labels, dict) else None
     return name.strip() if isinstance(name, str) and name.strip() else title
-
-
-def cap_note(capped: tuple[str, ...], limit: int) -> str:
-    """The line under a capped report; empty when nothing was capped."""
-    if not capped:
-        return ""
-    what = capped[0] if len(capped) == 1 else f"{', '.join(capped[:-1])} and {capped[-1]}"
-    return (
-        f"⚠️ More {what} in this period than one report reads: only the earliest {limit:,} "
-        "of each were counted. Ask for a shorter period for exact figures."
-    )
 
 
 class ReportService:

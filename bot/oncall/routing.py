@@ -40,9 +40,8 @@ waits keeps them for a P1 while a 30 min level is shortened to 5. Once a P3 star
 escalates as usual, past the end of working hours too: someone was asked, the question stays.
 
 The policy types are ``escalation.Level``/``EscalationPolicy`` unchanged, so ``plan``,
-``due`` and ``describe`` work on routed policies as they are. ``escalation.parse_policy`` is
-not called: its target check refuses ``schedule:`` and ``group:``, so the parser here keeps
-its keys and messages with a wider check (and also reads the legacy section with it).
+``due`` and ``describe`` work on routed policies as they are. The sections are read by
+:mod:`bot.oncall.routing_config` (``parse_routing``).
 Group members are expanded at page time (:func:`expand_groups`), so ``describe`` still says
 ``group:ml-leads`` and a change of membership needs no new policy.
 ``working_hours`` is read by :mod:`bot.oncall.calendar`, which the SLA clock shares.
@@ -50,26 +49,17 @@ Group members are expanded at page time (:func:`expand_groups`), so ``describe``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from types import MappingProxyType
-from typing import Literal, NoReturn
+from typing import Literal
 
-from bot.errors import ConfigError
-from bot.oncall.calendar import WorkingHours, parse_working_hours
+from bot.oncall.calendar import WorkingHours
 from bot.oncall.escalation import (
-    ROTATION_PREFIX,
-    SCHEDULE_PREFIX,
     EscalationPolicy,
-    Level,
     format_duration,
-    is_person,
-    parse_duration,
-    target_problem,
 )
 
 SEVERITIES = ("P1", "P2", "P3", "P4")
@@ -77,9 +67,8 @@ GROUP_PREFIX = "group:"
 DEFAULT_POLICY = "default"
 POST_ONLY = "none"  # ``policy: none`` on a route: post to the channel, page nobody
 Action = Literal["page", "page_in_working_hours", "post"]
-_ACTIONS: tuple[Action, ...] = ("page", "page_in_working_hours", "post")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_MATCH_KEYS = ("severity", "service", "model")
+ACTIONS: tuple[Action, ...] = ("page", "page_in_working_hours", "post")
+MATCH_KEYS = ("severity", "service", "model")
 
 
 @dataclass(frozen=True)
@@ -131,7 +120,7 @@ class Route:
         parts = [
             f"{name}={'|'.join(values)}"
             for name, values in zip(
-                _MATCH_KEYS, (self.severity, self.service, self.model), strict=True
+                MATCH_KEYS, (self.severity, self.service, self.model), strict=True
             )
             if values
         ]
@@ -186,19 +175,8 @@ def decide(
     rule = routing.severities.get(sev, SeverityPaging("post"))
     if rule.action == "post":
         return Decision("post", sev, reason=f"{sev} posts to the channel only; nobody is paged.")
-    route = next((r for r in routing.routes if r.matches(sev, labels)), None)
-    if route is not None:
-        name, where = route.policy, route.describe()
-    else:
-        name = DEFAULT_POLICY if DEFAULT_POLICY in routing.policies else None
-        where = "no route matched" if routing.routes else ""
+    name, where, why = route_for(routing, sev, labels)
     if name is None:
-        if route is not None:
-            why = f"{where} says post only"
-        elif routing.policies:
-            why = "no route matches and there is no policy named default"
-        else:
-            why = "no escalation policy is configured"
         return Decision("post", sev, route=where, reason=f"{sev}: {why}, so nobody is paged.")
     policy = _capped(routing.policies[name], rule.max_wait)
     cap = f"; no level waits over {format_duration(rule.max_wait)}" if rule.max_wait else ""
@@ -214,6 +192,37 @@ def decide(
         return Decision("page_later", sev, policy, at, where, reason)
     via = f" ({where})" if where else ""
     return Decision("page", sev, policy, now, where, f"{sev} pages now: policy {name}{via}{cap}.")
+
+
+def route_for(
+    routing: Routing, severity: str, labels: Mapping[str, str | None]
+) -> tuple[str | None, str, str]:
+    """The policy name that pages for these labels (None: post only), the route that said
+    so (``routes[1] (model=fraud-*)``, or "" without routes), and, when None, why not.
+
+    Whatever the severity's action: the Escalate button on a P4 still needs a policy."""
+    sev = severity.upper()
+    route = next((r for r in routing.routes if r.matches(sev, labels)), None)
+    if route is not None:
+        where = route.describe()
+        return route.policy, where, "" if route.policy else f"{where} says post only"
+    where = "no route matched" if routing.routes else ""
+    if DEFAULT_POLICY in routing.policies:
+        return DEFAULT_POLICY, where, ""
+    if routing.policies:
+        return None, where, "no route matches and there is no policy named default"
+    return None, where, "no escalation policy is configured"
+
+
+def policy_for(routing: Routing, name: str, severity: str) -> EscalationPolicy | None:
+    """Policy ``name`` with ``severity``'s cap on its waits, exactly as :func:`decide` hands
+    it out, so a timer that fires later rebuilds the plan it started with. None when the
+    config no longer has it (the policy was renamed and the bot restarted)."""
+    policy = routing.policies.get(name)
+    if policy is None:
+        return None
+    rule = routing.severities.get(severity.upper())
+    return _capped(policy, None if rule is None else rule.max_wait)
 
 
 def expand_groups(
@@ -247,7 +256,7 @@ def describe_routing(routing: Routing) -> list[str]:
         lines.append(f"{sev} {what}{cap if rule.action != 'post' else ''}")
     lines.extend(f"{r.describe()} → {r.policy or 'post only'}" for r in routing.routes)
     if DEFAULT_POLICY in routing.policies:
-        lines.append(f"otherwise → {DEFAULT_POLICY}")
+        lines.append(f"otherwise → {DEFAULT_POLICY}" if routing.routes else "policy default pages")
     return lines
 
 
@@ -262,218 +271,3 @@ def _capped(policy: EscalationPolicy, cap: timedelta | None) -> EscalationPolicy
 def _span(delta: timedelta) -> str:
     days, rest = divmod(delta, timedelta(days=1))
     return f"{days} d {format_duration(rest)}" if days else format_duration(rest)
-
-
-# -- parsing --------------------------------------------------------------------------
-
-
-def parse_routing(
-    raw: Mapping[str, object],
-    *,
-    where: str,
-    schedules: AbstractSet[str] = frozenset(),
-    rotations: AbstractSet[str] = frozenset(),
-) -> Routing:
-    """Read ``groups``, ``escalation_policies``, ``escalation`` (legacy), ``routes``,
-    ``severity_paging`` and ``working_hours`` from the top-level config mapping.
-
-    ``schedules`` and ``rotations`` are the names a ``schedule:NAME`` / ``rotation:NAME``
-    target may use; any other reference is a ConfigError naming the exact key.
-    """
-    p = _Parser(where)
-    groups = p.groups(raw.get("groups"))
-    hours = raw.get("working_hours")
-    # In this order in messages: '@person', 'schedule:NAME', 'group:NAME' or 'rotation:NAME'.
-    refs = {SCHEDULE_PREFIX: schedules, GROUP_PREFIX: groups.keys(), ROTATION_PREFIX: rotations}
-    policies: dict[str, EscalationPolicy] = {}
-    named = p.mapping(raw.get("escalation_policies") or {}, "escalation_policies")
-    for name, body in named.items():
-        key = f"escalation_policies.{name}"
-        if not isinstance(name, str) or not _NAME.fullmatch(name) or name == POST_ONLY:
-            p.fail(key, f"bad policy name {name!r}")
-        policies[name] = p.policy(name, body, refs, key)
-    legacy: object = None
-    if raw.get("escalation") is not None:
-        spec = p.mapping(raw["escalation"], "escalation")
-        legacy = spec.get("severities")
-        if DEFAULT_POLICY in policies:
-            p.fail(
-                f"escalation_policies.{DEFAULT_POLICY}",
-                "`escalation:` is already the policy named default; rename this one",
-            )
-        body = {k: v for k, v in spec.items() if k not in ("severities", "name")}
-        policies[DEFAULT_POLICY] = p.policy(DEFAULT_POLICY, body, refs, "escalation")
-    severities = p.severities(raw.get("severity_paging"), legacy)
-    routes = p.routes(raw.get("routes"), policies)
-    if policies and not routes and DEFAULT_POLICY not in policies:
-        p.fail(
-            "routes",
-            f"missing: nothing says which policy pages; add routes (e.g. - {{policy: "
-            f"{next(iter(policies))}}}) or name a policy default",
-        )
-    return Routing(
-        MappingProxyType(policies),
-        MappingProxyType(groups),
-        routes,
-        severities,
-        WorkingHours() if hours is None else parse_working_hours(hours, where=where),
-    )
-
-
-@dataclass(frozen=True)
-class _Parser:
-    """The ``where`` every ConfigError needs, held once so each check reads as one line."""
-
-    where: str
-
-    def fail(self, key: str, message: str) -> NoReturn:
-        raise ConfigError(message, where=self.where, key=key)
-
-    def mapping(
-        self, raw: object, key: str, known: tuple[str, ...] | None = None
-    ) -> dict[object, object]:
-        if not isinstance(raw, dict):
-            fields = f" with {', '.join(known)}" if known else ""
-            self.fail(key, f"must be a mapping{fields}")
-        for name in raw:
-            if known is not None and name not in known:
-                self.fail(f"{key}.{name}", f"unknown key (allowed: {', '.join(sorted(known))})")
-        return raw
-
-    def groups(self, raw: object) -> dict[str, tuple[str, ...]]:
-        groups: dict[str, tuple[str, ...]] = {}
-        for name, members in self.mapping(raw or {}, "groups").items():
-            key = f"groups.{name}"
-            if not isinstance(name, str) or not _NAME.fullmatch(name):
-                self.fail(key, f"bad group name {name!r}")
-            if not isinstance(members, list) or not members:
-                self.fail(key, "must list at least one '@person'")
-            for j, member in enumerate(members):
-                if not isinstance(member, str) or not is_person(member):
-                    self.fail(f"{key}[{j}]", f"must be '@person' or <@U123>, not {member!r}")
-                if member in members[:j]:
-                    self.fail(f"{key}[{j}]", f"{member} is listed twice")
-            groups[name] = tuple(members)
-        return groups
-
-    def policy(
-        self, name: str, raw: object, refs: Mapping[str, AbstractSet[str]], key: str
-    ) -> EscalationPolicy:
-        """Same keys and messages as ``escalation.parse_policy``, wider targets."""
-        spec = self.mapping(raw, key, ("levels", "repeat"))
-        levels_raw = spec.get("levels")
-        if not isinstance(levels_raw, list) or not levels_raw:
-            self.fail(f"{key}.levels", "needs at least one level")
-        levels = tuple(
-            self.level(item, refs, f"{key}.levels[{i}]") for i, item in enumerate(levels_raw)
-        )
-        repeat = spec.get("repeat", 0)
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= 10:
-            self.fail(f"{key}.repeat", f"must be a whole number from 0 to 10, not {repeat!r}")
-        policy = EscalationPolicy(name, levels, repeat)
-        if repeat and not policy.round_length:
-            self.fail(
-                f"{key}.repeat",
-                "repeating needs at least one level with a wait, or every round pages at once",
-            )
-        return policy
-
-    def level(self, raw: object, refs: Mapping[str, AbstractSet[str]], key: str) -> Level:
-        for word in ("after", "delay"):
-            if isinstance(raw, dict) and word in raw:
-                self.fail(
-                    f"{key}.{word}",
-                    f"unknown key '{word}'; use 'wait': how long to wait for an ack after "
-                    "paging this level before paging the next",
-                )
-        spec = self.mapping(raw, key, ("notify", "wait"))
-        notify = spec.get("notify")
-        notify = [notify] if isinstance(notify, str) else notify
-        if not isinstance(notify, list) or not notify:
-            self.fail(f"{key}.notify", "must list at least one target")
-        for j, target in enumerate(notify):
-            problem = target_problem(target, refs)
-            if not problem and target in notify[:j]:
-                problem = f"{target} is listed twice"
-            if problem:
-                self.fail(f"{key}.notify[{j}]", problem)
-        if "wait" not in spec:
-            self.fail(
-                f"{key}.wait",
-                "missing: how long to wait for an ack before the next level (e.g. 10m)",
-            )
-        return Level(tuple(notify), self.duration(spec["wait"], f"{key}.wait"))
-
-    def duration(self, raw: object, key: str) -> timedelta:
-        try:
-            return parse_duration(raw)
-        except ValueError as exc:
-            self.fail(key, str(exc))
-
-    def severities(self, raw: object, legacy: object) -> Mapping[str, SeverityPaging]:
-        if legacy is not None:
-            key = "escalation.severities"
-            if raw is not None:
-                self.fail(key, "say which severities page in one place: severity_paging")
-            if not isinstance(legacy, list) or not all(
-                isinstance(v, str) and v.upper() in SEVERITIES for v in legacy
-            ):
-                self.fail(key, "must be a list of severities that page, e.g. [P1, P2]")
-            pages = {v.upper() for v in legacy}
-            actions = {s: SeverityPaging("page" if s in pages else "post") for s in SEVERITIES}
-            return MappingProxyType(actions)
-        if raw is None:
-            return DEFAULT_SEVERITY_PAGING
-        out = dict(DEFAULT_SEVERITY_PAGING)
-        for sev, body in self.mapping(raw, "severity_paging").items():
-            key = f"severity_paging.{sev}"
-            if not isinstance(sev, str) or sev.upper() not in SEVERITIES:
-                self.fail(key, "unknown severity (P1, P2, P3 or P4)")
-            spec = self.mapping(body, key, ("action", "max_wait"))
-            action = spec.get("action")
-            if action not in _ACTIONS:
-                self.fail(f"{key}.action", f"must be one of {', '.join(_ACTIONS)}, not {action!r}")
-            max_wait = None
-            if spec.get("max_wait") is not None:
-                max_wait = self.duration(spec["max_wait"], f"{key}.max_wait")
-                if max_wait < timedelta(minutes=1):
-                    self.fail(f"{key}.max_wait", "must be at least 1m")
-            out[sev.upper()] = SeverityPaging(action, max_wait)
-        return MappingProxyType(out)
-
-    def routes(self, raw: object, policies: Mapping[str, EscalationPolicy]) -> tuple[Route, ...]:
-        if raw is None:
-            return ()
-        if not isinstance(raw, list):
-            self.fail("routes", "must be a list of {match, policy}")
-        routes: list[Route] = []
-        for i, item in enumerate(raw):
-            key = f"routes[{i}]"
-            spec = self.mapping(item, key, ("match", "policy"))
-            policy = spec.get("policy")
-            if not isinstance(policy, str) or (policy != POST_ONLY and policy not in policies):
-                known = ", ".join([*sorted(policies), POST_ONLY])
-                self.fail(f"{key}.policy", f"must name a policy (known: {known}), not {policy!r}")
-            match = self.mapping(spec.get("match", {}), f"{key}.match", _MATCH_KEYS)
-            values = {k: self.values(match.get(k), f"{key}.match.{k}") for k in _MATCH_KEYS}
-            bad = [v for v in values["severity"] if v.upper() not in SEVERITIES]
-            if bad:
-                self.fail(f"{key}.match.severity", f"unknown severity {bad[0]!r}")
-            if routes and routes[-1].catch_all:
-                self.fail(key, f"never used: {routes[-1].describe()} above matches everything")
-            severity = tuple(v.upper() for v in values["severity"])
-            target = None if policy == POST_ONLY else policy
-            routes.append(Route(i, target, severity, values["service"], values["model"]))
-        return tuple(routes)
-
-    def values(self, raw: object, key: str) -> tuple[str, ...]:
-        if raw is None:
-            return ()
-        items = [raw] if isinstance(raw, str) else raw
-        if (
-            not isinstance(items, list)
-            or not items
-            or not all(isinstance(v, str) and v for v in items)
-        ):
-            self.fail(key, "must be a value or a list of values (globs like api-*)")
-        return tuple(items)

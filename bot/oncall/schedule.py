@@ -167,12 +167,16 @@ def _intersect(pieces: list[_Piece], windows: list[tuple[datetime, datetime]]) -
 
 @dataclass(frozen=True)
 class Override:
-    """``person`` covers ``[start, end)``, whatever the layers say. Stored in UTC."""
+    """``person`` covers ``[start, end)``, whatever the layers say. Stored in UTC.
+
+    ``uid`` names an imported override (its calendar event's UID), so a re-import replaces
+    it instead of stacking a copy; empty for the overrides written in ``vigil.yaml``."""
 
     person: str
     start: datetime
     end: datetime
     reason: str = ""
+    uid: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", _utc(self.start, "override start"))

@@ -2,7 +2,7 @@
 
 Pure: the timestamps and ``now`` come in, the due times, states, reminder times and chat text
 go out, so the SLA timer, the report and the tests share one definition. Defaults are the
-product's, overridable per severity in ``vigil.yaml``::
+product's, overridable per severity in ``vigil.yaml`` (parsed by :mod:`bot.oncall.sla_config`)::
 
     sla:
       P1: {acknowledge: 5m, resolve: 4h, remind_every: 30m}
@@ -34,18 +34,14 @@ Decisions, each for a reason:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
-from typing import Literal, NoReturn
+from typing import Literal
 
-from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours, add_business_time
-from bot.oncall.escalation import parse_duration
-from bot.oncall.routing import SEVERITIES
 
 Which = Literal["acknowledge", "resolve"]
 TargetState = Literal["met", "breached", "pending"]
@@ -338,113 +334,3 @@ def _at(at: datetime, now: datetime, tz: tzinfo) -> str:
     """``02:05 UTC`` today, ``Mon 24 Nov 09:00 CET`` another day (both read in ``tz``)."""
     local, today = at.astimezone(tz), now.astimezone(tz)
     return f"{local:%H:%M %Z}" if local.date() == today.date() else f"{local:%a %d %b %H:%M %Z}"
-
-
-# -- parsing --------------------------------------------------------------------------
-
-_Fail = Callable[[str, str], NoReturn]  # parse_sla's ``fail``: raise ConfigError at a key
-_BD = re.compile(r"(\d+)\s*(?:bd|business[ _]days?)")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
-
-
-def parse_span(raw: object) -> Span:
-    """``5m``, ``4h``, ``3d``, ``2w`` (elapsed) or ``1bd`` / ``2 business days``; ValueError."""
-    if isinstance(raw, str):
-        match = _BD.fullmatch(raw.strip().lower())
-        if match:
-            return BusinessDays(int(match.group(1)))
-    return parse_duration(raw)
-
-
-def parse_sla(
-    raw: object, *, where: str, calendar: WorkingHours | None = None, key: str = "sla"
-) -> SlaSettings:
-    """``sla:`` → SlaSettings over the defaults, or ConfigError naming the exact key.
-
-    ``calendar`` is the parsed ``working_hours`` (business days follow it).
-    """
-    cal = calendar or WorkingHours()
-    if raw is None:
-        return SlaSettings(calendar=cal)
-
-    def fail(sub: str, message: str) -> NoReturn:
-        raise ConfigError(message, where=where, key=sub)
-
-    if not isinstance(raw, dict):
-        fail(key, "must map P1-P4 to {acknowledge, resolve, remind_every}, plus warn_at")
-    targets = dict(DEFAULT_TARGETS)
-    warn_at = DEFAULT_WARN_AT
-    for name, body in raw.items():
-        sub = f"{key}.{name}"
-        if name == "warn_at":
-            warn_at = _warn_points(body, sub, fail)
-            continue
-        if not isinstance(name, str) or name.upper() not in SEVERITIES:
-            fail(sub, "unknown key (allowed: P1, P2, P3, P4, warn_at)")
-        if not isinstance(body, dict):
-            fail(sub, "must be a mapping like {acknowledge: 5m, resolve: 4h}")
-        for field_name in body:
-            if field_name not in ("acknowledge", "resolve", "remind_every"):
-                fail(
-                    f"{sub}.{field_name}",
-                    "unknown key (allowed: acknowledge, remind_every, resolve)",
-                )
-        base = targets[name.upper()]
-        spans: dict[str, Span] = {"acknowledge": base.acknowledge, "resolve": base.resolve}
-        for which in ("acknowledge", "resolve"):
-            if which in body:
-                spans[which] = _positive_span(body[which], f"{sub}.{which}", fail)
-        ack, res = spans["acknowledge"], spans["resolve"]
-        if isinstance(ack, timedelta) and isinstance(res, timedelta) and ack > res:
-            fail(sub, f"acknowledge ({words(ack)}) is longer than resolve ({words(res)})")
-        remind = base.remind_every
-        if "remind_every" in body:
-            remind = _remind_every(body["remind_every"], f"{sub}.remind_every", fail)
-        targets[name.upper()] = SlaTarget(ack, res, remind)
-    return SlaSettings(MappingProxyType(targets), warn_at, cal)
-
-
-def _positive_span(raw: object, key: str, fail: _Fail) -> Span:
-    try:
-        span = parse_span(raw)
-    except ValueError as exc:
-        fail(key, f"{exc}, or business days: 1bd")
-    if (span.days == 0) if isinstance(span, BusinessDays) else span <= timedelta():
-        fail(key, "must be longer than zero")
-    return span
-
-
-def _remind_every(raw: object, key: str, fail: _Fail) -> timedelta | None:
-    if raw is False or raw is None or (isinstance(raw, str) and raw.strip().lower() == "off"):
-        return None  # YAML reads a bare `off` as False
-    try:
-        every = parse_duration(raw)
-    except ValueError as exc:
-        fail(key, f"{exc}, or off")
-    if every < _MIN:
-        fail(key, "must be at least 1m (or off)")
-    return every
-
-
-def _warn_points(raw: object, key: str, fail: _Fail) -> tuple[WarnPoint, ...]:
-    if not isinstance(raw, list):
-        fail(key, 'must be a list like ["50%", "80%"] or ["15m before"] ([] for none)')
-    points: list[WarnPoint] = []
-    for j, item in enumerate(raw):
-        text = item.strip().lower() if isinstance(item, str) else ""
-        percent = _PERCENT.fullmatch(text)
-        if percent and 0 < float(percent.group(1)) < 100:
-            points.append(WarnPoint(fraction=float(percent.group(1)) / 100))
-            continue
-        if text.endswith(" before"):
-            try:
-                before = parse_duration(text.removesuffix(" before"))
-            except ValueError:
-                before = timedelta()
-            if before > timedelta():
-                points.append(WarnPoint(before=before))
-                continue
-        fail(
-            f"{key}[{j}]", f'must be a share of the target like "80%" or "15m before", not {item!r}'
-        )
-    return tuple(points)

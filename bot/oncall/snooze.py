@@ -19,7 +19,9 @@ condition having held *continuously* for its ``for`` duration, and the 24 h cap.
 - Slack escapes ``<`` and ``>`` as ``&lt;``/``&gt;`` and may curl quotes; both are undone.
 
 Pure: parsing raises :class:`ValidationError` naming the field, with an example of the right
-form; evaluation takes the samples and ``now``.
+form; evaluation takes the samples and ``now``. The watcher in ``bot.oncall.snoozing`` keeps
+each series as a :class:`Run` (two timestamps, not the samples) and judges it with
+:func:`check_runs`, which answers as :func:`check_snooze` would from every sample.
 """
 
 from __future__ import annotations
@@ -180,6 +182,12 @@ def _condition(text: str, duration: timedelta | None) -> Condition:
             f"psi<0.1 or error_rate<=0.01. {example}",
         )
     metric, op, raw_value = match.group("metric"), match.group("op"), match.group("value")
+    doubled = re.match(r"[<>=!]+", raw_value)
+    if doubled:  # psi<<0.1, psi<=<0.1: a slip on the comparison, not a strange number
+        raise ValidationError(
+            "snooze.op",
+            f"Compare with <, <=, > or >=, not {op + doubled.group()!r} (like psi<0.1). {example}",
+        )
     if not _METRIC.fullmatch(metric):
         raise ValidationError(
             "snooze.metric",
@@ -294,8 +302,16 @@ def check_snooze(
         and series
         and all(condition_holds(s, cond, now, since=snoozed_at) for s in series)
     ):
-        text = f"{cond} held: the snooze of #{n} is over. Check it; /incident resolve {n} if fixed."
-        return SnoozeCheck(True, "condition", None, text)
+        return SnoozeCheck(True, "condition", None, held_text(n, cond))
+    return check_time(snooze, snoozed_at, now)
+
+
+def held_text(n: int, cond: Condition) -> str:
+    return f"{cond} held: the snooze of #{n} is over. Check it; /incident resolve {n} if fixed."
+
+
+def check_time(snooze: Snooze, snoozed_at: datetime, now: datetime) -> SnoozeCheck:
+    n, cond = snooze.incident_id, snooze.condition
     deadline = snooze_until(snooze, snoozed_at)
     if now < deadline:
         return SnoozeCheck(False, None, deadline)

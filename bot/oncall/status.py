@@ -7,48 +7,59 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
-from bot.oncall.escalation import EscalationPolicy, describe
+from bot.oncall.escalation import describe
 from bot.oncall.roster import Rotation
+from bot.oncall.routing import Routing, describe_routing
 from bot.oncall.schedule import Schedule, oncall_answer
+from bot.oncall.sla import DEFAULT_SLA, SlaSettings
 
 
 @dataclass(frozen=True)
 class OncallSettings:
-    """The escalation policy (None: nobody is paged), the rotations and schedules its levels
-    may name, and the severities that page a person (the others only post to the channel)."""
+    """Who pages for what (``routing``: policies, routes, what each severity does, working
+    hours; empty: nobody is paged), the rotations and schedules its levels may name, and the
+    SLA targets per severity (their business days follow the same working hours)."""
 
-    policy: EscalationPolicy | None = None
+    routing: Routing = field(default_factory=Routing)
     rotations: Mapping[str, Rotation] = field(default_factory=lambda: MappingProxyType({}))
-    page_severities: frozenset[str] = frozenset({"P1", "P2"})
     schedules: Mapping[str, Schedule] = field(default_factory=lambda: MappingProxyType({}))
+    sla: SlaSettings = DEFAULT_SLA
 
 
 def _when(at: datetime) -> str:
     return at.strftime("%a %d %b %H:%M %Z")
 
 
-def oncall_text(settings: OncallSettings, now: datetime, schedule: str | None = None) -> str:
+def oncall_text(
+    settings: OncallSettings,
+    now: datetime,
+    schedule: str | None = None,
+    schedules: Mapping[str, Schedule] | None = None,
+) -> str:
     """Who is on call now and until when, who is next, and how a page escalates; with a
-    ``schedule`` name, that schedule's answer only."""
+    ``schedule`` name, that schedule's answer only. ``schedules``: the schedules with their
+    imported overrides, when the caller has read them (else the configured ones)."""
+    book = settings.schedules if schedules is None else schedules
     if schedule is not None:
-        found = settings.schedules.get(schedule)
+        found = book.get(schedule)
         if found is None:
-            known = ", ".join(sorted(settings.schedules)) or "none are configured (schedules:)"
+            known = ", ".join(sorted(book)) or "none are configured (schedules:)"
             return f"No schedule named {schedule!r}. Schedules: {known}."
         return oncall_answer(found, now)
-    lines: list[str] = [f"📟 {oncall_answer(s, now)}" for s in settings.schedules.values()]
+    lines: list[str] = [f"📟 {oncall_answer(s, now)}" for s in book.values()]
     for rotation in settings.rotations.values():
         shift = rotation.on_call(now)
         lines.append(
             f"📟 {shift.person} is on call for {rotation.name} until {_when(shift.until)}; "
             f"next: {shift.next_person}"
         )
-    if settings.policy is None:
+    routing = settings.routing
+    if not routing.policies:
         lines.append(
             "No escalation policy is configured, so nobody is paged. Add `escalation:` to "
             "vigil.yaml (see vigil.example.yaml)."
         )
-    else:
-        pages = ", ".join(sorted(settings.page_severities))
-        lines.append(f"Escalation ({pages} page): {describe(settings.policy)}")
+        return "\n".join(lines)
+    lines.append("Paging: " + "; ".join(describe_routing(routing)) + ".")
+    lines.extend(f"Policy {name}: {describe(p)}" for name, p in routing.policies.items())
     return "\n".join(lines)

@@ -13,6 +13,9 @@ never an exception); every ``AlertChange`` goes to the incident pipeline in one 
 call per group. A group's evaluation state and its consumed samples are committed only once
 that call has returned, so an outage of the database re-evaluates the same samples on the
 next run instead of losing the alert.
+
+Every poll's samples also go to the listeners added with ``listen`` (a snooze waiting for
+``psi<0.1`` hears them there), before the rules judge them; a failing listener is logged.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
@@ -33,6 +36,10 @@ from bot.rules.schema import Point, Rule, Series
 from bot.sources.base import Sample, Source, SourceStatus, poll
 
 log = logging.getLogger(__name__)
+
+
+SampleListener = Callable[[Sequence[Sample], datetime], Awaitable[None]]
+"""Told every poll's samples and its time (a snooze waiting for ``psi<0.1``)."""
 
 
 def group_samples(samples: Sequence[Sample]) -> dict[Series, list[Point]]:
@@ -91,10 +98,15 @@ class RuleRunner:
         self._last_poll: datetime | None = None
         self._statuses: dict[str, SourceStatus] = {}
         self._lock = asyncio.Lock()
+        self._listeners: list[SampleListener] = []
 
     def statuses(self) -> dict[str, str]:
         """Each polled source's status in words, by source name."""
         return {name: describe_status(s) for name, s in self._statuses.items()}
+
+    def listen(self, listener: SampleListener) -> None:
+        """Hear every poll's samples, whether or not a rule watches their metric."""
+        self._listeners.append(listener)
 
     async def tick(self, now: datetime | None = None) -> list[IngestOutcome]:
         """Poll once and evaluate every group; returns what became of the alerts it sent."""
@@ -118,7 +130,13 @@ class RuleRunner:
     async def _poll_all(self, now: datetime) -> None:
         polled = await asyncio.gather(*(self._poll(s, now) for s in self.sources))
         self._last_poll = now
-        for series, points in group_samples([s for batch in polled for s in batch]).items():
+        samples = [s for batch in polled for s in batch]
+        for listener in self._listeners:
+            try:
+                await listener(samples, now)
+            except Exception:  # a listener's bug must not stop the rules
+                log.exception("sample listener failed")
+        for series, points in group_samples(samples).items():
             for group in self._groups_of.get(series.metric, ()):
                 held = self._pending[group].setdefault(series, [])
                 held.extend(points)

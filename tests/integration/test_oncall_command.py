@@ -46,9 +46,12 @@ async def test_oncall_names_the_person_their_shift_end_and_the_escalation(
     assert reply.ephemeral
     lines = reply.text.splitlines()
     assert lines[0] == ("📟 @alice is on call for ml-oncall until Mon 30 Nov 09:00 CET; next: @bob")
-    assert lines[1].startswith(
-        "Escalation (P1, P2 page): Level 1: rotation:ml-oncall now; level 2: @carol "
+    assert lines[1] == (
+        "Paging: P1 pages at once, no level waits over 5 min; P2 pages at once, no level "
+        "waits over 15 min; P3 pages in working hours (Mon-Fri 09:00-17:00 UTC); P4 posts to "
+        "the channel only; policy default pages."
     )
+    assert lines[2].startswith("Policy default: Level 1: rotation:ml-oncall now; level 2: @carol ")
 
 
 async def test_oncall_without_a_policy_says_nobody_is_paged(make_vigil: MakeVigil) -> None:
@@ -61,15 +64,17 @@ def test_an_escalation_level_naming_an_unknown_rotation_is_refused(tmp_path: Pat
     text = ONCALL_YAML.replace('"rotation:ml-oncall"', '"rotation:ml-on-call"')
     with pytest.raises(ConfigError) as caught:
         _settings(tmp_path, text)
-    assert caught.value.key == "escalation.levels[0].notify"
-    assert "rotation:ml-on-call names no rotation" in str(caught.value)
+    assert caught.value.key == "escalation.levels[0].notify[0]"
+    assert "rotation:ml-on-call names nothing under `rotations:` (known: ml-oncall)" in str(
+        caught.value
+    )
 
 
 def test_escalation_levels_keep_their_order(tmp_path: Path) -> None:
     settings = _settings(tmp_path, ONCALL_YAML)
     again = dataclasses.replace(settings, port=9)
-    assert again.oncall.policy is not None
-    assert [lvl.targets for lvl in again.oncall.policy.levels] == [
+    policy = again.oncall.routing.policies["default"]
+    assert [lvl.targets for lvl in policy.levels] == [
         ("rotation:ml-oncall",),
         ("@carol",),
     ]
@@ -127,8 +132,8 @@ def test_an_escalation_level_naming_an_unknown_schedule_is_refused(tmp_path: Pat
     text = SCHEDULE_YAML.replace('"schedule:ml-oncall"', '"schedule:ml"')
     with pytest.raises(ConfigError) as caught:
         _settings(tmp_path, text)
-    assert caught.value.key == "escalation.levels[0].notify"
-    assert "schedule:ml names no schedule under `schedules:`" in str(caught.value)
+    assert caught.value.key == "escalation.levels[0].notify[0]"
+    assert "schedule:ml names nothing under `schedules:` (known: ml-oncall)" in str(caught.value)
 
 
 def test_a_name_used_by_a_rotation_and_a_schedule_is_refused(tmp_path: Path) -> None:

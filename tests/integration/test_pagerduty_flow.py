@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text as sql
 
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
@@ -37,9 +37,16 @@ async def pagerduty() -> AsyncIterator[PagerDutyStandin]:
         yield standin
 
 
-def notify_settings(
-    settings: Settings, tmp_path: Path, pagerduty: PagerDutyStandin, smtp: SmtpServer
-) -> dict[str, Any]:
+@pytest.fixture
+async def vigil(
+    make_vigil: MakeVigil,
+    settings: Settings,
+    tmp_path: Path,
+    pagerduty: PagerDutyStandin,
+    smtp: SmtpServer,
+) -> Vigil:
+    """Overrides conftest's: a Vigil that pages @alice through the PagerDuty stand-in, then by
+    e-mail."""
     path = tmp_path / "vigil.yaml"
     path.write_text(
         f"""
@@ -63,7 +70,7 @@ notify:
         "VIGIL_PAGERDUTY_WEBHOOK_SECRET": f"old-secret,{WEBHOOK_SECRET}",
     }
     loaded = load_settings(path, env)
-    return {"oncall": loaded.oncall, "notify": loaded.notify}
+    return await make_vigil(oncall=loaded.oncall, notify=loaded.notify)
 
 
 async def open_p2(vigil: Vigil, clock: FakeClock) -> int:
@@ -82,14 +89,11 @@ async def timeline(vigil: Vigil, incident_id: int, kind: str) -> list[str]:
 
 
 async def test_a_page_reaches_pagerduty_and_acks_and_resolves_mirror_both_ways(
-    make_vigil: MakeVigil,
-    settings: Settings,
+    vigil: Vigil,
     clock: FakeClock,
-    tmp_path: Path,
     pagerduty: PagerDutyStandin,
     smtp: SmtpServer,
 ) -> None:
-    vigil = await make_vigil(**notify_settings(settings, tmp_path, pagerduty, smtp))
     chat = RecordingBackend()
     vigil.attach(chat)
     n = await open_p2(vigil, clock)
@@ -128,15 +132,58 @@ async def test_a_page_reaches_pagerduty_and_acks_and_resolves_mirror_both_ways(
         assert (await again.json())["status"] == "unchanged"
 
 
-async def test_a_refused_page_falls_back_to_email_and_says_so(
-    make_vigil: MakeVigil,
-    settings: Settings,
+async def test_an_ack_pagerduty_throttles_is_mirrored_later_by_a_durable_retry(
+    vigil: Vigil, clock: FakeClock, pagerduty: PagerDutyStandin
+) -> None:
+    """PagerDuty must stop ringing even when it answered our acknowledgement with a 429."""
+    n = await open_p2(vigil, clock)
+    pagerduty.fail_next(times=1, status=429, retry_after=30)
+    await vigil.commands.run_incident(f"ack {n}", actor="@alice")
+    incident = pagerduty.incident(f"vigil:{n}")
+    assert incident is not None
+    assert incident.status == "triggered"  # throttled: not yet
+    lines = await timeline(vigil, n, "notify")
+    assert any("again at 02:00:30Z" in line for line in lines), lines
+    clock.advance(seconds=30)
+    await vigil.timers.run_due(clock())
+    assert incident.status == "acknowledged"
+    await vigil.timers.run_due(clock())
+    assert len(pagerduty.accepted("acknowledge")) == 1
+
+
+async def test_a_database_failure_while_mirroring_an_ack_answers_503_to_be_retried(
+    vigil: Vigil,
     clock: FakeClock,
-    tmp_path: Path,
+    pagerduty: PagerDutyStandin,
+) -> None:
+    """Our failure, not PagerDuty's: 503 with Retry-After so it redelivers, nothing changed."""
+    n = await open_p2(vigil, clock)
+    body = pagerduty.acknowledge_in_ui(f"vigil:{n}")
+    async with vigil.db.session() as s, s.begin():  # every state change writes the timeline
+        await s.exec(sql("DROP TABLE timeline_events"))  # type: ignore[call-overload]
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        resp = await client.post(
+            WEBHOOK, data=body, headers={"X-PagerDuty-Signature": signature(body, WEBHOOK_SECRET)}
+        )
+        assert resp.status == 503, await resp.text()
+        assert resp.headers["Retry-After"] == "5"
+        reply = await resp.json()
+    assert reply["error"] == "unavailable"
+    assert f"incident #{n} was acknowledged" in reply["message"]
+    assert "nothing was changed, retry" in reply["message"]
+    async with vigil.db.session() as s, s.begin():
+        result = await s.exec(  # type: ignore[call-overload]
+            sql("SELECT state, acknowledged_at FROM incidents WHERE id = :id").bindparams(id=n)
+        )
+        assert tuple(result.one()) == ("triggered", None)
+
+
+async def test_a_refused_page_falls_back_to_email_and_says_so(
+    vigil: Vigil,
+    clock: FakeClock,
     pagerduty: PagerDutyStandin,
     smtp: SmtpServer,
 ) -> None:
-    vigil = await make_vigil(**notify_settings(settings, tmp_path, pagerduty, smtp))
     pagerduty.respond_next(
         400,
         {"status": "invalid event", "message": "Event object is invalid", "errors": ["bad"]},

@@ -41,6 +41,8 @@ escalation:
   levels:
     - {notify: ["@alice"], wait: 5m}
     - {notify: ["@bob"], wait: 10m}
+severity_paging:  # the story's P3 is a nightly batch: the channel hears of it, nobody is paged
+  P3: {action: post}
 """
 START = datetime(2026, 10, 20, 10, 0, tzinfo=UTC)  # a Tuesday
 REPORT_AT = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)

@@ -188,6 +188,31 @@ async def test_two_processes_running_due_timers_fire_each_once(
     assert sorted(p["n"] for _, p in fired) == list(range(6))
 
 
+async def test_a_stale_read_on_another_replica_neither_reruns_nor_removes_the_next_timer(
+    make_timers: Callable[..., Timers], clock: FakeClock
+) -> None:
+    """Replica two's loop read the timer due now; replica one claimed it first, and its
+    handler re-scheduled the same key for later (the next escalation step). Two's late
+    claim must fail and leave the new timer alone: once, and the next page still comes."""
+    fired: Fired = []
+    one, two = make_timers(), make_timers()
+    for timers in (one, two):
+        timers.register("escalate", recorder(fired, "escalate"))
+        await timers.start(paused=True)
+    await one.schedule("escalate", "incident:1:escalate", clock(), {"step": 1})
+    [stale] = await asyncio.to_thread(two._store.get_due_jobs, clock())  # two's loop reads
+    assert await one.run_due(clock()) == 1
+    later = clock() + timedelta(minutes=5)
+    await one.schedule("escalate", "incident:1:escalate", later, {"step": 2})
+    two._submit(stale)  # what two's APScheduler loop does with the row it read
+    two._scheduler.remove_job(stale.id)  # ...and then, for a one-shot job, it does this
+    await asyncio.gather(*two._tasks)
+    assert fired == [("escalate", {"step": 1})]
+    assert [p.at for p in await one.pending()] == [later]
+    assert await one.run_due(later) == 1
+    assert fired[-1] == ("escalate", {"step": 2})
+
+
 async def test_the_real_apscheduler_loop_fires_a_due_timer_and_removes_it(
     make_timers: Callable[..., Timers], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -190,12 +190,12 @@ async def test_attempts_carry_the_clock() -> None:
         ),
         (
             "acknowledge",
-            "The mail server refused the acknowledgement (x); told @maya that #12 is "
+            "The mail server refused the acknowledgement (x); passed on that #12 is "
             "acknowledged via webhook instead",
         ),
         (
             "resolve",
-            "The mail server refused the resolution (x); told @maya that #12 is resolved via "
+            "The mail server refused the resolution (x); passed on that #12 is resolved via "
             "webhook instead",
         ),
     ],

@@ -36,6 +36,7 @@ EXPECTED_USAGE = {
     "show": "/incident show N",
     "ack": "/incident ack N",
     "escalate": "/incident escalate N",
+    "snooze": "/incident snooze N [DURATION] [until CONDITION [for DURATION]] | off",
     "sev": "/incident sev N P1..P4",
     "assign": "/incident assign N @user",
     "note": "/incident note N TEXT",

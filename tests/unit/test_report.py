@@ -16,11 +16,8 @@ from bot.oncall.report import (
     Period,
     Stat,
     build_report,
-    headline,
-    parse_since,
-    render_report,
-    short,
 )
+from bot.oncall.report_text import headline, parse_since, render_report, short
 
 END = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
 PERIOD = Period(END - timedelta(days=30), END, "Last 30 days")

@@ -10,13 +10,8 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.oncall.escalation import EscalationPolicy, Level, parse_policy, plan
-from bot.oncall.routing import (
-    Routing,
-    decide,
-    describe_routing,
-    expand_groups,
-    parse_routing,
-)
+from bot.oncall.routing import Routing, decide, describe_routing, expand_groups, policy_for
+from bot.oncall.routing_config import parse_routing
 
 MIN = timedelta(minutes=1)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -352,3 +347,11 @@ def test_parse_errors_name_the_key(raw: dict[str, Any], key: str, message: str) 
     assert info.value.key == key
     assert info.value.where == "vigil.yaml"
     assert message in info.value.message
+
+
+def test_policy_for_rebuilds_the_capped_policy_that_decide_handed_out() -> None:
+    r = routing(escalation=LEGACY)
+    decision = decide(r, "P1", {}, WED_NOON)
+    assert policy_for(r, "default", "P1") == decision.policy
+    assert waits(policy_for(r, "default", "P3")) == [10 * MIN, 30 * MIN]  # P3: no cap
+    assert policy_for(r, "renamed-since", "P1") is None

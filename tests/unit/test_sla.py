@@ -20,13 +20,13 @@ from bot.oncall.sla import (
     due_events,
     effective_ack,
     next_check,
-    parse_sla,
     sla_clock,
     sla_text,
     unresolved_reminders,
     unresolved_text,
     words,
 )
+from bot.oncall.sla_config import parse_sla
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # a Tuesday
 MIN = timedelta(minutes=1)

@@ -38,7 +38,10 @@ from bot.chat.commands.types import (
     Retrain,
     Sev,
     Show,
+    Snooze,
 )
+from bot.errors import ValidationError
+from bot.oncall.snooze import parse_snooze
 
 __all__ = [
     "SUBCOMMANDS",
@@ -60,6 +63,7 @@ __all__ = [
     "Retrain",
     "Sev",
     "Show",
+    "Snooze",
     "help_text",
     "parse_incident",
 ]
@@ -75,6 +79,13 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("show", "/incident show N", "show one incident: state, severity, owner, timeline"),
     ("ack", "/incident ack N", "acknowledge: you are on it"),
     ("escalate", "/incident escalate N", "page the next escalation level now: more hands"),
+    (
+        "snooze",
+        "/incident snooze N [DURATION] [until CONDITION [for DURATION]] | off",
+        "no pages for a while (24 h at most), or until a metric has recovered (then the "
+        "channel is told, nobody paged): snooze 12 30m, snooze 12 until psi<0.1 for 30m; "
+        "off ends it now and pages again",
+    ),
     ("sev", "/incident sev N P1..P4", "set severity (a human choice wins over the policy)"),
     ("assign", "/incident assign N @user", "make @user the incident commander"),
     ("note", "/incident note N TEXT", "add TEXT to the incident's timeline"),
@@ -182,6 +193,8 @@ def parse_incident(text: str) -> Command | ParseError:
         return _no_extra(sub, rest) or Ack(number)
     if sub == "escalate":
         return _no_extra(sub, rest) or Escalate(number)
+    if sub == "snooze":
+        return _parse_snooze(number, free_text)
     if sub == "contain":
         return _parse_contain(number, rest)
     if sub == "retrain":
@@ -262,6 +275,19 @@ def _parse_report(args: list[_Tok]) -> Report | ParseError:
     if not args:
         return Report()
     return _no_extra("report", args[1:]) or Report(_unquote(args[0].text))
+
+
+def _parse_snooze(number: int, rest: str) -> Snooze | ParseError:
+    """``off``, or what ``parse_snooze`` accepts: the rules live in ``bot.oncall.snooze``,
+    which also re-reads the stored request when the snooze's timer fires."""
+    if rest.lower() == "off":
+        return Snooze(number, None)
+    request = f"{number} {rest}".strip()
+    try:
+        parse_snooze(request)
+    except ValidationError as exc:
+        return ParseError(exc.detail, USAGE["snooze"])
+    return Snooze(number, request)
 
 
 def _parse_contain(number: int, rest: list[_Tok]) -> Contain | ParseError:

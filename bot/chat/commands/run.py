@@ -9,7 +9,7 @@ to the caller alone and change nothing; the bot never crashes on what a person t
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from bot.chat.commands import parse as p
 from bot.chat.commands import remedies, render
@@ -21,6 +21,8 @@ from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.report_data import ReportService
+from bot.oncall.schedule import Schedule
+from bot.oncall.snoozing import SnoozeService
 from bot.oncall.status import OncallSettings, oncall_text
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.service import PostmortemService
@@ -46,10 +48,14 @@ class CommandRunner:
         playbooks: PlaybookService,
         reports: ReportService | None = None,
         escalate: Callable[..., Awaitable[IncidentView]] | None = None,
+        snoozes: SnoozeService | None = None,
+        schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
     ) -> None:
         self._incidents = incidents
+        self._schedules = schedules  # with imported overrides; else the configured ones
         self._reports = reports
         self._escalate = escalate
+        self._snoozes = snoozes
         self._postmortems = postmortems
         self._playbooks = playbooks
         self._oncall = oncall
@@ -105,6 +111,15 @@ class CommandRunner:
                     return Reply("Escalation is not available here.", ephemeral=True)
                 v = await self._escalate(n, actor=actor)
                 return _public(v, f"escalated by {actor}: the next level is paged now")
+            case p.Snooze(n, request):
+                if self._snoozes is None:
+                    return Reply("Snoozing is not available here.", ephemeral=True)
+                if request is None:
+                    done = await self._snoozes.unsnooze(n, actor=actor)
+                else:
+                    done = await self._snoozes.snooze(n, request, actor=actor)
+                # Public: the channel must know nobody will be paged (or that paging is back).
+                return Reply(f"😴 {done.text}", ephemeral=False, incident=done.incident)
             case p.Sev(n, severity):
                 v = await inc.set_severity(n, severity, actor=actor)
                 return _public(v, f"severity set to {v.severity} by {actor}")
@@ -126,7 +141,8 @@ class CommandRunner:
                 v = await inc.resolve(n, actor=actor, text=text)
                 return _public(v, f"resolved by {actor}")
             case p.Oncall(schedule):
-                text = oncall_text(self._oncall, self._clock(), schedule)
+                book = None if self._schedules is None else await self._schedules()
+                text = oncall_text(self._oncall, self._clock(), schedule, book)
                 return Reply(text, ephemeral=True)
             case p.Report(since):
                 return await self._report(since)

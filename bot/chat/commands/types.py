@@ -38,6 +38,15 @@ class Escalate:
 
 
 @dataclass(frozen=True)
+class Snooze:
+    """Hold the incident's pages: ``request`` is the text after ``snooze`` as
+    ``bot.oncall.snooze.parse_snooze`` reads it (``12 30m``); None for ``snooze N off``."""
+
+    incident_id: int
+    request: str | None
+
+
+@dataclass(frozen=True)
 class Sev:
     incident_id: int
     severity: str
@@ -101,6 +110,7 @@ Command: TypeAlias = (
     | Show
     | Ack
     | Escalate
+    | Snooze
     | Sev
     | Assign
     | Note

@@ -2,8 +2,10 @@
 
 Announcements and pages are not sent from here: each is a timeline entry, and the outbox
 (``bot.chat.slack.deliver``) turns it into the card update, the thread reply and the page DM,
-durably and in order. This object exists so the core sees Slack as a backend like the
-console (the pager names it in "Paged @maya via slack") and so start/stop own Socket Mode.
+durably and in order. A notice (a handoff) is an outbox row of its own, written here and
+posted to the alerts channel by the same worker. This object exists so the core sees Slack as
+a backend like the console (the pager names it in "Paged @maya via slack") and so start/stop
+own Socket Mode.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from bot.chat.slack.front import SlackFront
+from bot.chat.slack.notices import NoticeQueue
 from bot.incidents.service import Change
 from bot.incidents.views import IncidentView
 
@@ -22,8 +25,9 @@ log = logging.getLogger(__name__)
 class SlackBackend:
     name = "slack"
 
-    def __init__(self, front: SlackFront) -> None:
+    def __init__(self, front: SlackFront, notices: NoticeQueue) -> None:
         self._front = front
+        self._notices = notices
         self._socket: AsyncSocketModeHandler | None = None
 
     async def announce(self, change: Change) -> None:
@@ -31,6 +35,9 @@ class SlackBackend:
 
     async def page(self, target: str, incident: IncidentView, text: str) -> None:
         return None  # the outbox DMs it from the "page" timeline entry
+
+    async def notice(self, text: str) -> None:
+        await self._notices.put(text)  # an outbox row: retried and ordered like the rest
 
     async def start(self) -> None:
         settings = self._front.settings

@@ -107,6 +107,7 @@ _EMOJI = {
     "opened": "🚨",
     "page": "📟",
     "sla": "⏰",
+    "snooze": "😴",
     "escalation": "📣",
     "playbook": "⏪",
     "note": "📝",

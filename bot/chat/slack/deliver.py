@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.chat.slack import blocks
+from bot.chat.slack.notices import NOTICE
 from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.tables import SlackCard, SlackSent
 from bot.db import Database
@@ -87,6 +88,8 @@ class SlackDeliverer:
         self._clock = clock
 
     async def deliver(self, item: OutboxItem) -> Outcome:
+        if item.kind == NOTICE:
+            return await self._notice(item)
         if item.incident_id is None:
             return Delivered()
         try:
@@ -112,6 +115,27 @@ class SlackDeliverer:
         except SlackRequestError as exc:  # the upload URL refused the bytes (or a client bug)
             return classify_slack_error(
                 status=None, error=f"upload: {exc}"[:200], retry_after=None, attempts=item.attempts
+            )
+        return Delivered()
+
+    async def _notice(self, item: OutboxItem) -> Outcome:
+        """A team-channel notice (a handoff): one message in the alerts channel, no card."""
+        text = str(item.payload.get("text") or "")
+        channel = self._settings.alerts_channel
+
+        async def post() -> str:
+            posted = await self._client.chat_postMessage(
+                channel=channel, text=text, unfurl_links=False
+            )
+            return f"{posted['channel']} {posted['ts']}"
+
+        try:
+            await self._step(item, NOTICE, post())
+        except SlackApiError as exc:
+            return _api_outcome(exc, item.attempts)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return classify_slack_error(
+                status=None, error=type(exc).__name__, retry_after=None, attempts=item.attempts
             )
         return Delivered()
 

@@ -14,6 +14,7 @@ from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.backend import SlackBackend
 from bot.chat.slack.deliver import SlackDeliverer
 from bot.chat.slack.front import SlackFront
+from bot.chat.slack.notices import NoticeQueue
 from bot.chat.slack.settings import SlackSettings
 from bot.db import Database
 from bot.incidents.service import IncidentService
@@ -51,4 +52,5 @@ def build_slack(
     front = SlackFront(
         settings, client, commands=commands, incidents=incidents, pager=pager, registry=registry
     )
-    return SlackParts(client, front, SlackBackend(front), outbox)
+    notices = NoticeQueue(db, clock=clock, wake=outbox.wake)
+    return SlackParts(client, front, SlackBackend(front, notices), outbox)

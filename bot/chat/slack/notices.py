@@ -1,0 +1,43 @@
+"""Team-channel notices on Slack (a handoff): an outbox row now, ``chat.postMessage`` later.
+
+Why through the outbox rather than posting at once: the same delivery as every other Slack
+message, so a notice written while Slack is down or rate-limiting is retried with the
+outbox's backoff, survives a restart, and notices go out in the order they were written
+(rows without an incident are one queue of their own, never held back by an incident's).
+The deliverer posts it to the alerts channel, where the team looks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.db import Database
+from bot.incidents.store import Clock
+from bot.outbox.tables import OutboxRow
+
+NOTICE = "notice"
+"""The outbox ``kind`` of a notice; its payload is ``{"text": …}``."""
+
+
+class NoticeQueue:
+    """Writes notices to the outbox and wakes the worker to send them."""
+
+    def __init__(self, db: Database, *, clock: Clock, wake: Callable[[], None]) -> None:
+        self._db = db
+        self._clock = clock
+        self._wake = wake
+
+    async def put(self, text: str) -> None:
+        """Queue ``text`` for the team channel; committed when this returns."""
+        at = self._clock()
+        async with self._db.session() as s, s.begin():
+            s.add(
+                OutboxRow(
+                    incident_id=None,
+                    kind=NOTICE,
+                    payload={"text": text},
+                    created_at=at,
+                    next_attempt_at=at,
+                )
+            )
+        self._wake()

@@ -1,0 +1,184 @@
+"""Handoff notices: one post to the team channel each time a schedule changes hands.
+
+The time maths and the wording are pure (``bot.oncall.handoff``); this module does the timers
+and the posting, the way ``sla_watch`` does for SLAs. Why this shape:
+
+- **One durable timer per schedule** (``schedule:{name}:handoff``, kind ``handoff``, in
+  Vigil's database through ``bot.scheduler.Timers``), set for the schedule's next handoff.
+  Its row's claim makes each firing run in one process only, so two replicas post one
+  notice, and a restart neither loses the timer nor repeats the notice.
+- **The payload remembers the last look** (``since``). A firing announces the latest
+  handoff in ``(since, now]``, if any, and plans the next look with ``since = now``. So a
+  timer that fires late after downtime posts one notice, about the current state, saying
+  "since 09:00" (never a flood for several missed handoffs), and a timer whose handoff
+  vanished (the schedule changed) posts nothing.
+- **A look at least every ``recheck``** (1 h), even with no handoff due: the schedules come
+  from a provider that may merge imported overrides, which can add a handoff at any time.
+  A handoff found that way is at most ``recheck`` late, and says so when it is.
+- **The next look is planned before posting**: a crash while posting loses that notice,
+  never the chain of timers (``resume`` at start also replants a missing one).
+- **Posting is ``notice()`` on every chat backend**: the console prints, Slack queues an
+  outbox row (retried and ordered there). One backend failing does not stop the others,
+  and a notice is not retried here: Slack's outbox does that durably.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.incidents.store import Clock
+from bot.incidents.views import IncidentView
+from bot.oncall.handoff import (
+    LATE,
+    OpenIncident,
+    can_hand_off,
+    handoff_text,
+    last_handoff,
+    next_handoff,
+)
+from bot.oncall.schedule import SEARCH_LIMIT, Schedule
+from bot.scheduler import Timers
+
+log = logging.getLogger(__name__)
+
+TIMER_KIND = "handoff"
+RECHECK = timedelta(hours=1)
+RETRY = timedelta(minutes=1)
+"""A look that failed (database down) runs again this much later: Timers never retries."""
+
+Schedules = Callable[[], Awaitable[Mapping[str, Schedule]]]
+OpenIncidents = Callable[[], Awaitable[Sequence[IncidentView]]]
+
+
+class NoticeSender(Protocol):
+    """What the watch needs of a chat backend: one message to the team channel."""
+
+    name: str
+
+    async def notice(self, text: str) -> None: ...
+
+
+def timer_key(schedule: str) -> str:
+    """The one handoff timer of a schedule (names hold no whitespace, so no clashes)."""
+    return f"schedule:{schedule}:handoff"
+
+
+def fixed_schedules(schedules: Mapping[str, Schedule]) -> Schedules:
+    """A provider for schedules that never change while running (``vigil.yaml``'s)."""
+
+    async def provide() -> Mapping[str, Schedule]:
+        return schedules
+
+    return provide
+
+
+def open_incident(view: IncidentView) -> OpenIncident:
+    """An incident as a notice names it; ``by`` is whoever moved it into its current state."""
+    by = next(
+        (
+            e.actor
+            for e in reversed(view.timeline)
+            if e.kind == "state" and e.data.get("to") == view.state
+        ),
+        None,
+    )
+    return OpenIncident(view.id, view.severity, view.title, view.state, by)
+
+
+class HandoffWatch:
+    """Keeps each schedule's handoff timer set, and posts the notice when one fires."""
+
+    def __init__(
+        self,
+        timers: Timers,
+        *,
+        schedules: Schedules,
+        open_incidents: OpenIncidents,
+        senders: Callable[[], Iterable[NoticeSender]],
+        clock: Clock,
+        recheck: timedelta = RECHECK,
+        late_after: timedelta = LATE,
+    ) -> None:
+        """Registers the ``handoff`` timer kind: build it before ``Timers.start``."""
+        self._timers = timers
+        self._schedules = schedules
+        self._open = open_incidents
+        self._senders = senders
+        self._clock = clock
+        self._recheck = recheck
+        self._late_after = late_after
+        self._running = asyncio.Lock()
+        timers.register(TIMER_KIND, self._on_timer)
+
+    async def resume(self) -> int:
+        """Plan the next look of every schedule that can hand off and has no timer; how many.
+
+        Run after ``Timers.start``, and again after new schedules appear. A pending timer is
+        left alone: its ``since`` is what makes a late notice right after downtime."""
+        try:
+            schedules = await self._schedules()
+            pending = {p.key for p in await self._timers.pending() if p.kind == TIMER_KIND}
+        except Exception:  # no handoff notices must not keep Vigil from starting
+            log.exception("handoff timers not planned: schedules or timers unreadable")
+            return 0
+        now = self._clock()
+        planned = 0
+        for name, schedule in schedules.items():
+            if timer_key(name) in pending or not can_hand_off(schedule):
+                continue
+            try:
+                await self._plan(name, schedule, since=now)
+            except Exception:
+                log.exception("handoff timer of schedule %s not set", name)
+                continue
+            planned += 1
+        return planned
+
+    async def _plan(self, name: str, schedule: Schedule, *, since: datetime) -> None:
+        """The next look: the next handoff, or ``recheck`` from now, whichever comes first."""
+        coming = next_handoff(schedule, since, limit=self._recheck)
+        at = coming.at if coming is not None else since + self._recheck
+        await self._timers.schedule(TIMER_KIND, timer_key(name), at, _payload(name, since))
+
+    async def _on_timer(self, payload: dict[str, Any]) -> None:
+        name, since = str(payload["schedule"]), datetime.fromisoformat(str(payload["since"]))
+        try:
+            async with self._running:
+                await self._run(name, since)
+        except Exception:
+            log.exception("handoff look at schedule %s failed; trying again shortly", name)
+            try:  # the same ``since``: a handoff in between is still announced
+                await self._timers.schedule(
+                    TIMER_KIND, timer_key(name), self._clock() + RETRY, _payload(name, since)
+                )
+            except Exception:
+                log.exception("handoff timer of schedule %s lost until the next start", name)
+
+    async def _run(self, name: str, since: datetime) -> None:
+        """Announce the latest handoff since the last look (if any), then plan the next."""
+        now = self._clock()
+        schedule = (await self._schedules()).get(name)
+        if schedule is None or not can_hand_off(schedule):
+            log.info("schedule %s is gone or has one person; its handoff timer is dropped", name)
+            return
+        change = None
+        if now > since:
+            change = last_handoff(schedule, now, limit=min(now - since, SEARCH_LIMIT))
+        incidents = [open_incident(v) for v in await self._open()] if change is not None else []
+        await self._plan(name, schedule, since=now)
+        if change is None:
+            return
+        text = handoff_text(change, schedule.tz, incidents, now=now, late_after=self._late_after)
+        for sender in self._senders():
+            try:
+                await sender.notice(text)
+            except Exception:
+                log.exception("handoff notice for %s not posted to %s", name, sender.name)
+
+
+def _payload(schedule: str, since: datetime) -> dict[str, Any]:
+    return {"schedule": schedule, "since": since.isoformat()}

@@ -1,0 +1,478 @@
+"""Snoozing an incident: hold its pages for a while, or until a metric shows it recovered.
+
+    /incident snooze 12 30m                              no pages for 30 min, then page again
+    /incident snooze 12 until psi<0.1 for 30m            until psi held under 0.1 for 30 min
+    /incident snooze 12 2h until error_rate<=0.01 for 10m   whichever comes first
+    /incident snooze 12 off                              end it now and page again
+
+The rules (parsing, the 24 h cap, what "held for 30m" means) are pure, in
+``bot.oncall.snooze``; this module does the I/O around them. What it does, and why:
+
+- **Open incidents only.** Triggered, acknowledged or contained; a resolved one is refused
+  privately and nothing changes (there is nothing left to page about).
+- **One snooze per incident**, a row of ``snoozes`` (upserted: a new snooze replaces the
+  last, whatever its state), holding the request as typed (re-read by the same pure parser
+  when it matters, so the rules live in one place) and, in ``progress``, what the condition
+  watcher has seen, so a restart does not start a ``for`` count again.
+- **Snoozing holds the escalation** (``Pager.hold``: the pending escalation timer is
+  cancelled) and says so in the channel: a ``snooze`` timeline entry, public, because the
+  team must know nobody will be paged.
+- **The time running out pages again.** One durable timer per incident (``snooze``, keyed
+  ``incident:N:snooze``) at the latest end: the time given, or the 24 h cap. When it fires
+  the timeline says why ("Snooze of #12 (30 min) is over: paging again.") and
+  ``Pager.repage`` starts the escalation policy again from level 1. ``snooze N off`` does
+  the same at once (``unsnooze`` was the alternative; one verb is one thing to remember).
+- **The condition holding pages nobody.** Samples reach :meth:`SnoozeService.on_samples`
+  from every poll of the rule runner (Prometheus, the model-quality figures, pushed
+  samples). For a snooze with a condition each series in scope (the metric, the selector,
+  and the incident's own model or service: another model's PSI says nothing about this
+  one) is kept as a :class:`~bot.oncall.snooze.Run` in ``progress``. The hold counts from
+  the snooze on, a sample older than ``MAX_GAP`` is not evidence, and every series seen
+  must hold. When it has, the timeline says so ("psi<0.1 for 30 min held: the snooze of #12
+  is over. Check it; /incident resolve 12 if fixed."), the timer is cancelled, and nobody is
+  woken: the metric recovered, which is good news to read in the channel, not a page.
+- **Cheap when idle.** The conditions being watched are cached in memory, refreshed from
+  the table when this process changes a snooze, at start, and at most every ``REFRESH``
+  while samples arrive (a snooze set on another replica); with none, a poll costs nothing
+  more. With some, one short transaction per snooze that has new samples.
+- **Resolving ends a snooze quietly**: the timer is cancelled and nothing is paged or said
+  (the resolve is the news). A timer that fires for an incident resolved meanwhile (the
+  listener runs only in the process that resolved it) does the same.
+- **Once, across replicas.** Every end goes through one conditional ``UPDATE … WHERE
+  ended_at IS NULL AND snoozed_at = …`` and acts only if it changed the row: the timer, the
+  watcher, ``off`` and a resolve can race, on one process or two, and only one of them says
+  or pages anything. ``snoozed_at`` in the condition keeps an old timer or watcher from
+  ending the snooze that replaced its own. The timer row's claim keeps each firing to one
+  process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Protocol
+
+from sqlalchemy import Table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from bot.db import Database
+from bot.errors import NotFoundError, TransitionError, ValidationError
+from bot.incidents import store
+from bot.incidents.service import Change, IncidentService
+from bot.incidents.states import OPEN_STATES
+from bot.incidents.store import Clock
+from bot.incidents.views import IncidentView
+from bot.models import Incident
+from bot.oncall.snooze import MAX_GAP, Snooze, SnoozeCheck, parse_snooze, snooze_text, snooze_until
+from bot.oncall.snooze_progress import (
+    Point,
+    advance,
+    check_runs,
+    in_scope,
+    runs_from_json,
+    runs_to_json,
+)
+from bot.oncall.tables import SnoozeRow
+from bot.scheduler import Timers
+from bot.sources.base import Sample
+
+log = logging.getLogger(__name__)
+
+TIMER_KIND = "snooze"
+ENTRY_KIND = "snooze"
+RETRY = timedelta(minutes=1)
+"""A check that failed before anything was said (database down) runs again this much later."""
+REFRESH = timedelta(minutes=1)
+"""How stale the in-memory list of watched conditions may get while samples arrive."""
+_TABLE: Table = SnoozeRow.__table__  # type: ignore[attr-defined]
+
+
+class Repager(Protocol):
+    """What snoozing needs of the Pager (``bot.oncall.paging.Pager``)."""
+
+    async def hold(self, incident_id: int) -> bool: ...
+
+    async def repage(self, incident_id: int, *, reason: str) -> bool: ...
+
+
+def timer_key(incident_id: int) -> str:
+    """The one snooze timer of an incident (the trailing colon keeps #1 apart from #12)."""
+    return f"incident:{incident_id}:snooze"
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    """What a command did: the incident as it is now, and the line the channel got."""
+
+    incident: IncidentView
+    text: str
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """One snooze with a condition, as the sample listener needs it."""
+
+    row_id: int
+    incident_id: int
+    snoozed_at: datetime
+    snooze: Snooze
+    scope: tuple[tuple[str, str], ...]
+
+
+class SnoozeService:
+    """Snoozes: set, end early, end by time or by condition (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        incidents: IncidentService,
+        timers: Timers,
+        pager: Repager,
+        *,
+        clock: Clock,
+        tz: tzinfo = UTC,
+        max_gap: timedelta = MAX_GAP,
+    ) -> None:
+        """``tz``: the zone the confirmation shows the end in (the on-call working hours')."""
+        self._db = db
+        self._incidents = incidents
+        self._timers = timers
+        self._pager = pager
+        self._clock = clock
+        self._tz = tz
+        self._max_gap = max_gap
+        self._watching: dict[int, _Watch] = {}
+        self._refreshed_at: datetime | None = None
+        self._running = asyncio.Lock()
+        timers.register(TIMER_KIND, self._on_timer)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def snooze(self, incident_id: int, request: str, *, actor: str) -> Snoozed:
+        """Snooze ``incident_id`` as ``request`` says (``"12 30m"``: what ``parse_snooze``
+        reads). ValidationError for a request that does not parse; NotFoundError for no such
+        incident; TransitionError for a resolved one, with nothing changed."""
+        parsed = parse_snooze(request)
+        if parsed.incident_id != incident_id:
+            raise ValidationError("snooze.incident", f"the request is for #{parsed.incident_id}")
+        now = self._clock()
+        until = snooze_until(parsed, now)
+        values = {
+            "incident_id": incident_id,
+            "request": request,
+            "snoozed_by": actor,
+            "snoozed_at": now,
+            "until": until,
+            "progress": {},
+            "ended_at": None,
+            "ended_why": None,
+        }
+        insert = (postgresql if not self._db.is_sqlite else sqlite).insert(_TABLE).values(values)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[_TABLE.c.incident_id],
+            set_={k: insert.excluded[k] for k in values if k != "incident_id"},
+        )
+        async with self._db.session() as s, s.begin():
+            # Locked, so a resolve cannot commit between the check and the snooze.
+            row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+            if row.state not in OPEN_STATES:
+                raise TransitionError(
+                    f"Cannot snooze incident #{incident_id}: it is {row.state}, so nothing "
+                    "pages for it. Nothing changed.",
+                    current=row.state,
+                )
+            await s.exec(upsert)
+        await self._timers.schedule(
+            TIMER_KIND, timer_key(incident_id), until, _payload(incident_id, now)
+        )
+        await self._pager.hold(incident_id)
+        text = snooze_text(parsed, now, tz=self._tz)
+        view = await self._incidents.record(
+            incident_id,
+            kind=ENTRY_KIND,
+            text=text,
+            actor=actor,
+            data={"event": "snoozed", "request": request, "until": until.isoformat()},
+        )
+        await self._refresh(now)
+        return Snoozed(view, text)
+
+    async def unsnooze(self, incident_id: int, *, actor: str) -> Snoozed:
+        """``snooze N off``: end the snooze now and page again, as if its time ran out.
+        NotFoundError when the incident has no snooze running."""
+        row = await self._active(incident_id)
+        now = self._clock()
+        if row is None or not await self._end(row, now, "off"):
+            await self._incidents.get(incident_id)  # no such incident: say that instead
+            raise NotFoundError(f"#{incident_id} is not snoozed; nothing to end.")
+        await self._timers.cancel(timer_key(incident_id))
+        text = f"Snooze of #{incident_id} ended early by {actor}: paging again."
+        await self._incidents.record(
+            incident_id, kind=ENTRY_KIND, text=text, actor=actor, data=_ended("off")
+        )
+        await self._repage(incident_id, text)
+        await self._refresh(now)
+        return Snoozed(await self._incidents.get(incident_id), text)
+
+    async def active(self, incident_id: int) -> SnoozeRow | None:
+        """The incident's snooze while it runs; None when there is none or it is over."""
+        return await self._active(incident_id)
+
+    # -- listeners ---------------------------------------------------------------------------
+
+    async def on_change(self, change: Change) -> None:
+        """Listener: a snooze ends quietly when its incident is resolved (nothing to page)."""
+        if change.incident.state in OPEN_STATES:
+            return
+        try:
+            await self._end_quietly(change.incident.id)
+        except Exception:
+            log.exception("snooze of incident #%s not ended", change.incident.id)
+
+    async def on_samples(self, samples: Sequence[Sample], now: datetime) -> None:
+        """Listener for every poll of the rule runner: end each snooze whose condition held.
+
+        Never raises into the runner: one broken snooze must not stop the rules."""
+        try:
+            if self._refreshed_at is None or now - self._refreshed_at >= REFRESH:
+                await self._refresh(now)
+        except Exception:
+            log.exception("snoozes with conditions could not be read")
+        for watch in list(self._watching.values()):
+            cond = watch.snooze.condition
+            assert cond is not None  # only snoozes with a condition are watched
+            scope = dict(watch.scope)
+            points: list[Point] = [
+                (s.labels, s.at, s.value)
+                for s in samples
+                if in_scope(cond, s.metric, s.labels, scope)
+            ]
+            if not points:
+                continue
+            try:
+                await self._watch(watch, points, now)
+            except Exception:
+                log.exception("snooze of incident #%d: samples not judged", watch.incident_id)
+
+    async def resume(self) -> int:
+        """Set the timer of every running snooze, end those of incidents resolved meanwhile,
+        and read the conditions to watch; how many snoozes run. Run after ``Timers.start``:
+        idempotent (one timer per incident, replaced), so at every start."""
+        async with self._db.session() as s, s.begin():
+            stmt = (
+                select(SnoozeRow, Incident.state)
+                .join(Incident, col(Incident.id) == col(SnoozeRow.incident_id))
+                .where(col(SnoozeRow.ended_at).is_(None))
+            )
+            rows = (await s.exec(stmt)).all()
+        running = 0
+        for row, state in rows:
+            try:
+                if state not in OPEN_STATES:
+                    await self._end_quietly(row.incident_id)
+                    continue
+                await self._timers.schedule(
+                    TIMER_KIND,
+                    timer_key(row.incident_id),
+                    row.until,
+                    _payload(row.incident_id, row.snoozed_at),
+                )
+                running += 1
+            except Exception:
+                log.exception("snooze of incident #%d not resumed", row.incident_id)
+        await self._refresh(self._clock())
+        return running
+
+    # -- the timer ---------------------------------------------------------------------------
+
+    async def _on_timer(self, payload: dict[str, Any]) -> None:
+        incident_id = int(payload["incident"])
+        snoozed_at = datetime.fromisoformat(str(payload["snoozed_at"]))
+        try:
+            async with self._running:
+                await self._fire(incident_id, snoozed_at)
+        except NotFoundError:
+            log.warning("snooze timer for incident #%d, which no longer exists", incident_id)
+        except Exception:
+            log.exception("snooze of incident #%d: check failed; trying again", incident_id)
+            try:
+                await self._timers.schedule(
+                    TIMER_KIND,
+                    timer_key(incident_id),
+                    self._clock() + RETRY,
+                    _payload(incident_id, snoozed_at),
+                )
+            except Exception:
+                log.exception("snooze timer of incident #%d lost", incident_id)
+
+    async def _fire(self, incident_id: int, snoozed_at: datetime) -> None:
+        """The deadline: page again (time or cap), unless the snooze is gone, was replaced,
+        or its incident was resolved meanwhile."""
+        row = await self._active(incident_id)
+        if row is None or row.snoozed_at != snoozed_at:
+            return  # ended already, or replaced by a snooze whose own timer will come
+        view = await self._incidents.get(incident_id)
+        if view.state not in OPEN_STATES:
+            await self._end_quietly(incident_id)
+            return
+        now = self._clock()
+        look = check_runs(
+            parse_snooze(row.request),
+            row.snoozed_at,
+            now,
+            runs_from_json(row.progress).values(),
+            max_gap=self._max_gap,
+        )
+        if not look.over or look.why is None:
+            if look.next_at is not None:  # fired early (a clock step): look again then
+                await self._timers.schedule(
+                    TIMER_KIND,
+                    timer_key(incident_id),
+                    look.next_at,
+                    _payload(incident_id, row.snoozed_at),
+                )
+            return
+        if not await self._end(row, now, look.why):
+            return
+        # Ended (claimed): from here a failure must not retry, or the page would come twice.
+        try:
+            await self._over(incident_id, look)
+        except Exception:
+            log.exception("snooze of incident #%d ended, but not said or re-paged", incident_id)
+
+    async def _over(self, incident_id: int, look: SnoozeCheck) -> None:
+        """Say why the snooze is over; page again unless the condition held. Nothing for an
+        incident resolved meanwhile on another replica (whose listener ends the snooze)."""
+        if (await self._incidents.get(incident_id)).state not in OPEN_STATES:
+            return
+        await self._incidents.record(
+            incident_id, kind=ENTRY_KIND, text=look.text, actor="vigil", data=_ended(look.why)
+        )
+        if look.why != "condition":
+            await self._repage(incident_id, look.text)
+        await self._refresh(self._clock())
+
+    async def _repage(self, incident_id: int, reason: str) -> None:
+        """Page again; if the incident's severity pages nobody, say that rather than let
+        "paging again" stand unanswered."""
+        if await self._pager.repage(incident_id, reason=reason):
+            return
+        view = await self._incidents.get(incident_id)
+        if view.state in OPEN_STATES:
+            await self._incidents.record(
+                incident_id,
+                kind=ENTRY_KIND,
+                text=f"#{incident_id} is {view.severity}, which pages nobody: nobody was paged.",
+                actor="vigil",
+                data={"event": "not-paged"},
+            )
+
+    # -- the condition -----------------------------------------------------------------------
+
+    async def _watch(self, watch: _Watch, points: list[Point], now: datetime) -> None:
+        """Fold new samples into the snooze's progress, in one transaction (read, judge,
+        write) so two replicas polling different sources never overwrite each other's."""
+        cond = watch.snooze.condition
+        assert cond is not None
+        current = _current(watch.row_id, watch.snoozed_at)
+        async with self._db.session() as s, s.begin():
+            row = (await s.exec(select(SnoozeRow).where(*current).with_for_update())).first()
+            if row is None:  # ended or replaced elsewhere
+                self._watching.pop(watch.incident_id, None)
+                self._refreshed_at = None
+                return
+            runs = runs_from_json(row.progress)
+            seen = advance(runs, points, cond, now, max_gap=self._max_gap)
+            look = check_runs(
+                watch.snooze, watch.snoozed_at, now, seen.values(), max_gap=self._max_gap
+            )
+            held = look.over and look.why == "condition"
+            if seen == runs and not held:
+                return
+            values: dict[str, Any] = {"progress": runs_to_json(seen)}
+            if held:
+                values |= {"ended_at": now, "ended_why": "condition"}
+            stmt = update(SnoozeRow).where(*current).values(**values).returning(col(SnoozeRow.id))
+            changed = (await s.exec(stmt)).scalar_one_or_none() is not None
+        if held and changed:
+            self._watching.pop(watch.incident_id, None)
+            await self._timers.cancel(timer_key(watch.incident_id))
+            await self._over(watch.incident_id, look)
+
+    # -- the table ---------------------------------------------------------------------------
+
+    async def _active(self, incident_id: int) -> SnoozeRow | None:
+        stmt = select(SnoozeRow).where(
+            col(SnoozeRow.incident_id) == incident_id, col(SnoozeRow.ended_at).is_(None)
+        )
+        async with self._db.session() as s, s.begin():
+            return (await s.exec(stmt)).first()
+
+    async def _end(self, row: SnoozeRow, now: datetime, why: str) -> bool:
+        """Mark the snooze over, if nobody has (the claim every end goes through)."""
+        assert row.id is not None
+        stmt = (
+            update(SnoozeRow)
+            .where(*_current(row.id, row.snoozed_at))
+            .values(ended_at=now, ended_why=why)
+            .returning(col(SnoozeRow.id))
+        )
+        async with self._db.session() as s, s.begin():
+            return (await s.exec(stmt)).scalar_one_or_none() is not None
+
+    async def _end_quietly(self, incident_id: int) -> None:
+        """The incident was resolved: end its snooze and cancel the timer, saying nothing."""
+        row = await self._active(incident_id)
+        if row is None:
+            return
+        await self._timers.cancel(timer_key(incident_id))
+        if await self._end(row, self._clock(), "resolved"):
+            self._watching.pop(incident_id, None)
+
+    async def _refresh(self, now: datetime) -> None:
+        """Re-read the running snoozes that have a condition (see the module docstring)."""
+        stmt = (
+            select(SnoozeRow, Incident.model, Incident.service)
+            .join(Incident, col(Incident.id) == col(SnoozeRow.incident_id))
+            .where(col(SnoozeRow.ended_at).is_(None))
+        )
+        async with self._db.session() as s, s.begin():
+            rows = (await s.exec(stmt)).all()
+        watching: dict[int, _Watch] = {}
+        for row, model, service in rows:
+            try:
+                parsed = parse_snooze(row.request)
+            except ValidationError:
+                log.warning("snooze of incident #%d: stored request unreadable", row.incident_id)
+                continue
+            if parsed.condition is None or row.id is None:
+                continue
+            scope = tuple(
+                (k, v) for k, v in (("model", model), ("service", service)) if v is not None
+            )
+            watching[row.incident_id] = _Watch(
+                row.id, row.incident_id, row.snoozed_at, parsed, scope
+            )
+        self._watching = watching
+        self._refreshed_at = now
+
+
+def _current(row_id: int, snoozed_at: datetime) -> tuple[Any, ...]:
+    """The row still running the snooze set at ``snoozed_at`` (not ended, not replaced)."""
+    return (
+        col(SnoozeRow.id) == row_id,
+        col(SnoozeRow.ended_at).is_(None),
+        col(SnoozeRow.snoozed_at) == snoozed_at,
+    )
+
+
+def _payload(incident_id: int, snoozed_at: datetime) -> dict[str, Any]:
+    return {"incident": incident_id, "snoozed_at": snoozed_at.astimezone(UTC).isoformat()}
+
+
+def _ended(why: str | None) -> dict[str, Any]:
+    return {"event": "ended", "why": why or ""}

@@ -1,0 +1,96 @@
+"""HTTP routes for imported schedule overrides: ``POST`` and ``GET
+/api/v1/schedules/{name}/overrides``.
+
+Kept out of ``web.py`` so that module stays about alerts and incidents; the answers use its
+one error shape, API-token check and 503 retry answer. The body of a post is the calendar
+itself. Its Content-Type is not checked: ``curl --data-binary @swaps.ics`` sends a form type
+unless told otherwise, and the parser says plainly when the bytes are not a calendar.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.errors import StorageError, ValidationError
+from bot.oncall.override_plan import import_json, override_json
+from bot.oncall.overrides import ScheduleBook
+from bot.secret import Secret
+from bot.web import _authorized, _unauthorized, _unavailable, error
+
+log = logging.getLogger(__name__)
+PATH = "/api/v1/schedules/{name}/overrides"
+MAX_SOURCE = 200
+
+
+class ScheduleRoutes:
+    """The override routes, bound to the schedule book the composition root built."""
+
+    def __init__(self, book: ScheduleBook, *, api_token: Secret | None, max_body_bytes: int):
+        self._book = book
+        self._token = api_token
+        self._max_body = max_body_bytes
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post(PATH, self.import_overrides)
+        app.router.add_get(PATH, self.list_overrides)
+
+    async def import_overrides(self, request: web.Request) -> web.Response:
+        """``POST …/overrides[?source=swaps.ics&replace=true]`` with an iCalendar body: each
+        event becomes an override of the schedule, stored before the 200, which counts what
+        was added, updated, left unchanged, removed, kept and skipped (see override_plan)."""
+        if not _authorized(request, self._token):
+            return _unauthorized()
+        name = request.match_info["name"]
+        if (missing := self._unknown(name)) is not None:
+            return missing
+        source = request.query.get("source", "api").strip()
+        if not source or len(source) > MAX_SOURCE:
+            return error(400, "invalid", "source", f"1 to {MAX_SOURCE} characters, e.g. swaps.ics")
+        flag = request.query.get("replace", "false").lower()
+        if flag not in ("true", "false", "1", "0"):
+            return error(400, "invalid", "replace", "must be true or false")
+        try:
+            data = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return error(
+                413,
+                "too_large",
+                "body",
+                f"the calendar is larger than {self._max_body} bytes; import it in parts",
+            )
+        try:
+            result = await self._book.import_ics(
+                name, data, actor="api", source=source, replace=flag in ("true", "1")
+            )
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not import overrides of %s", name)
+            return _unavailable("could not store the overrides; nothing was changed, retry")
+        return web.json_response(import_json(result))
+
+    async def list_overrides(self, request: web.Request) -> web.Response:
+        """``GET …/overrides``: the imported overrides in effect or to come, by start."""
+        if not _authorized(request, self._token):
+            return _unauthorized()
+        name = request.match_info["name"]
+        if (missing := self._unknown(name)) is not None:
+            return missing
+        try:
+            rows = await self._book.list(name)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not read the overrides of %s", name)
+            return _unavailable("could not read the overrides, retry")
+        return web.json_response({"schedule": name, "overrides": [override_json(r) for r in rows]})
+
+    def _unknown(self, name: str) -> web.Response | None:
+        """The 404 naming the schedule and the known ones, or None when it exists."""
+        if name in self._book.configured:
+            return None
+        known = ", ".join(sorted(self._book.configured)) or "none are configured (schedules:)"
+        return error(404, "not_found", "name", f"no schedule named {name!r}; schedules: {known}")
