@@ -84,6 +84,7 @@ class Pager:
         clock: Clock,
         retrier: NotifyRetrier | None = None,
         schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
+        snoozed: Callable[[int], Awaitable[bool]] | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -94,6 +95,7 @@ class Pager:
         self._retrier = retrier
         self._pages = PageBook(db)
         self._schedules = schedules
+        self._snoozed = snoozed  # a snoozed incident starts paging when its snooze ends
         timers.register(TIMER_KIND, self._on_timer)
 
     @property
@@ -111,6 +113,14 @@ class Pager:
             and view.state == "triggered"
             and await self._pages.steps_sent(view.id) == 0
         ):
+            if self._snoozed is not None and await self._snoozed(view.id):
+                await self._record(
+                    view.id,
+                    f"{view.severity}, but snoozed: nobody is paged until the snooze ends "
+                    f"(/incident snooze {view.id} off ends it now).",
+                    {"outcome": "snoozed"},
+                )
+                return
             await self._start(view, base=0, why="")
 
     async def _start(self, view: IncidentView, *, base: int, why: str) -> bool:

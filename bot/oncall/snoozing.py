@@ -403,6 +403,11 @@ class SnoozeService:
             await self._timers.cancel(timer_key(watch.incident_id))
             await self._over(watch.incident_id, look)
 
+    async def is_snoozed(self, incident_id: int) -> bool:
+        """Is a snooze running? The Pager asks before it starts paging a newly severe incident:
+        raising a snoozed incident to P1 must not page over the snooze someone chose."""
+        return await self._active(incident_id) is not None
+
     # -- the table ---------------------------------------------------------------------------
 
     async def _active(self, incident_id: int) -> SnoozeRow | None:

@@ -238,3 +238,19 @@ async def test_repage_of_an_acknowledged_incident_reminds_level_one_without_esca
     assert (await _escalation_lines(vigil, n))[-1] == (
         "Snooze over. Reminding level 1 (acknowledged)"
     )
+
+
+async def test_raising_a_snoozed_incident_pages_nobody_until_the_snooze_ends(
+    make_vigil: MakeVigil, oncall: OncallSettings
+) -> None:
+    vigil, chat = await _vigil(make_vigil, oncall)
+    n = await _open(vigil, "Checkout slow --sev P4 --service checkout")
+    await vigil.commands.run_incident(f"snooze {n} 2h", actor="@dave")
+    await vigil.commands.run_incident(f"sev {n} P1", actor="@dave")
+    assert _paged(chat) == []
+    assert (await _escalation_lines(vigil, n))[-1] == (
+        f"P1, but snoozed: nobody is paged until the snooze ends (/incident snooze {n} off "
+        "ends it now)."
+    )
+    await vigil.commands.run_incident(f"snooze {n} off", actor="@dave")
+    assert _paged(chat) == ["@alice"]
