@@ -115,7 +115,9 @@ class HandoffWatch:
         timers.register(TIMER_KIND, self._on_timer)
 
     async def resume(self) -> int:
-        """Plan the next look of every schedule that can hand off and has no timer; how many.
+        """Plan the next look of every schedule that has no timer; how many. A schedule of
+        one person gets its hourly look too: an imported swap (from any process) can give it a
+        handoff at any time.
 
         Run after ``Timers.start``, and again after new schedules appear. A pending timer is
         left alone: its ``since`` is what makes a late notice right after downtime."""
@@ -128,7 +130,7 @@ class HandoffWatch:
         now = self._clock()
         planned = 0
         for name, schedule in schedules.items():
-            if timer_key(name) in pending or not can_hand_off(schedule):
+            if timer_key(name) in pending:
                 continue
             try:
                 await self._plan(name, schedule, since=now)
@@ -162,8 +164,11 @@ class HandoffWatch:
         """Announce the latest handoff since the last look (if any), then plan the next."""
         now = self._clock()
         schedule = (await self._schedules()).get(name)
-        if schedule is None or not can_hand_off(schedule):
-            log.info("schedule %s is gone or has one person; its handoff timer is dropped", name)
+        if schedule is None:
+            log.info("schedule %s is gone; its handoff timer is dropped", name)
+            return
+        if not can_hand_off(schedule):  # one person today; an import may add a swap: look again
+            await self._plan(name, schedule, since=now)
             return
         change = None
         if now > since:

@@ -66,15 +66,19 @@ async def test_a_handoff_posts_one_notice_naming_the_new_person_and_the_open_inc
     make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
 ) -> None:
     vigil, chat = await _start(make_vigil, tmp_path)
-    # One timer, for the schedule that can hand off; "solo" has one person and none.
-    assert [key for key, _ in await _handoff_timers(vigil)] == [timer_key("ml-oncall")]
+    # A timer per schedule: "solo" has one person today, but an imported swap could change it.
+    assert sorted(key for key, _ in await _handoff_timers(vigil)) == [
+        timer_key("ml-oncall"),
+        timer_key("solo"),
+    ]
     drift = await vigil.incidents.open(title="fraud-scorer drift", actor="@dave", severity="P2")
     await vigil.incidents.acknowledge(drift.id, actor="@alice")
 
     clock.now = MONDAY - timedelta(minutes=30)
     await vigil.timers.run_due(clock())
     assert chat.notices == []
-    assert await _handoff_timers(vigil) == [(timer_key("ml-oncall"), MONDAY)]  # to the minute
+    ml = [t for t in await _handoff_timers(vigil) if t[0] == timer_key("ml-oncall")]
+    assert ml == [(timer_key("ml-oncall"), MONDAY)]  # to the minute
 
     clock.now = MONDAY
     await vigil.timers.run_due(clock())
@@ -161,3 +165,25 @@ async def test_the_notice_reaches_the_team_channel_on_slack_through_the_outbox(
         clock.advance(minutes=5)
         await vigil.slack.outbox.run_once(clock())
         assert len(slack.messages(channel)) == 1  # delivered once
+
+
+async def test_a_swap_imported_into_a_one_person_schedule_is_announced(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    """@eve covers solo on Wednesday evening (imported, as `vigil schedule import` does from
+    any process): the hourly look finds the new handoff and says so, once."""
+    vigil, chat = await _start(make_vigil, tmp_path)
+    swap = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        b"UID:swap@team\r\nDTSTAMP:20261120T000000Z\r\n"
+        b"DTSTART;TZID=Europe/Berlin:20261125T180000\r\n"
+        b"DTEND;TZID=Europe/Berlin:20261125T230000\r\nSUMMARY:@eve\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    await vigil.schedule_book.import_ics("solo", swap, actor="@dora", source="swap.ics")
+    for hour in range(1, 48):  # Tuesday 03:00 to Thursday 02:00 in Berlin, hour by hour
+        clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC) + timedelta(hours=hour)
+        await vigil.timers.run_due(clock())
+    solo = [n.splitlines()[0] for n in chat.notices if "for solo" in n]
+    assert len(solo) == 2  # @eve takes over at 18:00, @dora takes it back at 23:00
+    assert solo[0].startswith("📟 Handoff: @eve is now on call for solo until Wed 25 Nov 23:00")
