@@ -13,6 +13,7 @@ import jinja2
 
 from bot.config import Settings, load_settings, rule_files
 from bot.errors import ConfigError
+from bot.oncall.status import paging_lines
 from bot.playbooks.loader import load_playbook_dirs
 from bot.playbooks.service import load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
@@ -30,6 +31,7 @@ class CheckReport:
     alert_rules_on: int = 0
     alert_rules_off: int = 0  # off until a per-subject setting is configured
     alert_rules_disabled: int = 0
+    paging: tuple[str, ...] = ()  # what each severity does, routes, policies: who gets woken
 
     def summary(self) -> str:
         disabled = f", {self.alert_rules_disabled} disabled" if self.alert_rules_disabled else ""
@@ -91,4 +93,5 @@ def run_checks(
         alert_rules_on=on,
         alert_rules_off=off,
         alert_rules_disabled=disabled,
+        paging=paging_lines(settings.oncall.routing),
     )

@@ -130,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.config, env, playbooks=args.playbooks, templates=args.templates
             )
             print(report.summary())
+            for line in report.paging:
+                print(line)
             return 0
         if args.command == "rules":
             for line in rule_lines(check_rules(load_settings(args.config, env))):

@@ -53,13 +53,20 @@ def oncall_text(
             f"📟 {shift.person} is on call for {rotation.name} until {_when(shift.until)}; "
             f"next: {shift.next_person}"
         )
-    routing = settings.routing
-    if not routing.policies:
+    if not settings.routing.policies:
         lines.append(
             "No escalation policy is configured, so nobody is paged. Add `escalation:` to "
             "vigil.yaml (see vigil.example.yaml)."
         )
-        return "\n".join(lines)
-    lines.append("Paging: " + "; ".join(describe_routing(routing)) + ".")
-    lines.extend(f"Policy {name}: {describe(p)}" for name, p in routing.policies.items())
+    else:
+        lines.extend(paging_lines(settings.routing))
     return "\n".join(lines)
+
+
+def paging_lines(routing: Routing) -> tuple[str, ...]:
+    """What each severity does, the routes, and every policy's levels: who gets woken, for
+    ``/incident oncall`` and ``vigil check`` (a routing mistake seen before 2 a.m.)."""
+    if not routing.policies:
+        return ("Paging: no escalation policy, so nobody is paged (incidents still post).",)
+    head = "Paging: " + "; ".join(describe_routing(routing)) + "."
+    return (head, *(f"Policy {name}: {describe(p)}" for name, p in routing.policies.items()))

@@ -108,10 +108,31 @@ def test_check_counts_what_it_validated(tmp_path: Path) -> None:
     )
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
+    assert done.stdout.splitlines() == [
         "OK: config vigil.yaml; 1 classification rules; 18 rules on, 8 off until configured; "
-        "1 playbooks; 1 templates"
+        "1 playbooks; 1 templates",
+        "Paging: no escalation policy, so nobody is paged (incidents still post).",
+    ]
+
+
+def test_check_says_which_policy_pages_for_what(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "vigil.yaml": "escalation_policies:\n"
+            "  ml: {levels: [{notify: ['@priya'], wait: 10m}]}\n"
+            "routes:\n  - {match: {model: 'fraud-*'}, policy: ml}\n"
+            "  - {policy: none}\n"
+        },
     )
+    done = vigil("check", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        "Paging: P1 pages at once, no level waits over 5 min; P2 pages at once, no level waits "
+        "over 15 min; P3 pages in working hours (Mon-Fri 09:00-17:00 UTC); P4 posts to the "
+        "channel only; routes[0] (model=fraud-*) → ml; routes[1] (catch-all) → post only.",
+        "Policy ml: Level 1: @priya now; nobody acknowledged after 10 min: escalation exhausted.",
+    ]
 
 
 ROLLBACK_NO_MODEL = "steps:\n  - action: registry.rollback\n"
