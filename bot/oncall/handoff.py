@@ -33,6 +33,7 @@ from bot.oncall.schedule import (
     final_shifts,
     next_shift,
     on_call,
+    widening,
 )
 
 LATE = timedelta(minutes=15)
@@ -88,16 +89,12 @@ def next_handoff(
 ) -> Handoff | None:
     """The first handoff strictly after ``after`` (aware) and within ``limit``, else None."""
     after = _aware(after, "after")
-    window = _first_window(schedule)
-    while True:
-        window = min(window, limit)
+    for window in widening(schedule, limit):
         end = after + window
         changes = _changes(final_shifts(schedule, after, end), after, end)
         if changes:
             return _handoff(schedule, changes[0])
-        if window >= limit:
-            return None
-        window *= 4
+    return None
 
 
 def last_handoff(
@@ -105,21 +102,12 @@ def last_handoff(
 ) -> Handoff | None:
     """The latest handoff in ``(at - limit, at]``, else None: what a late notice is about."""
     at = _aware(at, "at")
-    window = _first_window(schedule)
-    while True:
-        window = min(window, limit)
+    for window in widening(schedule, limit):
         start, end = at - window, at + _TICK
         changes = _changes(final_shifts(schedule, start, end), start, end)
         if changes:
             return _handoff(schedule, changes[-1])
-        if window >= limit:
-            return None
-        window *= 4
-
-
-def _first_window(schedule: Schedule) -> timedelta:
-    """Two of the longest turns usually hold the next change (as ``on_call`` looks first)."""
-    return max([timedelta(days=1), *(2 * layer.length for layer in schedule.layers)])
+    return None
 
 
 def _changes(shifts: list[Shift], start: datetime, end: datetime) -> list[_Change]:

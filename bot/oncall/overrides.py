@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import asdict, fields, replace
 from types import MappingProxyType
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -195,29 +195,12 @@ def _with(schedule: Schedule, stored: Collection[StoredOverride]) -> Schedule:
 
 
 def _stored(row: Row) -> StoredOverride:
-    return StoredOverride(
-        schedule=row.schedule,
-        uid=row.uid,
-        person=row.person,
-        start=row.start,
-        end=row.end,
-        source=row.source,
-        imported_by=row.imported_by,
-        imported_at=row.imported_at,
-    )
+    """The row as the pure import rules take it (the dataclass names the columns it needs)."""
+    return StoredOverride(**{f.name: getattr(row, f.name) for f in fields(StoredOverride)})
 
 
 def _new_row(new: StoredOverride) -> Row:
-    return Row(
-        schedule=new.schedule,
-        uid=new.uid,
-        person=new.person,
-        start=new.start,
-        end=new.end,
-        source=new.source,
-        imported_by=new.imported_by,
-        imported_at=new.imported_at,
-    )
+    return Row(**asdict(new))
 
 
 def _update(row: Row, new: StoredOverride) -> Row:

@@ -31,6 +31,7 @@ Time rules, and why:
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
@@ -335,18 +336,29 @@ def _first_window(schedule: Schedule) -> timedelta:
     return max([timedelta(days=1), *(2 * layer.length for layer in schedule.layers)])
 
 
+def widening(schedule: Schedule, limit: timedelta) -> Iterator[timedelta]:
+    """Spans to search, smallest first: two of the longest turns, then four times wider each
+    time, the last exactly ``limit``. Most searches end in the first, cheaply; one that can
+    find nothing (a schedule of one person) ends at ``limit`` instead of looping."""
+    window = _first_window(schedule)
+    while True:
+        window = min(window, limit)
+        yield window
+        if window >= limit:
+            return
+        window *= 4
+
+
 def next_shift(
     schedule: Schedule, at: datetime, *, limit: timedelta = SEARCH_LIMIT
 ) -> Shift | None:
     """The first shift starting after ``at`` (aware), within ``limit``; None if there is none."""
     at = _utc(at, "at")
-    window = _first_window(schedule)
-    while True:
-        window = min(window, limit)
+    for window in widening(schedule, limit):
         later = [s for s in final_shifts(schedule, at, at + window) if s.start > at]
-        if later or window >= limit:
-            return later[0] if later else None
-        window *= 4
+        if later:
+            return later[0]
+    return None
 
 
 # ----------------------------------------------------------------------------- wording
