@@ -125,18 +125,22 @@ class Pager:
 
     async def _start(self, view: IncidentView, *, base: int, why: str) -> bool:
         """Decide for ``view`` now and page, schedule a page for working hours, or say that
-        nobody is paged. True when a plan started now."""
+        nobody is paged. True when someone is paged, now or at the working-hours start."""
         now = self._clock()
         decision = decide(self._routing, view.severity, labels(view), now)
         lead = f"{why} " if why else ""
         if decision.outcome == "post" or decision.policy is None:
-            await self._record(view.id, f"{lead}{decision.reason}", {"outcome": "post"})
+            # A P4 posting only is the product's rule, already plain from its severity: a
+            # line for each would be noise in the channel. A route saying so, or a re-page
+            # that pages nobody, is news: say it.
+            if decision.route or why:
+                await self._record(view.id, f"{lead}{decision.reason}", {"outcome": "post"})
             return False
         if decision.outcome == "page_later" and decision.page_at is not None:
             await self._record(view.id, f"{lead}{decision.reason}", {"outcome": "page_later"})
             payload = {"incident": view.id, "later": True, "base": base}
             await self._timers.schedule(TIMER_KIND, timer_key(view.id), decision.page_at, payload)
-            return False
+            return True
         plan_ = Plan(view.id, decision.policy.name, decision.severity, now, base)
         await self._record(
             view.id,
@@ -160,16 +164,18 @@ class Pager:
         """Page again from level 1 now (a snooze ran out), numbering steps after the last one
         sent. A triggered incident escalates as on its first page; an acknowledged or
         contained one pages its level-1 targets once, as a reminder, since nobody can
-        acknowledge it again. False when its severity and routes page nobody."""
+        acknowledge it again. False when its severity and routes page nobody (the timeline
+        says so, after ``reason``)."""
         view = await self._incidents.get(incident_id)
         if view.state in ("resolved", "postmortem"):
             return False
         base = await self._pages.steps_sent(incident_id)
         if view.state == "triggered":
             return await self._start(view, base=base, why=reason)
-        name, _, _ = route_for(self._routing, view.severity, labels(view))
-        policy = None if name is None else policy_for(self._routing, name, view.severity)
+        decision = decide(self._routing, view.severity, labels(view), self._clock())
+        policy = decision.policy if decision.outcome != "post" else None
         if policy is None:
+            await self._record(incident_id, f"{reason} {decision.reason}", {"outcome": "post"})
             return False
         step = replace(plan(policy, self._clock())[0], index=base)
         await self._record(

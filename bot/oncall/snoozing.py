@@ -99,6 +99,11 @@ class Repager(Protocol):
     async def repage(self, incident_id: int, *, reason: str) -> bool: ...
 
 
+REPAGE_REASON = "Snooze over."
+"""How the Pager's line about the re-page starts (the snooze's own line, just above it on the
+timeline, already says why it is over)."""
+
+
 def timer_key(incident_id: int) -> str:
     """The one snooze timer of an incident (the trailing colon keeps #1 apart from #12)."""
     return f"incident:{incident_id}:snooze"
@@ -214,7 +219,7 @@ class SnoozeService:
         await self._incidents.record(
             incident_id, kind=ENTRY_KIND, text=text, actor=actor, data=_ended("off")
         )
-        await self._repage(incident_id, text)
+        await self._repage(incident_id, REPAGE_REASON)
         await self._refresh(now)
         return Snoozed(await self._incidents.get(incident_id), text)
 
@@ -353,23 +358,13 @@ class SnoozeService:
             incident_id, kind=ENTRY_KIND, text=look.text, actor="vigil", data=_ended(look.why)
         )
         if look.why != "condition":
-            await self._repage(incident_id, look.text)
+            await self._repage(incident_id, REPAGE_REASON)
         await self._refresh(self._clock())
 
     async def _repage(self, incident_id: int, reason: str) -> None:
-        """Page again; if the incident's severity pages nobody, say that rather than let
-        "paging again" stand unanswered."""
-        if await self._pager.repage(incident_id, reason=reason):
-            return
-        view = await self._incidents.get(incident_id)
-        if view.state in OPEN_STATES:
-            await self._incidents.record(
-                incident_id,
-                kind=ENTRY_KIND,
-                text=f"#{incident_id} is {view.severity}, which pages nobody: nobody was paged.",
-                actor="vigil",
-                data={"event": "not-paged"},
-            )
+        """Page again; when the incident's severity or routes page nobody, the Pager says so
+        on the timeline after ``reason``, so "paging again" never stands unanswered."""
+        await self._pager.repage(incident_id, reason=reason)
 
     # -- the condition -----------------------------------------------------------------------
 

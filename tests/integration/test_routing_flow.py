@@ -109,9 +109,7 @@ async def test_a_p4_posts_only_and_a_p3_at_night_waits_for_working_hours(
     quiet = await _open(vigil, "Typo in a dashboard --sev P4 --service checkout")
     night = await _open(vigil, "Nightly batch slow --sev P3 --service batch")
     assert _paged(chat) == []
-    assert await _escalation_lines(vigil, quiet) == [
-        "P4 posts to the channel only; nobody is paged."
-    ]
+    assert await _escalation_lines(vigil, quiet) == []  # a P4 is plain: no extra line
     [later] = await _escalation_lines(vigil, night)
     assert later == (
         "P3 pages in working hours (Mon-Fri 09:00-18:00 Europe/Berlin) and it is outside them "
@@ -253,4 +251,28 @@ async def test_raising_a_snoozed_incident_pages_nobody_until_the_snooze_ends(
         "ends it now)."
     )
     await vigil.commands.run_incident(f"snooze {n} off", actor="@dave")
+    assert _paged(chat) == ["@alice"]
+
+
+async def test_a_snooze_ending_on_a_p4_says_nobody_is_paged_and_a_p3_at_night_waits(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    clock.now = TUESDAY_3AM_BERLIN
+    vigil, chat = await _vigil(make_vigil, oncall)
+    quiet = await _open(vigil, "Typo in a dashboard --sev P4 --service checkout")
+    night = await _open(vigil, "Nightly batch slow --sev P3 --service batch")
+    for n in (quiet, night):
+        await vigil.commands.run_incident(f"snooze {n} 1h", actor="@dave")
+    clock.advance(hours=1)
+    await vigil.timers.run_due(clock())
+    assert _paged(chat) == []
+    assert (await _escalation_lines(vigil, quiet))[-1] == (
+        "Snooze over. P4 posts to the channel only; nobody is paged."
+    )
+    assert (await _escalation_lines(vigil, night))[-1].startswith(
+        "Snooze over. P3 pages in working hours (Mon-Fri 09:00-18:00 Europe/Berlin) and it is "
+        "outside them now"
+    )
+    clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    await vigil.timers.run_due(clock())
     assert _paged(chat) == ["@alice"]
