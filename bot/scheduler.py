@@ -63,6 +63,7 @@ Clock = Callable[[], datetime]
 FIRE_REF = "bot.scheduler:_fire"
 _STORE = "default"
 _KEY_MAX = 191  # APScheduler's id column: Unicode(191)
+CLAIM_PAUSE = 0.05  # seconds the loop waits while a claim is in flight (see _process_jobs)
 _SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
 _SSL_TO_SSLMODE = {"true": "require", "false": "disable"}
 
@@ -133,6 +134,7 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
         self._stop_timer()
 
     poll: float | None = None  # seconds; set by Timers
+    claiming: Callable[[], bool] = staticmethod(lambda: False)  # set by Timers
 
     def _process_jobs(self) -> float | None:
         # APScheduler sleeps until its next known job (forever with none); a replica must
@@ -140,7 +142,12 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
         wait: float | None = super()._process_jobs()
         if self.poll is None or self.state == STATE_PAUSED:
             return wait
-        return self.poll if wait is None else min(wait, self.poll)
+        wait = self.poll if wait is None else min(wait, self.poll)
+        if self.claiming():
+            # A due row stays in the table until its claim (in a worker thread) deletes it,
+            # so APScheduler would look again at once, and again: pause a little instead.
+            wait = max(wait, CLAIM_PAUSE)
+        return wait
 
     def wakeup(self) -> None:
         if self._eventloop is not None:
@@ -174,6 +181,7 @@ class Timers:
         self._store = SQLAlchemyJobStore(url=url, tablename=tablename, engine_options=options)
         self._handlers: dict[str, Handler] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._claiming: set[tuple[str, datetime]] = set()  # (key, due) claims in flight
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduler = _Scheduler(
             jobstores={_STORE: self._store},
@@ -182,6 +190,7 @@ class Timers:
             timezone=UTC,
         )
         self._scheduler.poll = poll.total_seconds()
+        self._scheduler.claiming = lambda: bool(self._claiming)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Name the coroutine that runs timers of ``kind``; all of them before :meth:`start`.
@@ -315,16 +324,30 @@ class Timers:
         return int(result.rowcount)
 
     def _submit(self, job: Any) -> None:
-        """Called by APScheduler's loop (on the event loop thread) for each due timer."""
+        """Called by APScheduler's loop (on the event loop thread) for each due timer.
+
+        The claim runs in a worker thread, never on the loop: on SQLite the claim's DELETE
+        may wait for a write transaction of Vigil's own (a handler recording a timeline
+        entry) that needs the loop to finish, and waiting on the loop would hold both for the
+        busy timeout. A timer whose claim is in flight is not submitted again meanwhile."""
+        version = (job.id, job.next_run_time)
+        if self._loop is None or version in self._claiming:
+            return
+        self._claiming.add(version)
+        task = self._loop.create_task(self._claim_and_run(job, version))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _claim_and_run(self, job: Any, version: tuple[str, datetime]) -> None:
         try:
-            claimed = self._claim(job.id, job.next_run_time)
+            claimed = await asyncio.to_thread(self._claim, job.id, job.next_run_time)
         except Exception:
             log.exception("timer %s: could not claim it; it stays pending", job.id)
             return
-        if claimed and self._loop is not None:
-            task = self._loop.create_task(self._run(*job.args, at=job.next_run_time))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        finally:
+            self._claiming.discard(version)
+        if claimed:
+            await self._run(*job.args, at=job.next_run_time)
 
     async def _run(self, kind: str, key: str, payload: dict[str, Any], *, at: datetime) -> None:
         handler = self._handlers.get(kind)
