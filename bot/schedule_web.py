@@ -1,5 +1,5 @@
 """HTTP routes for imported schedule overrides: ``POST`` and ``GET
-/api/v1/schedules/{name}/overrides``.
+/api/v1/schedules/{name}/overrides``, ``DELETE …/overrides/{uid}``.
 
 Kept out of ``web.py`` so that module stays about alerts and incidents; the answers use its
 one error shape, API-token check and 503 retry answer. The body of a post is the calendar
@@ -14,7 +14,7 @@ import logging
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import StorageError, ValidationError
+from bot.errors import NotFoundError, StorageError, ValidationError
 from bot.oncall.override_plan import import_json, override_json
 from bot.oncall.overrides import ScheduleBook
 from bot.secret import Secret
@@ -36,6 +36,7 @@ class ScheduleRoutes:
     def install(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.import_overrides)
         app.router.add_get(PATH, self.list_overrides)
+        app.router.add_delete(PATH + "/{uid}", self.remove_override)
 
     async def import_overrides(self, request: web.Request) -> web.Response:
         """``POST …/overrides[?source=swaps.ics&replace=true]`` with an iCalendar body: each
@@ -87,6 +88,23 @@ class ScheduleRoutes:
             log.exception("could not read the overrides of %s", name)
             return _unavailable("could not read the overrides, retry")
         return web.json_response({"schedule": name, "overrides": [override_json(r) for r in rows]})
+
+    async def remove_override(self, request: web.Request) -> web.Response:
+        """``DELETE …/overrides/{uid}``: the swap fell through; whoever the layers say is on
+        call again. 404 naming the UID (and where to find the right one) when there is none."""
+        if not _authorized(request, self._token):
+            return _unauthorized()
+        name, uid = request.match_info["name"], request.match_info["uid"]
+        if (missing := self._unknown(name)) is not None:
+            return missing
+        try:
+            removed = await self._book.remove(name, uid)
+        except NotFoundError as exc:
+            return error(404, "not_found", "uid", str(exc))
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not remove override %s of %s", uid, name)
+            return _unavailable("could not remove the override; nothing was changed, retry")
+        return web.json_response({"schedule": name, "removed": override_json(removed)})
 
     def _unknown(self, name: str) -> web.Response | None:
         """The 404 naming the schedule and the known ones, or None when it exists."""

@@ -450,3 +450,22 @@ async def test_incident_oncall_names_the_person_from_an_imported_override(
     clock.now = INSIDE
     reply = await vigil.commands.run_incident("oncall ml-oncall", actor="@dave")
     assert reply.text.startswith("@kim is on call for ml-oncall until Thu 26 Nov 08:00 CET")
+
+
+async def test_deleting_an_override_over_http_gives_the_shift_back(
+    vigil: Vigil, client: Client
+) -> None:
+    status, _ = await post(client, KIM)
+    assert status == 200
+    assert await who(vigil) == "@kim"
+    wrong = await client.delete(f"{URL}/no-such-uid", headers=AUTH)
+    assert wrong.status == 404
+    body = await wrong.json()
+    assert body["field"] == "uid"
+    assert "vigil schedule overrides ml-oncall" in body["message"]
+    assert (await client.delete(f"{URL}/swap-1@team")).status == 401  # no token: kept
+    assert await who(vigil) == "@kim"
+    gone = await client.delete(f"{URL}/swap-1@team", headers=AUTH)
+    assert gone.status == 200
+    assert (await gone.json())["removed"]["person"] == "@kim"
+    assert await who(vigil) == "@maya"
