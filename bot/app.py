@@ -33,7 +33,6 @@ from bot.notify.retry import NotifyRetrier
 from bot.oncall.handoff_watch import HandoffWatch
 from bot.oncall.mirror import PagerDutyMirror
 from bot.oncall.overrides import ScheduleBook
-from bot.oncall.pages import PageBook
 from bot.oncall.paging import Pager
 from bot.oncall.report_data import ReportService
 from bot.oncall.sla_watch import SlaWatch
@@ -82,6 +81,7 @@ class Vigil:
     heartbeats: HeartbeatService
     models: ModelQualityService
     schedule_book: ScheduleBook  # vigil.yaml's schedules + imported overrides, read fresh
+    reports: ReportService  # the on-call report (SLA targets and working hours as the timers')
     handoffs: HandoffWatch  # posts "📟 Handoff: …" to the team channel when a schedule turns
     channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
@@ -181,6 +181,7 @@ class Vigil:
         # Before timers.start: a timer kind must be registered before any overdue one fires.
         # The same SLA and calendar as the report, so the channel and the report agree.
         sla, hours = settings.oncall.sla, settings.oncall.routing.working_hours
+        reports = ReportService(db, sla=sla, working_hours=hours, clock=clock)
         sla_watch = SlaWatch(incidents, timers, sla=sla, working_hours=hours, clock=clock)
         tz = (hours or sla.calendar).tz  # the zone SLA lines show times in
         snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz)
@@ -204,7 +205,7 @@ class Vigil:
                 oncall=settings.oncall,
                 clock=clock,
                 playbooks=runs,
-                reports=ReportService(db, sla=sla, working_hours=hours, clock=clock),
+                reports=reports,
                 escalate=pager.escalate,
                 snoozes=snoozes,
                 schedules=schedule_book.current,
@@ -222,13 +223,14 @@ class Vigil:
             heartbeats=HeartbeatService(beats, settings.heartbeats, clock=clock),
             models=models,
             schedule_book=schedule_book,
+            reports=reports,
             handoffs=handoffs,
             channels=channels,
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
         notifier.subscribe(pager.on_change)
-        notifier.subscribe(PagerDutyMirror(retrier, PageBook(db).steps_sent).on_change)
+        notifier.subscribe(PagerDutyMirror(retrier, pager.pages.steps_sent).on_change)
         notifier.subscribe(sla_watch.on_change)
         notifier.subscribe(snoozes.on_change)
         notifier.subscribe(postmortems.on_change)

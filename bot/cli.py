@@ -22,9 +22,6 @@ from bot.db import redact_url
 from bot.demo import run_demo
 from bot.errors import ConfigError, VigilError
 from bot.incidents.service import Change
-from bot.oncall.calendar import WorkingHours
-from bot.oncall.report_data import ReportService
-from bot.oncall.sla import SlaSettings
 from bot.rules.listing import rule_lines
 
 log = logging.getLogger("vigil")
@@ -165,20 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out.write_text(text, encoding="utf-8")
                 print(f"Post-mortem draft of #{args.incident} written to {args.out}")
             return 0
-        if args.command == "model":
-            output = asyncio.run(_model(settings, args))
-            if output is None:
-                return 1
-            print(output)
-            return 0
-        if args.command == "schedule":
-            output = asyncio.run(_schedule(settings, args))
-            if output is None:
-                return 1
-            print(output)
-            return 0
-        if args.command == "report":
-            output = asyncio.run(_report(settings, args.since))
+        printer = {"model": _model, "schedule": _schedule, "report": _report}.get(args.command)
+        if printer is not None:
+            output = asyncio.run(printer(settings, args))
             if output is None:
                 return 1
             print(output)
@@ -247,22 +233,11 @@ async def _schedule(settings: Settings, args: argparse.Namespace) -> str | None:
     )
 
 
-def report_settings(settings: Settings) -> tuple[SlaSettings, WorkingHours | None]:
-    """The SLA targets (``sla:``) and working hours (``working_hours:``) the report counts
-    against: the same as the SLA timers use, so the channel and the report agree."""
-    return settings.oncall.sla, settings.oncall.routing.working_hours
-
-
-async def _report(settings: Settings, since: str) -> str | None:
+async def _report(settings: Settings, args: argparse.Namespace) -> str | None:
     """What ``vigil report`` prints, or None after saying on stderr why not (a bad
-    ``--since``: one line naming it)."""
-    sla, hours = report_settings(settings)
-    return await _once(
-        settings,
-        lambda vigil: ReportService(
-            vigil.db, sla=sla, working_hours=hours, clock=vigil.clock
-        ).report(since),
-    )
+    ``--since``: one line naming it). The app's own report service: the SLA targets and
+    working hours the SLA timers use, so the channel and the report agree."""
+    return await _once(settings, lambda vigil: vigil.reports.report(args.since))
 
 
 async def _serve(settings: Settings, *, console: bool) -> None:

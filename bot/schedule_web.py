@@ -82,8 +82,6 @@ class ScheduleRoutes:
             return missing
         try:
             rows = await self._book.list(name)
-        except ValidationError as exc:
-            return error(400, "invalid", exc.field, exc.detail)
         except (StorageError, SQLAlchemyError, OSError):
             log.exception("could not read the overrides of %s", name)
             return _unavailable("could not read the overrides, retry")

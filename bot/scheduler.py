@@ -14,10 +14,10 @@ Why this shape:
 - **Fires once.** Whoever runs a timer first deletes its row and runs it only if that
   ``DELETE`` removed a row (the *claim*). The delete names the key *and* the due time read,
   so a stale read can never claim the newer timer a handler re-scheduled under the same key.
-  APScheduler's own loop (through :class:`_Claimer`,
-  our executor) and :meth:`Timers.run_due` both claim, so a timer run by one is never run
-  by the other. A handler that raises is logged; its timer is not retried (at most once:
-  a handler that must not give up reschedules itself under the same key).
+  APScheduler's own loop (through :class:`_Claimer`, our executor) and
+  :meth:`Timers.run_due` both claim, so a timer run by one is never run by the other. A
+  handler that raises is logged; its timer is not retried (at most once: a handler that
+  must not give up reschedules itself under the same key).
 - **Injectable time.** APScheduler 3 reads the real clock. Tests and ``vigil demo`` start
   the scheduler paused and call ``run_due(now)``, which runs every timer with ``at <= now``
   in time order; nothing sleeps waiting for a timer.
@@ -133,14 +133,14 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
         BaseScheduler.shutdown(self, wait=False)
         self._stop_timer()
 
-    poll: float | None = None  # seconds; set by Timers
+    poll: float = 5.0  # seconds; set by Timers
     claiming: Callable[[], bool] = staticmethod(lambda: False)  # set by Timers
 
     def _process_jobs(self) -> float | None:
         # APScheduler sleeps until its next known job (forever with none); a replica must
         # also see rows another process wrote, so never sleep longer than ``poll``.
         wait: float | None = super()._process_jobs()
-        if self.poll is None or self.state == STATE_PAUSED:
+        if self.state == STATE_PAUSED:
             return wait
         wait = self.poll if wait is None else min(wait, self.poll)
         if self.claiming():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.notify.base import Channel
 from bot.notify.email import EmailChannel
+from bot.notify.http import OwnsPoster
 from bot.notify.pagerduty import PagerDutyChannel
 from bot.notify.settings import NotifySettings
 from bot.notify.webhook import WebhookChannel
@@ -40,5 +41,5 @@ def build_channels(settings: NotifySettings) -> list[Channel]:
 async def close_channels(channels: list[Channel]) -> None:
     """Release what the channels hold (HTTP sessions); e-mail holds nothing between sends."""
     for channel in channels:
-        if isinstance(channel, PagerDutyChannel | WebhookChannel):
+        if isinstance(channel, OwnsPoster):
             await channel.aclose()

@@ -158,7 +158,6 @@ class EmailChannel:
         password: Secret | None = None,
         starttls: bool = True,
         implicit_tls: bool = False,
-        validate_certs: bool = True,
         timeout: float = 10.0,
         clock: Clock = utc_now,
         name: str = "email",
@@ -179,7 +178,6 @@ class EmailChannel:
         self._password = password
         self._starttls = starttls
         self._implicit_tls = implicit_tls
-        self._validate_certs = validate_certs
         self._timeout = timeout
         self._clock = clock
         self.name = name
@@ -218,7 +216,6 @@ class EmailChannel:
                 password=password,
                 start_tls=self._starttls,
                 use_tls=self._implicit_tls,
-                validate_certs=self._validate_certs,
                 timeout=self._timeout,
             )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -101,10 +101,10 @@ class FallbackResult:
     lines: tuple[str, ...]
     outcome: Outcome
     channel: str | None = None
-    attempts: tuple[Attempt, ...] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "attempts", tuple(a for r in self.runs for a in r.attempts))
+    @property
+    def attempts(self) -> tuple[Attempt, ...]:
+        return tuple(a for r in self.runs for a in r.attempts)
 
     @property
     def delivered(self) -> bool:

@@ -58,14 +58,13 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
+from bot.oncall.plans import STOPPING_STATES
 from bot.scheduler import Timers
 
 log = logging.getLogger(__name__)
 
 TIMER_KIND = "notify-retry"
 ENTRY_KIND = "notify"
-STOPPED_STATES = frozenset({"acknowledged", "contained", "resolved", "postmortem"})
-"""A page or reminder waiting to be retried is dropped in these states (as in the pager)."""
 WAKING_KINDS: frozenset[Kind] = frozenset({"page", "reminder"})
 GUARD = timedelta(minutes=5)
 """The earliest a guard timer fires (see the module docstring): longer than a chain's run."""
@@ -156,7 +155,7 @@ class NotifyRetrier:
             log.warning("notify retry for incident #%d, which no longer exists", n.incident_id)
             await self._timers.cancel(timer_key(n))
             return
-        if n.kind in WAKING_KINDS and view.state in STOPPED_STATES:
+        if n.kind in WAKING_KINDS and view.state in STOPPING_STATES:
             await self._timers.cancel(timer_key(n))
             await self._record(n, [dropped_line(n, view.state)], None)
             log.info("#%d: %s to %s dropped: %s", n.incident_id, n.kind, n.target, view.state)

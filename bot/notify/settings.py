@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from bot.config_checks import known, mapping
 from bot.errors import ConfigError
 from bot.notify.base import DEFAULT_KEY_PREFIX
-from bot.notify.pagerduty import DEFAULT_URL
+from bot.notify.pagerduty import DEFAULT_URL, ROUTING_KEY_LENGTH
 from bot.secret import Secret
 
 CHANNELS = ("pagerduty", "email", "webhook")
@@ -92,10 +92,10 @@ def _pagerduty(raw: object, env: Mapping[str, str], where: str) -> PagerDutySett
     spec = mapping(raw if raw is not None else {}, where, "notify.pagerduty")
     known(spec, ("url", "source"), where, "notify.pagerduty")
     key = _secret(env, "VIGIL_PAGERDUTY_ROUTING_KEY", where, "notify.pagerduty")
-    if len(key.reveal()) != 32:
+    if len(key.reveal()) != ROUTING_KEY_LENGTH:
         raise ConfigError(
-            "VIGIL_PAGERDUTY_ROUTING_KEY must be the 32-character integration key of an "
-            "Events API v2 integration",
+            f"VIGIL_PAGERDUTY_ROUTING_KEY must be the {ROUTING_KEY_LENGTH}-character "
+            "integration key of an Events API v2 integration",
             where=where,
             key="notify.pagerduty",
         )

@@ -54,6 +54,7 @@ from bot.notify.base import (
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
 from bot.secret import Secret
+from bot.timefmt import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def body_of(n: Notification, sent_at: datetime) -> dict[str, Any]:
         },
         "target": n.target,
         "text": n.text,
-        "sent_at": sent_at.isoformat().replace("+00:00", "Z"),
+        "sent_at": iso_z(sent_at),
     }
 
 
@@ -147,7 +148,8 @@ class WebhookChannel(OwnsPoster):
         label: str = "the webhook",
         via: str = "via webhook",
     ) -> None:
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError("must be an http:// or https:// URL", key="webhook.url")
         if len(secret.reveal()) < 16:
             raise ConfigError("must be at least 16 characters", key="webhook.secret")

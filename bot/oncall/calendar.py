@@ -22,9 +22,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError
+from bot.oncall.roster import parse_tz
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HORIZON_DAYS = 3660  # look this far for a working day before calling the calendar empty
@@ -115,10 +116,7 @@ def parse_working_hours(raw: object, *, where: str, key: str = "working_hours") 
     tz_raw = spec.get("tz")
     if not isinstance(tz_raw, str) or not tz_raw:
         p.fail(f"{key}.tz", "missing: an IANA time zone such as Europe/Berlin")
-    try:
-        tz = ZoneInfo(tz_raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        p.fail(f"{key}.tz", f"unknown time zone {tz_raw!r} (IANA names, e.g. America/New_York)")
+    tz = parse_tz(tz_raw, where=where, key=f"{key}.tz")
     days = p.days(spec.get("days", "mon-fri"), f"{key}.days")
     start = p.clock(spec.get("from", "09:00"), f"{key}.from")
     end = p.clock(spec.get("to", "17:00"), f"{key}.to")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,8 @@ from bot.oncall.schedule import (
     SEARCH_LIMIT,
     Schedule,
     Shift,
+    _utc,
+    _when,
     final_shifts,
     next_shift,
     on_call,
@@ -88,7 +90,7 @@ def next_handoff(
     schedule: Schedule, after: datetime, *, limit: timedelta = SEARCH_LIMIT
 ) -> Handoff | None:
     """The first handoff strictly after ``after`` (aware) and within ``limit``, else None."""
-    after = _aware(after, "after")
+    after = _utc(after, "after")
     for window in widening(schedule, limit):
         end = after + window
         changes = _changes(final_shifts(schedule, after, end), after, end)
@@ -101,7 +103,7 @@ def last_handoff(
     schedule: Schedule, at: datetime, *, limit: timedelta = SEARCH_LIMIT
 ) -> Handoff | None:
     """The latest handoff in ``(at - limit, at]``, else None: what a late notice is about."""
-    at = _aware(at, "at")
+    at = _utc(at, "at")
     for window in widening(schedule, limit):
         start, end = at - window, at + _TICK
         changes = _changes(final_shifts(schedule, start, end), start, end)
@@ -170,7 +172,7 @@ def handoff_text(
 
     ``now`` is when it is posted (default: at the handoff); later than ``late_after`` after
     the handoff, it says "since" and that the notice is late rather than "now"."""
-    now = _aware(now, "now") if now is not None else handoff.at
+    now = _utc(now, "now") if now is not None else handoff.at
     when = partial(_when, tz=tz, now=now)
     late = now - handoff.at > late_after
     since = f" since {when(handoff.at)}," if late else ""
@@ -228,16 +230,3 @@ def _incident(incident: OpenIncident) -> str:
     else:
         state = incident.state + (f" by {incident.by}" if incident.by else "")
     return f"#{incident.id} {incident.severity} {incident.title} ({state})"
-
-
-def _when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
-    """``Mon 7 Dec 09:00 CET``, as ``/incident oncall`` writes it (the year when not this one)."""
-    local = at.astimezone(tz)
-    year = f" {local.year}" if local.year != now.astimezone(tz).year else ""
-    return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M %Z}"
-
-
-def _aware(at: datetime, what: str) -> datetime:
-    if at.tzinfo is None:
-        raise ValueError(f"{what} must be timezone-aware")
-    return at.astimezone(UTC)

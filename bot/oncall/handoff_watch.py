@@ -67,15 +67,6 @@ def timer_key(schedule: str) -> str:
     return f"schedule:{schedule}:handoff"
 
 
-def fixed_schedules(schedules: Mapping[str, Schedule]) -> Schedules:
-    """A provider for schedules that never change while running (``vigil.yaml``'s)."""
-
-    async def provide() -> Mapping[str, Schedule]:
-        return schedules
-
-    return provide
-
-
 def open_incident(view: IncidentView) -> OpenIncident:
     """An incident as a notice names it; ``by`` is whoever moved it into its current state."""
     by = next(

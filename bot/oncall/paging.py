@@ -93,7 +93,7 @@ class Pager:
         self._senders = senders
         self._clock = clock
         self._retrier = retrier
-        self._pages = PageBook(db)
+        self.pages = PageBook(db)  # also read by the PagerDuty mirror: "was this paged?"
         self._schedules = schedules
         self._snoozed = snoozed  # a snoozed incident starts paging when its snooze ends
         timers.register(TIMER_KIND, self._on_timer)
@@ -111,7 +111,7 @@ class Pager:
             self._routing.policies
             and change.kind in ("opened", "severity")
             and view.state == "triggered"
-            and await self._pages.steps_sent(view.id) == 0
+            and await self.pages.steps_sent(view.id) == 0
         ):
             if self._snoozed is not None and await self._snoozed(view.id):
                 await self._record(
@@ -145,7 +145,7 @@ class Pager:
         await self._record(
             view.id,
             f"{lead}{decision.reason} {describe(decision.policy)}",
-            {"outcome": "page", **plan_.payload(), "started_at": now.isoformat()},
+            {"outcome": "page", **plan_.payload()},
         )
         await self._advance(plan_)
         return True
@@ -169,11 +169,11 @@ class Pager:
         view = await self._incidents.get(incident_id)
         if view.state in ("resolved", "postmortem"):
             return False
-        base = await self._pages.steps_sent(incident_id)
+        base = await self.pages.steps_sent(incident_id)
         if view.state == "triggered":
             return await self._start(view, base=base, why=reason)
         decision = decide(self._routing, view.severity, labels(view), self._clock())
-        policy = decision.policy if decision.outcome != "post" else None
+        policy = decision.policy  # None exactly when the decision is to post only
         if policy is None:
             await self._record(incident_id, f"{reason} {decision.reason}", {"outcome": "post"})
             return False
@@ -196,7 +196,8 @@ class Pager:
             raise TransitionError(
                 f"Cannot escalate incident #{incident_id}: it is {view.state}.", current=view.state
             )
-        plan_ = current_plan(view)
+        started = current_plan(view)
+        plan_ = started
         if plan_ is None:
             name, _, why = route_for(self._routing, view.severity, labels(view))
             if name is None:
@@ -207,7 +208,7 @@ class Pager:
             raise ValidationError(
                 "escalation", f"policy {plan_.policy} is no longer configured; page by hand"
             )
-        paged = await self._pages.steps_sent(incident_id)
+        paged = await self.pages.steps_sent(incident_id)
         steps = plan(policy, plan_.started)
         if paged - plan_.base >= len(steps):
             raise ValidationError(
@@ -219,7 +220,7 @@ class Pager:
             kind="escalation",
             text=f"Escalated by {actor}: paging level {step.level} now",
             actor=actor,
-            data=plan_.payload() if current_plan(view) is None else {},
+            data=plan_.payload() if started is None else {},  # a plan Escalate started
         )
         await self._send(view, policy, step, None)
         return await self._incidents.get(incident_id)
@@ -229,13 +230,11 @@ class Pager:
         if payload.get("later"):  # working hours began: decide again, as at the start
             view = await self._incidents.get(incident_id)
             base = int(payload.get("base", 0))
-            if view.state == "triggered" and await self._pages.steps_sent(incident_id) <= base:
+            if view.state == "triggered" and await self.pages.steps_sent(incident_id) <= base:
                 await self._start(view, base=base, why="Working hours began.")
             return
-        plan_ = Plan.of(payload)
-        if plan_ is None:  # a timer written before routing: the default policy, capped
-            default = {"policy": DEFAULT_POLICY, "severity": "", **payload}
-            plan_ = Plan.of(default)
+        # A timer written before routing carries no policy: the default one, uncapped.
+        plan_ = Plan.of({"policy": DEFAULT_POLICY, "severity": "", **payload})
         assert plan_ is not None
         await self._advance(plan_)
 
@@ -258,7 +257,7 @@ class Pager:
             plan_.started,
             now,
             acknowledged=view.state != "triggered",
-            paged=max(await self._pages.steps_sent(incident_id) - plan_.base, 0),
+            paged=max(await self.pages.steps_sent(incident_id) - plan_.base, 0),
         )
         if state.next_at is not None:
             # Before paging: a process killed while it pages (after this timer's row was
@@ -298,7 +297,7 @@ class Pager:
         senders = list(self._senders())
         channel = ",".join(s.name for s in senders) or "none"
         for person in people:
-            if not await self._pages.claim(view.id, step, person, channel, now):
+            if not await self.pages.claim(view.id, step, person, channel, now):
                 continue  # another process (or an earlier run) already paged this step
             failures = []
             for sender in senders:
@@ -331,7 +330,7 @@ class Pager:
 
     async def _stop(self, view: IncidentView, actor: str) -> None:
         cancelled = await self._timers.cancel(timer_key(view.id))
-        pages = await self._pages.acknowledge(view.id, actor, self._clock())
+        pages = await self.pages.acknowledge(view.id, actor, self._clock())
         if cancelled or pages:
             await self._incidents.record(
                 view.id,

@@ -151,14 +151,11 @@ class ReportService:
         self._clock = clock
         self._limit = limit
 
-    def period(self, since_text: str, now: datetime | None = None) -> Period:
-        """``--since`` read in the working-hours zone (a bare date is local midnight there);
-        ValidationError naming ``since`` for anything that is not a span or a past date."""
-        return parse_since(since_text, now or self._clock(), tz=self._hours.tz)
-
     async def build(self, since_text: str) -> tuple[Report, tuple[str, ...]]:
-        """The counted report and the tables that hit the row cap."""
-        period = self.period(since_text)
+        """The counted report and the tables that hit the row cap. ``since_text`` is read in
+        the working-hours zone (a bare date is local midnight there); ValidationError naming
+        ``since`` for anything that is not a span or a past date."""
+        period = parse_since(since_text, self._clock(), tz=self._hours.tz)
         records = await read_records(self._db, period, limit=self._limit)
         report = build_report(
             period,

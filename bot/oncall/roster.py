@@ -21,14 +21,17 @@ skipped local hour takes the earlier reading; pick a handoff time away from 02:0
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
 from bot.oncall.escalation import ROTATION_PREFIX, SCHEDULE_PREFIX, parse_duration
 from bot.oncall.schedule import Schedule, on_call
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -123,16 +126,24 @@ def unknown_rotations(
 
 def parse_roster(raw: object, *, where: str, key: str = "rotations") -> dict[str, Rotation]:
     """``rotations:`` mapping (name → rotation) → Rotations, or ConfigError naming the key."""
+    return parse_named(raw, parse_rotation, what="rotation", where=where, key=key)
+
+
+def parse_named(
+    raw: object, parse: Callable[..., T], *, what: str, where: str, key: str
+) -> dict[str, T]:
+    """A ``NAME: body`` section (``rotations:``, ``schedules:``) → ``{name: parse(name, body,
+    where=…, key=…)}``; a name must be non-empty text without whitespace."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping of rotation name to rotation", where=where, key=key)
-    rotations: dict[str, Rotation] = {}
+        raise ConfigError(f"must be a mapping of {what} name to {what}", where=where, key=key)
+    parsed: dict[str, T] = {}
     for name, body in raw.items():
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-            raise ConfigError(f"bad rotation name {name!r}", where=where, key=f"{key}.{name}")
-        rotations[name] = parse_rotation(name, body, where=where, key=f"{key}.{name}")
-    return rotations
+            raise ConfigError(f"bad {what} name {name!r}", where=where, key=f"{key}.{name}")
+        parsed[name] = parse(name, body, where=where, key=f"{key}.{name}")
+    return parsed
 
 
 def parse_rotation(name: str, raw: object, *, where: str, key: str) -> Rotation:

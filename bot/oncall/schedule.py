@@ -303,9 +303,7 @@ def on_call(
     only when the shift or the next one reaches its edge, so the usual answer costs little.
     """
     at = _utc(at, "at")
-    window = _first_window(schedule)
-    while True:
-        window = min(window, limit)
+    for window in widening(schedule, limit):
         shifts = final_shifts(schedule, at - window, at + window)
         index = next((i for i, s in enumerate(shifts) if s.start <= at < s.end), None)
         if index is None:
@@ -314,9 +312,8 @@ def on_call(
         nxt = shifts[index + 1] if index + 1 < len(shifts) else None
         open_start = shift.start == at - window
         open_end = shift.end == at + window
-        if window >= limit or not (open_start or open_end or nxt is None):
+        if not (open_start or open_end or nxt is None):
             break
-        window *= 4
     part = next(p for p in shift.parts if p.start <= at < p.end)
     return OnCallNow(
         schedule=schedule.name,

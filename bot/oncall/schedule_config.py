@@ -40,8 +40,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import parse_duration
-from bot.oncall.roster import parse_tz
+from bot.oncall.escalation import _refuse_unknown, parse_duration
+from bot.oncall.roster import parse_named, parse_tz
 from bot.oncall.schedule import (
     MIN_ROTATION,
     Layer,
@@ -61,16 +61,7 @@ _CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
 
 def parse_schedules(raw: object, *, where: str, key: str = "schedules") -> dict[str, Schedule]:
     """``schedules:`` mapping (name → schedule) → Schedules, or ConfigError naming the key."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping of schedule name to schedule", where=where, key=key)
-    schedules: dict[str, Schedule] = {}
-    for name, body in raw.items():
-        if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-            raise ConfigError(f"bad schedule name {name!r}", where=where, key=f"{key}.{name}")
-        schedules[name] = parse_schedule(name, body, where=where, key=f"{key}.{name}")
-    return schedules
+    return parse_named(raw, parse_schedule, what="schedule", where=where, key=key)
 
 
 def parse_schedule(name: str, raw: object, *, where: str, key: str) -> Schedule:
@@ -255,10 +246,3 @@ def _is_person(value: object) -> bool:
         and len(value) > 1
         and not any(c.isspace() for c in value)
     )
-
-
-def _refuse_unknown(raw: dict[object, object], known: set[str], *, where: str, key: str) -> None:
-    for name in raw:
-        if name not in known:
-            allowed = ", ".join(sorted(known))
-            raise ConfigError(f"unknown key (allowed: {allowed})", where=where, key=f"{key}.{name}")

@@ -127,15 +127,12 @@ def check(view: IncidentView, now: datetime, settings: SlaSettings) -> Check:
         settings=settings,
     )
     before = said(view, clock.severity)
+    every = settings.targets[clock.severity].remind_every
     reminders = unresolved_reminders(
-        clock.acknowledge.done_at,
-        clock.resolve.done_at,
-        clock.now,
-        settings.targets[clock.severity].remind_every,
+        clock.acknowledge.done_at, clock.resolve.done_at, clock.now, every
     )
     unresolved = None
     if reminders.count and reminders.next_at is not None:
-        every = settings.targets[clock.severity].remind_every
         assert every is not None  # a count means reminders are on
         latest = reminders.next_at - every
         if before.unresolved is None or latest > before.unresolved:
@@ -185,7 +182,7 @@ class SlaWatch:
         planned = 0
         for view in await self._incidents.list(limit=limit):
             try:
-                await self._plan(view.id)
+                await self._schedule(view)  # just loaded: no need to read it again
             except Exception:
                 log.exception("SLA timer of incident #%s not set", view.id)
                 continue
@@ -194,13 +191,15 @@ class SlaWatch:
 
     async def _plan(self, incident_id: int) -> None:
         # Reloaded rather than the change's snapshot: a later change may have committed.
-        view = await self._incidents.get(incident_id)
+        await self._schedule(await self._incidents.get(incident_id))
+
+    async def _schedule(self, view: IncidentView) -> None:
         look = check(view, self._clock(), self._sla)
         at = look.clock.now if look.due_now else look.next_at
         if at is None:
-            await self._timers.cancel(timer_key(incident_id))
+            await self._timers.cancel(timer_key(view.id))
         else:
-            await self._timers.schedule(TIMER_KIND, timer_key(incident_id), at, _payload(view.id))
+            await self._timers.schedule(TIMER_KIND, timer_key(view.id), at, _payload(view.id))
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
         incident_id = int(payload["incident"])

@@ -27,8 +27,9 @@ each series as a :class:`Run` (two timestamps, not the samples) and judges it wi
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
@@ -41,6 +42,12 @@ MAX_GAP = timedelta(minutes=5)
 USAGE = "Write it like /incident snooze 12 30m, or /incident snooze 12 until psi<0.1 for 30m"
 Op = Literal["<", "<=", ">", ">="]
 _OPS: dict[str, Op] = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_COMPARE: dict[Op, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _METRIC = re.compile(r"[a-z_][a-z0-9_]*")
 _CONDITION = re.compile(
     r"(?P<metric>[^\s{<>=!]+)\s*(?:\{(?P<labels>[^}]*)\})?\s*(?P<op>[<>=!]=?|=)\s*(?P<value>\S+)"
@@ -66,12 +73,7 @@ class Condition:
     labels: tuple[tuple[str, str], ...] = ()
 
     def test(self, x: float) -> bool:
-        return {
-            "<": x < self.value,
-            "<=": x <= self.value,
-            ">": x > self.value,
-            ">=": x >= self.value,
-        }[self.op]
+        return _COMPARE[self.op](x, self.value)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True for a series whose labels include every label of the selector."""

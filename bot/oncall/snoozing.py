@@ -101,7 +101,8 @@ class Repager(Protocol):
 
 REPAGE_REASON = "Snooze over."
 """How the Pager's line about the re-page starts (the snooze's own line, just above it on the
-timeline, already says why it is over)."""
+timeline, already says why it is over); when the incident's severity or routes page nobody,
+the Pager says so after it, so "paging again" never stands unanswered."""
 
 
 def timer_key(incident_id: int) -> str:
@@ -209,7 +210,7 @@ class SnoozeService:
     async def unsnooze(self, incident_id: int, *, actor: str) -> Snoozed:
         """``snooze N off``: end the snooze now and page again, as if its time ran out.
         NotFoundError when the incident has no snooze running."""
-        row = await self._active(incident_id)
+        row = await self.active(incident_id)
         now = self._clock()
         if row is None or not await self._end(row, now, "off"):
             await self._incidents.get(incident_id)  # no such incident: say that instead
@@ -219,13 +220,9 @@ class SnoozeService:
         await self._incidents.record(
             incident_id, kind=ENTRY_KIND, text=text, actor=actor, data=_ended("off")
         )
-        await self._repage(incident_id, REPAGE_REASON)
+        await self._pager.repage(incident_id, reason=REPAGE_REASON)
         await self._refresh(now)
         return Snoozed(await self._incidents.get(incident_id), text)
-
-    async def active(self, incident_id: int) -> SnoozeRow | None:
-        """The incident's snooze while it runs; None when there is none or it is over."""
-        return await self._active(incident_id)
 
     # -- listeners ---------------------------------------------------------------------------
 
@@ -317,7 +314,7 @@ class SnoozeService:
     async def _fire(self, incident_id: int, snoozed_at: datetime) -> None:
         """The deadline: page again (time or cap), unless the snooze is gone, was replaced,
         or its incident was resolved meanwhile."""
-        row = await self._active(incident_id)
+        row = await self.active(incident_id)
         if row is None or row.snoozed_at != snoozed_at:
             return  # ended already, or replaced by a snooze whose own timer will come
         view = await self._incidents.get(incident_id)
@@ -358,13 +355,8 @@ class SnoozeService:
             incident_id, kind=ENTRY_KIND, text=look.text, actor="vigil", data=_ended(look.why)
         )
         if look.why != "condition":
-            await self._repage(incident_id, REPAGE_REASON)
+            await self._pager.repage(incident_id, reason=REPAGE_REASON)
         await self._refresh(self._clock())
-
-    async def _repage(self, incident_id: int, reason: str) -> None:
-        """Page again; when the incident's severity or routes page nobody, the Pager says so
-        on the timeline after ``reason``, so "paging again" never stands unanswered."""
-        await self._pager.repage(incident_id, reason=reason)
 
     # -- the condition -----------------------------------------------------------------------
 
@@ -401,11 +393,12 @@ class SnoozeService:
     async def is_snoozed(self, incident_id: int) -> bool:
         """Is a snooze running? The Pager asks before it starts paging a newly severe incident:
         raising a snoozed incident to P1 must not page over the snooze someone chose."""
-        return await self._active(incident_id) is not None
+        return await self.active(incident_id) is not None
 
     # -- the table ---------------------------------------------------------------------------
 
-    async def _active(self, incident_id: int) -> SnoozeRow | None:
+    async def active(self, incident_id: int) -> SnoozeRow | None:
+        """The incident's snooze while it runs; None when there is none or it is over."""
         stmt = select(SnoozeRow).where(
             col(SnoozeRow.incident_id) == incident_id, col(SnoozeRow.ended_at).is_(None)
         )
@@ -426,7 +419,7 @@ class SnoozeService:
 
     async def _end_quietly(self, incident_id: int) -> None:
         """The incident was resolved: end its snooze and cancel the timer, saying nothing."""
-        row = await self._active(incident_id)
+        row = await self.active(incident_id)
         if row is None:
             return
         await self._timers.cancel(timer_key(incident_id))

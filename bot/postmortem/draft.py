@@ -34,6 +34,7 @@ from types import TracebackType
 import jinja2
 
 from bot.errors import ConfigError
+from bot.evidence.plan import EVIDENCE
 from bot.incidents.views import AlertView, EventView, IncidentView
 from bot.postmortem.report import Timings, format_duration, needs_postmortem, timings
 from bot.resources import bundled
@@ -43,7 +44,6 @@ TEMPLATE = "postmortem.md.j2"
 BUILTIN_PREFIX = "builtin"
 _CONTAINMENT_KINDS = frozenset({"playbook"})
 _SEVERITY_KINDS = frozenset({"severity", "policy"})
-_EVIDENCE_KIND = "evidence"
 _NEEDS_BRACKETS = re.compile(r"[\s()]")
 
 
@@ -94,7 +94,7 @@ def _evidence(view: IncidentView) -> tuple[Evidence, ...]:
             path=str(Path(str(e.data["path"])).absolute()),
         )
         for e in view.timeline
-        if e.kind == _EVIDENCE_KIND and e.data.get("path")
+        if e.kind == EVIDENCE and e.data.get("path")
     )
 
 

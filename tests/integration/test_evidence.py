@@ -25,6 +25,7 @@ from bot.evidence.service import EvidenceService
 from bot.incidents.views import IncidentView
 from bot.ingest.generic import parse_generic
 from bot.monitoring.monitor import ModelMonitor
+from bot.outbox.worker import OutboxWorker
 from bot.quality.profile import ReferenceProfile, build_profile
 from bot.quality.windows import WindowSpec
 from tests.conftest import MakeVigil
@@ -71,6 +72,26 @@ def drifting_monitor(clock: FakeClock) -> ModelMonitor:
 def evidence_for(vigil: Vigil, monitor: ModelMonitor, out: Path, clock: FakeClock) -> None:
     service = EvidenceService(monitor, vigil.incidents, out_dir=out, clock=clock)
     vigil.notifier.subscribe(service.on_change)
+
+
+async def slack_vigil(
+    make_vigil: MakeVigil,
+    slack: SlackStandin,
+    clock: FakeClock,
+    out: Path,
+    *,
+    incident_channels: bool = False,
+) -> tuple[str, Vigil, OutboxWorker]:
+    """The alerts channel, a Vigil on ``slack`` whose drift incidents get charts in ``out``,
+    and its outbox."""
+    channel = slack.add_channel("incidents")
+    settings = _settings(slack.url)
+    if incident_channels:
+        settings = dataclasses.replace(settings, incident_channels=True)
+    vigil = await make_vigil(slack=settings)
+    evidence_for(vigil, drifting_monitor(clock), out, clock)
+    assert vigil.slack is not None
+    return channel, vigil, vigil.slack.outbox
 
 
 async def drift_alert(vigil: Vigil, clock: FakeClock, *, model: str = MODEL) -> None:
@@ -195,19 +216,16 @@ async def test_the_charts_are_uploaded_into_the_cards_thread_once_despite_retrie
     make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with SlackStandin() as slack:
-        channel = slack.add_channel("incidents")
-        vigil = await make_vigil(slack=_settings(slack.url))
-        evidence_for(vigil, drifting_monitor(clock), tmp_path / "evidence", clock)
-        assert vigil.slack is not None
+        channel, vigil, outbox = await slack_vigil(make_vigil, slack, clock, tmp_path / "evidence")
         slack.fail_next("files.completeUploadExternal", kind="ratelimited", retry_after=5)
 
         await drift_alert(vigil, clock)
-        await vigil.slack.outbox.run_once(clock())
+        await outbox.run_once(clock())
         assert slack.shared_files(channel) == []  # the first completion was rate limited
         clock.advance(seconds=5)
-        await vigil.slack.outbox.run_once(clock())
+        await outbox.run_once(clock())
         clock.advance(minutes=5)
-        await vigil.slack.outbox.run_once(clock())  # nothing left: nothing sent again
+        await outbox.run_once(clock())  # nothing left: nothing sent again
 
         [card] = [m for m in slack.messages(channel) if m.thread_ts is None]
         drift, accuracy = slack.shared_files(channel, card.ts)
@@ -228,20 +246,18 @@ async def test_a_retry_after_the_upload_went_out_does_not_upload_it_again(
     make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with SlackStandin() as slack:
-        channel = slack.add_channel("incidents")
-        settings = dataclasses.replace(_settings(slack.url), incident_channels=True)
-        vigil = await make_vigil(slack=settings)
-        evidence_for(vigil, drifting_monitor(clock), tmp_path / "evidence", clock)
-        assert vigil.slack is not None
+        channel, vigil, outbox = await slack_vigil(
+            make_vigil, slack, clock, tmp_path / "evidence", incident_channels=True
+        )
         await drift_alert(vigil, clock)
         await vigil.incidents.set_severity(1, "P2", actor="@sam")  # P2: a channel of its own
         # The drift chart reaches the card's thread, then its copy in the incident channel
         # is refused once: the retry must send the copy only.
         slack.fail_next("files.completeUploadExternal", kind="http_503", after=1)
 
-        await vigil.slack.outbox.run_once(clock())
+        await outbox.run_once(clock())
         clock.advance(minutes=1)
-        await vigil.slack.outbox.run_once(clock())
+        await outbox.run_once(clock())
 
         [card] = [m for m in slack.messages(channel) if m.thread_ts is None]
         [room] = [cid for cid, c in slack.channels.items() if c["name"].startswith("inc-")]
@@ -256,15 +272,12 @@ async def test_a_missing_chart_file_goes_as_its_line(
     make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with SlackStandin() as slack:
-        channel = slack.add_channel("incidents")
-        vigil = await make_vigil(slack=_settings(slack.url))
         out = tmp_path / "evidence"
-        evidence_for(vigil, drifting_monitor(clock), out, clock)
-        assert vigil.slack is not None
+        channel, vigil, outbox = await slack_vigil(make_vigil, slack, clock, out)
         await drift_alert(vigil, clock)
         (out / "incident-1-drift-income.png").unlink()  # cleaned up before Slack was reached
 
-        await vigil.slack.outbox.run_once(clock())
+        await outbox.run_once(clock())
 
         [card] = [m for m in slack.messages(channel) if m.thread_ts is None]
         [accuracy] = slack.shared_files(channel, card.ts)
@@ -277,16 +290,13 @@ async def test_an_upload_url_that_keeps_failing_gives_way_to_the_line(
     make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
 ) -> None:
     async with SlackStandin() as slack:
-        channel = slack.add_channel("incidents")
-        vigil = await make_vigil(slack=_settings(slack.url))
-        evidence_for(vigil, drifting_monitor(clock), tmp_path / "evidence", clock)
-        assert vigil.slack is not None
+        channel, vigil, outbox = await slack_vigil(make_vigil, slack, clock, tmp_path / "evidence")
         await drift_alert(vigil, clock)
         slack.fail_next("upload", times=UPLOAD_TRIES, kind="http_503")
 
         for wait in (0, 1, 2):  # the backoff after the 1st and 2nd failed attempts
             clock.advance(seconds=wait)
-            await vigil.slack.outbox.run_once(clock())
+            await outbox.run_once(clock())
 
         [card] = [m for m in slack.messages(channel) if m.thread_ts is None]
         assert [f.filename for f in slack.shared_files(channel, card.ts)] == [

@@ -136,6 +136,7 @@ _NEW_OPTIONS: Mapping[str, str] = MappingProxyType(
     {"--sev": "--sev", "--severity": "--sev", "--service": "--service", "--model": "--model"}
 )
 _KNOWN_OPTION_NAMES = frozenset(name[2:] for name in (*_NEW_OPTIONS, "--all", "--pin"))
+_REPORT_OPTION_NAMES = _KNOWN_OPTION_NAMES | {"since"}  # "—since", autocorrected, too
 
 
 @dataclass(frozen=True)
@@ -257,10 +258,7 @@ def _parse_report(args: list[_Tok]) -> Report | ParseError:
 
     The period itself is read by the report service, which knows the time and the zone.
     """
-    given = None if not args else _option(args[0])
-    if args and given is None and args[0].text.startswith(_DASHES):  # "—since", autocorrected
-        named = args[0].text[1:].partition("=")[0].lower() == "since"
-        given = "--" + args[0].text[1:] if named else None
+    given = None if not args else _option(args[0], _REPORT_OPTION_NAMES)
     if given is not None:
         name, eq, value = given.partition("=")
         if name.lower() != "--since":
@@ -339,15 +337,16 @@ def _parse_assign(number: int, rest: list[_Tok], free_text: str) -> Assign | Par
     return Assign(number, f"@{handle.group(1)}")
 
 
-def _option(tok: _Tok) -> str | None:
-    """The option a token spells (``--sev=P1`` stays whole), or None if it is a plain word."""
+def _option(tok: _Tok, known: frozenset[str] = _KNOWN_OPTION_NAMES) -> str | None:
+    """The option a token spells (``--sev=P1`` stays whole), or None if it is a plain word;
+    a dash-led token counts only when it names one of the ``known`` options."""
     if tok.quoted:
         return None
     if tok.text.startswith("--"):
         return tok.text
     if tok.text.startswith(_DASHES):
         name = tok.text[1:].partition("=")[0].lower()
-        return "--" + tok.text[1:] if name in _KNOWN_OPTION_NAMES else None
+        return "--" + tok.text[1:] if name in known else None
     return None
 
 

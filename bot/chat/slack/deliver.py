@@ -49,6 +49,7 @@ from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.tables import SlackCard, SlackSent
 from bot.db import Database
 from bot.errors import NotFoundError
+from bot.evidence.plan import EVIDENCE
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import EventView, IncidentView
@@ -66,7 +67,6 @@ _INVITE = "invite "
 _ALREADY_IN = frozenset({"already_in_channel", "cant_invite_self"})
 UPLOAD_TRIES = 3
 """Attempts at uploading a chart before its entry goes as a plain thread reply."""
-EVIDENCE = "evidence"
 
 
 class SlackDeliverer:
