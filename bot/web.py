@@ -35,6 +35,7 @@ from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
 from bot.oncall.ical import export_ics
 from bot.oncall.overrides import ScheduleBook
 from bot.oncall.schedule import Schedule
+from bot.pagination import page_json, parse_limit
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples
 
@@ -356,13 +357,26 @@ class Routes:
         return web.json_response(_ingest_body(outcomes), status=200)
 
     async def list_incidents(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/incidents[?all=true&limit=50&cursor=…]``: a page of the open
+        incidents (most severe first, then newest) or of all (newest first), each with its
+        alerts but not its timeline; ``next_cursor`` (null on the last page) and ``total``
+        say whether there is more, so nothing is ever cut without saying so."""
         if not _authorized(request, self._api_token):
             return _unauthorized()
         flag = request.query.get("all", "false").lower()
         if flag not in ("true", "false", "1", "0"):
             return error(400, "invalid", "all", "must be true or false")
-        views = await self._incidents.list(include_closed=flag in ("true", "1"))
-        return web.json_response({"incidents": [v.to_json() for v in views]})
+        try:
+            page = await self._incidents.page(
+                include_closed=flag in ("true", "1"),
+                limit=parse_limit(request.query.get("limit")),
+                cursor=request.query.get("cursor"),
+                with_alerts=True,
+            )
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        items = [i.to_json() for i in page.items]
+        return web.json_response({"incidents": items, **page_json(page)})
 
     async def get_incident(self, request: web.Request) -> web.Response:
         if not _authorized(request, self._api_token):

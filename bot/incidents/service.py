@@ -15,12 +15,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.db import Database
 from bot.errors import ValidationError
-from bot.incidents import store
+from bot.incidents import listing, store
 from bot.incidents.classify import (
     DEFAULT_POLICY,
     SEVERITIES,
@@ -29,8 +29,9 @@ from bot.incidents.classify import (
 )
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.states import OPEN_STATES, check_transition
-from bot.incidents.views import IncidentView
+from bot.incidents.views import IncidentSummary, IncidentView
 from bot.models import Incident
+from bot.pagination import DEFAULT_LIMIT, Page
 
 log = logging.getLogger(__name__)
 
@@ -183,18 +184,39 @@ class IncidentService:
             return await store.view_of(session=s, incident=row)
 
     async def list(self, *, include_closed: bool = False, limit: int = 50) -> list[IncidentView]:
-        """Open incidents, most severe first then newest; with ``include_closed`` the newest."""
+        """Full snapshots (alerts and timeline) of the open incidents, most severe first then
+        newest, or with ``include_closed`` of all, newest first: for code that needs each
+        one whole (the SLA watch's resume). What people read goes through ``page``."""
         stmt = select(Incident)
         if include_closed:
             stmt = stmt.order_by(col(Incident.id).desc())
         else:
-            rank = case({s: i for i, s in enumerate(SEVERITIES)}, value=col(Incident.severity))
             stmt = stmt.where(col(Incident.state).in_(OPEN_STATES)).order_by(
-                rank, col(Incident.id).desc()
+                listing.severity_rank(), col(Incident.id).desc()
             )
         async with self._db.session() as s, s.begin():
             rows = (await s.exec(stmt.limit(limit))).all()
-            return [await store.view_of(session=s, incident=r) for r in rows]
+            return await listing.views(session=s, rows=rows)
+
+    async def page(
+        self,
+        *,
+        include_closed: bool = False,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+        with_alerts: bool = False,
+    ) -> Page[IncidentSummary]:
+        """One page of the incident list people read (chat, the CLI, the API): summaries in
+        a fixed number of queries, the total, and the cursor of the next page (None when
+        this is the last). ``ValidationError("cursor")`` for a cursor not of this list."""
+        async with self._db.session() as s, s.begin():
+            return await listing.summaries(
+                session=s,
+                include_closed=include_closed,
+                limit=limit,
+                cursor=cursor,
+                with_alerts=with_alerts,
+            )
 
     async def counts(self) -> dict[tuple[str, str], int]:
         """How many incidents there are per (severity, state), for ``/metrics``."""

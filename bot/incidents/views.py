@@ -123,24 +123,8 @@ class IncidentView:
         alerts: list[Alert] | None = None,
         events: list[TimelineEvent] | None = None,
     ) -> IncidentView:
-        assert row.id is not None
         return cls(
-            id=row.id,
-            title=row.title,
-            severity=row.severity,
-            severity_reason=row.severity_reason,
-            severity_source=row.severity_source,
-            state=row.state,
-            commander=row.commander,
-            service=row.service,
-            model=row.model,
-            group_key=row.group_key,
-            created_by=row.created_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            acknowledged_at=row.acknowledged_at,
-            contained_at=row.contained_at,
-            resolved_at=row.resolved_at,
+            **_fields(row),
             alerts=tuple(AlertView.of(a) for a in alerts or ()),
             timeline=tuple(EventView.of(e) for e in events or ()),
         )
@@ -149,26 +133,96 @@ class IncidentView:
     def firing(self) -> tuple[AlertView, ...]:
         return tuple(a for a in self.alerts if a.status == "firing")
 
+    @property
+    def firing_count(self) -> int:
+        return len(self.firing)
+
     def to_json(self, *, detail: bool = True) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "title": self.title,
-            "severity": self.severity,
-            "severity_reason": self.severity_reason,
-            "severity_source": self.severity_source,
-            "state": self.state,
-            "commander": self.commander,
-            "service": self.service,
-            "model": self.model,
-            "group_key": self.group_key,
-            "created_by": self.created_by,
-            "created_at": iso_z(self.created_at),
-            "updated_at": iso_z(self.updated_at),
-            "acknowledged_at": iso_z(self.acknowledged_at),
-            "contained_at": iso_z(self.contained_at),
-            "resolved_at": iso_z(self.resolved_at),
-            "alerts": [a.to_json() for a in self.alerts],
-        }
+        body = {**_fields_json(self), "alerts": [a.to_json() for a in self.alerts]}
         if detail:
             body["timeline"] = [e.to_json() for e in self.timeline]
         return body
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """What a list shows of an incident: its own fields and how many alerts fire, read in
+    one query for the whole page. No timeline (``GET /api/v1/incidents/{id}`` has it);
+    ``alerts`` is loaded for the page in one more query only where the list shows them
+    (the API), and is None where it does not (chat, the CLI)."""
+
+    id: int
+    title: str
+    severity: str
+    severity_reason: str
+    severity_source: str
+    state: str
+    commander: str | None
+    service: str | None
+    model: str | None
+    group_key: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    contained_at: datetime | None
+    resolved_at: datetime | None
+    firing_count: int
+    alerts: tuple[AlertView, ...] | None = None
+
+    @classmethod
+    def of(cls, row: Incident, *, firing: int) -> IncidentSummary:
+        return cls(**_fields(row), firing_count=firing)
+
+    def to_json(self) -> dict[str, Any]:
+        """The incident's fields as ``IncidentView.to_json`` words them, less the timeline;
+        ``alerts`` when they were loaded."""
+        body = _fields_json(self)
+        if self.alerts is not None:
+            body["alerts"] = [a.to_json() for a in self.alerts]
+        return body
+
+
+def _fields(row: Incident) -> dict[str, Any]:
+    """The incident's own columns, as both snapshots hold them."""
+    assert row.id is not None
+    return {
+        "id": row.id,
+        "title": row.title,
+        "severity": row.severity,
+        "severity_reason": row.severity_reason,
+        "severity_source": row.severity_source,
+        "state": row.state,
+        "commander": row.commander,
+        "service": row.service,
+        "model": row.model,
+        "group_key": row.group_key,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "acknowledged_at": row.acknowledged_at,
+        "contained_at": row.contained_at,
+        "resolved_at": row.resolved_at,
+    }
+
+
+def _fields_json(v: IncidentView | IncidentSummary) -> dict[str, Any]:
+    """The incident's own fields in API answers, the same for a list and for one incident."""
+    return {
+        "id": v.id,
+        "title": v.title,
+        "severity": v.severity,
+        "severity_reason": v.severity_reason,
+        "severity_source": v.severity_source,
+        "state": v.state,
+        "commander": v.commander,
+        "service": v.service,
+        "model": v.model,
+        "group_key": v.group_key,
+        "created_by": v.created_by,
+        "created_at": iso_z(v.created_at),
+        "updated_at": iso_z(v.updated_at),
+        "acknowledged_at": iso_z(v.acknowledged_at),
+        "contained_at": iso_z(v.contained_at),
+        "resolved_at": iso_z(v.resolved_at),
+    }

@@ -138,7 +138,7 @@ async def test_list_refuses_a_bad_all_value_naming_it(client: Client, flag: str)
 
 async def test_list_is_empty_before_any_alert(client: Client) -> None:
     status, body = await get_json(client, INCIDENTS)
-    assert (status, body) == (200, {"incidents": []})
+    assert (status, body) == (200, {"incidents": [], "next_cursor": None, "total": 0})
 
 
 # --- GET /api/v1/incidents/{id} -------------------------------------------------------------
