@@ -21,7 +21,9 @@ from bot.evidence.service import EvidenceService
 from bot.heartbeats.service import HeartbeatService
 from bot.heartbeats.store import HeartbeatStore
 from bot.incidents.ingest import AlertIngestor
+from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService, Notifier
+from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import Clock, utcnow
 from bot.metrics import Metrics
 from bot.monitoring.monitor import ModelMonitor
@@ -35,6 +37,7 @@ from bot.oncall.mirror import PagerDutyMirror
 from bot.oncall.overrides import ScheduleBook
 from bot.oncall.paging import Pager
 from bot.oncall.report_data import ReportService
+from bot.oncall.sla_watch import WATCHED as SLA_WATCHED
 from bot.oncall.sla_watch import SlaWatch
 from bot.oncall.snoozing import SnoozeService
 from bot.playbooks.history import RunLog
@@ -56,6 +59,8 @@ from bot.sources.pushed import PushedSource
 from bot.web import Routes, build_web_app
 
 log = logging.getLogger(__name__)
+
+PAGER_KINDS = frozenset({"opened", "severity", "state"})  # what starts or stops paging
 
 
 @dataclass
@@ -83,6 +88,7 @@ class Vigil:
     schedule_book: ScheduleBook  # vigil.yaml's schedules + imported overrides, read fresh
     reports: ReportService  # the on-call report (SLA targets and working hours as the timers')
     handoffs: HandoffWatch  # posts "📟 Handoff: …" to the team channel when a schedule turns
+    reactor: Reactor  # runs the follow-ups of committed changes (paging first) until done
     channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
@@ -107,6 +113,7 @@ class Vigil:
         notifier = Notifier()
         metrics = Metrics()
         incidents = IncidentService(db, notifier=notifier, clock=clock)
+        reactor = Reactor(db, notifier, load=incidents.get, clock=clock, metrics=metrics)
         ingestor = AlertIngestor(db, settings.incidents, notifier=notifier, clock=clock)
         postmortems = PostmortemService(
             incidents,
@@ -123,7 +130,12 @@ class Vigil:
             clock=clock,
             retrain_url=settings.retrain_url,
         )
-        timers = Timers(settings.database_url, clock=clock, poll=settings.timer_poll)
+        timers = Timers(
+            db,
+            clock=clock,
+            poll=settings.timer_poll,
+            on_failure=lambda kind: metrics.timer_failures.labels(kind).inc(),
+        )
         pushed = PushedSource()
         sources: list[Source] = build_sources(settings.sources, pushed)
         beats = HeartbeatStore(db)
@@ -225,15 +237,24 @@ class Vigil:
             schedule_book=schedule_book,
             reports=reports,
             handoffs=handoffs,
+            reactor=reactor,
             channels=channels,
             backends=backends,
         )
         notifier.subscribe(vigil._count_opened)
-        notifier.subscribe(pager.on_change)
-        notifier.subscribe(PagerDutyMirror(retrier, pager.pages.steps_sent).on_change)
-        notifier.subscribe(sla_watch.on_change)
-        notifier.subscribe(snoozes.on_change)
-        notifier.subscribe(postmortems.on_change)
+        # Followers: durable, written with the change and retried until done (reactor.py).
+        notifier.follow("pager", pager.on_change, wants=lambda c: c.kind in PAGER_KINDS)
+        mirror = PagerDutyMirror(retrier, pager.pages.steps_sent)
+        notifier.follow("pagerduty-mirror", mirror.on_change, wants=lambda c: c.kind == "state")
+        notifier.follow("sla", sla_watch.on_change, wants=lambda c: c.kind in SLA_WATCHED)
+        notifier.follow(
+            "snooze", snoozes.on_change, wants=lambda c: c.incident.state not in OPEN_STATES
+        )
+        notifier.follow(
+            "postmortem",
+            postmortems.on_change,
+            wants=lambda c: c.kind == "state" and c.incident.state == "resolved",
+        )
         evidence = EvidenceService(
             models.monitor,
             incidents,
@@ -255,6 +276,7 @@ class Vigil:
             vigil.attach(vigil.slack.backend)
         try:
             await timers.start(paused=not drive_timers)
+            await reactor.run_due()  # follow-ups a stopped or killed process still owed
             await snoozes.resume()  # snoozes set before this process: timers and conditions
             await sla_watch.resume()  # incidents opened before this process: their SLA timers
             await handoffs.resume()  # each schedule's next handoff, unless a timer is pending
@@ -333,6 +355,10 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
     outbox = None
     if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
         outbox = asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox")
+    # Follow-ups (pages, SLA timers) run in the worker, not in the request that committed
+    # the change: an alert post returns once stored, and paging does not wait on its sender.
+    vigil.reactor.inline = False
+    follow_ups = asyncio.create_task(vigil.reactor.loop(stop), name="follow-ups")
     rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
     rules.start()
     try:
@@ -343,6 +369,8 @@ async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> N
         if outbox is not None:  # let a delivery in flight finish, but not hold shutdown hostage
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(outbox, timeout=5)
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(follow_ups, timeout=5)
         rules.stop()
         with contextlib.suppress(asyncio.TimeoutError):  # let a group run in flight finish
             await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)

@@ -1,13 +1,29 @@
 """The async database: engine, sessions, and migrations applied at start.
 
 SQLite (the embedded default, under ``./var/``) and PostgreSQL (``VIGIL_DATABASE_URL``,
-through asyncpg) run the same code. On SQLite every transaction starts with ``BEGIN
-IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing with
-"database is locked" when a reader upgrades to a writer mid-transaction.
+through asyncpg) run the same code, with two kinds of session:
+
+- :meth:`Database.session` writes. On SQLite every write goes through **one writer
+  connection** (a pool of one): writers of this process queue for it in order on the event
+  loop (an ``asyncio`` queue, first come first served) instead of racing for SQLite's lock
+  on a busy timeout, which is unfair and made a P1's page wait behind a storm of alerts until
+  "database is locked". Its transactions start with ``BEGIN IMMEDIATE``, so a transaction
+  that reads first and writes later can never fail the upgrade. Durable timers write through
+  the same connection (``bot.scheduler``), so nothing of this process competes with it.
+- :meth:`Database.read` only reads. On SQLite it uses a pool of read-only connections
+  (``PRAGMA query_only``) that start a deferred ``BEGIN``: in WAL mode a reader sees the last
+  committed state and never waits for the writer, so ``/healthz``, lists and the answer to a
+  slash command stay fast while alerts pour in. On PostgreSQL both are the same pool (MVCC
+  already keeps readers and writers apart).
+
+Other processes on the same SQLite file (the CLI, a second replica) still meet this one's
+writer on SQLite's busy timeout; transactions are short, so that wait is short.
+:meth:`Database.write_delay` says how long the writer has been held, for ``/healthz``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +99,12 @@ def redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+READERS = 4  # SQLite read-only connections; reads never wait for the writer in WAL mode
+BUSY_TIMEOUT_MS = 30_000  # only another process's writer can make this one wait now
+
+
 class Database:
-    """Owns the engine; hands out sessions; brings the schema to the newest migration."""
+    """Owns the engines; hands out sessions; brings the schema to the newest migration."""
 
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
@@ -92,15 +112,31 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # hide_parameters: SQL errors must never carry what people typed (or tokens) into logs.
         kwargs: dict[str, Any] = {"hide_parameters": True}
+        memory = False
         if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+            memory = not parsed.database or parsed.database == ":memory:"
+            if not memory:
+                Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+            # The one writer connection: writers queue for it in order (see the docstring).
+            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=BUSY_TIMEOUT_MS / 1000)
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.read_engine: AsyncEngine = self.engine
+        self._writer_since: float | None = None  # monotonic time the writer was taken
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, writer=True)
+            self._track_writer()
+            if not memory:  # an in-memory database exists once per connection: share it
+                self.read_engine = create_async_engine(
+                    self.url,
+                    hide_parameters=True,
+                    connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                    pool_size=READERS,
+                    max_overflow=0,
+                )
+                _configure_sqlite(self.read_engine, writer=False)
         self._hooks = _SessionHooks()
         self._sessions = async_sessionmaker(
             self.engine,
@@ -109,10 +145,39 @@ class Database:
             expire_on_commit=False,
             info={_HOOKS: self._hooks},
         )
+        self._reads = async_sessionmaker(
+            self.read_engine, class_=AsyncSession, expire_on_commit=False
+        )
 
     def session(self) -> AsyncSession:
-        """A new session; use as ``async with db.session() as s, s.begin(): ...``."""
+        """A new session that may write; use as ``async with db.session() as s, s.begin():``.
+
+        On SQLite it waits its turn for the one writer connection, so keep the transaction
+        short and never await anything but this database inside it (nor open a second write
+        session: it would wait for the first, which waits for it)."""
         return self._sessions()
+
+    def read(self) -> AsyncSession:
+        """A new read-only session (``async with db.read() as s, s.begin():``): a consistent
+        snapshot that never waits for writers. Writing through it fails on SQLite."""
+        return self._reads()
+
+    def write_delay(self) -> float:
+        """Seconds the writer connection has been held by one transaction (0 when free);
+        always 0 on PostgreSQL, whose writers do not queue behind one another."""
+        since = self._writer_since
+        return 0.0 if since is None else max(time.monotonic() - since, 0.0)
+
+    def _track_writer(self) -> None:
+        pool = self.engine.sync_engine.pool
+
+        @event.listens_for(pool, "checkout")
+        def _taken(*_args: Any) -> None:
+            self._writer_since = time.monotonic()
+
+        @event.listens_for(pool, "checkin")
+        def _returned(*_args: Any) -> None:
+            self._writer_since = None
 
     def on_before_flush(self, hook: BeforeFlush) -> None:
         """Run ``hook(session, new_objects)`` at the start of every flush of this database's
@@ -138,6 +203,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -152,7 +219,7 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -161,10 +228,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if writer:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL loses nothing when the process dies (kill -9 included); only
+            # a power cut may lose the last commits. FULL would fsync every commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        else:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")

@@ -59,5 +59,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.timer_failures = Counter(
+            "vigil_timer_failures",
+            "Durable timers whose handler raised (each is retried with backoff), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.reaction_failures = Counter(
+            "vigil_reaction_failures",
+            "Follow-ups of a committed change (paging, SLA timer, post-mortem draft) that "
+            "failed and wait for a retry, by listener.",
+            ["listener"],
+            registry=self.registry,
+        )
+        self.reactions_pending = Gauge(
+            "vigil_reactions_pending",
+            "Follow-ups of committed changes not yet done (due now or waiting for a retry).",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -29,11 +29,18 @@ Why this shape:
   one of its own jobs: a timer scheduled by a replica that then died is run by the other
   within ``poll`` of its time. No advisory lock, no leader: nothing to hand over.
 
+- **Written with the change that needs it.** :meth:`Timers.schedule_in` writes a timer row in
+  the caller's open transaction (the escalation step of a page, an SLA check): both commit or
+  neither does, so no committed change can be left without its follow-up.
+- **One writer.** Every write (schedule, cancel, claim) goes through Vigil's own
+  :class:`bot.db.Database` writer, the same queue as every other write of this process, so on
+  SQLite a timer never waits for a busy timeout behind a storm of alerts (that lost pages).
+
 APScheduler 3's job store is synchronous SQLAlchemy, so it gets its own sync engine on the
-same database (``sqlite:///…`` or ``postgresql+psycopg://…``). Our async methods run store
-I/O in a worker thread; APScheduler's wake-ups run it on the event loop, as APScheduler 3
-always does — on SQLite a wake-up that meets a long write transaction waits on the busy
-timeout, which is why Vigil's transactions stay short (PostgreSQL is unaffected).
+same database (``sqlite:///…`` or ``postgresql+psycopg://…``), used for reading only: its
+loop looks for due rows there (in a worker thread for our own calls, on the event loop for
+APScheduler's wake-ups; reads never wait for a writer in WAL mode or on PostgreSQL). The rows
+we write are pickled exactly as the store itself would write them.
 """
 
 from __future__ import annotations
@@ -41,19 +48,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import pickle
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from apscheduler.executors.base import BaseExecutor
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import normalise_url, redact_url
+from bot.db import Database, normalise_url, redact_url
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -64,6 +74,10 @@ FIRE_REF = "bot.scheduler:_fire"
 _STORE = "default"
 _KEY_MAX = 191  # APScheduler's id column: Unicode(191)
 CLAIM_PAUSE = 0.05  # seconds the loop waits while a claim is in flight (see _process_jobs)
+RETRIES = 8  # a failing handler runs again this many times, RETRY_FIRST doubling each time
+RETRY_FIRST = timedelta(seconds=5)
+RETRY_MAX = timedelta(minutes=5)
+_WAKE = "vigil.timers_written"
 _SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
 _SSL_TO_SSLMODE = {"true": "require", "false": "disable"}
 
@@ -95,7 +109,7 @@ def sync_url(url: str) -> str:
     return parsed.set(drivername=driver, query=query).render_as_string(hide_password=False)
 
 
-async def _fire(kind: str, key: str, payload: dict[str, Any]) -> None:
+async def _fire(kind: str, key: str, payload: dict[str, Any], attempt: int = 0) -> None:
     """The stable address stored in every timer row; :class:`Timers` dispatches by ``kind``.
 
     Only reached if a plain APScheduler (not ours) loads the table: refuse loudly rather
@@ -165,14 +179,17 @@ class Timers:
 
     def __init__(
         self,
-        database_url: str,
+        db: Database,
         *,
         clock: Clock,
         tablename: str = "vigil_timers",
         poll: timedelta = timedelta(seconds=5),
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
+        self._db = db
         self._clock = clock
-        url = sync_url(database_url)
+        self._on_failure = on_failure  # told the kind of each handler that raised (metrics)
+        url = sync_url(db.url)
         options: dict[str, Any] = {"hide_parameters": True}
         if url.startswith("sqlite"):
             options["connect_args"] = {"timeout": 10}
@@ -191,6 +208,12 @@ class Timers:
         )
         self._scheduler.poll = poll.total_seconds()
         self._scheduler.claiming = lambda: bool(self._claiming)
+        db.on_after_commit(self._after_commit)
+
+    def _after_commit(self, session: OrmSession) -> None:
+        """A commit that wrote a timer wakes the loop: the timer may be due now."""
+        if session.info.pop(_WAKE, False) and self._loop is not None:
+            self._scheduler.wakeup()
 
     def register(self, kind: str, handler: Handler) -> None:
         """Name the coroutine that runs timers of ``kind``; all of them before :meth:`start`.
@@ -226,6 +249,21 @@ class Timers:
         Idempotent on ``key``: a retried schedule leaves one timer, so it never double-pages.
         Keys are hierarchical by convention (``incident:12:escalate``) for :meth:`cancel_prefix`.
         """
+        async with self._db.session() as s, s.begin():
+            await self.schedule_in(s, kind, key, at, payload)
+
+    async def schedule_in(
+        self,
+        session: AsyncSession,
+        kind: str,
+        key: str,
+        at: datetime,
+        payload: dict[str, Any],
+        *,
+        attempt: int = 0,
+    ) -> None:
+        """:meth:`schedule` inside the caller's transaction: the timer commits with the change
+        that needs it, or not at all."""
         self._require_started()
         if kind not in self._handlers:
             raise ValueError(f"no handler registered for timer kind {kind!r}")
@@ -235,33 +273,47 @@ class Timers:
             raise ValueError("timer time must be timezone-aware")
         if json.loads(json.dumps(payload, allow_nan=False)) != payload:
             raise ValueError("timer payload must be plain JSON (string keys, lists, no tuples)")
-        await asyncio.to_thread(
-            self._scheduler.add_job,
-            FIRE_REF,
-            trigger=DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
-            args=[kind, key, payload],
+        job = Job(
+            self._scheduler,
             id=key,
-            name=f"{kind} {key}",
+            func=FIRE_REF,
+            trigger=DateTrigger(run_date=at.astimezone(UTC), timezone=UTC),
             executor=_STORE,
-            jobstore=_STORE,
-            replace_existing=True,
+            args=[kind, key, payload],
+            kwargs={"attempt": attempt} if attempt else {},
+            name=f"{kind} {key}",
+            misfire_grace_time=None,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=at.astimezone(UTC),
         )
+        table = self._store.jobs_t
+        state = pickle.dumps(job.__getstate__(), self._store.pickle_protocol)
+        await session.exec(table.delete().where(table.c.id == key))
+        await session.exec(
+            table.insert().values(id=key, next_run_time=at.timestamp(), job_state=state)
+        )
+        session.sync_session.info[_WAKE] = True
 
     async def cancel(self, key: str) -> bool:
         """Forget one timer; False when there was none (already fired or cancelled)."""
         self._require_started()
-        try:
-            await asyncio.to_thread(self._store.remove_job, key)
-        except JobLookupError:
-            return False
-        return True
+        table = self._store.jobs_t
+        async with self._db.session() as s, s.begin():
+            result = await s.exec(table.delete().where(table.c.id == key))
+        return int(result.rowcount) > 0
 
     async def cancel_prefix(self, prefix: str) -> int:
         """Forget every timer whose key starts with ``prefix`` in one statement; how many."""
         self._require_started()
         if not prefix:
             raise ValueError("an empty prefix would cancel every timer")
-        return await asyncio.to_thread(self._delete_prefix, prefix)
+        table = self._store.jobs_t
+        async with self._db.session() as s, s.begin():
+            result = await s.exec(
+                table.delete().where(table.c.id.startswith(prefix, autoescape=True))
+            )
+        return int(result.rowcount)
 
     async def pending(self) -> list[Pending]:
         """Every timer not yet fired, earliest first."""
@@ -285,8 +337,8 @@ class Timers:
             if not jobs:
                 return ran
             job = min(jobs, key=lambda j: (j.next_run_time, j.id))
-            if await asyncio.to_thread(self._claim, job.id, job.next_run_time):
-                await self._run(*job.args, at=job.next_run_time)
+            if await self._claim(job.id, job.next_run_time):
+                await self._run(*job.args, at=job.next_run_time, **job.kwargs)
                 ran += 1
 
     # -- internals -------------------------------------------------------------------------
@@ -295,7 +347,7 @@ class Timers:
         if self._loop is None:
             raise RuntimeError("Timers.start() first: the job store is not open")
 
-    def _claim(self, key: str, at: datetime) -> bool:
+    async def _claim(self, key: str, at: datetime) -> bool:
         """Delete the row of ``key`` *as it was read* (due at ``at``); True if this call did.
 
         By key and time, not key alone: between another replica's read and its claim, the
@@ -306,8 +358,8 @@ class Timers:
         its last digit.)"""
         table = self._store.jobs_t
         stamp = at.timestamp()
-        with self._store.engine.begin() as conn:
-            result = conn.execute(
+        async with self._db.session() as s, s.begin():
+            result = await s.exec(
                 table.delete().where(
                     table.c.id == key,
                     table.c.next_run_time.between(stamp - 0.001, stamp + 0.001),
@@ -315,21 +367,12 @@ class Timers:
             )
         return int(result.rowcount) == 1
 
-    def _delete_prefix(self, prefix: str) -> int:
-        table = self._store.jobs_t
-        with self._store.engine.begin() as conn:
-            result = conn.execute(
-                table.delete().where(table.c.id.startswith(prefix, autoescape=True))
-            )
-        return int(result.rowcount)
-
     def _submit(self, job: Any) -> None:
         """Called by APScheduler's loop (on the event loop thread) for each due timer.
 
-        The claim runs in a worker thread, never on the loop: on SQLite the claim's DELETE
-        may wait for a write transaction of Vigil's own (a handler recording a timeline
-        entry) that needs the loop to finish, and waiting on the loop would hold both for the
-        busy timeout. A timer whose claim is in flight is not submitted again meanwhile."""
+        The claim is a task of its own, never awaited by the loop: it queues for the writer
+        like every other write. A timer whose claim is in flight is not submitted again
+        meanwhile."""
         version = (job.id, job.next_run_time)
         if self._loop is None or version in self._claiming:
             return
@@ -340,16 +383,18 @@ class Timers:
 
     async def _claim_and_run(self, job: Any, version: tuple[str, datetime]) -> None:
         try:
-            claimed = await asyncio.to_thread(self._claim, job.id, job.next_run_time)
+            claimed = await self._claim(job.id, job.next_run_time)
         except Exception:
             log.exception("timer %s: could not claim it; it stays pending", job.id)
             return
         finally:
             self._claiming.discard(version)
         if claimed:
-            await self._run(*job.args, at=job.next_run_time)
+            await self._run(*job.args, at=job.next_run_time, **job.kwargs)
 
-    async def _run(self, kind: str, key: str, payload: dict[str, Any], *, at: datetime) -> None:
+    async def _run(
+        self, kind: str, key: str, payload: dict[str, Any], *, at: datetime, attempt: int = 0
+    ) -> None:
         handler = self._handlers.get(kind)
         if handler is None:
             log.error("timer %s: no handler for kind %r; dropped: %s", key, kind, payload)
@@ -359,4 +404,25 @@ class Timers:
         try:
             await handler(payload)
         except Exception:
-            log.exception("timer %s (%s) failed; it will not run again", key, kind)
+            if self._on_failure is not None:
+                self._on_failure(kind)
+            await self._retry(kind, key, payload, attempt)
+
+    async def _retry(self, kind: str, key: str, payload: dict[str, Any], attempt: int) -> None:
+        """Run a failed timer again later (5 s, doubling to 5 min, :data:`RETRIES` times),
+        unless its handler already scheduled a newer one under the same key: a page that
+        met a full disk or a lost connection must not be dropped."""
+        if attempt >= RETRIES:
+            log.exception("timer %s (%s) failed %d times; giving up", key, kind, attempt + 1)
+            return
+        wait = min(RETRY_FIRST * 2**attempt, RETRY_MAX)
+        log.exception("timer %s (%s) failed; trying again in %s", key, kind, wait)
+        table = self._store.jobs_t
+        try:
+            async with self._db.session() as s, s.begin():
+                newer = (await s.exec(table.select().where(table.c.id == key))).first()
+                if newer is None:
+                    at = self._clock() + wait
+                    await self.schedule_in(s, kind, key, at, payload, attempt=attempt + 1)
+        except Exception:
+            log.exception("timer %s (%s): could not schedule its retry", key, kind)

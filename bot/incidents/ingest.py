@@ -27,7 +27,7 @@ from bot.errors import StorageError
 from bot.incidents import store
 from bot.incidents.classify import SEVERITIES, classify
 from bot.incidents.fingerprint import group_key, key_digest
-from bot.incidents.service import Change, IncidentSettings, Notifier
+from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
 from bot.ingest.model import AlertIn
 from bot.models import Alert, Incident, TimelineEvent
 
@@ -113,18 +113,18 @@ class AlertIngestor:
         """Store every alert or none; retried when two posts race to open the same incident."""
         for attempt in range(_ATTEMPTS):
             try:
-                outcomes, changes = await self._ingest_once(alerts)
+                outcomes, changes, staged = await self._ingest_once(alerts)
             except IntegrityError as exc:
                 if attempt == _ATTEMPTS - 1:
                     raise StorageError("could not store the alerts; please retry") from exc
                 continue
-            await self._notifier.publish(changes)
+            await self._notifier.publish(changes, staged)
             return outcomes
         raise AssertionError("unreachable")
 
     async def _ingest_once(
         self, alerts: Sequence[AlertIn]
-    ) -> tuple[list[IngestOutcome], list[Change]]:
+    ) -> tuple[list[IngestOutcome], list[Change], Staged]:
         outcomes: list[IngestOutcome] = []
         opened: set[int] = set()
         touched: dict[int, Incident] = {}
@@ -169,7 +169,8 @@ class AlertIngestor:
             for incident, source, line in resolved_lines:
                 view = await store.view_of(session=s, incident=incident)
                 changes.append(Change("alert", view, source, line))
-        return outcomes, changes
+            staged = self._notifier.stage(s, changes, self._clock())
+        return outcomes, changes, staged
 
     async def _open_incident(self, s: AsyncSession, key: str) -> Incident | None:
         stmt = select(Incident).where(col(Incident.open_key) == key_digest(key)).with_for_update()

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
 from bot.errors import ValidationError
@@ -28,6 +29,7 @@ from bot.incidents.classify import (
     SubjectPolicy,
 )
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
+from bot.incidents.reactions import Reaction
 from bot.incidents.states import OPEN_STATES, check_transition
 from bot.incidents.views import IncidentSummary, IncidentView
 from bot.models import Incident
@@ -57,13 +59,40 @@ class Change:
 
 
 Listener = Callable[[Change], Awaitable[None]]
+Wants = Callable[[Change], bool]
+
+
+class Runner(Protocol):
+    """What runs the staged follow-ups after the commit (``bot.incidents.reactor``)."""
+
+    async def run(self, rows: Sequence[Reaction], changes: Mapping[int, Change]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Follower:
+    """A listener whose work must not be lost: paging, SLA timers, the post-mortem draft."""
+
+    name: str
+    listener: Listener
+    wants: Wants
 
 
 class Notifier:
-    """Fans committed changes out to listeners; one failing listener does not stop the rest."""
+    """Tells listeners about committed changes, in two ways.
+
+    - :meth:`subscribe`: after the commit, best effort (what the console prints, counters);
+      one failing listener does not stop the rest.
+    - :meth:`follow`: durable. :meth:`stage` writes a ``reactions`` row for each follower
+      that wants the change inside the change's own transaction, and the runner (the
+      :class:`bot.incidents.reactor.Reactor`) runs it after the commit and again until it
+      succeeds, across restarts. Paging is a follower: a P1 cannot go unpaged because a
+      listener failed or the process died after the commit.
+    """
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
+        self._followers: dict[str, Follower] = {}
+        self.runner: Runner | None = None
 
     def subscribe(self, listener: Listener, *, first: bool = False) -> None:
         """Add a listener; ``first`` puts it before those already there (chat before paging)."""
@@ -72,7 +101,36 @@ class Notifier:
         else:
             self._listeners.append(listener)
 
-    async def publish(self, changes: Sequence[Change]) -> None:
+    def follow(self, name: str, listener: Listener, *, wants: Wants) -> None:
+        """Add a durable listener for the changes ``wants`` says yes to (judged on the
+        change as committed); it runs in the order followers were added."""
+        if name in self._followers:
+            raise ValueError(f"a follower named {name!r} is already registered")
+        self._followers[name] = Follower(name, listener, wants)
+
+    def follower(self, name: str) -> Follower | None:
+        return self._followers.get(name)
+
+    def stage(self, session: AsyncSession, changes: Sequence[Change], at: datetime) -> Staged:
+        """Inside the change's transaction: one ``reactions`` row per (change, follower that
+        wants it), committed with the change. Pass the result to :meth:`publish`."""
+        staged = Staged()
+        for change in changes:
+            for follower in self._followers.values():
+                if follower.wants(change):
+                    row = Reaction(
+                        incident_id=change.incident.id,
+                        follower=follower.name,
+                        data={"kind": change.kind, "actor": change.actor, "text": change.text},
+                        created_at=at,
+                        due_at=at,
+                    )
+                    session.add(row)
+                    staged.rows.append((row, change))
+        return staged
+
+    async def publish(self, changes: Sequence[Change], staged: Staged | None = None) -> None:
+        """After the commit: the best-effort listeners, then the staged follow-ups."""
         for change in changes:
             for listener in self._listeners:
                 try:
@@ -81,6 +139,16 @@ class Notifier:
                     log.exception(
                         "listener failed for %s on incident #%s", change.kind, change.incident.id
                     )
+        if staged is not None and staged.rows and self.runner is not None:
+            rows = [row for row, _ in staged.rows]
+            await self.runner.run(rows, {id(row): change for row, change in staged.rows})
+
+
+@dataclass
+class Staged:
+    """The follow-up rows one transaction wrote, with the change each one is for."""
+
+    rows: list[tuple[Reaction, Change]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -175,7 +243,9 @@ class IncidentService:
                 data={"severity": sev, "source": source},
             )
             view = await store.view_of(session=s, incident=row)
-        await self.notifier.publish([Change("opened", view, actor, f"Opened by {actor}")])
+            changes = [Change("opened", view, actor, f"Opened by {actor}")]
+            staged = self.notifier.stage(s, changes, now)
+        await self.notifier.publish(changes, staged)
         return view
 
     async def get(self, incident_id: int) -> IncidentView:
@@ -333,5 +403,7 @@ class IncidentService:
                 data=edit.data,
             )
             view = await store.view_of(session=s, incident=row)
-        await self.notifier.publish([Change(edit.kind, view, actor, edit.announce or edit.text)])
+            changes = [Change(edit.kind, view, actor, edit.announce or edit.text)]
+            staged = self.notifier.stage(s, changes, now)
+        await self.notifier.publish(changes, staged)
         return view

@@ -170,10 +170,7 @@ class SlaWatch:
         Other moves (a playbook containing it) are seen when the timer next fires."""
         if change.kind not in WATCHED:
             return
-        try:
-            await self._plan(change.incident.id)
-        except Exception:
-            log.exception("SLA timer of incident #%s not updated", change.incident.id)
+        await self._plan(change.incident.id)  # raising: the reactor runs it again
 
     async def resume(self, *, limit: int = 10_000) -> int:
         """Set the timer of every open incident; how many. For incidents opened before the

@@ -230,10 +230,7 @@ class SnoozeService:
         """Listener: a snooze ends quietly when its incident is resolved (nothing to page)."""
         if change.incident.state in OPEN_STATES:
             return
-        try:
-            await self._end_quietly(change.incident.id)
-        except Exception:
-            log.exception("snooze of incident #%s not ended", change.incident.id)
+        await self._end_quietly(change.incident.id)  # raising: the reactor runs it again
 
     async def on_samples(self, samples: Sequence[Sample], now: datetime) -> None:
         """Listener for every poll of the rule runner: end each snooze whose condition held.

@@ -118,7 +118,7 @@ async def make_rig(
 
     async def make(*, more: Sequence[Channel] = (), pagerduty: bool = True) -> Rig:
         vigil = await Vigil.create(settings, clock=clock, drive_timers=False)
-        timers = Timers(settings.database_url, clock=clock, tablename="test_notify_timers")
+        timers = Timers(vigil.db, clock=clock, tablename="test_notify_timers")
         channel = PagerDutyChannel(routing_key=Secret(ROUTING_KEY), url=pd.url, timeout=5)
         channels = [channel, *more] if pagerduty else list(more)
         sleeps = Sleeps()

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from bot.db import Database
 from bot.errors import ConfigError
-from bot.scheduler import Pending, Timers, sync_url
+from bot.scheduler import RETRIES, Pending, Timers, sync_url
 from tests.support import FakeClock
 
 Fired = list[tuple[str, dict[str, Any]]]
@@ -35,17 +35,22 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 async def make_timers(
     database_url: str, db: Database, clock: FakeClock
 ) -> AsyncIterator[Callable[..., Timers]]:
-    """Timers on the test database (after Vigil's migrations); each stopped at the end."""
+    """Timers on the test database (after Vigil's migrations), each with a database of its
+    own as a process would have; each stopped at the end."""
     made: list[Timers] = []
+    dbs: list[Database] = []
 
     def make(clock_: Callable[[], datetime] = clock) -> Timers:
-        timers = Timers(database_url, clock=clock_)
+        dbs.append(Database(database_url))
+        timers = Timers(dbs[-1], clock=clock_)
         made.append(timers)
         return timers
 
     yield make
     for timers in made:
         await timers.stop()
+    for each in dbs:
+        await each.dispose()
 
 
 def recorder(fired: Fired, kind: str) -> Callable[[dict[str, Any]], Any]:
@@ -124,30 +129,83 @@ async def test_cancel_and_cancel_prefix(
         await timers.cancel_prefix("")
 
 
-async def test_a_failing_handler_is_logged_and_loses_no_other_timer(
+async def test_a_failing_handler_is_logged_retried_with_backoff_and_loses_no_other_timer(
     make_timers: Callable[..., Timers], clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     fired: Fired = []
+    failures: list[str] = []
+    down = True
 
-    async def boom(payload: dict[str, Any]) -> None:
-        raise RuntimeError("chat backend down")
+    async def flaky(payload: dict[str, Any]) -> None:
+        if down:
+            raise RuntimeError("chat backend down")
+        fired.append(("flaky", payload))
 
     timers = make_timers()
+    timers._on_failure = failures.append
     timers.register("escalate", recorder(fired, "escalate"))
-    timers.register("boom", boom)
+    timers.register("flaky", flaky)
     await timers.start(paused=True)
     t0 = clock()
     await timers.schedule("escalate", "a", t0 + timedelta(minutes=1), {"k": "a"})
-    await timers.schedule("boom", "b", t0 + timedelta(minutes=2), {"k": "b"})
+    await timers.schedule("flaky", "b", t0 + timedelta(minutes=2), {"k": "b"})
     await timers.schedule("escalate", "c", t0 + timedelta(minutes=3), {"k": "c"})
+    clock.advance(minutes=3)
     with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
-        assert await timers.run_due(t0 + timedelta(minutes=3)) == 3
+        assert await timers.run_due() == 3
     assert fired == [("escalate", {"k": "a"}), ("escalate", {"k": "c"})]
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert "timer b (boom) failed" in record.getMessage()
+    assert "timer b (flaky) failed; trying again in 0:00:05" in record.getMessage()
     assert record.exc_info is not None
     assert "chat backend down" in str(record.exc_info[1])
+    assert failures == ["flaky"]
+    # Not dropped: the page waits 5 s, then 10 s, and goes out once the backend is back.
+    assert await timers.pending() == [Pending("b", "flaky", clock() + timedelta(seconds=5))]
+    clock.advance(seconds=5)
+    assert await timers.run_due() == 1
+    assert await timers.pending() == [Pending("b", "flaky", clock() + timedelta(seconds=10))]
+    down = False
+    clock.advance(seconds=10)
+    assert await timers.run_due() == 1
+    assert fired[-1] == ("flaky", {"k": "b"})
     assert await timers.pending() == []
+
+
+async def test_a_handler_that_always_fails_is_given_up_after_the_last_retry(
+    make_timers: Callable[..., Timers], clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def boom(payload: dict[str, Any]) -> None:
+        raise RuntimeError("gone for good")
+
+    timers = make_timers()
+    timers.register("boom", boom)
+    await timers.start(paused=True)
+    await timers.schedule("boom", "b", clock(), {})
+    runs = 0
+    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+        while await timers.pending():
+            runs += await timers.run_due()
+            clock.advance(minutes=5)
+    assert runs == 1 + RETRIES
+    assert "failed 9 times; giving up" in caplog.records[-1].getMessage()
+
+
+async def test_a_retry_never_replaces_a_newer_timer_its_handler_scheduled(
+    make_timers: Callable[..., Timers], clock: FakeClock
+) -> None:
+    """The handler set the next step's timer and then failed: the next step stands."""
+    timers = make_timers()
+    later = clock() + timedelta(minutes=5)
+
+    async def advance_then_fail(payload: dict[str, Any]) -> None:
+        await timers.schedule("step", "incident:1:escalate", later, {"step": 2})
+        raise RuntimeError("paging failed after the next step was set")
+
+    timers.register("step", advance_then_fail)
+    await timers.start(paused=True)
+    await timers.schedule("step", "incident:1:escalate", clock(), {"step": 1})
+    assert await timers.run_due() == 1
+    assert await timers.pending() == [Pending("incident:1:escalate", "step", later)]
 
 
 async def test_timers_a_handler_schedules_before_now_run_in_the_same_call(

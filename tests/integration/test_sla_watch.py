@@ -71,7 +71,7 @@ async def make_rig(
 
     async def make(sla: SlaSettings = DEFAULT_SLA) -> Rig:
         vigil = await make_vigil()
-        timers = Timers(settings.database_url, clock=clock, tablename="test_sla_timers")
+        timers = Timers(vigil.db, clock=clock, tablename="test_sla_timers")
         watch = SlaWatch(vigil.incidents, timers, sla=sla, working_hours=None, clock=clock)
         await timers.start(paused=True)
         started.append(timers)

@@ -1,0 +1,246 @@
+"""Runs the follow-ups committed changes owe (``reactions`` rows) until each one succeeds.
+
+Two ways in, one way to run a row:
+
+- **Right after the commit** (:meth:`Reactor.run`, called by ``Notifier.publish``) with the
+  change as committed. ``inline`` (the default, and what tests with an injected clock use)
+  runs the rows before ``publish`` returns, as the old after-commit listeners did; ``vigil
+  serve`` turns it off, so an alert post returns once its transaction is committed and the
+  worker (:meth:`Reactor.loop`) pages a moment later, without making the sender wait.
+- **Later** (:meth:`Reactor.run_due`): rows whose first run failed (retried after 1 s,
+  doubling to :data:`MAX_BACKOFF`, and never given up: a page is never dropped), and rows a
+  dead process had claimed (run again when its lease is over). At start-up every row already
+  due runs before the bot serves.
+
+Each run claims its row by moving ``due_at`` a lease ahead with a conditional UPDATE (only
+one process's UPDATE matches), runs the follower, then deletes the row; a failure is logged
+with the follower's name, counted in ``/metrics`` (``vigil_reaction_failures``) and set to
+run again. A retry reads the incident afresh (it may have been acknowledged meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db import Database
+from bot.incidents.reactions import Reaction
+from bot.incidents.service import Change, Notifier
+from bot.incidents.store import Clock
+from bot.incidents.views import IncidentView
+from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)  # a claimed row is left alone this long, then run again
+FIRST_BACKOFF = timedelta(seconds=1)
+MAX_BACKOFF = timedelta(seconds=60)
+BATCH = 100  # rows claimed per look at the table
+PARALLEL = 4  # incidents whose follow-ups run at once (each incident's in order)
+POLL = 1.0  # seconds between looks when nothing wakes the worker
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s after the first failure, doubling, at most a minute: a queue that waited through
+    an outage drains within a minute of the cause going away."""
+    wait: timedelta = FIRST_BACKOFF * 2 ** max(attempts - 1, 0)
+    return min(wait, MAX_BACKOFF)
+
+
+class Reactor:
+    """Claims, runs and retires ``reactions`` rows; see the module docstring for why."""
+
+    def __init__(
+        self,
+        db: Database,
+        notifier: Notifier,
+        *,
+        load: Callable[[int], Awaitable[IncidentView]],
+        clock: Clock,
+        metrics: Metrics | None = None,
+        inline: bool = True,
+    ) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._load = load
+        self._clock = clock
+        self._metrics = metrics
+        self.inline = inline
+        self._handlers: dict[str, Handler] = {}
+        self._snapshots: dict[int, Change] = {}  # row id -> the change as committed
+        self._wake = asyncio.Event()
+        notifier.runner = self
+
+    def register(self, name: str, handler: Handler) -> None:
+        """Name a follow-up that is not a change (a page to send through ``notify:``)."""
+        if name in self._handlers or self._notifier.follower(name) is not None:
+            raise ValueError(f"a follow-up named {name!r} is already registered")
+        self._handlers[name] = handler
+
+    def add(
+        self, session: AsyncSession, name: str, incident_id: int | None, data: dict[str, Any]
+    ) -> Reaction:
+        """Stage a registered follow-up in the caller's transaction; run it with
+        :meth:`run` after the commit."""
+        if name not in self._handlers:
+            raise ValueError(f"no follow-up named {name!r} is registered")
+        now = self._clock()
+        row = Reaction(
+            incident_id=incident_id, follower=name, data=data, created_at=now, due_at=now
+        )
+        session.add(row)
+        return row
+
+    async def run(self, rows: Sequence[Reaction], changes: Mapping[int, Change]) -> None:
+        """After the commit that wrote ``rows``: run them now (inline) or wake the worker.
+        ``changes`` maps ``id(row)`` to the change as committed, to spare a read."""
+        for row in rows:
+            if row.id is not None and id(row) in changes:
+                self._snapshots[row.id] = changes[id(row)]
+        if not self.inline:
+            self._wake.set()
+            return
+        claimed = await self._claim([(r.id, r.due_at) for r in rows if r.id is not None])
+        await self._run_claimed(claimed)
+
+    async def run_due(self) -> int:
+        """Run every row due now (first runs not yet done, retries, a dead process's rows);
+        how many ran, failed ones included."""
+        ran = 0
+        while True:
+            async with self._db.read() as s, s.begin():
+                due = (
+                    await s.exec(
+                        select(Reaction.id, Reaction.due_at)
+                        .where(col(Reaction.due_at) <= self._clock())
+                        .order_by(col(Reaction.id))
+                        .limit(BATCH)
+                    )
+                ).all()
+            if not due:
+                return ran
+            claimed = await self._claim([(int(i), at) for i, at in due if i is not None])
+            await self._run_claimed(claimed)
+            ran += len(claimed)
+            if len(due) < BATCH:
+                return ran
+
+    async def pending(self) -> int:
+        """Rows not yet done (due, leased or waiting for a retry), for ``/metrics``."""
+        async with self._db.read() as s, s.begin():
+            return int((await s.exec(select(func.count()).select_from(Reaction))).one())
+
+    async def loop(self, stop: asyncio.Event) -> None:
+        """The worker of ``vigil serve``: run what is due whenever a commit wakes it, and at
+        least every :data:`POLL` seconds (retries, other processes' rows), until ``stop``."""
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.run_due()
+            except Exception:  # the database is away: look again soon, never die
+                log.exception("follow-ups could not be read; trying again")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL)
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _claim(self, seen: Sequence[tuple[int, datetime]]) -> list[Reaction]:
+        """Lease each row still due as read; the rows this process won, in id order."""
+        if not seen:
+            return []
+        lease = self._clock() + LEASE
+        won: list[int] = []
+        async with self._db.session() as s, s.begin():
+            for row_id, due_at in seen:
+                result = await s.exec(
+                    update(Reaction)
+                    .where(col(Reaction.id) == row_id, col(Reaction.due_at) == due_at)
+                    .values(due_at=lease, attempts=col(Reaction.attempts) + 1)
+                )
+                if result.rowcount == 1:
+                    won.append(row_id)
+            if not won:
+                return []
+            rows = (
+                await s.exec(
+                    select(Reaction).where(col(Reaction.id).in_(won)).order_by(col(Reaction.id))
+                )
+            ).all()
+        return list(rows)
+
+    async def _run_claimed(self, rows: Sequence[Reaction]) -> None:
+        by_incident: dict[int | None, list[Reaction]] = {}
+        for row in rows:
+            by_incident.setdefault(row.incident_id, []).append(row)
+        gate = asyncio.Semaphore(PARALLEL)
+
+        async def one_incident(group: list[Reaction]) -> None:
+            async with gate:
+                done: list[int] = []
+                for row in group:
+                    if await self._run_one(row):
+                        assert row.id is not None
+                        done.append(row.id)
+                if done:
+                    async with self._db.session() as s, s.begin():
+                        await s.exec(delete(Reaction).where(col(Reaction.id).in_(done)))
+
+        await asyncio.gather(*(one_incident(g) for g in by_incident.values()))
+
+    async def _run_one(self, row: Reaction) -> bool:
+        """Run one claimed row; True when it is done (or can never be run)."""
+        assert row.id is not None
+        snapshot = self._snapshots.pop(row.id, None)
+        try:
+            handler = self._handlers.get(row.follower)
+            if handler is not None:
+                await handler(dict(row.data))
+                return True
+            follower = self._notifier.follower(row.follower)
+            if follower is None:
+                log.error(
+                    "follow-up %s #%d: nothing runs it any more; dropped", row.follower, row.id
+                )
+                return True
+            change = snapshot
+            if change is None:  # a retry, or another process's row: read the incident now
+                assert row.incident_id is not None
+                view = await self._load(row.incident_id)
+                data = row.data
+                change = Change(str(data["kind"]), view, str(data["actor"]), str(data["text"]))
+            await follower.listener(change)
+            return True
+        except Exception as exc:
+            wait = backoff(row.attempts)
+            log.exception(
+                "follow-up %s for incident #%s failed (attempt %d); trying again in %s",
+                row.follower,
+                row.incident_id,
+                row.attempts,
+                wait,
+            )
+            if self._metrics is not None:
+                self._metrics.reaction_failures.labels(row.follower).inc()
+            await self._later(row.id, wait, type(exc).__name__)
+            return False
+
+    async def _later(self, row_id: int, wait: timedelta, error: str) -> None:
+        try:
+            async with self._db.session() as s, s.begin():
+                await s.exec(
+                    update(Reaction)
+                    .where(col(Reaction.id) == row_id)
+                    .values(due_at=self._clock() + wait, last_error=error[:200])
+                )
+        except Exception:  # the lease runs out and the row is run again all the same
+            log.exception("follow-up #%d: could not set its retry; it runs after its lease", row_id)
