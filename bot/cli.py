@@ -1,5 +1,5 @@
 """The ``vigil`` command line: run (what ``make run`` calls), serve, check, postmortem, model,
-schedule, rules list, report."""
+schedule, rules list, report, incidents."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from bot import model_cli, schedule_cli
+from bot import incident_cli, model_cli, schedule_cli
 from bot.app import Vigil, serve, stop_on_signals
 from bot.chat.backend import announcement
 from bot.chat.console import ConsoleBackend, stdin_reader
@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--templates", type=Path, default=Path("templates"))
     model_cli.add_parser(sub)
     schedule_cli.add_parser(sub)
+    incident_cli.add_parser(sub)
     rules = sub.add_parser(
         "rules",
         help="the alerting rules: which are on, which are off and what they need",
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return 1
     # Output on stdout, problems on stderr: no log lines mixed into what these print.
-    quiet = args.command in ("postmortem", "model", "report", "schedule")
+    quiet = args.command in ("postmortem", "model", "report", "schedule", "incidents")
     logging.basicConfig(
         level="WARNING" if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -162,7 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out.write_text(text, encoding="utf-8")
                 print(f"Post-mortem draft of #{args.incident} written to {args.out}")
             return 0
-        printer = {"model": _model, "schedule": _schedule, "report": _report}.get(args.command)
+        printers = {
+            "model": _model,
+            "schedule": _schedule,
+            "report": _report,
+            "incidents": _incidents,
+        }
+        printer = printers.get(args.command)
         if printer is not None:
             output = asyncio.run(printer(settings, args))
             if output is None:
@@ -238,6 +245,12 @@ async def _report(settings: Settings, args: argparse.Namespace) -> str | None:
     ``--since``: one line naming it). The app's own report service: the SLA targets and
     working hours the SLA timers use, so the channel and the report agree."""
     return await _once(settings, lambda vigil: vigil.reports.report(args.since))
+
+
+async def _incidents(settings: Settings, args: argparse.Namespace) -> str | None:
+    """What ``vigil incidents`` prints, or None after saying on stderr why not (a cursor
+    that is not one of this list's)."""
+    return await _once(settings, lambda vigil: incident_cli.run(args, vigil.incidents))
 
 
 async def _serve(settings: Settings, *, console: bool) -> None:

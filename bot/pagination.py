@@ -45,7 +45,7 @@ def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
     text = raw.strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise ValidationError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     return int(text)
 
@@ -71,8 +71,8 @@ def decode_cursor(list_name: str, raw: str, kinds: Sequence[type]) -> tuple[Scal
     if decoded[0] != list_name:
         raise ValidationError(
             "cursor",
-            "belongs to another list; use the next_cursor of this same list, or leave "
-            "cursor out to start from the first page",
+            "belongs to another list (open or all, another schedule); use one this same "
+            "list gave, or leave it out to start from the first page",
         )
     key = decoded[1:]
     if len(key) != len(kinds) or not all(_is(v, k) for v, k in zip(key, kinds, strict=True)):
@@ -86,7 +86,7 @@ def _is(value: Any, kind: type) -> bool:
 
 def _bad_cursor() -> ValidationError:
     return ValidationError(
-        "cursor", "is not a cursor Vigil handed out; pass next_cursor from the previous page"
+        "cursor", "is not a cursor Vigil handed out; use the one the previous page ended with"
     )
 
 

@@ -10,14 +10,17 @@ unless told otherwise, and the parser says plainly when the bytes are not a cale
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import NotFoundError, StorageError, ValidationError
-from bot.oncall.override_plan import import_json, override_json
+from bot.oncall.override_plan import StoredOverride, import_json, override_json
 from bot.oncall.overrides import ScheduleBook
+from bot.pagination import decode_cursor, encode_cursor, page_json, page_of, parse_limit
 from bot.secret import Secret
+from bot.timefmt import iso_z
 from bot.web import _authorized, _unauthorized, _unavailable, error
 
 log = logging.getLogger(__name__)
@@ -74,18 +77,27 @@ class ScheduleRoutes:
         return web.json_response(import_json(result))
 
     async def list_overrides(self, request: web.Request) -> web.Response:
-        """``GET …/overrides``: the imported overrides in effect or to come, by start."""
+        """``GET …/overrides[?limit=50&cursor=…]``: the imported overrides in effect or to
+        come, by start, a page at a time like every list (``next_cursor``, ``total``)."""
         if not _authorized(request, self._token):
             return _unauthorized()
         name = request.match_info["name"]
         if (missing := self._unknown(name)) is not None:
             return missing
         try:
+            limit = parse_limit(request.query.get("limit"))
+            raw = request.query.get("cursor")
+            after = None if raw is None else _after(name, raw)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        try:
             rows = await self._book.list(name)
         except (StorageError, SQLAlchemyError, OSError):
             log.exception("could not read the overrides of %s", name)
             return _unavailable("could not read the overrides, retry")
-        return web.json_response({"schedule": name, "overrides": [override_json(r) for r in rows]})
+        page = page_of(rows, key=_key, after=after, limit=limit, cursor=lambda r: _cursor(name, r))
+        body = {"schedule": name, "overrides": [override_json(r) for r in page.items]}
+        return web.json_response({**body, **page_json(page)})
 
     async def remove_override(self, request: web.Request) -> web.Response:
         """``DELETE …/overrides/{uid}``: the swap fell through; whoever the layers say is on
@@ -110,3 +122,29 @@ class ScheduleRoutes:
             return None
         known = ", ".join(sorted(self._book.configured)) or "none are configured (schedules:)"
         return error(404, "not_found", "name", f"no schedule named {name!r}; schedules: {known}")
+
+
+# The overrides of one schedule are few (those in effect or to come) and read whole, so
+# their pages are cut in memory; the cursor is still a keyset (start, end, UID), so an
+# import between two pages neither repeats an override nor skips one.
+def _key(row: StoredOverride) -> tuple[datetime, datetime, str]:
+    return (row.start, row.end, row.uid)
+
+
+def _cursor(name: str, row: StoredOverride) -> str:
+    return encode_cursor(f"overrides:{name}", [iso_z(row.start), iso_z(row.end), row.uid])
+
+
+def _after(name: str, raw: str) -> tuple[datetime, datetime, str]:
+    start, end, uid = decode_cursor(f"overrides:{name}", raw, (str, str, str))
+    try:
+        return (_utc(str(start)), _utc(str(end)), str(uid))
+    except ValueError:
+        raise ValidationError("cursor", "is not a cursor Vigil handed out") from None
+
+
+def _utc(text: str) -> datetime:
+    at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if at.tzinfo is None:
+        raise ValueError(text)
+    return at

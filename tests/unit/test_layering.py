@@ -17,6 +17,7 @@ PURE = [
     "incidents/signals.py",
     "incidents/fingerprint.py",
     "incidents/states.py",
+    "pagination.py",
     "chat/commands/parse.py",
     "chat/commands/rollback.py",
     "chat/commands/types.py",

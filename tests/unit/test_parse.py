@@ -32,7 +32,7 @@ from bot.chat.commands.rollback import USAGE as ROLLBACK_USAGE
 
 EXPECTED_USAGE = {
     "new": "/incident new TITLE [--sev P1..P4] [--service S | --model M]",
-    "list": "/incident list [--all]",
+    "list": "/incident list [--all] [--cursor C]",
     "show": "/incident show N",
     "ack": "/incident ack N",
     "escalate": "/incident escalate N",
@@ -74,6 +74,10 @@ def test_usage_lines_are_the_documented_ones() -> None:
         ("LIST --all", List(all=True)),
         ("list --ALL", List(all=True)),
         ("list \u2014all", List(all=True)),
+        ("list --cursor WyJhbGwiLDJd", List(cursor="WyJhbGwiLDJd")),
+        ("list --all --cursor=WyJhbGwiLDJd", List(all=True, cursor="WyJhbGwiLDJd")),
+        ("list \u2014cursor WyJhbGwiLDJd --all", List(all=True, cursor="WyJhbGwiLDJd")),
+        ('list --cursor "WyJhbGwiLDJd"', List(cursor="WyJhbGwiLDJd")),
         # one number
         ("show 12", Show(12)),
         ("show #12", Show(12)),
@@ -233,8 +237,14 @@ def test_parses_new(text: str, expected: New) -> None:
         ("note 4", "Missing note text: say what happened.", "note"),
         ("note 4    ", "Missing note text: say what happened.", "note"),
         # list
-        ("list all", "list takes no arguments except --all, got 'all'.", "list"),
-        ("list --mine", "Unknown option '--mine'; list accepts only --all.", "list"),
+        ("list all", "list takes no arguments except --all and --cursor, got 'all'.", "list"),
+        ("list --mine", "Unknown option '--mine'; list accepts only --all and --cursor.", "list"),
+        ("list --cursor", "--cursor needs the cursor that the last list's last line gave.", "list"),
+        (
+            "list --cursor=",
+            "--cursor needs the cursor that the last list's last line gave.",
+            "list",
+        ),
         # new
         (
             "new",

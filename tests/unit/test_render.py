@@ -5,13 +5,14 @@ Views are built by hand, so these tests need no database.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.chat.commands import render
-from bot.incidents.views import AlertView, EventView, IncidentView
+from bot.incidents.views import AlertView, EventView, IncidentSummary, IncidentView
+from bot.pagination import Page
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
@@ -193,19 +194,68 @@ def test_detail_shows_the_last_fifteen_timeline_entries_and_says_how_many_are_hi
     assert not any(line.endswith("step 4") for line in lines)
 
 
+def summary(v: IncidentView) -> IncidentSummary:
+    """The list's summary of a view, as the summary query would read it."""
+    own = {f.name for f in fields(IncidentSummary)} - {"firing_count", "alerts"}
+    return IncidentSummary(**{n: getattr(v, n) for n in own}, firing_count=len(v.firing))
+
+
+def page(
+    *views: IncidentView, total: int | None = None, next_cursor: str | None = None
+) -> Page[IncidentSummary]:
+    items = tuple(summary(v) for v in views)
+    return Page(items, next_cursor, len(items) if total is None else total)
+
+
+def more(cursor: str) -> str:
+    return f"/incident list --cursor {cursor}"
+
+
 def test_listing_says_so_when_there_is_nothing() -> None:
-    assert render.listing([], include_closed=False) == "No open incidents. All quiet."
-    assert render.listing([], include_closed=True) == "No incidents yet."
+    assert render.listing(page(), include_closed=False, more=more) == (
+        "No open incidents. All quiet."
+    )
+    assert render.listing(page(), include_closed=True, more=more) == "No incidents yet."
 
 
 def test_listing_has_a_title_line_then_one_line_per_incident_in_the_given_order() -> None:
     views = [view(number=2, severity="P1"), view(number=5, severity="P3")]
-    assert render.listing(views, include_closed=False).splitlines() == [
+    assert render.listing(page(*views), include_closed=False, more=more).splitlines() == [
         "2 open, most severe first:",
         render.one_line(views[0]),
         render.one_line(views[1]),
     ]
-    assert render.listing(views, include_closed=True).splitlines()[0] == "Recent incidents:"
+    listed = render.listing(page(*views), include_closed=True, more=more)
+    assert listed.splitlines()[0] == "Recent incidents:"
+
+
+def test_a_summary_reads_on_one_line_as_its_incident_does() -> None:
+    v = view(commander="@bob", alerts=(alert(n=1), alert(n=2), alert(n=3, status="resolved")))
+    assert render.one_line(summary(v)) == render.one_line(v)
+    assert render.one_line(summary(v)).endswith("· commander @bob · 2 alerts firing")
+
+
+def test_a_cut_listing_says_how_many_of_how_many_and_the_command_for_the_rest() -> None:
+    views = [view(number=9, severity="P1"), view(number=4, severity="P2")]
+    lines = render.listing(
+        page(*views, total=312, next_cursor="C2"), include_closed=False, more=more
+    ).splitlines()
+    assert lines == [
+        "Showing 2 of 312 open, most severe first:",
+        render.one_line(views[0]),
+        render.one_line(views[1]),
+        "More: /incident list --cursor C2",
+    ]
+    last = render.listing(page(views[1], total=312), include_closed=True, more=more)
+    assert last.splitlines() == [
+        "Showing 1 of 312 incidents, newest first:",
+        render.one_line(views[1]),
+    ]
+
+
+def test_a_page_past_the_end_says_how_many_there_are() -> None:
+    text = render.listing(page(total=3), include_closed=False, more=more)
+    assert text == "Nothing after that point; 3 open in all."
 
 
 def test_detail_names_the_author_of_each_note() -> None:

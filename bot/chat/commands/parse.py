@@ -75,7 +75,12 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
         "/incident new TITLE [--sev P1..P4] [--service S | --model M]",
         "open an incident by hand",
     ),
-    ("list", "/incident list [--all]", "open incidents (all with --all)"),
+    (
+        "list",
+        "/incident list [--all] [--cursor C]",
+        "open incidents (all with --all), 50 at a time; a longer list ends with the "
+        "--cursor that shows the next 50",
+    ),
     ("show", "/incident show N", "show one incident: state, severity, owner, timeline"),
     ("ack", "/incident ack N", "acknowledge: you are on it"),
     ("escalate", "/incident escalate N", "page the next escalation level now: more hands"),
@@ -135,7 +140,7 @@ _DASHES = ("\u2014", "\u2013")  # em and en dash: what "--" becomes after autoco
 _NEW_OPTIONS: Mapping[str, str] = MappingProxyType(
     {"--sev": "--sev", "--severity": "--sev", "--service": "--service", "--model": "--model"}
 )
-_KNOWN_OPTION_NAMES = frozenset(name[2:] for name in (*_NEW_OPTIONS, "--all", "--pin"))
+_KNOWN_OPTION_NAMES = frozenset(name[2:] for name in (*_NEW_OPTIONS, "--all", "--pin", "--cursor"))
 _REPORT_OPTION_NAMES = _KNOWN_OPTION_NAMES | {"since"}  # "—since", autocorrected, too
 
 
@@ -351,15 +356,27 @@ def _option(tok: _Tok, known: frozenset[str] = _KNOWN_OPTION_NAMES) -> str | Non
 
 
 def _parse_list(args: list[_Tok]) -> List | ParseError:
-    for tok in args:
+    """``[--all] [--cursor C]``: the cursor is what a cut list's last line says to type."""
+    include_closed, cursor = False, None
+    rest = iter(args)
+    for tok in rest:
         option = _option(tok)
         if option is None:
-            message = f"list takes no arguments except --all, got {_q(tok.text)}."
+            message = f"list takes no arguments except --all and --cursor, got {_q(tok.text)}."
             return ParseError(message, USAGE["list"])
-        if option.lower() != "--all":
-            message = f"Unknown option {_q(option)}; list accepts only --all."
+        name, eq, value = option.partition("=")
+        if name.lower() == "--all" and not eq:
+            include_closed = True
+        elif name.lower() == "--cursor":
+            value = value if eq else next(rest, _Tok("", 0, False)).text
+            if not _unquote(value):
+                message = "--cursor needs the cursor that the last list's last line gave."
+                return ParseError(message, USAGE["list"])
+            cursor = _unquote(value)
+        else:
+            message = f"Unknown option {_q(option)}; list accepts only --all and --cursor."
             return ParseError(message, USAGE["list"])
-    return List(all=bool(args))
+    return List(all=include_closed, cursor=cursor)
 
 
 def _unquote(text: str) -> str:

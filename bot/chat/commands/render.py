@@ -6,9 +6,11 @@ adapter (a later issue) turns the same views into Block Kit; the console prints 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from bot.incidents.views import IncidentView
+from bot.incidents.views import IncidentSummary, IncidentView
+from bot.pagination import Page
 
 SEVERITY_MARK = {"P1": "🔴", "P2": "🟠", "P3": "🟡", "P4": "🔵"}
 _TIMELINE_SHOWN = 15
@@ -36,12 +38,12 @@ def next_step(view: IncidentView) -> str:
     }.get(view.state, "")
 
 
-def one_line(view: IncidentView) -> str:
+def one_line(view: IncidentView | IncidentSummary) -> str:
     """``🔴 P1 #3 HighErrorRate on payments · triggered · commander @alice``."""
     parts = [f"{mark(view.severity)} {view.severity} #{view.id} {view.title}", view.state]
     if view.commander:
         parts.append(f"commander {view.commander}")
-    firing = len(view.firing)
+    firing = view.firing_count
     if firing:
         parts.append(f"{firing} alert{'s' if firing != 1 else ''} firing")
     return " · ".join(parts)
@@ -80,8 +82,26 @@ def detail(view: IncidentView) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def listing(views: list[IncidentView], *, include_closed: bool) -> str:
-    if not views:
+def listing(
+    page: Page[IncidentSummary], *, include_closed: bool, more: Callable[[str], str]
+) -> str:
+    """A page of the incident list. When it is not the whole list the title says so
+    ("Showing 50 of 312 open") and, when there is a next page, the last line is the command
+    that shows it: ``more(cursor)``, worded for where the list is read (chat, the CLI)."""
+    if not page.items:
+        if page.total:
+            return f"Nothing after that point; {page.total} {_what(include_closed)} in all."
         return "No incidents yet." if include_closed else "No open incidents. All quiet."
-    title = "Recent incidents:" if include_closed else f"{len(views)} open, most severe first:"
-    return "\n".join([title, *(one_line(v) for v in views)])
+    order = "newest first" if include_closed else "most severe first"
+    if page.cut:
+        title = f"Showing {len(page.items)} of {page.total} {_what(include_closed)}, {order}:"
+    else:
+        title = "Recent incidents:" if include_closed else f"{page.total} open, {order}:"
+    lines = [title, *(one_line(v) for v in page.items)]
+    if page.next_cursor is not None:
+        lines.append(f"More: {more(page.next_cursor)}")
+    return "\n".join(lines)
+
+
+def _what(include_closed: bool) -> str:
+    return "incidents" if include_closed else "open"

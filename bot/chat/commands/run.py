@@ -94,9 +94,10 @@ class CommandRunner:
         match c:
             case p.Help(topic):
                 return Reply(p.help_text(topic), ephemeral=True)
-            case p.List(all=include_closed):
-                views = await inc.list(include_closed=include_closed)
-                return Reply(render.listing(views, include_closed=include_closed), True)
+            case p.List(all=include_closed, cursor=cursor):
+                page = await inc.page(include_closed=include_closed, cursor=cursor)
+                text = render.listing(page, include_closed=include_closed, more=_more(c))
+                return Reply(text, ephemeral=True)
             case p.Show(n):
                 return _private(await inc.get(n))
             case p.New(title, severity, service, model):
@@ -176,6 +177,11 @@ async def _guarded(work: Awaitable[Reply], what: str, *, refused: str = "") -> R
     except Exception:
         log.exception("command failed: %s", what)
         return Reply(INTERNAL_ERROR, ephemeral=True)
+
+
+def _more(c: p.List) -> Callable[[str], str]:
+    """The command that shows the page after a cut list, options kept."""
+    return lambda cursor: "/incident list" + (" --all" if c.all else "") + f" --cursor {cursor}"
 
 
 def _public(view: IncidentView, what: str) -> Reply:

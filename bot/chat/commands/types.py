@@ -20,6 +20,7 @@ class New:
 @dataclass(frozen=True)
 class List:
     all: bool = False
+    cursor: str | None = None  # where the page starts: the --cursor a cut list ended with
 
 
 @dataclass(frozen=True)
