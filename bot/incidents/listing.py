@@ -4,7 +4,10 @@ A list used to build a full snapshot per row (every alert and timeline entry of 
 incident, two queries a row). Here a page is one query for the rows with their firing
 alert count, one ``COUNT`` for the total, and, where the list shows alerts (the HTTP API),
 one query for the alerts of the whole page. Pages are keyset pages (``bot.pagination``):
-open incidents by severity then newest, all incidents newest first.
+open incidents by severity then newest, all incidents newest first. New incidents never
+disturb a walk through the pages; an open incident whose severity changes between two
+pages moves in the order, so it may show twice or not at all, as in any list sorted on a
+field that changes (the list of all incidents, by number, has no such case).
 """
 
 from __future__ import annotations

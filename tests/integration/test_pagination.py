@@ -198,7 +198,7 @@ async def test_incident_list_says_showing_n_of_total_and_how_to_see_the_rest(
     assert lines[0] == "Showing 50 of 52 open, most severe first:"
     assert lines[1].startswith(f"🔴 P1 #{ids[0]} incident 0")
     assert len(lines) == 52
-    more = re.fullmatch(r"More: /incident list --cursor (\S+)", lines[-1])
+    more = re.fullmatch(r"More: `/incident list --cursor (\S+)`", lines[-1])
     assert more, lines[-1]
 
     rest = await vigil.commands.run_incident(f"list --cursor {more[1]}", actor="@alice")

@@ -180,8 +180,9 @@ async def _guarded(work: Awaitable[Reply], what: str, *, refused: str = "") -> R
 
 
 def _more(c: p.List) -> Callable[[str], str]:
-    """The command that shows the page after a cut list, options kept."""
-    return lambda cursor: "/incident list" + (" --all" if c.all else "") + f" --cursor {cursor}"
+    """The command that shows the page after a cut list, options kept; in backticks, so
+    Slack neither formats the cursor nor turns ``--`` into a dash when it is copied."""
+    return lambda cursor: f"`/incident list{' --all' if c.all else ''} --cursor {cursor}`"
 
 
 def _public(view: IncidentView, what: str) -> Reply:
