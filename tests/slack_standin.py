@@ -9,6 +9,14 @@ read back what it recorded. Files go through the v2 upload flow slack_sdk's
 URL, which points back at the stand-in, then ``files.completeUploadExternal``); ``files``
 keeps each one's bytes, title and where it was shared.
 
+Messages keep their ``metadata`` (``event_type`` + ``event_payload``), which
+``conversations.history`` and ``conversations.replies`` return with ``include_all_metadata``,
+paginated by cursor as Slack does; reading history needs the ``*:history`` scope of the
+channel's kind, so a test can take it away (``scopes=``). ``hold(method)`` lets the next call
+to a method do its work (the message is posted) but keeps its answer back until released:
+the moment between Slack accepting a message and the bot hearing so, where a test kills the
+bot.
+
 Usage::
 
     async with SlackStandin() as slack:
@@ -20,6 +28,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -39,7 +48,8 @@ T = TypeVar("T")
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 BOT_SCOPES = (
-    "chat:write,commands,channels:manage,groups:write,im:write,pins:write,users:read,files:write"
+    "chat:write,commands,channels:manage,groups:write,im:write,pins:write,users:read,files:write,"
+    "channels:history,groups:history,im:history,mpim:history,channels:read,groups:read"
 )
 
 FaultKind = Literal["ratelimited", "ok_false", "http_500", "http_503", "disconnect"]
@@ -47,6 +57,10 @@ DownMode = Literal["503", "disconnect"]
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_EVENT_TYPE = re.compile(r"^[a-zA-Z0-9_]{1,255}$")
+_HISTORY_SCOPE = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
+HISTORY_LIMIT_MAX = 999  # Slack: conversations.history/replies take at most 999 per page
 RESPONSE_URL_MAX_USES = 5  # Slack: a response_url may be used five times.
 
 
@@ -77,9 +91,11 @@ class Message:
     pinned: bool = False
     edits: list[dict[str, Any]] = field(default_factory=list)
     files: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
 
-    def wire(self) -> dict[str, Any]:
-        """The ``message`` object Slack returns for a bot post."""
+    def wire(self, *, with_metadata: bool = True) -> dict[str, Any]:
+        """The ``message`` object Slack returns for a bot post (history leaves ``metadata``
+        out unless asked with ``include_all_metadata``)."""
         out: dict[str, Any] = {
             "type": "message",
             "user": self.user,
@@ -100,7 +116,23 @@ class Message:
             out["upload"] = True
         if self.edits:
             out["edited"] = {"user": self.user, "ts": self.edits[-1]["edited_ts"]}
+        if self.metadata is not None and with_metadata:
+            out["metadata"] = self.metadata
         return out
+
+
+@dataclass
+class Hold:
+    """The next call to ``method`` is served (its effect happens) but not answered until
+    :meth:`release`; ``accepted`` is set once the stand-in has done the work."""
+
+    method: str
+    accepted: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    call: Call | None = None
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -240,9 +272,11 @@ class SlackStandin:
         *,
         bot_token: str = "xoxb-test",  # noqa: S107 - the fake token the stand-in accepts
         strict_users: bool = False,
+        scopes: str = BOT_SCOPES,
     ) -> None:
         self.bot_token = bot_token
         self.strict_users = strict_users
+        self.scopes = frozenset(scopes.split(","))
         self.calls: list[Call] = []
         self.responses: list[Response] = []
         self.ephemerals: list[Ephemeral] = []
@@ -257,6 +291,8 @@ class SlackStandin:
         self._used_triggers: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._down: DownMode | None = None
+        self._down_api_only = False
+        self._holds: dict[str, deque[Hold]] = {}
         self._next_ts = _ts_sequence(1_732_500_000_000_100)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -280,6 +316,9 @@ class SlackStandin:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for queue in self._holds.values():  # nothing waits for an answer that never comes
+            for hold in queue:
+                hold.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -363,12 +402,24 @@ class SlackStandin:
             _Fault(kind, times, error or default, retry_after, after)
         )
 
-    def down(self, mode: DownMode = "503") -> None:
-        """Every request fails until ``up()``: HTTP 503, or a dropped connection."""
+    def down(self, mode: DownMode = "503", *, web_api_only: bool = False) -> None:
+        """Every request fails until ``up()``: HTTP 503, or a dropped connection.
+
+        ``web_api_only``: only ``/api/`` methods fail; response_url and uploads still work
+        (Slack's Web API unreachable while its hooks answer).
+        """
         self._down = mode
+        self._down_api_only = web_api_only
 
     def up(self) -> None:
         self._down = None
+        self._down_api_only = False
+
+    def hold(self, method: str) -> Hold:
+        """Serve the next call to ``method`` but keep its answer back until ``release()``."""
+        hold = Hold(method)
+        self._holds.setdefault(method, deque()).append(hold)
+        return hold
 
     # -- reading state -----------------------------------------------------------------------
 
@@ -443,7 +494,8 @@ class SlackStandin:
         self, request: web.Request, method: str, args: dict[str, Any], token: str | None
     ) -> web.StreamResponse | None:
         """The answer for a request hit by ``down()`` or ``fail_next``; None to serve normally."""
-        if self._down is not None:
+        api = method not in ("response_url", "upload")
+        if self._down is not None and (api or not self._down_api_only):
             fault: _Fault | None = (
                 _Fault("disconnect", 1, "disconnected", 0)
                 if self._down == "disconnect"
@@ -513,9 +565,14 @@ class SlackStandin:
         except _Reply as reply:
             body = {"ok": False, "error": reply.error, **reply.extra}
             status, error = reply.status, reply.error
-        await self._record(
-            Call(method, args, time.monotonic(), status, error is None, error, token)
-        )
+        call = Call(method, args, time.monotonic(), status, error is None, error, token)
+        await self._record(call)
+        holds = self._holds.get(method)
+        if holds:
+            hold = holds.popleft()
+            hold.call = call
+            hold.accepted.set()
+            await hold.released.wait()  # done at Slack; the caller hears nothing until now
         return web.json_response(body, status=status, headers=headers)
 
     async def _handle_response(self, request: web.Request) -> web.StreamResponse:
@@ -584,6 +641,9 @@ class SlackStandin:
             "conversations.open": self._conversations_open,
             "conversations.create": self._conversations_create,
             "conversations.invite": self._conversations_invite,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "conversations.list": self._conversations_list,
             "pins.add": self._pins_add,
             "views.open": self._views_open,
             "users.info": self._users_info,
@@ -668,7 +728,9 @@ class SlackStandin:
         if not (text or blocks or attachments):
             raise _Reply("no_text")
         thread_ts = args.get("thread_ts") or None
+        metadata = self._metadata(args)
         msg = Message(channel, self._next_ts(), text, blocks, attachments, thread_ts)
+        msg.metadata = metadata
         self._messages[(channel, msg.ts)] = msg
         return {"channel": channel, "ts": msg.ts, "message": msg.wire()}
 
@@ -682,6 +744,7 @@ class SlackStandin:
         text = args.get("text")
         if text is None and blocks is None and attachments is None:
             raise _Reply("no_text")
+        metadata = self._metadata(args)
         msg.edits.append(
             {
                 "text": msg.text,
@@ -697,7 +760,149 @@ class SlackStandin:
             msg.blocks = blocks
         if attachments is not None:
             msg.attachments = attachments
+        if metadata is not None:
+            msg.metadata = metadata
         return {"channel": channel, "ts": msg.ts, "text": msg.text, "message": msg.wire()}
+
+    @staticmethod
+    def _metadata(args: dict[str, Any]) -> dict[str, Any] | None:
+        """Message metadata as Slack checks it: ``event_type`` (letters, digits, ``_``) and an
+        object ``event_payload``; anything else is ``invalid_metadata_format``."""
+        raw = args.get("metadata")
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, dict):
+            raise _Reply("invalid_metadata_format")
+        event_type, payload = raw.get("event_type"), raw.get("event_payload")
+        if not isinstance(event_type, str) or not _EVENT_TYPE.match(event_type):
+            raise _Reply("invalid_metadata_format")
+        if not isinstance(payload, dict):
+            raise _Reply("invalid_metadata_format")
+        return {"event_type": event_type, "event_payload": payload}
+
+    def _history_channel(self, args: dict[str, Any]) -> str:
+        """The channel of a history read: an id (Slack does not take names here) the bot may
+        read with its scopes."""
+        channel = str(args.get("channel") or "")
+        if not _CHANNEL_ID.match(channel):
+            raise _Reply("channel_not_found")
+        known = channel in self.channels or channel in self._dms.values()
+        known = known or any(ch == channel for ch, _ in self._messages)
+        if not known:
+            raise _Reply("channel_not_found")
+        needed = _HISTORY_SCOPE[channel[0]]
+        if needed not in self.scopes:
+            raise _Reply("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+        return channel
+
+    @staticmethod
+    def _page(
+        found: list[Message], args: dict[str, Any], *, default_limit: int
+    ) -> tuple[list[Message], str]:
+        """One page of ``found`` (already in answer order) from ``cursor``; the next cursor."""
+        try:
+            limit = int(str(args.get("limit") or default_limit))
+        except ValueError:
+            raise _Reply("invalid_limit") from None
+        limit = max(1, min(limit, HISTORY_LIMIT_MAX))
+        cursor = str(args.get("cursor") or "")
+        start = 0
+        if cursor:
+            try:
+                start = int(base64.b64decode(cursor).decode().removeprefix("next_ts:"))
+            except ValueError:
+                raise _Reply("invalid_cursor") from None
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        next_cursor = base64.b64encode(f"next_ts:{start + limit}".encode()).decode() if more else ""
+        return page, next_cursor
+
+    @staticmethod
+    def _in_window(msg: Message, args: dict[str, Any]) -> bool:
+        """``oldest``/``latest`` bounds, exclusive unless ``inclusive`` (Slack's rules)."""
+        inclusive = _truthy(args.get("inclusive"))
+        ts = float(msg.ts)
+        oldest, latest = args.get("oldest"), args.get("latest")
+        if oldest not in (None, "") and (
+            ts < float(oldest) or (ts == float(oldest) and not inclusive)
+        ):
+            return False
+        return latest in (None, "") or ts < float(latest) or (ts == float(latest) and inclusive)
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's messages, newest first; thread replies only as their parent (Slack)."""
+        channel = self._history_channel(args)
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        found = [
+            m
+            for m in reversed(self.messages(channel))
+            if m.thread_ts in (None, m.ts) and self._in_window(m, args)
+        ]
+        page, cursor = self._page(found, args, default_limit=100)
+        return {
+            "messages": [self._with_replies(m, with_metadata) for m in page],
+            "has_more": bool(cursor),
+            "pin_count": sum(1 for m in self.messages(channel) if m.pinned),
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent first, then the replies oldest first (Slack's order)."""
+        channel = self._history_channel(args)
+        ts = str(args.get("ts") or "")
+        if not ts:
+            raise _Reply("invalid_arguments")
+        parent = self._messages.get((channel, ts))
+        if parent is None:
+            raise _Reply("thread_not_found")
+        with_metadata = _truthy(args.get("include_all_metadata"))
+        replies = [m for m in self.thread(channel, ts) if self._in_window(m, args)]
+        page, cursor = self._page([parent, *replies], args, default_limit=1000)
+        return {
+            "messages": [self._with_replies(m, with_metadata) for m in page],
+            "has_more": bool(cursor),
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _with_replies(self, msg: Message, with_metadata: bool) -> dict[str, Any]:
+        out = msg.wire(with_metadata=with_metadata)
+        replies = self.thread(msg.channel, msg.ts) if msg.thread_ts in (None, msg.ts) else []
+        if replies:
+            out["thread_ts"] = msg.ts
+            out["reply_count"] = len(replies)
+            out["latest_reply"] = replies[-1].ts
+        return out
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Channels by name (public ones; private ones with ``types=private_channel``)."""
+        types = str(args.get("types") or "public_channel").split(",")
+        needed = [
+            scope
+            for kind, scope in (
+                ("public_channel", "channels:read"),
+                ("private_channel", "groups:read"),
+            )
+            if kind in types and scope not in self.scopes
+        ]
+        if needed:
+            raise _Reply("missing_scope", needed=needed[0], provided=",".join(sorted(self.scopes)))
+        found = [
+            chan
+            for chan in self.channels.values()
+            if ("private_channel" if chan["is_private"] else "public_channel") in types
+            and not (chan["is_archived"] and _truthy(args.get("exclude_archived")))
+        ]
+        try:
+            limit = max(1, min(int(str(args.get("limit") or 100)), 1000))
+            start = int(base64.b64decode(str(args.get("cursor") or "")).decode() or 0)
+        except ValueError:
+            raise _Reply("invalid_cursor") from None
+        more = start + limit < len(found)
+        cursor = base64.b64encode(str(start + limit).encode()).decode() if more else ""
+        return {
+            "channels": found[start : start + limit],
+            "response_metadata": {"next_cursor": cursor},
+        }
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel(args.get("channel"))

@@ -40,6 +40,7 @@ class SlackBackend:
         await self._notices.put(text)  # an outbox row: retried and ordered like the rest
 
     async def start(self) -> None:
+        self._front.identity.start()  # auth.test now and in the background, never per request
         settings = self._front.settings
         if settings.app_token is not None:
             self._socket = AsyncSocketModeHandler(self._front.app, settings.app_token.reveal())
@@ -49,5 +50,6 @@ class SlackBackend:
             log.info("Slack: HTTP mode; point the app's request URLs at /slack/events")
 
     async def stop(self) -> None:
+        await self._front.identity.stop()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]

@@ -7,6 +7,11 @@ the database and playbook work afterwards, answering through ``response_url``. W
 *out* because something changed (cards, thread replies, page DMs) does not go through here
 but through the outbox (``bot.chat.slack.deliver``), so nothing is lost when Slack is down.
 
+No Web API call is made on a request's path before the ack: Bolt's usual single-workspace
+authorization calls ``auth.test`` there, and after a restart while Slack's Web API was
+unreachable that turned every slash command into a 500. Requests are authorized from what
+:class:`bot.chat.slack.identity.BotIdentity` learned at start and in the background.
+
 Permissions: only members of the configured responder groups may roll back, contain or
 change severity; anyone else gets an ephemeral refusal and the attempt is on the timeline.
 Repeats: Slack's retried deliveries (``X-Slack-Retry-Num``) of a request already handled are
@@ -37,6 +42,7 @@ from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.run import CommandRunner
 from bot.chat.slack import blocks
+from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.settings import SlackSettings
 from bot.errors import VigilError
 from bot.incidents.service import IncidentService
@@ -68,16 +74,23 @@ class SlackFront:
         incidents: IncidentService,
         pager: Pager,
         registry: ModelRegistry,
+        identity: BotIdentity,
     ) -> None:
         self.settings = settings
+        self.identity = identity
         self._commands = commands
         self._incidents = incidents
         self._pager = pager
         self._registry = registry
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
+        # Bolt gets a client without the token so that it takes ``authorize`` (no auth.test
+        # on the request path) instead of its single-workspace authorization; each request's
+        # client is given the token by that ``authorize``.
+        bolt_client = AsyncWebClient(base_url=client.base_url, timeout=client.timeout)
         self.app = AsyncApp(
-            client=client,
+            client=bolt_client,
+            authorize=identity.authorizer(),
             signing_secret=settings.signing_secret.reveal() or None,
             request_verification_enabled=not settings.socket_mode,
             process_before_response=False,

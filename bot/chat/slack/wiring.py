@@ -14,6 +14,7 @@ from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.backend import SlackBackend
 from bot.chat.slack.deliver import SlackDeliverer
 from bot.chat.slack.front import SlackFront
+from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NoticeQueue
 from bot.chat.slack.settings import SlackSettings
 from bot.db import Database
@@ -23,6 +24,11 @@ from bot.oncall.paging import Pager
 from bot.outbox.feed import install_feed
 from bot.outbox.worker import OutboxWorker
 from bot.registry.base import ModelRegistry
+
+WEB_API_TIMEOUT_S = 10
+"""Seconds a Web API call may take (slack_sdk's default is 30). A call to a Slack that went
+silent holds its incident's queue for this long, so it bounds, with the outbox's 10 s
+backoff cap, how soon the queue drains after Slack answers again (within 30 s)."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +49,23 @@ def build_slack(
     registry: ModelRegistry,
     clock: Clock,
 ) -> SlackParts:
-    client = AsyncWebClient(token=settings.bot_token.reveal(), base_url=settings.api_url)
+    client = AsyncWebClient(
+        token=settings.bot_token.reveal(), base_url=settings.api_url, timeout=WEB_API_TIMEOUT_S
+    )
+    identity = BotIdentity(client)
     deliverer = SlackDeliverer(
         db, client, settings, incidents=incidents, registry=registry, clock=clock
     )
     outbox = OutboxWorker(db, deliverer, clock=clock)
     install_feed(db, on_commit=outbox.wake)  # from now on every timeline entry is queued
     front = SlackFront(
-        settings, client, commands=commands, incidents=incidents, pager=pager, registry=registry
+        settings,
+        client,
+        commands=commands,
+        incidents=incidents,
+        pager=pager,
+        registry=registry,
+        identity=identity,
     )
     notices = NoticeQueue(db, clock=clock, wake=outbox.wake)
     return SlackParts(client, front, SlackBackend(front, notices), outbox)
