@@ -127,6 +127,7 @@ class Hold:
     :meth:`release`; ``accepted`` is set once the stand-in has done the work."""
 
     method: str
+    when: Callable[[dict[str, Any]], bool] = lambda _args: True
     accepted: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     call: Call | None = None
@@ -293,6 +294,7 @@ class SlackStandin:
         self._down: DownMode | None = None
         self._down_api_only = False
         self._holds: dict[str, deque[Hold]] = {}
+        self._every_hold: list[Hold] = []
         self._next_ts = _ts_sequence(1_732_500_000_000_100)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -316,9 +318,8 @@ class SlackStandin:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for queue in self._holds.values():  # nothing waits for an answer that never comes
-            for hold in queue:
-                hold.release()
+        for hold in self._every_hold:  # nothing waits for an answer that never comes
+            hold.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -415,10 +416,12 @@ class SlackStandin:
         self._down = None
         self._down_api_only = False
 
-    def hold(self, method: str) -> Hold:
-        """Serve the next call to ``method`` but keep its answer back until ``release()``."""
-        hold = Hold(method)
+    def hold(self, method: str, when: Callable[[dict[str, Any]], bool] | None = None) -> Hold:
+        """Serve the next call to ``method`` (whose arguments satisfy ``when``, if given) but
+        keep its answer back until ``release()``."""
+        hold = Hold(method) if when is None else Hold(method, when)
         self._holds.setdefault(method, deque()).append(hold)
+        self._every_hold.append(hold)
         return hold
 
     # -- reading state -----------------------------------------------------------------------
@@ -567,9 +570,9 @@ class SlackStandin:
             status, error = reply.status, reply.error
         call = Call(method, args, time.monotonic(), status, error is None, error, token)
         await self._record(call)
-        holds = self._holds.get(method)
-        if holds:
-            hold = holds.popleft()
+        hold = next((h for h in self._holds.get(method, ()) if h.when(args)), None)
+        if hold is not None:
+            self._holds[method].remove(hold)
             hold.call = call
             hold.accepted.set()
             await hold.released.wait()  # done at Slack; the caller hears nothing until now

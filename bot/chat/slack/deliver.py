@@ -17,6 +17,19 @@ timeline entry goes in the copy's thread too. The channel id and the copy's ts a
 ``slack_cards`` in the same transaction that records the step, so a retry never creates a
 second channel, pins twice or invites twice.
 
+Exactly once, across a kill -9 at any moment. Recording a step after Slack accepted it
+leaves a window: killed in between, the row is claimed again after its lease and the step
+would be posted a second time. So every message posted here carries Slack message
+``metadata`` naming its outbox row and step (``event_type`` ``vigil_outbox``), and an
+attempt after the first (``attempts > 1``: the earlier one may have reached Slack) looks for
+that message first, with ``conversations.history`` (cards, page DMs, notices, the card copy)
+or ``conversations.replies`` (thread replies), and records what it finds instead of posting.
+An uploaded chart cannot carry metadata; it is recognised by its file name in the thread
+(one chart file per incident and chart). ``chat.update``, pins and invites are idempotent
+already. The first attempt never looks, so the usual path costs no extra call; a look that
+Slack refuses (the ``*:history`` scope missing) is logged and the step is sent: a duplicate
+is better than a gap.
+
 An ``evidence`` entry (a chart of ``bot.evidence``) goes into the thread as the chart itself:
 ``files_upload_v2`` with the entry's line as its comment, a step like any reply, so a retry
 after it went out never uploads it again. A temporary failure is retried like any other;
@@ -29,10 +42,11 @@ incident's later messages are not held back for a picture.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +81,37 @@ _INVITE = "invite "
 _ALREADY_IN = frozenset({"already_in_channel", "cant_invite_self"})
 UPLOAD_TRIES = 3
 """Attempts at uploading a chart before its entry goes as a plain thread reply."""
+OUTBOX_EVENT = "vigil_outbox"
+"""The ``event_type`` of the metadata on every message the deliverer posts."""
+LOOK_PAGES = 5
+"""Pages of history (200 messages each) searched for a message an earlier attempt posted:
+that attempt was at most a day ago (``MAX_AGE``), and the newest messages come first."""
+_PAGE = 200
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+_CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "no_permission"})
+
+_ALREADY = "outbox %d: %s was already in Slack (an earlier attempt went unrecorded); not sent again"
+
+Step = Callable[[], Awaitable[str]]
+Find = Callable[[], Awaitable[str | None]]
+
+
+def tag(item: OutboxItem, step: str, **extra: object) -> dict[str, Any]:
+    """The metadata that marks a message as this outbox row's ``step``."""
+    return {
+        "event_type": OUTBOX_EVENT,
+        "event_payload": {"outbox_id": item.id, "step": step, **extra},
+    }
+
+
+def _tagged(message: Mapping[str, Any], item: OutboxItem, step: str) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return (
+        metadata.get("event_type") == OUTBOX_EVENT
+        and payload.get("outbox_id") == item.id
+        and payload.get("step") == step
+    )
 
 
 class SlackDeliverer:
@@ -86,6 +131,7 @@ class SlackDeliverer:
         self._incidents = incidents
         self._registry = registry
         self._clock = clock
+        self._channel_ids: dict[str, str] = {}  # "#incidents" → C0123, learned from answers
 
     async def deliver(self, item: OutboxItem) -> Outcome:
         if item.kind == NOTICE:
@@ -99,12 +145,17 @@ class SlackDeliverer:
         event = _event(item)
         text, card_blocks = blocks.incident_card(view, rollback_to=await self._rollback_to(view))
         try:
-            card = await self._card(view, text, card_blocks)
+            card = await self._card(item, view, text, card_blocks)
             if event.kind == "page":
                 outcome = await self._page(item, view, event)
                 if outcome is not None:
                     return outcome
-            await self._step(item, "thread", self._thread(item, card.channel, card.ts, event))
+            await self._step(
+                item,
+                "thread",
+                lambda: self._thread(item, "thread", card.channel, card.ts, event),
+                find=lambda: self._find_reply(item, "thread", card.channel, card.ts, event),
+            )
             await self._incident_channel(item, view, card, event, text, card_blocks)
         except SlackApiError as exc:
             return _api_outcome(exc, item.attempts)
@@ -125,12 +176,16 @@ class SlackDeliverer:
 
         async def post() -> str:
             posted = await self._client.chat_postMessage(
-                channel=channel, text=text, unfurl_links=False
+                channel=channel, text=text, unfurl_links=False, metadata=tag(item, NOTICE)
             )
+            self._learn(channel, posted.get("channel"))
             return f"{posted['channel']} {posted['ts']}"
 
+        async def find() -> str | None:
+            return await self._find_top(item, NOTICE, channel)
+
         try:
-            await self._step(item, NOTICE, post())
+            await self._step(item, NOTICE, post, find=find)
         except SlackApiError as exc:
             return _api_outcome(exc, item.attempts)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -140,22 +195,28 @@ class SlackDeliverer:
         return Delivered()
 
     async def _card(
-        self, view: IncidentView, text: str, card_blocks: list[dict[str, Any]]
+        self, item: OutboxItem, view: IncidentView, text: str, card_blocks: list[dict[str, Any]]
     ) -> SlackCard:
         """Post the card the first time, ``chat.update`` it every time after."""
         async with self._db.session() as s, s.begin():
             card = await s.get(SlackCard, view.id)
         if card is None:
             channel = self._settings.channel_for(service=view.service, model=view.model)
-            posted = await self._client.chat_postMessage(
-                channel=channel, text=text, blocks=card_blocks, unfurl_links=False
-            )
-            card = SlackCard(
-                incident_id=view.id,
-                channel=str(posted["channel"]),
-                ts=str(posted["ts"]),
-                posted_at=self._clock(),
-            )
+            found = await self._find_top(item, "card", channel) if item.attempts > 1 else None
+            if found is not None:  # posted by an earlier attempt whose answer was lost
+                log.info(_ALREADY, item.id, "card")
+                where, ts = found.split(" ", 1)
+            else:
+                posted = await self._client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=card_blocks,
+                    unfurl_links=False,
+                    metadata=tag(item, "card", incident_id=view.id),
+                )
+                self._learn(channel, posted.get("channel"))
+                where, ts = str(posted["channel"]), str(posted["ts"])
+            card = SlackCard(incident_id=view.id, channel=where, ts=ts, posted_at=self._clock())
             async with self._db.session() as s, s.begin():
                 s.add(card)
             return card
@@ -179,14 +240,21 @@ class SlackDeliverer:
             if not self._settings.wants_incident_channel(view.severity):
                 return
             channel = await self._step(
-                item, "channel", self._create_channel(view), save_as="incident_channel"
+                item, "channel", lambda: self._create_channel(view), save_as="incident_channel"
             )
         copy_ts = card.incident_ts
         if copy_ts is None:
+            where = channel
+
+            async def find_copy() -> str | None:
+                found = await self._find_top(item, "channel_card", where)
+                return found.split(" ", 1)[1] if found else None
+
             copy_ts = await self._step(
                 item,
                 "channel_card",
-                self._post_copy(channel, text, card_blocks),
+                lambda: self._post_copy(item, where, text, card_blocks),
+                find=find_copy,
                 save_as="incident_ts",
             )
         else:
@@ -194,9 +262,14 @@ class SlackDeliverer:
                 channel=channel, ts=copy_ts, text=text, blocks=card_blocks
             )
         if await self._done(item, "channel_card") is not None:  # this item posted the copy
-            await self._step(item, "pin", self._pin(channel, copy_ts))
+            await self._step(item, "pin", lambda: self._pin(channel, copy_ts))
         await self._invite(item, view, channel)
-        await self._step(item, "channel_thread", self._thread(item, channel, copy_ts, event))
+        await self._step(
+            item,
+            "channel_thread",
+            lambda: self._thread(item, "channel_thread", channel, copy_ts, event),
+            find=lambda: self._find_reply(item, "channel_thread", channel, copy_ts, event),
+        )
 
     async def _create_channel(self, view: IncidentView) -> str:
         for attempt in range(1, _NAME_TRIES + 1):
@@ -211,9 +284,15 @@ class SlackDeliverer:
             return str(created["channel"]["id"])
         raise AssertionError("unreachable: the last try returns or raises")
 
-    async def _post_copy(self, channel: str, text: str, card_blocks: list[dict[str, Any]]) -> str:
+    async def _post_copy(
+        self, item: OutboxItem, channel: str, text: str, card_blocks: list[dict[str, Any]]
+    ) -> str:
         posted = await self._client.chat_postMessage(
-            channel=channel, text=text, blocks=card_blocks, unfurl_links=False
+            channel=channel,
+            text=text,
+            blocks=card_blocks,
+            unfurl_links=False,
+            metadata=tag(item, "channel_card"),
         )
         return str(posted["ts"])
 
@@ -244,7 +323,8 @@ class SlackDeliverer:
         invited = {step.removeprefix(_INVITE) for step in steps}
         for user in dict.fromkeys(wanted):
             if user not in invited:
-                await self._step(item, _INVITE + user, self._invite_one(channel, user))
+                invite = functools.partial(self._invite_one, channel, user)
+                await self._step(item, _INVITE + user, invite)
 
     def _people(self, view: IncidentView) -> list[str | None]:
         targets = [view.commander] if view.commander else []
@@ -274,15 +354,19 @@ class SlackDeliverer:
             channel = str(dm["channel"]["id"])
             fallback, page_blocks = blocks.page_message(view, text)
             posted = await self._client.chat_postMessage(
-                channel=channel, text=fallback, blocks=page_blocks
+                channel=channel, text=fallback, blocks=page_blocks, metadata=tag(item, "page")
             )
             return f"{channel} {posted['ts']}"
 
-        await self._step(item, "page", send())
+        async def find() -> str | None:
+            dm = await self._client.conversations_open(users=user)  # the same DM again
+            return await self._find_top(item, "page", str(dm["channel"]["id"]))
+
+        await self._step(item, "page", send, find=find)
         return None
 
     async def _thread(
-        self, item: OutboxItem, channel: str, thread_ts: str, event: EventView
+        self, item: OutboxItem, step: str, channel: str, thread_ts: str, event: EventView
     ) -> str:
         """The entry in a thread: a chart as the uploaded file, anything else as a reply."""
         text, reply_blocks = blocks.timeline_reply(event)
@@ -307,7 +391,11 @@ class SlackDeliverer:
                     exc,
                 )
         posted = await self._client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=text, blocks=reply_blocks
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=reply_blocks,
+            metadata=tag(item, step),
         )
         return str(posted["ts"])
 
@@ -341,20 +429,25 @@ class SlackDeliverer:
         self,
         item: OutboxItem,
         step: str,
-        action: Coroutine[Any, Any, str],
+        action: Step,
         *,
+        find: Find | None = None,
         save_as: str | None = None,
     ) -> str:
         """Run ``action`` unless this item's ``step`` already went out; its result either way.
 
+        On a later attempt ``find`` first looks in Slack for what an earlier attempt may have
+        posted without living to record it; found, that is recorded and nothing is sent.
         ``save_as`` names a ``slack_cards`` column that takes the result in the same
         transaction that records the step (the incident channel, its card copy).
         """
         done = await self._done(item, step)
         if done is not None:
-            action.close()
             return done
-        detail = await action
+        found = await find() if find is not None and item.attempts > 1 else None
+        if found is not None:
+            log.info(_ALREADY, item.id, step)
+        detail = found if found is not None else await action()
         try:
             async with self._db.session() as s, s.begin():
                 s.add(SlackSent(outbox_id=item.id, step=step, detail=detail, sent_at=self._clock()))
@@ -365,6 +458,130 @@ class SlackDeliverer:
         except IntegrityError:
             log.warning("outbox item %d step %s was sent twice", item.id, step)
         return detail
+
+    # -- finding what an earlier attempt posted -------------------------------------------
+
+    async def _find_top(self, item: OutboxItem, step: str, channel: str) -> str | None:
+        """``"channel ts"`` of the channel message tagged as this item's ``step``, or None."""
+        channel_id = await self._channel_id(channel)
+        if channel_id is None:
+            return None
+        cursor = ""
+        for _ in range(LOOK_PAGES):
+            page = await self._look(
+                item,
+                self._client.conversations_history,
+                channel=channel_id,
+                include_all_metadata=True,
+                limit=_PAGE,
+                cursor=cursor or None,
+            )
+            if page is None:
+                return None
+            for message in page.get("messages") or []:
+                if _tagged(message, item, step):
+                    return f"{channel_id} {message['ts']}"
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+        return None
+
+    async def _find_reply(
+        self, item: OutboxItem, step: str, channel: str, thread_ts: str, event: EventView
+    ) -> str | None:
+        """What this item's ``step`` posted into the thread (a reply's ts, or ``file ID`` for
+        an uploaded chart, known by its file name), or None."""
+        filename = Path(str(event.data.get("path") or "")).name if event.kind == EVIDENCE else ""
+        cursor = ""
+        while True:  # a thread is one incident's story: every page is read
+            page = await self._look(
+                item,
+                self._client.conversations_replies,
+                channel=channel,
+                ts=thread_ts,
+                include_all_metadata=True,
+                limit=_PAGE,
+                cursor=cursor or None,
+            )
+            if page is None:
+                return None
+            for message in page.get("messages") or []:
+                if message.get("ts") == thread_ts:
+                    continue  # the parent: the card itself
+                if _tagged(message, item, step):
+                    return str(message["ts"])
+                names = {f.get("name"): f.get("id") for f in message.get("files") or []}
+                if filename and filename in names:
+                    return f"file {names[filename]}"
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                return None
+
+    async def _look(
+        self, item: OutboxItem, method: Callable[..., Awaitable[Any]], **args: Any
+    ) -> Mapping[str, Any] | None:
+        """One history read; None (and a warning) when Slack will not let Vigil look, so the
+        step is sent rather than lost. Other failures raise: the attempt is retried."""
+        try:
+            page: Mapping[str, Any] = await method(**args)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if error not in _CANNOT_LOOK:
+                raise
+            log.warning(
+                "outbox %d: cannot look for an earlier attempt's message (%s%s); sending it, "
+                "which may duplicate it (add the *:history scopes to the Slack app)",
+                item.id,
+                error,
+                f": needs {exc.response.get('needed')}" if exc.response.get("needed") else "",
+            )
+            return None
+        return page
+
+    async def _channel_id(self, channel: str) -> str | None:
+        """The id of a configured channel (``#incidents`` or an id): history is read by id.
+
+        Learned from the answers to earlier posts; after a restart, from
+        ``conversations.list``. None (and a warning) when Slack does not say.
+        """
+        if _CHANNEL_ID.fullmatch(channel):
+            return channel
+        name = channel.lstrip("#")
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        cursor = ""
+        while True:
+            try:
+                page = await self._client.conversations_list(
+                    types="public_channel,private_channel",
+                    exclude_archived=True,
+                    limit=1000,
+                    cursor=cursor or None,
+                )
+            except SlackApiError as exc:
+                error = str(exc.response.get("error") or "")
+                if error not in _CANNOT_LOOK:
+                    raise
+                log.warning(
+                    "cannot find the id of #%s (%s); add the channels:read scope, or "
+                    "configure the channel by id",
+                    name,
+                    error,
+                )
+                return None
+            for chan in page.get("channels") or []:
+                self._channel_ids[str(chan.get("name"))] = str(chan.get("id"))
+            if name in self._channel_ids:
+                return self._channel_ids[name]
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                log.warning("no channel #%s is visible to the bot", name)
+                return None
+
+    def _learn(self, channel: str, answered: object) -> None:
+        """Remember the id Slack answered for a channel given by name."""
+        if not _CHANNEL_ID.fullmatch(channel) and answered:
+            self._channel_ids[channel.lstrip("#")] = str(answered)
 
     async def _rollback_to(self, view: IncidentView) -> tuple[str, str] | None:
         """(serving, last known good) for the card's Roll back dialog, when the registry knows."""
