@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test venv lint typecheck unit clean check serve demo bench bench-quick
+.PHONY: run test venv lint typecheck unit clean check serve demo bench bench-quick bench-ingest
 
 $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
@@ -62,3 +62,8 @@ bench: $(BENCH_VENV)/.synced
 bench-quick: $(BENCH_VENV)/.synced
 	PYTHONPATH=. $(BENCH_VENV)/bin/python bench/drift_bench.py --quick
 	PYTHONPATH=. $(BENCH_VENV)/bin/python bench/quality_bench.py --quick
+
+# Issue 14's ingestion storm against real `vigil serve` processes on SQLite and PostgreSQL
+# (bench/README.md); the main environment is enough. ARGS=--quick for a fast check.
+bench-ingest: venv
+	PYTHONPATH=. $(VENV)/bin/python bench/ingest_bench.py $(ARGS)
