@@ -189,6 +189,7 @@ class Vigil:
             retrier=retrier,
             schedules=schedule_book.current,
             snoozed=lambda n: snoozes.is_snoozed(n),  # built below: it needs the pager
+            reactor=reactor,
         )
         # Before timers.start: a timer kind must be registered before any overdue one fires.
         # The same SLA and calendar as the report, so the channel and the report agree.

@@ -22,6 +22,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.pages: Counter[str] = Counter()
+        self.by_incident: Counter[tuple[int, str]] = Counter()  # (incident id, person)
         self.arrived: dict[str, datetime] = {}  # first page of each person, receiver's clock
         self.changed = asyncio.Event()
         self.url = ""
@@ -40,6 +41,7 @@ class Receiver:
         data = await request.json()
         if data.get("event") == "page":
             self.pages[data["target"]] += 1
+            self.by_incident[int(data["incident"]["id"]), data["target"]] += 1
             self.arrived.setdefault(data["target"], datetime.now(UTC))
             self.changed.set()
         return web.json_response({"ok": True})

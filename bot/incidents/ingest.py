@@ -125,13 +125,17 @@ class AlertIngestor:
     async def _ingest_once(
         self, alerts: Sequence[AlertIn]
     ) -> tuple[list[IngestOutcome], list[Change], Staged]:
-        outcomes: list[IngestOutcome] = []
+        slots: list[IngestOutcome | None] = [None] * len(alerts)
         opened: set[int] = set()
         touched: dict[int, Incident] = {}
         resolved_lines: list[tuple[Incident, str, str]] = []
+        keyed = [(group_key(a.labels, self._settings.group_by), i) for i, a in enumerate(alerts)]
         async with self._db.session() as s, s.begin():
-            for alert in alerts:
-                key = group_key(alert.labels, self._settings.group_by)
+            # Incidents are locked in the order of their keys, whatever the order in the post:
+            # two posts naming the same incidents in other orders would otherwise deadlock on
+            # PostgreSQL (seen with 8 Alertmanager senders) and one of them be refused.
+            for key, index in sorted(keyed):
+                alert = alerts[index]
                 incident = await self._open_incident(s, key)
                 if alert.status == "firing":
                     if incident is None:
@@ -143,13 +147,13 @@ class AlertIngestor:
                         action = "opened"
                     assert incident.id is not None
                     touched[incident.id] = incident
-                    outcomes.append(IngestOutcome(alert.fingerprint, incident.id, action))
+                    slots[index] = IngestOutcome(alert.fingerprint, incident.id, action)
                 else:
                     action, line = await self._apply_resolved(s, incident, alert)
                     if incident is not None and line:
                         resolved_lines.append((incident, alert.source, line))
                     attached = incident.id if incident and action != "stored" else None
-                    outcomes.append(IngestOutcome(alert.fingerprint, attached, action))
+                    slots[index] = IngestOutcome(alert.fingerprint, attached, action)
             kinds: dict[int, str] = {}
             for incident_id, incident in touched.items():
                 raised = await self._classify(s, incident, new=incident_id in opened)
@@ -170,7 +174,7 @@ class AlertIngestor:
                 view = await store.view_of(session=s, incident=incident)
                 changes.append(Change("alert", view, source, line))
             staged = self._notifier.stage(s, changes, self._clock())
-        return outcomes, changes, staged
+        return [o for o in slots if o is not None], changes, staged
 
     async def _open_incident(self, s: AsyncSession, key: str) -> Incident | None:
         stmt = select(Incident).where(col(Incident.open_key) == key_digest(key)).with_for_update()

@@ -151,6 +151,13 @@ class Staged:
     rows: list[tuple[Reaction, Change]] = field(default_factory=list)
 
 
+Within = Callable[[AsyncSession], Awaitable[bool]]
+
+
+class _Skipped(Exception):
+    """``record_if``'s condition said no: roll the transaction back, write nothing."""
+
+
 @dataclass(frozen=True)
 class _Edit:
     """What one human operation did: the timeline entry, and the wording for listeners."""
@@ -249,7 +256,7 @@ class IncidentService:
         return view
 
     async def get(self, incident_id: int) -> IncidentView:
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id)
             return await store.view_of(session=s, incident=row)
 
@@ -384,14 +391,45 @@ class IncidentService:
 
         return await self._edit(incident_id, apply, actor=actor)
 
+    async def record_if(
+        self,
+        incident_id: int,
+        within: Within,
+        *,
+        kind: str,
+        text: str,
+        actor: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> IncidentView | None:
+        """:meth:`record`, with ``within(session)`` run in the same transaction first: when it
+        says False, nothing is written and None is returned. The pager claims a page's row
+        this way, so the claim and the "Paged @maya" entry (whose outbox row DMs the page on
+        Slack) commit together: a process killed in between cannot leave a step claimed and
+        never sent."""
+
+        def apply(row: Incident, now: datetime) -> _Edit:
+            return _Edit(kind, text, dict(data or {}))
+
+        try:
+            return await self._edit(incident_id, apply, actor=actor, within=within)
+        except _Skipped:
+            return None
+
     async def _edit(
-        self, incident_id: int, apply: Callable[[Incident, datetime], _Edit], *, actor: str
+        self,
+        incident_id: int,
+        apply: Callable[[Incident, datetime], _Edit],
+        *,
+        actor: str,
+        within: Within | None = None,
     ) -> IncidentView:
         """Lock the incident, let ``apply`` change it, record the timeline entry it returns,
         commit, then tell listeners. ``apply`` raising leaves everything unchanged."""
         now = self._clock()
         async with self._db.session() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+            if within is not None and not await within(s):
+                raise _Skipped
             edit = apply(row, now)
             store.add_event(
                 session=s,

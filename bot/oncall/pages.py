@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
 from bot.models import Page
@@ -25,43 +25,42 @@ class PageBook:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def claim(
-        self, incident_id: int, step: PageStep, person: str, channel: str, now: datetime
+    @staticmethod
+    async def claim_in(
+        s: AsyncSession,
+        incident_id: int,
+        step: PageStep,
+        person: str,
+        channel: str,
+        now: datetime,
     ) -> bool:
-        """Insert the page row; False if this step was already paged to this person."""
-        try:
-            return await self._insert(incident_id, step, person, channel, now)
-        except IntegrityError:
+        """Insert the page row in the caller's transaction; False if this step was already
+        paged to this person. (A concurrent insert by another process fails the caller's
+        commit on the unique index instead: it retries, and then sees the row.)"""
+        exists = await s.exec(
+            select(Page.id).where(
+                col(Page.incident_id) == incident_id,
+                col(Page.step) == step.index,
+                col(Page.target) == person,
+            )
+        )
+        if exists.first() is not None:
             return False
-
-    async def _insert(
-        self, incident_id: int, step: PageStep, person: str, channel: str, now: datetime
-    ) -> bool:
-        async with self._db.session() as s, s.begin():
-            exists = await s.exec(
-                select(Page.id).where(
-                    col(Page.incident_id) == incident_id,
-                    col(Page.step) == step.index,
-                    col(Page.target) == person,
-                )
+        s.add(
+            Page(
+                incident_id=incident_id,
+                step=step.index,
+                level=step.level,
+                target=person,
+                channel=channel[:32],
+                sent_at=now,
             )
-            if exists.first() is not None:
-                return False
-            s.add(
-                Page(
-                    incident_id=incident_id,
-                    step=step.index,
-                    level=step.level,
-                    target=person,
-                    channel=channel[:32],
-                    sent_at=now,
-                )
-            )
+        )
         return True
 
     async def steps_sent(self, incident_id: int) -> int:
         """How many escalation steps have been sent (the next step's index)."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             top = (
                 await s.exec(
                     select(func.max(Page.step)).where(col(Page.incident_id) == incident_id)

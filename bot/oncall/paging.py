@@ -24,8 +24,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.db import Database
 from bot.errors import TransitionError, ValidationError
+from bot.incidents.reactions import Reaction
+from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
@@ -63,6 +68,8 @@ from bot.scheduler import Timers
 
 log = logging.getLogger(__name__)
 
+NOTIFY = "page-notify"  # the follow-up that sends one page through the notify: channels
+
 
 class PageSender(Protocol):
     """What the pager needs of a chat backend: one direct page to one person."""
@@ -85,6 +92,7 @@ class Pager:
         retrier: NotifyRetrier | None = None,
         schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
         snoozed: Callable[[int], Awaitable[bool]] | None = None,
+        reactor: Reactor | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -96,7 +104,10 @@ class Pager:
         self.pages = PageBook(db)  # also read by the PagerDuty mirror: "was this paged?"
         self._schedules = schedules
         self._snoozed = snoozed  # a snoozed incident starts paging when its snooze ends
+        self._reactor = reactor  # sends each page through notify:, durably (see _send)
         timers.register(TIMER_KIND, self._on_timer)
+        if reactor is not None:
+            reactor.register(NOTIFY, self._notify_row)
 
     @property
     def _routing(self) -> Routing:
@@ -142,11 +153,15 @@ class Pager:
             await self._timers.schedule(TIMER_KIND, timer_key(view.id), decision.page_at, payload)
             return True
         plan_ = Plan(view.id, decision.policy.name, decision.severity, now, base)
-        await self._record(
-            view.id,
-            f"{lead}{decision.reason} {describe(decision.policy)}",
-            {"outcome": "page", **plan_.payload()},
-        )
+        started = current_plan(view)
+        if started is not None and started.base == base and started.policy == plan_.policy:
+            plan_ = started  # a retry of this start (it failed after recording): go on
+        else:
+            await self._record(
+                view.id,
+                f"{lead}{decision.reason} {describe(decision.policy)}",
+                {"outcome": "page", **plan_.payload()},
+            )
         await self._advance(plan_)
         return True
 
@@ -296,29 +311,51 @@ class Pager:
         text = page_text(view, step, next_at, after)
         senders = list(self._senders())
         channel = ",".join(s.name for s in senders) or "none"
+        how = f"via {channel}" if senders else "no chat backend connected: logged only"
         for person in people:
-            if not await self.pages.claim(view.id, step, person, channel, now):
+            notify: list[Reaction] = []
+
+            async def claim(
+                s: AsyncSession, person: str = person, notify: list[Reaction] = notify
+            ) -> bool:
+                # The claim, the "Paged" entry (its outbox row is the Slack DM) and the page
+                # through notify: commit together: no step claimed and never sent.
+                if not await PageBook.claim_in(s, view.id, step, person, channel, now):
+                    return False
+                if self._reactor is not None and self._retrier is not None:
+                    data = {"incident": view.id, "person": person, "text": text}
+                    notify.append(self._reactor.add(s, NOTIFY, view.id, data))
+                return True
+
+            try:
+                paged = await self._incidents.record_if(
+                    view.id,
+                    claim,
+                    kind="page",
+                    text=f"Paged {person} (level {step.level}, round {step.round}) {how}",
+                    actor="vigil",
+                    data={"step": step.index, "level": step.level, "target": person},
+                )
+            except IntegrityError:  # another process claimed this step at the same moment
+                continue
+            if paged is None:
                 continue  # another process (or an earlier run) already paged this step
-            failures = []
-            for sender in senders:
-                try:
-                    await sender.page(person, view, text)
-                except Exception as exc:  # one broken channel must not stop the others
-                    log.exception("page to %s via %s failed", person, sender.name)
-                    failures.append(f"{sender.name}: {type(exc).__name__}")
-            how = f"via {channel}" if senders else "no chat backend connected: logged only"
-            if failures:
-                how += f"; failed on {', '.join(failures)}"
             if not senders:
                 log.warning("page for #%d to %s not delivered: %s", view.id, person, how)
-            await self._incidents.record(
-                view.id,
-                kind="page",
-                text=f"Paged {person} (level {step.level}, round {step.round}) {how}",
-                actor="vigil",
-                data={"step": step.index, "level": step.level, "target": person},
-            )
-            await self._notify(view, person, text)
+            for sender in senders:  # the console shows it; Slack's DM is the outbox row
+                try:
+                    await sender.page(person, view, text)
+                except Exception:  # one broken channel must not stop the others
+                    log.exception("page to %s via %s failed", person, sender.name)
+            if self._reactor is not None:
+                await self._reactor.run(notify, {})
+            else:
+                await self._notify(view, person, text)
+
+    async def _notify_row(self, data: dict[str, Any]) -> None:
+        """The reactor runs this for each page committed with a notify: follow-up."""
+        view = await self._incidents.get(int(data["incident"]))
+        await self._notify(view, str(data["person"]), str(data["text"]))
 
     async def _notify(self, view: IncidentView, person: str, text: str) -> None:
         """The page through the ``notify:`` channels too, first that takes it; each failure
