@@ -365,6 +365,37 @@ async def test_a_crash_between_send_and_mark_resends_only_after_the_lease(
         await again.dispose()
 
 
+async def test_a_slow_delivery_renews_its_lease_so_no_other_worker_sends_it(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    """The lease is short (a dead worker's row waits little) and renewed while a delivery
+    is in flight, so a slow Slack is never claimed twice."""
+    await incidents.open(title="Disk full", actor="@alice")
+    on_wire, answered = asyncio.Event(), asyncio.Event()
+
+    class HeldSlack(FakeSlack):
+        async def deliver(self, item: OutboxItem) -> Outcome:
+            on_wire.set()
+            await answered.wait()  # Slack is slow to answer
+            return await super().deliver(item)
+
+    lease = timedelta(milliseconds=300)  # renewed every 100 ms (a third of it)
+    slow, other = HeldSlack(), FakeSlack()
+    sending = asyncio.create_task(OutboxWorker(db, slow, clock=clock, lease=lease).run_once())
+    await asyncio.wait_for(on_wire.wait(), 5)
+    clock.advance(seconds=1)  # the first lease is over: only a renewal keeps the row
+    for _ in range(100):  # bounded: a renewal comes within 100 ms
+        if (await rows(db))[0].next_attempt_at > clock():
+            break
+        await asyncio.sleep(0.02)
+    assert (await rows(db))[0].next_attempt_at > clock()
+    assert await OutboxWorker(db, other, clock=clock, lease=lease).run_once() == 0
+    answered.set()
+    await sending
+    assert other.attempts == []
+    assert [r.attempts for r in await rows(db)] == [1] * len(await rows(db))
+
+
 async def test_two_workers_at_once_never_send_a_row_twice(
     db: Database, incidents: IncidentService, clock: FakeClock, database_url: str
 ) -> None:

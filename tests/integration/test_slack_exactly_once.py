@@ -20,20 +20,32 @@ the stand-in, a process exiting) or polls the bot's HTTP API; nothing sleeps to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import aiohttp
 import pytest
 
+from bot.app import Vigil
+from bot.chat.slack.settings import SlackSettings
+from bot.config import load_settings
+from bot.evidence.plan import EVIDENCE
+from bot.outbox.worker import LEASE, OutboxWorker
+from bot.secret import Secret
+from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, Child, clean_env, free_port, running
 from tests.slack_signing import post_signed, slash_command_body
-from tests.slack_standin import Message, SlackStandin
+from tests.slack_standin import BOT_SCOPES, Hold, Message, SlackStandin
+from tests.support import FakeClock
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+MAYA = "U0MAYA001"
 ALERT = {"title": "fraud-scorer is down", "labels": {"alertname": "ServiceDown"}}
 
 
@@ -135,3 +147,112 @@ async def test_a_kill_between_slacks_answer_and_the_commit_neither_duplicates_no
 def _entry(message: Message) -> str:
     """The timeline text a thread reply carries (after the time and the actor)."""
     return message.text.split(": ", 1)[1]
+
+
+# -- every kind of post, in one process: the worker dies mid-call, a later attempt looks -------
+
+
+@dataclass
+class Rig:
+    vigil: Vigil
+    slack: SlackStandin
+    channel: str
+    clock: FakeClock
+
+    @property
+    def outbox(self) -> OutboxWorker:
+        assert self.vigil.slack is not None
+        return self.vigil.slack.outbox
+
+    async def die_during(self, hold: Hold) -> None:
+        """Run the worker until Slack has accepted the held call, then end it right there,
+        as a kill -9 would: Slack has the message, Vigil has not recorded it."""
+        worker = asyncio.create_task(self.outbox.run_once(self.clock()))
+        await asyncio.wait_for(hold.accepted.wait(), 10)
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        hold.release()
+
+    async def after_the_lease(self) -> None:
+        self.clock.advance(seconds=LEASE.total_seconds())
+        await self.outbox.run_once(self.clock())
+        assert await self.outbox.pending() == 0
+
+
+async def _rig(make_vigil: MakeVigil, slack: SlackStandin, clock: FakeClock, tmp: Path) -> Rig:
+    channel = slack.add_channel("incidents")
+    path = tmp / "vigil.yaml"
+    path.write_text("escalation:\n  levels:\n    - {notify: ['@maya'], wait: 5m}\n")
+    settings = SlackSettings(
+        bot_token=Secret("xoxb-test"),
+        signing_secret=Secret(SECRET),
+        api_url=slack.url,
+        alerts_channel="#incidents",
+        users=MappingProxyType({"@maya": MAYA}),
+    )
+    vigil = await make_vigil(slack=settings, oncall=load_settings(path, {}).oncall)
+    return Rig(vigil, slack, channel, clock)
+
+
+async def test_a_page_dm_posted_before_the_worker_died_is_not_sent_again(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with SlackStandin() as slack:
+        rig = await _rig(make_vigil, slack, clock, tmp_path)
+        hold = slack.hold("chat.postMessage", when=lambda a: str(a["channel"]).startswith("D"))
+        await rig.vigil.incidents.open(title="Ranker down", actor="@sam", severity="P1")
+        await rig.die_during(hold)  # a P1 pages level 1: @maya's DM
+        await rig.after_the_lease()
+        [dm] = {
+            str(c.args["channel"])
+            for c in slack.calls_to("chat.postMessage")
+            if str(c.args["channel"]).startswith("D")
+        }
+        assert len(slack.messages(dm)) == 1  # paged once, though the worker died mid-page
+        assert slack.calls_to("conversations.history")  # looked before posting again
+
+
+async def test_a_notice_and_a_chart_are_recognised_too(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with SlackStandin() as slack:
+        rig = await _rig(make_vigil, slack, clock, tmp_path)
+        assert rig.vigil.slack is not None
+        hold = slack.hold("chat.postMessage", when=lambda a: a.get("text") == "Handoff: @maya")
+        await rig.vigil.slack.backend.notice("Handoff: @maya")
+        await rig.die_during(hold)
+        await rig.after_the_lease()
+        assert [m.text for m in slack.messages(rig.channel)] == ["Handoff: @maya"]
+
+        await rig.vigil.incidents.open(title="Scorer drifts", actor="@sam", severity="P3")
+        await rig.outbox.run_once(clock())
+        chart = tmp_path / "incident-1-drift.png"
+        chart.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+        hold = slack.hold("files.completeUploadExternal")
+        await rig.vigil.incidents.record(
+            1,
+            kind=EVIDENCE,
+            text="Drift of amount: PSI 0.41",
+            actor="vigil",
+            data={"path": str(chart), "title": "Drift of amount"},
+        )
+        await rig.die_during(hold)
+        await rig.after_the_lease()
+        assert [f.filename for f in slack.files.values() if f.shared] == [chart.name]
+
+
+async def test_without_the_history_scope_a_message_is_sent_again_rather_than_lost(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    scopes = ",".join(s for s in BOT_SCOPES.split(",") if not s.endswith(":history"))
+    async with SlackStandin(scopes=scopes) as slack:
+        rig = await _rig(make_vigil, slack, clock, tmp_path)
+        await rig.vigil.incidents.open(title="Ranker down", actor="@sam", severity="P3")
+        hold = slack.hold("chat.postMessage", when=lambda a: bool(a.get("thread_ts")))
+        await rig.die_during(hold)
+        await rig.after_the_lease()
+        [card] = [m for m in slack.messages(rig.channel) if m.thread_ts is None]
+        opened = [m for m in slack.thread(rig.channel, card.ts) if "Opened by" in m.text]
+        assert len(opened) == 2  # a duplicate, said in the log: never a gap
+        assert "cannot look for an earlier attempt's message (missing_scope" in caplog.text

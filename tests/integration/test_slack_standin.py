@@ -424,3 +424,82 @@ async def test_post_signed_sends_headers_a_verifier_accepts() -> None:
         assert bad.status == 401
         stale = await post_signed(session, url, body, SECRET, timestamp=int(time.time()) - 600)
         assert stale.status == 401
+
+
+# -- metadata, history, holds (what exactly-once delivery relies on) ------------------------
+
+META = {"event_type": "vigil_outbox", "event_payload": {"outbox_id": 7, "step": "thread"}}
+
+
+async def test_metadata_comes_back_from_history_and_replies_only_when_asked(
+    slack: SlackStandin, client: AsyncWebClient
+) -> None:
+    cid = slack.add_channel("incidents")
+    parent = await client.chat_postMessage(channel="#incidents", text="card", metadata=META)
+    assert parent["message"]["metadata"] == META
+    await client.chat_postMessage(channel=cid, thread_ts=parent["ts"], text="r1", metadata=META)
+    plain = await client.conversations_history(channel=cid)
+    assert [m["text"] for m in plain["messages"]] == ["card"]  # replies stay in their thread
+    assert "metadata" not in plain["messages"][0]
+    assert plain["messages"][0]["reply_count"] == 1
+    full = await client.conversations_history(channel=cid, include_all_metadata=True)
+    assert full["messages"][0]["metadata"] == META
+    thread = await client.conversations_replies(
+        channel=cid, ts=parent["ts"], include_all_metadata=True
+    )
+    assert [(m["text"], m["metadata"]["event_payload"]["step"]) for m in thread["messages"]] == [
+        ("card", "thread"),
+        ("r1", "thread"),
+    ]
+    with pytest.raises(SlackApiError) as bad:
+        await client.chat_postMessage(
+            channel=cid, text="x", metadata={"event_type": "no spaces", "event_payload": {}}
+        )
+    assert bad.value.response["error"] == "invalid_metadata_format"
+
+
+async def test_history_pages_newest_first_by_cursor_and_wants_ids(
+    slack: SlackStandin, client: AsyncWebClient
+) -> None:
+    cid = slack.add_channel("incidents")
+    for n in range(5):
+        await client.chat_postMessage(channel=cid, text=f"m{n}")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await client.conversations_history(channel=cid, limit=2, cursor=cursor)
+        seen += [m["text"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] is bool(cursor)
+        if not cursor:
+            break
+    assert seen == ["m4", "m3", "m2", "m1", "m0"]
+    with pytest.raises(SlackApiError) as by_name:
+        await client.conversations_history(channel="#incidents")
+    assert by_name.value.response["error"] == "channel_not_found"
+    listed = await client.conversations_list(types="public_channel,private_channel")
+    assert [(c["id"], c["name"]) for c in listed["channels"]] == [(cid, "incidents")]
+
+
+async def test_reading_history_needs_the_history_scope() -> None:
+    async with SlackStandin(scopes="chat:write,channels:read") as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.url, retry_handlers=[])
+        cid = slack.add_channel("incidents")
+        with pytest.raises(SlackApiError) as refused:
+            await client.conversations_history(channel=cid)
+        assert refused.value.response["error"] == "missing_scope"
+        assert refused.value.response["needed"] == "channels:history"
+
+
+async def test_a_held_call_is_done_at_slack_before_it_is_answered(
+    slack: SlackStandin, client: AsyncWebClient
+) -> None:
+    cid = slack.add_channel("incidents")
+    hold = slack.hold("chat.postMessage", when=lambda args: args.get("text") == "held")
+    free = await client.chat_postMessage(channel=cid, text="free")  # not the one held
+    posting = asyncio.create_task(client.chat_postMessage(channel=cid, text="held"))
+    await asyncio.wait_for(hold.accepted.wait(), 5)
+    assert [m.text for m in slack.messages(cid)] == ["free", "held"]  # Slack has it …
+    assert not posting.done()  # … the caller does not know yet
+    hold.release()
+    assert (await posting)["ts"] > free["ts"]
