@@ -647,6 +647,7 @@ class SlackStandin:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "conversations.list": self._conversations_list,
+            "conversations.info": self._conversations_info,
             "pins.add": self._pins_add,
             "views.open": self._views_open,
             "users.info": self._users_info,
@@ -875,6 +876,16 @@ class SlackStandin:
             out["reply_count"] = len(replies)
             out["latest_reply"] = replies[-1].ts
         return out
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """One channel's object (needs the read scope of its kind, as ``conversations.list``)."""
+        chan = self.channels.get(str(args.get("channel") or ""))
+        if chan is None:
+            raise _Reply("channel_not_found")
+        needed = "groups:read" if chan["is_private"] else "channels:read"
+        if needed not in self.scopes:
+            raise _Reply("missing_scope", needed=needed, provided=",".join(sorted(self.scopes)))
+        return {"channel": chan}
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Channels by name (public ones; private ones with ``types=private_channel``)."""

@@ -180,7 +180,14 @@ class Rig:
         assert await self.outbox.pending() == 0
 
 
-async def _rig(make_vigil: MakeVigil, slack: SlackStandin, clock: FakeClock, tmp: Path) -> Rig:
+async def _rig(
+    make_vigil: MakeVigil,
+    slack: SlackStandin,
+    clock: FakeClock,
+    tmp: Path,
+    *,
+    incident_channels: bool = False,
+) -> Rig:
     channel = slack.add_channel("incidents")
     path = tmp / "vigil.yaml"
     path.write_text("escalation:\n  levels:\n    - {notify: ['@maya'], wait: 5m}\n")
@@ -190,6 +197,7 @@ async def _rig(make_vigil: MakeVigil, slack: SlackStandin, clock: FakeClock, tmp
         api_url=slack.url,
         alerts_channel="#incidents",
         users=MappingProxyType({"@maya": MAYA}),
+        incident_channels=incident_channels,
     )
     vigil = await make_vigil(slack=settings, oncall=load_settings(path, {}).oncall)
     return Rig(vigil, slack, channel, clock)
@@ -256,3 +264,27 @@ async def test_without_the_history_scope_a_message_is_sent_again_rather_than_los
         opened = [m for m in slack.thread(rig.channel, card.ts) if "Opened by" in m.text]
         assert len(opened) == 2  # a duplicate, said in the log: never a gap
         assert "cannot look for an earlier attempt's message (missing_scope" in caplog.text
+
+
+async def test_an_incident_channel_created_before_the_worker_died_is_the_one_used(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    async with SlackStandin() as slack:
+        rig = await _rig(make_vigil, slack, clock, tmp_path, incident_channels=True)
+        old = slack.add_channel("inc-1-ranker-down")  # another Vigil database's, long ago:
+        slack.channels[old]["created"] = 0  # not taken for ours
+        hold = slack.hold("conversations.create", when=lambda a: a["name"].endswith("-2"))
+        await rig.vigil.incidents.open(title="Ranker down", actor="@sam", severity="P1")
+        await rig.die_during(hold)
+        await rig.after_the_lease()
+        created = [c.args["name"] for c in slack.calls_to("conversations.create") if c.ok]
+        assert created == ["inc-1-ranker-down-2"]  # the first name was taken before Vigil
+        names = [c["name"] for c in slack.channels.values()]
+        assert names.count("inc-1-ranker-down-2") == 1
+        assert "inc-1-ranker-down-3" not in names  # the retry took the channel it made
+        [copy] = [m for m in slack.messages(created_id(slack, "inc-1-ranker-down-2")) if m.pinned]
+        assert copy.text.startswith("🔴 P1 #1")
+
+
+def created_id(slack: SlackStandin, name: str) -> str:
+    return next(cid for cid, chan in slack.channels.items() if chan["name"] == name)

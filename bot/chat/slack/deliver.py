@@ -25,10 +25,12 @@ attempt after the first (``attempts > 1``: the earlier one may have reached Slac
 that message first, with ``conversations.history`` (cards, page DMs, notices, the card copy)
 or ``conversations.replies`` (thread replies), and records what it finds instead of posting.
 An uploaded chart cannot carry metadata; it is recognised by its file name in the thread
-(one chart file per incident and chart). ``chat.update``, pins and invites are idempotent
-already. The first attempt never looks, so the usual path costs no extra call; a look that
-Slack refuses (the ``*:history`` scope missing) is logged and the step is sent: a duplicate
-is better than a gap.
+(one chart file per incident and chart). An incident channel whose creation went
+unrecorded is recognised when its name is taken by a channel this bot created since the
+item was written (``conversations.info``); it is used, not a ``-2``. ``chat.update``, pins
+and invites are idempotent already. The first attempt never looks, so the usual path costs
+no extra call; a look that Slack refuses (a ``*:history`` or ``*:read`` scope missing) is
+logged and the step is sent: a duplicate is better than a gap.
 
 An ``evidence`` entry (a chart of ``bot.evidence``) goes into the thread as the chart itself:
 ``files_upload_v2`` with the entry's line as its comment, a step like any reply, so a retry
@@ -58,6 +60,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.chat.slack import blocks
+from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NOTICE
 from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.tables import SlackCard, SlackSent
@@ -87,6 +90,7 @@ LOOK_PAGES = 5
 """Pages of history (200 messages each) searched for a message an earlier attempt posted:
 that attempt was at most a day ago (``MAX_AGE``), and the newest messages come first."""
 _PAGE = 200
+_CREATED_SKEW_S = 3600
 _CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
 _CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found", "no_permission"})
 
@@ -124,8 +128,10 @@ class SlackDeliverer:
         incidents: IncidentService,
         registry: ModelRegistry,
         clock: Clock,
+        identity: BotIdentity | None = None,
     ) -> None:
         self._db = db
+        self._identity = identity if identity is not None else BotIdentity(client)
         self._client = client
         self._settings = settings
         self._incidents = incidents
@@ -240,7 +246,10 @@ class SlackDeliverer:
             if not self._settings.wants_incident_channel(view.severity):
                 return
             channel = await self._step(
-                item, "channel", lambda: self._create_channel(view), save_as="incident_channel"
+                item,
+                "channel",
+                lambda: self._create_channel(item, view),
+                save_as="incident_channel",
             )
         copy_ts = card.incident_ts
         if copy_ts is None:
@@ -271,13 +280,19 @@ class SlackDeliverer:
             find=lambda: self._find_reply(item, "channel_thread", channel, copy_ts, event),
         )
 
-    async def _create_channel(self, view: IncidentView) -> str:
+    async def _create_channel(self, item: OutboxItem, view: IncidentView) -> str:
+        """Create the incident's channel; a taken name gets ``-2``, ``-3``…, unless an earlier
+        attempt of this item took it (then that channel is the one)."""
         for attempt in range(1, _NAME_TRIES + 1):
             name = channel_name(self._settings.incident_channel_prefix, view, attempt)
             try:
                 created = await self._client.conversations_create(name=name, is_private=False)
             except SlackApiError as exc:
                 if exc.response.get("error") == "name_taken" and attempt < _NAME_TRIES:
+                    earlier = await self._created_before(item, name) if item.attempts > 1 else None
+                    if earlier is not None:
+                        log.info(_ALREADY, item.id, f"channel #{name}")
+                        return earlier
                     continue
                 raise
             log.info("incident #%d: created channel #%s", view.id, name)
@@ -537,6 +552,27 @@ class SlackDeliverer:
             )
             return None
         return page
+
+    async def _created_before(self, item: OutboxItem, name: str) -> str | None:
+        """The id of channel ``name`` if an earlier attempt of ``item`` created it: created by
+        this bot, not archived, and no earlier than an hour before the item (a channel left
+        from another Vigil database with the same incident number is older than that)."""
+        if self._identity.verified is None:
+            await self._identity.check()  # off the request path: a delivery may wait for it
+        bot_user = self._identity.verified.user_id if self._identity.verified else None
+        channel_id = await self._channel_id(name)
+        if bot_user is None or channel_id is None:
+            return None
+        try:
+            info = await self._client.conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            if str(exc.response.get("error") or "") not in _CANNOT_LOOK:
+                raise
+            return None
+        chan = info.get("channel") or {}
+        since = item.created_at.timestamp() - _CREATED_SKEW_S
+        ours = chan.get("creator") == bot_user and not chan.get("is_archived")
+        return channel_id if ours and float(chan.get("created") or 0) >= since else None
 
     async def _channel_id(self, channel: str) -> str | None:
         """The id of a configured channel (``#incidents`` or an id): history is read by id.

@@ -54,7 +54,13 @@ def build_slack(
     )
     identity = BotIdentity(client)
     deliverer = SlackDeliverer(
-        db, client, settings, incidents=incidents, registry=registry, clock=clock
+        db,
+        client,
+        settings,
+        incidents=incidents,
+        registry=registry,
+        clock=clock,
+        identity=identity,
     )
     outbox = OutboxWorker(db, deliverer, clock=clock)
     install_feed(db, on_commit=outbox.wake)  # from now on every timeline entry is queued
