@@ -51,5 +51,6 @@ class SlackBackend:
 
     async def stop(self) -> None:
         await self._front.identity.stop()
+        await self._front.close()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]

@@ -12,6 +12,9 @@ authorization calls ``auth.test`` there, and after a restart while Slack's Web A
 unreachable that turned every slash command into a 500. Requests are authorized from what
 :class:`bot.chat.slack.identity.BotIdentity` learned at start and in the background.
 
+Answers reuse one HTTP session (keep-alive): Bolt's own ``respond`` opens a new session, so
+a new TCP and TLS handshake with hooks.slack.com, for every answer.
+
 Permissions: only members of the configured responder groups may roll back, contain or
 change severity; anyone else gets an ephemeral refusal and the attempt is on the timeline.
 Repeats: Slack's retried deliveries (``X-Slack-Retry-Num``) of a request already handled are
@@ -30,12 +33,17 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.commands import parse as p
 from bot.chat.commands.reply import Reply
@@ -84,6 +92,7 @@ class SlackFront:
         self._registry = registry
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._http: aiohttp.ClientSession | None = None  # for response_url, made on first use
         # Bolt gets a client without the token so that it takes ``authorize`` (no auth.test
         # on the request path) instead of its single-workspace authorization; each request's
         # client is given the token by that ``authorize``.
@@ -96,6 +105,7 @@ class SlackFront:
             process_before_response=False,
             raise_error_for_unhandled_request=False,
         )
+        self.app.use(self._keep_alive)
         self.app.command("/incident")(self._on_incident)
         self.app.command("/rollback")(self._on_rollback)
         for action_id in (blocks.ACK, blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE):
@@ -104,6 +114,22 @@ class SlackFront:
             self.app.action(action_id)(self._on_rollback_confirm)
         self.app.action(blocks.ROLLBACK_CANCEL)(self._on_rollback_cancel)
         self.app.view(blocks.NEW_INCIDENT_CALLBACK)(self._on_new_incident)
+
+    async def close(self) -> None:
+        """Close the answers' HTTP session (the backend stops)."""
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    async def _keep_alive(
+        self, context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> None:
+        """A Bolt middleware: the listeners' ``respond`` answers over the shared session."""
+        if context.response_url:
+            if self._http is None or self._http.closed:
+                self._http = aiohttp.ClientSession()
+            context["respond"] = KeepAliveRespond(context.response_url, self._http)
+        await next()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """The aiohttp route: Bolt verifies the signature (401 if bad or stale) and dispatches."""
@@ -299,6 +325,22 @@ class SlackFront:
         self._seen[hashlib.sha256(body).hexdigest()] = time.monotonic()
         while len(self._seen) > _SEEN_MAX:
             self._seen.popitem(last=False)
+
+
+class KeepAliveRespond(AsyncRespond):
+    """Bolt's ``respond`` (same arguments, same message), posted over a shared session; a
+    connection the other side closed while idle is retried on a new one by the webhook
+    client's connection-error retry."""
+
+    def __init__(self, response_url: str, session: aiohttp.ClientSession) -> None:
+        super().__init__(response_url=response_url)
+        self._client = AsyncWebhookClient(url=response_url, session=session)
+
+    async def __call__(  # type: ignore[override]
+        self, text: str | dict[str, Any] = "", **message: Any
+    ) -> WebhookResponse:
+        body = _build_message(**text) if isinstance(text, dict) else _build_message(text, **message)
+        return await self._client.send_dict(body)
 
 
 async def _answer(respond: AsyncRespond, reply: Reply, *, replace: bool = False) -> None:
