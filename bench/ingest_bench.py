@@ -156,6 +156,7 @@ class DbResult:
     paged_timeline: int = 0
     paged_dm: int = 0
     page_delay_ms: list[float] = field(default_factory=list)
+    dm_delay_ms: list[float] = field(default_factory=list)
     settle_s: float = 0.0
     outbox_drain_s: float | None = None
     slack_calls: int = 0
@@ -180,6 +181,8 @@ class DbResult:
             post_max_ms=max(self.post_ms, default=None),
             page_delay_p50_ms=pct(self.page_delay_ms, 50),
             page_delay_p99_ms=pct(self.page_delay_ms, 99),
+            dm_delay_p50_ms=pct(self.dm_delay_ms, 50),
+            dm_delay_p99_ms=pct(self.dm_delay_ms, 99),
             post_errors=self.post_errors[:5],
             server_log_errors=self.server_log_errors[:10],
             idle_empty_replies=self.idle_empty.summary(),
@@ -744,14 +747,19 @@ async def measure(
         result.alert_count_sum = count_sum
         result.paged_timeline = on_timeline
 
-    dm_incidents: set[int] = set()
+    first_dm: dict[int, float] = {}  # incident id -> when its first page DM reached Slack
     for call in slack.calls_to("chat.postMessage"):
         channel = str(call.args.get("channel", ""))
         if call.ok and channel.startswith("D"):
             found = re.search(r"#(\d+)", str(call.args.get("text", "")))
             if found:
-                dm_incidents.add(int(found.group(1)))
-    result.paged_dm = len(dm_incidents & set(p1))
+                first_dm.setdefault(int(found.group(1)), call.at)
+    result.paged_dm = sum(1 for i in p1 if i in first_dm)
+    result.dm_delay_ms = [
+        (first_dm[i] - storm.opened_at[i]) * 1000
+        for i in p1
+        if i in first_dm and i in storm.opened_at
+    ]
     async with profiled(server, result, opts, "idle"):
         await slash_commands(slack, events, opts.commands, "idle", result.idle)
 
@@ -916,14 +924,18 @@ def rows(results: Sequence[DbResult]) -> list[tuple[str, str, list[tuple[str, bo
         "all",
         ((f"{r.paged_dm} / {r.groups}", r.paged_dm == r.groups) for r in results),
     )
-    add(
-        "page delay p50 / p99",
-        "",
-        (
-            (f"{_ms(pct(r.page_delay_ms, 50))} / {_ms(pct(r.page_delay_ms, 99))}", None)
-            for r in results
-        ),
-    )
+    for label, attr in (
+        ("page delay p50 / p99: webhook", "page_delay_ms"),
+        ("page delay p50 / p99: Slack DM", "dm_delay_ms"),
+    ):
+        add(
+            label,
+            "",
+            (
+                (f"{_ms(pct(getattr(r, attr), 50))} / {_ms(pct(getattr(r, attr), 99))}", None)
+                for r in results
+            ),
+        )
     for label, attr, limit in (
         ("reply idle, empty", "idle_empty", TARGET_REPLY_IDLE_P99_MS),
         ("reply during storm", "storm", TARGET_REPLY_STORM_P99_MS),
