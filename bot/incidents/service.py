@@ -271,7 +271,7 @@ class IncidentService:
             stmt = stmt.where(col(Incident.state).in_(OPEN_STATES)).order_by(
                 listing.severity_rank(), col(Incident.id).desc()
             )
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             rows = (await s.exec(stmt.limit(limit))).all()
             return await listing.views(session=s, rows=rows)
 
@@ -286,7 +286,7 @@ class IncidentService:
         """One page of the incident list people read (chat, the CLI, the API): summaries in
         a fixed number of queries, the total, and the cursor of the next page (None when
         this is the last). ``ValidationError("cursor")`` for a cursor not of this list."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             return await listing.summaries(
                 session=s,
                 include_closed=include_closed,
@@ -300,7 +300,7 @@ class IncidentService:
         stmt = select(col(Incident.severity), col(Incident.state), func.count()).group_by(
             col(Incident.severity), col(Incident.state)
         )
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             rows = (await s.exec(stmt)).all()
         return {(sev, state): int(n) for sev, state, n in rows}
 
