@@ -53,7 +53,7 @@ BOT_SCOPES = (
 )
 
 FaultKind = Literal["ratelimited", "ok_false", "http_500", "http_503", "disconnect"]
-DownMode = Literal["503", "disconnect"]
+DownMode = Literal["503", "disconnect", "hang"]
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
@@ -293,6 +293,7 @@ class SlackStandin:
         self._faults: dict[str, deque[_Fault]] = {}
         self._down: DownMode | None = None
         self._down_api_only = False
+        self._back = asyncio.Event()  # set by up(): requests hanging in "hang" mode go on
         self._holds: dict[str, deque[Hold]] = {}
         self._every_hold: list[Hold] = []
         self._next_ts = _ts_sequence(1_732_500_000_000_100)
@@ -320,6 +321,7 @@ class SlackStandin:
     async def __aexit__(self, *exc: object) -> None:
         for hold in self._every_hold:  # nothing waits for an answer that never comes
             hold.release()
+        self._back.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -404,17 +406,20 @@ class SlackStandin:
         )
 
     def down(self, mode: DownMode = "503", *, web_api_only: bool = False) -> None:
-        """Every request fails until ``up()``: HTTP 503, or a dropped connection.
+        """Every request fails until ``up()``: HTTP 503, a dropped connection, or ``hang``:
+        no answer at all until ``up()`` (a Slack gone silent; the caller's timeout decides).
 
         ``web_api_only``: only ``/api/`` methods fail; response_url and uploads still work
         (Slack's Web API unreachable while its hooks answer).
         """
         self._down = mode
         self._down_api_only = web_api_only
+        self._back.clear()
 
     def up(self) -> None:
         self._down = None
         self._down_api_only = False
+        self._back.set()
 
     def hold(self, method: str, when: Callable[[dict[str, Any]], bool] | None = None) -> Hold:
         """Serve the next call to ``method`` (whose arguments satisfy ``when``, if given) but
@@ -498,6 +503,10 @@ class SlackStandin:
     ) -> web.StreamResponse | None:
         """The answer for a request hit by ``down()`` or ``fail_next``; None to serve normally."""
         api = method not in ("response_url", "upload")
+        if self._down == "hang" and (api or not self._down_api_only):
+            await self._record(Call(method, args, time.monotonic(), 0, False, "hanging", token))
+            await self._back.wait()  # answered normally once Slack is back (or never)
+            return None
         if self._down is not None and (api or not self._down_api_only):
             fault: _Fault | None = (
                 _Fault("disconnect", 1, "disconnected", 0)

@@ -64,7 +64,7 @@ async def rig(make_vigil: MakeVigil) -> AsyncIterator[Rig]:
             alerts_channel="#incidents",
             responder_groups=MappingProxyType({}),
         )
-        slack.down("503", web_api_only=True)  # unreachable before Vigil even starts
+        slack.down("hang", web_api_only=True)  # silent before Vigil even starts
         vigil = await make_vigil(slack=settings)
         async with (
             TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as http,
@@ -101,6 +101,7 @@ async def test_after_a_long_outage_the_queue_drains_within_30_s_of_slacks_return
     rig: Rig, clock: FakeClock
 ) -> None:
     assert rig.vigil.slack is not None
+    rig.slack.down("503")  # refusing at once: each attempt fails without waiting
     outbox = rig.vigil.slack.outbox
     for title in ("Ranker down", "Scorer slow", "Feature store stale"):
         await rig.vigil.incidents.open(title=title, actor="<@U0SAM0001>", severity="P2")
