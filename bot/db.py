@@ -23,17 +23,25 @@ writer on SQLite's busy timeout; transactions are short, so that wait is short.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session as SyncSession
@@ -97,6 +105,24 @@ def normalise_url(url: str) -> str:
 def redact_url(url: str) -> str:
     """The URL with any password replaced, safe for logs and error messages."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+_HEALTH = Table(
+    "vigil_health",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("probed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What ``/healthz`` says of the database; ``delayed`` is seconds writes are waiting."""
+
+    readable: bool
+    writable: bool
+    delayed: float = 0.0
+    error: str = ""
 
 
 READERS = 4  # SQLite read-only connections; reads never wait for the writer in WAL mode
@@ -168,6 +194,56 @@ class Database:
         since = self._writer_since
         return 0.0 if since is None else max(time.monotonic() - since, 0.0)
 
+    async def health(self, *, within: float = 1.0) -> Health:
+        """Can the database be read, and written, now? Answers within about ``within`` s
+        twice over, whatever the load: a read never waits for the writer, and a write that
+        cannot get its turn in time is reported as delayed (by how long the writer has been
+        held), not as down. The write is real (one row of ``vigil_health``), so a read-only
+        or full database is not called up."""
+        try:
+            async with asyncio.timeout(within), self.read_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            return Health(readable=False, writable=False, error=type(exc).__name__)
+        held = self.write_delay()  # a transaction of ours already waiting, if any
+        try:
+            async with asyncio.timeout(within):  # our own writers queue on the loop: cancellable
+                conn = await self.engine.connect()
+        except TimeoutError:
+            return Health(readable=True, writable=True, delayed=max(held, within))
+        except (SQLAlchemyError, OSError) as exc:
+            return Health(readable=True, writable=False, error=type(exc).__name__)
+        try:
+            await self._probe_write(conn, within)
+        except DBAPIError as exc:
+            if not _is_lock_wait(exc):
+                return Health(readable=True, writable=False, error=type(exc).__name__)
+            return Health(readable=True, writable=True, delayed=max(held, within))
+        except (SQLAlchemyError, OSError) as exc:
+            return Health(readable=True, writable=False, error=type(exc).__name__)
+        finally:
+            await conn.close()
+        return Health(readable=True, writable=True)
+
+    async def _probe_write(self, conn: AsyncConnection, within: float) -> None:
+        """Write the health row. On SQLite another process's lock is waited for ``within``
+        seconds, not the usual busy timeout (a timeout around a blocked SQLite call would
+        still wait for it: the call runs in the driver's thread)."""
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        if self.is_sqlite:
+            await raw.execute(f"PRAGMA busy_timeout={int(within * 1000)}")
+        try:
+            async with conn.begin():
+                if not self.is_sqlite:
+                    await conn.execute(text(f"SET LOCAL lock_timeout = {int(within * 1000)}"))
+                now = datetime.now(UTC)
+                done = await conn.execute(_HEALTH.update().values(probed_at=now))
+                if done.rowcount == 0:
+                    await conn.execute(_HEALTH.insert().values(id=1, probed_at=now))
+        finally:
+            if self.is_sqlite:
+                await raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
     def _track_writer(self) -> None:
         pool = self.engine.sync_engine.pool
 
@@ -205,6 +281,12 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+def _is_lock_wait(exc: DBAPIError) -> bool:
+    """Did a write give up waiting for another connection's lock (busy, not broken)?"""
+    text_ = str(exc.orig).lower()
+    return "database is locked" in text_ or "lock timeout" in text_
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

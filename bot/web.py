@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
@@ -391,12 +390,19 @@ class Routes:
         return web.json_response(view.to_json())
 
     async def healthz(self, request: web.Request) -> web.Response:
-        try:
-            async with self._db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError):
-            body: dict[str, Any] = {"status": "unavailable", "database": "down"}
-            status = 503
+        """200 while the database can be read and written, even when writes wait their turn
+        ("writes delayed 12 s": busy is not down, and a balancer must not drop a busy bot);
+        503 when it can't be read, or can't be written (read-only, full): not up."""
+        health = await self._db.health()
+        body: dict[str, Any]
+        if not health.readable:
+            body, status = {"status": "unavailable", "database": "down"}, 503
+        elif not health.writable:
+            body, status = {"status": "unavailable", "database": "read-only"}, 503
+            body["message"] = f"the database can be read but not written ({health.error})"
+        elif health.delayed:
+            body, status = {"status": "degraded", "database": "up"}, 200
+            body["writes"] = f"delayed {health.delayed:.0f} s"
         else:
             body, status = {"status": "ok", "database": "up"}, 200
         if self._source_statuses is not None:

@@ -76,7 +76,7 @@ class HeartbeatStore:
 
     async def _read(self, names: Iterable[str]) -> dict[str, HeartbeatState]:
         stmt = select(HeartbeatRow).where(col(HeartbeatRow.name).in_(list(names)))
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             rows = (await s.exec(stmt)).all()
         return {row.name: _state(row.model_dump()) for row in rows}
 

@@ -46,6 +46,7 @@ MAX_BACKOFF = timedelta(seconds=60)
 BATCH = 100  # rows claimed per look at the table
 PARALLEL = 4  # incidents whose follow-ups run at once (each incident's in order)
 POLL = 1.0  # seconds between looks when nothing wakes the worker
+SNAPSHOTS = 10_000  # committed changes kept for their first run (saves a read each)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -107,6 +108,8 @@ class Reactor:
         for row in rows:
             if row.id is not None and id(row) in changes:
                 self._snapshots[row.id] = changes[id(row)]
+        while len(self._snapshots) > SNAPSHOTS:  # rows another replica ran: forget the oldest
+            del self._snapshots[next(iter(self._snapshots))]
         if not self.inline:
             self._wake.set()
             return

@@ -82,7 +82,7 @@ class ReferenceStore:
 
     async def newest_ids(self) -> dict[str, int]:
         """Model → id of its newest reference: what a poll compares with what it holds."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             rows = await s.exec(
                 select(ModelReferenceRow.model, func.max(col(ModelReferenceRow.id))).group_by(
                     col(ModelReferenceRow.model)
@@ -91,13 +91,13 @@ class ReferenceStore:
             return {model: newest for model, newest in rows.all() if newest is not None}
 
     async def get(self, reference_id: int) -> StoredReference | None:
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             row = await s.get(ModelReferenceRow, reference_id)
             return None if row is None else _stored(row)
 
     async def history(self, model: str) -> list[StoredReference]:
         """Every reference stored for ``model``, newest first."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             rows = await s.exec(
                 select(ModelReferenceRow)
                 .where(col(ModelReferenceRow.model) == model)

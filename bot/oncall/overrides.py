@@ -173,7 +173,7 @@ class ScheduleBook:
         )
         out: dict[str, list[StoredOverride]] = defaultdict(list)
         try:
-            async with self._db.session() as s, s.begin():
+            async with self._db.read() as s, s.begin():
                 for row in (await s.exec(query)).all():
                     out[row.schedule].append(_stored(row))
         except (SQLAlchemyError, OSError) as exc:

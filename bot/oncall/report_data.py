@@ -82,7 +82,7 @@ async def read_records(db: Database, period: Period, *, limit: int = MAX_ROWS) -
         col(Alert.incident_id),
     )
     alerts_q = _in_period(alert_cols, col(Alert.first_seen), col(Alert.id), period, limit)
-    async with db.session() as s, s.begin():
+    async with db.read() as s, s.begin():
         incident_rows = (await s.exec(incidents_q)).all()
         page_rows = (await s.exec(pages_q)).all()
         alert_rows = (await s.exec(alerts_q)).all()

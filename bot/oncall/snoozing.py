@@ -399,7 +399,7 @@ class SnoozeService:
         stmt = select(SnoozeRow).where(
             col(SnoozeRow.incident_id) == incident_id, col(SnoozeRow.ended_at).is_(None)
         )
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             return (await s.exec(stmt)).first()
 
     async def _end(self, row: SnoozeRow, now: datetime, why: str) -> bool:
@@ -430,7 +430,7 @@ class SnoozeService:
             .join(Incident, col(Incident.id) == col(SnoozeRow.incident_id))
             .where(col(SnoozeRow.ended_at).is_(None))
         )
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             rows = (await s.exec(stmt)).all()
         watching: dict[int, _Watch] = {}
         for row, model, service in rows:

@@ -34,15 +34,15 @@ class BuiltinRegistry:
         self._clock = clock
 
     async def models(self) -> list[str]:
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             return await _models(s)
 
     async def versions(self, model: str) -> list[VersionInfo]:
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             return [rules.info(r) for r in await _rows(s, model)]
 
     async def stable(self, model: str) -> VersionInfo | None:
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             row = rules.stable_of(await _rows(s, model))
             return rules.info(row) if row else None
 

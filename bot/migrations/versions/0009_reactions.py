@@ -1,4 +1,4 @@
-"""reactions (follow-ups of a committed change, written in its transaction)
+"""reactions (follow-ups of a committed change, written in its transaction); vigil_health
 
 Revision ID: 0009
 Revises: 0008
@@ -35,9 +35,17 @@ def upgrade() -> None:
     with op.batch_alter_table("reactions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_reactions_incident_id"), ["incident_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_reactions_due_at"), ["due_at"], unique=False)
+    # One row that /healthz writes: "can the database be written?" answered by writing.
+    op.create_table(
+        "vigil_health",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("probed_at", bot.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("vigil_health")
     with op.batch_alter_table("reactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reactions_due_at"))
         batch_op.drop_index(batch_op.f("ix_reactions_incident_id"))

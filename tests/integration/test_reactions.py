@@ -1,0 +1,93 @@
+"""Follow-ups of a committed change are written with it and run until they succeed.
+
+The follower here is a test's own listener, subscribed through the same public
+``Notifier.follow`` the pager uses; it fails the way a real one did (the database said
+"database is locked"), and the test watches what the bot does about it with its injected
+clock: nothing is dropped, the retry waits 1 s then 2 s, the failure is in ``/metrics``,
+and a retry sees the incident as it is now, not as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.app import Vigil
+from bot.incidents.reactions import Reaction
+from bot.incidents.reactor import LEASE
+from bot.incidents.service import Change
+from tests.conftest import MakeVigil
+from tests.support import FakeClock
+
+
+async def rows(vigil: Vigil) -> list[Reaction]:
+    async with vigil.db.read() as s, s.begin():
+        return list((await s.exec(select(Reaction))).all())
+
+
+async def test_a_failing_follow_up_is_kept_retried_with_backoff_and_sees_the_incident_as_it_is(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    vigil = await make_vigil()
+    heard: list[tuple[str, str]] = []
+    failures = 2
+
+    async def flaky(change: Change) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise RuntimeError("database is locked")
+        heard.append((change.kind, change.incident.state))
+
+    vigil.notifier.follow("flaky", flaky, wants=lambda c: c.kind == "opened")
+    view = await vigil.incidents.open(title="payments is down", actor="@maya", severity="P1")
+
+    [row] = await rows(vigil)  # committed with the incident, not lost with the failure
+    assert (row.follower, row.incident_id, row.attempts) == ("flaky", view.id, 1)
+    assert row.last_error == "RuntimeError"  # the class only: messages may carry input
+    assert row.due_at == clock() + timedelta(seconds=1)
+    metrics = vigil.metrics.render().decode()
+    assert 'vigil_reaction_failures_total{listener="flaky"} 1.0' in metrics
+
+    assert await vigil.reactor.run_due() == 0  # not before its time
+    await vigil.incidents.acknowledge(view.id, actor="@maya")
+    clock.advance(seconds=1)
+    assert await vigil.reactor.run_due() == 1  # fails again: waits 2 s now
+    [row] = await rows(vigil)
+    assert (row.attempts, row.due_at) == (2, clock() + timedelta(seconds=2))
+
+    clock.advance(seconds=2)
+    assert await vigil.reactor.run_due() == 1
+    assert heard == [("opened", "acknowledged")]  # read afresh: acknowledged meanwhile
+    assert await rows(vigil) == []
+    assert await vigil.reactor.pending() == 0
+
+
+async def test_a_follow_up_claimed_by_a_process_that_died_runs_once_its_lease_is_over(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    """Two replicas on one database: the first claims the row and dies before finishing;
+    the other leaves it alone for the lease, then runs it once."""
+    first, other = await make_vigil(), await make_vigil()
+    heard: list[str] = []
+
+    async def dies(change: Change) -> None:
+        raise KeyboardInterrupt  # stands for SIGKILL: nothing after this line runs
+
+    async def works(change: Change) -> None:
+        heard.append(change.text)
+
+    first.notifier.follow("escalate", dies, wants=lambda c: c.kind == "opened")
+    other.notifier.follow("escalate", works, wants=lambda c: c.kind == "opened")
+    with pytest.raises(KeyboardInterrupt):
+        await first.incidents.open(title="GPU memory at 99%", actor="@maya", severity="P2")
+    [row] = await rows(other)
+    assert row.due_at == clock() + LEASE  # claimed, in flight
+    assert await other.reactor.run_due() == 0
+    clock.advance(seconds=LEASE.total_seconds())
+    assert await other.reactor.run_due() == 1
+    assert await other.reactor.run_due() == 0
+    assert heard == ["Opened by @maya"]
+    assert await rows(other) == []
