@@ -203,6 +203,7 @@ class Vigil:
             timers,
             schedules=schedule_book.current,
             open_incidents=incidents.list,
+            count_open=incidents.count_open,
             senders=lambda: backends,
             clock=clock,
         )

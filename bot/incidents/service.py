@@ -295,6 +295,10 @@ class IncidentService:
                 with_alerts=with_alerts,
             )
 
+    async def count_open(self) -> int:
+        """How many incidents are open (lists show a page; notices say how many more)."""
+        return (await self.page(limit=1)).total
+
     async def counts(self) -> dict[tuple[str, str], int]:
         """How many incidents there are per (severity, state), for ``/metrics``."""
         stmt = select(col(Incident.severity), col(Incident.state), func.count()).group_by(

@@ -167,8 +167,10 @@ def handoff_text(
     *,
     now: datetime | None = None,
     late_after: timedelta = LATE,
+    total: int | None = None,
 ) -> str:
-    """The notice for the team channel: what happened first, then the open incidents.
+    """The notice for the team channel: what happened first, then the open incidents
+    (``total`` of them, when more are open than ``open_incidents`` holds).
 
     ``now`` is when it is posted (default: at the handoff); later than ``late_after`` after
     the handoff, it says "since" and that the notice is late rather than "now"."""
@@ -187,7 +189,7 @@ def handoff_text(
         if handoff.source.startswith(OVERRIDE):
             line += f" Via {handoff.source}."
     head = "📟 Handoff (late notice): " if late else "📟 Handoff: "
-    return head + line + "\n" + incidents_text(open_incidents)
+    return head + line + "\n" + incidents_text(open_incidents, total=total)
 
 
 def _nobody(handoff: Handoff, verb: str, since: str, when: Callable[[datetime], str]) -> str:
@@ -214,12 +216,13 @@ def _rest(handoff: Handoff, took: str, when: Callable[[datetime], str]) -> str:
     return out + f"next: {handoff.next_person}."
 
 
-def incidents_text(open_incidents: Sequence[OpenIncident]) -> str:
-    """``Open incidents: #12 P2 fraud-scorer drift (acknowledged by @alice).`` or none."""
+def incidents_text(open_incidents: Sequence[OpenIncident], *, total: int | None = None) -> str:
+    """``Open incidents: #12 P2 fraud-scorer drift (acknowledged by @alice).`` or none;
+    ``total`` counts the open ones beyond those given (the list read may be cut)."""
     if not open_incidents:
         return "No open incidents."
     named = "; ".join(_incident(i) for i in open_incidents[:MAX_LISTED])
-    more = len(open_incidents) - MAX_LISTED
+    more = max(total or 0, len(open_incidents)) - min(len(open_incidents), MAX_LISTED)
     tail = f"; and {more} more (/incident list)" if more > 0 else ""
     return f"Open incidents: {named}{tail}."
 

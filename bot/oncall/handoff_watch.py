@@ -90,6 +90,7 @@ class HandoffWatch:
         schedules: Schedules,
         open_incidents: OpenIncidents,
         senders: Callable[[], Iterable[NoticeSender]],
+        count_open: Callable[[], Awaitable[int]] | None = None,
         clock: Clock,
         recheck: timedelta = RECHECK,
         late_after: timedelta = LATE,
@@ -98,6 +99,7 @@ class HandoffWatch:
         self._timers = timers
         self._schedules = schedules
         self._open = open_incidents
+        self._count_open = count_open  # all that are open: the list read is cut at a page
         self._senders = senders
         self._clock = clock
         self._recheck = recheck
@@ -168,7 +170,10 @@ class HandoffWatch:
         await self._plan(name, schedule, since=now)
         if change is None:
             return
-        text = handoff_text(change, schedule.tz, incidents, now=now, late_after=self._late_after)
+        total = await self._count_open() if self._count_open is not None else None
+        text = handoff_text(
+            change, schedule.tz, incidents, now=now, late_after=self._late_after, total=total
+        )
         for sender in self._senders():
             try:
                 await sender.notice(text)

@@ -193,6 +193,8 @@ def test_a_long_list_of_open_incidents_is_cut_and_counted() -> None:
     text = incidents_text(many)
     assert text.count("(contained by @sam)") == MAX_LISTED
     assert text.endswith("; and 3 more (/incident list).")
+    # The list read is one page; the count of every open incident says how many more.
+    assert incidents_text(many, total=312).endswith("; and 307 more (/incident list).")
 
 
 def test_naive_times_are_refused() -> None:
