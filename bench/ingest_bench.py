@@ -47,6 +47,7 @@ import shlex
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import asyncpg  # type: ignore[import-untyped]  # Vigil's PostgreSQL driver
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,12 +174,14 @@ class DbResult:
     server_exit: int | None = None
     server_log_errors: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    backlog: list[tuple[float, float, float]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if not isinstance(v, list | dict)}
         out.update(
             post_p50_ms=pct(self.post_ms, 50),
             post_p99_ms=pct(self.post_ms, 99),
+            backlog=[list(b) for b in self.backlog],
             post_max_ms=max(self.post_ms, default=None),
             page_delay_p50_ms=pct(self.page_delay_ms, 50),
             page_delay_p99_ms=pct(self.page_delay_ms, 99),
@@ -231,10 +235,13 @@ class Server:
     """One ``vigil serve`` child in its own session (a Ctrl-C reaches only this process,
     which then stops the child itself, so the stop is always the same bounded sequence)."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path, base: str) -> None:
+    def __init__(
+        self, proc: asyncio.subprocess.Process, log_path: Path, base: str, db_url: str
+    ) -> None:
         self.proc = proc
         self.log_path = log_path
         self.base = base
+        self.db_url = db_url
 
     @classmethod
     async def start(cls, workdir: Path, env: dict[str, str], port: int) -> Server:
@@ -252,7 +259,7 @@ class Server:
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
-        return cls(proc, log_path, f"http://127.0.0.1:{port}")
+        return cls(proc, log_path, f"http://127.0.0.1:{port}", env["VIGIL_DATABASE_URL"])
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
@@ -333,8 +340,6 @@ async def postgres_server() -> AsyncIterator[str]:
 async def fresh_database(server_url: str) -> AsyncIterator[str]:
     """A database created for this run on ``server_url``'s server and dropped after it, so
     no figure depends on what an earlier run (or a test) left behind."""
-    import asyncpg  # type: ignore[import-untyped]  # the driver Vigil uses on PostgreSQL
-
     parts = urlsplit(server_url.replace("postgresql+asyncpg://", "postgresql://", 1))
     name = f"vigil_bench_{secrets.token_hex(4)}"
     admin = urlunsplit(parts)
@@ -569,11 +574,62 @@ async def get_json(http: aiohttp.ClientSession, url: str) -> Any:
         return await resp.json()
 
 
-async def outbox_depth(http: aiohttp.ClientSession, base: str) -> float | None:
+async def gauges(http: aiohttp.ClientSession, base: str) -> dict[str, float]:
+    """The unlabelled gauges of ``/metrics`` (``vigil_outbox_depth``, ...), by name."""
     async with http.get(f"{base}/metrics") as resp:
         text = await resp.text()
-    match = re.search(r"^vigil_outbox_depth (\S+)$", text, re.MULTILINE)
-    return float(match.group(1)) if match else None
+    found = re.findall(r"^(vigil_[a-z_]+) ([0-9.e+-]+)$", text, re.MULTILINE)
+    return {name: float(value) for name, value in found}
+
+
+async def outbox_depth(http: aiohttp.ClientSession, base: str) -> float | None:
+    return (await gauges(http, base)).get("vigil_outbox_depth")
+
+
+async def watch_backlog(
+    base: str, db_url: str, every: float, into: list[tuple[float, float, float]]
+) -> None:
+    """Until cancelled: (seconds since start, ``reactions`` rows, outbox depth) every
+    ``every`` s, to see whether pages and Slack messages keep up during the storm. Opt-in
+    (``--watch``): each look costs the server a ``/metrics`` request and the database a count.
+
+    The follow-ups are counted in the database itself (a read-only connection: WAL readers
+    never wait for the writer): ``vigil_reactions_pending`` is not set by ``/metrics``.
+    -1 where the table is not there (a commit before reactions)."""
+    pg: Any = None
+    sqlite_path = db_url.split(":///", 1)[1] if db_url.startswith("sqlite") else None
+
+    def count_sqlite() -> float:
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True, timeout=1)
+            ) as conn:
+                return float(conn.execute("SELECT count(*) FROM reactions").fetchone()[0])
+        except sqlite3.Error:
+            return -1.0
+
+    async def count() -> float:
+        nonlocal pg
+        if sqlite_path is not None:
+            return await asyncio.to_thread(count_sqlite)
+        try:
+            if pg is None:
+                pg = await asyncpg.connect(db_url.replace("+asyncpg", "", 1))
+            return float(await pg.fetchval("SELECT count(*) FROM reactions"))
+        except (asyncpg.PostgresError, OSError):
+            return -1.0
+
+    start = time.monotonic()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                    depth = (await gauges(http, base)).get("vigil_outbox_depth", -1.0)
+                    into.append((time.monotonic() - start, await count(), depth))
+                await asyncio.sleep(every)
+    finally:
+        if pg is not None:
+            await pg.close()
 
 
 async def poll_until(
@@ -605,6 +661,7 @@ class Options:
     log_level: str
     profile_dir: Path | None
     py_spy: str | None
+    watch: float  # seconds between looks at the backlog during the storm; 0: none
 
 
 def vigil_yaml(receiver_url: str, workdir: Path) -> str:
@@ -690,10 +747,21 @@ async def measure(
         result.commands_during_storm = len(storm.latencies) - before
 
     t0 = time.monotonic()
-    async with profiled(server, result, opts, "storm"):
-        await asyncio.gather(
-            *(storm.sender() for _ in range(opts.senders)), commands_at_a_quarter()
-        )
+    watcher = (
+        asyncio.create_task(watch_backlog(base, server.db_url, opts.watch, result.backlog))
+        if opts.watch
+        else None
+    )
+    try:
+        async with profiled(server, result, opts, "storm"):
+            await asyncio.gather(
+                *(storm.sender() for _ in range(opts.senders)), commands_at_a_quarter()
+            )
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
     storm_end = storm.last_ok or time.monotonic()
     wall = max(storm_end - (storm.first_start or t0), 1e-9)
     result.server_cpu_storm = (cpu_seconds(server.proc.pid) - cpu0) / wall
@@ -1037,6 +1105,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--profile", type=Path, help="py-spy the server through each storm")
     ap.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy binary")
+    ap.add_argument(
+        "--watch", type=float, default=0.0, help="S: sample the backlog every S s in the storm"
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.alerts = min(args.alerts, 500)  # one post per group at the defaults
@@ -1067,6 +1138,7 @@ async def amain(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         profile_dir=args.profile,
         py_spy=args.py_spy,
+        watch=args.watch,
     )
     results: list[DbResult] = []
     started = time.monotonic()
@@ -1090,6 +1162,12 @@ async def amain(args: argparse.Namespace) -> int:
             print(f"\n{r.db}: first errors")
             for e in r.post_errors[:3] + r.storm.errors[:3] + r.server_log_errors[:5]:
                 print(f"  {e}")
+    for r in results:
+        if r.backlog:
+            print(f"\n{r.db}: in the storm, seconds: reactions rows / outbox depth")
+            cells = [f"{t:.0f}s {p:.0f}/{o:.0f}" for t, p, o in r.backlog]
+            for i in range(0, len(cells), 8):
+                print("  " + "  ".join(cells[i : i + 8]))
     if args.profile is not None:
         for r in results:
             for path in r.profiles:
