@@ -127,33 +127,55 @@ class AlertIngestor:
     ) -> tuple[list[IngestOutcome], list[Change], Staged]:
         slots: list[IngestOutcome | None] = [None] * len(alerts)
         opened: set[int] = set()
-        touched: dict[int, Incident] = {}
+        touched: dict[int, Incident] = {}  # to classify again: something new arrived
+        repeats: dict[int, Incident] = {}  # only repeats so far
+        changed_values: set[int] = set()  # incidents whose repeated alerts carry news
         resolved_lines: list[tuple[Incident, str, str]] = []
         keyed = [(group_key(a.labels, self._settings.group_by), i) for i, a in enumerate(alerts)]
         async with self._db.session() as s, s.begin():
-            # Incidents are locked in the order of their keys, whatever the order in the post:
-            # two posts naming the same incidents in other orders would otherwise deadlock on
-            # PostgreSQL (seen with 8 Alertmanager senders) and one of them be refused.
+            # Two reads for the whole post (its open incidents, then their alerts with the
+            # post's fingerprints), not two per alert: a storm is ingested at the speed of
+            # its writes. The incidents are locked in the order of their keys, whatever the
+            # order in the post: two posts naming the same incidents in other orders would
+            # otherwise deadlock on PostgreSQL (seen with 8 Alertmanager senders).
+            open_by_key = await self._open_incidents(s, {k for k, _ in keyed})
+            known = await self._known_alerts(
+                s, [i.id for i in open_by_key.values()], {a.fingerprint for a in alerts}
+            )
             for key, index in sorted(keyed):
                 alert = alerts[index]
-                incident = await self._open_incident(s, key)
+                incident = open_by_key.get(key)
                 if alert.status == "firing":
                     if incident is None:
                         incident = await self._new_incident(s, alert, key)
                         assert incident.id is not None
                         opened.add(incident.id)
-                    action = await self._apply_firing(s, incident, alert)
+                        open_by_key[key] = incident
+                    assert incident.id is not None
+                    row = known.get((incident.id, alert.fingerprint))
+                    action, row = self._apply_firing(s, incident, alert, row, changed_values)
+                    known[incident.id, alert.fingerprint] = row
                     if incident.id in opened and action == "joined":
                         action = "opened"
-                    assert incident.id is not None
-                    touched[incident.id] = incident
+                    if action != "repeated" or incident.id in opened:
+                        touched[incident.id] = incident
+                    elif incident.id not in touched:
+                        repeats[incident.id] = incident
                     slots[index] = IngestOutcome(alert.fingerprint, incident.id, action)
                 else:
-                    action, line = await self._apply_resolved(s, incident, alert)
+                    row = None
+                    if incident is not None and incident.id is not None:
+                        row = known.get((incident.id, alert.fingerprint))
+                    action, line = await self._apply_resolved(s, incident, alert, row)
                     if incident is not None and line:
                         resolved_lines.append((incident, alert.source, line))
                     attached = incident.id if incident and action != "stored" else None
                     slots[index] = IngestOutcome(alert.fingerprint, attached, action)
+            # A repeat whose value or notes changed may raise the severity; a plain repeat
+            # (what Alertmanager re-sends every group_interval) cannot: no re-classifying.
+            for incident_id, incident in repeats.items():
+                if incident_id in changed_values:
+                    touched.setdefault(incident_id, incident)
             kinds: dict[int, str] = {}
             for incident_id, incident in touched.items():
                 raised = await self._classify(s, incident, new=incident_id in opened)
@@ -176,9 +198,29 @@ class AlertIngestor:
             staged = self._notifier.stage(s, changes, self._clock())
         return [o for o in slots if o is not None], changes, staged
 
-    async def _open_incident(self, s: AsyncSession, key: str) -> Incident | None:
-        stmt = select(Incident).where(col(Incident.open_key) == key_digest(key)).with_for_update()
-        return (await s.exec(stmt)).first()
+    async def _open_incidents(self, s: AsyncSession, keys: set[str]) -> dict[str, Incident]:
+        """The open incident of each key that has one, locked in key order."""
+        digests = {key_digest(k): k for k in keys}
+        stmt = (
+            select(Incident)
+            .where(col(Incident.open_key).in_(sorted(digests)))
+            .order_by(col(Incident.open_key))
+            .with_for_update()
+        )
+        rows = (await s.exec(stmt)).all()
+        return {digests[str(r.open_key)]: r for r in rows}
+
+    async def _known_alerts(
+        self, s: AsyncSession, incident_ids: list[int | None], fingerprints: set[str]
+    ) -> dict[tuple[int, str], Alert]:
+        """The stored alerts of these incidents with one of the post's fingerprints."""
+        ids = [i for i in incident_ids if i is not None]
+        if not ids:
+            return {}
+        stmt = select(Alert).where(
+            col(Alert.incident_id).in_(ids), col(Alert.fingerprint).in_(sorted(fingerprints))
+        )
+        return {(int(a.incident_id or 0), a.fingerprint): a for a in (await s.exec(stmt)).all()}
 
     async def _new_incident(self, s: AsyncSession, alert: AlertIn, key: str) -> Incident:
         return await store.create_incident(
@@ -197,39 +239,40 @@ class AlertIngestor:
             data={"group_key": key},
         )
 
-    async def _find_alert(self, s: AsyncSession, incident_id: int, fp: str) -> Alert | None:
-        stmt = select(Alert).where(
-            col(Alert.incident_id) == incident_id, col(Alert.fingerprint) == fp
-        )
-        return (await s.exec(stmt)).first()
-
-    async def _apply_firing(self, s: AsyncSession, incident: Incident, alert: AlertIn) -> str:
+    def _apply_firing(
+        self,
+        s: AsyncSession,
+        incident: Incident,
+        alert: AlertIn,
+        row: Alert | None,
+        changed: set[int],
+    ) -> tuple[str, Alert]:
         now = self._clock()
         assert incident.id is not None
-        row = await self._find_alert(s, incident.id, alert.fingerprint)
         if row is None:
-            s.add(_alert_row(alert, incident.id, now))
+            row = _alert_row(alert, incident.id, now)
+            s.add(row)
             _alert_event(s, incident, alert, now, f"Firing: {alert.title}", labels=True)
-            return "joined"
+            return "joined", row
         action = "repeated" if row.status == "firing" else "refired"
         row.count += 1
         row.last_seen = now
-        row.annotations = dict(alert.annotations)
-        if alert.value is not None:
+        if row.annotations != alert.annotations:
+            row.annotations = dict(alert.annotations)
+            changed.add(incident.id)
+        if alert.value is not None and alert.value != row.value:
             row.value = alert.value
+            changed.add(incident.id)
         if action == "refired":
             row.status, row.ends_at = "firing", None
             _alert_event(s, incident, alert, now, f"Firing again: {alert.title}")
         s.add(row)
-        return action
+        return action, row
 
     async def _apply_resolved(
-        self, s: AsyncSession, incident: Incident | None, alert: AlertIn
+        self, s: AsyncSession, incident: Incident | None, alert: AlertIn, row: Alert | None
     ) -> tuple[str, str]:
         now = self._clock()
-        row = None
-        if incident is not None and incident.id is not None:
-            row = await self._find_alert(s, incident.id, alert.fingerprint)
         if incident is None or row is None:
             s.add(_alert_row(alert, None, now))
             return "stored", ""
