@@ -89,6 +89,13 @@ async def test_slash_commands_are_answered_while_the_web_api_is_unreachable(rig:
     assert max(ack_new, ack_list) < 3.0  # Slack's limit for the ack
     assert all(not c.ok for c in rig.slack.calls_to("auth.test"))  # none answered, none needed
 
+    rig.slack.down("503", web_api_only=True)  # refusing now: the form cannot open
+    empty, ack_empty, form_url = await rig.command("")
+    [no_form] = await rig.slack.wait_for(lambda: rig.slack.responses_to(form_url))
+    assert (empty.status, ack_empty < 3.0) == (200, True)
+    assert no_form.text.startswith("⚠️ The new-incident form could not be opened")
+    assert "/incident new TITLE" in no_form.text
+
     rig.slack.up()  # the background check verifies the token once Slack answers
     identity = rig.vigil.slack.front.identity
     await asyncio.wait_for(identity.known.wait(), 10)

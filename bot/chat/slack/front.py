@@ -41,6 +41,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -63,6 +64,10 @@ _GUARDED = {p.Sev: "change severity", p.Contain: "contain incidents", p.Retrain:
 _SEEN_MAX = 2048  # request digests remembered for retried deliveries
 _SEEN_TTL_S = 900
 _MENTIONS = re.compile(r"<@[UW][A-Z0-9]+>")
+_NO_FORM = (
+    "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
+    f"{p.USAGE['new']}"
+)
 
 
 def actor_of(user_id: str) -> str:
@@ -150,7 +155,12 @@ class SlackFront:
         user = command["user_id"]
         if not text.strip():
             modal = blocks.new_incident_modal(private_metadata=command.get("channel_id", ""))
-            await client.views_open(trigger_id=command["trigger_id"], view=modal)
+            try:
+                await client.views_open(trigger_id=command["trigger_id"], view=modal)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                # The form needs the Web API; the answer does not: say how to do without it.
+                log.warning("Slack: the new-incident form did not open (%s)", type(exc).__name__)
+                await _answer(respond, Reply(_NO_FORM, ephemeral=True))
             return
         parsed = p.parse_incident(text)
         refusal = await self._refuse(user, parsed)
