@@ -150,6 +150,8 @@ class Reactor:
             self._wake.clear()
             try:
                 await self.run_due()
+                if self._metrics is not None:
+                    self._metrics.reactions_pending.set(await self.pending())
             except Exception:  # the database is away: look again soon, never die
                 log.exception("follow-ups could not be read; trying again")
             with contextlib.suppress(asyncio.TimeoutError):

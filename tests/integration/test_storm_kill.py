@@ -267,5 +267,13 @@ timer_poll: 1s
                 for url in urls:
                     [answer] = slack.responses_to(url)
                     assert "P1" in answer.text, answer.text
+                # Nothing left owed, as /metrics says (the worker updates it every second).
+                while True:
+                    async with http.get(f"{bot.base}/metrics") as resp:
+                        metrics = await resp.text()
+                    if "\nvigil_reactions_pending 0.0" in metrics:
+                        break
+                    assert bot.child is not None
+                    await bot.child.exited_within(0.2)  # a bounded poll of the process
         finally:
             await bot.stop()
