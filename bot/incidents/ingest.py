@@ -91,6 +91,7 @@ def _alert_event(
 
 
 BATCH_ALERTS = 1_000  # alerts in one group-committed transaction, at most
+PG_BATCHES = 4  # ingest transactions at once on PostgreSQL
 
 
 @dataclass
@@ -126,13 +127,16 @@ class AlertIngestor:
         self._notifier = notifier
         self._clock = clock
         self._waiting: list[_Post] = []
-        self._turn = asyncio.Lock()
+        # SQLite has one writer: one ingest transaction at a time. PostgreSQL runs a few at
+        # once (their round trips overlap; incidents are locked in key order: no deadlock).
+        self._turn = asyncio.Semaphore(1 if db.is_sqlite else PG_BATCHES)
 
     async def ingest(self, alerts: Sequence[AlertIn]) -> list[IngestOutcome]:
         """Store every alert of the post or none, and say what became of each.
 
-        Group commit: posts that arrive while a transaction is running wait for it, then
-        the next of them stores all of them in one transaction (at most :data:`BATCH_ALERTS`
+        Group commit: posts that arrive while a transaction is running wait for it (on
+        PostgreSQL, while :data:`PG_BATCHES` are), then the next of them stores all of them
+        in one transaction (at most :data:`BATCH_ALERTS`
         alerts) and answers each. One ingest transaction at a time leaves the writer free in
         between for the rest (a page, a command), and a storm costs one commit per batch
         instead of one per post."""
