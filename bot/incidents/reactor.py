@@ -44,7 +44,7 @@ LEASE = timedelta(seconds=30)  # a claimed row is left alone this long, then run
 FIRST_BACKOFF = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(seconds=60)
 BATCH = 100  # rows claimed per look at the table
-PARALLEL = 4  # incidents whose follow-ups run at once (each incident's in order)
+PARALLEL = 8  # incidents whose follow-ups run at once (each incident's in order)
 POLL = 1.0  # seconds between looks when nothing wakes the worker
 SNAPSHOTS = 10_000  # committed changes kept for their first run (saves a read each)
 
