@@ -14,10 +14,10 @@ Messages keep their ``metadata`` (``event_type`` + ``event_payload``), which
 paginated by cursor as Slack does; reading history needs the ``*:history`` scope of the
 channel's kind, and ``conversations.list`` / ``conversations.info`` the ``*:read`` one, so a
 test can take them away (``scopes=``). ``down()`` refuses (503), drops connections, or
-hangs (no answer until ``up()``), for every request or for the Web API only. ``hold(method)`` lets the next call
-to a method do its work (the message is posted) but keeps its answer back until released:
-the moment between Slack accepting a message and the bot hearing so, where a test kills the
-bot.
+hangs (no answer until ``up()``), for every request or for the Web API only.
+``hold(method)`` lets the next call to a method do its work (the message is posted) but
+keeps its answer back until released: the moment between Slack accepting a message and the
+bot hearing so, where a test kills the bot.
 
 Usage::
 
