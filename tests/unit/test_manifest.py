@@ -28,3 +28,5 @@ def test_scopes_cover_cards_pages_and_incident_channels() -> None:
     scopes = set(_manifest()["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "im:write", "channels:manage", "pins:write"} <= scopes
     assert "files:write" in scopes  # evidence charts in the incident thread
+    # The look before a resend (a message Slack took just before a crash is not posted twice)
+    assert {"channels:history", "groups:history", "im:history", "channels:read"} <= scopes
