@@ -96,7 +96,9 @@ class EventView:
 
 
 @dataclass(frozen=True)
-class IncidentView:
+class IncidentFields:
+    """The incident's own columns, as every snapshot of it holds them."""
+
     id: int
     title: str
     severity: str
@@ -113,6 +115,10 @@ class IncidentView:
     acknowledged_at: datetime | None
     contained_at: datetime | None
     resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IncidentView(IncidentFields):
     alerts: tuple[AlertView, ...] = ()
     timeline: tuple[EventView, ...] = ()
 
@@ -145,28 +151,12 @@ class IncidentView:
 
 
 @dataclass(frozen=True)
-class IncidentSummary:
+class IncidentSummary(IncidentFields):
     """What a list shows of an incident: its own fields and how many alerts fire, read in
     one query for the whole page. No timeline (``GET /api/v1/incidents/{id}`` has it);
     ``alerts`` is loaded for the page in one more query only where the list shows them
     (the API), and is None where it does not (chat, the CLI)."""
 
-    id: int
-    title: str
-    severity: str
-    severity_reason: str
-    severity_source: str
-    state: str
-    commander: str | None
-    service: str | None
-    model: str | None
-    group_key: str
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    acknowledged_at: datetime | None
-    contained_at: datetime | None
-    resolved_at: datetime | None
     firing_count: int
     alerts: tuple[AlertView, ...] | None = None
 
@@ -206,7 +196,7 @@ def _fields(row: Incident) -> dict[str, Any]:
     }
 
 
-def _fields_json(v: IncidentView | IncidentSummary) -> dict[str, Any]:
+def _fields_json(v: IncidentFields) -> dict[str, Any]:
     """The incident's own fields in API answers, the same for a list and for one incident."""
     return {
         "id": v.id,

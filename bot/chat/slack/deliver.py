@@ -48,7 +48,7 @@ import functools
 import logging
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -481,24 +481,12 @@ class SlackDeliverer:
         channel_id = await self._channel_id(channel)
         if channel_id is None:
             return None
-        cursor = ""
-        for _ in range(LOOK_PAGES):
-            page = await self._look(
-                item,
-                self._client.conversations_history,
-                channel=channel_id,
-                include_all_metadata=True,
-                limit=_PAGE,
-                cursor=cursor or None,
-            )
-            if page is None:
-                return None
-            for message in page.get("messages") or []:
-                if _tagged(message, item, step):
-                    return f"{channel_id} {message['ts']}"
-            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                return None
+        pages = self._messages(
+            item, self._client.conversations_history, LOOK_PAGES, channel=channel_id
+        )
+        async for message in pages:
+            if _tagged(message, item, step):
+                return f"{channel_id} {message['ts']}"
         return None
 
     async def _find_reply(
@@ -507,30 +495,43 @@ class SlackDeliverer:
         """What this item's ``step`` posted into the thread (a reply's ts, or ``file ID`` for
         an uploaded chart, known by its file name), or None."""
         filename = Path(str(event.data.get("path") or "")).name if event.kind == EVIDENCE else ""
+        # A thread is one incident's story: every page is read.
+        pages = self._messages(
+            item, self._client.conversations_replies, None, channel=channel, ts=thread_ts
+        )
+        async for message in pages:
+            if message.get("ts") == thread_ts:
+                continue  # the parent: the card itself
+            if _tagged(message, item, step):
+                return str(message["ts"])
+            names = {f.get("name"): f.get("id") for f in message.get("files") or []}
+            if filename and filename in names:
+                return f"file {names[filename]}"
+        return None
+
+    async def _messages(
+        self,
+        item: OutboxItem,
+        method: Callable[..., Awaitable[Any]],
+        most: int | None,
+        **args: Any,
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """Every message of a history or thread read, page after page (at most ``most``
+        pages), with their metadata; nothing when Slack will not let Vigil look."""
         cursor = ""
-        while True:  # a thread is one incident's story: every page is read
+        read = 0
+        while most is None or read < most:
             page = await self._look(
-                item,
-                self._client.conversations_replies,
-                channel=channel,
-                ts=thread_ts,
-                include_all_metadata=True,
-                limit=_PAGE,
-                cursor=cursor or None,
+                item, method, include_all_metadata=True, limit=_PAGE, cursor=cursor or None, **args
             )
+            read += 1
             if page is None:
-                return None
+                return
             for message in page.get("messages") or []:
-                if message.get("ts") == thread_ts:
-                    continue  # the parent: the card itself
-                if _tagged(message, item, step):
-                    return str(message["ts"])
-                names = {f.get("name"): f.get("id") for f in message.get("files") or []}
-                if filename and filename in names:
-                    return f"file {names[filename]}"
+                yield message
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
             if not cursor:
-                return None
+                return
 
     async def _look(
         self, item: OutboxItem, method: Callable[..., Awaitable[Any]], **args: Any
