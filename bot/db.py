@@ -33,7 +33,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -46,6 +46,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session as SyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.models import HealthProbe
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -107,12 +109,7 @@ def redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-_HEALTH = Table(
-    "vigil_health",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("probed_at", DateTime(timezone=True), nullable=False),
-)
+_HEALTH = HealthProbe.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -165,3 +165,13 @@ TIMERS_TABLE = Table(
     Column("next_run_time", Float(25), index=True),
     Column("job_state", LargeBinary, nullable=False),
 )
+
+
+class HealthProbe(SQLModel, table=True):
+    """The one row ``/healthz`` writes (migration 0009): "can the database be written?" is
+    answered by writing, so a read-only or full database is not called up."""
+
+    __tablename__ = "vigil_health"
+
+    id: int | None = Field(default=None, primary_key=True)
+    probed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
