@@ -151,13 +151,13 @@ class OutboxWorker:
 
     async def pending(self) -> int:
         """How many rows are neither sent nor given up (the outbox depth, for /metrics)."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             stmt = select(func.count()).select_from(OutboxRow).where(*_unfinished)
             return int((await s.exec(stmt)).one())
 
     async def next_due(self) -> datetime | None:
         """When the earliest queue head becomes due (None when the outbox is empty)."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             stmt = select(func.min(col(OutboxRow.next_attempt_at))).where(
                 col(OutboxRow.id).in_(self._heads())
             )
@@ -175,7 +175,7 @@ class OutboxWorker:
         )
 
     async def _due_heads(self, now: datetime) -> list[OutboxRow]:
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             stmt = (
                 select(OutboxRow)
                 .where(col(OutboxRow.id).in_(self._heads()), col(OutboxRow.next_attempt_at) <= now)
