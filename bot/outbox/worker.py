@@ -102,6 +102,7 @@ class OutboxWorker:
         self._max_age = max_age
         self._poll = poll
         self._wake = asyncio.Event()
+        self.renewed = asyncio.Event()  # set at each lease renewal: what a waiter listens for
 
     def wake(self) -> None:
         """Look for due rows now (the feed calls this after a commit that enqueued some)."""
@@ -224,6 +225,7 @@ class OutboxWorker:
         try:
             async with self._db.session() as s, s.begin():
                 await s.exec(stmt)
+            self.renewed.set()
         except Exception as exc:  # the delivery goes on; the lease may lapse
             log.warning("outbox %d: lease not renewed (%s)", item.id, type(exc).__name__)
 
