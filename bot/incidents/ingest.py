@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -26,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.db import Database
 from bot.errors import StorageError
 from bot.incidents import store
+from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, line_data
 from bot.incidents.classify import SEVERITIES, classify
 from bot.incidents.fingerprint import group_key, key_digest
 from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
@@ -45,49 +47,50 @@ class IngestOutcome:
     action: str
 
 
-def _alert_row(alert: AlertIn, incident_id: int | None, now: datetime) -> Alert:
-    """A new alerts row for ``alert``; detached (``incident_id`` None) only when resolved."""
-    return Alert(
-        incident_id=incident_id,
-        fingerprint=alert.fingerprint,
-        source=alert.source,
-        status=alert.status,
-        title=alert.title[:1024],
-        labels=dict(alert.labels),
-        annotations=dict(alert.annotations),
-        value=alert.value,
-        severity_hint=alert.severity_hint,
-        generator_url=alert.generator_url,
-        starts_at=alert.starts_at,
-        ends_at=(alert.ends_at or now) if alert.status == "resolved" else None,
-        first_seen=now,
-        last_seen=now,
-    )
+@dataclass(slots=True)
+class _NewAlert:
+    """An alerts row first seen in this transaction, inserted with the others in one
+    statement once the post is applied: an ORM add inserts row by row on SQLite (to learn
+    each id, which ingestion never needs), a third of a storm's time."""
 
+    incident_id: int | None
+    fingerprint: str
+    source: str
+    status: str
+    title: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    value: float | None
+    severity_hint: str | None
+    generator_url: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    count: int = 1
 
-def _alert_event(
-    s: AsyncSession,
-    incident: Incident,
-    alert: AlertIn,
-    now: datetime,
-    text: str,
-    *,
-    labels: bool = False,
-) -> None:
-    """The timeline entry for an alert that fires (first time, with its labels) or fires again."""
-    data: dict[str, object] = {"fingerprint": alert.fingerprint}
-    if labels:
-        data["labels"] = alert.labels
-    data["value"] = alert.value
-    store.add_event(
-        session=s,
-        incident=incident,
-        at=now,
-        kind="alert",
-        actor=alert.source,
-        text=text,
-        data=data,
-    )
+    @classmethod
+    def of(cls, alert: AlertIn, incident_id: int | None, now: datetime) -> _NewAlert:
+        """Detached (``incident_id`` None) only when resolved with no open incident."""
+        return cls(
+            incident_id=incident_id,
+            fingerprint=alert.fingerprint,
+            source=alert.source,
+            status=alert.status,
+            title=alert.title[:1024],
+            labels=dict(alert.labels),
+            annotations=dict(alert.annotations),
+            value=alert.value,
+            severity_hint=alert.severity_hint,
+            generator_url=alert.generator_url,
+            starts_at=alert.starts_at,
+            ends_at=(alert.ends_at or now) if alert.status == "resolved" else None,
+            first_seen=now,
+            last_seen=now,
+        )
+
+    def values(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 BATCH_ALERTS = 1_000  # alerts in one group-committed transaction, at most
@@ -109,6 +112,45 @@ def _settle(done: asyncio.Future[list[IngestOutcome]], exc: BaseException) -> No
 
 def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+_LINE_KINDS = {"joined": "fired", "opened": "fired", "refired": "again", "resolved": "cleared"}
+
+
+class _Lines:
+    """What one transaction's alerts did, by incident, so each incident gets one timeline
+    line per kind (fired, fired again, cleared) and source, not one per alert."""
+
+    def __init__(self) -> None:
+        self._incidents: dict[int, Incident] = {}
+        self._groups: dict[tuple[int, str, str], list[AlertFacts]] = {}
+
+    def note(self, incident: Incident, action: str, alert: AlertIn) -> None:
+        kind = _LINE_KINDS.get(action)
+        if kind is None or incident.id is None:
+            return
+        self._incidents[incident.id] = incident
+        facts = AlertFacts(alert.fingerprint, alert.title, alert.labels, alert.value)
+        self._groups.setdefault((incident.id, kind, alert.source), []).append(facts)
+
+    async def write(self, s: AsyncSession, now: datetime) -> list[tuple[Incident, str, str]]:
+        """Add the lines; return (incident, source, line) of each "cleared" one, which the
+        channel is told of (a firing alert is told through the incident's own change)."""
+        cleared: list[tuple[Incident, str, str]] = []
+        for (incident_id, kind, source), facts in self._groups.items():
+            incident = self._incidents[incident_id]
+            if kind == "cleared":
+                still = await store.firing_count(session=s, incident_id=incident_id)
+                line = cleared_line(facts, incident_id=incident_id, still_firing=still)
+                cleared.append((incident, source, line))
+                event, data = "alert_resolved", line_data(facts, labels=False)
+            else:
+                line = firing_line(facts, again=kind == "again")
+                event, data = "alert", line_data(facts, labels=kind == "fired")
+            store.add_event(
+                session=s, incident=incident, at=now, kind=event, actor=source, text=line, data=data
+            )
+        return cleared
 
 
 class AlertIngestor:
@@ -200,7 +242,7 @@ class AlertIngestor:
         touched: dict[int, Incident] = {}  # to classify again: something new arrived
         repeats: dict[int, Incident] = {}  # only repeats so far
         changed_values: set[int] = set()  # incidents whose repeated alerts carry news
-        resolved_lines: list[tuple[Incident, str, str]] = []
+        lines = _Lines()
         keyed = [(group_key(a.labels, self._settings.group_by), i) for i, a in enumerate(alerts)]
         async with self._db.session() as s, s.begin():
             # Two reads for the whole post (its open incidents, then their alerts with the
@@ -209,9 +251,12 @@ class AlertIngestor:
             # order in the post: two posts naming the same incidents in other orders would
             # otherwise deadlock on PostgreSQL (seen with 8 Alertmanager senders).
             open_by_key = await self._open_incidents(s, {k for k, _ in keyed})
-            known = await self._known_alerts(
-                s, [i.id for i in open_by_key.values()], {a.fingerprint for a in alerts}
+            known: dict[tuple[int, str], Alert | _NewAlert] = dict(
+                await self._known_alerts(
+                    s, [i.id for i in open_by_key.values()], {a.fingerprint for a in alerts}
+                )
             )
+            new_rows: list[_NewAlert] = []
             for key, index in sorted(keyed):
                 alert = alerts[index]
                 incident = open_by_key.get(key)
@@ -223,8 +268,12 @@ class AlertIngestor:
                         open_by_key[key] = incident
                     assert incident.id is not None
                     row = known.get((incident.id, alert.fingerprint))
-                    action, row = self._apply_firing(s, incident, alert, row, changed_values)
+                    action, row = self._apply_firing(incident, alert, row, changed_values)
+                    if action == "joined":
+                        assert isinstance(row, _NewAlert)
+                        new_rows.append(row)
                     known[incident.id, alert.fingerprint] = row
+                    lines.note(incident, action, alert)
                     if incident.id in opened and action == "joined":
                         action = "opened"
                     if action != "repeated" or incident.id in opened:
@@ -236,11 +285,14 @@ class AlertIngestor:
                     row = None
                     if incident is not None and incident.id is not None:
                         row = known.get((incident.id, alert.fingerprint))
-                    action, line = await self._apply_resolved(s, incident, alert, row)
-                    if incident is not None and line:
-                        resolved_lines.append((incident, alert.source, line))
+                    action = self._apply_resolved(incident, alert, row, new_rows)
+                    if incident is not None and action == "resolved":
+                        lines.note(incident, action, alert)
                     attached = incident.id if incident and action != "stored" else None
                     slots[index] = IngestOutcome(alert.fingerprint, attached, action)
+            if new_rows:  # one statement (an executemany), before anything reads them
+                await s.exec(insert(Alert), params=[r.values() for r in new_rows])
+            cleared = await lines.write(s, self._clock())
             # A repeat whose value or notes changed may raise the severity; a plain repeat
             # (what Alertmanager re-sends every group_interval) cannot: no re-classifying.
             for incident_id, incident in repeats.items():
@@ -262,7 +314,7 @@ class AlertIngestor:
                 )
                 for i, kind in kinds.items()
             ]
-            for incident, source, line in resolved_lines:
+            for incident, source, line in cleared:
                 view = await store.view_of(session=s, incident=incident)
                 changes.append(Change("alert", view, source, line))
             staged = self._notifier.stage(s, changes, self._clock())
@@ -311,19 +363,17 @@ class AlertIngestor:
 
     def _apply_firing(
         self,
-        s: AsyncSession,
         incident: Incident,
         alert: AlertIn,
-        row: Alert | None,
+        row: Alert | _NewAlert | None,
         changed: set[int],
-    ) -> tuple[str, Alert]:
+    ) -> tuple[str, Alert | _NewAlert]:
+        """``joined`` with a new row (the caller inserts it), else ``repeated`` or ``refired``
+        with the row updated in place."""
         now = self._clock()
         assert incident.id is not None
         if row is None:
-            row = _alert_row(alert, incident.id, now)
-            s.add(row)
-            _alert_event(s, incident, alert, now, f"Firing: {alert.title}", labels=True)
-            return "joined", row
+            return "joined", _NewAlert.of(alert, incident.id, now)
         action = "repeated" if row.status == "firing" else "refired"
         row.count += 1
         row.last_seen = now
@@ -335,53 +385,35 @@ class AlertIngestor:
             changed.add(incident.id)
         if action == "refired":
             row.status, row.ends_at = "firing", None
-            _alert_event(s, incident, alert, now, f"Firing again: {alert.title}")
-        s.add(row)
         return action, row
 
-    async def _apply_resolved(
-        self, s: AsyncSession, incident: Incident | None, alert: AlertIn, row: Alert | None
-    ) -> tuple[str, str]:
+    def _apply_resolved(
+        self,
+        incident: Incident | None,
+        alert: AlertIn,
+        row: Alert | _NewAlert | None,
+        new_rows: list[_NewAlert],
+    ) -> str:
         now = self._clock()
         if incident is None or row is None:
-            s.add(_alert_row(alert, None, now))
-            return "stored", ""
+            new_rows.append(_NewAlert.of(alert, None, now))
+            return "stored"
         if row.status == "resolved":
             row.last_seen = now
-            s.add(row)
-            return "repeated", ""
+            return "repeated"
         row.status, row.ends_at, row.last_seen = "resolved", alert.ends_at or now, now
-        s.add(row)
-        assert incident.id is not None
-        still = [
-            a
-            for a in await store.alerts_of(session=s, incident_id=incident.id)
-            if a.status == "firing" and a.id != row.id
-        ]
-        line = f"Alert cleared: {alert.title}"
-        if not still:
-            line += (
-                f". Every alert of #{incident.id} has cleared; when you are satisfied, "
-                f"/incident resolve {incident.id}"
-            )
-        store.add_event(
-            session=s,
-            incident=incident,
-            at=now,
-            kind="alert_resolved",
-            actor=alert.source,
-            text=line,
-            data={"fingerprint": alert.fingerprint},
-        )
-        return "resolved", line
+        return "resolved"
 
     async def _classify(self, s: AsyncSession, incident: Incident, *, new: bool) -> bool:
         """Re-classify over every alert of the incident; True when the severity rose."""
         assert incident.id is not None
-        alerts = await store.alerts_of(session=s, incident_id=incident.id)
-        firing = [a for a in alerts if a.status == "firing"]
-        signals = store.signals_of(
-            firing, models=self._settings.models, services=self._settings.services
+        if not new and incident.severity == SEVERITIES[0]:
+            return False  # nothing is above P1: the policy can neither raise it nor disagree
+        signals = await store.firing_signals(
+            session=s,
+            incident_id=incident.id,
+            models=self._settings.models,
+            services=self._settings.services,
         )
         verdict = classify(signals, self._settings.policy)
         now = self._clock()

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
@@ -27,7 +28,7 @@ from bot.errors import ValidationError
 from bot.incidents.classify import SEVERITIES
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import MAX_ID
-from bot.incidents.views import AlertView, IncidentSummary, IncidentView
+from bot.incidents.views import FIELDS, AlertView, IncidentSummary, IncidentView
 from bot.models import Alert, Incident, TimelineEvent
 from bot.pagination import Page, decode_cursor, encode_cursor
 
@@ -82,7 +83,8 @@ async def summaries(
         .correlate(Incident)
         .scalar_subquery()
     )
-    stmt = select(Incident, firing)
+    # Plain columns, no ORM object per row. Typed Any: sqlmodel's overloads stop at four.
+    stmt: Any = sa_select(firing, *(getattr(Incident, name) for name in FIELDS))
     total_stmt = select(func.count()).select_from(Incident)
     if include_closed:
         stmt = stmt.order_by(col(Incident.id).desc())
@@ -94,7 +96,7 @@ async def summaries(
         stmt = stmt.where(_after(cursor, include_closed))
     rows = (await session.exec(stmt.limit(limit + 1))).all()
     total = int((await session.exec(total_stmt)).one())
-    items = [IncidentSummary.of(row, firing=int(n)) for row, n in rows[:limit]]
+    items = [IncidentSummary.of_columns(row[1:], firing=int(row[0])) for row in rows[:limit]]
     if with_alerts:
         ids = [i.id for i in items]
         alerts = await _by_incident(session, Alert, ids, col(Alert.first_seen), col(Alert.id))

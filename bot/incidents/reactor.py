@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -44,11 +46,19 @@ LEASE = timedelta(seconds=30)  # a claimed row is left alone this long, then run
 FIRST_BACKOFF = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(seconds=60)
 BATCH = 100  # rows claimed per look at the table
-PARALLEL = 8  # incidents whose follow-ups run at once (each incident's in order)
+PARALLEL = 16  # incidents whose follow-ups run at once (each incident's in order)
 POLL = 1.0  # seconds between looks when nothing wakes the worker
 SNAPSHOTS = 10_000  # committed changes kept for their first run (saves a read each)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+_running: contextvars.ContextVar[bool] = contextvars.ContextVar("reactor_running", default=False)
+
+
+def _by_incident(rows: Sequence[Reaction]) -> dict[int | None, list[Reaction]]:
+    groups: dict[int | None, list[Reaction]] = {}
+    for row in rows:
+        groups.setdefault(row.incident_id, []).append(row)
+    return groups
 
 
 def backoff(attempts: int) -> timedelta:
@@ -103,14 +113,16 @@ class Reactor:
         return row
 
     async def run(self, rows: Sequence[Reaction], changes: Mapping[int, Change]) -> None:
-        """After the commit that wrote ``rows``: run them now (inline) or wake the worker.
-        ``changes`` maps ``id(row)`` to the change as committed, to spare a read."""
+        """After the commit that wrote ``rows``: run them now (inline, or when a follow-up
+        being run wrote them: the page the pager just committed must not wait for the rest
+        of the worker's round) or wake the worker. ``changes`` maps ``id(row)`` to the
+        change as committed, to spare a read."""
         for row in rows:
             if row.id is not None and id(row) in changes:
                 self._snapshots[row.id] = changes[id(row)]
         while len(self._snapshots) > SNAPSHOTS:  # rows another replica ran: forget the oldest
             del self._snapshots[next(iter(self._snapshots))]
-        if not self.inline:
+        if not self.inline and not _running.get():
             self._wake.set()
             return
         claimed = await self._claim([(r.id, r.due_at) for r in rows if r.id is not None])
@@ -145,17 +157,70 @@ class Reactor:
 
     async def loop(self, stop: asyncio.Event) -> None:
         """The worker of ``vigil serve``: run what is due whenever a commit wakes it, and at
-        least every :data:`POLL` seconds (retries, other processes' rows), until ``stop``."""
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                await self.run_due()
-                if self._metrics is not None:
-                    self._metrics.reactions_pending.set(await self.pending())
-            except Exception:  # the database is away: look again soon, never die
-                log.exception("follow-ups could not be read; trying again")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL)
+        least every :data:`POLL` seconds (retries, other processes' rows), until ``stop``.
+
+        A pipeline, not rounds: up to :data:`PARALLEL` incidents' follow-ups run at once,
+        and as soon as one incident's are done the next due incident starts, so a storm's
+        fiftieth incident is paged when a slot frees, not after the other 49 finish their
+        SLA timers and post-mortem checks."""
+        running: dict[int | None, asyncio.Task[None]] = {}
+        counted = 0.0
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    await self._start_due(running)
+                    loop_time = asyncio.get_running_loop().time()
+                    if self._metrics is not None and loop_time - counted >= POLL:
+                        counted = loop_time
+                        self._metrics.reactions_pending.set(await self.pending())
+                except Exception:  # the database is away: look again soon, never die
+                    log.exception("follow-ups could not be read; trying again")
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL)
+            await asyncio.gather(*running.values(), return_exceptions=True)
+        finally:
+            for task in running.values():  # cancelled: their rows run again after the lease
+                task.cancel()
+
+    async def _start_due(self, running: dict[int | None, asyncio.Task[None]]) -> None:
+        """Claim the due rows of incidents with nothing running, as many incidents as there
+        are free slots, and start each incident's rows (in order) in a task of its own."""
+        free = PARALLEL - len(running)
+        if free <= 0:
+            return
+        async with self._db.read() as s, s.begin():
+            due = (
+                await s.exec(
+                    select(Reaction.id, Reaction.due_at, Reaction.incident_id)
+                    .where(col(Reaction.due_at) <= self._clock())
+                    .order_by(col(Reaction.id))
+                    .limit(BATCH)
+                )
+            ).all()
+        chosen: list[int | None] = []
+        seen: list[tuple[int, datetime]] = []
+        for row_id, due_at, incident_id in due:
+            if row_id is None or incident_id in running:
+                continue
+            if incident_id not in chosen:
+                if len(chosen) == free:
+                    continue
+                chosen.append(incident_id)
+            seen.append((int(row_id), due_at))
+        for incident_id, group in _by_incident(await self._claim(seen)).items():
+            task = asyncio.create_task(self._run_group(group))
+            running[incident_id] = task
+            task.add_done_callback(functools.partial(self._finished, running, incident_id))
+
+    def _finished(
+        self,
+        running: dict[int | None, asyncio.Task[None]],
+        key: int | None,
+        _task: asyncio.Task[None],
+    ) -> None:
+        running.pop(key, None)
+        self._wake.set()  # a slot is free: look for the next incident at once
 
     # -- internals -------------------------------------------------------------------------
 
@@ -184,28 +249,30 @@ class Reactor:
         return list(rows)
 
     async def _run_claimed(self, rows: Sequence[Reaction]) -> None:
-        by_incident: dict[int | None, list[Reaction]] = {}
-        for row in rows:
-            by_incident.setdefault(row.incident_id, []).append(row)
         gate = asyncio.Semaphore(PARALLEL)
 
         async def one_incident(group: list[Reaction]) -> None:
             async with gate:
-                done: list[int] = []
-                for row in group:
-                    if await self._run_one(row):
-                        assert row.id is not None
-                        done.append(row.id)
-                if done:
-                    async with self._db.session() as s, s.begin():
-                        await s.exec(delete(Reaction).where(col(Reaction.id).in_(done)))
+                await self._run_group(group)
 
-        await asyncio.gather(*(one_incident(g) for g in by_incident.values()))
+        await asyncio.gather(*(one_incident(g) for g in _by_incident(rows).values()))
+
+    async def _run_group(self, group: Sequence[Reaction]) -> None:
+        """One incident's claimed rows, in order; the done ones deleted together."""
+        done: list[int] = []
+        for row in group:
+            if await self._run_one(row):
+                assert row.id is not None
+                done.append(row.id)
+        if done:
+            async with self._db.session() as s, s.begin():
+                await s.exec(delete(Reaction).where(col(Reaction.id).in_(done)))
 
     async def _run_one(self, row: Reaction) -> bool:
         """Run one claimed row; True when it is done (or can never be run)."""
         assert row.id is not None
         snapshot = self._snapshots.pop(row.id, None)
+        _running.set(True)  # this task's own follow-ups run at once (see run)
         try:
             handler = self._handlers.get(row.follower)
             if handler is not None:

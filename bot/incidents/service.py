@@ -255,10 +255,12 @@ class IncidentService:
         await self.notifier.publish(changes, staged)
         return view
 
-    async def get(self, incident_id: int) -> IncidentView:
+    async def get(self, incident_id: int, *, timeline: bool = True) -> IncidentView:
+        """The incident with its alerts and (unless ``timeline`` is False, for a caller that
+        never reads it: the Slack card, redrawn at every entry) its timeline."""
         async with self._db.read() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id)
-            return await store.view_of(session=s, incident=row)
+            return await store.view_of(session=s, incident=row, timeline=timeline)
 
     async def list(self, *, include_closed: bool = False, limit: int = 50) -> list[IncidentView]:
         """Full snapshots (alerts and timeline) of the open incidents, most severe first then

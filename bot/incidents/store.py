@@ -6,10 +6,11 @@ owns the transaction, so a change and the timeline entry that records it land to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -53,16 +54,21 @@ async def alerts_of(*, session: AsyncSession, incident_id: int) -> list[Alert]:
     return list((await session.exec(stmt)).all())
 
 
-async def view_of(*, session: AsyncSession, incident: Incident) -> IncidentView:
-    """A full snapshot (alerts and timeline) of an incident, taken inside the transaction."""
+async def view_of(
+    *, session: AsyncSession, incident: Incident, timeline: bool = True
+) -> IncidentView:
+    """A snapshot of an incident (alerts, and the timeline unless ``timeline`` is False),
+    taken inside the transaction."""
     assert incident.id is not None
-    events = (
-        await session.exec(
-            select(TimelineEvent)
-            .where(col(TimelineEvent.incident_id) == incident.id)
-            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
-        )
-    ).all()
+    events: Sequence[TimelineEvent] = []
+    if timeline:
+        events = (
+            await session.exec(
+                select(TimelineEvent)
+                .where(col(TimelineEvent.incident_id) == incident.id)
+                .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+            )
+        ).all()
     alerts = await alerts_of(session=session, incident_id=incident.id)
     return IncidentView.of(incident, alerts, list(events))
 
@@ -88,19 +94,34 @@ def add_event(
     session.add(incident)
 
 
-def signals_of(
-    alerts: list[Alert],
+async def firing_signals(
     *,
+    session: AsyncSession,
+    incident_id: int,
     models: Mapping[str, SubjectPolicy],
     services: Mapping[str, SubjectPolicy],
 ) -> list[Signal]:
-    """The classification signals of an incident's alerts (every alert it has seen)."""
+    """The classification signals of an incident's firing alerts.
+
+    Reads the four columns a signal needs, not whole rows: ingestion classifies every
+    incident a post touched, and in a storm an incident holds hundreds of alerts."""
+    stmt = (
+        select(Alert.labels, Alert.annotations, Alert.value, Alert.severity_hint)
+        .where(col(Alert.incident_id) == incident_id, col(Alert.status) == "firing")
+        .order_by(col(Alert.first_seen), col(Alert.id))
+    )
     return [
-        signal_from_alert(
-            a.labels, a.annotations, a.value, a.severity_hint, models=models, services=services
-        )
-        for a in alerts
+        signal_from_alert(labels, annotations, value, hint, models=models, services=services)
+        for labels, annotations, value, hint in (await session.exec(stmt)).all()
     ]
+
+
+async def firing_count(*, session: AsyncSession, incident_id: int) -> int:
+    """How many of the incident's alerts are firing (pending changes flushed first)."""
+    stmt = select(func.count()).where(
+        col(Alert.incident_id) == incident_id, col(Alert.status) == "firing"
+    )
+    return int((await session.exec(stmt)).one())
 
 
 async def create_incident(

@@ -6,6 +6,7 @@ touches an ORM object after its transaction has closed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -164,6 +165,12 @@ class IncidentSummary(IncidentFields):
     def of(cls, row: Incident, *, firing: int) -> IncidentSummary:
         return cls(**_fields(row), firing_count=firing)
 
+    @classmethod
+    def of_columns(cls, values: Sequence[Any], *, firing: int) -> IncidentSummary:
+        """From the :data:`FIELDS` columns as selected, in that order (no ORM object: a
+        list of fifty is built several times faster)."""
+        return cls(**dict(zip(FIELDS, values, strict=True)), firing_count=firing)
+
     def to_json(self) -> dict[str, Any]:
         """The incident's fields as ``IncidentView.to_json`` words them, less the timeline;
         ``alerts`` when they were loaded."""
@@ -171,6 +178,27 @@ class IncidentSummary(IncidentFields):
         if self.alerts is not None:
             body["alerts"] = [a.to_json() for a in self.alerts]
         return body
+
+
+FIELDS: tuple[str, ...] = (
+    "id",
+    "title",
+    "severity",
+    "severity_reason",
+    "severity_source",
+    "state",
+    "commander",
+    "service",
+    "model",
+    "group_key",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "acknowledged_at",
+    "contained_at",
+    "resolved_at",
+)
+"""The incident's own columns that both snapshots hold (a list selects just these)."""
 
 
 def _fields(row: Incident) -> dict[str, Any]:

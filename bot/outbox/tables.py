@@ -21,6 +21,8 @@ from sqlmodel import Field, SQLModel
 
 from bot.models import UTCDateTime
 
+PAGE = "page"  # the kind of a page's DM row: a queue of its own per incident
+
 
 def _utc(*, nullable: bool, index: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))

@@ -2,17 +2,22 @@
 
 Why it works this way:
 
-- **In order per incident (head of line).** Only the oldest unfinished row (neither sent nor
-  given up) of each incident may be attempted; a message that keeps failing holds back the
-  later messages of its own incident, never another incident's. Rows without an incident
-  form one queue of their own. Ids give the order: the services lock the incident row while
-  they add its events, so an incident's ids are committed in the order they were allocated.
-- **Claim before send.** A worker first moves the row's ``next_attempt_at`` a lease into
-  the future with ``UPDATE … WHERE id = ? AND next_attempt_at <= now`` (and still
-  unfinished) and sends only if that updated one row. The UPDATE is atomic on both
-  databases (SQLite serialises writers; PostgreSQL re-checks the WHERE after the row lock),
-  so two workers, in one process or two, never send the same row concurrently, and the
-  claimed head also holds back its incident's later rows on the other worker.
+- **In order per queue (head of line), queues side by side.** A queue is an incident's
+  thread (kind ``timeline``) or its page DMs (kind ``page``: a DM must not wait behind the
+  thread's replies); rows without an incident form one queue per kind. Only the oldest
+  unfinished row (neither sent nor given up) of each queue may be attempted; a message that
+  keeps failing holds back the later messages of its own queue, never another's. Ids give
+  the order: the services lock the incident row while they add its events, so an
+  incident's ids are committed in the order they were allocated. The heads of different
+  queues go out together (:data:`PARALLEL` at most).
+- **Claim before send.** A worker first moves the due heads' ``next_attempt_at`` a lease
+  into the future with one ``UPDATE … WHERE id IN (…) AND next_attempt_at <= now`` (and
+  still unfinished) ``RETURNING`` each won row's attempt number and payload, and sends only
+  those rows, as returned (an alert line may have joined a row until its claim:
+  ``bot.outbox.feed``). The UPDATE is atomic on both databases (SQLite serialises writers;
+  PostgreSQL re-checks the WHERE after the row lock), so two workers, in one process or two,
+  never send the same row concurrently, and the claimed head also holds back its incident's
+  later rows on the other worker.
 - **Once, across a kill -9.** The claim, the send and the marking are three steps, no
   transaction is held open while Slack is called (a slow Slack must not block SQLite
   writers). A worker that dies after Slack accepted a message but before marking it sent
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -47,13 +53,14 @@ from sqlmodel import col, select
 
 from bot.db import Database
 from bot.outbox.retry import MAX_AGE, Delivered, GiveUp, Outcome, Retry, backoff, enforce_max_age
-from bot.outbox.tables import OutboxRow
+from bot.outbox.tables import PAGE, OutboxRow
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=15)
 POLL = timedelta(seconds=1)
+PARALLEL = 8  # incidents whose head rows are delivered at once
 _MIN_WAIT = 0.05  # seconds; the run loop never spins faster than this
 
 _unfinished = (col(OutboxRow.sent_at).is_(None), col(OutboxRow.given_up_at).is_(None))
@@ -109,22 +116,62 @@ class OutboxWorker:
         self._wake.set()
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """Attempt every row due at ``now`` (default: the clock) that heads its incident's
-        queue, again and again as heads finish; returns how many attempts were made."""
-        now = now or self._clock()
+        """Attempt every row due at ``now`` (default: the clock) that heads its queue, again
+        and again as heads finish; returns how many attempts were made.
+
+        A pipeline of :data:`PARALLEL` queues: as soon as one delivery ends, the next due
+        head starts (page DMs first), claimed in one statement with the others found with
+        it. One incident's storm of thread replies, or a slow Slack answer, never holds back
+        another queue, and a DM written meanwhile goes out at the next free slot, not after
+        the whole round."""
+        fixed = now  # a test's moment; otherwise the clock, read at each look (a DM written
+        # while this runs is due at once, not after the run: a storm's run lasts seconds)
         tried: set[int] = set()
+        running: dict[tuple[int | None, str], asyncio.Task[None]] = {}
+        changed = asyncio.Event()
+        failed: list[BaseException] = []  # a delivery that raised (the database): re-raised
         made = 0
-        while True:
-            heads = [row for row in await self._due_heads(now) if row.id not in tried]
-            if not heads:
-                return made
-            for row in heads:
-                assert row.id is not None
-                tried.add(row.id)
-                attempts = await self._claim(row.id, now)
-                if attempts is not None:  # None: another worker has it, or it is done
-                    await self._attempt(OutboxItem.of(row, attempts=attempts), now)
-                    made += 1
+
+        def finished(key: tuple[int | None, str], task: asyncio.Task[None]) -> None:
+            running.pop(key, None)
+            changed.set()
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task.exception())  # type: ignore[arg-type]
+
+        try:
+            while True:
+                changed.clear()
+                now = fixed or self._clock()
+                started = 0
+                free = PARALLEL - len(running)
+                if free > 0:
+                    heads = [
+                        row
+                        for row in await self._due_heads(now)
+                        if row.id not in tried and (row.incident_id, row.kind) not in running
+                    ]
+                    heads = sorted(heads, key=lambda r: (r.kind != PAGE, r.id or 0))[:free]
+                    tried.update(row.id for row in heads if row.id is not None)
+                    won = await self._claim([row.id for row in heads if row.id is not None], now)
+                    for row in heads:
+                        item = won.get(row.id or 0)
+                        if item is None:
+                            continue  # another worker has it, or it is done
+                        key = (row.incident_id, row.kind)
+                        task = asyncio.create_task(self._attempt(item, now))
+                        running[key] = task
+                        task.add_done_callback(functools.partial(finished, key))
+                        started += 1
+                    made += started
+                if not running and not started and not changed.is_set():
+                    return made  # (a delivery that ended during the look may have a next)
+                if running:
+                    await changed.wait()
+                if failed:
+                    raise failed[0]
+        finally:
+            for task in running.values():  # cancelled: the lease lapses, the row is retried
+                task.cancel()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set: run_once, then wait for the next due row (at most
@@ -168,11 +215,12 @@ class OutboxWorker:
 
     @staticmethod
     def _heads() -> Any:
-        """The id of the oldest unfinished row of each incident (NULL incidents: one queue)."""
+        """The id of the oldest unfinished row of each queue: one per incident and kind (its
+        thread's entries; its page DMs), NULL incidents one per kind."""
         return (
             select(func.min(col(OutboxRow.id)))
             .where(*_unfinished)
-            .group_by(col(OutboxRow.incident_id))
+            .group_by(col(OutboxRow.incident_id), col(OutboxRow.kind))
         )
 
     async def _due_heads(self, now: datetime) -> list[OutboxRow]:
@@ -184,17 +232,21 @@ class OutboxWorker:
             )
             return list((await s.exec(stmt)).all())
 
-    async def _claim(self, row_id: int, now: datetime) -> int | None:
-        """Lease the row if it is still due and unfinished; its attempt number, or None."""
+    async def _claim(self, row_ids: list[int], now: datetime) -> dict[int, OutboxItem]:
+        """Lease the rows still due and unfinished; each one won as it is now (a row another
+        worker has, or that is done, is left out)."""
+        if not row_ids:
+            return {}
         stmt = (
             update(OutboxRow)
-            .where(col(OutboxRow.id) == row_id, col(OutboxRow.next_attempt_at) <= now, *_unfinished)
+            .where(col(OutboxRow.id).in_(row_ids), col(OutboxRow.next_attempt_at) <= now)
+            .where(*_unfinished)
             .values(next_attempt_at=now + self._lease, attempts=col(OutboxRow.attempts) + 1)
-            .returning(col(OutboxRow.attempts))
+            .returning(OutboxRow)
         )
         async with self._db.session() as s, s.begin():
-            attempts = (await s.exec(stmt)).scalar_one_or_none()
-        return None if attempts is None else int(attempts)
+            won = (await s.exec(stmt)).scalars().all()
+            return {int(r.id or 0): OutboxItem.of(r, attempts=r.attempts) for r in won}
 
     async def _deliver(self, item: OutboxItem) -> Outcome:
         """The deliverer's outcome, renewing this worker's lease while it is in flight."""

@@ -340,7 +340,7 @@ async def test_firing_then_resolved_through_a_real_alertmanager(
         resolved_lines = [e for e in incident["timeline"] if e["kind"] == "alert_resolved"]
         assert len(resolved_lines) == 1, incident["timeline"]
         assert resolved_lines[0]["text"].startswith(f"Alert cleared: {annotations['summary']}")
-        assert resolved_lines[0]["data"]["fingerprint"] == stored["fingerprint"]
+        assert resolved_lines[0]["data"]["fingerprints"] == [stored["fingerprint"]]
         # The incident stays open for a human to close; only its alert cleared.
         assert incident["state"] == "triggered"
         await rec.post(lambda p: p.body.get("status") == "resolved", "resolved post", am)

@@ -745,3 +745,30 @@ async def test_truncated_alerts_and_group_fields_are_not_errors(client: Client) 
     payload["commonAnnotations"] = {"anything": "goes"}
     body = await post_ok(client, AM, payload)
     assert body["results"][0]["fingerprint"] == PAYMENTS_FP
+
+
+async def test_a_group_of_alerts_in_one_post_is_one_timeline_line(client: Client) -> None:
+    """Alertmanager sends a group at once; the incident's thread gets one line saying how
+    many, what, and which instances, while every alert is still stored on its own."""
+    alerts = [
+        generic({"alertname": "HighErrorRate", "service": "payments", "instance": f"web-{n}"})
+        for n in range(1, 11)
+    ]
+    body = await post_ok(client, GENERIC, {"alerts": alerts})
+    [incident_id] = body["incidents"]
+    view = await incident(client, incident_id)
+
+    assert len(view["alerts"]) == 10
+    assert timeline(view, "alert") == [
+        "Firing: 10 alerts: HighErrorRate alert (instance: web-1, web-2, web-3 and 7 more)"
+    ]
+    [line] = [e for e in view["timeline"] if e["kind"] == "alert"]
+    assert line["data"]["count"] == 10
+    assert sorted(line["data"]["fingerprints"]) == sorted(a["fingerprint"] for a in view["alerts"])
+
+    resolved = [{**a, "status": "resolved"} for a in alerts[:4]]
+    await post_ok(client, GENERIC, {"alerts": resolved})
+    view = await incident(client, incident_id)
+    assert timeline(view, "alert_resolved") == [
+        "Alerts cleared: 4 alerts: HighErrorRate alert (instance: web-1, web-2, web-3 and 1 more)"
+    ]

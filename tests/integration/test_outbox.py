@@ -461,3 +461,96 @@ async def test_the_run_loop_sends_when_woken_by_a_commit(
         stop.set()
         await asyncio.wait_for(loop, timeout=30)
         await db.dispose()
+
+
+async def alert_line(db: Database, incident_id: int, text: str, clock: FakeClock) -> None:
+    """One alert entry on the timeline in its own transaction, as an ingest batch writes it."""
+    async with db.session() as s, s.begin():
+        incident = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+        store.add_event(
+            session=s,
+            incident=incident,
+            at=clock.now,
+            kind="alert",
+            actor="alertmanager",
+            text=text,
+        )
+
+
+async def test_alert_lines_waiting_to_go_out_go_as_one_message(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    """A storm writes alert lines faster than Slack takes them: the lines that pile up
+    behind one another leave as one reply, in order, each exactly once."""
+    await incidents.open(title="Payments down", actor="@alice", severity="P1")
+    for n in range(1, 4):
+        await alert_line(db, 1, f"Firing: 10 alerts: batch {n}", clock)
+    await incidents.note(1, "looking", actor="@alice")
+    await alert_line(db, 1, "Firing: 10 alerts: batch 4", clock)
+
+    assert [r.payload["text"] for r in await rows(db)][2:] == [  # after "opened", "P1: …"
+        "Firing: 10 alerts: batch 1\nFiring: 10 alerts: batch 2\nFiring: 10 alerts: batch 3",
+        "looking",  # a note is not an alert line: it neither joins nor is joined
+        "Firing: 10 alerts: batch 4",
+    ]
+    slack = FakeSlack()
+    assert await OutboxWorker(db, slack, clock=clock).run_once() == 5
+    arrived = [text for _, text in slack.arrived]
+    assert "\n".join(arrived).count("batch") == 4  # every line once
+    assert arrived[2].splitlines() == [f"Firing: 10 alerts: batch {n}" for n in (1, 2, 3)]
+
+
+async def test_a_line_never_joins_a_message_already_claimed_or_sent(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    await incidents.open(title="Payments down", actor="@alice", severity="P1")
+    await alert_line(db, 1, "Firing: first", clock)
+
+    async def meanwhile() -> None:  # written while "Firing: first" is on the wire
+        await alert_line(db, 1, "Firing: second", clock)
+
+    written: list[asyncio.Task[None]] = []
+
+    def script(item: OutboxItem, _n: int) -> Outcome:
+        if item.payload["text"] == "Firing: first":
+            written.append(asyncio.ensure_future(meanwhile()))
+        return Delivered()
+
+    slack = SlowSlack(script=script)
+    worker = OutboxWorker(db, slack, clock=clock)
+    await worker.run_once()
+    await asyncio.gather(*written)
+    await alert_line(db, 1, "Firing: third", clock)
+    await worker.run_once()
+    assert [text for _, text in slack.arrived][2:] == [
+        "Firing: first",
+        "Firing: second",  # written while "first" was claimed: a message of its own
+        "Firing: third",  # written after "second" was sent
+    ]
+
+
+async def test_a_page_dm_goes_out_while_the_thread_is_held_back(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    """A page's DM is a queue of its own: the incident's thread failing (or lagging behind
+    a storm's replies) never holds back the DM that wakes someone."""
+    await incidents.open(title="Payments down", actor="@alice", severity="P1")
+    async with db.session() as s, s.begin():
+        incident = await store.get_incident(session=s, incident_id=1, for_update=True)
+        store.add_event(
+            session=s,
+            incident=incident,
+            at=clock.now,
+            kind="page",
+            actor="vigil",
+            text="Paged @oncall (level 1, round 1) via slack",
+            data={"target": "@oncall"},
+        )
+    kinds = [(r.kind, r.payload["kind"]) for r in await rows(db)]
+    assert kinds[-2:] == [("page", "page"), ("timeline", "page")]  # the DM, then the thread line
+
+    slack = FakeSlack(lambda i, _n: Delivered() if i.kind == "page" else Retry(60 * S, "HTTP 503"))
+    await OutboxWorker(db, slack, clock=clock).run_once()
+    assert slack.arrived == [(1, "Paged @oncall (level 1, round 1) via slack")]
+    [dm] = [r for r in await rows(db) if r.kind == "page"]
+    assert dm.sent_at == clock.now

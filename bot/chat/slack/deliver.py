@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import json
 import logging
 import re
 import unicodedata
@@ -70,8 +72,9 @@ from bot.evidence.plan import EVIDENCE
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import EventView, IncidentView
+from bot.outbox.feed import DM_APART
 from bot.outbox.retry import Delivered, GiveUp, Outcome, classify_slack_error
-from bot.outbox.tables import OutboxRow
+from bot.outbox.tables import PAGE, OutboxRow
 from bot.outbox.worker import OutboxItem
 from bot.registry.base import ModelRegistry
 
@@ -138,6 +141,7 @@ class SlackDeliverer:
         self._registry = registry
         self._clock = clock
         self._channel_ids: dict[str, str] = {}  # "#incidents" → C0123, learned from answers
+        self._shown: dict[int, str] = {}  # incident → digest of the card as last drawn here
 
     async def deliver(self, item: OutboxItem) -> Outcome:
         if item.kind == NOTICE:
@@ -145,14 +149,25 @@ class SlackDeliverer:
         if item.incident_id is None:
             return Delivered()
         try:
-            view = await self._incidents.get(item.incident_id)
+            view = await self._incidents.get(item.incident_id, timeline=False)
         except NotFoundError:
             return GiveUp(f"incident #{item.incident_id} no longer exists")
         event = _event(item)
+        if item.kind == PAGE:  # a page's DM, in a queue of its own: no card, no thread
+            try:
+                return await self._page(item, view, event) or Delivered()
+            except SlackApiError as exc:
+                return _api_outcome(exc, item.attempts)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return classify_slack_error(
+                    status=None, error=type(exc).__name__, retry_after=None, attempts=item.attempts
+                )
         text, card_blocks = blocks.incident_card(view, rollback_to=await self._rollback_to(view))
         try:
             card = await self._card(item, view, text, card_blocks)
-            if event.kind == "page":
+            if event.kind == "page" and not item.payload.get(
+                DM_APART
+            ):  # an older row: the DM is its own
                 outcome = await self._page(item, view, event)
                 if outcome is not None:
                     return outcome
@@ -203,8 +218,9 @@ class SlackDeliverer:
     async def _card(
         self, item: OutboxItem, view: IncidentView, text: str, card_blocks: list[dict[str, Any]]
     ) -> SlackCard:
-        """Post the card the first time, ``chat.update`` it every time after."""
-        async with self._db.session() as s, s.begin():
+        """Post the card the first time, then ``chat.update`` it whenever it reads otherwise
+        (a storm's entries mostly leave it as it was: no call for those)."""
+        async with self._db.read() as s, s.begin():
             card = await s.get(SlackCard, view.id)
         if card is None:
             channel = self._settings.channel_for(service=view.service, model=view.model)
@@ -225,10 +241,14 @@ class SlackDeliverer:
             card = SlackCard(incident_id=view.id, channel=where, ts=ts, posted_at=self._clock())
             async with self._db.session() as s, s.begin():
                 s.add(card)
+            self._shown[view.id] = _drawn(text, card_blocks)
             return card
-        await self._client.chat_update(
-            channel=card.channel, ts=card.ts, text=text, blocks=card_blocks
-        )
+        drawn = _drawn(text, card_blocks)
+        if self._shown.get(view.id) != drawn:
+            await self._client.chat_update(
+                channel=card.channel, ts=card.ts, text=text, blocks=card_blocks
+            )
+            self._shown[view.id] = drawn
         return card
 
     async def _incident_channel(
@@ -321,10 +341,11 @@ class SlackDeliverer:
 
     async def _invite(self, item: OutboxItem, view: IncidentView, channel: str) -> None:
         """Invite the commander and the paged people not yet invited to this incident's channel."""
+        view = await self._incidents.get(view.id)  # with its timeline: who was paged
         wanted = [user for user in self._people(view) if user is not None]
         if not wanted:
             return
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             steps = (
                 await s.exec(
                     select(SlackSent.step)
@@ -431,7 +452,7 @@ class SlackDeliverer:
 
     async def _done(self, item: OutboxItem, step: str) -> str | None:
         """What ``step`` of this item recorded when it went out, or None if it has not."""
-        async with self._db.session() as s, s.begin():
+        async with self._db.read() as s, s.begin():
             return (
                 await s.exec(
                     select(SlackSent.detail).where(
@@ -456,7 +477,8 @@ class SlackDeliverer:
         ``save_as`` names a ``slack_cards`` column that takes the result in the same
         transaction that records the step (the incident channel, its card copy).
         """
-        done = await self._done(item, step)
+        # A first attempt has recorded nothing yet: no read (a storm's deliveries are many).
+        done = await self._done(item, step) if item.attempts > 1 else None
         if done is not None:
             return done
         found = await find() if find is not None and item.attempts > 1 else None
@@ -629,6 +651,12 @@ class SlackDeliverer:
         except Exception:  # unknown model, nothing to roll back to: the dialog says less
             return None
         return (plan.from_version, plan.to_version) if plan.from_version else None
+
+
+def _drawn(text: str, card_blocks: list[dict[str, Any]]) -> str:
+    """A digest of a card as drawn, to tell whether it changed."""
+    body = json.dumps([text, card_blocks], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _api_outcome(exc: SlackApiError, attempts: int) -> Outcome:
