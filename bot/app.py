@@ -276,6 +276,7 @@ class Vigil:
                 clock=clock,
             )
             vigil.attach(vigil.slack.backend)
+            vigil.slack.outbox.hold = ingestor.busy  # a storm is stored first, then narrated
         try:
             await timers.start(paused=not drive_timers)
             await reactor.run_due()  # follow-ups a stopped or killed process still owed

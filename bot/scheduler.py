@@ -171,7 +171,12 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
         # A wake-up queued just before stop() must not touch the closed job store.
         if self.state != STATE_STOPPED:
             self._stop_timer()
-            self._start_timer(self._process_jobs())
+            try:
+                wait = self._process_jobs()
+            except Exception:  # a read of the job store that failed: look again, never stop
+                log.exception("timers: could not read the pending timers; looking again soon")
+                wait = self.poll
+            self._start_timer(wait)
 
 
 class Timers:

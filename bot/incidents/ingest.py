@@ -169,6 +169,7 @@ class AlertIngestor:
         self._notifier = notifier
         self._clock = clock
         self._waiting: list[_Post] = []
+        self._storing = 0  # ingest transactions running now
         # SQLite has one writer: one ingest transaction at a time. PostgreSQL runs a few at
         # once (their round trips overlap; incidents are locked in key order: no deadlock).
         self._turn = asyncio.Semaphore(1 if db.is_sqlite else PG_BATCHES)
@@ -193,13 +194,21 @@ class AlertIngestor:
                 ):
                     batch.append(self._waiting.pop(0))
                     size += len(batch[-1].alerts)
+                self._storing += 1
                 try:
                     await self._store(batch)
                 except BaseException as exc:  # cancelled mid-batch: nobody is left waiting
                     for each in batch:
                         _settle(each.done, exc)
                     raise
+                finally:
+                    self._storing -= 1
         return await post.done
+
+    def busy(self) -> bool:
+        """Are alerts being stored, or waiting to be? (Slack's thread messages wait for a
+        storm's intake: ``OutboxWorker.hold``.)"""
+        return self._storing > 0 or bool(self._waiting)
 
     async def _store(self, batch: list[_Post]) -> None:
         """One transaction for the whole batch; if it fails for another reason than a race,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -51,7 +50,6 @@ POLL = 1.0  # seconds between looks when nothing wakes the worker
 SNAPSHOTS = 10_000  # committed changes kept for their first run (saves a read each)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
-_running: contextvars.ContextVar[bool] = contextvars.ContextVar("reactor_running", default=False)
 
 
 def _by_incident(rows: Sequence[Reaction]) -> dict[int | None, list[Reaction]]:
@@ -112,17 +110,19 @@ class Reactor:
         session.add(row)
         return row
 
-    async def run(self, rows: Sequence[Reaction], changes: Mapping[int, Change]) -> None:
-        """After the commit that wrote ``rows``: run them now (inline, or when a follow-up
-        being run wrote them: the page the pager just committed must not wait for the rest
-        of the worker's round) or wake the worker. ``changes`` maps ``id(row)`` to the
-        change as committed, to spare a read."""
+    async def run(
+        self, rows: Sequence[Reaction], changes: Mapping[int, Change], *, at_once: bool = False
+    ) -> None:
+        """After the commit that wrote ``rows``: run them now (inline, or ``at_once``: the
+        page the pager just committed must not wait for the worker's next look) or wake
+        the worker. ``changes`` maps ``id(row)`` to the change as committed, to spare a
+        read."""
         for row in rows:
             if row.id is not None and id(row) in changes:
                 self._snapshots[row.id] = changes[id(row)]
         while len(self._snapshots) > SNAPSHOTS:  # rows another replica ran: forget the oldest
             del self._snapshots[next(iter(self._snapshots))]
-        if not self.inline and not _running.get():
+        if not self.inline and not at_once:
             self._wake.set()
             return
         claimed = await self._claim([(r.id, r.due_at) for r in rows if r.id is not None])
@@ -272,7 +272,6 @@ class Reactor:
         """Run one claimed row; True when it is done (or can never be run)."""
         assert row.id is not None
         snapshot = self._snapshots.pop(row.id, None)
-        _running.set(True)  # this task's own follow-ups run at once (see run)
         try:
             handler = self._handlers.get(row.follower)
             if handler is not None:

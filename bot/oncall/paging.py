@@ -347,8 +347,8 @@ class Pager:
                     await sender.page(person, view, text)
                 except Exception:  # one broken channel must not stop the others
                     log.exception("page to %s via %s failed", person, sender.name)
-            if self._reactor is not None:
-                await self._reactor.run(notify, {})
+            if self._reactor is not None:  # the page goes out now, not at the worker's look
+                await self._reactor.run(notify, {}, at_once=True)
             else:
                 await self._notify(view, person, text)
 

@@ -60,7 +60,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=15)
 POLL = timedelta(seconds=1)
-PARALLEL = 8  # incidents whose head rows are delivered at once
+PARALLEL = 8  # queues whose head rows are delivered at once
+HOLD_MAX = 5.0  # seconds thread messages wait for a storm's intake, at most, before a look
+HOLD_POLL = 0.25  # seconds between looks while thread messages are held
 _MIN_WAIT = 0.05  # seconds; the run loop never spins faster than this
 
 _unfinished = (col(OutboxRow.sent_at).is_(None), col(OutboxRow.given_up_at).is_(None))
@@ -110,6 +112,11 @@ class OutboxWorker:
         self._poll = poll
         self._wake = asyncio.Event()
         self.renewed = asyncio.Event()  # set at each lease renewal: what a waiter listens for
+        # Says when alert intake is busy (``vigil serve`` sets the ingestor's): thread
+        # messages then wait (page DMs never do), at most HOLD_MAX at a time; see _holding.
+        self.hold: Callable[[], bool] = lambda: False
+        self._held_since: float | None = None
+        self._held = False  # the last run left thread messages waiting for the intake
 
     def wake(self) -> None:
         """Look for due rows now (the feed calls this after a commit that enqueued some)."""
@@ -124,6 +131,7 @@ class OutboxWorker:
         it. One incident's storm of thread replies, or a slow Slack answer, never holds back
         another queue, and a DM written meanwhile goes out at the next free slot, not after
         the whole round."""
+        self._held = False
         fixed = now  # a test's moment; otherwise the clock, read at each look (a DM written
         # while this runs is due at once, not after the run: a storm's run lasts seconds)
         tried: set[int] = set()
@@ -150,6 +158,9 @@ class OutboxWorker:
                         for row in await self._due_heads(now)
                         if row.id not in tried and (row.incident_id, row.kind) not in running
                     ]
+                    if self._holding():  # intake first: only DMs, the thread waits
+                        self._held = self._held or any(r.kind != PAGE for r in heads)
+                        heads = [r for r in heads if r.kind == PAGE]
                     heads = sorted(heads, key=lambda r: (r.kind != PAGE, r.id or 0))[:free]
                     tried.update(row.id for row in heads if row.id is not None)
                     won = await self._claim([row.id for row in heads if row.id is not None], now)
@@ -186,6 +197,10 @@ class OutboxWorker:
                     wait = min(wait, (due - self._clock()).total_seconds())
             except Exception:
                 log.exception("outbox: delivery round failed; trying again")
+            if self._held:  # due but held for the intake: look again shortly, not at each
+                with contextlib.suppress(asyncio.TimeoutError):  # commit of the storm
+                    await asyncio.wait_for(stop.wait(), HOLD_POLL)
+                continue
             waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
             try:
                 await asyncio.wait(
@@ -212,6 +227,21 @@ class OutboxWorker:
             return (await s.exec(stmt)).one()
 
     # -- internals -------------------------------------------------------------------------
+
+    def _holding(self) -> bool:
+        """Hold thread messages now? While alerts pour in, the storm is stored first and the
+        thread's lines wait (joining into fewer replies, ``bot.outbox.feed``); every
+        :data:`HOLD_MAX` seconds of a storm that does not stop, one look lets them go."""
+        if not self.hold():
+            self._held_since = None
+            return False
+        clock = asyncio.get_running_loop().time()
+        if self._held_since is None:
+            self._held_since = clock
+        if clock - self._held_since >= HOLD_MAX:
+            self._held_since = clock
+            return False
+        return True
 
     @staticmethod
     def _heads() -> Any:

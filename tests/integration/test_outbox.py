@@ -554,3 +554,33 @@ async def test_a_page_dm_goes_out_while_the_thread_is_held_back(
     assert slack.arrived == [(1, "Paged @oncall (level 1, round 1) via slack")]
     [dm] = [r for r in await rows(db) if r.kind == "page"]
     assert dm.sent_at == clock.now
+
+
+async def test_while_alerts_pour_in_the_thread_waits_and_page_dms_do_not(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    """Intake first: while the ingestor is busy, thread messages wait (and join into fewer
+    replies); a page's DM goes out all the same, and the thread follows once intake is idle."""
+    await incidents.open(title="Payments down", actor="@alice", severity="P1")
+    async with db.session() as s, s.begin():
+        incident = await store.get_incident(session=s, incident_id=1, for_update=True)
+        store.add_event(
+            session=s,
+            incident=incident,
+            at=clock.now,
+            kind="page",
+            actor="vigil",
+            text="Paged @oncall (level 1, round 1) via slack",
+            data={"target": "@oncall"},
+        )
+    slack = FakeSlack()
+    worker = OutboxWorker(db, slack, clock=clock)
+    storming = True
+    worker.hold = lambda: storming
+    assert await worker.run_once() == 1
+    assert slack.arrived == [(1, "Paged @oncall (level 1, round 1) via slack")]
+    assert await worker.pending() == 3  # opened, severity, "Paged" in the thread: held
+
+    storming = False
+    assert await worker.run_once() == 3
+    assert [text for _, text in slack.arrived][1:] == [e for _, e in (await sent_so_far(db))]
