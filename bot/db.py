@@ -161,6 +161,10 @@ class Database:
                 )
                 _configure_sqlite(self.read_engine, writer=False)
         self._hooks = _SessionHooks()
+        # Write transactions this process has committed: a read begun after the last one
+        # sees everything this process wrote (IncidentService.page shares reads on this).
+        self.commits = 0
+        self._hooks.after_commit.append(self._count_commit)
         self._sessions = async_sessionmaker(
             self.engine,
             class_=AsyncSession,
@@ -171,6 +175,9 @@ class Database:
         self._reads = async_sessionmaker(
             self.read_engine, class_=AsyncSession, expire_on_commit=False
         )
+
+    def _count_commit(self, _session: OrmSession) -> None:
+        self.commits += 1
 
     def session(self) -> AsyncSession:
         """A new session that may write; use as ``async with db.session() as s, s.begin():``.

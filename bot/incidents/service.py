@@ -8,6 +8,7 @@ Alert ingestion lives in ``bot.incidents.ingest`` and shares ``IncidentSettings`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -200,6 +201,10 @@ class IncidentService:
     ) -> None:
         self._db = db
         self.notifier = notifier or Notifier()
+        # page() reads in flight: (commits when it began, its result), shared by equal asks
+        self._reading: dict[
+            tuple[bool, int, str | None, bool], tuple[int, asyncio.Future[Page[IncidentSummary]]]
+        ] = {}
         self._clock = clock
 
     async def open(
@@ -287,15 +292,44 @@ class IncidentService:
     ) -> Page[IncidentSummary]:
         """One page of the incident list people read (chat, the CLI, the API): summaries in
         a fixed number of queries, the total, and the cursor of the next page (None when
-        this is the last). ``ValidationError("cursor")`` for a cursor not of this list."""
-        async with self._db.read() as s, s.begin():
-            return await listing.summaries(
-                session=s,
-                include_closed=include_closed,
-                limit=limit,
-                cursor=cursor,
-                with_alerts=with_alerts,
-            )
+        this is the last). ``ValidationError("cursor")`` for a cursor not of this list.
+
+        The same page asked for while it is being read, with nothing written by this
+        process since that read began, shares it: a room of responders typing
+        ``/incident list`` at once costs one query, and nobody sees less than what was
+        committed before they asked."""
+        key = (include_closed, limit, cursor, with_alerts)
+        shared = self._reading.get(key)
+        if shared is not None and shared[0] == self._db.commits:
+            try:
+                return await asyncio.shield(shared[1])
+            except asyncio.CancelledError:
+                if not shared[1].cancelled():
+                    raise  # this caller was cancelled
+                # the read it joined was cancelled with its caller: read for ourselves
+        result: asyncio.Future[Page[IncidentSummary]] = asyncio.get_running_loop().create_future()
+        self._reading[key] = (self._db.commits, result)
+        try:
+            async with self._db.read() as s, s.begin():
+                page = await listing.summaries(
+                    session=s,
+                    include_closed=include_closed,
+                    limit=limit,
+                    cursor=cursor,
+                    with_alerts=with_alerts,
+                )
+            result.set_result(page)
+            return page
+        except asyncio.CancelledError:
+            result.cancel()
+            raise
+        except Exception as exc:
+            result.set_exception(exc)
+            result.exception()  # retrieved here: nobody else may be waiting for it
+            raise
+        finally:
+            if self._reading.get(key, (0, None))[1] is result:
+                del self._reading[key]
 
     async def count_open(self) -> int:
         """How many incidents are open (lists show a page; notices say how many more)."""

@@ -529,14 +529,10 @@ async def test_a_line_never_joins_a_message_already_claimed_or_sent(
     ]
 
 
-async def test_a_page_dm_goes_out_while_the_thread_is_held_back(
-    db: Database, incidents: IncidentService, clock: FakeClock
-) -> None:
-    """A page's DM is a queue of its own: the incident's thread failing (or lagging behind
-    a storm's replies) never holds back the DM that wakes someone."""
-    await incidents.open(title="Payments down", actor="@alice", severity="P1")
+async def page_entry(db: Database, incident_id: int, clock: FakeClock) -> None:
+    """The "Paged" entry the pager writes (its outbox rows: the DM, the thread line)."""
     async with db.session() as s, s.begin():
-        incident = await store.get_incident(session=s, incident_id=1, for_update=True)
+        incident = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
         store.add_event(
             session=s,
             incident=incident,
@@ -546,6 +542,15 @@ async def test_a_page_dm_goes_out_while_the_thread_is_held_back(
             text="Paged @oncall (level 1, round 1) via slack",
             data={"target": "@oncall"},
         )
+
+
+async def test_a_page_dm_goes_out_while_the_thread_is_held_back(
+    db: Database, incidents: IncidentService, clock: FakeClock
+) -> None:
+    """A page's DM is a queue of its own: the incident's thread failing (or lagging behind
+    a storm's replies) never holds back the DM that wakes someone."""
+    await incidents.open(title="Payments down", actor="@alice", severity="P1")
+    await page_entry(db, 1, clock)
     kinds = [(r.kind, r.payload["kind"]) for r in await rows(db)]
     assert kinds[-2:] == [("page", "page"), ("timeline", "page")]  # the DM, then the thread line
 
@@ -562,17 +567,7 @@ async def test_while_alerts_pour_in_the_thread_waits_and_page_dms_do_not(
     """Intake first: while the ingestor is busy, thread messages wait (and join into fewer
     replies); a page's DM goes out all the same, and the thread follows once intake is idle."""
     await incidents.open(title="Payments down", actor="@alice", severity="P1")
-    async with db.session() as s, s.begin():
-        incident = await store.get_incident(session=s, incident_id=1, for_update=True)
-        store.add_event(
-            session=s,
-            incident=incident,
-            at=clock.now,
-            kind="page",
-            actor="vigil",
-            text="Paged @oncall (level 1, round 1) via slack",
-            data={"target": "@oncall"},
-        )
+    await page_entry(db, 1, clock)
     slack = FakeSlack()
     worker = OutboxWorker(db, slack, clock=clock)
     storming = True
