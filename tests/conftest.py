@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Vigil
 from bot.config import Settings, load_settings
+from bot.db import Database
 from tests.smtp_standin import SmtpServer, start_smtp
 from tests.support import FakeClock
 
@@ -63,6 +64,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
     return await postgres_url()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database on SQLite and on PostgreSQL, disposed of afterwards."""
+    database = Database(database_url)
+    await database.migrate()
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -463,18 +463,26 @@ async def test_the_run_loop_sends_when_woken_by_a_commit(
         await db.dispose()
 
 
-async def alert_line(db: Database, incident_id: int, text: str, clock: FakeClock) -> None:
-    """One alert entry on the timeline in its own transaction, as an ingest batch writes it."""
+async def entry(
+    db: Database, incident_id: int, clock: FakeClock, kind: str, text: str, **data: str
+) -> None:
+    """One timeline entry in its own transaction, as a batch of alerts or the pager writes."""
     async with db.session() as s, s.begin():
         incident = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
+        actor = "alertmanager" if kind == "alert" else "vigil"
         store.add_event(
-            session=s,
-            incident=incident,
-            at=clock.now,
-            kind="alert",
-            actor="alertmanager",
-            text=text,
+            session=s, incident=incident, at=clock.now, kind=kind, actor=actor, text=text, data=data
         )
+
+
+async def alert_line(db: Database, incident_id: int, text: str, clock: FakeClock) -> None:
+    await entry(db, incident_id, clock, "alert", text)
+
+
+async def page_entry(db: Database, incident_id: int, clock: FakeClock) -> None:
+    """The "Paged" entry the pager writes (its outbox rows: the DM, the thread line)."""
+    text = "Paged @oncall (level 1, round 1) via slack"
+    await entry(db, incident_id, clock, "page", text, target="@oncall")
 
 
 async def test_alert_lines_waiting_to_go_out_go_as_one_message(
@@ -527,21 +535,6 @@ async def test_a_line_never_joins_a_message_already_claimed_or_sent(
         "Firing: second",  # written while "first" was claimed: a message of its own
         "Firing: third",  # written after "second" was sent
     ]
-
-
-async def page_entry(db: Database, incident_id: int, clock: FakeClock) -> None:
-    """The "Paged" entry the pager writes (its outbox rows: the DM, the thread line)."""
-    async with db.session() as s, s.begin():
-        incident = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
-        store.add_event(
-            session=s,
-            incident=incident,
-            at=clock.now,
-            kind="page",
-            actor="vigil",
-            text="Paged @oncall (level 1, round 1) via slack",
-            data={"target": "@oncall"},
-        )
 
 
 async def test_a_page_dm_goes_out_while_the_thread_is_held_back(

@@ -4,7 +4,6 @@ nothing, containment pins, history, and two rollbacks racing each other."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,14 +15,6 @@ from bot.registry.rules import invariant_problems
 from tests.support import FakeClock
 
 M = "fraud-scorer"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

@@ -24,14 +24,6 @@ Fired = list[tuple[str, dict[str, Any]]]
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
 async def make_timers(
     database_url: str, db: Database, clock: FakeClock
 ) -> AsyncIterator[Callable[..., Timers]]:

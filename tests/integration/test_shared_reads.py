@@ -4,24 +4,14 @@ shown less than what was committed before they asked (on SQLite and PostgreSQL).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 
 from bot.db import READERS, Database
 from bot.incidents.service import IncidentService
 from tests.support import FakeClock
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await database.migrate()
-    yield database
-    await database.dispose()
 
 
 def list_reads(db: Database) -> list[str]:
