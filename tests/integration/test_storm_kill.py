@@ -24,12 +24,14 @@ import asyncio
 import contextlib
 import random
 import signal
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from tests.conftest import postgres_url
@@ -53,6 +55,20 @@ async def serve_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
     return await postgres_url()
+
+
+async def notify_in_flight(url: str) -> int:
+    """Webhook pages the killed process had claimed and not yet noted as sent: each may
+    have reached the webhook and will be sent again after the restart (at least once)."""
+    query = "SELECT count(*) FROM reactions WHERE follower = 'page-notify' AND attempts > 0"
+    if url.startswith("sqlite"):
+        with contextlib.closing(sqlite3.connect(url.split("///", 1)[1], timeout=10)) as db:
+            return int(db.execute(query).fetchone()[0])
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await conn.fetchval(query))
+    finally:
+        await conn.close()
 
 
 def am_post(rng: random.Random, groups: range, post: int) -> dict[str, Any]:
@@ -203,6 +219,7 @@ timer_poll: 1s
                 for body in storm:
                     queue.put_nowait(body)
                 accepted = 0
+                in_flight = 0  # webhook pages claimed, maybe sent, not yet noted at a kill
                 progress = asyncio.Event()
 
                 async def sender() -> None:
@@ -220,6 +237,7 @@ timer_poll: 1s
                         progress.clear()
                         await progress.wait()
                     await bot.kill()
+                    in_flight += await notify_in_flight(serve_db)
                     await bot.start()
                 await asyncio.gather(*senders)
 
@@ -262,7 +280,7 @@ timer_poll: 1s
                     ), n
                 # At least once at the webhook; a second copy only for a page in flight at a kill.
                 assert all(rec.by_incident[key] >= 1 for key in expected)
-                assert sum(rec.by_incident.values()) - len(expected) <= KILLS
+                assert sum(rec.by_incident.values()) - len(expected) <= in_flight
                 for url in urls:
                     [answer] = slack.responses_to(url)
                     assert "P1" in answer.text, answer.text
