@@ -162,10 +162,6 @@ class IncidentSummary(IncidentFields):
     alerts: tuple[AlertView, ...] | None = None
 
     @classmethod
-    def of(cls, row: Incident, *, firing: int) -> IncidentSummary:
-        return cls(**_fields(row), firing_count=firing)
-
-    @classmethod
     def of_columns(cls, values: Sequence[Any], *, firing: int) -> IncidentSummary:
         """From the :data:`FIELDS` columns as selected, in that order (no ORM object: a
         list of fifty is built several times faster)."""
@@ -204,24 +200,7 @@ FIELDS: tuple[str, ...] = (
 def _fields(row: Incident) -> dict[str, Any]:
     """The incident's own columns, as both snapshots hold them."""
     assert row.id is not None
-    return {
-        "id": row.id,
-        "title": row.title,
-        "severity": row.severity,
-        "severity_reason": row.severity_reason,
-        "severity_source": row.severity_source,
-        "state": row.state,
-        "commander": row.commander,
-        "service": row.service,
-        "model": row.model,
-        "group_key": row.group_key,
-        "created_by": row.created_by,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "acknowledged_at": row.acknowledged_at,
-        "contained_at": row.contained_at,
-        "resolved_at": row.resolved_at,
-    }
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def _fields_json(v: IncidentFields) -> dict[str, Any]:

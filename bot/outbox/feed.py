@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from bot.db import Database
 from bot.models import TimelineEvent
-from bot.outbox.tables import PAGE, OutboxRow
+from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
 
 TIMELINE = "timeline"
 DM_APART = "dm_apart"  # in a "page" entry's payload: its DM is a row of its own
@@ -77,32 +77,27 @@ def _merged(payload: dict[str, Any], event: TimelineEvent) -> dict[str, Any] | N
     return {**payload, "text": f"{payload['text']}\n{event.text}", "data": data}
 
 
-def _waiting_tails(session: Session, incident_ids: set[int]) -> dict[int, tuple[int, Any]]:
-    """Each incident's newest undelivered message, if no worker has touched it yet (never
-    claimed, and not locked by a claim in flight: ``SKIP LOCKED`` on PostgreSQL, where
-    waiting for the worker here could deadlock with its claim). One query for the flush."""
+def _waiting_tails(session: Session, incident_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Each incident's newest undelivered thread message, as ``{"id", "payload"}``, if no
+    worker has touched it yet (never claimed, and not locked by a claim in flight: ``SKIP
+    LOCKED`` on PostgreSQL, where waiting for the worker here could deadlock with its
+    claim). One query for the flush."""
     newest = (
         select(func.max(col(OutboxRow.id)))
         .where(
             col(OutboxRow.incident_id).in_(sorted(incident_ids)),
             col(OutboxRow.kind) == TIMELINE,
-            col(OutboxRow.sent_at).is_(None),
-            col(OutboxRow.given_up_at).is_(None),
+            *UNFINISHED,
         )
         .group_by(col(OutboxRow.incident_id))
     )
     stmt = (
-        select(
-            col(OutboxRow.id),
-            col(OutboxRow.incident_id),
-            col(OutboxRow.payload),
-            col(OutboxRow.attempts),
-        )
-        .where(col(OutboxRow.id).in_(newest))
+        select(col(OutboxRow.id), col(OutboxRow.incident_id), col(OutboxRow.payload))
+        .where(col(OutboxRow.id).in_(newest), col(OutboxRow.attempts) == 0)
         .with_for_update(skip_locked=True)
     )
     rows = session.connection().execute(stmt).all()
-    return {int(i): (int(row_id), dict(p)) for row_id, i, p, tries in rows if tries == 0}
+    return {int(i): {"id": int(row_id), "payload": dict(p)} for row_id, i, p in rows}
 
 
 def _enqueue_timeline(session: Session, new: Sequence[object]) -> None:
@@ -123,25 +118,20 @@ def _enqueue_timeline(session: Session, new: Sequence[object]) -> None:
     # session.new is unordered in principle; insert_order is the order of session.add().
     events.sort(key=lambda e: instance_state(e).insert_order or 0)
     wanted = {e.incident_id for e in events if e.kind in MERGED}
-    tails = _waiting_tails(session, wanted) if wanted else {}
-    joined: dict[int, dict[str, Any]] = {}  # waiting row id → its payload with new lines
+    # incident → its newest message: a waiting one already stored (it has an "id"), then
+    # each row this flush adds
+    last = _waiting_tails(session, wanted) if wanted else {}
+    joined: dict[int, dict[str, Any]] = {}  # stored row id → its payload with new lines
     rows: list[dict[str, Any]] = []
-    last: dict[int, dict[str, Any]] = {}  # incident → its newest row of this flush
     for event in events:
         incident = event.incident_id
         prev = last.get(incident)
-        if prev is not None:
-            merged = _merged(prev["payload"], event)
-            if merged is not None:
-                prev["payload"] = merged
-                continue
-        elif incident in tails:
-            tail_id, payload = tails.pop(incident)
-            merged = _merged(payload, event)
-            if merged is not None:
-                tails[incident] = (tail_id, merged)
-                joined[tail_id] = merged
-                continue
+        merged = _merged(prev["payload"], event) if prev is not None else None
+        if prev is not None and merged is not None:
+            prev["payload"] = merged
+            if "id" in prev:
+                joined[prev["id"]] = merged
+            continue
         payload = timeline_payload(event)
         if event.kind == "page":  # the DM first, in its own queue; the thread says "Paged"
             payload[DM_APART] = True

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from bot.models import UTCDateTime
 
@@ -46,3 +46,7 @@ class OutboxRow(SQLModel, table=True):
     sent_at: datetime | None = _utc(nullable=True)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     given_up_at: datetime | None = _utc(nullable=True)
+
+
+UNFINISHED = (col(OutboxRow.sent_at).is_(None), col(OutboxRow.given_up_at).is_(None))
+"""The condition "neither sent nor given up": what the worker and the feed call waiting."""

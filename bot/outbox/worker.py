@@ -46,14 +46,14 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from bot.db import Database
 from bot.outbox.retry import MAX_AGE, Delivered, GiveUp, Outcome, Retry, backoff, enforce_max_age
-from bot.outbox.tables import PAGE, OutboxRow
+from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,6 @@ PARALLEL = 8  # queues whose head rows are delivered at once
 HOLD_MAX = 5.0  # seconds thread messages wait for a storm's intake, at most, before a look
 HOLD_POLL = 0.25  # seconds between looks while thread messages are held
 _MIN_WAIT = 0.05  # seconds; the run loop never spins faster than this
-
-_unfinished = (col(OutboxRow.sent_at).is_(None), col(OutboxRow.given_up_at).is_(None))
 
 
 @dataclass(frozen=True)
@@ -89,6 +87,14 @@ class Deliverer(Protocol):
     """Sends one message to a chat and says how it went; must not raise for chat failures."""
 
     async def deliver(self, item: OutboxItem) -> Outcome: ...
+
+
+class _Head(NamedTuple):
+    """The head of one queue: which row, and which queue (incident and kind) it heads."""
+
+    id: int
+    incident_id: int | None
+    kind: str
 
 
 class OutboxWorker:
@@ -161,11 +167,11 @@ class OutboxWorker:
                     if self._holding():  # intake first: only DMs, the thread waits
                         self._held = self._held or any(r.kind != PAGE for r in heads)
                         heads = [r for r in heads if r.kind == PAGE]
-                    heads = sorted(heads, key=lambda r: (r.kind != PAGE, r.id or 0))[:free]
-                    tried.update(row.id for row in heads if row.id is not None)
-                    won = await self._claim([row.id for row in heads if row.id is not None], now)
+                    heads = sorted(heads, key=lambda r: (r.kind != PAGE, r.id))[:free]
+                    tried.update(row.id for row in heads)
+                    won = await self._claim([row.id for row in heads], now)
                     for row in heads:
-                        item = won.get(row.id or 0)
+                        item = won.get(row.id)
                         if item is None:
                             continue  # another worker has it, or it is done
                         key = (row.incident_id, row.kind)
@@ -215,7 +221,7 @@ class OutboxWorker:
     async def pending(self) -> int:
         """How many rows are neither sent nor given up (the outbox depth, for /metrics)."""
         async with self._db.read() as s, s.begin():
-            stmt = select(func.count()).select_from(OutboxRow).where(*_unfinished)
+            stmt = select(func.count()).select_from(OutboxRow).where(*UNFINISHED)
             return int((await s.exec(stmt)).one())
 
     async def next_due(self) -> datetime | None:
@@ -249,18 +255,20 @@ class OutboxWorker:
         thread's entries; its page DMs), NULL incidents one per kind."""
         return (
             select(func.min(col(OutboxRow.id)))
-            .where(*_unfinished)
+            .where(*UNFINISHED)
             .group_by(col(OutboxRow.incident_id), col(OutboxRow.kind))
         )
 
-    async def _due_heads(self, now: datetime) -> list[OutboxRow]:
+    async def _due_heads(self, now: datetime) -> list[_Head]:
+        """The due heads, without their payloads: the claim returns the rows it wins whole
+        (a payload read here would be read again, and may have grown by then)."""
         async with self._db.read() as s, s.begin():
             stmt = (
-                select(OutboxRow)
+                select(OutboxRow.id, OutboxRow.incident_id, OutboxRow.kind)
                 .where(col(OutboxRow.id).in_(self._heads()), col(OutboxRow.next_attempt_at) <= now)
                 .order_by(col(OutboxRow.id))
             )
-            return list((await s.exec(stmt)).all())
+            return [_Head(int(i or 0), incident, kind) for i, incident, kind in await s.exec(stmt)]
 
     async def _claim(self, row_ids: list[int], now: datetime) -> dict[int, OutboxItem]:
         """Lease the rows still due and unfinished; each one won as it is now (a row another
@@ -270,7 +278,7 @@ class OutboxWorker:
         stmt = (
             update(OutboxRow)
             .where(col(OutboxRow.id).in_(row_ids), col(OutboxRow.next_attempt_at) <= now)
-            .where(*_unfinished)
+            .where(*UNFINISHED)
             .values(next_attempt_at=now + self._lease, attempts=col(OutboxRow.attempts) + 1)
             .returning(OutboxRow)
         )
@@ -300,7 +308,7 @@ class OutboxWorker:
             .where(
                 col(OutboxRow.id) == item.id,
                 col(OutboxRow.attempts) == item.attempts,
-                *_unfinished,
+                *UNFINISHED,
             )
             .values(next_attempt_at=self._clock() + self._lease)
         )
@@ -342,6 +350,6 @@ class OutboxWorker:
                 outcome.reason,
             )
             values = {"given_up_at": now, "last_error": outcome.reason}
-        stmt = update(OutboxRow).where(col(OutboxRow.id) == item.id, *_unfinished).values(**values)
+        stmt = update(OutboxRow).where(col(OutboxRow.id) == item.id, *UNFINISHED).values(**values)
         async with self._db.session() as s, s.begin():
             await s.exec(stmt)

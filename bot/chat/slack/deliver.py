@@ -153,21 +153,15 @@ class SlackDeliverer:
         except NotFoundError:
             return GiveUp(f"incident #{item.incident_id} no longer exists")
         event = _event(item)
-        if item.kind == PAGE:  # a page's DM, in a queue of its own: no card, no thread
-            try:
-                return await self._page(item, view, event) or Delivered()
-            except SlackApiError as exc:
-                return _api_outcome(exc, item.attempts)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                return classify_slack_error(
-                    status=None, error=type(exc).__name__, retry_after=None, attempts=item.attempts
-                )
-        text, card_blocks = blocks.incident_card(view, rollback_to=await self._rollback_to(view))
         try:
+            if item.kind == PAGE:  # a page's DM, in a queue of its own: no card, no thread
+                return await self._page(item, view, event) or Delivered()
+            text, card_blocks = blocks.incident_card(
+                view, rollback_to=await self._rollback_to(view)
+            )
             card = await self._card(item, view, text, card_blocks)
-            if event.kind == "page" and not item.payload.get(
-                DM_APART
-            ):  # an older row: the DM is its own
+            # A row written before page DMs had a queue of their own sends the DM itself.
+            if event.kind == "page" and not item.payload.get(DM_APART):
                 outcome = await self._page(item, view, event)
                 if outcome is not None:
                     return outcome
