@@ -35,7 +35,7 @@ from bot.notify.retry import NotifyRetrier
 from bot.oncall.handoff_watch import HandoffWatch
 from bot.oncall.mirror import PagerDutyMirror
 from bot.oncall.overrides import ScheduleBook
-from bot.oncall.paging import Pager
+from bot.oncall.paging import NOTIFY, Pager
 from bot.oncall.report_data import ReportService
 from bot.oncall.sla_watch import WATCHED as SLA_WATCHED
 from bot.oncall.sla_watch import SlaWatch
@@ -246,6 +246,7 @@ class Vigil:
         notifier.subscribe(vigil._count_opened)
         # Followers: durable, written with the change and retried until done (reactor.py).
         notifier.follow("pager", pager.on_change, wants=lambda c: c.kind in PAGER_KINDS)
+        reactor.urgent = frozenset({"pager", NOTIFY})  # pages go before the other follow-ups
         mirror = PagerDutyMirror(retrier, pager.pages.steps_sent)
         notifier.follow("pagerduty-mirror", mirror.on_change, wants=lambda c: c.kind == "state")
         notifier.follow("sla", sla_watch.on_change, wants=lambda c: c.kind in SLA_WATCHED)
@@ -276,7 +277,8 @@ class Vigil:
                 clock=clock,
             )
             vigil.attach(vigil.slack.backend)
-            vigil.slack.outbox.hold = ingestor.busy  # a storm is stored first, then narrated
+            # A storm is stored first and paged, then narrated in the thread.
+            vigil.slack.outbox.hold = lambda: ingestor.busy() or reactor.paging()
         try:
             await timers.start(paused=not drive_timers)
             await reactor.run_due()  # follow-ups a stopped or killed process still owed

@@ -16,9 +16,12 @@ through asyncpg) run the same code, with two kinds of session:
   slash command stay fast while alerts pour in. On PostgreSQL both are the same pool (MVCC
   already keeps readers and writers apart).
 
-Other processes on the same SQLite file (the CLI, a second replica) still meet this one's
-writer on SQLite's busy timeout; transactions are short, so that wait is short.
-:meth:`Database.write_delay` says how long the writer has been held, for ``/healthz``.
+On SQLite every statement runs on the event loop's thread (``bot.sqlite_driver``): a
+thread trip per step, each waiting for a turn of a busy loop, had a transaction hold the
+writer mostly waiting. Other processes on the same file (the CLI, a second replica) still
+meet this one's writer; a statement that finds their lock sleeps (asyncio, not the loop's
+thread) and tries again, up to the busy timeout. Transactions are short, so that wait is
+short. :meth:`Database.write_delay` says how long the writer has been held, for ``/healthz``.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session as SyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import sqlite_driver
 from bot.models import HealthProbe
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -140,7 +144,7 @@ class Database:
             memory = not parsed.database or parsed.database == ":memory:"
             if not memory:
                 Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000}
+            kwargs.update(_inline_sqlite())
             # The one writer connection: writers queue for it in order (see the docstring).
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=BUSY_TIMEOUT_MS / 1000)
         else:
@@ -155,7 +159,7 @@ class Database:
                 self.read_engine = create_async_engine(
                     self.url,
                     hide_parameters=True,
-                    connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                    **_inline_sqlite(),
                     pool_size=READERS,
                     max_overflow=0,
                 )
@@ -231,11 +235,9 @@ class Database:
 
     async def _probe_write(self, conn: AsyncConnection, within: float) -> None:
         """Write the health row. On SQLite another process's lock is waited for ``within``
-        seconds, not the usual busy timeout (a timeout around a blocked SQLite call would
-        still wait for it: the call runs in the driver's thread)."""
-        raw: Any = (await conn.get_raw_connection()).driver_connection
-        if self.is_sqlite:
-            await raw.execute(f"PRAGMA busy_timeout={int(within * 1000)}")
+        seconds, not the usual busy timeout (the writer's own bound, ``bot.sqlite_driver``)."""
+        raw: Any = (await conn.get_raw_connection()).dbapi_connection
+        before = sqlite_driver.set_busy_timeout(raw, within) if self.is_sqlite else 0.0
         try:
             async with conn.begin():
                 if not self.is_sqlite:
@@ -246,7 +248,7 @@ class Database:
                     await conn.execute(_HEALTH.insert().values(id=1, probed_at=now))
         finally:
             if self.is_sqlite:
-                await raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                sqlite_driver.set_busy_timeout(raw, before)
 
     def _track_writer(self) -> None:
         pool = self.engine.sync_engine.pool
@@ -305,6 +307,15 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+def _inline_sqlite() -> dict[str, Any]:
+    """Engine options: statements on the loop's thread (``bot.sqlite_driver``), so the
+    connection is used from it, and waits for another process's lock in asyncio."""
+    return {
+        "connect_args": {"timeout": 0, "check_same_thread": False},
+        "module": sqlite_driver.Dbapi(busy_timeout=BUSY_TIMEOUT_MS / 1000),
+    }
+
+
 def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
     sync_engine = engine.sync_engine
 
@@ -314,7 +325,9 @@ def _configure_sqlite(engine: AsyncEngine, *, writer: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # Another process's lock is waited for by the driver, asleep in asyncio (up to
+        # BUSY_TIMEOUT_MS): SQLite itself must not wait on the loop's thread.
+        cursor.execute("PRAGMA busy_timeout=0")
         if writer:
             cursor.execute("PRAGMA journal_mode=WAL")
             # In WAL mode NORMAL loses nothing when the process dies (kill -9 included); only

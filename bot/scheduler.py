@@ -59,6 +59,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -304,6 +305,13 @@ class Timers:
         """Forget one timer; False when there was none (already fired or cancelled)."""
         self._require_started()
         table = self._store.jobs_t
+        # Looked up first on a read session: most cancels find nothing (a page delivered at
+        # its first try cancels the retry it never needed), and a write would wait its turn
+        # for SQLite's one writer, in a storm behind the alerts, for nothing.
+        async with self._db.read() as s, s.begin():
+            found = (await s.execute(select(table.c.id).where(table.c.id == key))).first()
+        if found is None:
+            return False
         async with self._db.session() as s, s.begin():
             result = await s.exec(table.delete().where(table.c.id == key))
         return int(result.rowcount) > 0

@@ -87,6 +87,11 @@ class Reactor:
         self.inline = inline
         self._handlers: dict[str, Handler] = {}
         self._snapshots: dict[int, Change] = {}  # row id -> the change as committed
+        # Follow-ups that page someone (``vigil serve`` names the pager's): started before
+        # the others, and while any is due or running :meth:`paging` says so.
+        self.urgent: frozenset[str] = frozenset()
+        self._urgent_due = False
+        self._urgent_running = 0
         self._wake = asyncio.Event()
         notifier.runner = self
 
@@ -97,32 +102,49 @@ class Reactor:
         self._handlers[name] = handler
 
     def add(
-        self, session: AsyncSession, name: str, incident_id: int | None, data: dict[str, Any]
+        self,
+        session: AsyncSession,
+        name: str,
+        incident_id: int | None,
+        data: dict[str, Any],
+        *,
+        leased: bool = False,
     ) -> Reaction:
         """Stage a registered follow-up in the caller's transaction; run it with
-        :meth:`run` after the commit."""
+        :meth:`run` after the commit.
+
+        ``leased``: the row is written already claimed by this process (its lease running,
+        one attempt counted), for a caller that runs it itself right after the commit with
+        :meth:`run_leased`: a page must not wait for a claim, a second transaction that in
+        a storm queues behind the alerts for SQLite's one writer. If the process dies first,
+        the lease runs out and the worker runs it, as for any claimed row."""
         if name not in self._handlers:
             raise ValueError(f"no follow-up named {name!r} is registered")
         now = self._clock()
         row = Reaction(
-            incident_id=incident_id, follower=name, data=data, created_at=now, due_at=now
+            incident_id=incident_id,
+            follower=name,
+            data=data,
+            created_at=now,
+            due_at=now + LEASE if leased else now,
+            attempts=1 if leased else 0,
         )
         session.add(row)
         return row
 
-    async def run(
-        self, rows: Sequence[Reaction], changes: Mapping[int, Change], *, at_once: bool = False
-    ) -> None:
-        """After the commit that wrote ``rows``: run them now (inline, or ``at_once``: the
-        page the pager just committed must not wait for the worker's next look) or wake
-        the worker. ``changes`` maps ``id(row)`` to the change as committed, to spare a
-        read."""
+    async def run_leased(self, rows: Sequence[Reaction]) -> None:
+        """After the commit: run rows :meth:`add` wrote ``leased``, without claiming them."""
+        await self._run_claimed([r for r in rows if r.id is not None])
+
+    async def run(self, rows: Sequence[Reaction], changes: Mapping[int, Change]) -> None:
+        """After the commit that wrote ``rows``: run them now (inline) or wake the worker.
+        ``changes`` maps ``id(row)`` to the change as committed, to spare a read."""
         for row in rows:
             if row.id is not None and id(row) in changes:
                 self._snapshots[row.id] = changes[id(row)]
         while len(self._snapshots) > SNAPSHOTS:  # rows another replica ran: forget the oldest
             del self._snapshots[next(iter(self._snapshots))]
-        if not self.inline and not at_once:
+        if not self.inline:
             self._wake.set()
             return
         claimed = await self._claim([(r.id, r.due_at) for r in rows if r.id is not None])
@@ -149,6 +171,11 @@ class Reactor:
             ran += len(claimed)
             if len(due) < BATCH:
                 return ran
+
+    def paging(self) -> bool:
+        """Is a page being sent, or due? (Slack's thread messages wait meanwhile:
+        ``OutboxWorker.hold``; in a storm the pages are the news, the narration can wait.)"""
+        return self._urgent_running > 0 or self._urgent_due
 
     async def pending(self) -> int:
         """Rows not yet done (due, leased or waiting for a retry), for ``/metrics``."""
@@ -192,22 +219,21 @@ class Reactor:
         async with self._db.read() as s, s.begin():
             due = (
                 await s.exec(
-                    select(Reaction.id, Reaction.due_at, Reaction.incident_id)
+                    select(Reaction.id, Reaction.due_at, Reaction.incident_id, Reaction.follower)
                     .where(col(Reaction.due_at) <= self._clock())
                     .order_by(col(Reaction.id))
                     .limit(BATCH)
                 )
             ).all()
+        # Incidents with a page to send first (a storm's fiftieth P1 is paged before the
+        # first ones' SLA timers are set), then the rest, each incident's rows in order.
+        paging = {i for _, _, i, follower in due if follower in self.urgent}
         chosen: list[int | None] = []
-        seen: list[tuple[int, datetime]] = []
-        for row_id, due_at, incident_id in due:
-            if row_id is None or incident_id in running:
-                continue
-            if incident_id not in chosen:
-                if len(chosen) == free:
-                    continue
+        for _, _, incident_id, _ in sorted(due, key=lambda r: r[2] not in paging):
+            if incident_id not in running and incident_id not in chosen and len(chosen) < free:
                 chosen.append(incident_id)
-            seen.append((int(row_id), due_at))
+        seen = [(int(i), at) for i, at, incident, _ in due if i is not None and incident in chosen]
+        self._urgent_due = bool(paging - set(chosen) - set(running))
         for incident_id, group in _by_incident(await self._claim(seen)).items():
             task = asyncio.create_task(self._run_group(group))
             running[incident_id] = task
@@ -260,10 +286,15 @@ class Reactor:
     async def _run_group(self, group: Sequence[Reaction]) -> None:
         """One incident's claimed rows, in order; the done ones deleted together."""
         done: list[int] = []
-        for row in group:
-            if await self._run_one(row):
-                assert row.id is not None
-                done.append(row.id)
+        urgent = any(row.follower in self.urgent for row in group)
+        self._urgent_running += urgent
+        try:
+            for row in group:
+                if await self._run_one(row):
+                    assert row.id is not None
+                    done.append(row.id)
+        finally:
+            self._urgent_running -= urgent
         if done:
             async with self._db.session() as s, s.begin():
                 await s.exec(delete(Reaction).where(col(Reaction.id).in_(done)))

@@ -32,7 +32,7 @@ from bot.incidents.classify import (
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.reactions import Reaction
 from bot.incidents.states import OPEN_STATES, check_transition
-from bot.incidents.views import IncidentSummary, IncidentView
+from bot.incidents.views import FiringDigest, IncidentSummary, IncidentView
 from bot.models import Incident
 from bot.pagination import DEFAULT_LIMIT, Page
 
@@ -260,12 +260,23 @@ class IncidentService:
         await self.notifier.publish(changes, staged)
         return view
 
-    async def get(self, incident_id: int, *, timeline: bool = True) -> IncidentView:
-        """The incident with its alerts and (unless ``timeline`` is False, for a caller that
-        never reads it: the Slack card, redrawn at every entry) its timeline."""
+    async def get(
+        self, incident_id: int, *, timeline: bool = True, alerts: bool = True
+    ) -> IncidentView:
+        """The incident with its alerts and its timeline; ``alerts`` or ``timeline`` False
+        for a caller that never reads them (a page through ``notify:`` needs neither)."""
         async with self._db.read() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id)
-            return await store.view_of(session=s, incident=row, timeline=timeline)
+            return await store.view_of(session=s, incident=row, timeline=timeline, alerts=alerts)
+
+    async def card(self, incident_id: int, *, shown: int) -> tuple[IncidentView, FiringDigest]:
+        """What the incident's chat card shows, in one read: the incident's own fields (its
+        snapshot holds neither alerts nor timeline: read ``digest`` for the alerts) and the
+        digest of its alerts, ``shown`` firing ones at most."""
+        async with self._db.read() as s, s.begin():
+            row = await store.get_incident(session=s, incident_id=incident_id)
+            digest = await store.firing_digest(session=s, incident_id=incident_id, limit=shown)
+            return IncidentView.of(row), digest
 
     async def list(self, *, include_closed: bool = False, limit: int = 50) -> list[IncidentView]:
         """Full snapshots (alerts and timeline) of the open incidents, most severe first then
@@ -464,7 +475,15 @@ class IncidentService:
         within: Within | None = None,
     ) -> IncidentView:
         """Lock the incident, let ``apply`` change it, record the timeline entry it returns,
-        commit, then tell listeners. ``apply`` raising leaves everything unchanged."""
+        commit, then tell listeners. ``apply`` raising leaves everything unchanged.
+
+        The whole snapshot (alerts and timeline) is read after the commit, on a read
+        session: inside the transaction it held SQLite's one writer (and the incident's row
+        lock) while reading hundreds of rows, and every page writes several entries, so in a
+        storm the pages' bookkeeping crowded out the alerts. The followers are chosen
+        inside the transaction on the incident's own columns (all that ``wants`` reads);
+        listeners get the snapshot read just after the commit (a change committed in
+        between shows too, as it would on a retry)."""
         now = self._clock()
         async with self._db.session() as s, s.begin():
             row = await store.get_incident(session=s, incident_id=incident_id, for_update=True)
@@ -480,8 +499,11 @@ class IncidentService:
                 text=edit.text,
                 data=edit.data,
             )
-            view = await store.view_of(session=s, incident=row)
-            changes = [Change(edit.kind, view, actor, edit.announce or edit.text)]
-            staged = self.notifier.stage(s, changes, now)
-        await self.notifier.publish(changes, staged)
+            text = edit.announce or edit.text
+            bare = IncidentView.of(row, [], [])
+            staged = self.notifier.stage(s, [Change(edit.kind, bare, actor, text)], now)
+        view = await self.get(incident_id)
+        change = Change(edit.kind, view, actor, text)
+        staged.rows = [(reaction, change) for reaction, _ in staged.rows]
+        await self.notifier.publish([change], staged)
         return view

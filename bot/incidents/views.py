@@ -136,6 +136,12 @@ class IncidentView(IncidentFields):
             timeline=tuple(EventView.of(e) for e in events or ()),
         )
 
+    @classmethod
+    def of_views(
+        cls, row: Incident, alerts: Sequence[AlertView], events: Sequence[EventView]
+    ) -> IncidentView:
+        return cls(**_fields(row), alerts=tuple(alerts), timeline=tuple(events))
+
     @property
     def firing(self) -> tuple[AlertView, ...]:
         return tuple(a for a in self.alerts if a.status == "firing")
@@ -149,6 +155,24 @@ class IncidentView(IncidentFields):
         if detail:
             body["timeline"] = [e.to_json() for e in self.timeline]
         return body
+
+
+@dataclass(frozen=True)
+class FiringDigest:
+    """What a card shows of an incident's alerts: the first firing ones, and how many fire
+    and how many there are. Read with two small queries (``store.firing_digest``) instead of
+    every alert: a card is redrawn at each timeline entry, and in a storm an incident holds
+    hundreds of alerts."""
+
+    shown: tuple[AlertView, ...]
+    firing: int
+    total: int
+
+    @classmethod
+    def of(cls, view: IncidentView, limit: int) -> FiringDigest:
+        """From a snapshot that holds every alert."""
+        firing = view.firing
+        return cls(shown=firing[:limit], firing=len(firing), total=len(view.alerts))
 
 
 @dataclass(frozen=True)

@@ -324,7 +324,7 @@ class Pager:
                     return False
                 if self._reactor is not None and self._retrier is not None:
                     data = {"incident": view.id, "person": person, "text": text}
-                    notify.append(self._reactor.add(s, NOTIFY, view.id, data))
+                    notify.append(self._reactor.add(s, NOTIFY, view.id, data, leased=True))
                 return True
 
             try:
@@ -348,13 +348,14 @@ class Pager:
                 except Exception:  # one broken channel must not stop the others
                     log.exception("page to %s via %s failed", person, sender.name)
             if self._reactor is not None:  # the page goes out now, not at the worker's look
-                await self._reactor.run(notify, {}, at_once=True)
+                await self._reactor.run_leased(notify)
             else:
                 await self._notify(view, person, text)
 
     async def _notify_row(self, data: dict[str, Any]) -> None:
         """The reactor runs this for each page committed with a notify: follow-up."""
-        view = await self._incidents.get(int(data["incident"]))
+        # Its title, severity and service are all a notification carries.
+        view = await self._incidents.get(int(data["incident"]), timeline=False, alerts=False)
         await self._notify(view, str(data["person"]), str(data["text"]))
 
     async def _notify(self, view: IncidentView, person: str, text: str) -> None:

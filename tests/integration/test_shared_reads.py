@@ -58,16 +58,20 @@ async def _ask_after_a_write(db: Database, clock: FakeClock) -> None:
     incidents = IncidentService(db, clock=clock)
     await incidents.open(title="Payments down", actor="@alice", severity="P1")
     reads = list_reads(db)
+    committed = asyncio.Event()
+    db.on_after_commit(lambda _session: committed.set())
     held = [await db.read_engine.connect() for _ in range(READERS)]  # the first read waits
     try:
         before = asyncio.create_task(incidents.page())
         await asyncio.sleep(0)  # it has asked and waits for a reader
-        await incidents.acknowledge(1, actor="@alice")
-        after = asyncio.create_task(incidents.page())
+        # The ack commits, then reads its snapshot on a reader: it waits with the first read.
+        ack = asyncio.create_task(incidents.acknowledge(1, actor="@alice"))
+        await asyncio.wait_for(committed.wait(), 10)
+        after = asyncio.create_task(incidents.page())  # asked once the write is committed
         await asyncio.sleep(0)
     finally:
         for conn in held:
             await conn.close()
-    _, second = await asyncio.gather(before, after)
+    _, second, _ = await asyncio.gather(before, after, ack)
     assert len(reads) == 2
     assert [i.state for i in second.items] == ["acknowledged"]

@@ -37,7 +37,7 @@ from bot.chat.slack.modals import (
     new_incident_modal,
     parse_new_incident_submission,
 )
-from bot.incidents.views import AlertView, EventView, IncidentView
+from bot.incidents.views import AlertView, EventView, FiringDigest, IncidentView
 
 __all__ = [
     "ACK",
@@ -98,7 +98,7 @@ CONFIRM_TEXT_MAX = 300
 MESSAGE_BLOCKS_MAX = 50
 FALLBACK_TEXT_MAX = 3000  # Slack allows 40,000; a notification shows far less
 
-_ALERTS_SHOWN = 5
+ALERTS_SHOWN = 5  # firing alerts a card lists
 _ALERT_TITLE_MAX = 300
 _OPEN = ("triggered", "acknowledged", "contained")
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
@@ -247,15 +247,14 @@ def _alert_line(alert: AlertView) -> str:
     return line
 
 
-def _what_fired(view: IncidentView) -> Block | None:
-    firing = view.firing
-    if not firing:
-        if not view.alerts:
+def _what_fired(view: IncidentView, digest: FiringDigest) -> Block | None:
+    if not digest.firing:
+        if not digest.total:
             return None
-        return _section(f"*What fired*\nNothing firing now; {len(view.alerts)} alert(s) resolved.")
-    lines = [_alert_line(a) for a in firing[:_ALERTS_SHOWN]]
-    if len(firing) > _ALERTS_SHOWN:
-        lines.append(f"+{len(firing) - _ALERTS_SHOWN} more — /incident show {view.id}")
+        return _section(f"*What fired*\nNothing firing now; {digest.total} alert(s) resolved.")
+    lines = [_alert_line(a) for a in digest.shown[:ALERTS_SHOWN]]
+    if digest.firing > ALERTS_SHOWN:
+        lines.append(f"+{digest.firing - ALERTS_SHOWN} more — /incident show {view.id}")
     return _section("*What fired*\n" + "\n".join(lines))
 
 
@@ -298,13 +297,20 @@ def _card_actions(view: IncidentView, rollback_to: tuple[str, str] | None) -> Bl
 
 
 def incident_card(
-    view: IncidentView, *, rollback_to: tuple[str, str] | None = None
+    view: IncidentView,
+    digest: FiringDigest | None = None,
+    *,
+    rollback_to: tuple[str, str] | None = None,
 ) -> tuple[str, list[Block]]:
     """The incident's one card in the channel: ``(fallback text, blocks)``.
 
+    ``digest`` is what the card lists of the alerts (``IncidentService.card`` reads it
+    without every alert); None takes it from ``view``, which then holds every alert.
     ``rollback_to`` is ``(serving version, version it would go back to)`` when the caller
     knows them; the Roll back dialog then names both, so nobody confirms blind.
     """
+    if digest is None:
+        digest = FiringDigest.of(view, ALERTS_SHOWN)
     commander = _who(view.commander) or f"unassigned — /incident assign {view.id} @you"
     opened = f"Opened {view.created_at:%Y-%m-%d %H:%MZ} by {_who(view.created_by)}"
     if view.acknowledged_at:
@@ -327,7 +333,7 @@ def incident_card(
         },
         {"type": "section", "text": _md(escape(render.next_step(view))), "fields": fields},
         _context(_why(view)),
-        _what_fired(view),
+        _what_fired(view, digest),
         _context(opened),
         _card_actions(view, rollback_to),
     ]

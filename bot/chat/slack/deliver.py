@@ -149,7 +149,9 @@ class SlackDeliverer:
         if item.incident_id is None:
             return Delivered()
         try:
-            view = await self._incidents.get(item.incident_id, timeline=False)
+            # The incident's own fields and a digest of its alerts, not every alert: this
+            # runs for each timeline entry, and in a storm an incident holds hundreds.
+            view, digest = await self._incidents.card(item.incident_id, shown=blocks.ALERTS_SHOWN)
         except NotFoundError:
             return GiveUp(f"incident #{item.incident_id} no longer exists")
         event = _event(item)
@@ -157,7 +159,7 @@ class SlackDeliverer:
             if item.kind == PAGE:  # a page's DM, in a queue of its own: no card, no thread
                 return await self._page(item, view, event) or Delivered()
             text, card_blocks = blocks.incident_card(
-                view, rollback_to=await self._rollback_to(view)
+                view, digest, rollback_to=await self._rollback_to(view)
             )
             card = await self._card(item, view, text, card_blocks)
             # A row written before page DMs had a queue of their own sends the DM itself.

@@ -1,0 +1,74 @@
+"""SQLite's writer runs its statements on the event loop's thread (``bot.sqlite_driver``):
+when another process holds the database, the bot must keep serving while its write waits,
+and the write must land the moment the lock is let go, or fail clearly at the bound."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from bot.db import Database
+from bot.incidents.service import IncidentService
+from bot.sqlite_driver import set_busy_timeout
+from tests.integration.test_health import writer_held
+from tests.support import FakeClock
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> Database:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}")
+    await db.migrate()
+    return db
+
+
+async def test_a_write_waits_for_another_process_without_stopping_the_bot(
+    sqlite_db: Database, clock: FakeClock
+) -> None:
+    incidents = IncidentService(sqlite_db, clock=clock)
+    ticks = 0
+
+    async def ticker(stop: asyncio.Event) -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    try:
+        async with writer_held(sqlite_db.url):
+            opening = asyncio.create_task(
+                incidents.open(title="payments is down", actor="@maya", severity="P1")
+            )
+            stop = asyncio.Event()
+            beat = asyncio.create_task(ticker(stop))
+            for _ in range(200):  # bounded: the write is still waiting and the loop is alive
+                await asyncio.sleep(0.01)
+                if ticks >= 10:
+                    break
+            assert ticks >= 10 and not opening.done()
+            # Other work is served meanwhile: reading never waits for the writer.
+            assert not (await incidents.page()).items
+        view = await asyncio.wait_for(opening, 10)  # let go: the write lands
+        stop.set()
+        await beat
+        assert (await incidents.get(view.id)).title == "payments is down"
+    finally:
+        await sqlite_db.dispose()
+
+
+async def test_a_write_that_never_gets_the_lock_fails_at_its_bound_and_keeps_nothing(
+    sqlite_db: Database, clock: FakeClock
+) -> None:
+    incidents = IncidentService(sqlite_db, clock=clock)
+    try:
+        async with sqlite_db.engine.connect() as conn:  # the writer's one connection
+            raw = (await conn.get_raw_connection()).dbapi_connection
+            set_busy_timeout(raw, 0.2)
+        async with writer_held(sqlite_db.url):
+            with pytest.raises(OperationalError, match="database is locked"):
+                await incidents.open(title="payments is down", actor="@maya", severity="P1")
+        assert not (await incidents.page()).items
+    finally:
+        await sqlite_db.dispose()
