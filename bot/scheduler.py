@@ -59,9 +59,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database, normalise_url, redact_url
@@ -309,7 +309,7 @@ class Timers:
         # its first try cancels the retry it never needed), and a write would wait its turn
         # for SQLite's one writer, in a storm behind the alerts, for nothing.
         async with self._db.read() as s, s.begin():
-            found = (await s.execute(select(table.c.id).where(table.c.id == key))).first()
+            found = (await s.exec(select(table.c.id).where(table.c.id == key))).first()
         if found is None:
             return False
         async with self._db.session() as s, s.begin():

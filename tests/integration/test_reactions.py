@@ -9,12 +9,14 @@ and a retry sees the incident as it is now, not as it was.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.app import Vigil
+from bot.incidents import reactor as reactor_module
 from bot.incidents.reactions import Reaction
 from bot.incidents.reactor import LEASE
 from bot.incidents.service import Change
@@ -97,3 +99,41 @@ async def test_a_follow_up_claimed_by_a_process_that_died_runs_once_its_lease_is
     assert await other.reactor.run_due() == 0
     assert heard == ["Opened by @maya"]
     assert await rows(other, "escalate") == []
+
+
+async def test_the_worker_starts_an_incident_with_a_page_to_send_before_older_chores(
+    make_vigil: MakeVigil, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storm: many incidents' follow-ups are due and the worker has one free slot. The
+    incident with a page to send goes first, though its rows are the newest."""
+    vigil = await make_vigil()
+    vigil.reactor.inline = False  # as under vigil serve: the worker runs them
+    vigil.reactor.urgent = frozenset({"page-now"})
+    monkeypatch.setattr(reactor_module, "PARALLEL", 1)
+    heard: list[tuple[str, int]] = []
+    first = asyncio.Event()
+
+    async def chores(change: Change) -> None:
+        heard.append(("chores", change.incident.id))
+        first.set()
+
+    async def page_now(change: Change) -> None:
+        heard.append(("page-now", change.incident.id))
+        first.set()
+
+    vigil.notifier.follow("chores", chores, wants=lambda c: c.kind == "opened")
+    vigil.notifier.follow(
+        "page-now", page_now, wants=lambda c: c.kind == "opened" and c.incident.severity == "P1"
+    )
+    for title in ("disk at 80%", "queue lag", "slow search"):
+        await vigil.incidents.open(title=title, actor="@maya", severity="P3")
+    urgent = await vigil.incidents.open(title="payments down", actor="@maya", severity="P1")
+    assert vigil.reactor.paging() is False  # nothing looked yet
+    stop = asyncio.Event()
+    worker = asyncio.create_task(vigil.reactor.loop(stop))
+    try:
+        await asyncio.wait_for(first.wait(), 10)
+        assert heard[0][1] == urgent.id  # its chores run first, in its own order, then its page
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 10)

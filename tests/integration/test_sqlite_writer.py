@@ -47,7 +47,8 @@ async def test_a_write_waits_for_another_process_without_stopping_the_bot(
                 await asyncio.sleep(0.01)
                 if ticks >= 10:
                     break
-            assert ticks >= 10 and not opening.done()
+            assert ticks >= 10
+            assert not opening.done()
             # Other work is served meanwhile: reading never waits for the writer.
             assert not (await incidents.page()).items
         view = await asyncio.wait_for(opening, 10)  # let go: the write lands
