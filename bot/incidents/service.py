@@ -430,9 +430,14 @@ class IncidentService:
         actor: str,
         data: Mapping[str, Any] | None = None,
         state: str | None = None,
+        snapshot: bool = True,
     ) -> IncidentView:
         """Put what another part of Vigil did (a page, a playbook step, a post-mortem draft)
-        on the timeline, optionally moving the incident to ``state`` in the same transaction."""
+        on the timeline, optionally moving the incident to ``state`` in the same transaction.
+
+        ``snapshot`` False: the caller and the listeners of ``kind`` never read the alerts
+        or the timeline (the pager's own bookkeeping), so unless a follower wants the entry
+        the view returned and told is the incident's own fields, and nothing more is read."""
 
         def apply(row: Incident, now: datetime) -> _Edit:
             if state is not None and state != row.state:
@@ -440,7 +445,7 @@ class IncidentService:
                 _enter(row, state, now)
             return _Edit(kind, text, dict(data or {}))
 
-        return await self._edit(incident_id, apply, actor=actor)
+        return await self._edit(incident_id, apply, actor=actor, snapshot=snapshot)
 
     async def record_if(
         self,
@@ -451,6 +456,7 @@ class IncidentService:
         text: str,
         actor: str,
         data: Mapping[str, Any] | None = None,
+        snapshot: bool = True,
     ) -> IncidentView | None:
         """:meth:`record`, with ``within(session)`` run in the same transaction first: when it
         says False, nothing is written and None is returned. The pager claims a page's row
@@ -462,7 +468,9 @@ class IncidentService:
             return _Edit(kind, text, dict(data or {}))
 
         try:
-            return await self._edit(incident_id, apply, actor=actor, within=within)
+            return await self._edit(
+                incident_id, apply, actor=actor, within=within, snapshot=snapshot
+            )
         except _Skipped:
             return None
 
@@ -473,6 +481,7 @@ class IncidentService:
         *,
         actor: str,
         within: Within | None = None,
+        snapshot: bool = True,
     ) -> IncidentView:
         """Lock the incident, let ``apply`` change it, record the timeline entry it returns,
         commit, then tell listeners. ``apply`` raising leaves everything unchanged.
@@ -502,7 +511,7 @@ class IncidentService:
             text = edit.announce or edit.text
             bare = IncidentView.of(row, [], [])
             staged = self.notifier.stage(s, [Change(edit.kind, bare, actor, text)], now)
-        view = await self.get(incident_id)
+        view = await self.get(incident_id) if snapshot or staged.rows else bare
         change = Change(edit.kind, view, actor, text)
         staged.rows = [(reaction, change) for reaction, _ in staged.rows]
         await self.notifier.publish([change], staged)

@@ -225,7 +225,7 @@ class NotifyRetrier:
         data: Mapping[str, Any] = {"target": n.target, "channel": channel or "", **extra}
         for line in lines:
             await self._incidents.record(
-                n.incident_id, kind=ENTRY_KIND, text=line, actor="vigil", data=data
+                n.incident_id, kind=ENTRY_KIND, text=line, actor="vigil", data=data, snapshot=False
             )
 
     def _subset(self, channels: Sequence[Channel]) -> tuple[Channel, ...]:

@@ -167,7 +167,7 @@ class Pager:
 
     async def _record(self, incident_id: int, text: str, data: dict[str, Any]) -> None:
         await self._incidents.record(
-            incident_id, kind="escalation", text=text, actor="vigil", data=data
+            incident_id, kind="escalation", text=text, actor="vigil", data=data, snapshot=False
         )
 
     async def hold(self, incident_id: int) -> bool:
@@ -265,7 +265,8 @@ class Pager:
                 {},
             )
             return
-        view = await self._incidents.get(incident_id)
+        # The state and the fields a page names: neither the alerts nor the timeline.
+        view = await self._incidents.get(incident_id, timeline=False, alerts=False)
         now = self._clock()
         state = due(
             policy,
@@ -335,6 +336,7 @@ class Pager:
                     text=f"Paged {person} (level {step.level}, round {step.round}) {how}",
                     actor="vigil",
                     data={"step": step.index, "level": step.level, "target": person},
+                    snapshot=False,
                 )
             except IntegrityError:  # another process claimed this step at the same moment
                 continue
