@@ -137,3 +137,32 @@ async def test_the_worker_starts_an_incident_with_a_page_to_send_before_older_ch
     finally:
         stop.set()
         await asyncio.wait_for(worker, 10)
+
+
+async def test_a_page_delivery_waiting_on_the_far_end_does_not_hold_the_worker(
+    make_vigil: MakeVigil,
+) -> None:
+    """Under the worker, a row written leased (a page through notify:) runs apart: the
+    pager's slot is free for the next incident while the webhook takes its time, and the
+    row is done once the far end answers."""
+    vigil = await make_vigil()
+    vigil.reactor.inline = False
+    answered, started = asyncio.Event(), asyncio.Event()
+
+    async def slow_webhook(data: dict[str, object]) -> None:
+        started.set()
+        await answered.wait()
+
+    vigil.reactor.register("slow-webhook", slow_webhook)
+    view = await vigil.incidents.open(title="payments down", actor="@maya", severity="P1")
+    async with vigil.db.session() as s, s.begin():
+        row = vigil.reactor.add(s, "slow-webhook", view.id, {}, leased=True)
+    await asyncio.wait_for(vigil.reactor.run_leased([row]), 5)  # returns: nothing waits on it
+    await asyncio.wait_for(started.wait(), 5)
+    assert [r.id for r in await rows(vigil, "slow-webhook")] == [row.id]  # in flight, kept
+    answered.set()
+    for _ in range(100):  # bounded: the delivery ends and its row is deleted
+        if not await rows(vigil, "slow-webhook"):
+            break
+        await asyncio.sleep(0.02)
+    assert await rows(vigil, "slow-webhook") == []
