@@ -188,7 +188,8 @@ class SlaWatch:
 
     async def _plan(self, incident_id: int) -> None:
         # Reloaded rather than the change's snapshot: a later change may have committed.
-        await self._schedule(await self._incidents.get(incident_id))
+        # Its clock reads the incident's times and its timeline (what was said), no alerts.
+        await self._schedule(await self._incidents.get(incident_id, alerts=False))
 
     async def _schedule(self, view: IncidentView) -> None:
         look = check(view, self._clock(), self._sla)
