@@ -58,6 +58,18 @@ class PageBook:
         )
         return True
 
+    async def claimed(self, incident_id: int, step: int, person: str) -> bool:
+        """Has this step been paged to this person (its row committed)?"""
+        async with self._db.read() as s, s.begin():
+            found = await s.exec(
+                select(Page.id).where(
+                    col(Page.incident_id) == incident_id,
+                    col(Page.step) == step,
+                    col(Page.target) == person,
+                )
+            )
+            return found.first() is not None
+
     async def steps_sent(self, incident_id: int) -> int:
         """How many escalation steps have been sent (the next step's index)."""
         async with self._db.read() as s, s.begin():

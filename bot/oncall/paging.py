@@ -338,8 +338,13 @@ class Pager:
                     data={"step": step.index, "level": step.level, "target": person},
                     snapshot=False,
                 )
-            except IntegrityError:  # another process claimed this step at the same moment
-                continue
+            except IntegrityError:
+                if await self.pages.claimed(view.id, step.index, person):
+                    continue  # another process claimed this step at the same moment
+                # Not the page's own row: never a silent "already paged". Fail, so the step
+                # is tried again (the timer's retry, the follow-up's), and the log says why.
+                log.exception("page of #%d to %s (step %d) failed", view.id, person, step.index)
+                raise
             if paged is None:
                 continue  # another process (or an earlier run) already paged this step
             if not senders:
