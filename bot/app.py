@@ -279,6 +279,8 @@ class Vigil:
             vigil.attach(vigil.slack.backend)
             # A storm is stored first and paged, then narrated in the thread.
             vigil.slack.outbox.hold = lambda: ingestor.busy() or reactor.paging()
+        if db.is_sqlite:  # a storm is stored first (Reactor.loop): its one writer is shared
+            reactor.intake_busy = ingestor.busy
         try:
             await timers.start(paused=not drive_timers)
             await reactor.run_due()  # follow-ups a stopped or killed process still owed
