@@ -15,6 +15,7 @@ stored (and the sender gets its 2xx) or none is (and the sender retries). Rules:
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,6 +98,7 @@ class _NewAlert:
 BATCH_ALERTS = 1_000  # alerts in one group-committed transaction, at most
 PG_BATCHES = 4  # ingest transactions at once on PostgreSQL
 QUIET = 1.0  # seconds without a post before a storm's intake counts as over (busy)
+STORM_POSTS = 3  # ingest transactions within QUIET that make a storm
 
 
 @dataclass
@@ -172,7 +174,8 @@ class AlertIngestor:
         self._clock = clock
         self._waiting: list[_Post] = []
         self._storing = 0  # ingest transactions running now
-        self._stored_at = float("-inf")  # loop time the last ingest transaction ended
+        # Loop times the last ingest transactions ended (a storm is several within QUIET).
+        self._stored_at: collections.deque[float] = collections.deque(maxlen=STORM_POSTS)
         # SQLite has one writer: one ingest transaction at a time. PostgreSQL runs a few at
         # once (their round trips overlap; incidents are locked in key order: no deadlock).
         self._turn = asyncio.Semaphore(1 if db.is_sqlite else PG_BATCHES)
@@ -206,19 +209,21 @@ class AlertIngestor:
                     raise
                 finally:
                     self._storing -= 1
-                    self._stored_at = asyncio.get_running_loop().time()
+                    self._stored_at.append(asyncio.get_running_loop().time())
         return await post.done
 
     def busy(self) -> bool:
-        """Are alerts being stored, waiting to be, or were they less than :data:`QUIET`
-        ago? (Slack's thread messages wait for a storm's intake: ``OutboxWorker.hold``.)
-        The last second counts: between two posts of a storm the ingestor is idle for a
-        moment, and thread messages let through in those gaps took a third of the CPU the
-        intake needed (measured: 730-1,000 alerts/s on SQLite without it, 1,100-1,160
-        with it, pages sooner too)."""
+        """Are alerts being stored, waiting to be, or is a storm on (:data:`STORM_POSTS`
+        transactions stored within the last :data:`QUIET` seconds)? (Slack's thread
+        messages wait for a storm's intake: ``OutboxWorker.hold``.) The last second counts:
+        between two posts of a storm the ingestor is idle for a moment, and thread messages
+        let through in those gaps took a third of the CPU the intake needed (measured:
+        730-1,000 alerts/s on SQLite without it, 1,100-1,160 with it, pages sooner too). A
+        lone alert is no storm: its card goes out at once."""
         if self._storing > 0 or self._waiting:
             return True
-        return asyncio.get_running_loop().time() - self._stored_at < QUIET
+        now = asyncio.get_running_loop().time()
+        return sum(1 for at in self._stored_at if now - at < QUIET) >= STORM_POSTS
 
     async def _store(self, batch: list[_Post]) -> None:
         """One transaction for the whole batch; if it fails for another reason than a race,
