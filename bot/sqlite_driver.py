@@ -92,8 +92,9 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc)
 
 
-class _BufferedCursor(AsyncAdapt_aiosqlite_cursor):
-    """A cursor whose statements leave their rows here; no driver cursor stays open."""
+class InlineCursor(AsyncAdapt_aiosqlite_cursor):
+    """A statement is a direct call on the loop's thread (see the module docstring); its
+    rows are kept here, and no driver cursor stays open."""
 
     __slots__ = ("_last",)
 
@@ -150,7 +151,11 @@ class _BufferedCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows = collections.deque(result.rows)
 
     def _run(self, fn: Run, operation: Any, parameters: Any) -> _Result:
-        raise NotImplementedError
+        _touch_loop()
+        conn: sqlite3.Connection = self._connection._conn
+        adapt: _InlineConnection = self._adapt_connection  # type: ignore[assignment]
+        result: _Result = _patiently(adapt, lambda: fn(conn, operation, parameters))
+        return result
 
 
 async def _done() -> None:
@@ -182,19 +187,6 @@ def _patiently(adapt: _InlineConnection, call: Callable[[], Any]) -> Any:
                 raise
             await_(asyncio.sleep(min(wait, deadline - now)))
             wait = min(wait * 2, MAX_WAIT)
-
-
-class InlineCursor(_BufferedCursor):
-    """A statement is a direct call on the loop's thread (see the module docstring)."""
-
-    __slots__ = ()
-
-    def _run(self, fn: Run, operation: Any, parameters: Any) -> _Result:
-        _touch_loop()
-        conn: sqlite3.Connection = self._connection._conn
-        adapt: _InlineConnection = self._adapt_connection  # type: ignore[assignment]
-        result: _Result = _patiently(adapt, lambda: fn(conn, operation, parameters))
-        return result
 
 
 class _InlineConnection(AsyncAdapt_aiosqlite_connection):

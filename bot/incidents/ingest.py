@@ -222,8 +222,8 @@ class AlertIngestor:
         lone alert is no storm: its card goes out at once."""
         if self._storing > 0 or self._waiting:
             return True
-        now = asyncio.get_running_loop().time()
-        return sum(1 for at in self._stored_at if now - at < QUIET) >= STORM_POSTS
+        ends = self._stored_at  # the last STORM_POSTS, oldest first
+        return len(ends) == STORM_POSTS and asyncio.get_running_loop().time() - ends[0] < QUIET
 
     async def _store(self, batch: list[_Post]) -> None:
         """One transaction for the whole batch; if it fails for another reason than a race,

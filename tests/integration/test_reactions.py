@@ -160,9 +160,8 @@ async def test_a_page_delivery_waiting_on_the_far_end_does_not_hold_the_worker(
     await asyncio.wait_for(vigil.reactor.run_leased([row]), 5)  # returns: nothing waits on it
     await asyncio.wait_for(started.wait(), 5)
     assert [r.id for r in await rows(vigil, "slow-webhook")] == [row.id]  # in flight, kept
+    committed = asyncio.Event()
+    vigil.db.on_after_commit(lambda _session: committed.set())
     answered.set()
-    for _ in range(100):  # bounded: the delivery ends and its row is deleted
-        if not await rows(vigil, "slow-webhook"):
-            break
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(committed.wait(), 5)  # the delivery ended: its row's delete
     assert await rows(vigil, "slow-webhook") == []
