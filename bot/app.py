@@ -9,9 +9,11 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
+from typing import Literal
 
 from aiohttp import web
 
+from bot import wakeups
 from bot.chat.backend import ChatBackend
 from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.wiring import SlackParts, build_slack
@@ -60,6 +62,7 @@ from bot.web import Routes, build_web_app
 
 log = logging.getLogger(__name__)
 
+Role = Literal["all", "http", "worker"]
 PAGER_KINDS = frozenset({"opened", "severity", "state"})  # what starts or stops paging
 
 
@@ -95,12 +98,19 @@ class Vigil:
 
     @classmethod
     async def create(
-        cls, settings: Settings, *, clock: Clock = utcnow, drive_timers: bool = True
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        drive_timers: bool = True,
+        follow_ups: bool = True,
     ) -> Vigil:
         """Open the database, apply migrations, and wire the services.
 
         ``drive_timers=False`` leaves durable timers (escalations) to ``vigil.timers.run_due``,
-        for tests and the demo, whose clocks are not the wall clock.
+        for tests and the demo, whose clocks are not the wall clock. ``follow_ups=False``
+        (the HTTP process of a split ``vigil serve``) leaves what a stopped process still
+        owed (follow-ups, SLA and handoff timers) to the worker process, which resumes it.
         """
         playbooks = load_configured_playbooks(settings)  # a broken one: ConfigError, no db
         rules = load_rules(rule_files(settings))  # likewise for a broken rules file
@@ -283,10 +293,11 @@ class Vigil:
             reactor.intake_busy = ingestor.busy
         try:
             await timers.start(paused=not drive_timers)
-            await reactor.run_due()  # follow-ups a stopped or killed process still owed
             await snoozes.resume()  # snoozes set before this process: timers and conditions
-            await sla_watch.resume()  # incidents opened before this process: their SLA timers
-            await handoffs.resume()  # each schedule's next handoff, unless a timer is pending
+            if follow_ups:
+                await reactor.run_due()  # follow-ups a stopped or killed process still owed
+                await sla_watch.resume()  # incidents opened before this process: SLA timers
+                await handoffs.resume()  # each schedule's next handoff, unless one is pending
         except Exception:
             await db.dispose()
             raise
@@ -346,42 +357,62 @@ class Vigil:
         await self.db.dispose()
 
 
-async def serve(vigil: Vigil, *, host: str, port: int, stop: asyncio.Event) -> None:
-    """Serve HTTP (and any attached chat backends) until ``stop`` is set."""
-    runner = web.AppRunner(vigil.web_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    log.info(
-        "Vigil is up: HTTP on http://%s:%d (alerts: POST /alerts/alertmanager, "
-        "/alerts/generic), database %s",
-        host,
-        port,
-        redact_url(vigil.db.url),
-    )
-    outbox = None
-    if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
-        outbox = asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox")
+async def serve(
+    vigil: Vigil, *, host: str, port: int, stop: asyncio.Event, role: Role = "all"
+) -> None:
+    """Serve until ``stop`` is set: HTTP, chat backends and rule polling (role ``http``),
+    the workers that page, fire timers and deliver to Slack (role ``worker``), or both
+    (``all``, one process). A split ``vigil serve`` (``bot.supervise``) runs one process of
+    each role on PostgreSQL, so alert intake and paging each have a core."""
+    runner: web.AppRunner | None = None
+    if role != "worker":
+        runner = web.AppRunner(vigil.web_app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info(
+            "Vigil is up: HTTP on http://%s:%d (alerts: POST /alerts/alertmanager, "
+            "/alerts/generic), database %s%s",
+            host,
+            port,
+            redact_url(vigil.db.url),
+            "; pages, timers and Slack delivery run in the worker" if role == "http" else "",
+        )
     # Follow-ups (pages, SLA timers) run in the worker, not in the request that committed
     # the change: an alert post returns once stored, and paging does not wait on its sender.
     vigil.reactor.inline = False
-    follow_ups = asyncio.create_task(vigil.reactor.loop(stop), name="follow-ups")
+    workers: list[asyncio.Task[None]] = []
+    if role != "http":
+        if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
+            workers.append(asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox"))
+        workers.append(asyncio.create_task(vigil.reactor.loop(stop), name="follow-ups"))
+        wakes = {"reactions": vigil.reactor.wake, "vigil_timers": vigil.timers.wake}
+        if vigil.slack is not None:
+            wakes["outbox"] = vigil.slack.outbox.wake
+        workers.append(asyncio.create_task(wakeups.listen(vigil.db, wakes, stop), name="wakes"))
+    if role == "worker":
+        log.info(
+            "Vigil worker is up: pages, timers and Slack delivery, database %s",
+            redact_url(vigil.db.url),
+        )
     rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
-    rules.start()
+    if role != "worker":
+        rules.start()
     try:
-        for backend in vigil.backends:
-            await backend.start()
+        if role != "worker":
+            for backend in vigil.backends:
+                await backend.start()
         await stop.wait()
     finally:
-        if outbox is not None:  # let a delivery in flight finish, but not hold shutdown hostage
+        for task in workers:  # let a delivery in flight finish, but not hold shutdown hostage
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(outbox, timeout=5)
-        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(follow_ups, timeout=5)
-        rules.stop()
-        with contextlib.suppress(asyncio.TimeoutError):  # let a group run in flight finish
-            await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)
-        await runner.cleanup()
+                await asyncio.wait_for(task, timeout=5)
+        if role != "worker":
+            rules.stop()
+            with contextlib.suppress(asyncio.TimeoutError):  # a group run in flight finishes
+                await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)
+        if runner is not None:
+            await runner.cleanup()
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:

@@ -12,17 +12,20 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot import incident_cli, model_cli, schedule_cli
-from bot.app import Vigil, serve, stop_on_signals
+from bot.app import Role, Vigil, serve, stop_on_signals
 from bot.chat.backend import announcement
 from bot.chat.console import ConsoleBackend, stdin_reader
 from bot.checks import check_rules, run_checks
 from bot.config import Settings, load_settings
-from bot.db import redact_url
+from bot.db import Database, redact_url
 from bot.demo import run_demo
 from bot.errors import ConfigError, VigilError
 from bot.incidents.service import Change
 from bot.rules.listing import rule_lines
+from bot.supervise import split_wanted, stop_when_stdin_ends, supervise
 
 log = logging.getLogger("vigil")
 
@@ -58,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve Vigil's HTTP endpoints only, as a platform's web process does.",
     )
     server_options(serve_p)
+    serve_p.add_argument(
+        "--processes",
+        choices=("auto", "1", "2"),
+        help="2: alerts and commands in one process, pages, timers and Slack delivery in "
+        "another, each with a core (PostgreSQL only); 1: all in one; auto (default, or "
+        "$VIGIL_PROCESSES): 2 on PostgreSQL with two or more CPUs",
+    )
+    serve_p.add_argument("--role", choices=("http", "worker"), help=argparse.SUPPRESS)
     check = sub.add_parser(
         "check",
         help="validate config, rules, playbooks and templates; exit 1 on the first error",
@@ -176,7 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(output)
             return 0
-        asyncio.run(_serve(settings, console=args.command == "run"))
+        if args.command == "serve" and args.role is None:
+            split = _split(args, settings, env)
+            if split is not None:
+                asyncio.run(_migrate(settings))  # once, before two processes open it
+                return asyncio.run(supervise(split, env))
+        role: Role = getattr(args, "role", None) or "all"
+        asyncio.run(_serve(settings, console=args.command == "run", role=role))
     except ConfigError as exc:  # found while starting: a playbook, a playbooks_dir
         print(f"vigil: configuration error: {exc}", file=sys.stderr)
         return 1
@@ -186,9 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-async def _open(settings: Settings, *, drive_timers: bool = True) -> Vigil:
+async def _open(settings: Settings, *, drive_timers: bool = True, follow_ups: bool = True) -> Vigil:
     try:
-        return await Vigil.create(settings, drive_timers=drive_timers)
+        return await Vigil.create(settings, drive_timers=drive_timers, follow_ups=follow_ups)
     except ConfigError:
         raise
     except Exception as exc:  # any driver's failure to connect or migrate
@@ -253,10 +270,46 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> str | None
     return await _once(settings, lambda vigil: incident_cli.run(args, vigil.incidents))
 
 
-async def _serve(settings: Settings, *, console: bool) -> None:
+def _split(args: argparse.Namespace, settings: Settings, env: dict[str, str]) -> list[str] | None:
+    """The arguments of a split serve's children, or None to serve in this process."""
+    choice = args.processes or env.get("VIGIL_PROCESSES") or "auto"
+    if choice not in ("auto", "1", "2"):
+        raise ConfigError(
+            f"must be auto, 1 or 2, got {choice!r}", where="environment", key="VIGIL_PROCESSES"
+        )
+    sqlite = make_url(settings.database_url).get_backend_name() == "sqlite"
+    if choice == "2" and sqlite:
+        raise ConfigError(
+            "--processes 2 needs PostgreSQL: SQLite has one writer, which a second process "
+            "would only wait for; use --processes 1 or set VIGIL_DATABASE_URL to PostgreSQL"
+        )
+    if not split_wanted(choice, postgres=not sqlite, cpus=os.cpu_count()):
+        return None
+    child = ["serve", "--host", settings.host, "--port", str(settings.port)]
+    if args.config:
+        child += ["--config", args.config]
+    return child
+
+
+async def _migrate(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+    except Exception as exc:  # any driver's failure to connect or migrate
+        raise StartupError(
+            f"cannot open the database {redact_url(settings.database_url)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        await db.dispose()
+
+
+async def _serve(settings: Settings, *, console: bool, role: Role = "all") -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
-    vigil = await _open(settings)
+    if role != "all":
+        watch = asyncio.create_task(stop_when_stdin_ends(stop))
+    vigil = await _open(settings, drive_timers=role != "http", follow_ups=role != "http")
     try:
         if vigil.slack is not None:
             mode = "Socket Mode" if settings.slack and settings.slack.socket_mode else "HTTP"
@@ -278,8 +331,10 @@ async def _serve(settings: Settings, *, console: bool) -> None:
                 "incident changes here"
             )
             vigil.notifier.subscribe(_log_change)
-        await serve(vigil, host=settings.host, port=settings.port, stop=stop)
+        await serve(vigil, host=settings.host, port=settings.port, stop=stop, role=role)
     finally:
+        if role != "all":
+            watch.cancel()
         await vigil.close()
 
 

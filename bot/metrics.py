@@ -2,14 +2,31 @@
 
 Each app gets its own registry (not the process-global one), so two apps in one process
 (tests, an embedded demo) never collide on metric names.
+
+A split ``vigil serve`` (``bot.supervise``) runs two processes, and a scrape reaches only
+the HTTP one, while pages and timers count their failures in the worker. There the
+supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` before its children start: prometheus_client
+then keeps every process's values in files in that folder, and :meth:`Metrics.render`
+sums them (its multiprocess mode). Gauges take the most recent value written by any
+process (each is written by one process only).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client reads it at import
 
 
 class Metrics:
@@ -39,11 +56,13 @@ class Metrics:
             "Incidents by severity and state, read from the database at each scrape.",
             ["severity", "state"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.outbox_depth = Gauge(
             "vigil_outbox_depth",
             "Chat messages waiting in the outbox (not yet delivered nor given up).",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
 
         self.rule_evaluation = Histogram(
@@ -76,7 +95,14 @@ class Metrics:
             "vigil_reactions_pending",
             "Follow-ups of committed changes not yet done (due now or waiting for a retry).",
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The exposition text: this process's values, or every process's when split."""
+        folder = os.environ.get(MULTIPROCESS_DIR)
+        if not folder:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=folder)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)

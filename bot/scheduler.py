@@ -221,6 +221,11 @@ class Timers:
         if session.info.pop(_WAKE, False) and self._loop is not None:
             self._scheduler.wakeup()
 
+    def wake(self) -> None:
+        """Read the timer table now (another process wrote a timer: ``bot.wakeups``)."""
+        if self._loop is not None:
+            self._scheduler.wakeup()
+
     def register(self, kind: str, handler: Handler) -> None:
         """Name the coroutine that runs timers of ``kind``; all of them before :meth:`start`.
 

@@ -100,6 +100,7 @@ class Routes:
         self._incidents = incidents
         self._ingestor = ingestor
         self._metrics = metrics
+        self._incident_pairs: set[tuple[str, str]] = set()  # (severity, state) ever counted
         self._clock = clock
         self._ingest_token = ingest_token
         self._api_token = api_token
@@ -412,9 +413,14 @@ class Routes:
     async def metrics(self, request: web.Request) -> web.Response:
         """Counters as they are, plus gauges read fresh: incidents by severity and state,
         and the outbox depth when Slack is connected."""
-        self._metrics.incidents.clear()
-        for (severity, state), n in (await self._incidents.counts()).items():
+        counts = await self._incidents.counts()
+        # Pairs no longer counted show 0 rather than vanish: a series that disappears reads
+        # as "no data" in a graph, and (split serve) a value kept in a file cannot be cleared.
+        for pair in self._incident_pairs - set(counts):
+            self._metrics.incidents.labels(*pair).set(0)
+        for (severity, state), n in counts.items():
             self._metrics.incidents.labels(severity, state).set(n)
+        self._incident_pairs |= set(counts)
         if self._outbox_depth is not None:
             self._metrics.outbox_depth.set(await self._outbox_depth())
         body = self._metrics.render()

@@ -187,6 +187,10 @@ class Reactor:
             if len(due) < BATCH:
                 return ran
 
+    def wake(self) -> None:
+        """Look for due rows now (another process committed some: ``bot.wakeups``)."""
+        self._wake.set()
+
     def paging(self) -> bool:
         """Is a page being sent, or due? (Slack's thread messages wait meanwhile:
         ``OutboxWorker.hold``; in a storm the pages are the news, the narration can wait.)"""
