@@ -325,6 +325,7 @@ class Vigil:
             outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
             pushed=self.pushed,
             source_statuses=self.rules_runner.statuses,
+            overdue=self.reactor.overdue,
             heartbeats=self.heartbeats,
             models=self.models,
             pagerduty_secrets=(

@@ -89,6 +89,7 @@ class Routes:
         outbox_depth: Callable[[], Awaitable[int]] | None = None,
         pushed: PushedSource | None = None,
         source_statuses: Callable[[], Mapping[str, str]] | None = None,
+        overdue: Callable[[], Awaitable[tuple[int, float]]] | None = None,
         heartbeats: HeartbeatService | None = None,
         models: ModelQualityService | None = None,
         pagerduty_secrets: tuple[Secret, ...] = (),
@@ -108,6 +109,7 @@ class Routes:
         self._outbox_depth = outbox_depth
         self._pushed = pushed
         self._source_statuses = source_statuses
+        self._overdue = overdue
         self._heartbeats = heartbeats
         self._models = models
         self._pd_secrets = pagerduty_secrets
@@ -393,7 +395,9 @@ class Routes:
     async def healthz(self, request: web.Request) -> web.Response:
         """200 while the database can be read and written, even when writes wait their turn
         ("writes delayed 12 s": busy is not down, and a balancer must not drop a busy bot);
-        503 when it can't be read, or can't be written (read-only, full): not up."""
+        503 when it can't be read, or can't be written (read-only, full): not up. Follow-ups
+        (pages) overdue make it "degraded", still 200: this process still takes alerts, and
+        the pages wait for the one that runs them (the worker of a split serve)."""
         health = await self._db.health()
         body: dict[str, Any]
         if not health.readable:
@@ -406,6 +410,14 @@ class Routes:
             body["writes"] = f"delayed {health.delayed:.0f} s"
         else:
             body, status = {"status": "ok", "database": "up"}, 200
+        if status == 200 and self._overdue is not None:
+            late, oldest = await self._overdue()
+            if late:  # pages and timers wait: the worker is stopped, or cannot keep up
+                body["status"] = "degraded"
+                body["follow_ups"] = (
+                    f"{late} overdue (pages, escalations, SLA timers), the oldest by "
+                    f"{oldest:.0f} s: is the worker running? (`vigil serve` starts it)"
+                )
         if self._source_statuses is not None:
             body["sources"] = dict(self._source_statuses())
         return web.json_response(body, status=status)

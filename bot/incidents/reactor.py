@@ -48,6 +48,7 @@ BATCH = 100  # rows claimed per look at the table
 PARALLEL = 16  # incidents whose follow-ups run at once (each incident's in order); see loop
 STORM_PARALLEL = 4  # the same while alerts pour in (``intake_busy``)
 POLL = 1.0  # seconds between looks when nothing wakes the worker
+OVERDUE = timedelta(seconds=30)  # a due row not run within this is late (see overdue)
 SNAPSHOTS = 10_000  # committed changes kept for their first run (saves a read each)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
@@ -200,6 +201,22 @@ class Reactor:
         """Rows not yet done (due, leased or waiting for a retry), for ``/metrics``."""
         async with self._db.read() as s, s.begin():
             return int((await s.exec(select(func.count()).select_from(Reaction))).one())
+
+    async def overdue(self, grace: timedelta = OVERDUE) -> tuple[int, float]:
+        """Rows nobody has run though due more than ``grace`` ago (no worker running, or
+        one that cannot keep up), and how many seconds the oldest is late: ``/healthz``
+        says so, since a bot whose pages wait is not healthy. A row in flight is not late:
+        its claim moved ``due_at`` a lease ahead, and a waiting retry is due later."""
+        now = self._clock()
+        async with self._db.read() as s, s.begin():
+            count, oldest = (
+                await s.exec(
+                    select(func.count(), func.min(Reaction.due_at)).where(
+                        col(Reaction.due_at) < now - grace
+                    )
+                )
+            ).one()
+        return int(count), (now - oldest).total_seconds() if oldest is not None else 0.0
 
     async def loop(self, stop: asyncio.Event) -> None:
         """The worker of ``vigil serve``: run what is due whenever a commit wakes it, and at

@@ -20,7 +20,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import MakeVigil
-from tests.integration.test_api import get_json, serve
+from tests.integration.test_api import generic, get_json, post_ok, serve
+from tests.support import FakeClock
 
 
 @asynccontextmanager
@@ -110,3 +111,27 @@ async def test_healthz_says_a_read_only_database_is_not_up(
     assert body["status"] == "unavailable"
     assert body["database"] == "read-only"
     assert "can be read but not written" in body["message"]
+
+
+async def test_healthz_says_pages_are_overdue_while_nothing_runs_them(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    """The worker of a split serve stopped (or cannot keep up): alerts are still taken, but
+    the P1's page waits, and /healthz says so instead of "ok"."""
+    vigil = await make_vigil()
+    vigil.reactor.inline = False  # as `vigil serve` runs it; no worker loop runs here
+    labels = {"alertname": "ServiceDown", "service": "fraud", "severity": "critical"}
+    async with serve(vigil) as client:
+        await post_ok(client, "/alerts/generic", generic(labels, 1.0))
+        status, body = await get_json(client, "/healthz")
+        assert (status, body["status"]) == (200, "ok"), body  # just due is not late
+        clock.advance(seconds=45)
+        status, body = await get_json(client, "/healthz")
+        assert status == 200, body  # intake works: the balancer must keep this process
+        assert body["status"] == "degraded"
+        assert "overdue (pages, escalations, SLA timers), the oldest by 45 s" in body["follow_ups"]
+        assert "is the worker running?" in body["follow_ups"]
+        assert await vigil.reactor.run_due() >= 1  # a worker runs them: healthy again
+        status, body = await get_json(client, "/healthz")
+        assert (status, body["status"]) == (200, "ok"), body
+        assert "follow_ups" not in body
