@@ -80,7 +80,8 @@ def evaluate(
     """Advance every enabled rule to ``now``; return the new state and the alert changes.
 
     ``samples_by_series`` holds the new points per series (the latest only, or a batch);
-    points at or before a series' last seen time, or after ``now``, are ignored.
+    points at or before a series' last seen time are ignored, and one stamped after ``now``
+    counts as seen at ``now``.
     """
     state = state or EvalState()
     started = state.started or now
@@ -118,8 +119,14 @@ class _Ctx:
     out: list[AlertChange]
 
     def step(self, st: SeriesState, points: Iterable[Point], started: datetime) -> SeriesState:
+        # A point stamped after ``now`` is taken as seen now, not dropped: Prometheus stamps
+        # an instant query's result with its own evaluation time, later than the moment the
+        # poll began (and another machine's clock may run ahead), so dropping such points
+        # meant a real Prometheus never opened an incident.
         fresh = sorted(
-            p for p in points if p.at <= self.now and (st.last_seen is None or p.at > st.last_seen)
+            replace(p, at=self.now) if p.at > self.now else p
+            for p in points
+            if st.last_seen is None or min(p.at, self.now) > st.last_seen
         )
         for point in fresh:
             st = self._observe(st, point)

@@ -142,10 +142,26 @@ def test_a_batch_of_past_points_is_judged_at_their_own_times() -> None:
     assert run.at(T0 + 5 * MIN, {PAY: batch}) == []  # the same points again change nothing
 
 
-def test_future_and_nan_points_are_ignored() -> None:
+def test_nan_points_are_ignored() -> None:
     run = Run(make(**{"for": "0s"}))
-    assert run.at(T0, {PAY: [Point(T0 + MIN, 0.5)]}) == []
     assert run.at(T0, {PAY: [Point(T0, float("nan"))]}) == []
+
+
+def test_a_point_stamped_after_now_counts_as_seen_now() -> None:
+    """Prometheus stamps a query's result with its own evaluation time, a moment after the
+    poll began: the point is judged (at ``now``), not dropped."""
+    run = Run(make(**{"for": "0s"}))
+    changes = run.at(T0, {PAY: [Point(T0 + timedelta(seconds=2), 0.5)]})
+    assert [(c.status, c.starts_at) for c in changes] == [("firing", T0)]
+
+
+def test_a_point_far_in_the_future_does_not_hide_the_next_ones() -> None:
+    """A sender whose clock runs an hour ahead: its point counts as now, so the points
+    that follow are still judged (one stamped an hour ahead must not mask an hour)."""
+    run = Run(make(**{"for": "2m"}))
+    assert run.at(T0, {PAY: [Point(T0 + timedelta(hours=1), 0.5)]}) == []  # pending
+    changes = run.at(T0 + 2 * MIN, {PAY: [Point(T0 + 2 * MIN, 0.5)]})
+    assert [c.status for c in changes] == ["firing"]
 
 
 @pytest.mark.parametrize(
