@@ -34,7 +34,7 @@ from bot.rules.alerts import (
 )
 from bot.rules.baseline import Deviation, deviation
 from bot.rules.effective import Subjects, threshold_for
-from bot.rules.schema import Point, Rule, Series, holds, still_holds
+from bot.rules.schema import CEILINGS, Point, Rule, Series, holds, still_holds
 
 Phase = Literal["inactive", "pending", "firing"]
 _NONE: Subjects = MappingProxyType({})
@@ -191,7 +191,8 @@ class _Ctx:
                 return st  # too little history to judge: keep the phase as it is
             measured = abs(dev.z)
         if st.phase == "firing":
-            if still_holds(rule.op, measured, threshold, rule.resolve_hysteresis):
+            ceiling = CEILINGS.get(rule.unit) if rule.kind == "threshold" else None
+            if still_holds(rule.op, measured, threshold, rule.resolve_hysteresis, ceiling=ceiling):
                 return replace(st, last_value=value)
             self._changed("resolved", st, measured, threshold, at, dev, value)
             return replace(st, phase="inactive", since=None, fired_at=None)

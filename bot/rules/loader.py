@@ -162,7 +162,9 @@ def _build(e: _Entry) -> Rule:
         raise e.err("threshold", "a threshold rule needs `threshold` or `threshold_from`")
     hysteresis = _number(e, "resolve_hysteresis", DEFAULT_HYSTERESIS)
     if hysteresis is None or not 0 <= hysteresis < 1:
-        raise e.err("resolve_hysteresis", "must be a fraction of the threshold, 0 <= h < 1")
+        raise e.err(
+            "resolve_hysteresis", "must be a fraction, 0 <= h < 1 (of the room past the threshold)"
+        )
     unit = raw.get("unit", "count")
     if unit not in UNITS:
         raise e.err("unit", f"{unit!r} is not one of {', '.join(sorted(UNITS))}")

@@ -135,16 +135,25 @@ def holds(op: str, value: float, threshold: float) -> bool:
     return not math.isnan(value) and OPS[op](value, threshold)
 
 
-def still_holds(op: str, value: float, threshold: float, hysteresis: float) -> bool:
-    """Whether a firing condition is still on, given the relative hysteresis band.
+CEILINGS = {"ratio": 1.0, "score": 1.0}  # units whose values cannot exceed 1 (see still_holds)
 
-    A firing ``> 100`` with hysteresis 0.05 stays firing above 95: it resolves only once the
-    value has cleared the threshold by 5 % of it, so a value wobbling around 100 neither
-    resolves nor re-fires.
+
+def still_holds(
+    op: str, value: float, threshold: float, hysteresis: float, *, ceiling: float | None = None
+) -> bool:
+    """Whether a firing condition is still on, given the hysteresis band.
+
+    The band is ``hysteresis`` of the room the value has on the clearing side: down to 0 for
+    ``>`` (a firing ``> 100`` with 0.05 stays firing above 95), up to ``ceiling`` for ``<``
+    when the unit has one (a data quality ``< 0.95`` clears at 0.9525, an accuracy ``< 0.85``
+    at 0.8575), else the threshold's own size. A value wobbling at the threshold neither
+    resolves nor re-fires, and a ratio that recovered is let go: 5 % of the threshold would
+    have asked a data quality ``< 0.95`` to reach 0.9975 before it cleared.
     """
-    band = abs(threshold) * hysteresis
-    moved = threshold - band if op in (">", ">=") else threshold + band
-    return holds(op, value, moved)
+    if op in (">", ">="):
+        return holds(op, value, threshold - abs(threshold) * hysteresis)
+    room = ceiling - threshold if ceiling is not None and threshold < ceiling else abs(threshold)
+    return holds(op, value, threshold + room * hysteresis)
 
 
 def short_duration(delta: timedelta) -> str:

@@ -121,6 +121,56 @@ def test_resolve_needs_the_hysteresis_band(value: float, resolves: bool) -> None
         assert changes[0].starts_at == T0 + 5 * MIN
 
 
+@pytest.mark.parametrize(
+    ("unit", "value", "resolves"),
+    [
+        ("ratio", 0.9524, False),  # inside the band: 5 % of the room up to 1 (0.95 → 1)
+        ("ratio", 0.9526, True),
+        ("ratio", 0.972, True),  # traffic back to normal: it clears (it stayed firing once)
+        ("score", 0.9526, True),  # a score of at most 1 (confidence, data quality) likewise
+        ("rps", 0.998, True),  # an unbounded unit: 5 % of the threshold, as before
+        ("rps", 0.99, False),
+    ],
+)
+def test_a_ratio_below_its_floor_clears_once_it_recovers(
+    unit: str, value: float, resolves: bool
+) -> None:
+    rule = make(
+        name="data-quality-low",
+        title="data quality",
+        metric="data_quality_score",
+        op="<",
+        threshold=0.95,
+        unit=unit,
+        labels={"alertname": "DataQualityLow", "signal": "data_quality", "severity": "warning"},
+    )
+    run = Run(rule)
+    series = Series.of("data_quality_score", {"model": "fraud"})
+    run.feed(series, [0.5] * 6)
+    assert run.state is not None and {s.phase for s in run.state.series.values()} == {"firing"}
+    now = T0 + 6 * MIN
+    changes = run.at(now, {series: [Point(now, value)]})
+    assert [c.status for c in changes] == (["resolved"] if resolves else [])
+
+
+def test_accuracy_estimated_back_above_its_sla_clears() -> None:
+    """Estimated accuracy 0.885 against an SLA of 0.85 is fine: the alert resolves (5 % of
+    the threshold would have held it until 0.8925)."""
+    rule = make(
+        name="accuracy-estimated-below-sla",
+        title="estimated accuracy",
+        metric="accuracy_estimated",
+        op="<",
+        threshold=0.85,
+        labels={"alertname": "Acc", "signal": "accuracy_estimated", "severity": "warning"},
+    )
+    run = Run(rule)
+    series = Series.of("accuracy_estimated", {"model": "fraud"})
+    run.feed(series, [0.71] * 6)
+    now = T0 + 6 * MIN
+    assert [c.status for c in run.at(now, {series: [Point(now, 0.885)]})] == ["resolved"]
+
+
 def test_flapping_inside_the_band_neither_resolves_nor_refires() -> None:
     run = Run(make())
     run.feed(PAY, [0.075] * 6)
