@@ -207,7 +207,10 @@ class Vigil:
         reports = ReportService(db, sla=sla, working_hours=hours, clock=clock)
         sla_watch = SlaWatch(incidents, timers, sla=sla, working_hours=hours, clock=clock)
         tz = (hours or sla.calendar).tz  # the zone SLA lines show times in
-        snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz)
+        known = {rule.metric for rule in rules}  # what a snooze's condition may wait for
+        if settings.sources.prometheus is not None:
+            known |= set(settings.sources.prometheus.queries)
+        snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz, metrics=known)
         rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
         handoffs = HandoffWatch(
             timers,

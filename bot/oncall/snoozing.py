@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
@@ -68,6 +68,7 @@ from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.models import Incident
 from bot.oncall.snooze import MAX_GAP, Snooze, SnoozeCheck, parse_snooze, snooze_text, snooze_until
+from bot.oncall.snooze_metrics import named_in_full
 from bot.oncall.snooze_progress import (
     Point,
     advance,
@@ -142,8 +143,10 @@ class SnoozeService:
         clock: Clock,
         tz: tzinfo = UTC,
         max_gap: timedelta = MAX_GAP,
+        metrics: Collection[str] = (),
     ) -> None:
-        """``tz``: the zone the confirmation shows the end in (the on-call working hours')."""
+        """``tz``: the zone the confirmation shows the end in (the on-call working hours').
+        ``metrics``: the names a condition may wait for (``snooze_metrics``); none: any."""
         self._db = db
         self._incidents = incidents
         self._timers = timers
@@ -151,6 +154,7 @@ class SnoozeService:
         self._clock = clock
         self._tz = tz
         self._max_gap = max_gap
+        self._metrics = frozenset(metrics)
         self._watching: dict[int, _Watch] = {}
         self._refreshed_at: datetime | None = None
         self._running = asyncio.Lock()
@@ -162,6 +166,7 @@ class SnoozeService:
         """Snooze ``incident_id`` as ``request`` says (``"12 30m"``: what ``parse_snooze``
         reads). ValidationError for a request that does not parse; NotFoundError for no such
         incident; TransitionError for a resolved one, with nothing changed."""
+        request = named_in_full(request, self._metrics)  # "psi" → "input_drift_psi"
         parsed = parse_snooze(request)
         if parsed.incident_id != incident_id:
             raise ValidationError("snooze.incident", f"the request is for #{parsed.incident_id}")

@@ -89,7 +89,11 @@ async def _psi(
     if value is not None:
         body = {
             "samples": [
-                {"metric": "psi", "value": value, "labels": {"model": model, "feature": "income"}}
+                {
+                    "metric": "input_drift_psi",
+                    "value": value,
+                    "labels": {"model": model, "feature": "income"},
+                }
             ]
         }
         vigil.pushed.push(parse_samples(body, now=clock()))
@@ -139,8 +143,8 @@ async def test_a_recovered_metric_ends_the_snooze_after_the_hold_and_pages_nobod
     snoozed = clock.advance(minutes=2)
     reply = await vigil.commands.run_incident(f"snooze {n} until psi<0.1 for 30m", actor="@alice")
     assert reply.text == (
-        f"😴 Snoozed #{n} until psi<0.1 for 30 min, and no later than Wed 25 Nov 02:02 UTC. "
-        "It pages again then, unless it is resolved first."
+        f"😴 Snoozed #{n} until input_drift_psi<0.1 for 30 min, and no later than "
+        "Wed 25 Nov 02:02 UTC. It pages again then, unless it is resolved first."
     )
 
     for minute in range(30):  # psi is fine from the start, but the hold counts from the snooze
@@ -154,11 +158,14 @@ async def test_a_recovered_metric_ends_the_snooze_after_the_hold_and_pages_nobod
     await _psi(vigil, clock, 0.05)
     assert await vigil.snoozes.active(n) is None
     assert (await _snooze_lines(vigil, n))[-1] == (
-        f"psi<0.1 for 30 min held: the snooze of #{n} is over. "
+        f"input_drift_psi<0.1 for 30 min held: the snooze of #{n} is over. "
         f"Check it; /incident resolve {n} if fixed."
     )
     assert await _snooze_timers(vigil) == []
-    assert f"🟠 😴 psi<0.1 for 30 min held: the snooze of #{n} is over." in chat.announced[-1]
+    assert (
+        f"🟠 😴 input_drift_psi<0.1 for 30 min held: the snooze of #{n} is over."
+        in chat.announced[-1]
+    )
 
     await _at(vigil, clock, snoozed + 25 * 60 * MIN)  # past the cap: nothing left to fire
     await _psi(vigil, clock, 0.05)
@@ -222,7 +229,8 @@ async def test_a_condition_that_never_holds_pages_at_the_cap(
     await _at(vigil, clock, snoozed + timedelta(hours=24))
     assert _who(chat) == ["@alice", "@alice"]
     assert (await _snooze_lines(vigil, n))[-1] == (
-        f"Snooze of #{n} reached the 24 h cap without psi<0.1 for 30 min holding: paging again."
+        f"Snooze of #{n} reached the 24 h cap without input_drift_psi<0.1 for 30 min holding: "
+        "paging again."
     )
 
 
@@ -274,6 +282,31 @@ async def test_bad_input_is_refused_privately_naming_what_is_wrong(
     unknown = await vigil.commands.run_incident("snooze 999 30m", actor="@alice")
     assert unknown.ephemeral
     assert "There is no incident #999" in unknown.text
+
+
+async def test_a_metric_vigil_does_not_know_is_refused_naming_the_ones_it_does(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    """A condition on a metric nothing reports could never end the snooze: refused, with the
+    names Vigil knows and the closest one; the short names people type are understood."""
+    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    before = await vigil.incidents.get(n)
+    reply = await vigil.commands.run_incident(f"snooze {n} until input_drift<0.1", actor="@al")
+    assert reply.text.startswith(f"😴 Snoozed #{n} until input_drift_psi<0.1"), reply.text
+    await vigil.commands.run_incident(f"snooze {n} off", actor="@al")
+    before = await vigil.incidents.get(n)
+
+    reply = await vigil.commands.run_incident(f"snooze {n} until inpt_drift_psi<0.1", actor="@al")
+    assert reply.ephemeral
+    first = reply.text.splitlines()[0]
+    assert first.startswith(
+        "⚠️ No metric named 'inpt_drift_psi' reaches Vigil, so this snooze could never end "
+        "by itself. Did you mean input_drift_psi? Metrics it knows: accuracy, "
+    ), first
+    assert " more. Example: /incident snooze 12 until input_drift_psi<0.1 for 30m" in first
+    assert await vigil.snoozes.active(n) is None  # nothing changed
+    assert await vigil.incidents.get(n) == before
 
 
 async def test_off_ends_the_snooze_and_pages_again_at_once(

@@ -147,7 +147,8 @@ def test_a_ratio_below_its_floor_clears_once_it_recovers(
     run = Run(rule)
     series = Series.of("data_quality_score", {"model": "fraud"})
     run.feed(series, [0.5] * 6)
-    assert run.state is not None and {s.phase for s in run.state.series.values()} == {"firing"}
+    assert run.state is not None
+    assert {s.phase for s in run.state.series.values()} == {"firing"}
     now = T0 + 6 * MIN
     changes = run.at(now, {series: [Point(now, value)]})
     assert [c.status for c in changes] == (["resolved"] if resolves else [])

@@ -118,7 +118,11 @@ class CommandRunner:
                 if request is None:
                     done = await self._snoozes.unsnooze(n, actor=actor)
                 else:
-                    done = await self._snoozes.snooze(n, request, actor=actor)
+                    try:
+                        done = await self._snoozes.snooze(n, request, actor=actor)
+                    except ValidationError as exc:  # a metric nothing reports, say
+                        usage = p.USAGE["snooze"]
+                        return Reply(f"⚠️ {exc.detail}\nUsage: {usage}", ephemeral=True)
                 # Public: the channel must know nobody will be paged (or that paging is back).
                 return Reply(f"😴 {done.text}", ephemeral=False, incident=done.incident)
             case p.Sev(n, severity):
