@@ -106,11 +106,13 @@ def advance(
     *,
     max_gap: timedelta = MAX_GAP,
 ) -> dict[str, Run]:
-    """Every series after the new ``points`` (already in scope); points after ``now`` wait."""
+    """Every series after the new ``points`` (already in scope). A point stamped after
+    ``now`` counts as seen at ``now``: Prometheus stamps a query's result with its own
+    evaluation time, a moment after the poll began, and such points were once dropped, so
+    a snooze waiting on a Prometheus metric never saw one."""
     out = dict(runs)
-    for labels, at, value in sorted(points, key=lambda p: p[1]):
-        if at > now:
-            continue
+    for labels, stamped, value in sorted(points, key=lambda p: p[1]):
+        at = min(stamped, now)
         key = series_key(labels)
         out[key] = observe(out.get(key), at, value, condition, max_gap=max_gap)
     return out

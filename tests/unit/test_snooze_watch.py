@@ -30,6 +30,7 @@ from bot.oncall.snooze_progress import (
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
+SEC = timedelta(seconds=1)
 PSI = Condition("psi", "<", 0.1, 30 * MIN)
 
 
@@ -80,11 +81,13 @@ def test_scope_keeps_other_models_out_but_not_unlabelled_series() -> None:
     assert not in_scope(income, "psi", {"feature": "age"}, {})
 
 
-def test_advance_keeps_one_run_per_series_and_waits_for_future_points() -> None:
+def test_advance_keeps_one_run_per_series_and_takes_future_points_as_now() -> None:
     a, b = {"feature": "a"}, {"feature": "b"}
     runs = advance({}, [(b, T0, 0.3), (a, T0 + MIN, 0.05), (a, T0, 0.05)], PSI, T0 + MIN)
     assert runs == {series_key(a): Run(T0 + MIN, T0), series_key(b): Run(T0, None)}
-    assert advance(runs, [(a, T0 + 2 * MIN, 0.05)], PSI, T0 + MIN) == runs
+    # Stamped after the poll began (Prometheus's evaluation time): seen now, not dropped.
+    later = advance(runs, [(b, T0 + 2 * MIN + 1 * SEC, 0.05)], PSI, T0 + 2 * MIN)
+    assert later[series_key(b)] == Run(T0 + 2 * MIN, T0 + 2 * MIN)
 
 
 def test_every_series_seen_must_hold_and_one_gone_quiet_keeps_the_snooze() -> None:
