@@ -22,6 +22,8 @@ from bot.db import Database, redact_url
 from bot.evidence.service import EvidenceService
 from bot.heartbeats.service import HeartbeatService
 from bot.heartbeats.store import HeartbeatStore
+from bot.incidents.auto_resolve import WATCHED as AUTO_WATCHED
+from bot.incidents.auto_resolve import AutoResolver
 from bot.incidents.ingest import AlertIngestor
 from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService, Notifier
@@ -63,7 +65,9 @@ from bot.web import Routes, build_web_app
 log = logging.getLogger(__name__)
 
 Role = Literal["all", "http", "worker"]
-PAGER_KINDS = frozenset({"opened", "severity", "state"})  # what starts or stops paging
+# What starts or stops paging: a new or more severe incident, an ack or resolve, every alert
+# cleared, one firing again.
+PAGER_KINDS = frozenset({"opened", "severity", "state", "cleared", "refiring"})
 
 
 @dataclass
@@ -266,6 +270,8 @@ class Vigil:
         notifier.follow(
             "snooze", snoozes.on_change, wants=lambda c: c.incident.state not in OPEN_STATES
         )
+        auto = AutoResolver(incidents, timers, quiet=settings.incidents.auto_resolve, clock=clock)
+        notifier.follow("auto-resolve", auto.on_change, wants=lambda c: c.kind in AUTO_WATCHED)
         notifier.follow(
             "postmortem",
             postmortems.on_change,

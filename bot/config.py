@@ -32,6 +32,7 @@ from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
+from bot.incidents.quiet import parse_auto_resolve
 from bot.incidents.service import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
@@ -76,6 +77,7 @@ _TOP_KEYS = frozenset(
         "evidence_dir",
         "notify",
         "timer_poll",
+        "auto_resolve",
     }
 )
 
@@ -191,6 +193,7 @@ def load_settings(
             policy=Policy.from_config(raw.get("classification", {}), where=where),
             models=_subjects(raw.get("models", {}), where, "models"),
             services=_subjects(raw.get("services", {}), where, "services"),
+            auto_resolve=parse_auto_resolve(raw.get("auto_resolve"), where),
         ),
         oncall=_oncall(raw, where),
         slack=load_slack_settings(raw.get("slack"), env, where=where),

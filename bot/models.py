@@ -71,7 +71,7 @@ class Incident(SQLModel, table=True):
     severity_source: str = Field(sa_column=Column(String(16), nullable=False))
     state: str = Field(sa_column=Column(String(16), nullable=False, index=True))
     commander: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    group_key: str = Field(sa_column=Column(Text, nullable=False))
+    group_key: str = Field(sa_column=Column(Text, nullable=False, index=True))
     open_key: str | None = Field(
         default=None, sa_column=Column(String(64), nullable=True, unique=True)
     )
@@ -83,6 +83,8 @@ class Incident(SQLModel, table=True):
     acknowledged_at: datetime | None = _utc_column(nullable=True)
     contained_at: datetime | None = _utc_column(nullable=True)
     resolved_at: datetime | None = _utc_column(nullable=True)
+    # Every alert had cleared (open incidents only): escalation stopped, auto-resolve due.
+    cleared_at: datetime | None = _utc_column(nullable=True)
 
 
 class Alert(SQLModel, table=True):

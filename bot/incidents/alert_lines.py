@@ -70,15 +70,16 @@ def firing_line(alerts: Sequence[AlertFacts], *, again: bool = False) -> str:
     return f"{'Firing again' if again else 'Firing'}: {_what(alerts)}"
 
 
-def cleared_line(alerts: Sequence[AlertFacts], *, incident_id: int, still_firing: int) -> str:
+def cleared_line(
+    alerts: Sequence[AlertFacts], *, incident_id: int, still_firing: int, then: str = ""
+) -> str:
     """``Alert cleared: T`` (or ``Alerts cleared: 10 alerts: T …``), and when nothing of the
-    incident fires any more, what to do next."""
+    incident fires any more, what happens next (``then``: it resolves by itself at …) or
+    what to do."""
     line = f"{'Alert cleared' if len(alerts) == 1 else 'Alerts cleared'}: {_what(alerts)}"
     if still_firing == 0:
-        line += (
-            f". Every alert of #{incident_id} has cleared; when you are satisfied, "
-            f"/incident resolve {incident_id}"
-        )
+        after = then or f"when you are satisfied, /incident resolve {incident_id}"
+        line += f". Every alert of #{incident_id} has cleared; {after}"
     return line
 
 

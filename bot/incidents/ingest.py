@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +31,9 @@ from bot.incidents import store
 from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, line_data
 from bot.incidents.classify import SEVERITIES, classify
 from bot.incidents.fingerprint import group_key, key_digest
+from bot.incidents.quiet import cleared_words, follows_words, refiring_words
 from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
+from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn
 from bot.models import Alert, Incident, TimelineEvent
 
@@ -137,16 +139,25 @@ class _Lines:
         facts = AlertFacts(alert.fingerprint, alert.title, alert.labels, alert.value)
         self._groups.setdefault((incident.id, kind, alert.source), []).append(facts)
 
-    async def write(self, s: AsyncSession, now: datetime) -> list[tuple[Incident, str, str]]:
-        """Add the lines; return (incident, source, line) of each "cleared" one, which the
-        channel is told of (a firing alert is told through the incident's own change)."""
-        cleared: list[tuple[Incident, str, str]] = []
+    async def write(
+        self, s: AsyncSession, now: datetime, quiet: Mapping[str, timedelta | None]
+    ) -> list[tuple[Incident, str, str, bool]]:
+        """Add the lines; return (incident, source, line, all clear) of each "cleared" one,
+        which the channel is told of (a firing alert is told through the incident's own
+        change). All clear: nothing of the open incident fires any more; its ``cleared_at``
+        is set and the line says what happens next (``bot.incidents.quiet``)."""
+        cleared: list[tuple[Incident, str, str, bool]] = []
         for (incident_id, kind, source), facts in self._groups.items():
             incident = self._incidents[incident_id]
             if kind == "cleared":
                 still = await store.firing_count(session=s, incident_id=incident_id)
-                line = cleared_line(facts, incident_id=incident_id, still_firing=still)
-                cleared.append((incident, source, line))
+                clear = still == 0 and incident.state in OPEN_STATES and not incident.cleared_at
+                then = ""
+                if clear:
+                    incident.cleared_at = now
+                    then = cleared_words(quiet.get(incident.severity), now, UTC)
+                line = cleared_line(facts, incident_id=incident_id, still_firing=still, then=then)
+                cleared.append((incident, source, line, clear))
                 event, data = "alert_resolved", line_data(facts, labels=False)
             else:
                 line = firing_line(facts, again=kind == "again")
@@ -266,6 +277,7 @@ class AlertIngestor:
         touched: dict[int, Incident] = {}  # to classify again: something new arrived
         repeats: dict[int, Incident] = {}  # only repeats so far
         changed_values: set[int] = set()  # incidents whose repeated alerts carry news
+        refiring: dict[int, tuple[Incident, datetime]] = {}  # fired again after all cleared
         lines = _Lines()
         keyed = [(group_key(a.labels, self._settings.group_by), i) for i, a in enumerate(alerts)]
         async with self._db.session() as s, s.begin():
@@ -297,6 +309,9 @@ class AlertIngestor:
                         assert isinstance(row, _NewAlert)
                         new_rows.append(row)
                     known[incident.id, alert.fingerprint] = row
+                    if action in ("joined", "refired") and incident.cleared_at is not None:
+                        refiring[incident.id] = (incident, incident.cleared_at)
+                        incident.cleared_at = None  # a flap: same incident, paging resumes
                     lines.note(incident, action, alert)
                     if incident.id in opened and action == "joined":
                         action = "opened"
@@ -316,7 +331,17 @@ class AlertIngestor:
                     slots[index] = IngestOutcome(alert.fingerprint, attached, action)
             if new_rows:  # one statement (an executemany), before anything reads them
                 await s.exec(insert(Alert), params=[r.values() for r in new_rows])
-            cleared = await lines.write(s, self._clock())
+            now = self._clock()
+            cleared = await lines.write(s, now, self._settings.auto_resolve)
+            for incident, was_clear in refiring.values():
+                store.add_event(
+                    session=s,
+                    incident=incident,
+                    at=now,
+                    kind="refiring",
+                    actor="vigil",
+                    text=refiring_words(was_clear, now),
+                )
             # A repeat whose value or notes changed may raise the severity; a plain repeat
             # (what Alertmanager re-sends every group_interval) cannot: no re-classifying.
             for incident_id, incident in repeats.items():
@@ -338,9 +363,12 @@ class AlertIngestor:
                 )
                 for i, kind in kinds.items()
             ]
-            for incident, source, line in cleared:
+            for incident, source, line, clear in cleared:
                 view = await store.view_of(session=s, incident=incident)
-                changes.append(Change("alert", view, source, line))
+                changes.append(Change("cleared" if clear else "alert", view, source, line))
+            for incident, was_clear in refiring.values():
+                view = await store.view_of(session=s, incident=incident)
+                changes.append(Change("refiring", view, "vigil", refiring_words(was_clear, now)))
             staged = self._notifier.stage(s, changes, self._clock())
         return [o for o in slots if o is not None], changes, staged
 
@@ -369,6 +397,21 @@ class AlertIngestor:
         return {(int(a.incident_id or 0), a.fingerprint): a for a in (await s.exec(stmt)).all()}
 
     async def _new_incident(self, s: AsyncSession, alert: AlertIn, key: str) -> Incident:
+        opened_text = f"Opened by an alert from {alert.source}: {alert.title}"
+        data: dict[str, object] = {"group_key": key}
+        # The same alerts back after their incident was resolved: a new incident, which
+        # says which one it follows (the responder reads the first one's timeline).
+        before = (
+            await s.exec(
+                select(Incident.id, Incident.resolved_at)
+                .where(col(Incident.group_key) == key, col(Incident.state).not_in(OPEN_STATES))
+                .order_by(col(Incident.id).desc())
+                .limit(1)
+            )
+        ).first()
+        if before is not None and before[0] is not None:
+            opened_text += f". {follows_words(before[0], before[1], self._clock())}"
+            data["follows"] = before[0]
         return await store.create_incident(
             session=s,
             title=alert.title,
@@ -381,8 +424,8 @@ class AlertIngestor:
             model=alert.labels.get("model"),
             actor=alert.source,
             at=self._clock(),
-            opened_text=f"Opened by an alert from {alert.source}: {alert.title}",
-            data={"group_key": key},
+            opened_text=opened_text,
+            data=data,
         )
 
     def _apply_firing(

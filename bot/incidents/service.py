@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
 from bot.errors import ValidationError
-from bot.incidents import listing, store
+from bot.incidents import listing, quiet, store
 from bot.incidents.classify import (
     DEFAULT_POLICY,
     SEVERITIES,
@@ -47,13 +47,16 @@ class IncidentSettings:
     policy: Policy = DEFAULT_POLICY
     models: Mapping[str, SubjectPolicy] = field(default_factory=lambda: MappingProxyType({}))
     services: Mapping[str, SubjectPolicy] = field(default_factory=lambda: MappingProxyType({}))
+    #: Severity → quiet period after every alert cleared before it resolves itself (None:
+    #: never by itself); ``bot.incidents.quiet``.
+    auto_resolve: Mapping[str, timedelta | None] = field(default_factory=lambda: quiet.DEFAULTS)
 
 
 @dataclass(frozen=True)
 class Change:
     """Told to listeners after a committed change: what happened, to which incident, by whom."""
 
-    kind: str  # opened | severity | state | commander | note | alert
+    kind: str  # opened | severity | state | commander | note | alert | cleared | refiring
     incident: IncidentView
     actor: str
     text: str

@@ -116,6 +116,7 @@ class IncidentFields:
     acknowledged_at: datetime | None
     contained_at: datetime | None
     resolved_at: datetime | None
+    cleared_at: datetime | None = None  # every alert had cleared; None once one fires again
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class IncidentSummary(IncidentFields):
     ``alerts`` is loaded for the page in one more query only where the list shows them
     (the API), and is None where it does not (chat, the CLI)."""
 
-    firing_count: int
+    firing_count: int = 0  # (a default only because the fields before it have one)
     alerts: tuple[AlertView, ...] | None = None
 
     @classmethod
@@ -217,6 +218,7 @@ FIELDS: tuple[str, ...] = (
     "acknowledged_at",
     "contained_at",
     "resolved_at",
+    "cleared_at",
 )
 """The incident's own columns that both snapshots hold (a list selects just these)."""
 
@@ -246,4 +248,5 @@ def _fields_json(v: IncidentFields) -> dict[str, Any]:
         "acknowledged_at": iso_z(v.acknowledged_at),
         "contained_at": iso_z(v.contained_at),
         "resolved_at": iso_z(v.resolved_at),
+        "cleared_at": iso_z(v.cleared_at),
     }

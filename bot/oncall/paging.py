@@ -114,10 +114,21 @@ class Pager:
         return self._settings.routing
 
     async def on_change(self, change: Change) -> None:
-        """Listener: start paging for a new (or newly severe) incident; stop on ack."""
+        """Listener: start paging for a new (or newly severe) incident; stop on ack, and
+        while every alert has cleared (resuming if one fires again before it resolves)."""
         view = change.incident
         if view.state in STOPPING_STATES and change.kind == "state":
             await self._stop(view, change.actor)
+        elif change.kind == "cleared" and view.state == "triggered":
+            if await self.hold(view.id):
+                await self._record(
+                    view.id,
+                    "Escalation stopped: every alert cleared (it resumes if one fires again).",
+                    {"outcome": "cleared"},
+                )
+        elif change.kind == "refiring" and view.state == "triggered" and view.cleared_at is None:
+            if self._routing.policies and not (self._snoozed and await self._snoozed(view.id)):
+                await self.repage(view.id, reason="An alert fires again, and nobody has acked:")
         elif (
             self._routing.policies
             and change.kind in ("opened", "severity")

@@ -550,13 +550,14 @@ async def test_resolved_alert_is_recorded_on_the_timeline(client: Client, clock:
         {"fingerprint": PAYMENTS_FP, "incident_id": incident_id, "action": "resolved"}
     ]
     view = await incident(client, incident_id)
-    assert view["state"] == "triggered"  # a human closes the incident, not the alert
+    assert view["state"] == "triggered"  # resolved by itself only after 5 quiet minutes
+    assert view["cleared_at"] is not None
     [alert] = view["alerts"]
     assert alert["status"] == "resolved"
     assert alert["ends_at"] == "2026-11-24T21:38:48.598140Z"
     assert timeline(view, "alert_resolved") == [
         f"Alert cleared: {PAYMENTS_TITLE}. Every alert of #{incident_id} has cleared; "
-        f"when you are satisfied, /incident resolve {incident_id}"
+        "it resolves by itself at 02:20 UTC (5 min quiet) unless an alert fires again"
     ]
 
 

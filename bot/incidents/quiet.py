@@ -1,0 +1,96 @@
+"""When every alert of an incident has cleared: how long to wait before it resolves itself,
+and the words the timeline and the channel say. Pure: no I/O.
+
+Alertmanager says "resolved" when a problem goes away; an on-call engineer expects what
+PagerDuty and Grafana OnCall do then: nobody is paged any more, and the incident closes by
+itself unless the problem comes back. The quiet period is the "unless": an alert that fires
+again within it rejoins the same incident (a flap is one incident, not two), and the
+escalation resumes; once it has passed with nothing firing, the incident resolves, saying
+why. Per severity (``auto_resolve:`` in ``vigil.yaml``), ``off`` to resolve by hand only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+from types import MappingProxyType
+
+from bot.errors import ConfigError
+from bot.incidents.classify import SEVERITIES
+from bot.oncall.escalation import format_duration, parse_duration
+
+DEFAULT_QUIET = timedelta(minutes=5)  # Alertmanager's own resolve_timeout
+DEFAULTS: Mapping[str, timedelta | None] = MappingProxyType(
+    {severity: DEFAULT_QUIET for severity in SEVERITIES}
+)
+
+
+def parse_auto_resolve(value: object, where: str) -> Mapping[str, timedelta | None]:
+    """``auto_resolve:`` as written: one quiet period for every severity (``10m``), ``off``,
+    or a mapping by severity (``{P1: off, P3: 30m}``; the others keep the default)."""
+    key = "auto_resolve"
+    if value is None:
+        return DEFAULTS
+    if isinstance(value, Mapping):
+        out = dict(DEFAULTS)
+        for severity, each in value.items():
+            if severity not in SEVERITIES:
+                raise ConfigError(
+                    f"{severity!r} is not a severity; use {', '.join(SEVERITIES)}",
+                    where=where,
+                    key=key,
+                )
+            out[str(severity)] = _quiet(each, where, f"{key}.{severity}")
+        return MappingProxyType(out)
+    quiet = _quiet(value, where, key)
+    return MappingProxyType({severity: quiet for severity in SEVERITIES})
+
+
+def _quiet(value: object, where: str, key: str) -> timedelta | None:
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None  # YAML reads a bare off as False
+    try:
+        quiet = parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}, or off", where=where, key=key) from None
+    if quiet <= timedelta(0):
+        raise ConfigError("must be longer than 0s, or off", where=where, key=key)
+    return quiet
+
+
+def cleared_words(quiet: timedelta | None, cleared_at: datetime, tz: tzinfo) -> str:
+    """What happens next, said after "Every alert of #N has cleared;" ("" when it is left
+    to a person: the line then says to resolve it when satisfied)."""
+    if quiet is None:
+        return ""
+    at = (cleared_at + quiet).astimezone(tz)
+    return (
+        f"it resolves by itself at {at:%H:%M %Z} ({format_duration(quiet)} quiet) unless "
+        "an alert fires again"
+    )
+
+
+def refiring_words(cleared_at: datetime, now: datetime) -> str:
+    """Said when an alert fires again while the incident waits to resolve itself."""
+    return (
+        f"Firing again {format_duration(now - cleared_at)} after every alert had cleared: "
+        "same incident; the escalation resumes and it will not resolve by itself."
+    )
+
+
+def resolved_words(cleared_at: datetime, quiet: timedelta, tz: tzinfo) -> str:
+    """The reason of the resolve the quiet period ends in."""
+    return (
+        f"every alert cleared at {cleared_at.astimezone(tz):%H:%M %Z} and none fired again "
+        f"for {format_duration(quiet)}"
+    )
+
+
+def follows_words(previous: int, resolved_at: datetime | None, now: datetime) -> str:
+    """Said when an alert opens a new incident for a key whose last incident is resolved."""
+    if resolved_at is None:
+        return f"The same alerts were incident #{previous}."
+    return (
+        f"The same alerts were incident #{previous}, resolved "
+        f"{format_duration(now - resolved_at)} ago: it came back."
+    )
