@@ -16,15 +16,21 @@ Why this shape:
   so a stale read can never claim the newer timer a handler re-scheduled under the same key.
   APScheduler's own loop (through :class:`_Claimer`, our executor) and
   :meth:`Timers.run_due` both claim, so a timer run by one is never run by the other. A
-  handler that raises is logged; its timer is not retried (at most once: a handler that
-  must not give up reschedules itself under the same key).
+  handler that raises is logged and run again later (see :meth:`Timers._retry`).
 - **Injectable time.** APScheduler 3 reads the real clock. Tests and ``vigil demo`` start
   the scheduler paused and call ``run_due(now)``, which runs every timer with ``at <= now``
   in time order; nothing sleeps waiting for a timer.
-- **Two processes, exactly once.** Two Vigils on one database both run APScheduler loops
-  over the same rows. The claim is a row lock in effect: ``DELETE`` of the timer's row, and
-  only the process whose ``DELETE`` removed it runs the timer (PostgreSQL lets exactly one
-  of two concurrent deletes of a row see it). Each loop also looks at the table at least
+- **Two processes, once each; a kill, again.** Two Vigils on one database both run
+  APScheduler loops over the same rows. The claim is a row lock in effect: an ``UPDATE`` of
+  the timer's row as it was read, moving its due time :data:`LEASE` ahead, and only the
+  process whose ``UPDATE`` matched runs the timer (PostgreSQL lets exactly one of two
+  concurrent updates of a row see it as read). The row is deleted once the handler has
+  run (unless the handler set the key anew). A process killed between the claim and the
+  end of the handler leaves the row, due again when the lease ends, so the escalation step
+  it was paging is paged by the next process: the claim used to be a ``DELETE``, and a
+  kill -9 in that window lost the step for good (seen: a storm with kills, three level-2
+  pages never sent). Handlers are written to be run again (a page is one unique row).
+  Each loop also looks at the table at least
   every ``poll`` (default 5 s), since APScheduler 3 only re-reads its store when it expects
   one of its own jobs: a timer scheduled by a replica that then died is run by the other
   within ``poll`` of its time. No advisory lock, no leader: nothing to hand over.
@@ -46,6 +52,7 @@ we write are pickled exactly as the store itself would write them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import pickle
@@ -76,6 +83,7 @@ _STORE = "default"
 _KEY_MAX = 191  # APScheduler's id column: Unicode(191)
 CLAIM_PAUSE = 0.05  # seconds the loop waits while a claim is in flight (see _process_jobs)
 RETRIES = 8  # a failing handler runs again this many times, RETRY_FIRST doubling each time
+LEASE = timedelta(seconds=30)  # a claimed timer not done by then is run again (a kill)
 RETRY_FIRST = timedelta(seconds=5)
 RETRY_MAX = timedelta(minutes=5)
 _WAKE = "vigil.timers_written"
@@ -137,9 +145,9 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
     """AsyncIOScheduler that tolerates rows already claimed, and stops synchronously."""
 
     def remove_job(self, job_id: str, jobstore: str | None = None) -> None:
-        # After submitting a one-shot job APScheduler deletes its row by id. Our claim already
-        # deleted the version it read; deleting by id again could remove a *newer* timer under
-        # the same key (the handler on another replica re-scheduled it meanwhile), so don't.
+        # After submitting a one-shot job APScheduler deletes its row by id. Our claim leases
+        # the version it read and deletes it once run; deleting by id here could remove a
+        # *newer* timer under the same key (a handler re-scheduled it meanwhile), so don't.
         return
 
     def stop_now(self) -> None:
@@ -159,7 +167,7 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
             return wait
         wait = self.poll if wait is None else min(wait, self.poll)
         if self.claiming():
-            # A due row stays in the table until its claim (in a worker thread) deletes it,
+            # A due row stays due until its claim (a task of its own) leases it,
             # so APScheduler would look again at once, and again: pause a little instead.
             wait = max(wait, CLAIM_PAUSE)
         return wait
@@ -355,8 +363,9 @@ class Timers:
             if not jobs:
                 return ran
             job = min(jobs, key=lambda j: (j.next_run_time, j.id))
-            if await self._claim(job.id, job.next_run_time):
-                await self._run(*job.args, at=job.next_run_time, **job.kwargs)
+            lease = await self._claim(job)
+            if lease is not None:
+                await self._run(*job.args, at=job.next_run_time, lease=lease, **job.kwargs)
                 ran += 1
 
     # -- internals -------------------------------------------------------------------------
@@ -365,25 +374,43 @@ class Timers:
         if self._loop is None:
             raise RuntimeError("Timers.start() first: the job store is not open")
 
-    async def _claim(self, key: str, at: datetime) -> bool:
-        """Delete the row of ``key`` *as it was read* (due at ``at``); True if this call did.
+    async def _claim(self, job: Any) -> bytes | None:
+        """Lease the row of ``job`` *as it was read* (due at its ``next_run_time``): move
+        its due time :data:`LEASE` ahead, in the column and in the pickled state the store
+        reads back (marked as leased); that state if this call won, else None. The row is
+        later known by that state, never by its time: a handler may set its key anew for
+        exactly the lease's end (a fake clock does), and that timer must survive.
 
         By key and time, not key alone: between another replica's read and its claim, the
         process that claimed first may have re-scheduled the same key for later (the next
-        escalation step, the next handoff), and a delete by key alone would take that new
+        escalation step, the next handoff), and a claim by key alone would take that new
         timer and run the old one a second time. (Within a millisecond counts as the same
         time: the stored value is a float, and the round trip through a datetime may move
         its last digit.)"""
         table = self._store.jobs_t
-        stamp = at.timestamp()
+        stamp = job.next_run_time.timestamp()
+        lease: datetime = self._clock() + LEASE
+        state = job.__getstate__()
+        state["next_run_time"] = lease
+        state["name"] = f"{job.name} (leased until {lease.isoformat()})"
+        blob = pickle.dumps(state, self._store.pickle_protocol)
         async with self._db.session() as s, s.begin():
             result = await s.exec(
-                table.delete().where(
-                    table.c.id == key,
+                table.update()
+                .where(
+                    table.c.id == job.id,
                     table.c.next_run_time.between(stamp - 0.001, stamp + 0.001),
                 )
+                .values(next_run_time=lease.timestamp(), job_state=blob)
             )
-        return int(result.rowcount) == 1
+        return blob if int(result.rowcount) == 1 else None
+
+    async def _done(self, key: str, lease: bytes) -> None:
+        """Delete the row this process leased, unless the handler set the key anew (another
+        row) or someone cancelled it meanwhile (no row)."""
+        table = self._store.jobs_t
+        async with self._db.session() as s, s.begin():
+            await s.exec(table.delete().where(table.c.id == key, table.c.job_state == lease))
 
     def _submit(self, job: Any) -> None:
         """Called by APScheduler's loop (on the event loop thread) for each due timer.
@@ -401,21 +428,29 @@ class Timers:
 
     async def _claim_and_run(self, job: Any, version: tuple[str, datetime]) -> None:
         try:
-            claimed = await self._claim(job.id, job.next_run_time)
+            lease = await self._claim(job)
         except Exception:
             log.exception("timer %s: could not claim it; it stays pending", job.id)
             return
         finally:
             self._claiming.discard(version)
-        if claimed:
-            await self._run(*job.args, at=job.next_run_time, **job.kwargs)
+        if lease is not None:
+            await self._run(*job.args, at=job.next_run_time, lease=lease, **job.kwargs)
 
     async def _run(
-        self, kind: str, key: str, payload: dict[str, Any], *, at: datetime, attempt: int = 0
+        self,
+        kind: str,
+        key: str,
+        payload: dict[str, Any],
+        *,
+        at: datetime,
+        lease: bytes,
+        attempt: int = 0,
     ) -> None:
         handler = self._handlers.get(kind)
         if handler is None:
             log.error("timer %s: no handler for kind %r; dropped: %s", key, kind, payload)
+            await self._done(key, lease)
             return
         late = (self._clock() - at).total_seconds()
         log.info("timer %s (%s) firing, due %s, %.0f s late", key, kind, at.isoformat(), late)
@@ -424,22 +459,32 @@ class Timers:
         except Exception:
             if self._on_failure is not None:
                 self._on_failure(kind)
-            await self._retry(kind, key, payload, attempt)
+            await self._retry(kind, key, payload, attempt, lease)
+            return
+        try:
+            await self._done(key, lease)
+        except Exception:  # the row stays leased: it runs again when the lease ends
+            log.exception("timer %s (%s) ran, but its row could not be removed", key, kind)
 
-    async def _retry(self, kind: str, key: str, payload: dict[str, Any], attempt: int) -> None:
+    async def _retry(
+        self, kind: str, key: str, payload: dict[str, Any], attempt: int, lease: bytes
+    ) -> None:
         """Run a failed timer again later (5 s, doubling to 5 min, :data:`RETRIES` times),
-        unless its handler already scheduled a newer one under the same key: a page that
-        met a full disk or a lost connection must not be dropped."""
+        unless its handler already scheduled a newer one under the same key, or someone
+        cancelled it meanwhile: a page that met a full disk or a lost connection must not be
+        dropped."""
+        table = self._store.jobs_t
         if attempt >= RETRIES:
             log.exception("timer %s (%s) failed %d times; giving up", key, kind, attempt + 1)
+            with contextlib.suppress(Exception):
+                await self._done(key, lease)
             return
         wait = min(RETRY_FIRST * 2**attempt, RETRY_MAX)
         log.exception("timer %s (%s) failed; trying again in %s", key, kind, wait)
-        table = self._store.jobs_t
         try:
             async with self._db.session() as s, s.begin():
-                newer = (await s.exec(table.select().where(table.c.id == key))).first()
-                if newer is None:
+                query = select(table.c.id).where(table.c.id == key, table.c.job_state == lease)
+                if (await s.exec(query)).first() is not None:  # still ours: not set anew
                     at = self._clock() + wait
                     await self.schedule_in(s, kind, key, at, payload, attempt=attempt + 1)
         except Exception:

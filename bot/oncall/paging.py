@@ -133,7 +133,18 @@ class Pager:
             self._routing.policies
             and change.kind in ("opened", "severity")
             and view.state == "triggered"
-            and await self.pages.steps_sent(view.id) == 0
+            and await self.pages.steps_sent(view.id) > 0
+        ):
+            # Run again after a kill between a page and the next step's timer: go on with
+            # the plan on the timeline (steps not yet sent, then the timer), else nothing.
+            started = current_plan(view)
+            snoozed = self._snoozed is not None and await self._snoozed(view.id)
+            if started is not None and not snoozed:
+                await self._advance(started)
+        elif (
+            self._routing.policies
+            and change.kind in ("opened", "severity")
+            and view.state == "triggered"
         ):
             if self._snoozed is not None and await self._snoozed(view.id):
                 await self._record(
@@ -286,16 +297,18 @@ class Pager:
             acknowledged=view.state != "triggered",
             paged=max(await self.pages.steps_sent(incident_id) - plan_.base, 0),
         )
-        if state.next_at is not None:
-            # Before paging: a process killed while it pages (after this timer's row was
-            # claimed) must not take the rest of the escalation with it. The plan's times
-            # are fixed from the start, so the next one is known before anyone is paged.
-            await self._timers.schedule(
-                TIMER_KIND, timer_key(incident_id), state.next_at, plan_.payload()
-            )
         for step in state.due:
             await self._send(
                 view, policy, replace(step, index=step.index + plan_.base), state.next_at
+            )
+        if state.next_at is not None:
+            # After paging: until then this timer's row (or the follow-up that started the
+            # escalation) stays claimed, not gone, so a process killed while it pages leaves
+            # it to run again when its lease ends, paging what was not yet sent (a page is
+            # one unique row: nobody twice). Set before, the next step's timer replaced the
+            # claimed one, and a kill there left the step unpaged until the next step's time.
+            await self._timers.schedule(
+                TIMER_KIND, timer_key(incident_id), state.next_at, plan_.payload()
             )
         if state.next_at is None and state.exhausted and not state.acknowledged:
             total = format_duration(now - plan_.started)
