@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.supervise import split_wanted
 from tests.conftest import postgres_url
 from tests.integration.procs import BIN, POLL, Child, clean_env, free_port, running
+from tests.integration.test_cli import vigil
 from tests.page_receiver import SECRET, receiver
 
 BUDGET = 90.0
@@ -186,21 +187,8 @@ async def test_a_child_that_cannot_start_stops_the_serve_with_the_reason(tmp_pat
             assert not children(sup.proc.pid)
 
 
-def run_vigil(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own entry point, fixed arguments)
-        [str(BIN / "vigil"), *args],
-        cwd=tmp_path,
-        env=clean_env(**env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_two_processes_on_sqlite_are_refused_with_what_to_do(tmp_path: Path) -> None:
-    done = run_vigil(tmp_path, "serve", "--processes", "2", "--port", str(free_port()))
+    done = vigil("serve", "--processes", "2", "--port", str(free_port()), cwd=tmp_path)
     assert done.returncode == 1
     assert "--processes 2 needs PostgreSQL" in done.stderr
     assert "use --processes 1 or set VIGIL_DATABASE_URL" in done.stderr
@@ -208,7 +196,7 @@ def test_two_processes_on_sqlite_are_refused_with_what_to_do(tmp_path: Path) -> 
 
 
 def test_a_bad_processes_variable_names_itself(tmp_path: Path) -> None:
-    done = run_vigil(tmp_path, "serve", VIGIL_PROCESSES="many")
+    done = vigil("serve", cwd=tmp_path, VIGIL_PROCESSES="many")
     assert done.returncode == 1
     assert "VIGIL_PROCESSES: must be auto, 1 or 2, got 'many'" in done.stderr
 
