@@ -125,7 +125,30 @@ class PlaybookService:
             await self._incidents.get(incident_id)  # NotFoundError before anything runs
         plan = await self._registry.rollback(model, version, actor=actor, dry_run=True)
         inputs = {"model": model, "version": version, "incident": incident_id}
-        return await self.run("rollback", inputs, actor=actor, dry_run=dry_run), plan
+        result = await self.run("rollback", inputs, actor=actor, dry_run=dry_run)
+        if incident_id is not None and not dry_run and result.ok:
+            await self._contained_by_rollback(incident_id, result, actor=actor)
+        return result, plan
+
+    async def _contained_by_rollback(
+        self, incident_id: int, result: RunResult, *, actor: str
+    ) -> None:
+        """A rollback that served the last good version contains the incident it was run
+        for: nobody needs paging about a model that no longer serves, and the post-mortem
+        counts the time to contain from here. An incident already contained or closed is
+        left as it is (the rollback is on its timeline all the same)."""
+        view = await self._incidents.get(incident_id, timeline=False, alerts=False)
+        if view.state not in ("triggered", "acknowledged"):
+            return
+        moved = next((s.message for s in result.steps if s.action == "registry.rollback"), "")
+        await self._incidents.record(
+            incident_id,
+            kind="state",
+            text=f"Contained by {actor}" + (f": {moved}" if moved else ""),
+            actor=actor,
+            data={"from": view.state, "to": "contained", "run_id": result.run_id},
+            state="contained",
+        )
 
     async def contain(self, incident_id: int, *, actor: str) -> IncidentRun:
         """Pin the incident's model to its last known good version (``containment``), then

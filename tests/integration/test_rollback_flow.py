@@ -116,7 +116,13 @@ async def test_rollback_for_an_incident_restores_the_last_known_good_and_logs_ea
         (2, "ok"),
         (3, "ok"),
     ]
-    assert view.state == "triggered"  # a rollback is not a state change; contain says so
+    # The model that broke no longer serves: the incident is contained (escalation stops,
+    # and the post-mortem counts the time to contain from here).
+    assert view.state == "contained"
+    assert view.contained_at == clock()
+    assert [e.text for e in view.timeline if e.kind == "state"] == [
+        f"Contained by {ALICE}: {switched}"
+    ]
 
 
 async def test_rollback_to_a_named_version_without_an_incident_says_how_to_undo(
