@@ -37,6 +37,19 @@ class Row(Protocol):
 R = TypeVar("R", bound=Row)
 
 
+class Dated(Protocol):
+    """What :func:`returned_to` reads: a stored row or a ``VersionInfo`` alike."""
+
+    @property
+    def promoted_at(self) -> datetime | None: ...
+
+    @property
+    def rolled_back_at(self) -> datetime | None: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
 @dataclass(frozen=True)
 class Change:
     """A history entry the caller stores: what happened to which version."""
@@ -105,6 +118,22 @@ def last_known_good(rows: Sequence[R], current: R | None) -> R | None:
         and r.stage != "retired"
     ]
     return max(candidates, key=lambda r: r.promotion_seq or 0, default=None)
+
+
+def returned_to(rows: Sequence[D], current: D | None) -> D | None:
+    """The version most recently rolled back from ``current``, if ``current`` serves
+    because of a rollback (so it is itself the last known good version), else None."""
+    if current is None or current.promoted_at is None:
+        return None
+    undone = [
+        r
+        for r in rows
+        if r is not current
+        and r.rolled_back_at is not None
+        and r.rolled_back_at >= current.promoted_at
+    ]
+    at = current.promoted_at
+    return max(undone, key=lambda r: r.rolled_back_at or at, default=None)
 
 
 def _next_seq(rows: Sequence[Row]) -> int:
@@ -186,6 +215,13 @@ def plan_switch(
     else:
         found = last_known_good(rows, current)
         if found is None:
+            undone = returned_to(rows, current)
+            if undone is not None:  # a rollback already put the good one back: say so
+                raise RegistryError(
+                    f"No earlier stable version of {model} to roll back to: "
+                    f"{current.version} serves because {undone.version} was rolled back, so "
+                    f"{current.version} is the last known good version."
+                )
             others = [r for r in rows if r is not current]
             tail = f"it has only {current.version}"
             if others:

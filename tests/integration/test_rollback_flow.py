@@ -290,6 +290,36 @@ async def test_contain_with_pin_pins_the_last_known_good_and_marks_contained(
     assert view.timeline[-1].data["to"] == "contained"
 
 
+async def test_right_after_a_rollback_pin_holds_the_good_version_and_a_second_says_why_not(
+    vigil: Vigil, clock: FakeClock
+) -> None:
+    """The rollback put v2 back: a second incident's pin holds v2 (the good version is the
+    one serving), and a second /rollback says v2 is the last known good one (it used to say
+    "v2 is the only version ever promoted", though v3 had been)."""
+    await promoted_pair(vigil, clock)
+    await incident(vigil)
+    assert not (await rollback(vigil, f"{M} --incident 1")).ephemeral
+    second = await incident(vigil)
+    reply = await incident_cmd(vigil, f"contain {second.id} --pin")
+    assert reply.text.splitlines()[0].startswith(
+        f"🔴 P1 #{second.id} contained by @alice, traffic pinned to v2"
+    ), reply.text
+    assert (await vigil.incidents.get(second.id)).state == "contained"
+    again = await rollback(vigil, M)
+    assert again.ephemeral
+    assert again.text.startswith(
+        "⚠️ No earlier stable version of fraud-scorer to roll back to: v2 serves because v3 "
+        "was rolled back, so v2 is the last known good version."
+    ), again.text
+
+
+async def promoted_pair(vigil: Vigil, clock: FakeClock) -> None:
+    for version in ("v2", "v3"):
+        await vigil.registry.register(M, version, actor="@ci")
+        await vigil.registry.promote(M, version, actor="@ci")
+        clock.advance(minutes=5)
+
+
 async def test_a_failed_containment_leaves_the_state_alone_and_says_what_to_do(
     vigil: Vigil,
 ) -> None:

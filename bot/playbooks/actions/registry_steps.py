@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.errors import ValidationError
 from bot.playbooks.actions.base import RunContext, StepOutcome, need_text, text_param
-from bot.registry.base import RollbackResult
+from bot.registry.base import RegistryError, RollbackResult
+from bot.registry.rules import returned_to
 
 FALLBACKS = ("previous_stable", "stable")
 
@@ -57,11 +58,25 @@ async def pin_traffic(ctx: RunContext, params: Mapping[str, Any]) -> StepOutcome
                 raise ValidationError("params.fallback", f"{model} has no stable version")
             version = stable.version
         else:  # the rollback target, planned without changing anything
-            version = (await ctx.registry.rollback(model, actor=ctx.actor, dry_run=True)).to_version
+            version = await _last_known_good(ctx, model)
     assert version is not None
     return _switched(
         await ctx.registry.pin_traffic(model, version, actor=ctx.actor, dry_run=ctx.dry_run)
     )
+
+
+async def _last_known_good(ctx: RunContext, model: str) -> str:
+    """Where containment pins: the rollback target, or the stable version itself when a
+    rollback has just put it back (right after ``/rollback M --incident N``, pinning is
+    still a fine thing to ask, and the good version is the one serving)."""
+    try:
+        return (await ctx.registry.rollback(model, actor=ctx.actor, dry_run=True)).to_version
+    except RegistryError:
+        versions = await ctx.registry.versions(model)
+        stable = next((v for v in versions if v.stage == "stable"), None)
+        if stable is None or returned_to(versions, stable) is None:
+            raise
+        return stable.version
 
 
 async def set_canary(ctx: RunContext, params: Mapping[str, Any]) -> StepOutcome:
