@@ -327,7 +327,7 @@ async def test_firing_then_resolved_through_a_real_alertmanager(
             )
         )
         change = await rec.change(
-            lambda c: c.kind == "alert" and c.text.startswith("Alert cleared"),
+            lambda c: c.kind == "cleared" and c.text.startswith("Alert cleared"),  # all clear
             "'Alert cleared' change",
             am,
         )
@@ -341,8 +341,9 @@ async def test_firing_then_resolved_through_a_real_alertmanager(
         assert len(resolved_lines) == 1, incident["timeline"]
         assert resolved_lines[0]["text"].startswith(f"Alert cleared: {annotations['summary']}")
         assert resolved_lines[0]["data"]["fingerprints"] == [stored["fingerprint"]]
-        # The incident stays open for a human to close; only its alert cleared.
+        # The incident stays open for the quiet period (it resolves by itself after it).
         assert incident["state"] == "triggered"
+        assert incident["cleared_at"] is not None
         await rec.post(lambda p: p.body.get("status") == "resolved", "resolved post", am)
         assert [p.status for p in rec.posts] == [200, 200]
         assert [p.body["status"] for p in rec.posts] == ["firing", "resolved"]
