@@ -270,7 +270,7 @@ class Vigil:
         notifier.follow(
             "snooze", snoozes.on_change, wants=lambda c: c.incident.state not in OPEN_STATES
         )
-        auto = AutoResolver(incidents, timers, quiet=settings.incidents.auto_resolve, clock=clock)
+        auto = AutoResolver(incidents, timers, quiet=settings.incidents.auto_resolve)
         notifier.follow("auto-resolve", auto.on_change, wants=lambda c: c.kind in AUTO_WATCHED)
         notifier.follow(
             "postmortem",

@@ -12,15 +12,13 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from bot import incident_cli, model_cli, schedule_cli
 from bot.app import Role, Vigil, serve, stop_on_signals
 from bot.chat.backend import announcement
 from bot.chat.console import ConsoleBackend, stdin_reader
 from bot.checks import check_rules, run_checks
 from bot.config import Settings, load_settings
-from bot.db import Database, redact_url
+from bot.db import Database, is_sqlite_url, redact_url
 from bot.demo import run_demo
 from bot.errors import ConfigError, VigilError
 from bot.incidents.service import Change
@@ -209,10 +207,13 @@ async def _open(settings: Settings, *, drive_timers: bool = True, follow_ups: bo
     except ConfigError:
         raise
     except Exception as exc:  # any driver's failure to connect or migrate
-        raise StartupError(
-            f"cannot open the database {redact_url(settings.database_url)}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise _cannot_open(settings, exc) from exc
+
+
+def _cannot_open(settings: Settings, exc: Exception) -> StartupError:
+    return StartupError(
+        f"cannot open the database {redact_url(settings.database_url)}: {type(exc).__name__}: {exc}"
+    )
 
 
 async def _once(settings: Settings, work: Callable[[Vigil], Awaitable[str]]) -> str | None:
@@ -277,7 +278,7 @@ def _split(args: argparse.Namespace, settings: Settings, env: dict[str, str]) ->
         raise ConfigError(
             f"must be auto, 1 or 2, got {choice!r}", where="environment", key="VIGIL_PROCESSES"
         )
-    sqlite = make_url(settings.database_url).get_backend_name() == "sqlite"
+    sqlite = is_sqlite_url(settings.database_url)
     if choice == "2" and sqlite:
         raise ConfigError(
             "--processes 2 needs PostgreSQL: SQLite has one writer, which a second process "
@@ -296,10 +297,7 @@ async def _migrate(settings: Settings) -> None:
     try:
         await db.migrate()
     except Exception as exc:  # any driver's failure to connect or migrate
-        raise StartupError(
-            f"cannot open the database {redact_url(settings.database_url)}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise _cannot_open(settings, exc) from exc
     finally:
         await db.dispose()
 

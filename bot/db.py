@@ -108,6 +108,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def is_sqlite_url(url: str) -> bool:
+    """Is this database URL (in any form :func:`normalise_url` accepts) SQLite's?"""
+    return make_url(normalise_url(url)).get_backend_name() == "sqlite"
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced, safe for logs and error messages."""
     return make_url(url).render_as_string(hide_password=True)

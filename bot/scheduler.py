@@ -172,11 +172,17 @@ class _Scheduler(AsyncIOScheduler):  # type: ignore[misc]
             wait = max(wait, CLAIM_PAUSE)
         return wait
 
+    _wake_queued = False  # one look at the job store answers every wake-up asked before it
+
     def wakeup(self) -> None:
-        if self._eventloop is not None:
+        # Wake-ups come in pairs in a split serve's worker (its own commit, then the NOTIFY
+        # of it), and each look is two synchronous reads of the job store on the loop.
+        if self._eventloop is not None and not self._wake_queued:
+            self._wake_queued = True
             self._eventloop.call_soon_threadsafe(self._wake)
 
     def _wake(self) -> None:
+        self._wake_queued = False
         # A wake-up queued just before stop() must not touch the closed job store.
         if self.state != STATE_STOPPED:
             self._stop_timer()

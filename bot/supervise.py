@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 from prometheus_client import multiprocess
 
+from bot.app import stop_on_signals
 from bot.metrics import MULTIPROCESS_DIR
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,7 @@ async def supervise(child_args: Sequence[str], env: Mapping[str, str]) -> int:
     folder = tempfile.mkdtemp(prefix="vigil-metrics-")
     child_env = {**env, MULTIPROCESS_DIR: folder}
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     failed: list[_Failed] = []
     log.info("Vigil: HTTP and intake in one process, pages, timers and Slack in another")
     try:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bot.app import Vigil
+from bot.chat.backend import RecordingBackend
+from bot.oncall.status import OncallSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -57,3 +62,14 @@ def am_alert(
         "endsAt": ends_at,
         "generatorURL": "http://127.0.0.1:9090/graph",
     }
+
+
+async def paged_vigil(
+    make_vigil: Callable[..., Awaitable[Vigil]], oncall: OncallSettings, **over: Any
+) -> tuple[Vigil, RecordingBackend]:
+    """A Vigil with this escalation and a recording chat that hears announcements and
+    pages; ``over`` replaces other settings fields."""
+    vigil = await make_vigil(oncall=oncall, **over)
+    chat = RecordingBackend()
+    vigil.attach(chat)
+    return vigil, chat

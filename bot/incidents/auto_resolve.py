@@ -20,7 +20,6 @@ from bot.errors import TransitionError
 from bot.incidents.quiet import resolved_words
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
-from bot.incidents.store import Clock
 from bot.scheduler import Timers
 
 log = logging.getLogger(__name__)
@@ -42,12 +41,10 @@ class AutoResolver:
         timers: Timers,
         *,
         quiet: Mapping[str, timedelta | None],
-        clock: Clock,
     ) -> None:
         self._incidents = incidents
         self._timers = timers
         self._quiet = quiet
-        self._clock = clock
         timers.register(TIMER_KIND, self._on_timer)
 
     async def on_change(self, change: Change) -> None:

@@ -277,7 +277,7 @@ class AlertIngestor:
         touched: dict[int, Incident] = {}  # to classify again: something new arrived
         repeats: dict[int, Incident] = {}  # only repeats so far
         changed_values: set[int] = set()  # incidents whose repeated alerts carry news
-        refiring: dict[int, tuple[Incident, datetime]] = {}  # fired again after all cleared
+        refiring: dict[int, tuple[Incident, datetime]] = {}  # fired again, and when it cleared
         lines = _Lines()
         keyed = [(group_key(a.labels, self._settings.group_by), i) for i, a in enumerate(alerts)]
         async with self._db.session() as s, s.begin():
@@ -333,14 +333,10 @@ class AlertIngestor:
                 await s.exec(insert(Alert), params=[r.values() for r in new_rows])
             now = self._clock()
             cleared = await lines.write(s, now, self._settings.auto_resolve)
-            for incident, was_clear in refiring.values():
+            refired = [(i, refiring_words(was_clear, now)) for i, was_clear in refiring.values()]
+            for incident, text in refired:
                 store.add_event(
-                    session=s,
-                    incident=incident,
-                    at=now,
-                    kind="refiring",
-                    actor="vigil",
-                    text=refiring_words(was_clear, now),
+                    session=s, incident=incident, at=now, kind="refiring", actor="vigil", text=text
                 )
             # A repeat whose value or notes changed may raise the severity; a plain repeat
             # (what Alertmanager re-sends every group_interval) cannot: no re-classifying.
@@ -366,9 +362,9 @@ class AlertIngestor:
             for incident, source, line, clear in cleared:
                 view = await store.view_of(session=s, incident=incident)
                 changes.append(Change("cleared" if clear else "alert", view, source, line))
-            for incident, was_clear in refiring.values():
+            for incident, text in refired:
                 view = await store.view_of(session=s, incident=incident)
-                changes.append(Change("refiring", view, "vigil", refiring_words(was_clear, now)))
+                changes.append(Change("refiring", view, "vigil", text))
             staged = self._notifier.stage(s, changes, self._clock())
         return [o for o in slots if o is not None], changes, staged
 

@@ -127,34 +127,32 @@ class Pager:
                     {"outcome": "cleared"},
                 )
         elif change.kind == "refiring" and view.state == "triggered" and view.cleared_at is None:
-            if self._routing.policies and not (self._snoozed and await self._snoozed(view.id)):
+            if self._routing.policies and not await self._is_snoozed(view.id):
                 await self.repage(view.id, reason="An alert fires again, and nobody has acked:")
         elif (
             self._routing.policies
             and change.kind in ("opened", "severity")
             and view.state == "triggered"
-            and await self.pages.steps_sent(view.id) > 0
         ):
-            # Run again after a kill between a page and the next step's timer: go on with
-            # the plan on the timeline (steps not yet sent, then the timer), else nothing.
-            started = current_plan(view)
-            snoozed = self._snoozed is not None and await self._snoozed(view.id)
-            if started is not None and not snoozed:
-                await self._advance(started)
-        elif (
-            self._routing.policies
-            and change.kind in ("opened", "severity")
-            and view.state == "triggered"
-        ):
-            if self._snoozed is not None and await self._snoozed(view.id):
+            snoozed = await self._is_snoozed(view.id)
+            if await self.pages.steps_sent(view.id) > 0:
+                # Run again after a kill between a page and the next step's timer: go on
+                # with the plan on the timeline (steps not yet sent, then the timer).
+                started = current_plan(view)
+                if started is not None and not snoozed:
+                    await self._advance(started)
+            elif snoozed:
                 await self._record(
                     view.id,
                     f"{view.severity}, but snoozed: nobody is paged until the snooze ends "
                     f"(/incident snooze {view.id} off ends it now).",
                     {"outcome": "snoozed"},
                 )
-                return
-            await self._start(view, base=0, why="")
+            else:
+                await self._start(view, base=0, why="")
+
+    async def _is_snoozed(self, incident_id: int) -> bool:
+        return self._snoozed is not None and await self._snoozed(incident_id)
 
     async def _start(self, view: IncidentView, *, base: int, why: str) -> bool:
         """Decide for ``view`` now and page, schedule a page for working hours, or say that

@@ -140,11 +140,17 @@ class PlaybookService:
         view = await self._incidents.get(incident_id, timeline=False, alerts=False)
         if view.state not in ("triggered", "acknowledged"):
             return
-        moved = next((s.message for s in result.steps if s.action == "registry.rollback"), "")
-        await self._incidents.record(
-            incident_id,
+        await self._mark_contained(view, result, "registry.rollback", actor=actor)
+
+    async def _mark_contained(
+        self, view: IncidentView, result: RunResult, action: str, *, actor: str
+    ) -> IncidentView:
+        """Move the incident to contained, saying what the run's ``action`` step did."""
+        did = next((s.message for s in result.steps if s.action == action), "")
+        return await self._incidents.record(
+            view.id,
             kind="state",
-            text=f"Contained by {actor}" + (f": {moved}" if moved else ""),
+            text=f"Contained by {actor}" + (f": {did}" if did else ""),
             actor=actor,
             data={"from": view.state, "to": "contained", "run_id": result.run_id},
             state="contained",
@@ -165,15 +171,7 @@ class PlaybookService:
         )
         if not result.ok:
             return IncidentRun(result, await self._incidents.get(incident_id))
-        pinned = next((s.message for s in result.steps if s.action == "registry.pin_traffic"), "")
-        view = await self._incidents.record(
-            incident_id,
-            kind="state",
-            text=f"Contained by {actor}" + (f": {pinned}" if pinned else ""),
-            actor=actor,
-            data={"from": view.state, "to": "contained", "run_id": result.run_id},
-            state="contained",
-        )
+        view = await self._mark_contained(view, result, "registry.pin_traffic", actor=actor)
         return IncidentRun(result, view)
 
     async def retrain(self, incident_id: int, *, actor: str) -> IncidentRun:

@@ -9,38 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from bot.app import Vigil
-from bot.chat.backend import RecordingBackend
 from bot.config import load_settings
 from bot.ingest.generic import parse_generic
 from bot.oncall.status import OncallSettings
 from tests.conftest import MakeVigil
-from tests.support import FakeClock
-
-POLICY = """
-escalation:
-  levels:
-    - {notify: ["@alice"], wait: 5m}
-    - {notify: ["@bob"], wait: 10m}
-"""
-
-
-@pytest.fixture
-def oncall(tmp_path: Path) -> OncallSettings:
-    path = tmp_path / "vigil.yaml"
-    path.write_text(POLICY)
-    return load_settings(path, {}).oncall
-
-
-async def _vigil(
-    make_vigil: MakeVigil, oncall: OncallSettings, **over: object
-) -> tuple[Vigil, RecordingBackend]:
-    vigil = await make_vigil(oncall=oncall, **over)
-    chat = RecordingBackend()
-    vigil.attach(chat)
-    return vigil, chat
+from tests.support import FakeClock, paged_vigil
 
 
 async def _post(vigil: Vigil, clock: FakeClock, status: str = "firing", instance: str = "a") -> int:
@@ -67,7 +41,7 @@ async def _lines(vigil: Vigil, n: int) -> list[tuple[str, str]]:
 async def test_all_cleared_stops_paging_and_resolves_after_the_quiet_period(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _post(vigil, clock)
     await _post(vigil, clock, instance="b")
     assert [who for who, _, _ in chat.pages] == ["@alice"]
@@ -112,7 +86,7 @@ async def test_all_cleared_stops_paging_and_resolves_after_the_quiet_period(
 async def test_a_flap_within_the_quiet_period_is_the_same_incident_and_pages_again(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _post(vigil, clock)
     clock.advance(minutes=1)
     await _post(vigil, clock, "resolved")
@@ -137,7 +111,7 @@ async def test_a_flap_within_the_quiet_period_is_the_same_incident_and_pages_aga
 async def test_an_acknowledged_incident_resolves_by_itself_without_pages(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _post(vigil, clock)
     await vigil.incidents.acknowledge(n, actor="@alice")
     await _post(vigil, clock, "resolved")
@@ -153,7 +127,7 @@ async def test_an_acknowledged_incident_resolves_by_itself_without_pages(
 async def test_alerts_back_after_the_resolve_open_a_new_incident_naming_the_first(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, _chat = await _vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     first = await _post(vigil, clock)
     await _post(vigil, clock, "resolved")
     clock.advance(minutes=5)
@@ -175,7 +149,7 @@ async def test_auto_resolve_off_leaves_the_resolve_to_a_person(
 ) -> None:
     (tmp_path / "off.yaml").write_text("auto_resolve: {P2: off}\n")
     incidents = load_settings(tmp_path / "off.yaml", {}).incidents
-    vigil, chat = await _vigil(make_vigil, oncall, incidents=incidents)
+    vigil, chat = await paged_vigil(make_vigil, oncall, incidents=incidents)
     n = await _post(vigil, clock)
     await _post(vigil, clock, "resolved")
     assert (await _lines(vigil, n))[-2][1].endswith(

@@ -3,41 +3,14 @@ and still on time after a restart. Time is the FakeClock; timers run through ``r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bot.app import Vigil
-from bot.chat.backend import RecordingBackend
-from bot.config import load_settings
 from bot.errors import ValidationError
 from bot.ingest.generic import parse_generic
 from bot.oncall.status import OncallSettings
 from tests.conftest import MakeVigil
-from tests.support import FakeClock
-
-POLICY = """
-escalation:
-  levels:
-    - {notify: ["@alice"], wait: 5m}
-    - {notify: ["@bob"], wait: 10m}
-"""
-
-
-@pytest.fixture
-def oncall(tmp_path: Path) -> OncallSettings:
-    path = tmp_path / "vigil.yaml"
-    path.write_text(POLICY)
-    return load_settings(path, {}).oncall
-
-
-async def _paged_vigil(
-    make_vigil: MakeVigil, oncall: OncallSettings
-) -> tuple[Vigil, RecordingBackend]:
-    vigil = await make_vigil(oncall=oncall)
-    chat = RecordingBackend()
-    vigil.attach(chat)
-    return vigil, chat
+from tests.support import FakeClock, paged_vigil
 
 
 async def _accuracy_alert(vigil: Vigil, clock: FakeClock, value: float = 0.71) -> int:
@@ -57,7 +30,7 @@ async def _accuracy_alert(vigil: Vigil, clock: FakeClock, value: float = 0.71) -
 async def test_a_p2_pages_level_one_then_escalates_to_level_two(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     assert [(who, i) for who, i, _ in chat.pages] == [("@alice", n)]
     first = chat.pages[0][2].splitlines()[0]
@@ -84,7 +57,7 @@ async def test_a_p2_pages_level_one_then_escalates_to_level_two(
 async def test_acknowledging_stops_the_escalation(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     clock.advance(minutes=2)
     await vigil.commands.run_incident(f"ack {n}", actor="@alice")
@@ -99,12 +72,12 @@ async def test_acknowledging_stops_the_escalation(
 async def test_escalation_survives_a_restart_and_pages_each_level_once(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    first, chat = await _paged_vigil(make_vigil, oncall)
+    first, chat = await paged_vigil(make_vigil, oncall)
     await _accuracy_alert(first, clock)
     await first.close()  # the process stops with level 2 pending
 
     clock.advance(minutes=7)  # it was down when level 2 fell due
-    second, chat2 = await _paged_vigil(make_vigil, oncall)
+    second, chat2 = await paged_vigil(make_vigil, oncall)
     assert await second.timers.run_due(clock()) == 1
     assert [who for who, _, _ in chat.pages] == ["@alice"]
     assert [who for who, _, _ in chat2.pages] == ["@bob"]  # late, once, and not @alice again
@@ -114,7 +87,7 @@ async def test_escalation_survives_a_restart_and_pages_each_level_once(
 async def test_nobody_acknowledging_exhausts_the_escalation_and_says_so(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     for minutes in (5, 10):
         clock.advance(minutes=minutes)
@@ -127,7 +100,7 @@ async def test_nobody_acknowledging_exhausts_the_escalation_and_says_so(
 async def test_a_p3_does_not_page_until_it_becomes_p2(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     await vigil.commands.run_incident("new Cache hit rate low --sev P3", actor="@dave")
     assert chat.pages == []
     await vigil.commands.run_incident("sev 1 P2", actor="@dave")
@@ -146,7 +119,7 @@ async def test_without_a_chat_backend_the_page_is_recorded_as_undelivered(
 async def test_escalate_pages_the_next_level_now_even_after_an_ack(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     await vigil.commands.run_incident(f"ack {n}", actor="@alice")
     await vigil.pager.escalate(n, actor="@alice")
@@ -160,7 +133,7 @@ async def test_escalate_pages_the_next_level_now_even_after_an_ack(
 async def test_incident_escalate_command_pages_the_next_level_and_refuses_past_the_last(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     reply = await vigil.commands.run_incident(f"escalate {n}", actor="@alice")
     assert not reply.ephemeral

@@ -10,43 +10,17 @@ Time is the FakeClock: timers run through ``run_due``, polls through ``rules_run
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
-from bot.config import load_settings
 from bot.ingest.generic import parse_generic
 from bot.oncall.snoozing import TIMER_KIND, timer_key
 from bot.oncall.status import OncallSettings
 from bot.sources.pushed import parse_samples
 from tests.conftest import MakeVigil
-from tests.support import FakeClock
+from tests.support import FakeClock, paged_vigil
 
-POLICY = """
-escalation:
-  levels:
-    - {notify: ["@alice"], wait: 5m}
-    - {notify: ["@bob"], wait: 10m}
-"""
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def oncall(tmp_path: Path) -> OncallSettings:
-    path = tmp_path / "vigil.yaml"
-    path.write_text(POLICY)
-    return load_settings(path, {}).oncall
-
-
-async def _paged_vigil(
-    make_vigil: MakeVigil, oncall: OncallSettings
-) -> tuple[Vigil, RecordingBackend]:
-    vigil = await make_vigil(oncall=oncall)
-    chat = RecordingBackend()
-    vigil.attach(chat)
-    return vigil, chat
 
 
 async def _accuracy_alert(vigil: Vigil, clock: FakeClock) -> int:
@@ -103,7 +77,7 @@ async def _psi(
 async def test_a_snooze_holds_the_escalation_and_pages_again_once_when_its_time_is_up(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     assert _who(chat) == ["@alice"]
     snoozed = clock.advance(minutes=2)
@@ -138,7 +112,7 @@ async def test_a_snooze_holds_the_escalation_and_pages_again_once_when_its_time_
 async def test_a_recovered_metric_ends_the_snooze_after_the_hold_and_pages_nobody(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     snoozed = clock.advance(minutes=2)
     reply = await vigil.commands.run_incident(f"snooze {n} until psi<0.1 for 30m", actor="@alice")
@@ -176,7 +150,7 @@ async def test_a_recovered_metric_ends_the_snooze_after_the_hold_and_pages_nobod
 async def test_a_stale_sample_is_no_evidence_and_a_bad_one_restarts_the_count(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     snoozed = clock()
     await vigil.commands.run_incident(f"snooze {n} until psi<0.1 for 10m", actor="@alice")
@@ -203,7 +177,7 @@ async def test_a_stale_sample_is_no_evidence_and_a_bad_one_restarts_the_count(
 async def test_the_24_hour_cap_pages_again(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     snoozed = clock()
     reply = await vigil.commands.run_incident(f"snooze {n} 48h", actor="@alice")
@@ -221,7 +195,7 @@ async def test_the_24_hour_cap_pages_again(
 async def test_a_condition_that_never_holds_pages_at_the_cap(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     snoozed = clock()
     await vigil.commands.run_incident(f"snooze {n} until psi<0.1 for 30m", actor="@alice")
@@ -237,7 +211,7 @@ async def test_a_condition_that_never_holds_pages_at_the_cap(
 async def test_resolving_during_a_snooze_ends_it_quietly(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     await vigil.commands.run_incident(f"snooze {n} 30m", actor="@alice")
     clock.advance(minutes=10)
@@ -253,7 +227,7 @@ async def test_resolving_during_a_snooze_ends_it_quietly(
 async def test_a_resolved_incident_cannot_be_snoozed_and_nothing_changes(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     await vigil.commands.run_incident(f"resolve {n}", actor="@alice")
     before = await vigil.incidents.get(n)
@@ -271,7 +245,7 @@ async def test_a_resolved_incident_cannot_be_snoozed_and_nothing_changes(
 async def test_bad_input_is_refused_privately_naming_what_is_wrong(
     make_vigil: MakeVigil, oncall: OncallSettings
 ) -> None:
-    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     reply = await vigil.commands.run_incident("snooze 12 until psi<<0.1", actor="@alice")
     assert reply.ephemeral
     assert reply.text.splitlines() == [
@@ -289,7 +263,7 @@ async def test_a_metric_vigil_does_not_know_is_refused_naming_the_ones_it_does(
 ) -> None:
     """A condition on a metric nothing reports could never end the snooze: refused, with the
     names Vigil knows and the closest one; the short names people type are understood."""
-    vigil, _chat = await _paged_vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     before = await vigil.incidents.get(n)
     reply = await vigil.commands.run_incident(f"snooze {n} until input_drift<0.1", actor="@al")
@@ -312,7 +286,7 @@ async def test_a_metric_vigil_does_not_know_is_refused_naming_the_ones_it_does(
 async def test_off_ends_the_snooze_and_pages_again_at_once(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     await vigil.commands.run_incident(f"snooze {n} 30m", actor="@alice")
     clock.advance(minutes=3)
@@ -331,7 +305,7 @@ async def test_off_ends_the_snooze_and_pages_again_at_once(
 async def test_a_new_snooze_replaces_the_last(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await _paged_vigil(make_vigil, oncall)
+    vigil, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(vigil, clock)
     start = clock()
     await vigil.commands.run_incident(f"snooze {n} 30m", actor="@alice")
@@ -347,7 +321,7 @@ async def test_a_new_snooze_replaces_the_last(
 async def test_a_restart_keeps_the_snooze_and_how_long_its_condition_has_held(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    first, chat = await _paged_vigil(make_vigil, oncall)
+    first, chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(first, clock)
     snoozed = clock()
     await first.commands.run_incident(f"snooze {n} until psi<0.1 for 30m", actor="@alice")
@@ -357,7 +331,7 @@ async def test_a_restart_keeps_the_snooze_and_how_long_its_condition_has_held(
     await first.close()
 
     clock.now = snoozed + 22 * MIN  # down for two minutes: no gap over 5 min
-    second, chat2 = await _paged_vigil(make_vigil, oncall)
+    second, chat2 = await paged_vigil(make_vigil, oncall)
     assert await _snooze_timers(second) == [snoozed + timedelta(hours=24)]
     for minute in range(22, 30):
         clock.now = snoozed + minute * MIN
@@ -374,11 +348,11 @@ async def test_a_restart_keeps_the_snooze_and_how_long_its_condition_has_held(
 async def test_two_replicas_end_a_snooze_once(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    one, _chat = await _paged_vigil(make_vigil, oncall)
+    one, _chat = await paged_vigil(make_vigil, oncall)
     n = await _accuracy_alert(one, clock)
     snoozed = clock()
     await one.commands.run_incident(f"snooze {n} until psi<0.1 for 5m", actor="@alice")
-    two, _chat2 = await _paged_vigil(make_vigil, oncall)  # reads the snooze at start
+    two, _chat2 = await paged_vigil(make_vigil, oncall)  # reads the snooze at start
     for minute in range(6):
         clock.now = snoozed + minute * MIN
         await _psi(one, clock, 0.05)
