@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
-from bot.errors import ValidationError
+from bot.errors import ValidationError, VigilError
 from bot.incidents import listing, quiet, store
 from bot.incidents.classify import (
     DEFAULT_POLICY,
@@ -160,6 +160,10 @@ Within = Callable[[AsyncSession], Awaitable[bool]]
 
 class _Skipped(Exception):
     """``record_if``'s condition said no: roll the transaction back, write nothing."""
+
+
+class Unchanged(VigilError):
+    """What was asked is already so: nothing was written (the caller alone is told)."""
 
 
 @dataclass(frozen=True)
@@ -382,14 +386,17 @@ class IncidentService:
         return await self._edit(incident_id, apply, actor=actor)
 
     async def set_severity(self, incident_id: int, severity: str, *, actor: str) -> IncidentView:
-        """A human's severity wins over the policy from now on, and the change is recorded."""
+        """A human's severity wins over the policy from now on, and the change is recorded.
+
+        :class:`Unchanged` when the incident already has that severity: a "P1 → P1" line
+        would tell the channel something happened when nothing did."""
         sev = _severity(severity)
 
         def apply(row: Incident, now: datetime) -> _Edit:
             before = row.severity
-            reason = f"{sev}: set by {actor} (was {before}: {row.severity_reason})"
             if before == sev:
-                reason = f"{sev}: confirmed by {actor} (policy said: {row.severity_reason})"
+                raise Unchanged(f"#{row.id} is already {sev}; nothing changed.")
+            reason = f"{sev}: set by {actor} (was {before}: {row.severity_reason})"
             row.severity, row.severity_reason, row.severity_source = sev, reason, "human"
             return _Edit(
                 "severity",

@@ -79,6 +79,12 @@ class PageSender(Protocol):
     async def page(self, target: str, incident: IncidentView, text: str) -> None: ...
 
 
+def _replan(started: Plan | None, severity: str) -> bool:
+    """Whether an incident now at ``severity`` needs a new plan: one was started at another
+    severity (none started: the first start below decides, as for a new incident)."""
+    return started is not None and started.severity.upper() != severity.upper()
+
+
 class Pager:
     def __init__(
         self,
@@ -135,10 +141,17 @@ class Pager:
             and view.state == "triggered"
         ):
             snoozed = await self._is_snoozed(view.id)
-            if await self.pages.steps_sent(view.id) > 0:
+            sent = await self.pages.steps_sent(view.id)
+            started = current_plan(view)
+            if change.kind == "severity" and not snoozed and _replan(started, view.severity):
+                # A new severity pages by its own policy (its route, its caps), not by the
+                # plan the old one started: the pending step is dropped, the new plan's
+                # steps are numbered after the pages already sent.
+                await self.hold(view.id)
+                await self._start(view, base=sent, why=f"Severity now {view.severity}:")
+            elif sent > 0:
                 # Run again after a kill between a page and the next step's timer: go on
                 # with the plan on the timeline (steps not yet sent, then the timer).
-                started = current_plan(view)
                 if started is not None and not snoozed:
                     await self._advance(started)
             elif snoozed:

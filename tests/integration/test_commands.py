@@ -336,9 +336,22 @@ async def test_sev_human_choice_is_recorded_with_who_and_what_it_was(
     assert last.text == "Severity P3 → P2 set by @bob"
     assert last.data == {"from": "P3", "to": "P2", "source": "human"}
 
-    same = await opened(vigil, "sev 1 P2", actor="@carol")
-    assert same.severity_reason.startswith("P2: confirmed by @carol")
-    assert same.timeline[-1].text == "Severity P2 → P2 set by @carol"
+
+async def test_sev_to_the_severity_it_already_has_changes_nothing_and_says_so(
+    vigil: Vigil,
+) -> None:
+    channel = recorder(vigil)
+    await opened(vigil, "new Ranker p99 over 2s --sev P1")
+    before = await snapshot(vigil)
+    heard = len(channel.announced)
+    reply = await run(vigil, "sev 1 p1", actor="@carol")
+    assert (reply.text, reply.ephemeral, reply.incident) == (
+        "#1 is already P1; nothing changed.",
+        True,
+        None,
+    )
+    assert await snapshot(vigil) == before  # no "P1 → P1" on the timeline
+    assert len(channel.announced) == heard
 
 
 async def test_sev_by_a_human_wins_over_the_policy_when_more_alerts_arrive(

@@ -3,9 +3,12 @@ and still on time after a restart. Time is the FakeClock; timers run through ``r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.app import Vigil
+from bot.config import load_settings
 from bot.errors import ValidationError
 from bot.ingest.generic import parse_generic
 from bot.oncall.status import OncallSettings
@@ -105,6 +108,54 @@ async def test_a_p3_does_not_page_until_it_becomes_p2(
     assert chat.pages == []
     await vigil.commands.run_incident("sev 1 P2", actor="@dave")
     assert [who for who, _, _ in chat.pages] == ["@alice"]
+
+
+BY_SEVERITY = """
+escalation_policies:
+  default:
+    levels:
+      - {notify: ["@alice"], wait: 10m}
+      - {notify: ["@bob"], wait: 10m}
+  critical:
+    levels:
+      - {notify: ["@carol"], wait: 1m}
+      - {notify: ["@dave"], wait: 1m}
+routes:
+  - {match: {severity: P1}, policy: critical}
+  - {policy: default}
+severity_paging:
+  P3: {action: post}
+"""
+
+
+async def test_a_severity_change_mid_escalation_pages_by_the_new_severitys_policy(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    (tmp_path / "routes.yaml").write_text(BY_SEVERITY)
+    oncall = load_settings(tmp_path / "routes.yaml", {}).oncall
+    vigil, chat = await paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)  # P2: the default policy pages @alice
+    clock.advance(minutes=1)
+
+    reply = await vigil.commands.run_incident(f"sev {n} P1", actor="@bob")
+    assert reply.incident is not None
+    assert reply.incident.severity == "P1"
+    assert [who for who, _, _ in chat.pages] == ["@alice", "@carol"]  # P1's policy, at once
+    assert chat.pages[-1][2].startswith(f"🔴 P1 #{n} ")
+    clock.advance(minutes=1)
+    await vigil.timers.run_due(clock())
+    assert [who for who, _, _ in chat.pages] == ["@alice", "@carol", "@dave"]  # 1 min, not 10
+
+    await vigil.commands.run_incident(f"sev {n} P3", actor="@bob")  # P3 posts only
+    clock.advance(hours=1)
+    await vigil.timers.run_due(clock())
+    assert [who for who, _, _ in chat.pages] == ["@alice", "@carol", "@dave"]
+    timeline = (await vigil.incidents.get(n)).timeline
+    assert [e.text for e in timeline if e.kind == "severity"][1:] == [
+        "Severity P2 → P1 set by @bob",
+        "Severity P1 → P3 set by @bob",
+    ]
+    assert timeline[-1].text == "Severity now P3: P3 posts to the channel only; nobody is paged."
 
 
 async def test_without_a_chat_backend_the_page_is_recorded_as_undelivered(

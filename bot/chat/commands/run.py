@@ -17,7 +17,7 @@ from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
 from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
 from bot.errors import ValidationError, VigilError
-from bot.incidents.service import IncidentService
+from bot.incidents.service import IncidentService, Unchanged
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.report_data import ReportService
@@ -126,7 +126,10 @@ class CommandRunner:
                 # Public: the channel must know nobody will be paged (or that paging is back).
                 return Reply(f"😴 {done.text}", ephemeral=False, incident=done.incident)
             case p.Sev(n, severity):
-                v = await inc.set_severity(n, severity, actor=actor)
+                try:
+                    v = await inc.set_severity(n, severity, actor=actor)
+                except Unchanged as exc:  # not a refusal: the caller alone, without ⚠️
+                    return Reply(exc.message, ephemeral=True)
                 return _public(v, f"severity set to {v.severity} by {actor}")
             case p.Assign(n, user):
                 v = await inc.assign(n, user, actor=actor)
