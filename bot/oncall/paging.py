@@ -50,6 +50,7 @@ from bot.oncall.plans import (
     Plan,
     current_plan,
     labels,
+    owned_by,
     page_text,
     timer_key,
 )
@@ -210,27 +211,25 @@ class Pager:
 
     async def repage(self, incident_id: int, *, reason: str) -> bool:
         """Page again from level 1 now (a snooze ran out), numbering steps after the last one
-        sent. A triggered incident escalates as on its first page; an acknowledged or
-        contained one pages its level-1 targets once, as a reminder, since nobody can
-        acknowledge it again. False when its severity and routes page nobody (the timeline
-        says so, after ``reason``)."""
+        sent, when the incident's state calls for it: a triggered incident escalates as on
+        its first page. An acknowledged or contained one pages nobody: someone owns it, and
+        a page asking to acknowledge what is acknowledged would wake people for nothing; the
+        timeline says who has it. False when nobody is paged (the timeline says why, after
+        ``reason``)."""
         view = await self._incidents.get(incident_id)
         if view.state in ("resolved", "postmortem"):
             return False
-        base = await self.pages.steps_sent(incident_id)
-        if view.state == "triggered":
-            return await self._start(view, base=base, why=reason)
-        decision = decide(self._routing, view.severity, labels(view), self._clock())
-        policy = decision.policy  # None exactly when the decision is to post only
-        if policy is None:
-            await self._record(incident_id, f"{reason} {decision.reason}", {"outcome": "post"})
+        if view.state != "triggered":
+            owner = owned_by(view)
+            by = f" by {owner}" if owner else ""
+            await self._record(
+                incident_id,
+                f"{reason} #{incident_id} is {view.state}{by}, so nobody is paged.",
+                {"outcome": "owned"},
+            )
             return False
-        step = replace(plan(policy, self._clock())[0], index=base)
-        await self._record(
-            incident_id, f"{reason} Reminding level 1 ({view.state})", {"outcome": "reminder"}
-        )
-        await self._send(view, policy, step, None)
-        return True
+        base = await self.pages.steps_sent(incident_id)
+        return await self._start(view, base=base, why=reason)
 
     async def escalate(self, incident_id: int, *, actor: str) -> IncidentView:
         """Page the next level now (the Escalate button): someone wants more hands.

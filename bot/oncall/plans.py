@@ -33,6 +33,15 @@ def current_plan(view: IncidentView) -> Plan | None:
     return None
 
 
+def owned_by(view: IncidentView) -> str | None:
+    """Who moved the incident to its present state (who acked or contained it), from the
+    timeline; None when the timeline does not say."""
+    for event in reversed(view.timeline):
+        if event.kind == "state" and event.data.get("to") == view.state:
+            return event.actor
+    return None
+
+
 def timer_key(incident_id: int) -> str:
     """The one escalation timer of an incident (the trailing colon keeps #1 apart from #12)."""
     return f"incident:{incident_id}:escalate"

@@ -319,10 +319,24 @@ def check_time(snooze: Snooze, snoozed_at: datetime, now: datetime) -> SnoozeChe
         return SnoozeCheck(False, None, deadline)
     waited = f" without {cond} holding" if cond else ""
     if snooze.duration is not None and not snooze.capped:
-        text = f"Snooze of #{n} ({format_duration(snooze.duration)}) is over{waited}: paging again."
+        text = f"Snooze of #{n} ({format_duration(snooze.duration)}) is over{waited}{PAGING_AGAIN}"
         return SnoozeCheck(True, "time", None, text)
-    text = f"Snooze of #{n} reached the {format_duration(MAX_SNOOZE)} cap{waited}: paging again."
+    text = f"Snooze of #{n} reached the {format_duration(MAX_SNOOZE)} cap{waited}{PAGING_AGAIN}"
     return SnoozeCheck(True, "cap", None, text)
+
+
+PAGING_AGAIN = ": paging again."
+"""How a snooze's end reads for a triggered incident, whose escalation starts again."""
+
+
+def ended_text(text: str, n: int, state: str, owner: str | None) -> str:
+    """The line that ends a snooze, saying what the end does in the incident's ``state``:
+    a triggered incident pages again; an acknowledged or contained one has someone on it,
+    so nobody is paged (a page asking to acknowledge it again would be noise at 2 a.m.)."""
+    if state == "triggered" or not text.endswith(PAGING_AGAIN):
+        return text
+    by = f" by {owner}" if owner else ""
+    return f"{text.removesuffix(PAGING_AGAIN)}; #{n} stays {state}{by}, so nobody is paged."
 
 
 def snooze_text(snooze: Snooze, snoozed_at: datetime, *, tz: tzinfo = UTC) -> str:

@@ -67,7 +67,17 @@ from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.models import Incident
-from bot.oncall.snooze import MAX_GAP, Snooze, SnoozeCheck, parse_snooze, snooze_text, snooze_until
+from bot.oncall.plans import owned_by
+from bot.oncall.snooze import (
+    MAX_GAP,
+    PAGING_AGAIN,
+    Snooze,
+    SnoozeCheck,
+    ended_text,
+    parse_snooze,
+    snooze_text,
+    snooze_until,
+)
 from bot.oncall.snooze_metrics import named_in_full
 from bot.oncall.snooze_progress import (
     Point,
@@ -221,13 +231,22 @@ class SnoozeService:
             await self._incidents.get(incident_id)  # no such incident: say that instead
             raise NotFoundError(f"#{incident_id} is not snoozed; nothing to end.")
         await self._timers.cancel(timer_key(incident_id))
-        text = f"Snooze of #{incident_id} ended early by {actor}: paging again."
+        view = await self._incidents.get(incident_id)
+        text = f"Snooze of #{incident_id} ended early by {actor}{PAGING_AGAIN}"
+        text = ended_text(text, incident_id, view.state, owned_by(view))
         await self._incidents.record(
             incident_id, kind=ENTRY_KIND, text=text, actor=actor, data=_ended("off")
         )
-        await self._pager.repage(incident_id, reason=REPAGE_REASON)
+        await self._resume(view)
         await self._refresh(now)
         return Snoozed(await self._incidents.get(incident_id), text)
+
+    async def _resume(self, view: IncidentView) -> None:
+        """What the incident's state calls for once a snooze ends: a triggered incident's
+        escalation starts again; someone owns an acknowledged or contained one, and its line
+        already says nobody is paged (``Pager.repage`` still checks the state it reads)."""
+        if view.state == "triggered":
+            await self._pager.repage(view.id, reason=REPAGE_REASON)
 
     # -- listeners ---------------------------------------------------------------------------
 
@@ -351,13 +370,15 @@ class SnoozeService:
     async def _over(self, incident_id: int, look: SnoozeCheck) -> None:
         """Say why the snooze is over; page again unless the condition held. Nothing for an
         incident resolved meanwhile on another replica (whose listener ends the snooze)."""
-        if (await self._incidents.get(incident_id)).state not in OPEN_STATES:
+        view = await self._incidents.get(incident_id)
+        if view.state not in OPEN_STATES:
             return
+        text = ended_text(look.text, incident_id, view.state, owned_by(view))
         await self._incidents.record(
-            incident_id, kind=ENTRY_KIND, text=look.text, actor="vigil", data=_ended(look.why)
+            incident_id, kind=ENTRY_KIND, text=text, actor="vigil", data=_ended(look.why)
         )
         if look.why != "condition":
-            await self._pager.repage(incident_id, reason=REPAGE_REASON)
+            await self._resume(view)
         await self._refresh(self._clock())
 
     # -- the condition -----------------------------------------------------------------------

@@ -223,18 +223,18 @@ async def test_repage_after_a_hold_continues_the_step_numbers_and_pages_once(
     assert steps == [0, 1, 2]
 
 
-async def test_repage_of_an_acknowledged_incident_reminds_level_one_without_escalating(
+async def test_repage_of_an_acknowledged_incident_pages_nobody_and_says_who_has_it(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
     vigil, chat = await _vigil(make_vigil, oncall)
     n = await _open(vigil, "Checkout down --sev P2 --service checkout")
     await vigil.commands.run_incident(f"ack {n}", actor="@alice")
-    assert await vigil.pager.repage(n, reason="Snooze over.")
+    assert not await vigil.pager.repage(n, reason="Snooze over.")
     clock.advance(hours=2)
     await vigil.timers.run_due(clock())
-    assert _paged(chat) == ["@alice", "@alice"]
+    assert _paged(chat) == ["@alice"]
     assert (await _escalation_lines(vigil, n))[-1] == (
-        "Snooze over. Reminding level 1 (acknowledged)"
+        f"Snooze over. #{n} is acknowledged by @alice, so nobody is paged."
     )
 
 

@@ -302,6 +302,35 @@ async def test_off_ends_the_snooze_and_pages_again_at_once(
     assert again.text == f"⚠️ #{n} is not snoozed; nothing to end."
 
 
+async def test_ending_the_snooze_of_an_acknowledged_incident_pages_nobody(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await paged_vigil(make_vigil, oncall)
+    n = await _accuracy_alert(vigil, clock)
+    await vigil.commands.run_incident(f"ack {n}", actor="@alice")
+    await vigil.commands.run_incident(f"snooze {n} 30m", actor="@alice")
+    clock.advance(minutes=3)
+
+    reply = await vigil.commands.run_incident(f"snooze {n} off", actor="@carol")
+    assert not reply.ephemeral
+    assert reply.text == (
+        f"😴 Snooze of #{n} ended early by @carol; #{n} stays acknowledged by @alice, "
+        "so nobody is paged."
+    )
+    assert _who(chat) == ["@alice"]  # the first page only: no "Acknowledge" page again
+    clock.advance(hours=2)
+    await vigil.timers.run_due(clock())
+    assert _who(chat) == ["@alice"]
+    assert (await vigil.incidents.get(n)).state == "acknowledged"
+
+    await vigil.commands.run_incident(f"snooze {n} 30m", actor="@alice")  # and running out
+    await _at(vigil, clock, clock() + 30 * MIN)
+    assert _who(chat) == ["@alice"]
+    assert (await _snooze_lines(vigil, n))[-1] == (
+        f"Snooze of #{n} (30 min) is over; #{n} stays acknowledged by @alice, so nobody is paged."
+    )
+
+
 async def test_a_new_snooze_replaces_the_last(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:

@@ -89,7 +89,7 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
         "/incident snooze N [DURATION] [until CONDITION [for DURATION]] | off",
         "no pages for a while (24 h at most), or until a metric has recovered (then the "
         "channel is told, nobody paged): snooze 12 30m, snooze 12 until psi<0.1 for 30m; "
-        "off ends it now and pages again",
+        "off ends it now (paging again unless someone has acked)",
     ),
     ("sev", "/incident sev N P1..P4", "set severity (a human choice wins over the policy)"),
     ("assign", "/incident assign N @user", "make @user the incident commander"),
