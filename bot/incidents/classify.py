@@ -101,6 +101,20 @@ class Classification:
     severity: Severity
     reason: str
     rule: str | None
+    kinds: int = 0
+    """How many kinds of signal the matched rule's story joins ("drift with estimated
+    accuracy" is 2); 0 when no rule matched."""
+
+    @property
+    def headline(self) -> str | None:
+        """The story as an incident title, when it joins several kinds of signal.
+
+        An incident grouped from several signals (a model's drift, its estimated accuracy,
+        its confidence) was titled by whichever alert came first, while its "Why" told the
+        story; the title a responder scans in a list should be that story."""
+        if self.kinds < 2:
+            return None
+        return self.reason.partition(": ")[2] or None
 
 
 def _c(signal: str, op: Op, value: float | None = None, critical: bool | None = None) -> Condition:
@@ -191,7 +205,8 @@ def classify(signals: Sequence[Signal], policy: Policy = DEFAULT_POLICY) -> Clas
             if rule.severity == severity:
                 parts = _match(rule, signals)
                 if parts is not None:
-                    return Classification(severity, f"{severity}: {_join(parts)}", rule.name)
+                    kinds = len({s.kind for _, s in parts})
+                    return Classification(severity, f"{severity}: {_join(parts)}", rule.name, kinds)
     hinted = _from_hints(signals, policy.hint_map)
     if hinted is not None:
         return hinted

@@ -480,6 +480,8 @@ class AlertIngestor:
         )
         verdict = classify(signals, self._settings.policy)
         now = self._clock()
+        if verdict.headline is not None and _rank(verdict.severity) <= _rank(incident.severity):
+            incident.title = verdict.headline[:300]  # the story, not the first alert's words
         if new:
             incident.severity, incident.severity_reason = verdict.severity, verdict.reason
             store.add_event(

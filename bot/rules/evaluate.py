@@ -156,7 +156,7 @@ class _Ctx:
 
     def _absence(self, st: SeriesState, started: datetime) -> SeriesState:
         reference = st.last_seen or started
-        missing = self.now - reference >= self.rule.absent_after
+        missing = self.now - reference >= self.rule.absent_after and not self._off()
         labels = absent_labels(self.rule, self.series)
         window = self.rule.absent_after
         if missing and st.absent_since is None:
@@ -169,6 +169,22 @@ class _Ctx:
             self._emit("resolved", labels, None, None, window, text, st.absent_since)
             return replace(st, absent_since=None)
         return st
+
+    def _off(self) -> bool:
+        """Is this rule off for this series (no threshold: ``threshold_from`` unset, no
+        default)? Then its data going missing is no news either: ``vigil rules list`` said
+        the rule was off, yet "no data for model_latency_p99_ms" opened an incident two
+        minutes after a model stopped pushing it. (An ``absent`` rule needs no threshold.)"""
+        if self.rule.kind == "absent":
+            return False
+        threshold = threshold_for(
+            self.rule,
+            self.series.label_map,
+            models=self.models,
+            services=self.services,
+            heartbeats=self.heartbeats,
+        )
+        return threshold is None
 
     def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
         rule = self.rule

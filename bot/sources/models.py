@@ -35,12 +35,7 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
     add("output_drift_kl", a.output_kl)
     add("prediction_confidence_mean", a.mean_confidence if a.estimate is not None else None)
     if a.estimate is not None:
-        interval = f"{a.estimate.low:.2f} to {a.estimate.high:.2f}"
-        add(
-            "accuracy_estimated",
-            a.estimate.value,
-            {"detail": f"estimated from confidence, 95% interval {interval}, n={a.estimate.n}"},
-        )
+        add("accuracy_estimated", a.estimate.value, {"detail": estimate_detail(a)})
     add("data_quality_score", a.quality if a.n_received else None)
     if a.realized is not None:
         r = a.realized
@@ -54,6 +49,17 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
         moves = "; ".join(m.describe() for m in a.stability.moves[:2])
         add("feature_importance_rank_corr", a.stability.tau, {"detail": moves} if moves else None)
     return out
+
+
+def estimate_detail(a: Assessment) -> str:
+    """What the estimate rests on, and where the labels stand: an alert said "no labels
+    yet" after 600 had arrived, so the words follow the labels, not the rule's name."""
+    assert a.estimate is not None
+    e = a.estimate
+    said = f"estimated from confidence, 95% interval {e.low:.2f} to {e.high:.2f}, n={e.n}"
+    if a.realized is None:
+        return f"{said}; too few labels yet to measure it"
+    return f"{said}; measured on labels: {a.realized.accuracy:.2%} over {a.realized.n} rows"
 
 
 class ModelQualitySource:

@@ -551,3 +551,17 @@ def test_from_config_bad_config_names_the_key(raw: object, key: str) -> None:
     assert info.value.key == key
     assert info.value.where == "vigil.yaml"
     assert f"vigil.yaml: {key}: " in str(info.value)
+
+
+def test_a_story_of_several_signals_is_the_headline_and_one_signal_keeps_the_alerts_title() -> None:
+    # A model's incident was titled "mean prediction confidence 0.675 < 0.8" (its first
+    # alert) while its "Why" spoke of drift and accuracy: the story is the title.
+    story = classify(
+        [sig("confidence", 0.675, 0.8), sig("psi", 0.61), sig("accuracy_estimated", 0.71, 0.9)]
+    )
+    assert story.headline == (
+        "input drift PSI 0.61 > 0.2 on model fraud-scorer with estimated accuracy 0.71 "
+        "below SLA 0.90"
+    )
+    assert classify([sig("psi", 0.61)]).headline is None
+    assert classify([sig("error_rate", 0.07, subject="service payments")]).headline is None

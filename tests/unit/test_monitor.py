@@ -182,3 +182,17 @@ async def test_the_source_polls_every_watched_model() -> None:
     samples = await ModelQualitySource(monitor).collect(NOW + timedelta(seconds=1))
     assert {s.labels["model"] for s in samples} == {"credit"}
     assert "input_drift_psi" in {s.metric for s in samples}
+
+
+def test_the_estimates_words_follow_the_labels_not_the_rule_name() -> None:
+    # An alert said "estimated accuracy (no labels yet)" after 600 labels had arrived.
+    monitor = watching()
+    scored = rows(1000, shift=25)
+    monitor.predictions("credit", {"rows": scored}, NOW)
+    before = by_metric(monitor)["accuracy_estimated"].notes["detail"]
+    assert before.startswith("estimated from confidence, 95% interval ")
+    assert before.endswith("; too few labels yet to measure it")
+    truth = [{"id": r["id"], "label": r["prediction"]} for r in scored[:600]]
+    monitor.labels("credit", {"rows": truth})
+    after = by_metric(monitor)["accuracy_estimated"].notes["detail"]
+    assert after.endswith("; measured on labels: 100.00% over 600 rows"), after

@@ -284,6 +284,32 @@ def test_threshold_from_uses_each_services_setting_and_skips_unset_ones() -> Non
     assert c.threshold == 500
 
 
+def test_a_rule_off_for_lack_of_its_setting_never_reports_missing_data() -> None:
+    # `vigil rules list` says model-latency-p99 is off until latency_p99_sla_ms is set; a
+    # model that pushed its latency and stopped must not open "no data for …" either.
+    rule = make(
+        name="model-latency-p99-above-sla",
+        title="model latency p99",
+        metric="model_latency_p99_ms",
+        threshold=None,
+        threshold_from="model.latency_p99_sla_ms",
+        unit="ms",
+        absent_after="2m",
+        labels={"alertname": "ModelLatencyP99AboveSLA", "signal": "latency_p99"},
+    )
+    lat = Series.of("model_latency_p99_ms", {"model": "fraud-scorer"})
+    off = Run(rule, models={"fraud-scorer": {}})
+    assert off.feed(lat, [120.0, 130.0]) == []
+    assert off.at(T0 + 30 * MIN) == []
+    on = Run(rule, models={"fraud-scorer": {"latency_p99_sla_ms": 500}})
+    assert on.feed(lat, [120.0, 130.0]) == []
+    (gone,) = on.at(T0 + 30 * MIN)
+    assert (gone.status, gone.summary) == (
+        "firing",
+        "no data for model_latency_p99_ms for 2m on model fraud-scorer",
+    )
+
+
 def test_disabled_rules_do_nothing() -> None:
     run = Run(make(enabled=False, **{"for": "0s"}))
     assert run.feed(PAY, [1.0, 1.0]) == []
