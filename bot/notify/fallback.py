@@ -232,6 +232,7 @@ async def deliver(
             break
     lines = timeline_lines(n, runs)
     result = FallbackResult(n, tuple(runs), tuple(lines), overall(runs), delivered_by)
-    for line in lines:
-        log.info("#%d: %s", n.incident_id, line)
+    if channels:  # with none, the pager's own line already says who was reached
+        for line in lines:
+            log.info("#%d: %s", n.incident_id, line)
     return result

@@ -51,6 +51,7 @@ from bot.oncall.plans import (
     current_plan,
     labels,
     owned_by,
+    page_entry,
     page_text,
     timer_key,
 )
@@ -346,7 +347,8 @@ class Pager:
         text = page_text(view, step, next_at, after)
         senders = list(self._senders())
         channel = ",".join(s.name for s in senders) or "none"
-        how = f"via {channel}" if senders else "no chat backend connected: logged only"
+        chats = [s.name for s in senders]
+        notify_labels = [c.label for c in self._retrier.channels] if self._retrier else []
         for person in people:
             notify: list[Reaction] = []
 
@@ -367,7 +369,7 @@ class Pager:
                     view.id,
                     claim,
                     kind="page",
-                    text=f"Paged {person} (level {step.level}, round {step.round}) {how}",
+                    text=page_entry(person, step, chats, notify_labels),
                     actor="vigil",
                     data={"step": step.index, "level": step.level, "target": person},
                     snapshot=False,
@@ -381,8 +383,10 @@ class Pager:
                 raise
             if paged is None:
                 continue  # another process (or an earlier run) already paged this step
-            if not senders:
-                log.warning("page for #%d to %s not delivered: %s", view.id, person, how)
+            if not senders and not notify_labels:
+                log.warning(
+                    "#%d: %s was NOT paged: no chat backend, no notify: channel", view.id, person
+                )
             for sender in senders:  # the console shows it; Slack's DM is the outbox row
                 try:
                     await sender.page(person, view, text)

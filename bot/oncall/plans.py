@@ -8,7 +8,7 @@ Escalate button finds it on the timeline. The page's own wording lives here too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,6 +56,31 @@ def page_text(view: IncidentView, step: PageStep, next_at: datetime | None, afte
     if next_at is not None and after:
         head += f"; otherwise {after} is paged at {next_at.strftime('%H:%M')}Z"
     return f"{head}\nWhy: {view.severity_reason}"
+
+
+def page_entry(person: str, step: PageStep, chats: Sequence[str], notify: Sequence[str]) -> str:
+    """The timeline's line for one page, saying how far it really went.
+
+    It once said "paged @sam … via console" while the log said "@sam was not paged": the
+    console only shows the page to whoever watches that terminal. So: a chat backend that
+    reaches the person (Slack's DM) is "via slack"; the console alone, with no ``notify:``
+    channel, says so; ``notify:`` channels alone are "paging … through" (their own line
+    follows with the outcome); with nothing at all the line says nobody was reached and
+    what to set up."""
+    where = f"{person} (level {step.level}, round {step.round})"
+    if list(chats) == ["console"] and not notify:
+        return (
+            f"Paged {where} on this console only: no notify: channel (PagerDuty, e-mail, "
+            "webhook) reaches them anywhere else"
+        )
+    if chats:
+        return f"Paged {where} via {', '.join(chats)}"
+    if notify:
+        return f"Paging {where} through {', '.join(notify)}"
+    return (
+        f"{person} was NOT paged (level {step.level}, round {step.round}): no chat backend is "
+        "connected and no notify: channel is configured; set up slack: or notify: in vigil.yaml"
+    )
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,10 @@ async def test_without_a_chat_backend_the_page_is_recorded_as_undelivered(
     vigil = await make_vigil(oncall=oncall)
     n = await _accuracy_alert(vigil, clock)
     pages = [e.text for e in (await vigil.incidents.get(n)).timeline if e.kind == "page"]
-    assert pages == ["Paged @alice (level 1, round 1) no chat backend connected: logged only"]
+    assert pages == [
+        "@alice was NOT paged (level 1, round 1): no chat backend is connected and no notify: "
+        "channel is configured; set up slack: or notify: in vigil.yaml"
+    ]
 
 
 async def test_escalate_pages_the_next_level_now_even_after_an_ack(
