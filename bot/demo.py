@@ -206,7 +206,8 @@ async def _say(vigil: Vigil, chat: Transcript, who: str, text: str) -> None:
         if text.startswith("/rollback"):
             reply = await vigil.commands.run_rollback(text.removeprefix("/rollback"), actor=who)
         else:
-            reply = await vigil.commands.run_incident(text.removeprefix("/incident"), actor=who)
+            said = text.removeprefix("/incident")
+            reply = await vigil.commands.run_incident(said, actor=who, markdown=False)
     finally:
         chat.typing = ""
     chat.line("vigil → " + ("you" if reply.ephemeral else "channel"), reply.text)

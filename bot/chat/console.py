@@ -88,7 +88,7 @@ class ConsoleBackend:
         if word == "rollback":
             reply = await self._runner.run_rollback(rest, actor=self.user)
         elif word == "incident":
-            reply = await self._runner.run_incident(rest, actor=self.user)
+            reply = await self._runner.run_incident(rest, actor=self.user, markdown=False)
         else:
             return f"⚠️ Unknown command '/{word}'. Try /incident help."
         prefix = "(only you) " if reply.ephemeral else ""

@@ -15,7 +15,9 @@ the FakeClock stepping so every figure below is computed by hand from the steps:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import io
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,7 @@ from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.chat.commands.parse import USAGE
 from bot.chat.commands.run import NO_REPORTS, CommandRunner
+from bot.chat.console import ConsoleBackend
 from bot.config import load_settings
 from bot.errors import ValidationError
 from bot.ingest.generic import parse_generic
@@ -257,6 +260,20 @@ async def test_incident_report_answers_the_caller_with_fenced_tables(
     assert "@alice  2      1             2" in blocks[2]
     week = await commands.run_incident("report", actor="@carol")  # 7 days by default
     assert week.text.startswith("Last 7 days: 3 incidents")
+
+
+async def test_the_console_prints_the_report_as_plain_text_without_slack_fences(
+    month: Vigil, clock: FakeClock
+) -> None:
+    service = reports(month, clock)
+    console = ConsoleBackend(
+        runner(month, service), reader=asyncio.StreamReader(), out=io.StringIO(), user="@carol"
+    )
+    shown = await console.handle_line("/incident report 30d")
+    assert shown is not None
+    assert "```" not in shown
+    assert shown == "(only you) " + await service.report("30d")
+    assert "@alice  2      1             2" in shown  # the columns still line up
 
 
 async def test_incident_report_with_a_bad_period_shows_the_usage(

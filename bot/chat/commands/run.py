@@ -61,12 +61,17 @@ class CommandRunner:
         self._oncall = oncall
         self._clock = clock
 
-    async def run_incident(self, text: str, *, actor: str) -> Reply:
-        """Run the text that followed ``/incident``."""
+    async def run_incident(self, text: str, *, actor: str, markdown: bool = True) -> Reply:
+        """Run the text that followed ``/incident``.
+
+        ``markdown``: the reply may use Slack mrkdwn (report tables fenced as code so Slack
+        keeps their columns, commands to copy in backticks). A terminal shows those marks
+        literally, so the console asks for plain text."""
         command = p.parse_incident(text)
         if isinstance(command, p.ParseError):
             return Reply(f"⚠️ {command.message}\nUsage: {command.usage}", ephemeral=True)
-        return await _guarded(self._dispatch(command, actor), f"/incident {text.split(' ', 1)[0]}")
+        work = self._dispatch(command, actor, markdown=markdown)
+        return await _guarded(work, f"/incident {text.split(' ', 1)[0]}")
 
     async def run_rollback(self, text: str, *, actor: str) -> Reply:
         """Run the text that followed ``/rollback``: MODEL [VERSION] [--incident N] [--dry-run].
@@ -89,14 +94,15 @@ class CommandRunner:
         )
         return remedies.rollback(c, result, plan, actor=actor)
 
-    async def _dispatch(self, c: p.Command, actor: str) -> Reply:
+    async def _dispatch(self, c: p.Command, actor: str, *, markdown: bool) -> Reply:
         inc = self._incidents
         match c:
             case p.Help(topic):
                 return Reply(p.help_text(topic), ephemeral=True)
             case p.List(all=include_closed, cursor=cursor):
                 page = await inc.page(include_closed=include_closed, cursor=cursor)
-                text = render.listing(page, include_closed=include_closed, more=_more(c))
+                more = _more(c, markdown=markdown)
+                text = render.listing(page, include_closed=include_closed, more=more)
                 return Reply(text, ephemeral=True)
             case p.Show(n):
                 return _private(await inc.get(n))
@@ -153,20 +159,21 @@ class CommandRunner:
                 text = oncall_text(self._oncall, self._clock(), schedule, book)
                 return Reply(text, ephemeral=True)
             case p.Report(since):
-                return await self._report(since)
+                return await self._report(since, markdown=markdown)
             case p.Postmortem(n):
                 draft = await self._postmortems.draft(n, actor=actor)
                 head = f"📝 Post-mortem draft for #{n} written to {draft.path}"
                 return Reply(f"{head}\n\n{draft.text}", ephemeral=True, incident=draft.incident)
         raise AssertionError(f"unhandled command {c!r}")
 
-    async def _report(self, since: str) -> Reply:
+    async def _report(self, since: str, *, markdown: bool) -> Reply:
         """The report, to the caller alone: a lookup, not news for the channel. Tables are
-        fenced so Slack keeps their columns; a bad period answers with the usage line."""
+        fenced for Slack (``markdown``) so it keeps their columns, plain on the console; a
+        bad period answers with the usage line."""
         if self._reports is None:
             return Reply(NO_REPORTS, ephemeral=True)
         try:
-            text = await self._reports.report(since, markdown=True)
+            text = await self._reports.report(since, markdown=markdown)
         except ValidationError as exc:
             return Reply(f"⚠️ {exc.message}\nUsage: {p.USAGE['report']}", ephemeral=True)
         return Reply(text, ephemeral=True)
@@ -186,10 +193,11 @@ async def _guarded(work: Awaitable[Reply], what: str, *, refused: str = "") -> R
         return Reply(INTERNAL_ERROR, ephemeral=True)
 
 
-def _more(c: p.List) -> Callable[[str], str]:
-    """The command that shows the page after a cut list, options kept; in backticks, so
-    Slack neither formats the cursor nor turns ``--`` into a dash when it is copied."""
-    return lambda cursor: f"`/incident list{' --all' if c.all else ''} --cursor {cursor}`"
+def _more(c: p.List, *, markdown: bool) -> Callable[[str], str]:
+    """The command that shows the page after a cut list, options kept; in backticks for
+    Slack, so it neither formats the cursor nor turns ``--`` into a dash when copied."""
+    tick = "`" if markdown else ""
+    return lambda cursor: f"{tick}/incident list{' --all' if c.all else ''} --cursor {cursor}{tick}"
 
 
 def _public(view: IncidentView, what: str) -> Reply:
