@@ -18,7 +18,7 @@ import io
 import itertools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -318,3 +318,39 @@ def _frame(ax: Axes, times: Shares, series: list[Shares], sla: float | None) -> 
     ax.xaxis.set_major_locator(locator)
     formatter = mdates.ConciseDateFormatter(locator, tz="UTC")  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_formatter(formatter)
+
+
+def importance_chart(
+    reference: Mapping[str, float],
+    current: Mapping[str, float],
+    *,
+    model: str,
+    tau: float,
+    top: int = 10,
+) -> bytes:
+    """Each feature's share of the model's importance, at training time vs now; PNG bytes.
+
+    What a feature-importance shift is about: which features the model leans on now. The
+    features shown are the ``top`` most important on either side, most important at
+    training time first; shares are of the absolute importances, so the two sides compare
+    whatever scale each was computed on.
+    """
+    ref = {k: abs(float(v)) for k, v in reference.items()}
+    cur = {k: abs(float(v)) for k, v in current.items()}
+    ref_total, cur_total = sum(ref.values()) or 1.0, sum(cur.values()) or 1.0
+    ranked = sorted(ref, key=lambda k: (-ref[k], k))[:top]
+    ranked += [k for k in sorted(cur, key=lambda k: (-cur[k], k))[:top] if k not in ranked]
+    y = np.arange(len(ranked), dtype=np.float64)
+    ref_share = np.array([ref.get(k, 0.0) / ref_total for k in ranked])
+    cur_share = np.array([cur.get(k, 0.0) / cur_total for k in ranked])
+    with _RENDER:
+        fig, ax = _figure()
+        ax.barh(y - 0.2, ref_share, 0.4, color=REFERENCE_COLOR, label="at training time")
+        ax.barh(y + 0.2, cur_share, 0.4, color=CURRENT_COLOR, label="now")
+        ax.set_yticks(y, [_short(k) for k in ranked], fontsize=8)
+        ax.invert_yaxis()  # most important at training time on top
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_xlabel("share of the model's importance")
+        _heading(fig, f"{model} · feature importance: training vs now (rank tau {tau:.2f})")
+        ax.grid(axis="x", alpha=0.3)
+        return _png(fig)

@@ -16,8 +16,12 @@ from bot.incidents.views import AlertView, IncidentView
 
 EVIDENCE = "evidence"
 """Timeline kind of an attached chart."""
-DRIFT, ACCURACY = "drift", "accuracy"
-CHARTS = (DRIFT, ACCURACY)
+DRIFT, ACCURACY, IMPORTANCE = "drift", "accuracy", "importance"
+CHARTS = (DRIFT, ACCURACY, IMPORTANCE)
+DRIFT_SIGNALS = frozenset({"psi", "output_drift", "data_quality"})
+"""Signals about what the model sees or says: their incident gets the drift chart."""
+NOTABLE_PSI = 0.1
+"""Below this the top feature's PSI is noise: no drift chart unless a drift signal fires."""
 
 QUALITY_SIGNALS = frozenset(
     {
@@ -67,6 +71,40 @@ def quality_model(view: IncidentView) -> str | None:
     return next((a.labels["model"] for a in quality if a.labels.get("model")), None)
 
 
+def firing_kinds(view: IncidentView) -> set[str]:
+    """The kinds of the incident's firing model-quality alerts (``psi``, ``accuracy`` …)."""
+    return {
+        signal_from_alert(a.labels, a.annotations, a.value).kind
+        for a in view.firing
+        if _is_quality(a)
+    }
+
+
+def wanted(view: IncidentView) -> set[str]:
+    """The charts this incident's signals call for: accuracy over time always; the drift
+    chart for drift or accuracy (drawn for accuracy only when the drift is notable: see
+    :func:`draws_drift`); the importance chart for an importance shift. An importance
+    shift once got the histogram of whatever feature drifted most, PSI 0.01: unrelated."""
+    kinds = firing_kinds(view)
+    out = {ACCURACY}
+    if kinds - {"feature_importance"}:
+        out.add(DRIFT)
+    if "feature_importance" in kinds:
+        out.add(IMPORTANCE)
+    return out
+
+
+def draws_drift(kinds: set[str], top_psi: float) -> bool:
+    """Draw the top feature's histogram: a drift signal fires, or the drift is notable."""
+    return bool(kinds & DRIFT_SIGNALS) or top_psi >= NOTABLE_PSI
+
+
+def importance_caption(model: str, tau: float, moves: str) -> str:
+    """``fraud-scorer feature importance, training vs now (rank tau 0.40: amount 1 → 3)``."""
+    why = f"rank tau {tau:.2f}" + (f": {moves}" if moves else "")
+    return f"{model} feature importance, training vs now ({why})"
+
+
 def attached(view: IncidentView) -> set[str]:
     """The charts already on the incident's timeline."""
     return {str(e.data.get("chart")) for e in view.timeline if e.kind == EVIDENCE}
@@ -112,6 +150,10 @@ def drift_title(feature: str, window_text: str, psi: float) -> str:
 
 def drift_caption(feature: str, window_text: str, psi: float) -> str:
     return f"{feature}, reference vs {window_text} (PSI {psi:.2f})"
+
+
+def importance_title(model: str) -> str:
+    return f"{model}: feature importance, training vs now"
 
 
 def accuracy_title(model: str) -> str:

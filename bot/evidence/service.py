@@ -110,7 +110,7 @@ class EvidenceService:
         return (
             view.state in OPEN_STATES
             and plan.quality_model(view) is not None
-            and not set(plan.CHARTS) <= plan.attached(view)
+            and not plan.wanted(view) <= plan.attached(view)
         )
 
     async def _attach(self, incident_id: int) -> None:
@@ -134,7 +134,10 @@ class EvidenceService:
         snapshot = watched.window.snapshot(now)
         # also the history's latest point
         assessment = self._monitor.assessment(model, now, snapshot=snapshot)
-        if plan.DRIFT not in done and assessment.drift:
+        wanted = plan.wanted(view)
+        kinds = plan.firing_kinds(view)
+        top_psi = assessment.drift[0].psi if assessment.drift else 0.0
+        if plan.DRIFT in wanted - done and assessment.drift and plan.draws_drift(kinds, top_psi):
             top = assessment.drift[0]
             window = _window_text(watched.window.spec, snapshot.n_rows)
             render = functools.partial(
@@ -152,6 +155,26 @@ class EvidenceService:
                     plan.drift_title(top.feature, window, top.psi),
                     plan.drift_caption(top.feature, window, top.psi),
                     top.feature,
+                    render,
+                )
+            )
+        stability = assessment.stability
+        if plan.IMPORTANCE in wanted - done and stability is not None and watched.importances:
+            moves = "; ".join(m.describe() for m in stability.moves[:2])
+            render = functools.partial(
+                _importance_png,
+                dict(watched.profile.importances or {}),
+                dict(watched.importances),
+                model=model,
+                tau=stability.tau,
+            )
+            out.append(
+                _Chart(
+                    plan.IMPORTANCE,
+                    f"incident-{view.id}-importance.png",
+                    plan.importance_title(model),
+                    plan.importance_caption(model, stability.tau, moves),
+                    None,
                     render,
                 )
             )
@@ -202,6 +225,14 @@ def _drift_png(
     from bot.evidence.charts import drift_chart  # deferred: see the module docstring
 
     return drift_chart(profile, counts, model=model, psi=psi, window_text=window_text)
+
+
+def _importance_png(
+    reference: Mapping[str, float], current: Mapping[str, float], *, model: str, tau: float
+) -> bytes:
+    from bot.evidence.charts import importance_chart  # deferred: see the module docstring
+
+    return importance_chart(reference, current, model=model, tau=tau)
 
 
 def _accuracy_png(points: Sequence[AccuracyPoint], *, model: str, sla: float | None) -> bytes:

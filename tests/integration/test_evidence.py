@@ -176,6 +176,45 @@ async def test_an_unwatched_model_or_a_non_quality_incident_gets_nothing(
     assert "## Evidence" not in await vigil.postmortems.render(1)
 
 
+async def test_an_importance_shift_gets_the_importance_chart_not_an_unrelated_drift_one(
+    vigil: Vigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    # A second model whose inputs are as they were, but which leans on other features now:
+    # its incident once got the histogram of whichever feature drifted most (PSI 0.01).
+    monitor = drifting_monitor(clock)
+    steady = dataclasses.replace(reference(), importances={"income": 0.7, "region": 0.3})
+    monitor.watch("ranker", "v2", steady)
+    unshifted = {"rows": shifted_rows(1000, shift=0), "importances": {"income": 0.1, "region": 0.9}}
+    monitor.predictions("ranker", unshifted, clock())
+    out = tmp_path / "evidence"
+    evidence_for(vigil, monitor, out, clock)
+
+    shift = {
+        "title": "feature-importance rank correlation -1 < 0.8 on model ranker",
+        "value": -1.0,
+        "labels": {
+            "alertname": "FeatureImportanceShift",
+            "signal": "feature_importance",
+            "model": "ranker",
+        },
+    }
+    await vigil.ingestor.ingest(parse_generic(shift, now=clock()))
+
+    charts = {c["chart"]: c for c in charts_of(await vigil.incidents.get(1))}
+    assert set(charts) == {"importance", "accuracy"}, charts
+    assert charts["importance"]["path"] == str(out.absolute() / "incident-1-importance.png")
+    assert png_at(charts["importance"]["path"])
+    [line] = [
+        e.text
+        for e in (await vigil.incidents.get(1)).timeline
+        if e.kind == "evidence" and e.data["chart"] == "importance"
+    ]
+    assert line.startswith("Chart attached: ranker feature importance, training vs now (rank tau ")
+
+    await drift_alert(vigil, clock)  # the first model drifts: its incident gets the histogram
+    assert [c["chart"] for c in charts_of(await vigil.incidents.get(2))] == ["drift", "accuracy"]
+
+
 async def test_a_window_too_small_to_judge_drift_still_gets_the_accuracy_chart(
     vigil: Vigil, clock: FakeClock, tmp_path: Path
 ) -> None:
