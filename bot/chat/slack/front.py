@@ -17,9 +17,12 @@ a new TCP and TLS handshake with hooks.slack.com, for every answer.
 
 Permissions: only members of the configured responder groups may roll back, contain or
 change severity; anyone else gets an ephemeral refusal and the attempt is on the timeline.
-Repeats: Slack's retried deliveries (``X-Slack-Retry-Num``) of a request already handled are
-acknowledged and dropped; a double-clicked button meets the state machine (a second ack is
-refused) or the rollback guard (the version it would replace is no longer serving).
+Checks before Bolt (``inbound``): the signature over the raw bytes, a timestamp of digits
+within 5 minutes, a body that parses as what it claims; a refusal is a 4xx JSON body and one
+short log line, never the body. Repeats (``replay``): a replayed request (same signature)
+and Slack's retried deliveries (``X-Slack-Retry-Num``) of a request already run are answered
+200 and dropped; a double-clicked button meets the state machine (a second ack is refused)
+or the rollback guard (the version it would replace is no longer serving).
 """
 
 from __future__ import annotations
@@ -32,15 +35,15 @@ import json
 import logging
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookResponse
@@ -50,8 +53,10 @@ from bot.chat.commands import parse as p
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.run import CommandRunner
-from bot.chat.slack import blocks
+from bot.chat.slack import blocks, inbound
+from bot.chat.slack.bolt_check import QuietRequestVerification
 from bot.chat.slack.identity import BotIdentity
+from bot.chat.slack.replay import SeenRequests
 from bot.chat.slack.settings import SlackSettings
 from bot.errors import VigilError
 from bot.incidents.service import IncidentService
@@ -61,8 +66,7 @@ from bot.registry.base import ModelRegistry
 log = logging.getLogger(__name__)
 
 _GUARDED = {p.Sev: "change severity", p.Contain: "contain incidents", p.Retrain: "retrain models"}
-_SEEN_MAX = 2048  # request digests remembered for retried deliveries
-_SEEN_TTL_S = 900
+_RETRIES_S = 900  # Slack retries a delivery for about 6 minutes; bodies are kept for 15
 _MENTIONS = re.compile(r"<@[UW][A-Z0-9]+>")
 _NO_FORM = (
     "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
@@ -88,6 +92,7 @@ class SlackFront:
         pager: Pager,
         registry: ModelRegistry,
         identity: BotIdentity,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.identity = identity
@@ -95,7 +100,10 @@ class SlackFront:
         self._incidents = incidents
         self._pager = pager
         self._registry = registry
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._wall = wall  # Slack's timestamps are wall-clock seconds
+        self._secret = settings.signing_secret.reveal().encode()
+        self._signatures = SeenRequests()  # replays: the same signed request again
+        self._bodies = SeenRequests()  # Slack's retries: the same body, signed again
         self._locks: dict[str, asyncio.Lock] = {}
         self._http: aiohttp.ClientSession | None = None  # for response_url, made on first use
         # Bolt gets a client without the token so that it takes ``authorize`` (no auth.test
@@ -106,10 +114,12 @@ class SlackFront:
             client=bolt_client,
             authorize=identity.authorizer(),
             signing_secret=settings.signing_secret.reveal() or None,
-            request_verification_enabled=not settings.socket_mode,
+            request_verification_enabled=False,  # done by ``handle``, which logs no body
             process_before_response=False,
             raise_error_for_unhandled_request=False,
         )
+        if self._secret and not settings.socket_mode:
+            self.app.use(QuietRequestVerification(settings.signing_secret.reveal()))
         self.app.use(self._keep_alive)
         self.app.command("/incident")(self._on_incident)
         self.app.command("/rollback")(self._on_rollback)
@@ -137,12 +147,44 @@ class SlackFront:
         await next()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """The aiohttp route: Bolt verifies the signature (401 if bad or stale) and dispatches."""
+        """The aiohttp route: the signature and the body are checked (a 4xx if wrong), a
+        request already run is answered and dropped, and Bolt dispatches the rest."""
         body = await request.read()
-        if request.headers.get("X-Slack-Retry-Num") and self._already_seen(body):
+        now = self._wall()
+        signature = request.headers.get("X-Slack-Signature")
+        ts = (
+            inbound.verify(
+                body,
+                request.headers.get("X-Slack-Request-Timestamp"),
+                signature,
+                secret=self._secret,
+                now=now,
+            )
+            if self._secret
+            else inbound.Refusal(401, "X-Slack-Signature", "cannot be checked: no signing secret")
+        )
+        if isinstance(ts, inbound.Refusal):
+            return _refused(ts, len(body))
+        text = inbound.body_text(body, request.headers.get("Content-Type"))
+        if isinstance(text, inbound.Refusal):
+            return _refused(text, len(body))
+        if not self._signatures.first(str(signature), until=ts + inbound.WINDOW_S, now=now):
+            log.info("Slack: a request already run came again (same signature); not run again")
+            return web.Response(status=200, text="")
+        digest = hashlib.sha256(body).hexdigest()
+        if request.headers.get("X-Slack-Retry-Num") and self._bodies.seen(digest, now=now):
             return web.Response(status=200, text="")  # handled the first time; do nothing again
-        self._remember(body)
-        bolt_request = await to_bolt_request(request)
+        self._bodies.add(digest, until=now + _RETRIES_S, now=now)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=text,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (TypeError, AttributeError, KeyError, ValueError):  # a signed but odd shape
+            return _refused(
+                inbound.Refusal(400, "body", "is not a Slack request Vigil knows"), len(body)
+            )
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     # -- slash commands ------------------------------------------------------------------
@@ -326,16 +368,6 @@ class SlackFront:
             ephemeral=True,
         )
 
-    def _already_seen(self, body: bytes) -> bool:
-        digest = hashlib.sha256(body).hexdigest()
-        at = self._seen.get(digest)
-        return at is not None and time.monotonic() - at < _SEEN_TTL_S
-
-    def _remember(self, body: bytes) -> None:
-        self._seen[hashlib.sha256(body).hexdigest()] = time.monotonic()
-        while len(self._seen) > _SEEN_MAX:
-            self._seen.popitem(last=False)
-
 
 class KeepAliveRespond(AsyncRespond):
     """Bolt's ``respond`` (same arguments, same message), posted over a shared session; a
@@ -351,6 +383,19 @@ class KeepAliveRespond(AsyncRespond):
     ) -> WebhookResponse:
         body = _build_message(**text) if isinstance(text, dict) else _build_message(text, **message)
         return await self._client.send_dict(body)
+
+
+def _refused(refusal: inbound.Refusal, size: int) -> web.Response:
+    """A refused request: a 4xx naming the part at fault, and one short line in the log
+    (fixed wording and the size; never the body, which could forge log lines)."""
+    log.warning(
+        "Slack request refused (%d): %s %s; %d bytes, nothing run",
+        refusal.status,
+        refusal.field,
+        refusal.message,
+        size,
+    )
+    return web.json_response(refusal.json(), status=refusal.status)
 
 
 async def _answer(respond: AsyncRespond, reply: Reply, *, replace: bool = False) -> None:
