@@ -58,6 +58,7 @@ from bot.scheduler import Timers
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
+from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
 from bot.web import Routes, build_web_app
@@ -334,6 +335,7 @@ class Vigil:
             outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
             pushed=self.pushed,
             source_statuses=self.rules_runner.statuses,
+            dependencies=lambda: dependency_states(self.rules_runner.sources),
             overdue=self.reactor.overdue,
             heartbeats=self.heartbeats,
             models=self.models,

@@ -89,6 +89,7 @@ class Routes:
         outbox_depth: Callable[[], Awaitable[int]] | None = None,
         pushed: PushedSource | None = None,
         source_statuses: Callable[[], Mapping[str, str]] | None = None,
+        dependencies: Callable[[], Mapping[str, Mapping[str, str]]] | None = None,
         overdue: Callable[[], Awaitable[tuple[int, float]]] | None = None,
         heartbeats: HeartbeatService | None = None,
         models: ModelQualityService | None = None,
@@ -109,6 +110,7 @@ class Routes:
         self._outbox_depth = outbox_depth
         self._pushed = pushed
         self._source_statuses = source_statuses
+        self._dependencies = dependencies
         self._overdue = overdue
         self._heartbeats = heartbeats
         self._models = models
@@ -397,7 +399,11 @@ class Routes:
         ("writes delayed 12 s": busy is not down, and a balancer must not drop a busy bot);
         503 when it can't be read, or can't be written (read-only, full): not up. Follow-ups
         (pages) overdue make it "degraded", still 200: this process still takes alerts, and
-        the pages wait for the one that runs them (the worker of a split serve)."""
+        the pages wait for the one that runs them (the worker of a split serve).
+        ``sources`` says whether each source could be polled (the checker works);
+        ``dependencies`` says whether each checked dependency is up, and a dependency down
+        leaves ``status`` as it is: Vigil is healthy and alerting about it, and a balancer
+        must not drop the bot because the feature store is down."""
         health = await self._db.health()
         body: dict[str, Any]
         if not health.readable:
@@ -420,6 +426,8 @@ class Routes:
                 )
         if self._source_statuses is not None:
             body["sources"] = dict(self._source_statuses())
+        if self._dependencies is not None:
+            body["dependencies"] = {k: dict(v) for k, v in self._dependencies().items()}
         return web.json_response(body, status=status)
 
     async def metrics(self, request: web.Request) -> web.Response:

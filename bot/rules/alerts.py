@@ -9,6 +9,7 @@ stopped reporting is a degraded dependency, never a silent pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,12 +77,16 @@ def describe(
     dev: Deviation | None = None,
     observed: float | None = None,
 ) -> str:
-    """One line for chat: what, how much, against what, for how long, on what."""
-    on = f" on {subject(labels)}" if subject(labels) else ""
+    """One line for chat: what, how much, against what, for how long, on what.
+
+    A title may name a label (``{dependency} is down``): it is filled from the alert's
+    labels, and then says what it is about by itself, without "on <subject>"."""
+    title = fill_title(rule.title, labels)
+    on = f" on {subject(labels)}" if subject(labels) and title == rule.title else ""
     if rule.kind == "baseline" and dev is not None:
         window = short_duration(rule.baseline.window) if rule.baseline else "?"
         seen = format_value(rule.unit, observed) if observed is not None else "?"
-        what = f"{rule.title} {seen} (robust z {format_value('z', value)})"
+        what = f"{title} {seen} (robust z {format_value('z', value)})"
         k = f"±{format_value('z', threshold)}"
         base = f"(median {format_value(rule.unit, dev.median)}, MAD "
         base += f"{format_value(rule.unit, dev.mad)} over {window})"
@@ -89,13 +94,22 @@ def describe(
             return f"{what} beyond {k} for {short_duration(rule.for_)}{on} {base}"
         return f"{what} back within {k}{on} {base}"
     if rule.unit == "flag":  # a yes/no condition: the title says it all
-        return f"{rule.title}{on}" if firing else f"no longer: {rule.title}{on}"
+        return f"{title}{on}" if firing else f"no longer: {title}{on}"
     shown = format_value(rule.unit, threshold)
     now_value = format_value(rule.unit, value)
     held = f" for {short_duration(rule.for_)}" if rule.for_ else ""
     if firing:
-        return f"{rule.title} {now_value} {rule.op} {shown}{held}{on}"
-    return f"{rule.title} {now_value}, no longer {rule.op} {shown}{on}"
+        return f"{title} {now_value} {rule.op} {shown}{held}{on}"
+    return f"{title} {now_value}, no longer {rule.op} {shown}{on}"
+
+
+_LABEL_FIELD = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+
+
+def fill_title(title: str, labels: Mapping[str, str]) -> str:
+    """``{name}`` in a rule's title replaced by that label's value (left as is when the
+    alert has no such label, so a typo shows instead of vanishing)."""
+    return _LABEL_FIELD.sub(lambda m: labels.get(m.group(1)) or m.group(0), title)
 
 
 def describe_absent(rule: Rule, labels: Mapping[str, str], *, firing: bool) -> str:

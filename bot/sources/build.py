@@ -26,6 +26,7 @@ def build_sources(settings: SourcesSettings, pushed: PushedSource) -> list[Sourc
                 max_latency_ms=check.max_latency_ms,
                 json_field=check.json_field,
                 expect_value=check.expect_value,
+                interval=settings.interval,
             )
         )
     if settings.system:

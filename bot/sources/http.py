@@ -6,21 +6,31 @@ feature store is down" reaches the rules like any other sample. ``dependency_lat
 is emitted whenever an answer arrived, measured with an injected monotonic clock so tests
 are exact. A response slower than ``max_latency_ms`` counts as down ("degraded" in the
 product brief: any upstream dependency degraded is an alert).
+
+Each check's samples carry ``dependency`` and ``service`` (both the check's name), so two
+dependencies down are two incidents (incidents group by service), and, while down, the
+reason, the URL without credentials and what to do (``notes["detail"]``), which the rule's
+alert quotes: "feature-store is down — connection refused (http://…/health); …". The
+check also keeps the dependency's own state (``state``) for ``/healthz``: that the check
+ran says the checker works, not that the dependency does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
-from bot.sources.base import Sample
+from bot.sources.base import Sample, Source
+from bot.sources.dependency import NOT_CHECKED, DependencyState, down_detail, observe, safe_url
 
 SessionFactory = Callable[[], aiohttp.ClientSession]
 _MISSING = object()
@@ -49,13 +59,17 @@ class HttpCheck:
         json_field: str | None = None,
         expect_value: Any = None,
         timeout_s: float = 5.0,
+        interval: timedelta | None = None,
         clock: Callable[[], float] = time.monotonic,
         session_factory: SessionFactory = aiohttp.ClientSession,
     ) -> None:
         """``json_field`` is a dotted path (``checks.db.status``, digits index lists); with
-        ``expect_value`` None the field need only be present."""
+        ``expect_value`` None the field need only be present; ``interval`` (the poll's) is
+        only quoted in the alert ("Vigil checks again every 15 s")."""
         self._name = name
         self._url = url
+        self.shown_url = safe_url(url)
+        self._interval = interval
         self._expect_status = expect_status
         self._max_latency_ms = max_latency_ms
         self._json_field = json_field
@@ -64,6 +78,8 @@ class HttpCheck:
         self._clock = clock
         self._session_factory = session_factory
         self.last: CheckResult | None = None
+        #: The dependency's own state after the last check; None before the first.
+        self.state: DependencyState | None = None
 
     @property
     def name(self) -> str:
@@ -71,8 +87,12 @@ class HttpCheck:
 
     async def collect(self, now: datetime) -> list[Sample]:
         result = await self.check()
-        labels = {"dependency": self._name}
-        samples = [Sample("dependency_up", 1.0 if result.up else 0.0, labels, now)]
+        self.state = observe(self.state, result.up, result.reason, now, self.shown_url)
+        labels = {"dependency": self._name, "service": self._name}
+        notes = {}
+        if not result.up:
+            notes["detail"] = down_detail(self._name, result.reason, self.shown_url, self._interval)
+        samples = [Sample("dependency_up", 1.0 if result.up else 0.0, labels, now, notes)]
         if result.latency_ms is not None:
             samples.append(Sample("dependency_latency_ms", result.latency_ms, labels, now))
         return samples
@@ -94,8 +114,8 @@ class HttpCheck:
                 status = resp.status
         except TimeoutError:
             return CheckResult(False, None, None, f"timed out after {self._timeout_s:g}s")
-        except aiohttp.ClientError as exc:
-            return CheckResult(False, None, None, f"cannot reach {self._url}: {exc}")
+        except (aiohttp.ClientError, ValueError) as exc:
+            return CheckResult(False, None, None, unreachable(exc))
         latency_ms = (self._clock() - started) * 1000.0
         if status != self._expect_status:
             reason = f"HTTP {status}, expected {self._expect_status}"
@@ -124,14 +144,62 @@ class HttpCheck:
         return ""
 
 
+_ERRNO_WORDS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+}
+
+
+def unreachable(exc: BaseException) -> str:
+    """Why no answer came, in a few words and never with the URL: aiohttp's own messages
+    quote the host, sometimes the whole URL (with its password or token)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return "TLS certificate rejected"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError):
+        return "TLS handshake failed"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or (
+        isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror)
+    ):
+        return "host name not found"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_error = exc.os_error
+        text = str(os_error)  # "Multiple exceptions: [Errno 111] …" for a name with 2 addresses
+        for code, words in _ERRNO_WORDS.items():
+            if os_error.errno == code or f"[Errno {code}]" in text:
+                return words
+        return f"cannot connect ({(os_error.strerror or type(os_error).__name__).lower()})"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection without answering"
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):
+        return "the configured URL is not valid"
+    return f"no valid HTTP answer ({type(exc).__name__})"
+
+
+def dependency_states(sources: Iterable[Source]) -> dict[str, Mapping[str, str]]:
+    """Each HTTP dependency's own state as ``/healthz`` shows it, by name."""
+    return {
+        s.name: s.state.to_json() if s.state is not None else NOT_CHECKED
+        for s in sources
+        if isinstance(s, HttpCheck)
+    }
+
+
 def dotted(document: Any, path: str) -> Any:
     """The value at a dotted path (``a.b.0.c``), or a sentinel when any step is missing."""
     current = document
     for part in path.split("."):
         if isinstance(current, dict) and part in current:
             current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
+        elif isinstance(current, list) and 0 <= _index(part) < len(current):
+            current = current[_index(part)]
         else:
             return _MISSING
     return current
+
+
+def _index(part: str) -> int:
+    """A path step as a list index; -1 (no element) unless it is ASCII digits: "²" passes
+    ``str.isdigit`` and ``int`` refuses it."""
+    return int(part) if part.isascii() and part.isdigit() and len(part) <= 18 else -1

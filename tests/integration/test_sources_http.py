@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.sources.base import Source
-from bot.sources.http import HttpCheck, dotted
+from bot.sources.http import HttpCheck, dependency_states, dotted
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -61,7 +61,7 @@ async def test_up_with_exact_latency(upstream: str) -> None:
     assert (up.metric, up.value, dict(up.labels), up.at) == (
         "dependency_up",
         1.0,
-        {"dependency": "feature-store"},
+        {"dependency": "feature-store", "service": "feature-store"},
         NOW,
     )
     assert (latency.metric, latency.value) == ("dependency_latency_ms", 125.0)
@@ -110,13 +110,50 @@ async def test_timeout_is_down_without_latency(upstream: str) -> None:
     assert check.last.reason == "timed out after 0.05s"
 
 
-async def test_refused_is_down() -> None:
+async def test_refused_is_down_with_the_reason_in_words_and_no_secret() -> None:
+    port = closed_port()
+    url = f"http://ops:pa55-word-9@127.0.0.1:{port}/health?deep=1&token=tok9f8e7d6c5b4a3928"
+    check = HttpCheck("feature-store", url, interval=timedelta(seconds=30), clock=clock(0.0))
+    [up] = await check.collect(NOW)
+    assert up.value == 0.0
+    shown = f"http://127.0.0.1:{port}/health?deep=1"
+    assert up.notes["detail"] == (
+        f"connection refused ({shown}); check feature-store, Vigil checks again every 30 s"
+    )
+    assert check.state is not None
+    assert check.state.to_json() == {
+        "state": "down",
+        "since": "2025-03-01T12:00:00Z",
+        "url": shown,
+        "reason": "connection refused",
+    }
+    everything = repr((up, check.state, check.last))
+    assert "pa55-word-9" not in everything
+    assert "tok9f8e7d6c5b4a3928" not in everything
+
+
+async def test_healthz_states_are_unknown_until_checked_then_the_last_outcome(
+    upstream: str,
+) -> None:
+    check = HttpCheck("feature-store", upstream + "/health", clock=clock(0.0, 0.01))
+    assert dependency_states([check]) == {
+        "feature-store": {"state": "unknown", "reason": "not checked yet"}
+    }
+    await check.collect(NOW)
+    assert dependency_states([check]) == {
+        "feature-store": {
+            "state": "up",
+            "since": "2025-03-01T12:00:00Z",
+            "url": upstream + "/health",
+        }
+    }
+
+
+def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = await HttpCheck("dep", f"http://127.0.0.1:{port}/", clock=clock(0.0)).check()
-    assert not result.up
-    assert "cannot reach" in result.reason
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def test_dotted_paths() -> None:
