@@ -13,6 +13,7 @@ import jinja2
 
 from bot.config import Settings, load_settings, rule_files
 from bot.errors import ConfigError
+from bot.notify.build import build_channels
 from bot.oncall.status import paging_lines
 from bot.playbooks.loader import load_playbook_dirs
 from bot.playbooks.service import load_configured_playbooks
@@ -66,6 +67,14 @@ def check_playbooks(directory: Path, settings: Settings | None = None) -> int:
     return len(load_playbook_dirs(unique))
 
 
+def check_notify(settings: Settings) -> int:
+    """Build the ``notify:`` channels with the code start-up runs (``build_channels``), so
+    what only a channel checks (the webhook secret's length, the e-mail sender) fails
+    ``vigil check`` exactly as it would fail ``vigil run``. Nothing is sent or opened: a
+    channel makes its HTTP session on its first send. How many channels there are."""
+    return len(build_channels(settings.notify))
+
+
 def check_templates(directory: Path) -> int:
     """Every ``*.j2`` must compile; a syntax error is reported with its template and line."""
     env = jinja2.Environment(autoescape=False)  # noqa: S701 (Markdown and chat text, not HTML)
@@ -84,6 +93,7 @@ def run_checks(
 ) -> CheckReport:
     settings: Settings = load_settings(config_path, env)
     PostmortemRenderer(settings.templates_dir).check()  # the bundled templates and overrides
+    check_notify(settings)
     on, off, disabled = counts(check_rules(settings))
     return CheckReport(
         config=str(settings.config_path) if settings.config_path else "(embedded defaults)",

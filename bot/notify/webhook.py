@@ -133,6 +133,10 @@ def classify(reply: Reply | NoReply) -> Outcome:
     return GiveUp(f"the webhook answered HTTP {status}{note}")
 
 
+MIN_SECRET_LENGTH = 16
+"""A shorter signing secret could be guessed; ``vigil check`` builds this channel too."""
+
+
 class WebhookChannel(OwnsPoster):
     """POSTs each notification to one URL, signed with a shared secret."""
 
@@ -151,8 +155,12 @@ class WebhookChannel(OwnsPoster):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError("must be an http:// or https:// URL", key="webhook.url")
-        if len(secret.reveal()) < 16:
-            raise ConfigError("must be at least 16 characters", key="webhook.secret")
+        if len(secret.reveal()) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"VIGIL_WEBHOOK_SECRET must be at least {MIN_SECRET_LENGTH} characters "
+                "(`openssl rand -hex 32` makes one)",
+                key="notify.webhook",
+            )
         self._url = url
         self._secret = secret
         self._http = HttpPoster(session, timeout)

@@ -239,6 +239,25 @@ def test_check_counts_your_playbooks_dir_and_never_echoes_a_retrain_url(
     assert "hunter2" not in done.stdout + done.stderr
 
 
+def test_check_refuses_a_webhook_secret_that_start_up_refuses_with_the_same_words(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {"vigil.yaml": "notify:\n  webhook: {url: 'https://hooks.example/vigil'}\n"})
+    short = "s3cr3tXYZ"  # 9 characters
+    db = f"sqlite+aiosqlite:///{tmp_path / 'v.db'}"
+    checked = vigil("check", cwd=tmp_path, VIGIL_WEBHOOK_SECRET=short)
+    started = vigil("serve", cwd=tmp_path, VIGIL_WEBHOOK_SECRET=short, VIGIL_DATABASE_URL=db)
+    said = (
+        "vigil: configuration error: notify.webhook: VIGIL_WEBHOOK_SECRET must be at least 16 "
+        "characters (`openssl rand -hex 32` makes one)\n"
+    )
+    assert (checked.returncode, checked.stdout, checked.stderr) == (1, "", said)
+    assert (started.returncode, started.stderr) == (1, said)
+    long_enough = vigil("check", cwd=tmp_path, VIGIL_WEBHOOK_SECRET=short * 2)
+    assert long_enough.returncode == 0, long_enough.stderr
+    assert short not in checked.stderr + started.stderr + long_enough.stdout
+
+
 def test_check_reads_vigil_config_from_the_environment(tmp_path: Path) -> None:
     write(tmp_path, {"conf/prod.yaml": "http:\n  port: -1\n"})
     done = vigil("check", cwd=tmp_path, VIGIL_CONFIG="conf/prod.yaml")
