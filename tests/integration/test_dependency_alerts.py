@@ -7,7 +7,10 @@ each dependency's own state next to the checker's, and Vigil's own status stays 
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -15,6 +18,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import HttpCheckSettings, SourcesSettings
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_healthz() -> dict[str, Any]:
+    """The README's /healthz example with dependencies (section "Health, load and …")."""
+    section = README.read_text().split("### Health, load and what Vigil still owes")[1]
+    blocks = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
+    body: dict[str, Any] = next(json.loads(b) for b in blocks if '"dependencies"' in b)
+    return body
 
 
 def closed_port() -> int:
@@ -57,3 +70,7 @@ async def test_two_dependencies_down_are_two_named_incidents(
     down = health["dependencies"]["feature-store"]  # … and found it down
     assert (down["state"], down["reason"]) == ("down", "connection refused")
     assert health["dependencies"]["vector-db"]["state"] == "down"
+
+    shown = readme_healthz()  # the README shows the shape /healthz answers
+    assert set(shown) <= set(health)
+    assert set(shown["dependencies"]["feature-store"]) == set(down)
