@@ -4,21 +4,42 @@ Both channels classify the same two shapes (a status with headers and a body, or
 at all), so the plumbing lives here once. Descriptions of failures are built from parts we
 choose (host, port, the OS error), never from ``str(exception)``: aiohttp puts the whole URL
 in some messages, and a webhook URL may carry a token in its path or query.
+
+A reply's body is the far end's words, and a receiver may echo the request back ("no hook
+at /hooks/vigil?token=…"); the channels put those words on the timeline, in the log and in
+stored rows. So a body is redacted here, before any channel reads it (:func:`redact`): the
+URL's secret-looking query values and its ``user:password`` (as sent, decoded, and as the
+Basic auth header aiohttp made of them), then any ``token=…``-like pair and any
+``scheme://user:password@`` the body holds.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import aiohttp
 
 from bot.notify.base import Delivered, Outcome
 
 BODY_LIMIT = 4096  # enough for any error message; a huge body is not read into memory
+REDACTED = "********"
+_SECRET_NAME = re.compile(
+    r"token|secret|passw(?:or)?d|passcode|passphrase|pwd|signature|api_?key|credential|auth|"
+    r"(?:^|[^a-z])"
+    r"(?:key|sig|pass|code|hash)(?:$|[^a-z])",
+    re.IGNORECASE,
+)
+"""A query parameter whose name says it holds a secret: ``token``, ``access_token``,
+``api_key``, ``apiKey``, ``key``, ``sig``, ``password``, ``X-Amz-Signature``…"""
+_PAIR = re.compile(r"(?<![\w.~-])([\w.~-]+)=([^&\s\"'<>#;,]+)")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+_MIN_SECRET = 4  # a shorter value would blank out unrelated words; its pair is still caught
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,41 @@ def safe_url(url: str) -> str:
     and query where webhook tokens live."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "(no host)"
+
+
+def secret_name(name: str) -> bool:
+    """Whether a query parameter named ``name`` looks like it carries a secret."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of ``url``, as sent and decoded: values of secret-looking query
+    parameters, the user and password before ``@``, and the Basic auth made of them."""
+    parts = urlsplit(url)
+    found: list[str] = []
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if secret_name(name):
+            found.append(value)
+    for raw in parts.query.split("&"):
+        name, _, value = raw.partition("=")
+        if secret_name(unquote_plus(name)):
+            found += [value, unquote(value)]
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at:
+        user, _, password = userinfo.partition(":")
+        plain = f"{unquote(user)}:{unquote(password)}"
+        found += [userinfo, user, password, unquote(user), unquote(password), plain]
+        found.append(base64.b64encode(plain.encode()).decode())
+    return sorted({f for f in found if len(f) >= _MIN_SECRET}, key=len, reverse=True)
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` from the far end of ``url`` with no secret of the URL in it, nor any
+    ``token=…``-like pair or ``scheme://user:password@`` it holds of its own."""
+    for secret in url_secrets(url):
+        text = text.replace(secret, REDACTED)
+    text = _PAIR.sub(lambda m: f"{m[1]}={REDACTED}" if secret_name(m[1]) else m[0], text)
+    return _USERINFO.sub(rf"\1{REDACTED}@", text)
 
 
 def describe(exc: BaseException, timeout: float) -> NoReply:
@@ -96,7 +152,7 @@ class HttpPoster:
                 return Reply(
                     status=resp.status,
                     retry_after=resp.headers.get("Retry-After"),
-                    text=raw.decode("utf-8", errors="replace"),
+                    text=redact(raw.decode("utf-8", errors="replace"), url),
                 )
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             return describe(exc, self.timeout)
