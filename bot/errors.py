@@ -64,3 +64,27 @@ class StorageError(VigilError):
     """The database failed; the operation changed nothing and may be retried."""
 
     retryable = True
+
+
+def refused_value(exc: BaseException) -> str | None:
+    """What the database said when it refused a *value* (SQLSTATE class 22, "data
+    exception": NUL in text, a character the encoding lacks, a number out of range, text
+    too long), or that the driver could not encode it (a lone surrogate); None for any other
+    failure. Such a refusal is the same on every retry, so it is the caller's 4xx, never a
+    "retry later": looked for through the driver's wrapping (``orig``, causes)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, UnicodeError):
+            return str(current)
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return str(current).splitlines()[0] if str(current) else sqlstate
+        orig = getattr(current, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None]
+        todo += [current.__cause__, current.__context__]
+    return None

@@ -16,12 +16,13 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.ingest.json_body import check_text
 from bot.oncall.override_plan import StoredOverride, import_json, override_json
 from bot.oncall.overrides import ScheduleBook
 from bot.pagination import decode_cursor, encode_cursor, page_json, page_of, parse_limit
 from bot.secret import Secret
 from bot.timefmt import iso_z
-from bot.web import _authorized, _unauthorized, _unavailable, error
+from bot.web import _authorized, _not_stored, _unauthorized, _unavailable, error
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/schedules/{name}/overrides"
@@ -53,6 +54,10 @@ class ScheduleRoutes:
         source = request.query.get("source", "api").strip()
         if not source or len(source) > MAX_SOURCE:
             return error(400, "invalid", "source", f"1 to {MAX_SOURCE} characters, e.g. swaps.ics")
+        try:
+            check_text(source, "source")
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
         flag = request.query.get("replace", "false").lower()
         if flag not in ("true", "false", "1", "0"):
             return error(400, "invalid", "replace", "must be true or false")
@@ -71,9 +76,9 @@ class ScheduleRoutes:
             )
         except ValidationError as exc:
             return error(400, "invalid", exc.field, exc.detail)
-        except (StorageError, SQLAlchemyError, OSError):
+        except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not import overrides of %s", name)
-            return _unavailable("could not store the overrides; nothing was changed, retry")
+            return _not_stored(exc, "could not store the overrides; nothing was changed, retry")
         return web.json_response(import_json(result))
 
     async def list_overrides(self, request: web.Request) -> web.Response:
@@ -108,12 +113,16 @@ class ScheduleRoutes:
         if (missing := self._unknown(name)) is not None:
             return missing
         try:
+            check_text(uid, "uid")  # no stored UID holds one: the import refuses them
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        try:
             removed = await self._book.remove(name, uid)
         except NotFoundError as exc:
             return error(404, "not_found", "uid", str(exc))
-        except (StorageError, SQLAlchemyError, OSError):
+        except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not remove override %s of %s", uid, name)
-            return _unavailable("could not remove the override; nothing was changed, retry")
+            return _not_stored(exc, "could not remove the override; nothing was changed, retry")
         return web.json_response({"schedule": name, "removed": override_json(removed)})
 
     def _unknown(self, name: str) -> web.Response | None:

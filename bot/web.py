@@ -2,13 +2,15 @@
 
 Every error is a JSON body ``{"error": code, "field": path, "message": text}`` with a 4xx
 status for the caller's mistakes (nothing stored) and 503 for ours (nothing stored, retry:
-Alertmanager retries 5xx on its own). An alert post gets its 2xx only after the alerts are
+Alertmanager retries 5xx on its own). A value no database can keep (NUL, a lone surrogate, a
+number past a float) is refused as the body is decoded (``bot.ingest.json_body``), naming
+its field, and a value the database refuses all the same is a 400, never a 503: a retry
+would be refused again, for ever. An alert post gets its 2xx only after the alerts are
 committed to the database.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -19,13 +21,20 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.db import Database
-from bot.errors import NotFoundError, StorageError, TransitionError, ValidationError
+from bot.errors import (
+    NotFoundError,
+    StorageError,
+    TransitionError,
+    ValidationError,
+    refused_value,
+)
 from bot.heartbeats.service import HeartbeatService
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
+from bot.ingest.json_body import decode_json
 from bot.ingest.model import AlertIn
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.monitoring.replies import labels_reply, predictions_reply
@@ -60,6 +69,28 @@ def _authorized(request: web.Request, token: Secret | None) -> bool:
 def _unavailable(message: str) -> web.Response:
     """Our failure (storage down): nothing was kept, and the caller should retry."""
     return error(503, "unavailable", "", message, **{"Retry-After": "5"})
+
+
+def _not_stored(exc: BaseException, message: str) -> web.Response:
+    """The answer when the database failed: 503 and retry when it may work next time, but
+    400 when it refused a value of the post (a data error is the same on every retry, and
+    a 503 would make Alertmanager retry it for ever)."""
+    why = refused_value(exc)
+    if why is not None:
+        return error(
+            400,
+            "invalid",
+            "body",
+            f"the database refused a value of this post ({why}); nothing was stored, and "
+            "sending it again will not help: fix the value",
+        )
+    return _unavailable(message)
+
+
+def _whole(text: str, most_digits: int) -> bool:
+    """Is ``text`` a whole number of at most ``most_digits`` ASCII digits? (``str.isdigit``
+    alone says yes to "²", which ``int`` refuses, and ``int`` refuses 5,000 digits.)"""
+    return text.isascii() and text.isdigit() and len(text) <= most_digits
 
 
 def _unauthorized() -> web.Response:
@@ -182,9 +213,9 @@ class Routes:
             receipt = await self._heartbeats.beat(request.match_info["name"], body.value)
         except ValidationError as exc:
             return error(400, "invalid", exc.field, exc.detail)
-        except (StorageError, SQLAlchemyError, OSError):
+        except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not store a beat of %s", request.match_info["name"])
-            return _unavailable("could not store the beat; nothing was kept, retry")
+            return _not_stored(exc, "could not store the beat; nothing was kept, retry")
         return web.json_response(receipt.to_json(), status=200)
 
     async def model_predictions(self, request: web.Request) -> web.Response:
@@ -269,11 +300,12 @@ class Routes:
             return web.json_response({"status": "ignored", "why": f"no incident #{incident_id}"})
         except TransitionError as exc:
             return web.json_response({"status": "unchanged", "why": exc.message})
-        except (StorageError, SQLAlchemyError, OSError):
+        except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not mirror PagerDuty's %s of #%d", ack.action, incident_id)
-            return _unavailable(
+            return _not_stored(
+                exc,
                 f"could not record that incident #{incident_id} was {ack.action} in PagerDuty; "
-                "nothing was changed, retry (PagerDuty redelivers a failed webhook)"
+                "nothing was changed, retry (PagerDuty redelivers a failed webhook)",
             )
         return web.json_response({"status": "ok", "incident": view.id, "state": view.state})
 
@@ -291,7 +323,7 @@ class Routes:
                 404, "not_found", "name", f"no schedule named {name!r}; schedules: {known}"
             )
         raw_days = request.query.get("days", "56")
-        if not raw_days.isdigit() or not 1 <= int(raw_days) <= 366:
+        if not _whole(raw_days, 3) or not 1 <= int(raw_days) <= 366:
             return error(400, "invalid", "days", "must be a whole number of days from 1 to 366")
         if self._schedule_book is not None:
             try:
@@ -329,8 +361,10 @@ class Routes:
         if empty is not None and not raw.strip():
             return _Body(empty)
         try:
-            return _Body(json.loads(raw))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            return _Body(decode_json(raw))
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except (ValueError, RecursionError) as exc:
             why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             return error(400, "invalid_json", "body", f"the body is not valid JSON ({why})")
 
@@ -353,9 +387,12 @@ class Routes:
             return error(400, "invalid", exc.field, exc.detail)
         try:
             outcomes = await self._ingestor.ingest(alerts)
-        except (StorageError, SQLAlchemyError, OSError):
+        except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not store %d %s alert(s)", len(alerts), fmt)
-            return _unavailable("could not store the alerts; nothing was kept, retry")
+            answer = _not_stored(exc, "could not store the alerts; nothing was kept, retry")
+            if answer.status == 400:
+                rejected.labels(fmt, "invalid").inc()
+            return answer
         for alert in alerts:
             self._metrics.alerts_received.labels(fmt, alert.status).inc()
         return web.json_response(_ingest_body(outcomes), status=200)
@@ -386,7 +423,7 @@ class Routes:
         if not _authorized(request, self._api_token):
             return _unauthorized()
         raw = request.match_info["id"].lstrip("#")
-        if not raw.isdigit() or len(raw) > 18:
+        if not _whole(raw, 18):
             return error(400, "invalid", "id", "the incident id must be a positive whole number")
         try:
             view = await self._incidents.get(int(raw))

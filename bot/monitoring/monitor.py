@@ -16,6 +16,7 @@ worst and never invents one.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -223,7 +224,13 @@ def _importances(raw: object, profile: ReferenceProfile) -> dict[str, float] | N
             raise fail(path, "is not a feature of the reference profile")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise fail(path, f"must be a number, not {json_type(value)}")
-        out[name] = float(value)
+        try:
+            weight = float(value)
+        except OverflowError:  # an integer too large for a float
+            weight = math.inf
+        if not math.isfinite(weight):  # NaN would sort anywhere: the ranking means nothing
+            raise fail(path, f"must be a finite number, not {value!r:.40}")
+        out[name] = weight
     if not out:
         raise ValidationError("importances", "must name at least one feature")
     return out

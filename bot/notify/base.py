@@ -61,7 +61,7 @@ def parse_incident_key(key: str | None, prefix: str = DEFAULT_KEY_PREFIX) -> int
     if key is None:
         return None
     head, sep, tail = key.rpartition(":")
-    if not sep or head != prefix or not tail.isdigit() or len(tail) > 18:
+    if not sep or head != prefix or not (tail.isascii() and tail.isdigit()) or len(tail) > 18:
         return None
     return int(tail)
 

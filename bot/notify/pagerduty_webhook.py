@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bot.errors import ValidationError
+from bot.ingest.json_body import decode_json
 from bot.notify.base import DEFAULT_KEY_PREFIX, parse_incident_key
 from bot.secret import Secret
 
@@ -76,7 +76,9 @@ def verify_signature(body: bytes, header: str | None, secrets: Secret | Sequence
     for key in keys:
         expected = sign(key, body)[3:]
         for candidate in given:
-            matched |= hmac.compare_digest(expected.encode(), candidate.encode())
+            matched |= hmac.compare_digest(
+                expected.encode(), candidate.encode("utf-8", "surrogatepass")
+            )
     return matched
 
 
@@ -127,11 +129,12 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> PagerDutyAck | None:
     body we would mirror is malformed; the endpoint answers 400 with it.
     """
     if isinstance(body, bytes | str):
+        raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
         try:
-            data: Any = json.loads(body)
+            data: Any = decode_json(raw)  # NUL, lone surrogates, huge numbers: named
         except UnicodeDecodeError:
             raise ValidationError("body", "not UTF-8") from None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValidationError("body", f"not JSON ({exc})") from None
     else:
         data = body

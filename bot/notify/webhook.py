@@ -82,9 +82,10 @@ def verify_signature(
     signs ``body`` at ``timestamp`` under any of the secrets, and ``timestamp`` (the
     ``X-Vigil-Timestamp`` header, Unix seconds) is within ``tolerance`` of ``now``, either
     way. Pass the raw body bytes as received."""
-    if not timestamp or not signature or not timestamp.strip().isdigit():
-        return False
-    sent = int(timestamp.strip())
+    stamp = (timestamp or "").strip()
+    if not signature or not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 18:
+        return False  # "²" passes isdigit() alone and int() refuses it; so do 5,000 digits
+    sent = int(stamp)
     if abs(now.timestamp() - sent) > tolerance.total_seconds():
         return False
     keys = [secret] if isinstance(secret, Secret) else list(secret)
@@ -93,7 +94,7 @@ def verify_signature(
     for key in keys:
         expected = sign(key, sent, body).encode()
         for candidate in given:
-            matched |= hmac.compare_digest(expected, candidate.encode())
+            matched |= hmac.compare_digest(expected, candidate.encode("utf-8", "surrogatepass"))
     return matched
 
 

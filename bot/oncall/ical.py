@@ -41,12 +41,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Calendar, Event
 
 from bot.errors import ValidationError
+from bot.ingest.json_body import check_text
 from bot.oncall.schedule import Override, Schedule, Shift, final_shifts, local_to_utc
 
 PRODID = "-//Vigil//on-call schedule//EN"
@@ -145,12 +147,27 @@ def read_entries(data: bytes, *, schedule: Schedule) -> list[IcsEntry]:
         raise ValidationError("ics", f"{len(events)} events; at most {MAX_EVENTS} per import")
     entries: list[IcsEntry] = []
     for i, event in enumerate(events):
+        _check_texts(event, f"events[{i}]")
         override = _override(event, f"events[{i}]", schedule)
         uid = event_uid(event, override, schedule.name)
         if override is not None:
             override = dataclasses.replace(override, uid=uid)
         entries.append(IcsEntry(f"events[{i}]", uid, override))
     return entries
+
+
+def _check_texts(event: Event, field: str) -> None:
+    """Refuse text that cannot be stored (a NUL, a lone surrogate) in any property or
+    parameter of the event, naming it (``events[0].UID``): PostgreSQL would refuse it only
+    at the commit, and SQLite would keep what PostgreSQL refuses."""
+    for prop, value in event.items():
+        for each in value if isinstance(value, list) else [value]:
+            texts = [each] if isinstance(each, str) else []
+            params = getattr(each, "params", None)
+            if isinstance(params, Mapping):
+                texts += [p for p in params.values() if isinstance(p, str)]
+            for text in texts:
+                check_text(text, f"{field}.{prop}")
 
 
 def event_uid(event: Event, override: Override | None, schedule: str) -> str:

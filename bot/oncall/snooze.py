@@ -117,7 +117,7 @@ def parse_snooze(text: str) -> Snooze:
     if not words:
         raise ValidationError("snooze", f"Say which incident and for how long. {USAGE}")
     number = words[0].removeprefix("#")
-    if not number.isdigit() or int(number) == 0:
+    if not (number.isascii() and number.isdigit()) or len(number) > 18 or int(number) == 0:
         raise ValidationError("snooze.incident", f"{words[0]!r} is not an incident number. {USAGE}")
     rest = words[1].strip() if len(words) > 1 else ""
     split = _UNTIL.fullmatch(rest)

@@ -67,7 +67,10 @@ def _sample(entry: object, path: str, now: datetime) -> Sample:
         raise fail(value_path, "is required")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise fail(value_path, f"must be a number, not {json_type(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
     if not math.isfinite(number):
         raise fail(value_path, "must be a finite number")
     labels = labels_map(obj.get("labels"), child(path, "labels"))
