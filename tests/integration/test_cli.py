@@ -90,7 +90,8 @@ def test_check_in_an_empty_directory_uses_the_embedded_defaults(tmp_path: Path) 
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("OK: config (embedded defaults);"), done.stdout
-    assert "0 playbooks; 0 templates" in done.stdout
+    # What vigil run loads from here: the bundled ones (it used to say "0 playbooks").
+    assert done.stdout.splitlines()[0].endswith("; 3 playbooks (bundled); 1 template (bundled)")
     assert done.stderr == ""
 
 
@@ -110,9 +111,20 @@ def test_check_counts_what_it_validated(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "OK: config vigil.yaml; 1 classification rules; 18 rules on, 8 off until configured; "
-        "1 playbooks; 1 templates",
+        "3 playbooks (bundled) [playbooks/ holds 1 playbook that vigil run does not load: set "
+        "playbooks_dir: playbooks in vigil.yaml to use them]; 1 template (bundled) "
+        "[templates/ holds 1 template that vigil run does not load: set templates_dir: "
+        "templates in vigil.yaml to use them]",
         "Paging: no escalation policy, so nobody is paged (incidents still post).",
     ]
+    config = "playbooks_dir: playbooks\ntemplates_dir: templates\n"
+    write(tmp_path, {"vigil.yaml": config, "templates/extra.md.j2": "{{ incident.id }}\n"})
+    done = vigil("check", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].endswith(
+        "; 4 playbooks (1 yours from playbooks, 3 bundled); "
+        "2 templates (yours, from templates)"  # postmortem.md.j2 overrides the bundled one
+    ), done.stdout
 
 
 def test_check_says_which_policy_pages_for_what(tmp_path: Path) -> None:
@@ -231,7 +243,7 @@ def test_check_counts_your_playbooks_dir_and_never_echoes_a_retrain_url(
     )
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "; 1 playbooks;" in done.stdout
+    assert "; 3 playbooks (1 yours from books, 2 bundled);" in done.stdout  # rollback: yours
     write(tmp_path, {"vigil.yaml": "retrain_url: gopher://u:hunter2@trainer/x\n"})
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 1

@@ -37,7 +37,7 @@ def test_the_bundled_playbooks_load_and_pass_vigil_check() -> None:
     ]
     assert books["rollback"].inputs == {"model", "version", "incident"}
     assert books["retrain"].inputs == {"model", "incident", "retrain_url"}
-    assert check_playbooks(bundled("playbooks")) == 3
+    assert check_playbooks(bundled("playbooks")).total == 3
 
 
 def test_defaults_timeout_60_s_stop_on_failure_and_name_from_action() -> None:
