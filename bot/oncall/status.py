@@ -37,22 +37,15 @@ def oncall_text(
     schedules: Mapping[str, Schedule] | None = None,
 ) -> str:
     """Who is on call now and until when, who is next, and how a page escalates; with a
-    ``schedule`` name, that schedule's answer only. ``schedules``: the schedules with their
-    imported overrides, when the caller has read them (else the configured ones)."""
+    ``schedule`` name (a schedule's or a rotation's: escalation levels name both, and the
+    person asking cannot tell which one a name is), that one's answer only. ``schedules``:
+    the schedules with their imported overrides, when the caller has read them (else the
+    configured ones)."""
     book = settings.schedules if schedules is None else schedules
     if schedule is not None:
-        found = book.get(schedule)
-        if found is None:
-            known = ", ".join(sorted(book)) or "none are configured (schedules:)"
-            return f"No schedule named {schedule!r}. Schedules: {known}."
-        return oncall_answer(found, now)
+        return _one(settings, book, schedule, now)
     lines: list[str] = [f"📟 {oncall_answer(s, now)}" for s in book.values()]
-    for rotation in settings.rotations.values():
-        shift = rotation.on_call(now)
-        lines.append(
-            f"📟 {shift.person} is on call for {rotation.name} until {_when(shift.until)}; "
-            f"next: {shift.next_person}"
-        )
+    lines += [f"📟 {_rotation_line(r, now)}" for r in settings.rotations.values()]
     if not settings.routing.policies:
         lines.append(
             "No escalation policy is configured, so nobody is paged. Add `escalation:` to "
@@ -61,6 +54,33 @@ def oncall_text(
     else:
         lines.extend(paging_lines(settings.routing))
     return "\n".join(lines)
+
+
+def _one(settings: OncallSettings, book: Mapping[str, Schedule], name: str, now: datetime) -> str:
+    """The answer for one schedule or rotation; when nothing has that name, every name
+    there is, of both kinds, so the next try is a copy."""
+    found = book.get(name)
+    if found is not None:
+        return oncall_answer(found, now)
+    rotation = settings.rotations.get(name)
+    if rotation is not None:
+        return _rotation_line(rotation, now)
+    schedules = ", ".join(sorted(book)) or "none"
+    rotations = ", ".join(sorted(settings.rotations)) or "none"
+    if not book and not settings.rotations:
+        return (
+            f"Nothing on call is named {name!r}: no schedules or rotations are configured "
+            "(schedules: or rotations: in vigil.yaml)."
+        )
+    return f"Nothing on call is named {name!r}. Schedules: {schedules}. Rotations: {rotations}."
+
+
+def _rotation_line(rotation: Rotation, now: datetime) -> str:
+    shift = rotation.on_call(now)
+    return (
+        f"{shift.person} is on call for {rotation.name} until {_when(shift.until)}; "
+        f"next: {shift.next_person}"
+    )
 
 
 def paging_lines(routing: Routing) -> tuple[str, ...]:

@@ -54,6 +54,19 @@ async def test_oncall_names_the_person_their_shift_end_and_the_escalation(
     assert lines[2].startswith("Policy default: Level 1: rotation:ml-oncall now; level 2: @carol ")
 
 
+async def test_oncall_with_a_rotations_name_answers_for_that_rotation(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    text = ONCALL_YAML + SCHEDULE_YAML.split("escalation:")[0].replace("ml-oncall", "infra")
+    vigil = await make_vigil(oncall=_settings(tmp_path, text).oncall)
+    reply = await vigil.commands.run_incident("oncall ml-oncall", actor="@dave")
+    assert reply.ephemeral
+    assert reply.text == "@alice is on call for ml-oncall until Mon 30 Nov 09:00 CET; next: @bob"
+    unknown = await vigil.commands.run_incident("oncall ml", actor="@dave")
+    assert unknown.text == "Nothing on call is named 'ml'. Schedules: infra. Rotations: ml-oncall."
+
+
 async def test_oncall_without_a_policy_says_nobody_is_paged(make_vigil: MakeVigil) -> None:
     vigil = await make_vigil()
     reply = await vigil.commands.run_incident("oncall", actor="@dave")
@@ -112,7 +125,7 @@ async def test_oncall_schedule_names_the_override_until_when_and_who_is_next(
     assert everything.text.startswith("📟 @lee is on call for ml-oncall")
     assert "level 1: schedule:ml-oncall now" in everything.text.lower()
     unknown = await vigil.commands.run_incident("oncall ml", actor="@dave")
-    assert unknown.text == "No schedule named 'ml'. Schedules: ml-oncall."
+    assert unknown.text == "Nothing on call is named 'ml'. Schedules: ml-oncall. Rotations: none."
 
 
 async def test_a_page_to_a_schedule_reaches_whoever_it_says_is_on_call(

@@ -44,7 +44,7 @@ EXPECTED_USAGE = {
     "retrain": "/incident retrain N",
     "resolve": "/incident resolve N [TEXT]",
     "postmortem": "/incident postmortem N",
-    "oncall": "/incident oncall [SCHEDULE]",
+    "oncall": "/incident oncall [NAME]",
     "report": "/incident report [SINCE]",
     "help": "/incident help [SUBCOMMAND]",
 }
@@ -421,7 +421,7 @@ def test_postmortem_and_oncall(text: str, expected: object) -> None:
         ),
         (
             "oncall ml-oncall now",
-            "oncall takes at most a schedule name; unexpected 'now'.",
+            "oncall takes at most a schedule or rotation name; unexpected 'now'.",
             "oncall",
         ),
     ],

@@ -103,7 +103,11 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
     ("retrain", "/incident retrain N", "ask the training service to retrain the model"),
     ("resolve", "/incident resolve N [TEXT]", "resolve, with an optional closing note"),
     ("postmortem", "/incident postmortem N", "draft the post-mortem from the timeline"),
-    ("oncall", "/incident oncall [SCHEDULE]", "who is on call now, until when, and who is next"),
+    (
+        "oncall",
+        "/incident oncall [NAME]",
+        "who is on call now, until when, and who is next (NAME: a schedule or rotation)",
+    ),
     (
         "report",
         "/incident report [SINCE]",
@@ -251,9 +255,8 @@ def _no_extra(sub: str, rest: list[_Tok]) -> ParseError | None:
     extra = " ".join(t.text for t in rest)
     notes = ("ack", "contain", "escalate")
     hint = " To add a note, use /incident note N TEXT." if sub in notes else ""
-    what = {"oncall": "at most a schedule name", "report": "at most a period like 30d"}.get(
-        sub, "only an incident number"
-    )
+    takes = {"oncall": "at most a schedule or rotation name", "report": "at most a period like 30d"}
+    what = takes.get(sub, "only an incident number")
     message = f"{sub} takes {what}; unexpected {_q(extra)}.{hint}"
     return ParseError(message, USAGE[sub])
 
