@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bot.chat.backend import RecordingBackend
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.ingest.generic import parse_generic
+from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 
@@ -154,6 +156,39 @@ def test_a_name_used_by_a_rotation_and_a_schedule_is_refused(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         _settings(tmp_path, text)
     assert caught.value.key == "schedules.ml-oncall"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_feed_example() -> tuple[str, str]:
+    """The README's command that fetches a schedule's feed: its header and its path."""
+    [line] = [
+        ln for ln in README.read_text().splitlines() if ln.startswith("curl ") and ".ics" in ln
+    ]
+    [header] = re.findall(r'-H "([^"]+)"', line)
+    [path] = re.findall(r"'http://127\.0\.0\.1:8080(/[^']+)'", line)
+    return header, path
+
+
+async def test_the_readme_feed_example_works_and_the_feed_needs_the_api_token(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Path
+) -> None:
+    clock.now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+    settings = _settings(tmp_path, SCHEDULE_YAML)
+    vigil = await make_vigil(oncall=settings.oncall, api_token=Secret("t0ken-for-the-feed"))
+    header, path = readme_feed_example()
+    name, _, value = header.partition(": ")
+    assert (name, value) == ("Authorization", "Bearer $VIGIL_API_TOKEN")
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        shown = await client.get(path, headers={name: "Bearer t0ken-for-the-feed"})
+        assert shown.status == 200
+        assert shown.headers["Content-Type"].startswith("text/calendar")
+        assert "On call: @lee (ml-oncall)" in await shown.text()
+        bare = await client.get(path)  # what a calendar app subscribing by URL sends
+        assert bare.status == 401
+        in_url = await client.get(path + "&token=t0ken-for-the-feed")
+        assert in_url.status == 401  # as the README says: never in the URL
 
 
 async def test_a_schedule_is_served_as_an_icalendar_feed(
