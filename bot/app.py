@@ -9,14 +9,13 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from aiohttp import web
 
 from bot import wakeups
 from bot.chat.backend import ChatBackend
 from bot.chat.commands.run import CommandRunner
-from bot.chat.slack.wiring import SlackParts, build_slack
 from bot.config import Settings, rule_files
 from bot.db import Database, redact_url
 from bot.evidence.service import EvidenceService
@@ -62,6 +61,9 @@ from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
 from bot.web import Routes, build_web_app
+
+if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
+    from bot.chat.slack.wiring import SlackParts
 
 log = logging.getLogger(__name__)
 
@@ -287,6 +289,10 @@ class Vigil:
         )
         notifier.subscribe(evidence.on_change)
         if settings.slack is not None:
+            # Imported here: Bolt and the Slack SDK take ~0.1 s to import, which every vigil
+            # command without Slack (vigil demo, check, the console) would pay for nothing.
+            from bot.chat.slack.wiring import build_slack
+
             vigil.slack = build_slack(
                 settings.slack,
                 db=db,

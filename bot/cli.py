@@ -117,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--config", help="path of vigil.yaml")
     sub.add_parser(
         "demo",
-        help="play the whole story in a minute: drift, P2, page, escalation, rollback, post-mortem",
+        help="play the whole story in about two seconds: drift, P2, page, escalation, "
+        "rollback, post-mortem",
         description="A scripted scenario with no network and a throwaway database: a fraud "
         "model's accuracy falls from 0.94 to 0.71 while its input drifts; Vigil classifies, "
         "pages, escalates, rolls back and drafts the post-mortem. Start here.",

@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.errors import VigilError
-from bot.monitoring.reference_file import Roles, load_reference, parse_importances
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.quality.binning import DEFAULT_BINS
 from bot.registry.base import STAGES, ModelRegistry, VersionInfo
@@ -160,6 +159,10 @@ async def _reference(
     who: str,
     now: datetime,
 ) -> str:
+    # pyarrow (the CSV and Parquet reader) is imported here, not with this module: every
+    # vigil command imports this module to build its parser, and only this one reads a file.
+    from bot.monitoring.reference_file import Roles, load_reference, parse_importances
+
     roles = Roles(
         id=args.id,
         prediction=args.prediction,

@@ -18,6 +18,10 @@ reference rows a p-value flags trivial shifts (everything is "significant" on a 
 rows), so large samples use effect sizes, Wasserstein (normed) for numeric and JS for
 categorical, threshold 0.1; small samples use KS p < 0.05 and chi-square p < 0.05. PSI's 0.2
 is the product's rule "input drift PSI > 0.2". Evidently-equal values: :mod:`.evidently_compat`.
+
+scipy is imported by the functions that use it, on their first call, not with this module:
+it takes over half a second to import, and every ``vigil`` command (``vigil demo``, ``vigil
+check``) builds the app, which imports this module, whether or not it ever judges drift.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats  # type: ignore[import-untyped, unused-ignore]
 
 from bot.errors import ValidationError
 from bot.quality.binning import DEFAULT_BINS, equal_width_edges, quantile_edges
@@ -150,6 +153,8 @@ def kl_counts(reference: Counts, current: Counts, *, eps: float = DEFAULT_EPS) -
     """Kullback-Leibler divergence KL(reference ‖ current) ``= sum(p ln(p / q))``; not symmetric."""
     ref, cur = _informative(*_pair(reference, current))
     p, q = _proportions(ref, _check_eps(eps)), _proportions(cur, eps)
+    from scipy import special  # type: ignore[import-untyped, unused-ignore]  # deferred: above
+
     return max(0.0, float(np.sum(special.rel_entr(p, q))))
 
 
@@ -162,6 +167,8 @@ def js_counts(reference: Counts, current: Counts) -> float:
     ref, cur = _pair(reference, current)
     p, q = ref / ref.sum(), cur / cur.sum()
     m = (p + q) / 2
+    from scipy import special  # type: ignore[import-untyped, unused-ignore]  # deferred: above
+
     divergence = (np.sum(special.rel_entr(p, m)) + np.sum(special.rel_entr(q, m))) / 2
     return math.sqrt(max(0.0, float(divergence)))
 
@@ -182,6 +189,8 @@ def chi_square_counts(
         return StatTestResult(0.0, 1.0)
     expected = _proportions(ref, eps) * cur.sum()
     statistic = float(np.sum((cur - expected) ** 2 / expected))
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # deferred: above
+
     return StatTestResult(statistic, float(stats.chi2.sf(statistic, ref.size - 1)))
 
 
@@ -196,6 +205,8 @@ def ks_counts(reference: Counts, current: Counts) -> StatTestResult:
     gap = np.cumsum(ref) / ref.sum() - np.cumsum(cur) / cur.sum()
     statistic = float(np.max(np.abs(gap)))
     n, m = ref.sum(), cur.sum()  # as ks_2samp(method="asymp"): kstwo with n m / (n + m) rows
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # deferred: above
+
     p_value = stats.kstwo.sf(statistic, max(1.0, float(np.round(n * m / (n + m)))))
     return StatTestResult(statistic, float(np.clip(p_value, 0.0, 1.0)))
 
@@ -378,6 +389,8 @@ def ks(reference: Column, current: Column) -> StatTestResult:
 
     Its "auto" method: an exact p-value up to 10,000 rows a side, Smirnov's asymptotic above.
     """
+    from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # deferred: above
+
     result = stats.ks_2samp(
         numeric_values(reference, "reference"), numeric_values(current, "current")
     )
@@ -398,6 +411,8 @@ def _wasserstein_sorted(u: FloatArray, v: FloatArray) -> float:
         return float(np.mean(np.abs(u - v)))
     lcm = n // math.gcd(n, m) * m
     if lcm > 2**62:  # the integer grid would overflow; fall back to scipy
+        from scipy import stats  # type: ignore[import-untyped, unused-ignore]  # deferred: above
+
         return float(stats.wasserstein_distance(u, v))
     step_u, step_v = lcm // n, lcm // m
     a = np.arange(step_u, lcm + 1, step_u, dtype=np.int64)

@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from bot.errors import ValidationError
 
@@ -118,6 +117,9 @@ def importance_stability(
     else:
         x = [ref_rank.get(name, len(ref_rank) + 1) for name in union]
         y = [cur_rank.get(name, len(cur_rank) + 1) for name in union]
+        # scipy on first use: importing it with the app costs every vigil command ~0.5 s.
+        from scipy import stats  # type: ignore[import-untyped, unused-ignore]
+
         result = stats.kendalltau(x, y)
         tau, p_value = float(result.statistic), float(result.pvalue)
 
