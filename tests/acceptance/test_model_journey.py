@@ -145,7 +145,9 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
             "alerts_channel": f"#{DEFAULT_CHANNEL_NAME}",
             "users": {"@oncall": DEFAULT_USER_ID},
         },
-        "auto_resolve": "3s",
+        # Longer than the snooze's `for 1s`: the snooze ends by itself first, then the
+        # incident (both are measured from the same poll that saw the drift gone).
+        "auto_resolve": "6s",
         "timer_poll": "1s",
     }
     (tmp_path / "vigil.yaml").write_text(yaml.safe_dump(config))
@@ -219,18 +221,18 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
 
             # Snoozed from Slack until the drift metric, by the README's short name.
             snooze = slash_command_body(
-                text=f"snooze {n} until psi<0.1 for 3s", response_url=slack.response_url()
+                text=f"snooze {n} until psi<0.1 for 1s", response_url=slack.response_url()
             )
             resp = await post_signed(http, f"{base}/slack/events", snooze, SIGNING)
             assert resp.status == 200
             [snoozed] = await until(vigil, lambda: timeline("snooze"))
-            assert snoozed["text"].startswith(f"Snoozed #{n} until input_drift_psi<0.1 for 3 s")
+            assert snoozed["text"].startswith(f"Snoozed #{n} until input_drift_psi<0.1 for 1 s")
 
             # The model's inputs come back: the snooze ends by itself, so does the incident.
             await send(scored(300, shifted=False, seed=4, start=600))
             ended = await until(vigil, lambda: _at_least(timeline("snooze"), 2))
             assert ended[1]["text"].startswith(
-                f"input_drift_psi<0.1 for 3 s held: the snooze of #{n} is over"
+                f"input_drift_psi<0.1 for 1 s held: the snooze of #{n} is over"
             ), ended[1]["text"]
             [resolved] = await until(vigil, lambda: timeline("state"))
             assert resolved["text"].startswith("Resolved by vigil: every alert cleared at ")
