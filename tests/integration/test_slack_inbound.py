@@ -120,6 +120,15 @@ async def test_a_replayed_signed_command_is_answered_but_not_run_again(rig: Rig)
     ]
 
 
+async def test_a_command_that_says_payload_is_run_like_any_other(rig: Rig) -> None:
+    # Bolt reads any form holding the letters "payload" as an interaction: this note
+    # reached no listener (a 404 to Slack) and was lost.
+    await rig.command("new Ranker down --sev P3")
+    await rig.command("note 1 bad payload from upstream, payload=[] in the logs")
+    notes = [e.text for e in (await rig.vigil.incidents.get(1)).timeline if e.kind == "note"]
+    assert notes == ["bad payload from upstream, payload=[] in the logs"], notes
+
+
 async def test_a_replayed_button_click_is_not_run_again(rig: Rig) -> None:
     await rig.command("new Ranker down --sev P3")
     body = block_action_body(blocks.ACK, "1", user_id=SAM, response_url=rig.slack.response_url())

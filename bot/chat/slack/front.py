@@ -43,6 +43,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.context.respond.internals import _build_message
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -181,6 +182,10 @@ class SlackFront:
                 query=request.query_string,
                 headers=request.headers,  # type: ignore[arg-type]
             )
+            form = inbound.parsed(text, request.headers.get("Content-Type"))
+            if form != bolt_request.body:  # Bolt's parse misread it (see inbound.parsed)
+                bolt_request.body = form
+                bolt_request.context = build_async_context(AsyncBoltContext({}), form)
         except (TypeError, AttributeError, KeyError, ValueError):  # a signed but odd shape
             return _refused(
                 inbound.Refusal(400, "body", "is not a Slack request Vigil knows"), len(body)
