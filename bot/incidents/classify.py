@@ -114,7 +114,8 @@ class Classification:
         story; the title a responder scans in a list should be that story."""
         if self.kinds < 2:
             return None
-        return self.reason.partition(": ")[2] or None
+        story = self.reason.partition(": ")[2]
+        return story[:1].upper() + story[1:] if story else None
 
 
 def _c(signal: str, op: Op, value: float | None = None, critical: bool | None = None) -> Condition:

@@ -29,7 +29,7 @@ from bot.db import Database
 from bot.errors import StorageError
 from bot.incidents import store
 from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, line_data
-from bot.incidents.classify import SEVERITIES, classify
+from bot.incidents.classify import SEVERITIES, Classification, classify
 from bot.incidents.fingerprint import group_key, key_digest
 from bot.incidents.quiet import cleared_words, follows_words, refiring_words
 from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
@@ -114,6 +114,14 @@ class _Post:
 def _settle(done: asyncio.Future[list[IngestOutcome]], exc: BaseException) -> None:
     if not done.done():
         done.set_exception(exc)
+
+
+def _retitle(incident: Incident, verdict: Classification) -> None:
+    """Title the incident by the policy's story when it joins several kinds of signal
+    (``Classification.headline``), set with the severity and its "Why" so the two agree
+    and the title does not change with every new value."""
+    if verdict.headline is not None:
+        incident.title = verdict.headline[:300]
 
 
 def _rank(severity: str) -> int:
@@ -480,10 +488,9 @@ class AlertIngestor:
         )
         verdict = classify(signals, self._settings.policy)
         now = self._clock()
-        if verdict.headline is not None and _rank(verdict.severity) <= _rank(incident.severity):
-            incident.title = verdict.headline[:300]  # the story, not the first alert's words
         if new:
             incident.severity, incident.severity_reason = verdict.severity, verdict.reason
+            _retitle(incident, verdict)
             store.add_event(
                 session=s,
                 incident=incident,
@@ -499,6 +506,7 @@ class AlertIngestor:
         if incident.severity_source == "policy":
             before = incident.severity
             incident.severity, incident.severity_reason = verdict.severity, verdict.reason
+            _retitle(incident, verdict)
             store.add_event(
                 session=s,
                 incident=incident,

@@ -196,7 +196,7 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
             charts = await until(vigil, lambda: _at_least(timeline("evidence"), 2))
             body = await api(http, base, f"/api/v1/incidents/{n}")
             # Titled by the story, not by whichever alert fired first.
-            assert body["title"].startswith("input drift PSI "), body["title"]
+            assert body["title"].startswith("Input drift PSI "), body["title"]
             assert f"on model {MODEL} with estimated accuracy 0.7" in body["title"]
             assert body["title"].endswith("below SLA 0.85"), body["title"]
             assert {c["data"]["chart"] for c in charts} == {"drift", "accuracy"}
@@ -209,7 +209,7 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
             [card] = await slack.wait_for(
                 lambda: [m for m in slack.messages(DEFAULT_CHANNEL_ID) if not m.thread_ts], 30
             )
-            assert card.text.startswith(f"🟠 P2 #{n} input drift PSI "), card.text
+            assert card.text.startswith(f"🟠 P2 #{n} Input drift PSI "), card.text
             await slack.wait_for(lambda: len(slack.shared_files(DEFAULT_CHANNEL_ID)) >= 2, 30)
             assert all(f.thread_ts == card.ts for f in slack.shared_files(DEFAULT_CHANNEL_ID))
             dms = [

@@ -560,7 +560,7 @@ def test_a_story_of_several_signals_is_the_headline_and_one_signal_keeps_the_ale
         [sig("confidence", 0.675, 0.8), sig("psi", 0.61), sig("accuracy_estimated", 0.71, 0.9)]
     )
     assert story.headline == (
-        "input drift PSI 0.61 > 0.2 on model fraud-scorer with estimated accuracy 0.71 "
+        "Input drift PSI 0.61 > 0.2 on model fraud-scorer with estimated accuracy 0.71 "
         "below SLA 0.90"
     )
     assert classify([sig("psi", 0.61)]).headline is None
