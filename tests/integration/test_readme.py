@@ -24,6 +24,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.chat.commands.parse import SUBCOMMANDS
 from bot.checks import run_checks
 from bot.config import Settings, load_settings
 from tests.conftest import MakeVigil
@@ -187,3 +188,21 @@ async def test_the_heartbeat_and_generic_alert_examples_are_accepted(
         got = await resp.json()
         assert resp.status == 200, got
         assert set(got) == set(json.loads(answer)), got
+
+
+def test_the_example_config_passes_vigil_check() -> None:
+    """``vigil.example.yaml``, which says every setting with its default, is what it says:
+    valid as it stands (and so are its commented-out keys, uncommented one block at a
+    time, in the tests of their features)."""
+    report = run_checks(
+        str(ROOT / "vigil.example.yaml"),
+        {"VIGIL_DATABASE_URL": "sqlite+aiosqlite:///:memory:", **SECRETS},
+        playbooks=ROOT / "playbooks",
+        templates=ROOT / "templates",
+    )
+    assert report.summary().startswith("OK: config "), report.summary()
+
+
+def test_the_table_and_incident_help_name_the_same_subcommands() -> None:
+    in_table = {c.split()[1] for c in table_commands() if c.startswith("/incident")}
+    assert in_table == set(SUBCOMMANDS) - {"help"}, in_table ^ set(SUBCOMMANDS)
