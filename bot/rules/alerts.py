@@ -94,7 +94,11 @@ def describe(
             return f"{what} beyond {k} for {short_duration(rule.for_)}{on} {base}"
         return f"{what} back within {k}{on} {base}"
     if rule.unit == "flag":  # a yes/no condition: the title says it all
-        return f"{title}{on}" if firing else f"no longer: {title}{on}"
+        if firing:
+            return f"{title}{on}"
+        if rule.cleared:
+            return f"{fill_title(rule.cleared, labels)}{on}"
+        return f"no longer: {title}{on}"
     shown = format_value(rule.unit, threshold)
     now_value = format_value(rule.unit, value)
     held = f" for {short_duration(rule.for_)}" if rule.for_ else ""

@@ -41,7 +41,7 @@ from bot.rules.schema import (
 RULE_KEYS = frozenset({
     "name", "title", "metric", "kind", "op", "threshold", "threshold_from", "for",
     "resolve_hysteresis", "absent_after", "labels", "unit", "enabled", "baseline", "match",
-    "group",
+    "group", "cleared",
 })
 # fmt: on
 BASELINE_KEYS = frozenset({"window", "min_samples"})
@@ -174,6 +174,9 @@ def _build(e: _Entry) -> Rule:
     title = raw.get("title", metric.replace("_", " "))
     if not isinstance(title, str):
         raise e.err("title", "must be text")
+    cleared = raw.get("cleared", "")
+    if not isinstance(cleared, str):
+        raise e.err("cleared", "must be text")
     absent_after = _duration(e, "absent_after", DEFAULT_ABSENT_AFTER)
     if absent_after.total_seconds() <= 0:
         raise e.err("absent_after", "must be longer than 0s")
@@ -189,6 +192,7 @@ def _build(e: _Entry) -> Rule:
         kind=cast(Kind, kind),
         absent_after=absent_after,
         title=title,
+        cleared=cleared,
         unit=unit,
         enabled=enabled,
         baseline=_baseline(e, kind),

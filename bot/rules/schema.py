@@ -73,6 +73,9 @@ class Rule:
     kind: Kind = "threshold"
     absent_after: timedelta = DEFAULT_ABSENT_AFTER
     title: str = ""
+    #: What the all-clear says for a yes/no rule ("{dependency} is back up"); unset, it is
+    #: "no longer: <title>", which reads badly when the title is a sentence.
+    cleared: str = ""
     unit: str = "count"
     enabled: bool = True
     baseline: BaselineSpec | None = None

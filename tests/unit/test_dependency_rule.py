@@ -37,3 +37,15 @@ def test_a_title_names_labels_and_keeps_an_unknown_one_visible() -> None:
     )
     assert fill_title("{dependncy} is down", {"dependency": "x"}) == "{dependncy} is down"
     assert fill_title("error rate", {"service": "payments"}) == "error rate"
+
+
+def test_the_all_clear_says_the_dependency_is_back_up() -> None:
+    # It said "no longer: feature-store is down".
+    rules = [r for r in load_rules([default_rules_file()]) if r.name == "dependency-degraded"]
+    fs = series("feature-store")
+    down = {fs: [Point(T0 + timedelta(minutes=m), 0.0, {"detail": DETAIL}) for m in (0, 2)]}
+    state, _ = evaluate(rules, down, None, T0 + timedelta(minutes=2), models={}, services={})
+    back = {fs: [Point(T0 + timedelta(minutes=3), 1.0)]}
+    _, changes = evaluate(rules, back, state, T0 + timedelta(minutes=3), models={}, services={})
+    [cleared] = changes
+    assert (cleared.status, cleared.summary) == ("resolved", "feature-store is back up")
