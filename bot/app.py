@@ -35,31 +35,31 @@ from bot.monitoring.store import ReferenceStore
 from bot.notify.base import Channel
 from bot.notify.build import build_channels, close_channels
 from bot.notify.retry import NotifyRetrier
-from bot.oncall.handoff_watch import HandoffWatch
-from bot.oncall.mirror import PagerDutyMirror
-from bot.oncall.overrides import ScheduleBook
-from bot.oncall.paging import NOTIFY, Pager
-from bot.oncall.report_data import ReportService
-from bot.oncall.sla_watch import WATCHED as SLA_WATCHED
-from bot.oncall.sla_watch import SlaWatch
-from bot.oncall.snoozing import SnoozeService
+from bot.oncall.paging.mirror import PagerDutyMirror
+from bot.oncall.paging.pager import NOTIFY, Pager
+from bot.oncall.schedules.overrides import ScheduleBook
+from bot.oncall.schedules.watch import HandoffWatch
+from bot.oncall.sla.report_service import ReportService
+from bot.oncall.sla.watch import WATCHED as SLA_WATCHED
+from bot.oncall.sla.watch import SlaWatch
+from bot.oncall.snooze.service import SnoozeService
 from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService, load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
 from bot.registry.builtin import BuiltinRegistry
+from bot.rules.cadence import RuleSchedule
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
-from bot.rules.schedule import RuleSchedule
 from bot.schedule_web import ScheduleRoutes
-from bot.scheduler import Timers
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
 from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
+from bot.timers import Timers
 from bot.web import Routes, build_web_app
 
 if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)

@@ -36,12 +36,12 @@ from bot.incidents.quiet import parse_auto_resolve
 from bot.incidents.service import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
-from bot.oncall.escalation import parse_duration
-from bot.oncall.roster import parse_roster
-from bot.oncall.routing_config import parse_routing
-from bot.oncall.schedule_config import parse_schedules
-from bot.oncall.sla_config import parse_sla
-from bot.oncall.status import OncallSettings
+from bot.oncall.paging.config import parse_routing
+from bot.oncall.paging.escalation import parse_duration
+from bot.oncall.schedules.config import parse_schedules
+from bot.oncall.schedules.roster import parse_roster
+from bot.oncall.settings import OncallSettings
+from bot.oncall.sla.config import parse_sla
 from bot.rules.loader import default_rules_file
 from bot.secret import Secret
 

@@ -9,7 +9,7 @@ through asyncpg) run the same code, with two kinds of session:
   on a busy timeout, which is unfair and made a P1's page wait behind a storm of alerts until
   "database is locked". Its transactions start with ``BEGIN IMMEDIATE``, so a transaction
   that reads first and writes later can never fail the upgrade. Durable timers write through
-  the same connection (``bot.scheduler``), so nothing of this process competes with it.
+  the same connection (``bot.timers``), so nothing of this process competes with it.
 - :meth:`Database.read` only reads. On SQLite it uses a pool of read-only connections
   (``PRAGMA query_only``) that start a deferred ``BEGIN``: in WAL mode a reader sees the last
   committed state and never waits for the writer, so ``/healthz``, lists and the answer to a
@@ -51,7 +51,7 @@ from sqlmodel import Session as SyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import sqlite_driver
-from bot.models import HealthProbe
+from bot.tables import HealthProbe
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

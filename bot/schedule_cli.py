@@ -17,9 +17,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.errors import ValidationError
-from bot.oncall.override_plan import ImportResult, StoredOverride
-from bot.oncall.overrides import ScheduleBook
-from bot.oncall.schedule import Schedule, oncall_answer
+from bot.oncall.schedules.layers import Schedule, oncall_answer
+from bot.oncall.schedules.override_plan import ImportResult, StoredOverride
+from bot.oncall.schedules.overrides import ScheduleBook
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import NotFoundError, StorageError, ValidationError
 from bot.ingest.json_body import check_text
-from bot.oncall.override_plan import StoredOverride, import_json, override_json
-from bot.oncall.overrides import ScheduleBook
+from bot.oncall.schedules.override_plan import StoredOverride, import_json, override_json
+from bot.oncall.schedules.overrides import ScheduleBook
 from bot.pagination import decode_cursor, encode_cursor, page_json, page_of, parse_limit
 from bot.secret import Secret
 from bot.timefmt import iso_z

@@ -40,9 +40,9 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
 from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
-from bot.oncall.ical import export_ics
-from bot.oncall.overrides import ScheduleBook
-from bot.oncall.schedule import Schedule
+from bot.oncall.schedules.ical import export_ics
+from bot.oncall.schedules.layers import Schedule
+from bot.oncall.schedules.overrides import ScheduleBook
 from bot.pagination import page_json, parse_limit
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -20,7 +20,7 @@ from bot.errors import TransitionError
 from bot.incidents.quiet import resolved_words
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
-from bot.scheduler import Timers
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 

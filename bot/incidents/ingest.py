@@ -35,7 +35,7 @@ from bot.incidents.quiet import cleared_words, follows_words, refiring_words
 from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
 from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn
-from bot.models import Alert, Incident, TimelineEvent
+from bot.tables import Alert, Incident, TimelineEvent
 
 _ATTEMPTS = 3
 

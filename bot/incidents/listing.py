@@ -29,8 +29,8 @@ from bot.incidents.classify import SEVERITIES
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import MAX_ID
 from bot.incidents.views import FIELDS, AlertView, IncidentSummary, IncidentView
-from bot.models import Alert, Incident, TimelineEvent
 from bot.pagination import Page, decode_cursor, encode_cursor
+from bot.tables import Alert, Incident, TimelineEvent
 
 OPEN_LIST, ALL_LIST = "open", "all"
 _IN_CHUNK = 500  # ids per IN (...): well under SQLite's and asyncpg's parameter limits

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from bot.models import UTCDateTime
+from bot.tables import UTCDateTime
 
 
 def _utc(*, index: bool = False) -> Any:

@@ -33,8 +33,8 @@ from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.reactions import Reaction
 from bot.incidents.states import OPEN_STATES, check_transition
 from bot.incidents.views import FiringDigest, IncidentSummary, IncidentView
-from bot.models import Incident
 from bot.pagination import DEFAULT_LIMIT, Page
+from bot.tables import Incident
 
 log = logging.getLogger(__name__)
 

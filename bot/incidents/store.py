@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.errors import NotFoundError
 from bot.incidents.classify import Signal, SubjectPolicy, signal_from_alert
 from bot.incidents.views import AlertView, EventView, FiringDigest, IncidentView
-from bot.models import Alert, Incident, TimelineEvent
+from bot.tables import Alert, Incident, TimelineEvent
 
 Clock = Callable[[], datetime]
 MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer on PostgreSQL

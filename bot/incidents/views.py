@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.models import Alert, Incident, TimelineEvent
+from bot.tables import Alert, Incident, TimelineEvent
 from bot.timefmt import iso_z
 
 

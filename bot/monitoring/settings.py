@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.config_checks import known, mapping
 from bot.errors import ConfigError, ValidationError
-from bot.oncall.escalation import parse_duration
+from bot.oncall.paging.escalation import parse_duration
 from bot.quality.assess import MIN_LABELS, MIN_ROWS
 from bot.quality.windows import WindowSpec
 

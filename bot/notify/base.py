@@ -71,7 +71,7 @@ class Notification:
     """One message to one person (or service) about one incident, whatever the channel.
 
     ``text`` is written for a tired reader: its first line says what happened, how bad it
-    is and what to do (``page_text`` in :mod:`bot.oncall.paging` writes it that way);
+    is and what to do (``page_text`` in :mod:`bot.oncall.paging.pager` writes it that way);
     channels with a short field (PagerDuty's summary, an e-mail subject) use ``title`` and
     ``severity`` instead of cutting ``text``. ``target`` is a handle (``@maya``) or an
     e-mail address; PagerDuty ignores it (its service's own escalation picks the person).

@@ -8,7 +8,7 @@ the chain again later. That is this module. The schedule and the wording are pur
 (:mod:`bot.notify.retry_plan`); this is the I/O around them. Why this shape:
 
 - **A durable timer per incident, person and kind** (``incident:12:notify:@maya:page``,
-  ``bot.scheduler.Timers``), carrying the whole notification: a restart neither loses a
+  ``bot.timers.Timers``), carrying the whole notification: a restart neither loses a
   waiting page nor sends it twice (the timer row's claim), and a newer page to the same
   person replaces the older one's retry rather than queueing a second.
 - **The whole chain, preferred channel first**, not just the channel that failed last:
@@ -58,8 +58,8 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
-from bot.oncall.plans import STOPPING_STATES
-from bot.scheduler import Timers
+from bot.oncall.paging.plans import STOPPING_STATES
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 
-from bot.oncall.escalation import describe
-from bot.oncall.roster import Rotation
-from bot.oncall.routing import Routing, describe_routing
-from bot.oncall.schedule import Schedule, oncall_answer
-from bot.oncall.sla import DEFAULT_SLA, SlaSettings
-
-
-@dataclass(frozen=True)
-class OncallSettings:
-    """Who pages for what (``routing``: policies, routes, what each severity does, working
-    hours; empty: nobody is paged), the rotations and schedules its levels may name, and the
-    SLA targets per severity (their business days follow the same working hours)."""
-
-    routing: Routing = field(default_factory=Routing)
-    rotations: Mapping[str, Rotation] = field(default_factory=lambda: MappingProxyType({}))
-    schedules: Mapping[str, Schedule] = field(default_factory=lambda: MappingProxyType({}))
-    sla: SlaSettings = DEFAULT_SLA
+from bot.oncall.paging.escalation import describe
+from bot.oncall.paging.routing import Routing, describe_routing
+from bot.oncall.schedules.layers import Schedule, oncall_answer
+from bot.oncall.schedules.roster import Rotation
+from bot.oncall.settings import OncallSettings
 
 
 def _when(at: datetime) -> str:

@@ -26,8 +26,8 @@ from sqlalchemy.orm.base import instance_state
 from sqlmodel import col, select
 
 from bot.db import Database
-from bot.models import TimelineEvent
 from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
+from bot.tables import TimelineEvent
 
 TIMELINE = "timeline"
 DM_APART = "dm_apart"  # in a "page" entry's payload: its DM is a row of its own

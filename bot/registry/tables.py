@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from bot.models import UTCDateTime
+from bot.tables import UTCDateTime
 
 
 def _utc(*, nullable: bool, index: bool = False) -> Any:

@@ -21,7 +21,7 @@ from typing import Any, cast
 import yaml
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import parse_duration
+from bot.oncall.paging.escalation import parse_duration
 from bot.resources import bundled
 from bot.rules.schema import (
     DEFAULT_ABSENT_AFTER,

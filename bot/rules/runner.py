@@ -1,7 +1,7 @@
 """The rule loop: poll every source, evaluate each rule group, ingest what changed.
 
 Rules belong to groups (``group:`` in the rules file: infrastructure, application,
-model-quality, data-pipelines); ``bot.rules.schedule`` runs each group on its own APScheduler
+model-quality, data-pipelines); ``bot.rules.cadence`` runs each group on its own APScheduler
 interval. A group's run first polls the sources if the last poll is older than the poll
 interval (so a group never judges stale samples, and groups sharing the interval share one
 poll), then evaluates only its own rules with its own state over the samples it has not

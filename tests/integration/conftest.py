@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
 
 TWO_LEVELS = """
 escalation:

@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.app import Vigil
 from bot.config import load_settings
 from bot.ingest.generic import parse_generic
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, paged_vigil
 

@@ -16,8 +16,8 @@ from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.chat.slack.settings import SlackSettings
 from bot.config import load_settings
-from bot.oncall.handoff_watch import TIMER_KIND, timer_key
-from bot.oncall.status import OncallSettings
+from bot.oncall.schedules.watch import TIMER_KIND, timer_key
+from bot.oncall.settings import OncallSettings
 from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.slack_standin import SlackStandin

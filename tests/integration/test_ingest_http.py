@@ -21,8 +21,8 @@ from sqlmodel import col, select
 
 from bot.app import Vigil
 from bot.config import Settings
-from bot.models import Alert
 from bot.secret import Secret
+from bot.tables import Alert
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, am_alert, am_payload, fixture_json
 

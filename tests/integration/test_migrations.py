@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.app import Vigil
 from bot.config import Settings, load_settings
 from bot.db import Database, alembic_config

@@ -28,8 +28,8 @@ from bot.notify.base import Channel, GiveUp, Notification, Retry
 from bot.notify.email import EmailChannel
 from bot.notify.pagerduty import PagerDutyChannel
 from bot.notify.retry import TIMER_KIND, NotifyRetrier
-from bot.scheduler import Timers
 from bot.secret import Secret
+from bot.timers import Timers
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin
 from tests.smtp_standin import SmtpServer
 from tests.support import FakeClock

@@ -19,7 +19,6 @@ from bot.db import Database
 from bot.errors import TransitionError
 from bot.incidents import store
 from bot.incidents.service import IncidentService
-from bot.models import TimelineEvent
 from bot.outbox import (
     Delivered,
     GiveUp,
@@ -31,6 +30,7 @@ from bot.outbox import (
     classify_slack_error,
     install_feed,
 )
+from bot.tables import TimelineEvent
 from tests.support import FakeClock
 
 S = timedelta(seconds=1)

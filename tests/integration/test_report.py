@@ -32,9 +32,9 @@ from bot.chat.console import ConsoleBackend
 from bot.config import load_settings
 from bot.errors import ValidationError
 from bot.ingest.generic import parse_generic
-from bot.oncall.report_data import ReportService
-from bot.oncall.sla import DEFAULT_SLA
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
+from bot.oncall.sla.clocks import DEFAULT_SLA
+from bot.oncall.sla.report_service import ReportService
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env
 from tests.support import FakeClock

@@ -13,7 +13,7 @@ from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.config import load_settings
 from bot.errors import ValidationError
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -17,9 +17,9 @@ from sqlmodel import func, select
 
 from bot.app import Vigil
 from bot.config import PrometheusSettings, SourcesSettings
-from bot.models import Alert
 from bot.rules import Rule
 from bot.secret import Secret
+from bot.tables import Alert
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -14,8 +14,8 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 
 from bot.app import Vigil
 from bot.rules import parse_rules
+from bot.rules.cadence import RuleSchedule
 from bot.rules.runner import RuleRunner
-from bot.rules.schedule import RuleSchedule
 from bot.sources.base import Sample
 from bot.sources.pushed import PushedSource
 from tests.support import FakeClock

@@ -26,9 +26,9 @@ from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.config import load_settings
 from bot.errors import NotFoundError, ValidationError
-from bot.oncall.ical import read_entries
-from bot.oncall.schedule import on_call, oncall_answer
-from bot.oncall.tables import ScheduleOverrideRow
+from bot.oncall.schedules.ical import read_entries
+from bot.oncall.schedules.layers import on_call, oncall_answer
+from bot.oncall.schedules.tables import ScheduleOverrideRow
 from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import text
 
 from bot.db import Database
 from bot.errors import ConfigError
-from bot.scheduler import RETRIES, Pending, Timers, sync_url
+from bot.timers import RETRIES, Pending, Timers, sync_url
 from tests.support import FakeClock
 
 Fired = list[tuple[str, dict[str, Any]]]
@@ -143,7 +144,7 @@ async def test_a_failing_handler_is_logged_retried_with_backoff_and_loses_no_oth
     await timers.schedule("flaky", "b", t0 + timedelta(minutes=2), {"k": "b"})
     await timers.schedule("escalate", "c", t0 + timedelta(minutes=3), {"k": "c"})
     clock.advance(minutes=3)
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="bot.timers"):
         assert await timers.run_due() == 3
     assert fired == [("escalate", {"k": "a"}), ("escalate", {"k": "c"})]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -176,7 +177,7 @@ async def test_a_handler_that_always_fails_is_given_up_after_the_last_retry(
     await timers.start(paused=True)
     await timers.schedule("boom", "b", clock(), {})
     runs = 0
-    with caplog.at_level(logging.ERROR, logger="bot.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="bot.timers"):
         while await timers.pending():
             runs += await timers.run_due()
             clock.advance(minutes=5)
@@ -322,6 +323,32 @@ async def test_a_timer_overdue_while_stopped_fires_as_soon_as_the_loop_starts(
         while len(await second.pending()) > 1:
             pass
     assert [p.key for p in await second.pending()] == ["incident:4:l3"]
+
+
+async def test_a_timer_written_by_an_earlier_vigil_still_fires_after_an_upgrade(
+    make_timers: Callable[..., Timers], clock: FakeClock, db: Database
+) -> None:
+    """Every row names the function ``bot.scheduler:_fire``, as every Vigil so far wrote it;
+    APScheduler imports that name for each row it reads and deletes a row it cannot, so the
+    module's rename to ``bot.timers`` must not move the address, or an upgrade would drop
+    every pending escalation (and a rollback every new one)."""
+    t0 = clock()
+    first = make_timers()
+    first.register("escalate", recorder([], "escalate"))
+    await first.start(paused=True)
+    await first.schedule("escalate", "incident:3:level:2", t0 + timedelta(minutes=5), {"n": 2})
+    await first.stop()
+    async with db.engine.connect() as conn:
+        blob = await conn.scalar(text("SELECT job_state FROM vigil_timers"))
+    assert pickle.loads(blob)["func"] == "bot.scheduler:_fire"  # noqa: S301 (our own row)
+
+    fired: Fired = []
+    second = make_timers()  # the upgraded process reading the same database
+    second.register("escalate", recorder(fired, "escalate"))
+    await second.start(paused=True)
+    assert [p.key for p in await second.pending()] == ["incident:3:level:2"]
+    assert await second.run_due(t0 + timedelta(minutes=5)) == 1
+    assert fired == [("escalate", {"n": 2})]
 
 
 async def test_misuse_is_refused(make_timers: Callable[..., Timers], clock: FakeClock) -> None:

@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config import load_settings
-from bot.oncall.sla import BusinessDays
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
+from bot.oncall.sla.clocks import BusinessDays
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -18,9 +18,9 @@ import pytest
 from bot.app import Vigil
 from bot.config import Settings
 from bot.incidents.views import EventView
-from bot.oncall.sla import DEFAULT_SLA, DEFAULT_TARGETS, SlaSettings
-from bot.oncall.sla_watch import TIMER_KIND, SlaWatch, timer_key
-from bot.scheduler import Timers
+from bot.oncall.sla.clocks import DEFAULT_SLA, DEFAULT_TARGETS, SlaSettings
+from bot.oncall.sla.watch import TIMER_KIND, SlaWatch, timer_key
+from bot.timers import Timers
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

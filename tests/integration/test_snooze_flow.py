@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.ingest.generic import parse_generic
-from bot.oncall.snoozing import TIMER_KIND, timer_key
-from bot.oncall.status import OncallSettings
+from bot.oncall.settings import OncallSettings
+from bot.oncall.snooze.service import TIMER_KIND, timer_key
 from bot.sources.pushed import parse_samples
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, paged_vigil

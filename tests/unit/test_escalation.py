@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import (
+from bot.oncall.paging.escalation import (
     EscalationPolicy,
     Level,
     describe,
@@ -257,12 +257,12 @@ def test_parse_errors_name_the_key(raw: object, key: str, message: str) -> None:
     assert str(info.value).startswith(f"vigil.yaml: {key}: ")
 
 
-@pytest.mark.parametrize("module", ["oncall/escalation.py", "oncall/roster.py"])
+@pytest.mark.parametrize("module", ["oncall/paging/escalation.py", "oncall/schedules/roster.py"])
 def test_oncall_modules_stay_pure(module: str) -> None:
     bad = {
         name
         for name in _imports(BOT / module)
         if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
-        or name.startswith(("bot.scheduler", "apscheduler"))
+        or name.startswith(("bot.timers", "apscheduler"))
     }
     assert not bad, f"{module} imports I/O modules: {sorted(bad)}"

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.oncall.handoff import (
+from bot.oncall.schedules.handoff import (
     MAX_LISTED,
     Handoff,
     OpenIncident,
@@ -17,7 +17,7 @@ from bot.oncall.handoff import (
     last_handoff,
     next_handoff,
 )
-from bot.oncall.schedule import Layer, Override, Restriction, Schedule
+from bot.oncall.schedules.layers import Layer, Override, Restriction, Schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEK = timedelta(days=7)

@@ -25,7 +25,7 @@ from bot.heartbeats.check import (
     readings,
 )
 from bot.heartbeats.spec import HeartbeatSpec, default_grace, parse_heartbeats
-from bot.oncall.escalation import parse_duration
+from bot.oncall.paging.escalation import parse_duration
 from bot.rules.effective import effective, threshold_for
 from bot.rules.loader import default_rules_file, load_rules
 

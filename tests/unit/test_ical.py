@@ -10,9 +10,9 @@ import pytest
 from icalendar import Calendar
 
 from bot.errors import ValidationError
-from bot.oncall.ical import export_ics, export_shifts, import_overrides, shift_uid
-from bot.oncall.schedule import Schedule, final_shifts
-from bot.oncall.schedule_config import parse_schedules
+from bot.oncall.schedules.config import parse_schedules
+from bot.oncall.schedules.ical import export_ics, export_shifts, import_overrides, shift_uid
+from bot.oncall.schedules.layers import Schedule, final_shifts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.oncall.override_plan import ImportResult, Skipped, StoredOverride
-from bot.oncall.schedule import Layer, Schedule
+from bot.oncall.schedules.layers import Layer, Schedule
+from bot.oncall.schedules.override_plan import ImportResult, Skipped, StoredOverride
 from bot.schedule_cli import import_summary, overrides_text
 
 BERLIN = ZoneInfo("Europe/Berlin")

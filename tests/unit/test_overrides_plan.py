@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ValidationError
-from bot.oncall.ical import MAX_UID, IcsEntry, import_overrides, read_entries
-from bot.oncall.override_plan import (
+from bot.oncall.schedules.ical import MAX_UID, IcsEntry, import_overrides, read_entries
+from bot.oncall.schedules.layers import Override, Schedule
+from bot.oncall.schedules.override_plan import (
     ImportResult,
     Skipped,
     StoredOverride,
     import_json,
     plan_import,
 )
-from bot.oncall.schedule import Override, Schedule
 
 NOW = datetime(2026, 11, 24, 2, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")

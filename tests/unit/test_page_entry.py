@@ -1,4 +1,4 @@
-"""The timeline's page line says how far the page really went (bot.oncall.plans.page_entry).
+"""The timeline's page line says how far the page really went (bot.oncall.paging.plans.page_entry).
 
 It said "paged @sam … via console" while the log said "@sam was not paged": the console
 shows a page only to whoever watches that terminal."""
@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.oncall.escalation import PageStep
-from bot.oncall.plans import page_entry
+from bot.oncall.paging.escalation import PageStep
+from bot.oncall.paging.plans import page_entry
 
 STEP = PageStep(index=0, level=1, targets=("@sam",), at=datetime(2026, 12, 5, tzinfo=UTC))
 

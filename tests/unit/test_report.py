@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import ValidationError
 from bot.oncall.calendar import parse_working_hours
-from bot.oncall.report import (
+from bot.oncall.sla.report import (
     AlertRecord,
     IncidentRecord,
     PageRecord,
@@ -17,7 +17,7 @@ from bot.oncall.report import (
     Stat,
     build_report,
 )
-from bot.oncall.report_text import headline, parse_since, render_report, short
+from bot.oncall.sla.report_text import headline, parse_since, render_report, short
 
 END = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
 PERIOD = Period(END - timedelta(days=30), END, "Last 30 days")

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import EscalationPolicy, Level, parse_policy, plan
-from bot.oncall.routing import Routing, decide, describe_routing, expand_groups, policy_for
-from bot.oncall.routing_config import parse_routing
+from bot.oncall.paging.config import parse_routing
+from bot.oncall.paging.escalation import EscalationPolicy, Level, parse_policy, plan
+from bot.oncall.paging.routing import Routing, decide, describe_routing, expand_groups, policy_for
 
 MIN = timedelta(minutes=1)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.oncall.schedule import (
+from bot.oncall.schedules.config import parse_schedules
+from bot.oncall.schedules.layers import (
     Layer,
     Override,
     Restriction,
@@ -21,7 +22,6 @@ from bot.oncall.schedule import (
     on_call,
     oncall_answer,
 )
-from bot.oncall.schedule_config import parse_schedules
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours, parse_working_hours
-from bot.oncall.sla import (
+from bot.oncall.sla.clocks import (
     DEFAULT_SLA,
     BusinessDays,
     SlaClock,
@@ -26,7 +26,7 @@ from bot.oncall.sla import (
     unresolved_text,
     words,
 )
-from bot.oncall.sla_config import parse_sla
+from bot.oncall.sla.config import parse_sla
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # a Tuesday
 MIN = timedelta(minutes=1)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ValidationError
-from bot.oncall.snooze import (
+from bot.oncall.snooze.rules import (
     MAX_SNOOZE,
     Condition,
     Snooze,

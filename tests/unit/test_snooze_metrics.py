@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ValidationError
-from bot.oncall.snooze_metrics import ALIASES, named_in_full
+from bot.oncall.snooze.metrics import ALIASES, named_in_full
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 KNOWN = {"input_drift_psi", "error_rate", "accuracy", "psi_custom"}

@@ -15,8 +15,7 @@ from bot.chat.slack.blocks import timeline_reply
 from bot.errors import ValidationError
 from bot.incidents.service import Change
 from bot.incidents.views import EventView, IncidentView
-from bot.oncall.snooze import MAX_GAP, Condition, condition_holds, parse_snooze
-from bot.oncall.snooze_progress import (
+from bot.oncall.snooze.progress import (
     Run,
     advance,
     check_runs,
@@ -27,6 +26,7 @@ from bot.oncall.snooze_progress import (
     runs_to_json,
     series_key,
 )
+from bot.oncall.snooze.rules import MAX_GAP, Condition, condition_holds, parse_snooze
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

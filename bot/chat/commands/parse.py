@@ -41,7 +41,7 @@ from bot.chat.commands.types import (
     Snooze,
 )
 from bot.errors import ValidationError
-from bot.oncall.snooze import parse_snooze
+from bot.oncall.snooze.rules import parse_snooze
 
 __all__ = [
     "SUBCOMMANDS",
@@ -284,7 +284,7 @@ def _parse_report(args: list[_Tok]) -> Report | ParseError:
 
 
 def _parse_snooze(number: int, rest: str) -> Snooze | ParseError:
-    """``off``, or what ``parse_snooze`` accepts: the rules live in ``bot.oncall.snooze``,
+    """``off``, or what ``parse_snooze`` accepts: the rules live in ``bot.oncall.snooze.rules``,
     which also re-reads the stored request when the snooze's timer fires."""
     if rest.lower() == "off":
         return Snooze(number, None)

@@ -20,10 +20,11 @@ from bot.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService, Unchanged
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
-from bot.oncall.report_data import ReportService
-from bot.oncall.schedule import Schedule
-from bot.oncall.snoozing import SnoozeService
-from bot.oncall.status import OncallSettings, oncall_text
+from bot.oncall.schedules.layers import Schedule
+from bot.oncall.settings import OncallSettings
+from bot.oncall.sla.report_service import ReportService
+from bot.oncall.snooze.service import SnoozeService
+from bot.oncall.status import oncall_text
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.service import PostmortemService
 

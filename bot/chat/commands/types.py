@@ -41,7 +41,7 @@ class Escalate:
 @dataclass(frozen=True)
 class Snooze:
     """Hold the incident's pages: ``request`` is the text after ``snooze`` as
-    ``bot.oncall.snooze.parse_snooze`` reads it (``12 30m``); None for ``snooze N off``."""
+    ``bot.oncall.snooze.rules.parse_snooze`` reads it (``12 30m``); None for ``snooze N off``."""
 
     incident_id: int
     request: str | None

@@ -355,7 +355,7 @@ _STOPPED_BY = re.compile(r"Escalation stopped: [a-z]+ by (<@[UW][A-Z0-9]+>)")
 
 
 def _stopped_by(event: EventView) -> str | None:
-    """Who stopped the paging, on the line ``bot.oncall.paging`` writes as Vigil when an ack,
+    """Who stopped the paging, on the line ``bot.oncall.paging.pager`` writes as Vigil when an ack,
     contain or resolve does: ``Escalation stopped: acknowledged by <@U1>``. The entry names
     that person only in its text (its actor is Vigil, its data empty), so the mention was
     escaped like user text. Every word of that line is Vigil's (a state, a stored identity):

@@ -61,7 +61,7 @@ from bot.chat.slack.replay import SeenRequests
 from bot.chat.slack.settings import SlackSettings
 from bot.errors import VigilError
 from bot.incidents.service import IncidentService
-from bot.oncall.paging import Pager
+from bot.oncall.paging.pager import Pager
 from bot.registry.base import ModelRegistry
 
 log = logging.getLogger(__name__)

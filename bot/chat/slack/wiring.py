@@ -20,7 +20,7 @@ from bot.chat.slack.settings import SlackSettings
 from bot.db import Database
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
-from bot.oncall.paging import Pager
+from bot.oncall.paging.pager import Pager
 from bot.outbox.feed import install_feed
 from bot.outbox.worker import OutboxWorker
 from bot.registry.base import ModelRegistry

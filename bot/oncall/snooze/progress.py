@@ -1,7 +1,7 @@
 """What the snooze watcher keeps of each series between polls, as pure functions.
 
 The service cannot keep every sample of every series for up to 24 h, nor lose the count at
-a restart. What the rules of :mod:`bot.oncall.snooze` need of one series is two timestamps:
+a restart. What the rules of :mod:`bot.oncall.snooze.rules` need of one series is two timestamps:
 the newest sample's, and the first sample of the unbroken run of passing samples that ends
 there. They fit the ``progress`` JSON column; ``run_holds`` answers from them as
 ``condition_holds`` would from all the samples (a test drives both with the same random
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.oncall.snooze import (
+from bot.oncall.snooze.rules import (
     MAX_GAP,
     Condition,
     Snooze,

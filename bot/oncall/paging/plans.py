@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.chat.commands import render
 from bot.incidents.views import IncidentView
-from bot.oncall.escalation import PageStep
+from bot.oncall.paging.escalation import PageStep
 
 TIMER_KIND = "escalate"
 STOPPING_STATES = frozenset({"acknowledged", "contained", "resolved", "postmortem"})

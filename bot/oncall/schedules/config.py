@@ -1,9 +1,9 @@
 """Schedules from ``vigil.yaml``: the ``schedules:`` section, checked and parsed.
 
-Separate from ``schedule.py`` because the two jobs differ. This module is config validation:
+Separate from ``layers.py`` because the two jobs differ. This module is config validation:
 it refuses unknown keys, explains the common YAML slips, and names the exact offending key in
 every :class:`~bot.errors.ConfigError` (``schedules.ml-oncall.layers[0].rotation``).
-``schedule.py`` is the time maths on values already known to be valid (rotations, layers,
+``layers.py`` is the time maths on values already known to be valid (rotations, layers,
 overrides across DST) and knows nothing of YAML. The format::
 
     schedules:
@@ -29,7 +29,7 @@ an unquoted ``09:00`` as the number 540. A layer's ``name`` defaults to ``layer-
 ``tz`` to the schedule's. Override times are local in the schedule's tz unless they carry an
 offset (``2026-12-24T18:00+01:00``).
 
-Local times follow the rules in ``schedule.py``'s docstring (a repeated reading is its first
+Local times follow the rules in ``layers.py``'s docstring (a repeated reading is its first
 occurrence, a skipped one the instant the clocks jump).
 """
 
@@ -40,9 +40,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import _refuse_unknown, parse_duration
-from bot.oncall.roster import parse_named, parse_tz
-from bot.oncall.schedule import (
+from bot.oncall.paging.escalation import _refuse_unknown, parse_duration
+from bot.oncall.schedules.layers import (
     MIN_ROTATION,
     Layer,
     Override,
@@ -50,6 +49,7 @@ from bot.oncall.schedule import (
     Schedule,
     local_to_utc,
 )
+from bot.oncall.schedules.roster import parse_named, parse_tz
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SCHEDULE_KEYS = {"tz", "layers", "overrides"}

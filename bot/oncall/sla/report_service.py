@@ -1,6 +1,6 @@
 """The database half of the on-call report: read one period's records, bounded, and word them.
 
-``bot.oncall.report`` counts and ``bot.oncall.report_text`` words plain records without I/O,
+``bot.oncall.sla.report`` counts and ``bot.oncall.sla.report_text`` words plain records without I/O,
 so the numbers are tested by hand; this module is the only place that knows where those
 records live. The incident row keeps its own opened (``created_at``), acknowledged, contained
 and resolved times, ``pages`` keeps one row per person paged, and ``alerts`` one row per alert
@@ -25,9 +25,9 @@ from sqlmodel.sql.expression import Select
 
 from bot.db import Database
 from bot.incidents.store import Clock
-from bot.models import Alert, Incident, Page
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.report import (
+from bot.oncall.sla.clocks import SlaSettings
+from bot.oncall.sla.report import (
     AlertRecord,
     IncidentRecord,
     PageRecord,
@@ -35,8 +35,8 @@ from bot.oncall.report import (
     Report,
     build_report,
 )
-from bot.oncall.report_text import cap_note, parse_since, render_report
-from bot.oncall.sla import SlaSettings
+from bot.oncall.sla.report_text import cap_note, parse_since, render_report
+from bot.tables import Alert, Incident, Page
 
 _When: TypeAlias = datetime | None
 _Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")

@@ -1,9 +1,9 @@
 """Handoffs: the instants an on-call schedule changes hands, and the notice that says so.
 
-Pure (no I/O, no clock): ``handoff_watch.py`` does the timers and the posting. Why this shape:
+Pure (no I/O, no clock): ``watch.py`` does the timers and the posting. Why this shape:
 
 - **A handoff is a change of person, nothing else.** It is read off the *final* shifts of
-  ``schedule.py``, which already merge back-to-back pieces of one person (two turns in a
+  ``layers.py``, which already merge back-to-back pieces of one person (two turns in a
   row, an override followed by their own shift), so a boundary where the same person
   continues is no handoff, while an override's start and end are handoffs like any other.
   A stretch with nobody on call (a restricted layer with nothing below it) is a change too:
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from bot.oncall.schedule import (
+from bot.oncall.schedules.layers import (
     OVERRIDE,
     SEARCH_LIMIT,
     Schedule,

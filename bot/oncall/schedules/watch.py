@@ -1,10 +1,10 @@
 """Handoff notices: one post to the team channel each time a schedule changes hands.
 
-The time maths and the wording are pure (``bot.oncall.handoff``); this module does the timers
-and the posting, the way ``sla_watch`` does for SLAs. Why this shape:
+The time maths and the wording are pure (``bot.oncall.schedules.handoff``); this module does
+the timers and the posting, the way ``bot.oncall.sla.watch`` does for SLAs. Why this shape:
 
 - **One durable timer per schedule** (``schedule:{name}:handoff``, kind ``handoff``, in
-  Vigil's database through ``bot.scheduler.Timers``), set for the schedule's next handoff.
+  Vigil's database through ``bot.timers.Timers``), set for the schedule's next handoff.
   Its row's claim makes each firing run in one process only, so two replicas post one
   notice, and a restart neither loses the timer nor repeats the notice.
 - **The payload remembers the last look** (``since``). A firing announces the latest
@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
-from bot.oncall.handoff import (
+from bot.oncall.schedules.handoff import (
     LATE,
     OpenIncident,
     can_hand_off,
@@ -40,8 +40,8 @@ from bot.oncall.handoff import (
     last_handoff,
     next_handoff,
 )
-from bot.oncall.schedule import SEARCH_LIMIT, Schedule
-from bot.scheduler import Timers
+from bot.oncall.schedules.layers import SEARCH_LIMIT, Schedule
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 

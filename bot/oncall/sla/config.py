@@ -1,5 +1,5 @@
 """The ``sla:`` section of ``vigil.yaml``: parsed into :class:`SlaSettings`, or a ConfigError
-naming the exact key. Pure; the clocks themselves live in :mod:`bot.oncall.sla`::
+naming the exact key. Pure; the clocks themselves live in :mod:`bot.oncall.sla.clocks`::
 
     sla:
       P1: {acknowledge: 5m, resolve: 4h, remind_every: 30m}
@@ -20,9 +20,9 @@ from typing import NoReturn
 
 from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.escalation import parse_duration
-from bot.oncall.routing import SEVERITIES
-from bot.oncall.sla import (
+from bot.oncall.paging.escalation import parse_duration
+from bot.oncall.paging.routing import SEVERITIES
+from bot.oncall.sla.clocks import (
     DEFAULT_TARGETS,
     DEFAULT_WARN_AT,
     BusinessDays,

@@ -1,10 +1,10 @@
 """SLA timers: reminders before a breach, the breach, and reminders for an incident left open.
 
-The clock maths is pure (``bot.oncall.sla``); this module does the I/O around it, the way
-``bot.oncall.paging`` does for escalations. Why this shape:
+The clock maths is pure (``bot.oncall.sla.clocks``); this module does the I/O around it, the way
+``bot.oncall.paging.pager`` does for escalations. Why this shape:
 
 - **One durable timer per incident** (``incident:{id}:sla``, in Vigil's database through
-  ``bot.scheduler.Timers``), set for the next moment anything could fall due: a reminder,
+  ``bot.timers.Timers``), set for the next moment anything could fall due: a reminder,
   a due time, the next "still unresolved" reminder. A restart loses nothing (an overdue
   timer fires once at start) and no process keeps SLA state in memory.
 - **The timeline is the record of what was said.** Each announcement is a timeline entry
@@ -43,7 +43,7 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.sla import (
+from bot.oncall.sla.clocks import (
     SlaClock,
     SlaEvent,
     SlaSettings,
@@ -54,7 +54,7 @@ from bot.oncall.sla import (
     unresolved_reminders,
     unresolved_text,
 )
-from bot.scheduler import Timers
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 

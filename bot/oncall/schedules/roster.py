@@ -2,9 +2,9 @@
 
 This is deliberately small: one rotation = participants taking turns, one shift each,
 starting from a handoff anchor in the rotation's own time zone. Layers, overrides, holidays
-and iCal export are the full schedule system of a later issue (``oncall/schedule.py`` in
-the design); this module is what ``/incident oncall`` and escalation targets such as
-``rotation:ml-oncall`` need until then. In ``vigil.yaml``::
+and iCal export are the full schedule system (``layers.py`` beside this module, issue 8);
+this module is what ``/incident oncall`` and escalation targets such as
+``rotation:ml-oncall`` read. In ``vigil.yaml``::
 
     rotations:
       ml-oncall:
@@ -28,8 +28,8 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
-from bot.oncall.escalation import ROTATION_PREFIX, SCHEDULE_PREFIX, parse_duration
-from bot.oncall.schedule import Schedule, on_call
+from bot.oncall.paging.escalation import ROTATION_PREFIX, SCHEDULE_PREFIX, parse_duration
+from bot.oncall.schedules.layers import Schedule, on_call
 
 T = TypeVar("T")
 

@@ -1,14 +1,14 @@
 """The on-call report: MTTA, MTTR and SLA compliance per severity, pages per person, noise.
 
 ``vigil report --since 30d`` and ``/incident report [7d]`` read plain records from the
-database (:mod:`bot.oncall.report_data`) and hand them here; this module only counts, so the
-numbers are tested by hand-computable cases, and :mod:`bot.oncall.report_text` words them.
+database (:mod:`bot.oncall.sla.report_service`) and hand them here; this module only counts, so the
+numbers are tested by hand-computable cases, and :mod:`bot.oncall.sla.report_text` words them.
 The definitions, each chosen so a figure cannot flatter:
 
 - An incident counts in the period when it *opened* in ``[start, end)``; every figure is as
   of ``end``, so anything stamped after ``end`` has not happened yet.
 - MTTA: opened → acknowledged, where resolving or containing without an ack counts as the
-  ack (``sla.effective_ack``) and an ack stamped before the opening counts as zero. MTTR:
+  ack (``clocks.effective_ack``) and an ack stamped before the opening counts as zero. MTTR:
   opened → resolved; incidents still open are left out of MTTR and shown as *open*.
 - SLA compliance per target: met / (met + breached). A pending target (still open, not yet
   due) is left out; an open incident past its due time counts as breached.
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.routing import SEVERITIES
-from bot.oncall.sla import DEFAULT_SLA, SlaSettings, effective_ack, sla_clock
+from bot.oncall.paging.routing import SEVERITIES
+from bot.oncall.sla.clocks import DEFAULT_SLA, SlaSettings, effective_ack, sla_clock
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ over (a few rows per schedule), cheap enough to call for each page and each
 ``/incident oncall``; a schedule with nothing imported comes back as the very object from
 the configuration.
 
-Which override wins: ``schedule.py`` lets the *later* of overlapping overrides win, so the
+Which override wins: ``layers.py`` lets the *later* of overlapping overrides win, so the
 imported ones are appended after those of ``vigil.yaml`` (an import is the newer, deliberate
 decision: the swap agreed at 6 p.m. beats the plan written at deploy time), ordered by when
 they were imported (the last import wins), then by start. A re-import that changes nothing
@@ -30,10 +30,10 @@ from sqlmodel import col, select
 from bot.db import Database
 from bot.errors import NotFoundError, StorageError, ValidationError
 from bot.incidents.store import Clock
-from bot.oncall.ical import IcsEntry, read_entries
-from bot.oncall.override_plan import KEEP_ENDED, ImportResult, StoredOverride, plan_import
-from bot.oncall.schedule import Schedule
-from bot.oncall.tables import ScheduleOverrideRow as Row
+from bot.oncall.schedules.ical import IcsEntry, read_entries
+from bot.oncall.schedules.layers import Schedule
+from bot.oncall.schedules.override_plan import KEEP_ENDED, ImportResult, StoredOverride, plan_import
+from bot.oncall.schedules.tables import ScheduleOverrideRow as Row
 
 log = logging.getLogger(__name__)
 MAX_NAME = 100  # the schedule column

@@ -2,7 +2,7 @@
 
 ``--since 30d`` / ``2026-11-01`` becomes a :class:`Period`; a counted :class:`Report` becomes
 a headline plus short aligned tables (fenced as code for Slack). Pure, like the counting in
-:mod:`bot.oncall.report`.
+:mod:`bot.oncall.sla.report`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.errors import ValidationError
-from bot.oncall.escalation import parse_duration
-from bot.oncall.report import Compliance, Period, Report, Stat
+from bot.oncall.paging.escalation import parse_duration
+from bot.oncall.sla.report import Compliance, Period, Report, Stat
 
 
 def short(d: timedelta | None) -> str:

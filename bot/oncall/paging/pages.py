@@ -15,8 +15,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
-from bot.models import Page
-from bot.oncall.escalation import PageStep
+from bot.oncall.paging.escalation import PageStep
+from bot.tables import Page
 
 
 class PageBook:

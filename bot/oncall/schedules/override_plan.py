@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.oncall.ical import IcsEntry
-from bot.oncall.schedule import Override
+from bot.oncall.schedules.ical import IcsEntry
+from bot.oncall.schedules.layers import Override
 from bot.timefmt import iso_z
 
 KEEP_ENDED = timedelta(days=1)

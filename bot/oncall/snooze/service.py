@@ -6,7 +6,7 @@
     /incident snooze 12 off                              end it now and page again
 
 The rules (parsing, the 24 h cap, what "held for 30m" means) are pure, in
-``bot.oncall.snooze``; this module does the I/O around them. What it does, and why:
+``bot.oncall.snooze.rules``; this module does the I/O around them. What it does, and why:
 
 - **Open incidents only.** Triggered, acknowledged or contained; a resolved one is refused
   privately and nothing changes (there is nothing left to page about).
@@ -26,7 +26,7 @@ The rules (parsing, the 24 h cap, what "held for 30m" means) are pure, in
   from every poll of the rule runner (Prometheus, the model-quality figures, pushed
   samples). For a snooze with a condition each series in scope (the metric, the selector,
   and the incident's own model or service: another model's PSI says nothing about this
-  one) is kept as a :class:`~bot.oncall.snooze.Run` in ``progress``. The hold counts from
+  one) is kept as a :class:`~bot.oncall.snooze.rules.Run` in ``progress``. The hold counts from
   the snooze on, a sample older than ``MAX_GAP`` is not evidence, and every series seen
   must hold. When it has, the timeline says so ("psi<0.1 for 30 min held: the snooze of #12
   is over. Check it; /incident resolve 12 if fixed."), the timer is cancelled, and nobody is
@@ -66,9 +66,17 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
-from bot.models import Incident
-from bot.oncall.plans import owned_by
-from bot.oncall.snooze import (
+from bot.oncall.paging.plans import owned_by
+from bot.oncall.snooze.metrics import named_in_full
+from bot.oncall.snooze.progress import (
+    Point,
+    advance,
+    check_runs,
+    in_scope,
+    runs_from_json,
+    runs_to_json,
+)
+from bot.oncall.snooze.rules import (
     MAX_GAP,
     PAGING_AGAIN,
     Snooze,
@@ -78,18 +86,10 @@ from bot.oncall.snooze import (
     snooze_text,
     snooze_until,
 )
-from bot.oncall.snooze_metrics import named_in_full
-from bot.oncall.snooze_progress import (
-    Point,
-    advance,
-    check_runs,
-    in_scope,
-    runs_from_json,
-    runs_to_json,
-)
-from bot.oncall.tables import SnoozeRow
-from bot.scheduler import Timers
+from bot.oncall.snooze.tables import SnoozeRow
 from bot.sources.base import Sample
+from bot.tables import Incident
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ _TABLE: Table = SnoozeRow.__table__  # type: ignore[attr-defined]
 
 
 class Repager(Protocol):
-    """What snoozing needs of the Pager (``bot.oncall.paging.Pager``)."""
+    """What snoozing needs of the Pager (``bot.oncall.paging.pager.Pager``)."""
 
     async def hold(self, incident_id: int) -> bool: ...
 
@@ -156,7 +156,7 @@ class SnoozeService:
         metrics: Collection[str] = (),
     ) -> None:
         """``tz``: the zone the confirmation shows the end in (the on-call working hours').
-        ``metrics``: the names a condition may wait for (``snooze_metrics``); none: any."""
+        ``metrics``: the names a condition may wait for (``metrics.py``); none: any."""
         self._db = db
         self._incidents = incidents
         self._timers = timers

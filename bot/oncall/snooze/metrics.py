@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection
 
 from bot.errors import ValidationError
-from bot.oncall.snooze import parse_snooze
+from bot.oncall.snooze.rules import parse_snooze
 
 ALIASES = {
     "psi": "input_drift_psi",

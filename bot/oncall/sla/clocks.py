@@ -2,7 +2,7 @@
 
 Pure: the timestamps and ``now`` come in, the due times, states, reminder times and chat text
 go out, so the SLA timer, the report and the tests share one definition. Defaults are the
-product's, overridable per severity in ``vigil.yaml`` (parsed by :mod:`bot.oncall.sla_config`)::
+product's, overridable per severity in ``vigil.yaml`` (parsed by :mod:`bot.oncall.sla.config`)::
 
     sla:
       P1: {acknowledge: 5m, resolve: 4h, remind_every: 30m}

@@ -5,7 +5,7 @@ take turns, one shift each, counted from a handoff anchor. A schedule stacks lay
 first; at any moment the *final* schedule is the latest override that covers it, else the
 highest layer that has someone, else nobody. A layer with a ``restrict`` window (say business
 hours) has nobody outside it, so a lower layer shows through there. The ``vigil.yaml``
-format and its parsing live in ``schedule_config.py``.
+format and its parsing live in ``config.py``.
 
 Time rules, and why:
 

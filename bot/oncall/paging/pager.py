@@ -1,17 +1,17 @@
 """Paging with escalation: page level 1 when an incident needs a person, escalate until acked.
 
 Which policy pages, and whether now, at the next working-hours start or never, is decided by
-``bot.oncall.routing.decide`` from the severity and the ``service``/``model`` labels. The
+``bot.oncall.paging.routing.decide`` from the severity and the ``service``/``model`` labels. The
 plan a page started with (policy name, severity, start time, first step number) travels in
 the durable timer's payload and in the timeline entry that starts the paging, so a timer that
 fires after a restart (or on the other replica) pages by the same plan. A re-page after a
 snooze starts a new plan whose step numbers continue after the last one sent, so the unique
 ``pages`` row of each step still guards against a double page.
 
-The policy maths is pure (``bot.oncall.escalation``); this module does the I/O around it:
+The policy maths is pure (``bot.oncall.paging.escalation``); this module does the I/O around it:
 who was paged is stored in the ``pages`` table (one row per incident, step and person, unique,
 so a step is never paged twice), the next look is a durable timer in Vigil's own database
-(``bot.scheduler.Timers``, so a restart neither loses nor repeats an escalation), every page
+(``bot.timers.Timers``, so a restart neither loses nor repeats an escalation), every page
 goes on the incident timeline, and the page itself is a direct message through each attached
 chat backend. Acknowledging (or containing, or resolving) stops the escalation.
 """
@@ -35,7 +35,7 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.notify.retry import NotifyRetrier
-from bot.oncall.escalation import (
+from bot.oncall.paging.escalation import (
     EscalationPolicy,
     PageStep,
     describe,
@@ -43,8 +43,8 @@ from bot.oncall.escalation import (
     format_duration,
     plan,
 )
-from bot.oncall.pages import PageBook
-from bot.oncall.plans import (
+from bot.oncall.paging.pages import PageBook
+from bot.oncall.paging.plans import (
     STOPPING_STATES,
     TIMER_KIND,
     Plan,
@@ -55,8 +55,7 @@ from bot.oncall.plans import (
     page_text,
     timer_key,
 )
-from bot.oncall.roster import resolve_targets
-from bot.oncall.routing import (
+from bot.oncall.paging.routing import (
     DEFAULT_POLICY,
     Routing,
     decide,
@@ -64,9 +63,10 @@ from bot.oncall.routing import (
     policy_for,
     route_for,
 )
-from bot.oncall.schedule import Schedule
-from bot.oncall.status import OncallSettings
-from bot.scheduler import Timers
+from bot.oncall.schedules.layers import Schedule
+from bot.oncall.schedules.roster import resolve_targets
+from bot.oncall.settings import OncallSettings
+from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 

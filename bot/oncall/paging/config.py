@@ -1,7 +1,7 @@
-"""Reading the routing sections of ``vigil.yaml`` into a :class:`~bot.oncall.routing.Routing`.
+"""Reading the routing sections of ``vigil.yaml`` into a ``Routing`` (``routing.py``).
 
 ``groups``, ``escalation_policies``, the legacy ``escalation``, ``routes``, ``severity_paging``
-and ``working_hours``: what they mean is in :mod:`bot.oncall.routing`; this module only reads
+and ``working_hours``: what they mean is in :mod:`bot.oncall.paging.routing`; this module only reads
 them, refusing anything it cannot use with a ConfigError that names the exact key (a typo in
 a route must fail ``vigil check``, not silently page nobody at 2 a.m.).
 """
@@ -18,7 +18,7 @@ from typing import NoReturn
 
 from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours, parse_working_hours
-from bot.oncall.escalation import (
+from bot.oncall.paging.escalation import (
     ROTATION_PREFIX,
     SCHEDULE_PREFIX,
     EscalationPolicy,
@@ -27,7 +27,7 @@ from bot.oncall.escalation import (
     parse_duration,
     target_problem,
 )
-from bot.oncall.routing import (
+from bot.oncall.paging.routing import (
     ACTIONS,
     DEFAULT_POLICY,
     DEFAULT_SEVERITY_PAGING,

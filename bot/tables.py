@@ -158,7 +158,7 @@ class Page(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-# APScheduler 3's job store table for durable timers (``bot.scheduler``), declared here so
+# APScheduler 3's job store table for durable timers (``bot.timers``), declared here so
 # that Alembic owns it like every other table; APScheduler finds it and creates nothing.
 TIMERS_TABLE = Table(
     "vigil_timers",

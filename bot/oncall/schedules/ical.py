@@ -2,7 +2,7 @@
 
 Pure apart from bytes in and out: no clock (``now`` is passed in), no files, no network.
 
-Export: one VEVENT per final shift (``schedule.final_shifts``), in the schedule's time zone
+Export: one VEVENT per final shift (``layers.final_shifts``), in the schedule's time zone
 (``DTSTART;TZID=Europe/Berlin:…`` with the VTIMEZONE included), summary
 ``On call: @maya (ml-oncall)``, the person again in ``X-VIGIL-PERSON``, and
 ``TRANSP:TRANSPARENT`` because being on call does not make anyone busy. Events are *whole*
@@ -10,7 +10,7 @@ shifts that overlap the asked-for range, not shifts cut at its edges, and each U
 hash of schedule, person and shift start: exporting a sliding window every day gives the
 same UIDs for the same shifts, so calendar apps update events instead of duplicating them.
 
-Import: every VEVENT becomes an :class:`~bot.oncall.schedule.Override`. The person comes
+Import: every VEVENT becomes an :class:`~bot.oncall.schedules.layers.Override`. The person comes
 from ``X-VIGIL-PERSON``, else from an ATTENDEE whose CN is an ``@handle`` (a ``mailto:``
 address is not a chat handle), else from a summary such as ``@lee`` or ``On call: @lee``.
 Decisions, each refused or handled with a :class:`~bot.errors.ValidationError` naming the
@@ -49,7 +49,7 @@ from icalendar import Calendar, Event
 
 from bot.errors import ValidationError
 from bot.ingest.json_body import check_text
-from bot.oncall.schedule import Override, Schedule, Shift, final_shifts, local_to_utc
+from bot.oncall.schedules.layers import Override, Schedule, Shift, final_shifts, local_to_utc
 
 PRODID = "-//Vigil//on-call schedule//EN"
 MAX_EVENTS = 5000

@@ -41,7 +41,7 @@ escalates as usual, past the end of working hours too: someone was asked, the qu
 
 The policy types are ``escalation.Level``/``EscalationPolicy`` unchanged, so ``plan``,
 ``due`` and ``describe`` work on routed policies as they are. The sections are read by
-:mod:`bot.oncall.routing_config` (``parse_routing``).
+:mod:`bot.oncall.paging.config` (``parse_routing``).
 Group members are expanded at page time (:func:`expand_groups`), so ``describe`` still says
 ``group:ml-leads`` and a change of membership needs no new policy.
 ``working_hours`` is read by :mod:`bot.oncall.calendar`, which the SLA clock shares.
@@ -57,7 +57,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.escalation import (
+from bot.oncall.paging.escalation import (
     EscalationPolicy,
     format_duration,
 )
