@@ -9,6 +9,9 @@ from pathlib import Path
 
 from bot.demo import run_demo
 
+TITLE = "Input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90"
+"""From P2 on, the title is the story the severity tells."""
+
 
 async def test_demo_tells_the_story_in_order() -> None:
     out = io.StringIO()
@@ -20,14 +23,14 @@ async def test_demo_tells_the_story_in_order() -> None:
         "🟠 P2 #1 severity now P2",
         "P2: input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90",
         # From P2 on, the title is the story the severity tells, not the first alert's.
-        "02:05  📟 DM @maya       🟠 P2 #1 Input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90 — you are paged (level 1)",
+        f"02:05  📟 DM @maya       🟠 P2 #1 {TITLE} — you are paged (level 1)",
         "fraud-scorer: accuracy 0.71 (SLA 0.90)",
-        "02:10  📟 DM @sam        🟠 P2 #1 Input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90 — you are paged (level 2)",
+        f"02:10  📟 DM @sam        🟠 P2 #1 {TITLE} — you are paged (level 2)",
         "acknowledged by @sam",
         "⏪ fraud-scorer rolled back: v3 → v2 (last known good) by @sam",
         "alert cleared: Accuracy below SLA on fraud-scorer (1 alert still firing)",
         "resolved by @sam",
-        "# Post-mortem: #1 Input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90",
+        f"# Post-mortem: #1 {TITLE}",
         "| Time to acknowledge | 13 min |",
     ]
     at = 0
@@ -54,9 +57,6 @@ def test_vigil_demo_runs_from_the_command_line_and_leaves_nothing_behind(
     )
     assert done.returncode == 0, done.stderr
     assert "⏪ fraud-scorer rolled back: v3 → v2" in done.stdout
-    assert (
-        "# Post-mortem: #1 Input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90"
-        in done.stdout
-    )
+    assert f"# Post-mortem: #1 {TITLE}" in done.stdout
     assert "Traceback" not in done.stderr
     assert not list(tmp_path.iterdir())  # no ./var, no database left in the caller's directory
