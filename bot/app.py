@@ -298,7 +298,6 @@ class Vigil:
                 db=db,
                 commands=vigil.commands,
                 incidents=incidents,
-                pager=pager,
                 registry=registry,
                 clock=clock,
             )

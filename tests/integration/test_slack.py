@@ -305,6 +305,54 @@ async def test_a_page_is_a_dm_with_buttons_and_acking_from_it_stops_escalation(
         assert "acknowledged" in json.dumps(card.blocks).lower()
 
 
+async def test_a_slack_page_says_what_every_channel_says_and_escalate_is_the_command(
+    make_vigil: MakeVigil, clock: FakeClock, tmp_path: Any
+) -> None:
+    # The DM was worded apart from the page every other channel gets: it lacked who is paged
+    # next and when, and its Escalate button skipped the command path /incident escalate takes.
+    path = tmp_path / "vigil.yaml"
+    path.write_text(
+        "escalation:\n  levels:\n    - {notify: ['@maya'], wait: 5m}\n"
+        "    - {notify: ['@sam'], wait: 5m}\n    - {notify: ['@lee'], wait: 5m}\n"
+    )
+    oncall = load_settings(path, {}).oncall
+    async with SlackStandin() as slack:
+        slack.add_channel("incidents")
+        vigil = await make_vigil(slack=_settings(slack.url), oncall=oncall)
+        alert = {
+            "title": "Accuracy below SLA",
+            "value": 0.71,
+            "labels": {"alertname": "ModelAccuracyBelowSLA", "model": "fraud-scorer", "sla": "0.9"},
+        }
+        await vigil.ingestor.ingest(parse_generic(alert, now=clock()))
+        assert vigil.slack is not None
+        await vigil.slack.outbox.run_once(clock())
+        [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"].startswith("D")]
+        page = next(e for e in (await vigil.incidents.get(1)).timeline if e.kind == "page")
+        head, why = str(page.data["text"]).split("\n")
+        assert "otherwise @sam is paged at " in head, head
+        assert dm.args["text"] == head
+        context = json.dumps(dm.args["blocks"][1])
+        assert why.startswith("Why: P2: accuracy 0.71 below SLA 0.90"), why
+        assert why in context, context
+        async with (
+            TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as http,
+            aiohttp.ClientSession() as session,
+        ):
+            answered = slack.response_url()
+            press = block_action_body(
+                blocks.ESCALATE, "1", user_id="U0MAYA001", response_url=answered
+            )
+            await post_signed(session, str(http.make_url("/slack/events")), press, SECRET)
+            [said] = await slack.wait_for(lambda: slack.responses_to(answered), timeout=10)
+        assert said.response_type == "ephemeral"
+        assert "escalated by <@U0MAYA001>: the next level is paged now" in said.text, said.text
+        typed = await vigil.commands.run_incident("escalate 1", actor="<@U0MAYA001>")
+        assert typed.text == said.text  # one command path, one answer
+        timeline = (await vigil.incidents.get(1)).timeline
+        assert [e.data.get("level") for e in timeline if e.kind == "page"] == [1, 2, 3]
+
+
 def _buttons(message_blocks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [
         element

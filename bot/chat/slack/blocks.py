@@ -382,10 +382,13 @@ def timeline_reply(event: EventView) -> tuple[str, list[Block]]:
 def page_message(view: IncidentView, text: str) -> tuple[str, list[Block]]:
     """The DM that pages someone: the page text first, why, and the two buttons a paged
     person needs. Acknowledge goes once someone has acknowledged; nothing once resolved."""
-    first = _cut(_mrkdwn(text, [view.commander]), SECTION_TEXT_MAX)
+    head, _, rest = text.partition("\n")
+    first = _cut(_mrkdwn(head, [view.commander]), SECTION_TEXT_MAX)
+    # The page's own "Why" (what every channel says) when it has one, else the card's.
+    why = " ".join(escape(line) for line in rest.splitlines() if line.strip()) or _why(view)
     blocks: list[Block] = [
         _section(first),
-        _context(f"{_why(view)} · {escape(render.next_step(view))}"),
+        _context(_cut(f"{why} · {escape(render.next_step(view))}", SECTION_TEXT_MAX)),
     ]
     if view.state in _OPEN:
         n = str(view.id)

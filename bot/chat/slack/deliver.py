@@ -705,6 +705,11 @@ def channel_name(prefix: str, view: IncidentView, attempt: int = 1) -> str:
 
 
 def _page_text(view: IncidentView, event: EventView) -> str:
+    """The page's own text, as every channel words it (``bot.oncall.paging.plans.page_text``:
+    who is paged next and when, and why); a page recorded before it was kept words it here."""
+    text = event.data.get("text")
+    if isinstance(text, str) and text:
+        return text
     level = event.data.get("level", "?")
     return (
         f"{blocks.summary(view)} — you are paged (level {level}). "

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import html
 import json
@@ -61,7 +62,6 @@ from bot.chat.slack.replay import SeenRequests
 from bot.chat.slack.settings import SlackSettings
 from bot.errors import VigilError
 from bot.incidents.service import IncidentService
-from bot.oncall.paging.pager import Pager
 from bot.registry.base import ModelRegistry
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,6 @@ class SlackFront:
         *,
         commands: CommandRunner,
         incidents: IncidentService,
-        pager: Pager,
         registry: ModelRegistry,
         identity: BotIdentity,
         wall: Callable[[], float] = time.time,
@@ -99,7 +98,6 @@ class SlackFront:
         self.identity = identity
         self._commands = commands
         self._incidents = incidents
-        self._pager = pager
         self._registry = registry
         self._wall = wall  # Slack's timestamps are wall-clock seconds
         self._secret = settings.signing_secret.reveal().encode()
@@ -252,22 +250,20 @@ class SlackFront:
         user = body["user"]["id"]
         incident_id = int(action["value"])
         actor = actor_of(user)
-        if action["action_id"] == blocks.ESCALATE:
-            try:
-                await self._pager.escalate(incident_id, actor=actor)
-                reply = Reply(f"📟 Escalated #{incident_id}: the next level is paged.", True)
-            except VigilError as exc:
-                reply = Reply(f"⚠️ {exc.message}", ephemeral=True)
-            await _answer(respond, reply, replace=False)
-            return
-        text = {blocks.ACK: "ack", blocks.CONTAIN: "contain", blocks.RESOLVE: "resolve"}[
-            action["action_id"]
-        ] + f" {incident_id}"
+        # The same command path as the slash command: the same guard, words and timeline.
+        verb = {
+            blocks.ACK: "ack",
+            blocks.ESCALATE: "escalate",
+            blocks.CONTAIN: "contain",
+            blocks.RESOLVE: "resolve",
+        }[action["action_id"]]
+        text = f"{verb} {incident_id}"
         parsed = p.parse_incident(text)
         refusal = await self._refuse(user, parsed)
         reply = refusal or await self._commands.run_incident(text, actor=actor)
-        if reply.ephemeral:  # a refusal or an error: only the clicker sees it
-            await _answer(respond, reply, replace=False)
+        if reply.ephemeral or verb == "escalate":  # a refusal or an error: only the clicker
+            # sees it; so does an escalation done from a page DM, which no card update shows
+            await _answer(respond, dataclasses.replace(reply, ephemeral=True), replace=False)
         # success: the card updates itself through the outbox; nothing else to say
 
     async def _on_rollback_confirm(

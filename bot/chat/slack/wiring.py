@@ -20,7 +20,6 @@ from bot.chat.slack.settings import SlackSettings
 from bot.db import Database
 from bot.incidents.service import IncidentService
 from bot.incidents.store import Clock
-from bot.oncall.paging.pager import Pager
 from bot.outbox.feed import install_feed
 from bot.outbox.worker import OutboxWorker
 from bot.registry.base import ModelRegistry
@@ -45,7 +44,6 @@ def build_slack(
     db: Database,
     commands: CommandRunner,
     incidents: IncidentService,
-    pager: Pager,
     registry: ModelRegistry,
     clock: Clock,
 ) -> SlackParts:
@@ -69,7 +67,6 @@ def build_slack(
         client,
         commands=commands,
         incidents=incidents,
-        pager=pager,
         registry=registry,
         identity=identity,
     )

@@ -371,7 +371,7 @@ class Pager:
                     kind="page",
                     text=page_entry(person, step, chats, notify_labels),
                     actor="vigil",
-                    data={"step": step.index, "level": step.level, "target": person},
+                    data={"step": step.index, "level": step.level, "target": person, "text": text},
                     snapshot=False,
                 )
             except IntegrityError:
