@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.incidents.response import effective_ack
 from bot.incidents.views import IncidentView
 
 #: Severities whose incidents must get a post-mortem (the product promise: every P1 and P2).
@@ -43,7 +44,12 @@ def timings(view: IncidentView) -> Timings:
     """Compute the response times of one incident from its timestamps and alerts."""
     first_alert = min((a.starts_at for a in view.alerts), default=None)
     return Timings(
-        time_to_acknowledge=_between(view.created_at, view.acknowledged_at),
+        time_to_acknowledge=_between(
+            view.created_at,
+            effective_ack(
+                view.created_at, view.acknowledged_at, view.resolved_at, view.contained_at
+            ),
+        ),
         time_to_contain=_between(view.created_at, view.contained_at),
         time_to_resolve=_between(view.created_at, view.resolved_at),
         detected_after=(

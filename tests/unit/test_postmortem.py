@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from bot.errors import ConfigError
 from bot.incidents.views import AlertView, EventView, IncidentView
+
 from bot.postmortem import (
     PostmortemRenderer,
     Timings,
@@ -281,6 +281,15 @@ def test_timings_are_none_for_what_never_happened() -> None:
         replace(RESOLVED, acknowledged_at=None, contained_at=None, resolved_at=None, alerts=())
     )
     assert t == Timings(None, None, None, None)
+
+
+def test_time_to_acknowledge_is_the_reports_mtta_first_response_ack_contain_or_resolve() -> None:
+    # The post-mortem said "—" for an incident resolved without an ack while
+    # /incident report counted it: one definition now (bot.incidents.response).
+    unacked = replace(RESOLVED, acknowledged_at=None)
+    assert timings(unacked).time_to_acknowledge == timedelta(minutes=21)  # contained
+    never_acked = replace(unacked, contained_at=None)
+    assert timings(never_acked).time_to_acknowledge == timedelta(minutes=72)  # resolved
 
 
 def test_detected_after_uses_the_earliest_alert_and_is_never_negative() -> None:

@@ -7,9 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from bot.errors import ConfigError
+from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours, parse_working_hours
+from bot.oncall.sla.config import parse_sla
+
 from bot.oncall.sla.clocks import (
     DEFAULT_SLA,
     BusinessDays,
@@ -18,7 +20,6 @@ from bot.oncall.sla.clocks import (
     SlaSettings,
     WarnPoint,
     due_events,
-    effective_ack,
     next_check,
     sla_clock,
     sla_text,
@@ -26,7 +27,6 @@ from bot.oncall.sla.clocks import (
     unresolved_text,
     words,
 )
-from bot.oncall.sla.config import parse_sla
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # a Tuesday
 MIN = timedelta(minutes=1)

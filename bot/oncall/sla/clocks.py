@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Literal
 
+from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours, add_business_time
 
 Which = Literal["acknowledge", "resolve"]
@@ -127,17 +128,6 @@ def due_at(opened_at: datetime, span: Span, calendar: WorkingHours, share: float
     if isinstance(span, BusinessDays):
         return add_business_time(opened_at, timedelta(days=span.days) * share, calendar)
     return opened_at + span * share
-
-
-def effective_ack(
-    opened_at: datetime,
-    acknowledged_at: datetime | None,
-    resolved_at: datetime | None,
-    contained_at: datetime | None = None,
-) -> datetime | None:
-    """The first of ack, contain and resolve, never before the opening (None: none yet)."""
-    times = [t for t in (acknowledged_at, contained_at, resolved_at) if t is not None]
-    return max(min(times), opened_at) if times else None
 
 
 def sla_clock(

@@ -8,8 +8,9 @@ The definitions, each chosen so a figure cannot flatter:
 - An incident counts in the period when it *opened* in ``[start, end)``; every figure is as
   of ``end``, so anything stamped after ``end`` has not happened yet.
 - MTTA: opened → acknowledged, where resolving or containing without an ack counts as the
-  ack (``clocks.effective_ack``) and an ack stamped before the opening counts as zero. MTTR:
-  opened → resolved; incidents still open are left out of MTTR and shown as *open*.
+  ack (``bot.incidents.response.effective_ack``, which post-mortems read too) and an ack
+  stamped before the opening counts as zero. MTTR: opened → resolved; incidents still
+  open are left out of MTTR and shown as *open*.
 - SLA compliance per target: met / (met + breached). A pending target (still open, not yet
   due) is left out; an open incident past its due time counts as breached.
 - Pages per person: pages sent in the period, and how many fell outside working hours.
@@ -25,9 +26,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.paging.routing import SEVERITIES
-from bot.oncall.sla.clocks import DEFAULT_SLA, SlaSettings, effective_ack, sla_clock
+
+from bot.oncall.sla.clocks import DEFAULT_SLA, SlaSettings, sla_clock
 
 
 @dataclass(frozen=True)
