@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config_checks import known, mapping
 from bot.db import normalise_url
+from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
 from bot.incidents.classify import Policy, SubjectPolicy
@@ -37,7 +38,6 @@ from bot.incidents.service import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
 from bot.oncall.paging.config import parse_routing
-from bot.oncall.paging.escalation import parse_duration
 from bot.oncall.schedules.config import parse_schedules
 from bot.oncall.schedules.roster import parse_roster
 from bot.oncall.settings import OncallSettings

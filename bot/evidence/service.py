@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.durations import short_duration
 from bot.errors import NotFoundError
 from bot.evidence import plan
 from bot.incidents.service import Change, IncidentService
@@ -51,7 +52,6 @@ from bot.monitoring.monitor import AccuracyPoint, ModelMonitor
 from bot.quality.binning import IntArray
 from bot.quality.profile import FeatureProfile
 from bot.quality.windows import WindowSpec
-from bot.rules.schema import short_duration
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import NamedTuple
 
+from bot.durations import short_duration
 from bot.heartbeats.spec import MAX_SCHEMA_HASH, HeartbeatSpec
 from bot.ingest.validate import (
     bounded_text,
@@ -38,7 +39,6 @@ from bot.ingest.validate import (
     optional_time,
     require_object,
 )
-from bot.rules.schema import short_duration
 
 FIELDS = ("rows", "schema_hash", "label_delay_seconds", "timestamp")
 #: How far in the future a job's clock may put ``timestamp`` before it is refused.
@@ -195,12 +195,13 @@ def problems(
     limit = spec.max_label_delay
     if beat.label_delay_s is not None and limit is not None and beat.label_delay_s > limit:
         found.append(
-            f"label delay {_duration(beat.label_delay_s)} over the {_duration(limit)} limit"
+            f"label delay {short_duration(timedelta(seconds=beat.label_delay_s))} over the "
+            f"{short_duration(timedelta(seconds=limit))} limit"
         )
     last = max(latest or beat.at, beat.at)
     if late_after(spec, last) < now:
         found.append(
-            f"late already: the run finished {_duration((now - last).total_seconds())} ago, "
+            f"late already: the run finished {short_duration(now - last)} ago, "
             f"more than every {short_duration(spec.every)} + grace {short_duration(spec.grace)}"
         )
     return found
@@ -208,8 +209,3 @@ def problems(
 
 def _short(digest: str) -> str:
     return digest if len(digest) <= _SHOWN_HASH else digest[:_SHOWN_HASH] + "…"
-
-
-def _duration(seconds: float) -> str:
-    """``8h``, ``1h30m``, ``45s``; under a second reads ``0s``."""
-    return short_duration(timedelta(seconds=seconds))

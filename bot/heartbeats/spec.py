@@ -22,8 +22,8 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from bot.config_checks import known
+from bot.durations import parse_duration
 from bot.errors import ConfigError
-from bot.oncall.paging.escalation import parse_duration
 
 KEYS = ("every", "grace", "max_label_delay", "schema_hash", "labels")
 MAX_SCHEMA_HASH = 200

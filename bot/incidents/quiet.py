@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import MappingProxyType
 
+from bot.durations import format_duration, parse_duration
 from bot.errors import ConfigError
 from bot.incidents.classify import SEVERITIES
-from bot.oncall.paging.escalation import format_duration, parse_duration
 
 DEFAULT_QUIET = timedelta(minutes=5)  # Alertmanager's own resolve_timeout
 DEFAULTS: Mapping[str, timedelta | None] = MappingProxyType(

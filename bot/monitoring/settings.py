@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config_checks import known, mapping
+from bot.durations import parse_duration
 from bot.errors import ConfigError, ValidationError
-from bot.oncall.paging.escalation import parse_duration
 from bot.quality.assess import MIN_LABELS, MIN_ROWS
 from bot.quality.windows import WindowSpec
 

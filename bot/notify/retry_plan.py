@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.durations import format_duration
 from bot.errors import ValidationError
 from bot.incidents.classify import SEVERITIES, Severity
 from bot.notify.base import KINDS, Kind, Notification, Retry
 from bot.notify.fallback import NOUN, Attempt
-from bot.oncall.paging.escalation import format_duration
 
 PAYLOAD_VERSION = 1
 _KEY_MAX = 191  # bot.timers's limit on a timer key

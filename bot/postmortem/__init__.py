@@ -9,7 +9,6 @@ from bot.postmortem.draft import BUILTIN_PREFIX, TEMPLATE, AlertFact, Postmortem
 from bot.postmortem.report import (
     NEEDS_POSTMORTEM,
     Timings,
-    format_duration,
     needs_postmortem,
     timings,
 )
@@ -21,7 +20,6 @@ __all__ = [
     "AlertFact",
     "PostmortemRenderer",
     "Timings",
-    "format_duration",
     "needs_postmortem",
     "timings",
 ]

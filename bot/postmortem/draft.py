@@ -33,10 +33,11 @@ from types import TracebackType
 
 import jinja2
 
+from bot.durations import words_table
 from bot.errors import ConfigError
 from bot.evidence.plan import EVIDENCE
 from bot.incidents.views import AlertView, EventView, IncidentView
-from bot.postmortem.report import Timings, format_duration, needs_postmortem, timings
+from bot.postmortem.report import Timings, needs_postmortem, timings
 from bot.resources import bundled
 
 TEMPLATE = "postmortem.md.j2"
@@ -154,7 +155,7 @@ def summary_sentence(view: IncidentView, t: Timings, now: datetime) -> str:
     else:
         cause = f", opened by {view.created_by},"
     steps = [
-        f"{verb} after {format_duration(d)}"
+        f"{verb} after {words_table(d)}"
         for verb, d in (
             ("acknowledged", t.time_to_acknowledge),
             ("contained", t.time_to_contain),
@@ -163,7 +164,7 @@ def summary_sentence(view: IncidentView, t: Timings, now: datetime) -> str:
         if d is not None
     ]
     if view.resolved_at is None:
-        steps.append(f"still {view.state} {format_duration(now - view.created_at)} after opening")
+        steps.append(f"still {view.state} {words_table(now - view.created_at)} after opening")
     done = ", ".join(steps[:-1]) + (" and " if len(steps) > 1 else "") + steps[-1]
     return f"{lead}{cause} was {done}."
 
@@ -236,7 +237,7 @@ class PostmortemRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters.update(duration=format_duration, when=when, cell=cell, num=num)
+        self._env.filters.update(duration=words_table, when=when, cell=cell, num=num)
 
     def render(
         self, view: IncidentView, *, now: datetime, extra: Mapping[str, object] | None = None

@@ -58,30 +58,6 @@ def timings(view: IncidentView) -> Timings:
     )
 
 
-def format_duration(d: timedelta | None) -> str:
-    """A duration as a person reads it, in its two largest units, rounded down to seconds.
-
-    ``42 s``, ``4 min 12 s``, ``4 min``, ``2 h 05 min``, ``2 h``, ``1 d 3 h``, ``1 d``;
-    ``None`` is ``—`` (did not happen). Minutes after hours are zero-padded so a column of
-    durations lines up; a negative duration keeps its sign rather than hiding a clock problem.
-    """
-    if d is None:
-        return "—"
-    if d < timedelta(0):
-        return "-" + format_duration(-d)
-    total = int(d.total_seconds())
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    return f"{seconds} s"
-
-
 def needs_postmortem(view: IncidentView) -> bool:
     """True for the severities that promise a written review (P1, P2), whatever the state."""
     return view.severity in NEEDS_POSTMORTEM

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bot.rules.schema import Rule, format_value, short_duration
+from bot.durations import short_duration
+from bot.rules.schema import Rule, format_value
 
 Subjects = Mapping[str, Any]
 _NONE: Subjects = MappingProxyType({})

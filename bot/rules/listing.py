@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.durations import short_duration
 from bot.rules.effective import RuleStatus
-from bot.rules.schema import Rule, format_value, short_duration
+from bot.rules.schema import Rule, format_value
 
 
 def selector(rule: Rule) -> str:

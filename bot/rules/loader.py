@@ -20,8 +20,8 @@ from typing import Any, cast
 
 import yaml
 
+from bot.durations import parse_duration
 from bot.errors import ConfigError
-from bot.oncall.paging.escalation import parse_duration
 from bot.resources import bundled
 from bot.rules.schema import (
     DEFAULT_ABSENT_AFTER,

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
+from bot.durations import short_duration
+
 Op = Literal[">", ">=", "<", "<="]
 Kind = Literal["threshold", "baseline", "absent"]
 OPS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(
@@ -157,19 +159,6 @@ def still_holds(
         return holds(op, value, threshold - abs(threshold) * hysteresis)
     room = ceiling - threshold if ceiling is not None and threshold < ceiling else abs(threshold)
     return holds(op, value, threshold + room * hysteresis)
-
-
-def short_duration(delta: timedelta) -> str:
-    """``5m``, ``1h30m``, ``45s``, ``1d``: the way rules files write durations."""
-    total = int(delta.total_seconds())
-    if total == 0:
-        return "0s"
-    parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        amount, total = divmod(total, size)
-        if amount:
-            parts.append(f"{amount}{unit}")
-    return "".join(parts)
 
 
 def format_value(unit: str, value: float) -> str:

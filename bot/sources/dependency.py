@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from bot.durations import interval_words
 from bot.timefmt import iso_z
 
 DependencyStateName = Literal["up", "down"]
@@ -77,10 +78,9 @@ def safe_url(url: str) -> str:
 
 def down_detail(name: str, reason: str, url: str, interval: timedelta | None) -> str:
     """What follows "feature-store is down" in the alert: why, where, and what next."""
-    again = f"Vigil checks again every {_seconds(interval)}" if interval else "Vigil keeps checking"
+    again = (
+        f"Vigil checks again every {interval_words(interval)}"
+        if interval
+        else "Vigil keeps checking"
+    )
     return f"{reason} ({url}); check {name}, {again}"
-
-
-def _seconds(interval: timedelta) -> str:
-    total = interval.total_seconds()
-    return f"{total:g} s" if total < 120 else f"{total / 60:g} min"

@@ -6,14 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.durations import format_duration, parse_duration
 from bot.errors import ConfigError
 from bot.oncall.paging.escalation import (
     EscalationPolicy,
     Level,
     describe,
     due,
-    format_duration,
-    parse_duration,
     parse_policy,
     plan,
 )

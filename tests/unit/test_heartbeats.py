@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.config import load_settings, parse_sources
+from bot.durations import parse_duration
 from bot.errors import ConfigError, ValidationError
 from bot.heartbeats.check import (
     LABEL_DELAY,
@@ -25,7 +26,6 @@ from bot.heartbeats.check import (
     readings,
 )
 from bot.heartbeats.spec import HeartbeatSpec, default_grace, parse_heartbeats
-from bot.oncall.paging.escalation import parse_duration
 from bot.rules.effective import effective, threshold_for
 from bot.rules.loader import default_rules_file, load_rules
 

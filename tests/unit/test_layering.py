@@ -18,6 +18,7 @@ PURE = [
     "incidents/fingerprint.py",
     "incidents/states.py",
     "pagination.py",
+    "durations.py",
     "chat/commands/parse.py",
     "chat/commands/rollback.py",
     "chat/commands/types.py",

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from bot.durations import words_table
 from bot.errors import ConfigError
 from bot.incidents.views import AlertView, EventView, IncidentView
-
 from bot.postmortem import (
     PostmortemRenderer,
     Timings,
-    format_duration,
     needs_postmortem,
     timings,
 )
@@ -321,7 +321,7 @@ def test_detected_after_uses_the_earliest_alert_and_is_never_negative() -> None:
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
     d = None if seconds is None else timedelta(seconds=seconds)
-    assert format_duration(d) == text
+    assert words_table(d) == text
 
 
 @pytest.mark.parametrize(("severity", "needed"), [("P1", True), ("P2", True), ("P3", False)])

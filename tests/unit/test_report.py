@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.durations import short_rounded
 from bot.errors import ValidationError
 from bot.oncall.calendar import parse_working_hours
 from bot.oncall.sla.report import (
@@ -17,7 +18,7 @@ from bot.oncall.sla.report import (
     Stat,
     build_report,
 )
-from bot.oncall.sla.report_text import headline, parse_since, render_report, short
+from bot.oncall.sla.report_text import headline, parse_since, render_report
 
 END = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # a Monday
 PERIOD = Period(END - timedelta(days=30), END, "Last 30 days")
@@ -193,7 +194,7 @@ def test_ack_before_open_counts_as_zero_and_zones_do_not_matter() -> None:
     ],
 )
 def test_short(delta: timedelta | None, expected: str) -> None:
-    assert short(delta) == expected
+    assert short_rounded(delta) == expected
 
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)

@@ -7,11 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from bot.durations import words_rounded
 from bot.errors import ConfigError
 from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours, parse_working_hours
-from bot.oncall.sla.config import parse_sla
-
 from bot.oncall.sla.clocks import (
     DEFAULT_SLA,
     BusinessDays,
@@ -25,8 +25,8 @@ from bot.oncall.sla.clocks import (
     sla_text,
     unresolved_reminders,
     unresolved_text,
-    words,
 )
+from bot.oncall.sla.config import parse_sla
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # a Tuesday
 MIN = timedelta(minutes=1)
@@ -213,7 +213,7 @@ def test_reminder_words() -> None:
     ],
 )
 def test_words(delta: timedelta, expected: str) -> None:
-    assert words(delta) == expected
+    assert words_rounded(delta) == expected
 
 
 # -- acknowledged but unresolved ------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import NoReturn
 
+from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours, parse_working_hours
 from bot.oncall.paging.escalation import (
@@ -24,7 +25,6 @@ from bot.oncall.paging.escalation import (
     EscalationPolicy,
     Level,
     is_person,
-    parse_duration,
     target_problem,
 )
 from bot.oncall.paging.routing import (

@@ -28,41 +28,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.durations import format_duration, parse_duration
 from bot.errors import ConfigError
 
-_DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_UNITS = ("weeks", "days", "hours", "minutes", "seconds")
 ROTATION_PREFIX = "rotation:"
 SCHEDULE_PREFIX = "schedule:"
-
-
-def parse_duration(raw: object) -> timedelta:
-    """``"30s"``, ``"5m"``, ``"1h30m"``, ``"1w"`` → timedelta; ValueError for anything else.
-
-    Bare numbers are refused: ``wait: 10`` is ten what? (YAML even reads ``1:30`` as 90.)
-    """
-    if isinstance(raw, bool) or not isinstance(raw, str):
-        raise ValueError(f"{raw!r} is not a duration; write it with a unit: 30s, 5m, 1h, 1h30m")
-    match = _DURATION.fullmatch(raw.strip())
-    if not raw.strip() or match is None:
-        raise ValueError(f"{raw!r} is not a duration; write it with a unit: 30s, 5m, 1h, 1h30m")
-    amounts = {
-        unit: int(value) for unit, value in zip(_UNITS, match.groups(), strict=True) if value
-    }
-    return timedelta(**amounts)
-
-
-def format_duration(delta: timedelta) -> str:
-    """Human wording for chat: ``"10 min"``, ``"1 h 30 min"``, ``"45 s"``, ``"0 min"``."""
-    total = int(delta.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    parts = [f"{hours} h"] if hours else []
-    if minutes or (not hours and not seconds):
-        parts.append(f"{minutes} min")
-    if seconds:
-        parts.append(f"{seconds} s")
-    return " ".join(parts)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
+from bot.durations import format_duration
 from bot.errors import TransitionError, ValidationError
 from bot.incidents.reactions import Reaction
 from bot.incidents.reactor import Reactor
@@ -40,7 +41,6 @@ from bot.oncall.paging.escalation import (
     PageStep,
     describe,
     due,
-    format_duration,
     plan,
 )
 from bot.oncall.paging.pages import PageBook

@@ -56,10 +56,10 @@ from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Literal
 
+from bot.durations import format_duration
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.paging.escalation import (
     EscalationPolicy,
-    format_duration,
 )
 
 SEVERITIES = ("P1", "P2", "P3", "P4")
@@ -187,7 +187,7 @@ def decide(
         reason = (
             f"{sev} pages in working hours ({hours.describe()}) and it is outside them now: "
             f"posted to the channel; policy {name} pages at {local:%a %d %b %H:%M %Z} "
-            f"(in {_span(at - now)}) unless someone acknowledges first."
+            f"(in {format_duration(at - now, days=True)}) unless someone acknowledges first."
         )
         return Decision("page_later", sev, policy, at, where, reason)
     via = f" ({where})" if where else ""
@@ -266,8 +266,3 @@ def _capped(policy: EscalationPolicy, cap: timedelta | None) -> EscalationPolicy
     return replace(
         policy, levels=tuple(replace(lv, wait=min(lv.wait, cap)) for lv in policy.levels)
     )
-
-
-def _span(delta: timedelta) -> str:
-    days, rest = divmod(delta, timedelta(days=1))
-    return f"{days} d {format_duration(rest)}" if days else format_duration(rest)

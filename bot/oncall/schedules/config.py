@@ -39,8 +39,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.durations import parse_duration
 from bot.errors import ConfigError
-from bot.oncall.paging.escalation import _refuse_unknown, parse_duration
+from bot.oncall.paging.escalation import _refuse_unknown
 from bot.oncall.schedules.layers import (
     MIN_ROTATION,
     Layer,

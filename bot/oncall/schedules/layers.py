@@ -37,6 +37,8 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from bot.durations import short_relative
+
 MIN_ROTATION = timedelta(hours=1)  # PagerDuty's minimum too; shorter is not an on-call shift
 SEARCH_LIMIT = timedelta(days=366)  # how far on_call looks back and ahead
 OVERRIDE = "override"
@@ -367,18 +369,6 @@ def _when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M %Z}"
 
 
-def _in(delta: timedelta) -> str:
-    """Compact relative time for chat: ``2d 3h``, ``5h 20m``, ``12m``, ``<1m``."""
-    minutes = int(delta.total_seconds()) // 60
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m" if mins else "<1m"
-
-
 def oncall_answer(schedule: Schedule, now: datetime) -> str:
     """The text of ``/incident oncall SCHEDULE``: who, until when, who next; then the source
     when it is not obvious (an override, or one of several layers)."""
@@ -391,7 +381,7 @@ def oncall_answer(schedule: Schedule, now: datetime) -> str:
             return f"Nobody is on call for {name}, and nobody is scheduled in the next year."
         return (
             f"Nobody is on call for {name} until {_when(coming.start, tz, now)} "
-            f"(in {_in(coming.start - now)}); next: {coming.person}. "
+            f"(in {short_relative(coming.start - now)}); next: {coming.person}. "
             f"Until then, pages for {name} go to the escalation fallback."
         )
     if current.until is None:
@@ -399,7 +389,7 @@ def oncall_answer(schedule: Schedule, now: datetime) -> str:
     else:
         line = (
             f"{current.person} is on call for {name} until {_when(current.until, tz, now)} "
-            f"(in {_in(current.until - now)}); "
+            f"(in {short_relative(current.until - now)}); "
         )
         if current.next_person is None:
             line += "nobody is scheduled after that."

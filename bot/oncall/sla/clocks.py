@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Literal
 
+from bot.durations import words_rounded
 from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours, add_business_time
 
@@ -241,11 +242,11 @@ def sla_text(
     head = f"{clock.severity} #{incident_id} {title}: {event.which} SLA"
     due = f"{_at(t.due, clock.now, tz)}, {_span(t.target)} after it opened"
     if event.kind == "reminder":
-        head += f" due in {words(t.due - clock.now)} ({due})"
+        head += f" due in {words_rounded(t.due - clock.now)} ({due})"
     elif t.done_at is None:
         head += f" breached {_ago(clock.now - t.due)} (due {due})"
     else:
-        late = words(t.done_at - t.due)
+        late = words_rounded(t.done_at - t.due)
         done = "acknowledged" if event.which == "acknowledge" else "resolved"
         return (
             f"{head} breached (due {due}): {done} {late} late, at {_at(t.done_at, clock.now, tz)}."
@@ -299,25 +300,12 @@ def unresolved_text(clock: SlaClock, *, incident_id: int, title: str, tz: tzinfo
     )
 
 
-def words(delta: timedelta) -> str:
-    """Two largest units, rounded down: ``2 d 3 h``, ``1 h 30 min``, ``4 min``, ``under a
-    minute`` (a tired reader does not need the seconds)."""
-    if delta < _MIN:
-        return "under a minute"
-    days, rest = divmod(delta, timedelta(days=1))
-    hours, rest = divmod(rest, timedelta(hours=1))
-    minutes = rest // _MIN
-    units = [(days, "d"), (hours, "h"), (minutes, "min")]
-    first = next(i for i, (n, _) in enumerate(units) if n)
-    return " ".join(f"{n} {u}" for n, u in units[first : first + 2] if n)
-
-
 def _ago(delta: timedelta) -> str:
-    return "just now" if delta < _MIN else f"{words(delta)} ago"
+    return "just now" if delta < _MIN else f"{words_rounded(delta)} ago"
 
 
 def _span(span: Span) -> str:
-    return str(span) if isinstance(span, BusinessDays) else words(span)
+    return str(span) if isinstance(span, BusinessDays) else words_rounded(span)
 
 
 def _at(at: datetime, now: datetime, tz: tzinfo) -> str:

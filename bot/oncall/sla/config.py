@@ -18,9 +18,9 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import NoReturn
 
+from bot.durations import parse_duration, words_rounded
 from bot.errors import ConfigError
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.paging.escalation import parse_duration
 from bot.oncall.paging.routing import SEVERITIES
 from bot.oncall.sla.clocks import (
     DEFAULT_TARGETS,
@@ -30,7 +30,6 @@ from bot.oncall.sla.clocks import (
     SlaTarget,
     Span,
     WarnPoint,
-    words,
 )
 
 _Fail = Callable[[str, str], NoReturn]  # parse_sla's ``fail``: raise ConfigError at a key
@@ -87,7 +86,10 @@ def parse_sla(
                 spans[which] = _positive_span(body[which], f"{sub}.{which}", fail)
         ack, res = spans["acknowledge"], spans["resolve"]
         if isinstance(ack, timedelta) and isinstance(res, timedelta) and ack > res:
-            fail(sub, f"acknowledge ({words(ack)}) is longer than resolve ({words(res)})")
+            fail(
+                sub,
+                f"acknowledge ({words_rounded(ack)}) is longer than resolve ({words_rounded(res)})",
+            )
         remind = base.remind_every
         if "remind_every" in body:
             remind = _remind_every(body["remind_every"], f"{sub}.remind_every", fail)

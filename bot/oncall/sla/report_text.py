@@ -7,30 +7,15 @@ a headline plus short aligned tables (fenced as code for Slack). Pure, like the 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 
+from bot.durations import parse_duration, period_words, short_rounded
 from bot.errors import ValidationError
-from bot.oncall.paging.escalation import parse_duration
 from bot.oncall.sla.report import Compliance, Period, Report, Stat
 
 
-def short(d: timedelta | None) -> str:
-    """Compact, for tables and the headline: ``45s``, ``4m``, ``2h10m``, ``3d4h``, ``—``."""
-    if d is None:
-        return "—"
-    total = int(d.total_seconds())
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    return f"{minutes}m" if minutes else f"{seconds}s"
-
-
 def _mean_median(stat: Stat) -> str:
-    return f"{short(stat.mean)} ({short(stat.median)})" if stat.n else "—"
+    return f"{short_rounded(stat.mean)} ({short_rounded(stat.median)})" if stat.n else "—"
 
 
 def _of(c: Compliance) -> str:
@@ -54,7 +39,8 @@ def headline(report: Report) -> str:
     still = f"; {report.open} open" if report.open else ""
     return (
         f"{label}: {report.incidents} incident{plural} ({split}{still}), MTTA "
-        f"{short(report.mtta.mean)}, MTTR {short(report.mttr.mean)}, SLA met {_pct(report.sla)}"
+        f"{short_rounded(report.mtta.mean)}, MTTR {short_rounded(report.mttr.mean)}, "
+        f"SLA met {_pct(report.sla)}"
     )
 
 
@@ -133,7 +119,7 @@ def parse_since(text: str, now: datetime, *, tz: tzinfo = UTC) -> Period:
     if span is not None:
         if not span:
             raise ValidationError("since", f"{raw!r} is no time at all. {example}")
-        return Period(now - span, now, f"Last {_span_label(span)}")
+        return Period(now - span, now, f"Last {period_words(span)}")
     try:
         start = datetime.fromisoformat(raw) if "T" in raw or " " in raw else None
         day = None if start else date.fromisoformat(raw)
@@ -151,15 +137,3 @@ def parse_since(text: str, now: datetime, *, tz: tzinfo = UTC) -> Period:
     if start >= now:
         raise ValidationError("since", f"{raw!r} is in the future. {example}")
     return Period(start, now, label)
-
-
-def _span_label(span: timedelta) -> str:
-    for unit, size in (
-        ("day", timedelta(days=1)),
-        ("hour", timedelta(hours=1)),
-        ("minute", timedelta(minutes=1)),
-    ):
-        if span >= size and not span % size:
-            n = span // size
-            return unit if n == 1 else f"{n} {unit}s"
-    return short(span)

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
+from bot.durations import format_duration, parse_duration
 from bot.errors import ValidationError
-from bot.oncall.paging.escalation import format_duration, parse_duration
 
 MAX_SNOOZE = timedelta(hours=24)
 MAX_GAP = timedelta(minutes=5)
