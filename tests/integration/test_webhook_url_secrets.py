@@ -90,10 +90,10 @@ notify:
     [refused] = [e.text for e in view.timeline if e.kind == "notify"]
     assert "HTTP 404: no hook at /hooks/vigil?team=ml&token=********" in refused
 
-    async with vigil.db.session() as s:
+    async with vigil.db.engine.connect() as conn:
         tables = [
             r[0]
-            for r in await s.execute(
+            for r in await conn.execute(
                 sql(
                     "SELECT name FROM sqlite_master WHERE type = 'table'"
                     if vigil.db.is_sqlite
@@ -104,7 +104,7 @@ notify:
         stored = [
             repr(tuple(row))
             for t in tables
-            for row in await s.execute(sql(f'SELECT * FROM "{t}"'))  # noqa: S608 (our tables)
+            for row in await conn.execute(sql(f'SELECT * FROM "{t}"'))  # noqa: S608 (our tables)
         ]
     written = {"timeline": [e.text for e in view.timeline], "database": stored}
     written["log"] = [r.getMessage() for r in caplog.records]
