@@ -23,13 +23,12 @@ from types import MappingProxyType
 from typing import Literal, cast, get_args
 
 from bot.errors import ConfigError
+from bot.incidents.severity import SEVERITIES, Severity
 from bot.incidents.signals import PERCENT_KINDS
 from bot.incidents.signals import Signal as Signal  # re-exported: callers import from here
 from bot.incidents.signals import SubjectPolicy as SubjectPolicy
 from bot.incidents.signals import signal_from_alert as signal_from_alert
 
-Severity = Literal["P1", "P2", "P3", "P4"]
-SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")
 Op = Literal[">", ">=", "<", "<=", "below_sla", "above_sla", "present"]
 OPS: tuple[Op, ...] = get_args(Op)
 NUMERIC_OPS: frozenset[str] = frozenset({">", ">=", "<", "<="})

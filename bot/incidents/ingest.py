@@ -29,10 +29,11 @@ from bot.db import Database
 from bot.errors import StorageError
 from bot.incidents import store
 from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, line_data
-from bot.incidents.classify import SEVERITIES, Classification, classify
+from bot.incidents.classify import Classification, classify
 from bot.incidents.fingerprint import group_key, key_digest
 from bot.incidents.quiet import cleared_words, follows_words, refiring_words
 from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
+from bot.incidents.severity import SEVERITIES
 from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn
 from bot.tables import Alert, Incident, TimelineEvent

@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.errors import ValidationError
-from bot.incidents.classify import SEVERITIES
+from bot.incidents.severity import SEVERITIES
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import MAX_ID
 from bot.incidents.views import FIELDS, AlertView, IncidentSummary, IncidentView

@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from bot.durations import format_duration, parse_duration
 from bot.errors import ConfigError
-from bot.incidents.classify import SEVERITIES
+from bot.incidents.severity import SEVERITIES
 
 DEFAULT_QUIET = timedelta(minutes=5)  # Alertmanager's own resolve_timeout
 DEFAULTS: Mapping[str, timedelta | None] = MappingProxyType(

@@ -25,12 +25,12 @@ from bot.errors import ValidationError, VigilError
 from bot.incidents import listing, quiet, store
 from bot.incidents.classify import (
     DEFAULT_POLICY,
-    SEVERITIES,
     Policy,
     SubjectPolicy,
 )
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.reactions import Reaction
+from bot.incidents.severity import SEVERITIES
 from bot.incidents.states import OPEN_STATES, check_transition
 from bot.incidents.views import FiringDigest, IncidentSummary, IncidentView
 from bot.pagination import DEFAULT_LIMIT, Page

@@ -17,6 +17,10 @@ from bot.errors import TransitionError
 State = Literal["triggered", "acknowledged", "contained", "resolved", "postmortem"]
 STATES: tuple[State, ...] = ("triggered", "acknowledged", "contained", "resolved", "postmortem")
 OPEN_STATES: tuple[State, ...] = ("triggered", "acknowledged", "contained")
+# Someone has the incident, or it is over: paging and page retries stop.
+STOPPING_STATES: frozenset[State] = frozenset(
+    {"acknowledged", "contained", "resolved", "postmortem"}
+)
 
 _ALLOWED: dict[str, frozenset[str]] = {
     "triggered": frozenset({"acknowledged", "contained", "resolved"}),

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.errors import ValidationError
-from bot.incidents.classify import SEVERITIES, Severity
+from bot.incidents.severity import SEVERITIES, Severity
 
 Kind = Literal["page", "acknowledge", "resolve", "reminder"]
 KINDS: tuple[Kind, ...] = ("page", "acknowledge", "resolve", "reminder")

@@ -42,6 +42,7 @@ from typing import Any
 
 from bot.errors import NotFoundError, ValidationError
 from bot.incidents.service import IncidentService
+from bot.incidents.states import STOPPING_STATES
 from bot.incidents.views import IncidentView
 from bot.notify.base import Channel, Clock, Delivered, Kind, Notification, Retry, incident_key
 from bot.notify.fallback import FallbackPolicy, FallbackResult, Sleep, deliver
@@ -58,7 +59,6 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
-from bot.oncall.paging.plans import STOPPING_STATES
 from bot.timers import Timers
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from typing import Any
 
 from bot.durations import format_duration
 from bot.errors import ValidationError
-from bot.incidents.classify import SEVERITIES, Severity
+from bot.incidents.severity import SEVERITIES, Severity
 from bot.notify.base import KINDS, Kind, Notification, Retry
 from bot.notify.fallback import NOUN, Attempt
 

@@ -12,13 +12,13 @@ from bot.incidents.classify import (
     AnyOf,
     Condition,
     Policy,
-    Severity,
     Signal,
     SubjectPolicy,
     classify,
     highest,
     signal_from_alert,
 )
+from bot.incidents.severity import Severity
 
 FRAUD = "model fraud-scorer"
 PAYMENTS = "service payments"

@@ -17,6 +17,7 @@ PURE = [
     "incidents/signals.py",
     "incidents/fingerprint.py",
     "incidents/states.py",
+    "incidents/severity.py",
     "pagination.py",
     "durations.py",
     "chat/commands/parse.py",

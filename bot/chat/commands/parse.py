@@ -41,6 +41,7 @@ from bot.chat.commands.types import (
     Snooze,
 )
 from bot.errors import ValidationError
+from bot.incidents.severity import SEVERITIES
 from bot.oncall.snooze.rules import parse_snooze
 
 __all__ = [
@@ -130,7 +131,6 @@ ROLLBACK_POINTER = (
 )
 
 _HELP_WORDS = frozenset({"help", "--help", "-h", "?"})
-_SEVERITIES = ("P1", "P2", "P3", "P4")
 _SEVERITY = re.compile(r"(?:p|sev)?([1-4])", re.IGNORECASE | re.ASCII)
 _NUMBER = re.compile(r"#?([0-9]+)")
 _MAX_DIGITS = 18  # fits a signed 64-bit column, and stays far below int()'s digit limit
@@ -312,14 +312,14 @@ def _parse_contain(number: int, rest: list[_Tok]) -> Contain | ParseError:
 def _severity(sub: str, raw: str) -> str | ParseError:
     match = _SEVERITY.fullmatch(raw)
     if match is None:
-        message = f"Severity must be one of {', '.join(_SEVERITIES)}, got {_q(raw)}."
+        message = f"Severity must be one of {', '.join(SEVERITIES)}, got {_q(raw)}."
         return ParseError(message, USAGE[sub])
     return f"P{match.group(1)}"
 
 
 def _parse_sev(number: int, rest: list[_Tok]) -> Sev | ParseError:
     if not rest:
-        message = f"Missing severity: give one of {', '.join(_SEVERITIES)}."
+        message = f"Missing severity: give one of {', '.join(SEVERITIES)}."
         return ParseError(message, USAGE["sev"])
     severity = _severity("sev", rest[0].text)
     if isinstance(severity, ParseError):

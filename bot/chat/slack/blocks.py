@@ -37,6 +37,7 @@ from bot.chat.slack.modals import (
     new_incident_modal,
     parse_new_incident_submission,
 )
+from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import AlertView, EventView, FiringDigest, IncidentView
 
 __all__ = [
@@ -100,7 +101,6 @@ FALLBACK_TEXT_MAX = 3000  # Slack allows 40,000; a notification shows far less
 
 ALERTS_SHOWN = 5  # firing alerts a card lists
 _ALERT_TITLE_MAX = 300
-_OPEN = ("triggered", "acknowledged", "contained")
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
 _EMOJI = {
@@ -275,7 +275,7 @@ def _rollback_confirm_dialog(model: str, rollback_to: tuple[str, str] | None) ->
 def _card_actions(view: IncidentView, rollback_to: tuple[str, str] | None) -> Block | None:
     """Only the buttons the current state allows: a click that the state machine would
     refuse is a wasted moment at 3 a.m., and a resolved card needs none at all."""
-    if view.state not in _OPEN:
+    if view.state not in OPEN_STATES:
         return None
     n = str(view.id)
     buttons = []
@@ -390,7 +390,7 @@ def page_message(view: IncidentView, text: str) -> tuple[str, list[Block]]:
         _section(first),
         _context(_cut(f"{why} · {escape(render.next_step(view))}", SECTION_TEXT_MAX)),
     ]
-    if view.state in _OPEN:
+    if view.state in OPEN_STATES:
         n = str(view.id)
         buttons = [_button("Escalate", ESCALATE, n)]
         if view.state == "triggered":

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from bot.durations import parse_duration
 from bot.errors import ConfigError
+from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours, parse_working_hours
 from bot.oncall.paging.escalation import (
     ROTATION_PREFIX,
@@ -34,7 +35,6 @@ from bot.oncall.paging.routing import (
     GROUP_PREFIX,
     MATCH_KEYS,
     POST_ONLY,
-    SEVERITIES,
     Route,
     Routing,
     SeverityPaging,
@@ -196,7 +196,9 @@ class _Parser:
             ):
                 self.fail(key, "must be a list of severities that page, e.g. [P1, P2]")
             pages = {v.upper() for v in legacy}
-            actions = {s: SeverityPaging("page" if s in pages else "post") for s in SEVERITIES}
+            actions: dict[str, SeverityPaging] = {
+                s: SeverityPaging("page" if s in pages else "post") for s in SEVERITIES
+            }
             return MappingProxyType(actions)
         if raw is None:
             return DEFAULT_SEVERITY_PAGING

@@ -33,6 +33,7 @@ from bot.errors import TransitionError, ValidationError
 from bot.incidents.reactions import Reaction
 from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService
+from bot.incidents.states import OPEN_STATES, STOPPING_STATES
 from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.notify.retry import NotifyRetrier
@@ -45,7 +46,6 @@ from bot.oncall.paging.escalation import (
 )
 from bot.oncall.paging.pages import PageBook
 from bot.oncall.paging.plans import (
-    STOPPING_STATES,
     TIMER_KIND,
     Plan,
     current_plan,
@@ -218,7 +218,7 @@ class Pager:
         timeline says who has it. False when nobody is paged (the timeline says why, after
         ``reason``)."""
         view = await self._incidents.get(incident_id)
-        if view.state in ("resolved", "postmortem"):
+        if view.state not in OPEN_STATES:
             return False
         if view.state != "triggered":
             owner = owned_by(view)
@@ -240,7 +240,7 @@ class Pager:
         paged. The automatic escalation carries on from the step after.
         """
         view = await self._incidents.get(incident_id)
-        if view.state in ("resolved", "postmortem"):
+        if view.state not in OPEN_STATES:
             raise TransitionError(
                 f"Cannot escalate incident #{incident_id}: it is {view.state}.", current=view.state
             )

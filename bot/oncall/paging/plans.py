@@ -18,7 +18,6 @@ from bot.incidents.views import IncidentView
 from bot.oncall.paging.escalation import PageStep
 
 TIMER_KIND = "escalate"
-STOPPING_STATES = frozenset({"acknowledged", "contained", "resolved", "postmortem"})
 
 
 def labels(view: IncidentView) -> dict[str, str | None]:

@@ -57,12 +57,12 @@ from types import MappingProxyType
 from typing import Literal
 
 from bot.durations import format_duration
+from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.paging.escalation import (
     EscalationPolicy,
 )
 
-SEVERITIES = ("P1", "P2", "P3", "P4")
 GROUP_PREFIX = "group:"
 DEFAULT_POLICY = "default"
 POST_ONLY = "none"  # ``policy: none`` on a route: post to the channel, page nobody

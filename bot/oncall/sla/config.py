@@ -20,8 +20,8 @@ from typing import NoReturn
 
 from bot.durations import parse_duration, words_rounded
 from bot.errors import ConfigError
+from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours
-from bot.oncall.paging.routing import SEVERITIES
 from bot.oncall.sla.clocks import (
     DEFAULT_TARGETS,
     DEFAULT_WARN_AT,

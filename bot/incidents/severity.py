@@ -1,0 +1,13 @@
+"""The four severities, P1 (worst) to P4, in one place.
+
+Classification, paging routes, SLA targets, quiet periods, notify channels and the
+``/incident sev`` parser all name the same four; each reads them from here, so a list in an
+error message ("use P1, P2, P3, P4") and the order a list sorts by never disagree. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Severity = Literal["P1", "P2", "P3", "P4"]
+SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")
