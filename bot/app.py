@@ -16,6 +16,7 @@ from aiohttp import web
 from bot import wakeups
 from bot.chat.backend import ChatBackend
 from bot.chat.commands.run import CommandRunner
+from bot.clock import Clock, utcnow
 from bot.config import Settings, rule_files
 from bot.db import Database, redact_url
 from bot.evidence.service import EvidenceService
@@ -27,7 +28,6 @@ from bot.incidents.ingest import AlertIngestor
 from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService, Notifier
 from bot.incidents.states import OPEN_STATES
-from bot.incidents.store import Clock, utcnow
 from bot.metrics import Metrics
 from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.service import ModelQualityService

@@ -74,13 +74,13 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock
 from bot.db import Database, normalise_url, redact_url
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
-Clock = Callable[[], datetime]
 FIRE_REF = "bot.scheduler:_fire"  # stored in every row: never change it (see above)
 _STORE = "default"
 _KEY_MAX = 191  # APScheduler's id column: Unicode(191)

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.errors import (
     NotFoundError,
@@ -31,7 +32,6 @@ from bot.errors import (
 from bot.heartbeats.service import HeartbeatService
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
 from bot.incidents.service import IncidentService
-from bot.incidents.store import Clock
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
 from bot.ingest.json_body import decode_json

@@ -40,13 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.clock import Clock
 from bot.durations import short_duration
 from bot.errors import NotFoundError
 from bot.evidence import plan
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.signals import SubjectPolicy
 from bot.incidents.states import OPEN_STATES
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.monitoring.monitor import AccuracyPoint, ModelMonitor
 from bot.quality.binning import IntArray

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import NotFoundError
 from bot.heartbeats.check import expected_hash, late_after, parse_beat, problems
 from bot.heartbeats.spec import HeartbeatSpec
 from bot.heartbeats.store import HeartbeatStore
-from bot.incidents.store import Clock
 from bot.timefmt import iso_z
 
 

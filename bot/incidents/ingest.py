@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock, utcnow
 from bot.db import Database
 from bot.errors import StorageError
 from bot.incidents import store
@@ -186,7 +187,7 @@ class AlertIngestor:
         settings: IncidentSettings,
         *,
         notifier: Notifier,
-        clock: store.Clock = store.utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._settings = settings

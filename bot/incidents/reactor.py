@@ -32,10 +32,10 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.incidents.reactions import Reaction
 from bot.incidents.service import Change, Notifier
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.metrics import Metrics
 

@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock, utcnow
 from bot.db import Database
 from bot.errors import ValidationError, VigilError
 from bot.incidents import listing, quiet, store
@@ -204,7 +205,7 @@ class IncidentService:
         db: Database,
         *,
         notifier: Notifier | None = None,
-        clock: store.Clock = store.utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self.notifier = notifier or Notifier()

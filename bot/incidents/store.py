@@ -6,8 +6,8 @@ owns the transaction, so a change and the timeline entry that records it land to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -20,13 +20,7 @@ from bot.incidents.classify import Signal, SubjectPolicy, signal_from_alert
 from bot.incidents.views import AlertView, EventView, FiringDigest, IncidentView
 from bot.tables import Alert, Incident, TimelineEvent
 
-Clock = Callable[[], datetime]
 MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer on PostgreSQL
-
-
-def utcnow() -> datetime:
-    """The default clock; tests inject their own."""
-    return datetime.now(UTC)
 
 
 async def get_incident(

@@ -14,9 +14,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import NotFoundError
 from bot.incidents.classify import SubjectPolicy
-from bot.incidents.store import Clock
 from bot.monitoring.monitor import LabelResult, ModelMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.views import quality_json

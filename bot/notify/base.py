@@ -25,9 +25,8 @@ PagerDuty service (a demo database reset would otherwise reuse ``vigil:1``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from bot.errors import ValidationError
@@ -35,14 +34,9 @@ from bot.incidents.severity import SEVERITIES, Severity
 
 Kind = Literal["page", "acknowledge", "resolve", "reminder"]
 KINDS: tuple[Kind, ...] = ("page", "acknowledge", "resolve", "reminder")
-Clock = Callable[[], datetime]
 
 DEFAULT_KEY_PREFIX = "vigil"
 _PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def incident_key(incident_id: int, prefix: str = DEFAULT_KEY_PREFIX) -> str:

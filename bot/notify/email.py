@@ -30,9 +30,9 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 import aiosmtplib
 
+from bot.clock import Clock, utcnow
 from bot.errors import ConfigError
 from bot.notify.base import (
-    Clock,
     Delivered,
     GiveUp,
     Notification,
@@ -40,7 +40,6 @@ from bot.notify.base import (
     Retry,
     clip,
     scrub_outcome,
-    utc_now,
 )
 from bot.secret import Secret
 
@@ -91,7 +90,7 @@ def _domain(sender: str) -> str:
     return address.rpartition("@")[2] or "vigil.invalid"
 
 
-def message(n: Notification, *, sender: str, to: str, clock: Clock = utc_now) -> EmailMessage:
+def message(n: Notification, *, sender: str, to: str, clock: Clock = utcnow) -> EmailMessage:
     """The mail for ``n`` (see the module docstring)."""
     domain = _domain(sender)
     thread = f"<{_MSGID_UNSAFE.sub('-', n.key).strip('-') or 'incident'}@{domain}>"
@@ -159,7 +158,7 @@ class EmailChannel:
         starttls: bool = True,
         implicit_tls: bool = False,
         timeout: float = 10.0,
-        clock: Clock = utc_now,
+        clock: Clock = utcnow,
         name: str = "email",
         label: str = "the mail server",
         via: str = "by e-mail",

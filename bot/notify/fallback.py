@@ -36,15 +36,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.clock import Clock, utcnow
 from bot.notify.base import (
     Channel,
-    Clock,
     Delivered,
     GiveUp,
     Notification,
     Outcome,
     Retry,
-    utc_now,
 )
 
 log = logging.getLogger(__name__)
@@ -201,7 +200,7 @@ async def deliver(
     *,
     policy: FallbackPolicy | None = None,
     sleep: Sleep = asyncio.sleep,
-    clock: Clock = utc_now,
+    clock: Clock = utcnow,
 ) -> FallbackResult:
     """Send ``n`` through ``channels`` in order until one delivers (see the module docstring).
 

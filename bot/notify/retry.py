@@ -40,11 +40,12 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import NotFoundError, ValidationError
 from bot.incidents.service import IncidentService
 from bot.incidents.states import STOPPING_STATES
 from bot.incidents.views import IncidentView
-from bot.notify.base import Channel, Clock, Delivered, Kind, Notification, Retry, incident_key
+from bot.notify.base import Channel, Delivered, Kind, Notification, Retry, incident_key
 from bot.notify.fallback import FallbackPolicy, FallbackResult, Sleep, deliver
 from bot.notify.retry_plan import (
     RetryJob,

@@ -39,9 +39,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.clock import Clock, utcnow
 from bot.errors import ConfigError
 from bot.notify.base import (
-    Clock,
     Delivered,
     GiveUp,
     Notification,
@@ -50,7 +50,6 @@ from bot.notify.base import (
     clip,
     retry_after,
     scrub_outcome,
-    utc_now,
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
 from bot.secret import Secret
@@ -148,7 +147,7 @@ class WebhookChannel(OwnsPoster):
         *,
         session: aiohttp.ClientSession | None = None,
         timeout: float = 10.0,
-        clock: Clock = utc_now,
+        clock: Clock = utcnow,
         name: str = "webhook",
         label: str = "the webhook",
         via: str = "via webhook",

@@ -51,13 +51,13 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.outbox.retry import MAX_AGE, Delivered, GiveUp, Outcome, Retry, backoff, enforce_max_age
 from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 LEASE = timedelta(seconds=15)
 POLL = timedelta(seconds=1)
 PARALLEL = 8  # queues whose head rows are delivered at once

@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock, utcnow
 from bot.db import Database
-from bot.incidents.store import Clock, utcnow
 from bot.playbooks.runner import RunResult, StepRecord
 from bot.registry.tables import PlaybookRun, PlaybookStepRow
 

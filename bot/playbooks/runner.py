@@ -17,6 +17,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
+from bot.clock import Clock
 from bot.errors import ValidationError, VigilError
 from bot.playbooks import template
 from bot.playbooks.actions import ACTIONS, ActionSpec, RunContext, StepOutcome
@@ -26,7 +27,6 @@ from bot.secret import Secret
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 REDACTED = "********"
 
 

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import ConfigError, NotFoundError, VigilError
 from bot.incidents.service import IncidentService
 from bot.incidents.states import check_transition
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.playbooks.history import RunLog
 from bot.playbooks.loader import load_playbook_dirs

@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.incidents.service import Change, IncidentService
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.report import needs_postmortem

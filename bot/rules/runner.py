@@ -26,8 +26,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
-from bot.incidents.store import Clock
 from bot.metrics import Metrics
 from bot.rules.alerts import to_alert_in
 from bot.rules.effective import Subjects

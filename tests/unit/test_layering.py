@@ -20,6 +20,7 @@ PURE = [
     "incidents/severity.py",
     "pagination.py",
     "durations.py",
+    "clock.py",
     "chat/commands/parse.py",
     "chat/commands/rollback.py",
     "chat/commands/types.py",

@@ -16,9 +16,9 @@ from bot.chat.commands import remedies, render
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
 from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
+from bot.clock import Clock
 from bot.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService, Unchanged
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.schedules.layers import Schedule
 from bot.oncall.settings import OncallSettings

@@ -66,11 +66,11 @@ from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NOTICE
 from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.tables import SlackCard, SlackSent
+from bot.clock import Clock
 from bot.db import Database
 from bot.errors import NotFoundError
 from bot.evidence.plan import EVIDENCE
 from bot.incidents.service import IncidentService
-from bot.incidents.store import Clock
 from bot.incidents.views import EventView, IncidentView
 from bot.outbox.feed import DM_APART
 from bot.outbox.retry import Delivered, GiveUp, Outcome, classify_slack_error

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.clock import Clock
 from bot.db import Database
-from bot.incidents.store import Clock
 from bot.outbox.tables import OutboxRow
 
 NOTICE = "notice"

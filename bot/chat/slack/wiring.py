@@ -17,9 +17,9 @@ from bot.chat.slack.front import SlackFront
 from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NoticeQueue
 from bot.chat.slack.settings import SlackSettings
+from bot.clock import Clock
 from bot.db import Database
 from bot.incidents.service import IncidentService
-from bot.incidents.store import Clock
 from bot.outbox.feed import install_feed
 from bot.outbox.worker import OutboxWorker
 from bot.registry.base import ModelRegistry

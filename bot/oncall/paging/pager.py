@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.durations import format_duration
 from bot.errors import TransitionError, ValidationError
@@ -34,7 +35,6 @@ from bot.incidents.reactions import Reaction
 from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES, STOPPING_STATES
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.notify.retry import NotifyRetrier
 from bot.oncall.paging.escalation import (

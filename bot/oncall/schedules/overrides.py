@@ -27,9 +27,9 @@ from types import MappingProxyType
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.errors import NotFoundError, StorageError, ValidationError
-from bot.incidents.store import Clock
 from bot.oncall.schedules.ical import IcsEntry, read_entries
 from bot.oncall.schedules.layers import Schedule
 from bot.oncall.schedules.override_plan import KEEP_ENDED, ImportResult, StoredOverride, plan_import

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.incidents.store import Clock
+from bot.clock import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.schedules.handoff import (
     LATE,

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
+from bot.clock import Clock
 from bot.db import Database
-from bot.incidents.store import Clock
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.sla.clocks import SlaSettings
 from bot.oncall.sla.report import (

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.clock import Clock
 from bot.errors import NotFoundError
 from bot.incidents.service import Change, IncidentService
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.sla.clocks import (

@@ -59,12 +59,12 @@ from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
+from bot.clock import Clock
 from bot.db import Database
 from bot.errors import NotFoundError, TransitionError, ValidationError
 from bot.incidents import store
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
-from bot.incidents.store import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.paging.plans import owned_by
 from bot.oncall.snooze.metrics import named_in_full
