@@ -21,7 +21,6 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -44,6 +43,7 @@ from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
 from bot.rules.loader import default_rules_file
 from bot.secret import Secret
+from bot.yamlfile import read_yaml
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -221,16 +221,7 @@ def _default_path(env: Mapping[str, str]) -> Path | None:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read the config file ({exc.strerror})", where=str(path)) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=at) from exc
+    data = read_yaml(path, unreadable="cannot read the config file ({reason})")
     if data is None:
         return {}
     if not isinstance(data, dict):

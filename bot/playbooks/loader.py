@@ -14,8 +14,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from bot.errors import ConfigError
 from bot.playbooks import template
 from bot.playbooks.actions import ACTIONS, ActionSpec
@@ -27,6 +25,7 @@ from bot.playbooks.schema import (
     Playbook,
     Step,
 )
+from bot.yamlfile import read_yaml
 
 TOP_KEYS = frozenset({"name", "description", "steps"})
 STEP_KEYS = frozenset({"name", "action", "params", "timeout", "on_failure"})
@@ -40,14 +39,7 @@ def _allowed(keys: frozenset[str]) -> str:
 def load_playbook(path: Path | str, *, actions: Mapping[str, ActionSpec] = ACTIONS) -> Playbook:
     """Parse and validate one playbook file."""
     where = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", where=where) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{where}:{mark.line + 1}" if mark is not None else where
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=at) from exc
+    data = read_yaml(path)
     return parse_playbook(data, where=where, default_name=Path(path).stem, actions=actions)
 
 

@@ -18,8 +18,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-import yaml
-
 from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.resources import bundled
@@ -36,6 +34,7 @@ from bot.rules.schema import (
     Op,
     Rule,
 )
+from bot.yamlfile import read_yaml
 
 # fmt: off
 RULE_KEYS = frozenset({
@@ -67,19 +66,6 @@ class _Entry:
     def err(self, key: str, message: str) -> ConfigError:
         where, index = self.origin.get(key, self.origin["name"])
         return ConfigError(message, where=where, key=f"rules[{index}].{key}")
-
-
-def read_yaml(path: Path | str) -> object:
-    """One YAML file's data; unreadable or malformed files name the file (and line)."""
-    where = str(path)
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", where=where) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{where}:{mark.line + 1}" if mark is not None else where
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", where=at) from exc
 
 
 def load_rules(paths: Sequence[Path | str]) -> list[Rule]:

@@ -21,6 +21,7 @@ PURE = [
     "pagination.py",
     "durations.py",
     "clock.py",
+    "yamlfile.py",
     "chat/commands/parse.py",
     "chat/commands/rollback.py",
     "chat/commands/types.py",
