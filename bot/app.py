@@ -43,8 +43,9 @@ from bot.oncall.sla.report_service import ReportService
 from bot.oncall.sla.watch import WATCHED as SLA_WATCHED
 from bot.oncall.sla.watch import SlaWatch
 from bot.oncall.snooze.service import SnoozeService
+from bot.playbooks.configured import load_configured_playbooks
 from bot.playbooks.history import RunLog
-from bot.playbooks.service import PlaybookService, load_configured_playbooks
+from bot.playbooks.service import PlaybookService
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
@@ -52,7 +53,6 @@ from bot.registry.builtin import BuiltinRegistry
 from bot.rules.cadence import RuleSchedule
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
-from bot.schedule_web import ScheduleRoutes
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
@@ -60,7 +60,8 @@ from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
 from bot.timers import Timers
-from bot.web import Routes, build_web_app
+from bot.web.app import Routes, build_web_app
+from bot.web.schedules import ScheduleRoutes
 
 if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
     from bot.chat.slack.wiring import SlackParts
@@ -350,14 +351,13 @@ class Vigil:
                 else ()
             ),
             key_prefix=self.settings.notify.key_prefix,
-            schedules=self.settings.oncall.schedules,
-            schedule_book=self.schedule_book,
         )
         app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
         ScheduleRoutes(
             self.schedule_book,
             api_token=self.settings.api_token,
             max_body_bytes=self.settings.max_body_bytes,
+            clock=self.clock,
         ).install(app)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where
         # requests arrive over the socket and an HTTP route would take unsigned ones.

@@ -15,8 +15,8 @@ from bot.config import Settings, load_settings, rule_files
 from bot.errors import ConfigError
 from bot.notify.build import build_channels
 from bot.oncall.status import paging_lines
+from bot.playbooks.configured import load_configured_playbooks
 from bot.playbooks.loader import load_playbook_dirs
-from bot.playbooks.service import load_configured_playbooks
 from bot.postmortem.draft import PostmortemRenderer
 from bot.resources import bundled
 from bot.rules.effective import RuleStatus, effective

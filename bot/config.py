@@ -26,14 +26,14 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config_checks import known, mapping
-from bot.db import normalise_url
+from bot.db_url import normalise_url
 from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
 from bot.incidents.classify import Policy, SubjectPolicy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.quiet import parse_auto_resolve
-from bot.incidents.service import IncidentSettings
+from bot.incidents.settings import IncidentSettings
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
 from bot.oncall.paging.config import parse_routing

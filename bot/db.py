@@ -51,6 +51,9 @@ from sqlmodel import Session as SyncSession
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import sqlite_driver
+from bot.db_url import is_sqlite_url as is_sqlite_url
+from bot.db_url import normalise_url as normalise_url
+from bot.db_url import redact_url as redact_url
 from bot.tables import HealthProbe
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -93,29 +96,6 @@ def _run_after_commit(session: OrmSession) -> None:
     if isinstance(hooks, _SessionHooks):
         for hook in hooks.after_commit:
             hook(session)
-
-
-def normalise_url(url: str) -> str:
-    """Accept the URL forms people paste (``postgres://``, ``postgresql://``, ``sqlite:///``).
-
-    They are mapped to the async drivers Vigil uses (asyncpg, aiosqlite).
-    """
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-    return url
-
-
-def is_sqlite_url(url: str) -> bool:
-    """Is this database URL (in any form :func:`normalise_url` accepts) SQLite's?"""
-    return make_url(normalise_url(url)).get_backend_name() == "sqlite"
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe for logs and error messages."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 _HEALTH = HealthProbe.__table__  # type: ignore[attr-defined]

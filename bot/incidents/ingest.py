@@ -33,7 +33,8 @@ from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, lin
 from bot.incidents.classify import Classification, classify
 from bot.incidents.fingerprint import group_key, key_digest
 from bot.incidents.quiet import cleared_words, follows_words, refiring_words
-from bot.incidents.service import Change, IncidentSettings, Notifier, Staged
+from bot.incidents.service import Change, Notifier, Staged
+from bot.incidents.settings import IncidentSettings
 from bot.incidents.severity import SEVERITIES
 from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn

@@ -12,8 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import MappingProxyType
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import func
@@ -23,13 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock, utcnow
 from bot.db import Database
 from bot.errors import ValidationError, VigilError
-from bot.incidents import listing, quiet, store
-from bot.incidents.classify import (
-    DEFAULT_POLICY,
-    Policy,
-    SubjectPolicy,
-)
-from bot.incidents.fingerprint import DEFAULT_GROUP_BY
+from bot.incidents import listing, store
 from bot.incidents.reactions import Reaction
 from bot.incidents.severity import SEVERITIES
 from bot.incidents.states import OPEN_STATES, check_transition
@@ -38,19 +31,6 @@ from bot.pagination import DEFAULT_LIMIT, Page
 from bot.tables import Incident
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class IncidentSettings:
-    """What decides grouping and severity; built from ``vigil.yaml`` by ``bot.config``."""
-
-    group_by: tuple[str, ...] = DEFAULT_GROUP_BY
-    policy: Policy = DEFAULT_POLICY
-    models: Mapping[str, SubjectPolicy] = field(default_factory=lambda: MappingProxyType({}))
-    services: Mapping[str, SubjectPolicy] = field(default_factory=lambda: MappingProxyType({}))
-    #: Severity → quiet period after every alert cleared before it resolves itself (None:
-    #: never by itself); ``bot.incidents.quiet``.
-    auto_resolve: Mapping[str, timedelta | None] = field(default_factory=lambda: quiet.DEFAULTS)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.tables import Alert, Incident, TimelineEvent
 from bot.timefmt import iso_z
+
+if TYPE_CHECKING:  # the rows are only read: no database code loads with the views
+    from bot.tables import Alert, Incident, TimelineEvent
 
 
 @dataclass(frozen=True)

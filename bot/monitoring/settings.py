@@ -19,8 +19,7 @@ from typing import Any
 from bot.config_checks import known, mapping
 from bot.durations import parse_duration
 from bot.errors import ConfigError, ValidationError
-from bot.quality.assess import MIN_LABELS, MIN_ROWS
-from bot.quality.windows import WindowSpec
+from bot.quality.spec import MIN_LABELS, MIN_ROWS, WindowSpec
 
 _KEYS = ("window", "min_rows", "label_horizon", "label_window")
 DEFAULT_WINDOW = WindowSpec(rows=1_000)

@@ -56,12 +56,11 @@ from bot.notify.base import (
     scrub_outcome,
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
+from bot.notify.settings import DEFAULT_URL, ROUTING_KEY_LENGTH
 from bot.secret import Secret
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
-ROUTING_KEY_LENGTH = 32
 SUMMARY_LIMIT = 1024
 DEDUP_KEY_LIMIT = 255
 SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning", "P4": "info"}

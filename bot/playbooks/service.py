@@ -16,17 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.clock import Clock
-from bot.config import Settings
 from bot.errors import ConfigError, NotFoundError, VigilError
 from bot.incidents.service import IncidentService
 from bot.incidents.states import check_transition
 from bot.incidents.views import IncidentView
 from bot.playbooks.history import RunLog
-from bot.playbooks.loader import load_playbook_dirs
 from bot.playbooks.runner import PlaybookRunner, RunResult, StepRecord
 from bot.playbooks.schema import Playbook
 from bot.registry.base import ModelRegistry, RollbackResult
-from bot.resources import bundled
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +34,6 @@ class IncidentRun:
 
     result: RunResult
     incident: IncidentView
-
-
-def load_configured_playbooks(settings: Settings) -> dict[str, Playbook]:
-    """Your ``playbooks_dir`` first, the bundled playbooks filling the gaps by name."""
-    dirs = []
-    if settings.playbooks_dir is not None:
-        if not settings.playbooks_dir.is_dir():
-            raise ConfigError(
-                f"no such directory: {settings.playbooks_dir}",
-                where=str(settings.config_path or "configuration"),
-                key="playbooks_dir",
-            )
-        dirs.append(settings.playbooks_dir)
-    return load_playbook_dirs([*dirs, bundled("playbooks")])
 
 
 def step_line(rec: StepRecord, book: Playbook) -> str:

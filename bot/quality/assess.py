@@ -23,14 +23,10 @@ from bot.quality.drift import kl_counts, psi_counts
 from bot.quality.estimate import AccuracyEstimate, estimate_from_sums
 from bot.quality.performance import Metrics
 from bot.quality.profile import ReferenceProfile
+from bot.quality.spec import MIN_LABELS
+from bot.quality.spec import MIN_ROWS as MIN_ROWS  # its home is spec; monitor reads it here
 from bot.quality.stability import Stability, importance_stability
 from bot.quality.windows import WindowSnapshot
-
-MIN_ROWS = 200
-"""Fewest accepted rows in a window before drift and the accuracy estimate are judged."""
-
-MIN_LABELS = 50
-"""Fewest labelled rows before realized accuracy is reported."""
 
 
 @dataclass(frozen=True)

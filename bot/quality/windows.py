@@ -41,6 +41,7 @@ from bot.quality.profile import (
     NumericProfile,
     ReferenceProfile,
 )
+from bot.quality.spec import WindowSpec as WindowSpec  # its home is spec; read here too
 
 DEFAULT_PANES = 10
 DEFAULT_CONFIDENCE_EDGES = tuple(round(0.1 * k, 1) for k in range(1, 10))
@@ -51,25 +52,6 @@ _NO_TIME_FIRST = np.iinfo(np.int64).max
 _NO_TIME_LAST = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONF_SUM, _CONF_VAR, _PRED_SUM, _PRED_SQ = range(4)
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """Exactly one of: the last ``rows`` rows, or what arrived in the last ``duration``."""
-
-    rows: int | None = None
-    duration: timedelta | None = None
-
-    def __post_init__(self) -> None:
-        if (self.rows is None) == (self.duration is None):
-            raise ValidationError("window", "set exactly one of rows or duration")
-        if self.rows is not None and self.rows < 1:
-            raise ValidationError("window.rows", f"must be at least 1, got {self.rows}")
-        if self.duration is not None and self.duration <= timedelta(0):
-            raise ValidationError("window.duration", "must be positive")
-
-    def describe(self) -> str:
-        return f"last {self.rows} rows" if self.rows is not None else f"last {self.duration}"
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,6 @@ from typing import Any, Literal
 
 from bot.sources.base import Sample, SourceUnavailable
 
-try:
-    import pynvml as _pynvml
-except ImportError:  # pragma: no cover - nvidia-ml-py is a dependency; guard for slim installs
-    _pynvml = None
-
 log = logging.getLogger(__name__)
 
 XidClass = Literal["application", "hardware", "unknown"]
@@ -76,7 +71,19 @@ def classify_xid(code: int) -> XidClass:
     return "unknown"
 
 
-def load_nvml(nvml: Any = _pynvml) -> Any | None:
+def _real_nvml() -> Any | None:
+    """The real ``pynvml``, or None on a slim install without it.
+
+    Imported here, when a GPU source first polls, not with this module: the sources are
+    built on every start, and a host without GPUs (most) need not load NVML's bindings."""
+    try:
+        import pynvml
+    except ImportError:  # pragma: no cover - nvidia-ml-py is a dependency; guard for slim installs
+        return None
+    return pynvml
+
+
+def load_nvml(nvml: Any = None) -> Any | None:
     """``nvml`` initialised, or None (logged once) when there is no library or driver."""
     if nvml is None:
         log.warning("no NVIDIA driver: GPU source skipped (pynvml is not installed)")
@@ -108,7 +115,7 @@ class GpuSource:
         name: str = "gpu",
         xid_window: timedelta = DEFAULT_XID_WINDOW,
     ) -> None:
-        self._module = nvml if nvml is not None else _pynvml
+        self._module = nvml  # None: the real pynvml, imported on the first collect
         self._xid_window = xid_window
         self._xid_log: deque[tuple[datetime, str, XidClass]] = deque()
         self._xid_devices: set[str] = set()  # UUIDs whose Xid events we receive
@@ -155,7 +162,7 @@ class GpuSource:
 
     def _start(self) -> None:
         self._started = True
-        self._nvml = nvml = load_nvml(self._module)
+        self._nvml = nvml = load_nvml(self._module if self._module is not None else _real_nvml())
         if nvml is None:
             return
         try:

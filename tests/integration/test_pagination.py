@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import incident_cli
 from bot.app import Vigil
-from bot.cli import _parser
+from bot.cli import incidents as incident_cli
+from bot.cli.parser import parser as _parser
 from bot.config import load_settings
 from bot.errors import ValidationError
 from bot.secret import Secret

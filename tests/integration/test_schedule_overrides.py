@@ -21,9 +21,10 @@ from icalendar import Calendar
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from bot import schedule_cli
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
+from bot.cli import schedule as schedule_cli
+from bot.cli.parser import parser as vigil_parser
 from bot.config import load_settings
 from bot.errors import NotFoundError, ValidationError
 from bot.oncall.schedules.ical import read_entries
@@ -320,9 +321,7 @@ async def test_an_event_long_over_is_skipped_with_the_reason(vigil: Vigil, clien
 
 
 def cli(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vigil")
-    schedule_cli.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["schedule", *argv])
+    return vigil_parser().parse_args(["schedule", *argv])
 
 
 async def test_cli_import_says_what_changed_then_who_is_on_call(

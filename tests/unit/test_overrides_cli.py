@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.cli.schedule import import_summary, overrides_text
 from bot.oncall.schedules.layers import Layer, Schedule
 from bot.oncall.schedules.override_plan import ImportResult, Skipped, StoredOverride
-from bot.schedule_cli import import_summary, overrides_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 24, 2, tzinfo=UTC)

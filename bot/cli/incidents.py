@@ -8,39 +8,22 @@ prints the next page. Reads the database; changes nothing.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shlex
 
 from bot.chat.commands import render
-from bot.errors import ValidationError
+from bot.cli.common import quiet
+from bot.cli.database import once, printed
+from bot.clock import utcnow
 from bot.incidents.service import IncidentService
-from bot.pagination import DEFAULT_LIMIT, MAX_LIMIT, parse_limit
+from bot.pagination import DEFAULT_LIMIT
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``incidents`` command."""
-    p = sub.add_parser(
-        "incidents",
-        help="list the open incidents (all with --all), a page at a time",
-        description="Print the open incidents, most severe first (with --all every "
-        f"incident, newest first), {DEFAULT_LIMIT} at a time unless --limit says otherwise. "
-        "A list longer than that says so and ends with the command that prints the next page.",
-    )
-    p.add_argument("--all", action="store_true", help="resolved incidents too, newest first")
-    p.add_argument(
-        "--limit",
-        type=_limit,
-        default=DEFAULT_LIMIT,
-        help=f"incidents per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
-    )
-    p.add_argument("--cursor", help="where to start: what a cut list's last line gives")
-    p.add_argument("--config", help="path of vigil.yaml")
-
-
-def _limit(raw: str) -> int:
-    try:
-        return parse_limit(raw)
-    except ValidationError as exc:
-        raise argparse.ArgumentTypeError(exc.detail) from None
+def main(args: argparse.Namespace) -> int:
+    """Print one page; 1 after one line naming a cursor that is not this list's."""
+    config = quiet(args)
+    text = asyncio.run(once(config, lambda db: run(args, IncidentService(db, clock=utcnow))))
+    return printed(text)
 
 
 async def run(args: argparse.Namespace, incidents: IncidentService) -> str:

@@ -10,53 +10,33 @@ changed, then who is on call now; ``overrides NAME`` lists those in effect or to
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.cli.common import actor, quiet
+from bot.cli.database import once, printed
+from bot.clock import utcnow
 from bot.errors import ValidationError
 from bot.oncall.schedules.layers import Schedule, oncall_answer
 from bot.oncall.schedules.override_plan import ImportResult, StoredOverride
 from bot.oncall.schedules.overrides import ScheduleBook
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``schedule`` command and its subcommands."""
-    schedule = sub.add_parser(
-        "schedule",
-        help="import overrides (swaps, holiday cover) from an .ics calendar; list or remove them",
-        description="Overrides from iCalendar files, stored in Vigil's database: every "
-        "replica sees them at once, without a deploy. They win over vigil.yaml where "
-        "they overlap; among themselves, the last imported wins.",
+def main(args: argparse.Namespace) -> int:
+    """Carry out the action and print what changed; 1 after one line naming the field."""
+    config = quiet(args)
+    configured = config.oncall.schedules
+    text = asyncio.run(
+        once(
+            config,
+            lambda db: run(args, ScheduleBook(db, configured, utcnow), who=actor(), now=utcnow()),
+        )
     )
-    schedule.add_argument("--config", help="path of vigil.yaml")
-    actions = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
-    imp = actions.add_parser(
-        "import",
-        help="store each event of FILE as an override of schedule NAME",
-        description="Each event of FILE becomes an override: its person from X-VIGIL-PERSON, "
-        "an @handle attendee or a summary like 'On call: @lee'. Importing the same file again "
-        "changes nothing; an updated export updates the events by UID; a cancelled event "
-        "removes its override. A bad event refuses the whole file, naming it.",
-    )
-    imp.add_argument("name", metavar="NAME", help="the schedule, as named in vigil.yaml")
-    imp.add_argument("file", metavar="FILE", help="an .ics file, or - to read standard input")
-    imp.add_argument(
-        "--source", help="where the file comes from, for --replace (default: the file's name)"
-    )
-    imp.add_argument(
-        "--replace",
-        action="store_true",
-        help="also remove the overrides imported earlier from the same source that FILE "
-        "no longer has (without it they stay, and the summary lists them)",
-    )
-    listing = actions.add_parser("overrides", help="the imported overrides in effect or to come")
-    listing.add_argument("name", metavar="NAME")
-    remove = actions.add_parser("remove", help="remove one imported override by its UID")
-    remove.add_argument("name", metavar="NAME")
-    remove.add_argument("uid", metavar="UID", help="as 'vigil schedule overrides NAME' shows it")
+    return printed(text)
 
 
 async def run(args: argparse.Namespace, book: ScheduleBook, *, who: str, now: datetime) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +26,6 @@ from bot.errors import (
     StorageError,
     TransitionError,
     ValidationError,
-    refused_value,
 )
 from bot.heartbeats.service import HeartbeatService
 from bot.incidents.ingest import AlertIngestor, IngestOutcome
@@ -40,67 +38,14 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
 from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
-from bot.oncall.schedules.ical import export_ics
-from bot.oncall.schedules.layers import Schedule
-from bot.oncall.schedules.overrides import ScheduleBook
 from bot.pagination import page_json, parse_limit
 from bot.secret import Secret
 from bot.sources.pushed import PushedSource, parse_samples
+from bot.web.replies import authorized, error, not_stored, unauthorized, unavailable, whole
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BEAT_BYTES = 16 * 1024  # a heartbeat is a handful of numbers
-
-
-def error(status: int, code: str, field: str, message: str, **headers: str) -> web.Response:
-    """The one error shape every route uses."""
-    return web.json_response(
-        {"error": code, "field": field, "message": message}, status=status, headers=headers
-    )
-
-
-def _authorized(request: web.Request, token: Secret | None) -> bool:
-    if token is None:
-        return True
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and token.matches(value.strip())
-
-
-def _unavailable(message: str) -> web.Response:
-    """Our failure (storage down): nothing was kept, and the caller should retry."""
-    return error(503, "unavailable", "", message, **{"Retry-After": "5"})
-
-
-def _not_stored(exc: BaseException, message: str) -> web.Response:
-    """The answer when the database failed: 503 and retry when it may work next time, but
-    400 when it refused a value of the post (a data error is the same on every retry, and
-    a 503 would make Alertmanager retry it for ever)."""
-    why = refused_value(exc)
-    if why is not None:
-        return error(
-            400,
-            "invalid",
-            "body",
-            f"the database refused a value of this post ({why}); nothing was stored, and "
-            "sending it again will not help: fix the value",
-        )
-    return _unavailable(message)
-
-
-def _whole(text: str, most_digits: int) -> bool:
-    """Is ``text`` a whole number of at most ``most_digits`` ASCII digits? (``str.isdigit``
-    alone says yes to "²", which ``int`` refuses, and ``int`` refuses 5,000 digits.)"""
-    return text.isascii() and text.isdigit() and len(text) <= most_digits
-
-
-def _unauthorized() -> web.Response:
-    return error(
-        401,
-        "unauthorized",
-        "Authorization",
-        "send the token as 'Authorization: Bearer <token>'",
-        **{"WWW-Authenticate": 'Bearer realm="vigil"'},
-    )
 
 
 class Routes:
@@ -126,8 +71,6 @@ class Routes:
         models: ModelQualityService | None = None,
         pagerduty_secrets: tuple[Secret, ...] = (),
         key_prefix: str = "vigil",
-        schedules: Mapping[str, Schedule] | None = None,
-        schedule_book: ScheduleBook | None = None,
     ) -> None:
         self._db = db
         self._incidents = incidents
@@ -147,8 +90,6 @@ class Routes:
         self._models = models
         self._pd_secrets = pagerduty_secrets
         self._key_prefix = key_prefix
-        self._schedules = schedules or {}
-        self._schedule_book = schedule_book  # the configured schedules + imported overrides
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/alerts/alertmanager", self.alertmanager)
@@ -163,7 +104,6 @@ class Routes:
             app.router.add_get("/api/v1/models/{model}/quality", self.model_quality)
         if self._pd_secrets:
             app.router.add_post("/api/v1/pagerduty/webhook", self.pagerduty_webhook)
-        app.router.add_get("/api/v1/schedules/{name}.ics", self.schedule_ics)
         app.router.add_get("/api/v1/incidents", self.list_incidents)
         app.router.add_get("/api/v1/incidents/{id}", self.get_incident)
         app.router.add_get("/healthz", self.healthz)
@@ -180,8 +120,8 @@ class Routes:
     async def samples(self, request: web.Request) -> web.Response:
         """``POST /api/v1/samples``: store pushed samples for the rule runner, all or none."""
         assert self._pushed is not None  # the route exists only with a pushed source
-        if not _authorized(request, self._ingest_token):
-            return _unauthorized()
+        if not authorized(request, self._ingest_token):
+            return unauthorized()
         payload = await self._read_json(request, "samples")
         if isinstance(payload, web.Response):
             return payload
@@ -196,8 +136,8 @@ class Routes:
         """``POST /api/v1/heartbeats/{name}``: a batch job's run, committed before the 200;
         the reply lists the run's problems ("0 rows") for the job's own log."""
         assert self._heartbeats is not None  # the route exists only with heartbeats
-        if not _authorized(request, self._ingest_token):
-            return _unauthorized()
+        if not authorized(request, self._ingest_token):
+            return unauthorized()
         try:
             self._heartbeats.spec(request.match_info["name"])
         except NotFoundError as exc:
@@ -215,7 +155,7 @@ class Routes:
             return error(400, "invalid", exc.field, exc.detail)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not store a beat of %s", request.match_info["name"])
-            return _not_stored(exc, "could not store the beat; nothing was kept, retry")
+            return not_stored(exc, "could not store the beat; nothing was kept, retry")
         return web.json_response(receipt.to_json(), status=200)
 
     async def model_predictions(self, request: web.Request) -> web.Response:
@@ -231,8 +171,8 @@ class Routes:
 
     async def _model_post(self, request: web.Request, what: str) -> web.Response:
         assert self._models is not None  # the routes exist only with the monitor
-        if not _authorized(request, self._ingest_token):
-            return _unauthorized()
+        if not authorized(request, self._ingest_token):
+            return unauthorized()
         model = request.match_info["model"]
         if len(model) > 200:
             return error(400, "invalid", "model", "a model name is at most 200 characters")
@@ -251,7 +191,7 @@ class Routes:
             return error(400, "invalid", exc.field, exc.detail)
         except (StorageError, SQLAlchemyError, OSError):
             log.exception("could not read the reference of %s", model)
-            return _unavailable(
+            return unavailable(
                 f"could not read the model's reference; no {what} were counted, retry"
             )
 
@@ -259,8 +199,8 @@ class Routes:
         """``GET /api/v1/models/{model}/quality``: drift, data quality, and the label-free
         accuracy estimate with its interval next to the realized accuracy."""
         assert self._models is not None
-        if not _authorized(request, self._api_token):
-            return _unauthorized()
+        if not authorized(request, self._api_token):
+            return unauthorized()
         try:
             return web.json_response(await self._models.quality(request.match_info["model"]))
         except NotFoundError as exc:
@@ -302,46 +242,12 @@ class Routes:
             return web.json_response({"status": "unchanged", "why": exc.message})
         except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not mirror PagerDuty's %s of #%d", ack.action, incident_id)
-            return _not_stored(
+            return not_stored(
                 exc,
                 f"could not record that incident #{incident_id} was {ack.action} in PagerDuty; "
                 "nothing was changed, retry (PagerDuty redelivers a failed webhook)",
             )
         return web.json_response({"status": "ok", "incident": view.id, "state": view.state})
-
-    async def schedule_ics(self, request: web.Request) -> web.Response:
-        """``GET /api/v1/schedules/{name}.ics[?days=56]``: the schedule's final shifts as an
-        iCalendar feed (overrides applied), from a week back to ``days`` ahead, for people's
-        own calendars. Each shift keeps its UID, so a subscribed calendar updates in place."""
-        if not _authorized(request, self._api_token):
-            return _unauthorized()
-        name = request.match_info["name"]
-        schedule = self._schedules.get(name)
-        if schedule is None:
-            known = ", ".join(sorted(self._schedules)) or "none are configured (schedules:)"
-            return error(
-                404, "not_found", "name", f"no schedule named {name!r}; schedules: {known}"
-            )
-        raw_days = request.query.get("days", "56")
-        if not _whole(raw_days, 3) or not 1 <= int(raw_days) <= 366:
-            return error(400, "invalid", "days", "must be a whole number of days from 1 to 366")
-        if self._schedule_book is not None:
-            try:
-                schedule = await self._schedule_book.get(name)
-            except StorageError:
-                log.exception("could not read the imported overrides of %s", name)
-                return _unavailable("could not read the schedule's imported overrides, retry")
-        now = self._clock()
-        body = export_ics(
-            schedule, now - timedelta(days=7), now + timedelta(days=int(raw_days)), now=now
-        )
-        return web.Response(
-            body=body,
-            headers={
-                "Content-Type": "text/calendar; charset=utf-8",
-                "Content-Disposition": f'inline; filename="{name}.ics"',
-            },
-        )
 
     async def _read_json(
         self, request: web.Request, what: str, *, empty: Any = None
@@ -372,9 +278,9 @@ class Routes:
         self, request: web.Request, fmt: str, parse: Callable[[Any], list[AlertIn]]
     ) -> web.Response:
         rejected = self._metrics.alerts_rejected
-        if not _authorized(request, self._ingest_token):
+        if not authorized(request, self._ingest_token):
             rejected.labels(fmt, "unauthorized").inc()
-            return _unauthorized()
+            return unauthorized()
         body = await self._read_json(request, "alerts")
         if isinstance(body, web.Response):
             rejected.labels(fmt, "too_large" if body.status == 413 else "invalid").inc()
@@ -389,7 +295,7 @@ class Routes:
             outcomes = await self._ingestor.ingest(alerts)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not store %d %s alert(s)", len(alerts), fmt)
-            answer = _not_stored(exc, "could not store the alerts; nothing was kept, retry")
+            answer = not_stored(exc, "could not store the alerts; nothing was kept, retry")
             if answer.status == 400:
                 rejected.labels(fmt, "invalid").inc()
             return answer
@@ -402,8 +308,8 @@ class Routes:
         incidents (most severe first, then newest) or of all (newest first), each with its
         alerts but not its timeline; ``next_cursor`` (null on the last page) and ``total``
         say whether there is more, so nothing is ever cut without saying so."""
-        if not _authorized(request, self._api_token):
-            return _unauthorized()
+        if not authorized(request, self._api_token):
+            return unauthorized()
         flag = request.query.get("all", "false").lower()
         if flag not in ("true", "false", "1", "0"):
             return error(400, "invalid", "all", "must be true or false")
@@ -420,10 +326,10 @@ class Routes:
         return web.json_response({"incidents": items, **page_json(page)})
 
     async def get_incident(self, request: web.Request) -> web.Response:
-        if not _authorized(request, self._api_token):
-            return _unauthorized()
+        if not authorized(request, self._api_token):
+            return unauthorized()
         raw = request.match_info["id"].lstrip("#")
-        if not _whole(raw, 18):
+        if not whole(raw, 18):
             return error(400, "invalid", "id", "the incident id must be a positive whole number")
         try:
             view = await self._incidents.get(int(raw))

@@ -1,0 +1,52 @@
+"""What the verbs that read vigil.yaml share: their settings, and where their log lines go."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+
+from bot.config import Settings, load_settings
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """vigil.yaml and the environment, with ``--host``/``--port`` where the verb has them; a
+    ``ConfigError`` naming the file and key when they are wrong."""
+    return load_settings(
+        args.config,
+        dict(os.environ),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def log_to_stderr(level: str, settings: Settings) -> None:
+    """Log lines on stderr at ``level``, so what a verb prints on stdout stays clean; the
+    libraries' chatter (migrations, the timer scheduler) only at DEBUG."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if settings.log_level != "DEBUG":  # our own lines say what matters
+        for noisy in ("alembic.runtime.migration", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def actor() -> str:
+    """``cli:<login name>``, so the registry's history and an imported override say who
+    changed what from a shell."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        return "cli:unknown"
+
+
+def quiet(args: argparse.Namespace) -> Settings:
+    """The settings of a verb that prints an answer: only warnings and errors are logged (on
+    stderr), so nothing mixes into what it prints."""
+    config = settings_of(args)
+    log_to_stderr("WARNING", config)
+    return config

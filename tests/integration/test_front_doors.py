@@ -1,0 +1,77 @@
+"""The light front doors load only what they use (issue 16, item 7).
+
+``vigil --help`` answers from the argument tree alone; ``vigil check`` and ``vigil rules
+list`` read vigil.yaml, the rules, playbooks and templates, and load none of the libraries of
+the running bot: the statistics (scipy), charts (matplotlib), dataset reader (pyarrow), Slack
+SDKs, NVML, or (for ``--help``) the database toolkit. Wall time on a shared machine is not
+a stable thing to assert; which modules a fresh interpreter loaded is, so that is checked.
+(``check`` and ``rules list`` do load SQLAlchemy's URL parser: vigil.yaml's database_url is
+validated with the parser the engine uses, so a URL check passes is one ``run`` opens.)
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.procs import clean_env
+
+HEAVY = ("scipy", "matplotlib", "pyarrow", "slack_bolt", "slack_sdk", "pynvml")
+DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "aiosqlite", "asyncpg")
+
+PROBE = """
+import contextlib, io, sys
+from bot.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        rc = main(sys.argv[1:])
+    except SystemExit as exc:  # --help ends with SystemExit(0)
+        rc = exc.code
+print(out.getvalue(), file=sys.stderr)
+print(sorted(m.split(".")[0] for m in sys.modules))
+sys.exit(rc)
+"""
+
+
+def loaded(tmp_path: Path, *argv: str) -> set[str]:
+    """The top-level packages a fresh interpreter has loaded after ``vigil ARGV`` ran."""
+    done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
+        [sys.executable, "-c", PROBE, *argv],
+        cwd=tmp_path,
+        env=clean_env(VIGIL_DATABASE_URL=f"sqlite:///{tmp_path / 'vigil.db'}"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    names: set[str] = set(ast.literal_eval(done.stdout.splitlines()[-1]))
+    return names
+
+
+def test_help_loads_no_database_server_or_statistics_library(tmp_path: Path) -> None:
+    names = loaded(tmp_path, "--help")
+    assert names.isdisjoint(HEAVY + DATABASE + ("aiohttp", "numpy", "jinja2")), sorted(
+        names & set(HEAVY + DATABASE + ("aiohttp", "numpy", "jinja2"))
+    )
+
+
+@pytest.mark.parametrize("argv", [("check",), ("rules", "list")])
+def test_check_and_rules_list_load_none_of_the_running_bots_libraries(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    names = loaded(tmp_path, *argv)
+    assert names.isdisjoint(HEAVY), sorted(names & set(HEAVY))
+    # Nor the database engine, ORM and migrations: nothing here opens the database.
+    assert names.isdisjoint(("sqlmodel", "alembic", "aiosqlite", "asyncpg")), sorted(names)
+    assert "bot" in names  # the probe ran the real command
+
+
+def test_model_list_loads_no_dataset_reader_or_statistics(tmp_path: Path) -> None:
+    names = loaded(tmp_path, "model", "list")
+    assert names.isdisjoint(HEAVY), sorted(names & set(HEAVY))
