@@ -1,17 +1,13 @@
 """What every notification channel shares: the message, the contract, the verdicts. Pure.
 
-A channel never raises for a failed delivery: it returns an :data:`Outcome`, because what to
-do next (retry later, try the next channel, tell the timeline) is the caller's decision and
-the caller needs the reason in words a person can act on. The verdicts mirror the outbox's
-(:mod:`bot.outbox.retry`) with two differences that are why they are not reused as they are:
-
-* ``Delivered`` carries a ``detail`` ("PagerDuty accepted the trigger …"), which the
-  timeline and the ``pages`` row want;
-* ``Retry.after`` may be ``None``: a channel knows when the remote end said "come back in 30
-  s" (``Retry-After``) but not how many attempts the caller has made, so it leaves the
-  backoff to the caller. :func:`bot.notify.outbox.to_outbox_outcome` converts using the
-  outbox's own backoff, so a channel can run behind the outbox unchanged (a separate
-  module, so this one does not load the outbox's database code).
+A channel never raises for a failed delivery: it returns an :data:`Outcome`
+(:mod:`bot.retry_outcome`, the verdicts the Slack outbox uses too), because what to do next
+(retry later, try the next channel, tell the timeline) is the caller's decision and the
+caller needs the reason in words a person can act on. A channel knows when the remote end
+said "come back in 30 s" (``Retry-After``) but not how many attempts the caller has made, so
+its ``Retry.after`` may be ``None`` and the caller backs off;
+:func:`bot.notify.outbox.to_outbox_outcome` fills in the outbox's own backoff, so a channel
+can run behind the outbox unchanged.
 
 Incident keys: PagerDuty's ``dedup_key`` (and the e-mail thread id) is :func:`incident_key`,
 ``"<prefix>:<incident id>"``, not the alert grouping key: it is unique per incident (a
@@ -26,11 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, Protocol
 
 from bot.errors import ValidationError
 from bot.incidents.severity import SEVERITIES, Severity
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 Kind = Literal["page", "acknowledge", "resolve", "reminder"]
 KINDS: tuple[Kind, ...] = ("page", "acknowledge", "resolve", "reminder")
@@ -99,33 +96,6 @@ class Notification:
         return self.text.strip().splitlines()[0]
 
 
-@dataclass(frozen=True)
-class Delivered:
-    """The channel took the message; ``detail`` says what the remote end answered."""
-
-    detail: str
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Temporary failure. ``after`` is the remote's own wait (``Retry-After``), else None:
-    the caller backs off by its attempt count. ``reason`` is for people and never holds a
-    secret."""
-
-    reason: str
-    after: timedelta | None = None
-
-
-@dataclass(frozen=True)
-class GiveUp:
-    """The same message will fail again: a person (or a code fix) must act on ``reason``."""
-
-    reason: str
-
-
-Outcome = Delivered | Retry | GiveUp
-
-
 class Channel(Protocol):
     """One way of reaching people. ``send`` returns a verdict and never raises for a
     delivery failure (only for bugs and cancellation).
@@ -170,20 +140,3 @@ def scrub_outcome(outcome: Outcome, *secrets: str) -> Outcome:
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
-
-
-MAX_RETRY_AFTER = timedelta(minutes=15)
-
-
-def retry_after(raw: str | None) -> timedelta | None:
-    """A ``Retry-After`` header in seconds → the wait (1 s to 15 min); None when absent or
-    unreadable (an HTTP-date included), so the caller's own backoff applies."""
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw.strip())
-    except ValueError:
-        return None
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN, inf
-        return None
-    return timedelta(seconds=min(max(seconds, 1.0), MAX_RETRY_AFTER.total_seconds()))

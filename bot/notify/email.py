@@ -33,14 +33,11 @@ import aiosmtplib
 from bot.clock import Clock, utcnow
 from bot.errors import ConfigError
 from bot.notify.base import (
-    Delivered,
-    GiveUp,
     Notification,
-    Outcome,
-    Retry,
     clip,
     scrub_outcome,
 )
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.secret import Secret
 
 log = logging.getLogger(__name__)

@@ -39,12 +39,9 @@ from typing import Literal
 from bot.clock import Clock, utcnow
 from bot.notify.base import (
     Channel,
-    Delivered,
-    GiveUp,
     Notification,
-    Outcome,
-    Retry,
 )
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 log = logging.getLogger(__name__)
 

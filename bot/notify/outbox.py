@@ -1,4 +1,4 @@
-"""Run a channel behind the outbox: its verdict in the outbox's terms.
+"""Run a channel behind the outbox: its verdict with the outbox's backoff filled in.
 
 Separate from :mod:`bot.notify.base` because importing :mod:`bot.outbox` loads the outbox's
 table and worker (database code), which the pure notification modules must not drag in.
@@ -6,17 +6,16 @@ table and worker (database code), which the pure notification modules must not d
 
 from __future__ import annotations
 
-from bot.notify.base import Delivered, GiveUp, Outcome
-from bot.outbox import retry as outbox
+from bot.outbox.retry import backoff
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 
-def to_outbox_outcome(outcome: Outcome, *, attempts: int) -> outbox.Outcome:
+def to_outbox_outcome(outcome: Outcome, *, attempts: int) -> Outcome:
     """The outbox's verdict for a channel's. A ``Retry`` without ``after`` backs off by
     ``attempts`` (attempts made so far, this one included), as every outbox message does;
-    one with ``after`` keeps the remote's wait."""
+    one with ``after`` keeps the remote's wait. The outbox keeps no ``detail``."""
     if isinstance(outcome, Delivered):
-        return outbox.Delivered()
+        return Delivered()
     if isinstance(outcome, GiveUp):
-        return outbox.GiveUp(outcome.reason)
-    after = outcome.after if outcome.after is not None else outbox.backoff(attempts)
-    return outbox.Retry(after, outcome.reason)
+        return outcome
+    return Retry(outcome.reason, backoff(attempts) if outcome.after is None else outcome.after)

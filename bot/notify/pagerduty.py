@@ -45,18 +45,14 @@ import aiohttp
 
 from bot.errors import ConfigError
 from bot.notify.base import (
-    Delivered,
-    GiveUp,
     Kind,
     Notification,
-    Outcome,
-    Retry,
     clip,
-    retry_after,
     scrub_outcome,
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
 from bot.notify.settings import DEFAULT_URL, ROUTING_KEY_LENGTH
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry, retry_after
 from bot.secret import Secret
 
 log = logging.getLogger(__name__)

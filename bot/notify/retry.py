@@ -45,7 +45,7 @@ from bot.errors import NotFoundError, ValidationError
 from bot.incidents.service import IncidentService
 from bot.incidents.states import STOPPING_STATES
 from bot.incidents.views import IncidentView
-from bot.notify.base import Channel, Delivered, Kind, Notification, Retry, incident_key
+from bot.notify.base import Channel, Kind, Notification, incident_key
 from bot.notify.fallback import FallbackPolicy, FallbackResult, Sleep, deliver
 from bot.notify.retry_plan import (
     RetryJob,
@@ -60,6 +60,7 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
+from bot.retry_outcome import Delivered, Retry
 from bot.timers import Timers
 
 log = logging.getLogger(__name__)

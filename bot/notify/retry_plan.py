@@ -28,8 +28,9 @@ from typing import Any
 from bot.durations import format_duration
 from bot.errors import ValidationError
 from bot.incidents.severity import SEVERITIES, Severity
-from bot.notify.base import KINDS, Kind, Notification, Retry
+from bot.notify.base import KINDS, Kind, Notification
 from bot.notify.fallback import NOUN, Attempt
+from bot.retry_outcome import Retry
 
 PAYLOAD_VERSION = 1
 _KEY_MAX = 191  # bot.timers's limit on a timer key

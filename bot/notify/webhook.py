@@ -42,16 +42,12 @@ import aiohttp
 from bot.clock import Clock, utcnow
 from bot.errors import ConfigError
 from bot.notify.base import (
-    Delivered,
-    GiveUp,
     Notification,
-    Outcome,
-    Retry,
     clip,
-    retry_after,
     scrub_outcome,
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry, retry_after
 from bot.secret import Secret
 from bot.timefmt import iso_z
 

@@ -4,26 +4,15 @@ twice). ``tables`` (the row), ``feed`` (timeline → outbox, same transaction), 
 (pure failure policy), ``worker`` (claim, deliver, mark)."""
 
 from bot.outbox.feed import install_feed
-from bot.outbox.retry import (
-    Delivered,
-    GiveUp,
-    Outcome,
-    Retry,
-    classify_slack_error,
-    enforce_max_age,
-)
+from bot.outbox.retry import classify_slack_error, enforce_max_age
 from bot.outbox.tables import OutboxRow
 from bot.outbox.worker import Deliverer, OutboxItem, OutboxWorker
 
 __all__ = [
-    "Delivered",
     "Deliverer",
-    "GiveUp",
     "OutboxItem",
     "OutboxRow",
     "OutboxWorker",
-    "Outcome",
-    "Retry",
     "classify_slack_error",
     "enforce_max_age",
     "install_feed",

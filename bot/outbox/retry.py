@@ -37,11 +37,12 @@ GiveUp that says so: after a day, an incident message is history, not news.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.retry_outcome import GiveUp, Outcome, Retry
+from bot.retry_outcome import retry_after as parse_retry_after
+
 MAX_BACKOFF = timedelta(seconds=10)
-MAX_RETRY_AFTER = timedelta(minutes=15)
 DEFAULT_RETRY_AFTER = timedelta(seconds=1)
 MAX_AGE = timedelta(hours=24)
 
@@ -94,29 +95,6 @@ PERMANENT = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Delivered:
-    """The chat has the message."""
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Try again ``after`` from now; ``reason`` goes to ``last_error`` and the log."""
-
-    after: timedelta
-    reason: str
-
-
-@dataclass(frozen=True)
-class GiveUp:
-    """Never try this message again; the next message of its incident may go."""
-
-    reason: str
-
-
-Outcome = Delivered | Retry | GiveUp
-
-
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: 1, 2, 4, 8, 10, 10 … s."""
     exponent = min(max(attempts, 1) - 1, 20)  # 2**20 s is far past the cap already
@@ -129,13 +107,8 @@ def retry_after_delay(retry_after: str | None) -> timedelta:
     Slack sends whole seconds; the HTTP-date form and garbage fall back to 1 s, which is
     safe because a too-early retry only earns another 429 with a fresh ``Retry-After``.
     """
-    try:
-        seconds = float(retry_after) if retry_after is not None else None
-    except ValueError:
-        seconds = None
-    if seconds is None or seconds != seconds:  # missing, unreadable or NaN
-        return DEFAULT_RETRY_AFTER
-    return timedelta(seconds=min(max(seconds, 1.0), MAX_RETRY_AFTER.total_seconds()))
+    wait = parse_retry_after(retry_after)
+    return DEFAULT_RETRY_AFTER if wait is None else wait
 
 
 def classify_slack_error(
@@ -150,13 +123,13 @@ def classify_slack_error(
     """
     if status is None:
         detail = f": {error}" if error else ""
-        return Retry(backoff(attempts), f"network error{detail}")
+        return Retry(f"network error{detail}", backoff(attempts))
     if status == 429 or (error in RATE_LIMITED and status < 500 and status != 408):
-        return Retry(retry_after_delay(retry_after), f"rate limited by Slack (HTTP {status})")
+        return Retry(f"rate limited by Slack (HTTP {status})", retry_after_delay(retry_after))
     if status >= 500 or status == 408:
-        return Retry(backoff(attempts), f"HTTP {status} from Slack")
+        return Retry(f"HTTP {status} from Slack", backoff(attempts))
     if error in RETRYABLE:
-        return Retry(backoff(attempts), f"Slack error {error} (temporary)")
+        return Retry(f"Slack error {error} (temporary)", backoff(attempts))
     if error in PERMANENT:
         return GiveUp(f"Slack error {error}: the request cannot succeed as it is")
     if error:

@@ -53,8 +53,9 @@ from sqlmodel import col, select
 
 from bot.clock import Clock
 from bot.db import Database
-from bot.outbox.retry import MAX_AGE, Delivered, GiveUp, Outcome, Retry, backoff, enforce_max_age
+from bot.outbox.retry import MAX_AGE, backoff, enforce_max_age
 from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 log = logging.getLogger(__name__)
 
@@ -325,20 +326,21 @@ class OutboxWorker:
         except Exception as exc:
             log.warning("outbox %d: deliverer raised %s", item.id, type(exc).__name__)
             log.debug("outbox %d: deliverer traceback", item.id, exc_info=True)
-            outcome = Retry(backoff(item.attempts), f"deliverer raised {type(exc).__name__}")
+            outcome = Retry(f"deliverer raised {type(exc).__name__}", backoff(item.attempts))
         outcome = enforce_max_age(outcome, age=now - item.created_at, max_age=self._max_age)
         values: dict[str, Any]
         if isinstance(outcome, Delivered):
             values = {"sent_at": now}
         elif isinstance(outcome, Retry):
+            after = backoff(item.attempts) if outcome.after is None else outcome.after
             log.info(
                 "outbox %d: attempt %d failed (%s); retry in %s",
                 item.id,
                 item.attempts,
                 outcome.reason,
-                outcome.after,
+                after,
             )
-            values = {"next_attempt_at": now + outcome.after, "last_error": outcome.reason}
+            values = {"next_attempt_at": now + after, "last_error": outcome.reason}
         else:
             assert isinstance(outcome, GiveUp)
             log.error(

@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 
 from bot.errors import ConfigError
-from bot.notify.base import Delivered, GiveUp, Notification, Retry
+from bot.notify.base import Notification
 from bot.notify.email import EmailChannel
 from bot.notify.fallback import deliver
 from bot.notify.http import Reply
@@ -38,6 +38,7 @@ from bot.notify.webhook import (
     sign,
     verify_signature,
 )
+from bot.retry_outcome import Delivered, GiveUp, Retry
 from bot.secret import Secret
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin, signature
 from tests.smtp_standin import (

@@ -24,10 +24,11 @@ import pytest
 from bot.app import Vigil
 from bot.config import Settings
 from bot.incidents.views import EventView
-from bot.notify.base import Channel, GiveUp, Notification, Retry
+from bot.notify.base import Channel, Notification
 from bot.notify.email import EmailChannel
 from bot.notify.pagerduty import PagerDutyChannel
 from bot.notify.retry import TIMER_KIND, NotifyRetrier
+from bot.retry_outcome import GiveUp, Retry
 from bot.secret import Secret
 from bot.timers import Timers
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin

@@ -20,16 +20,13 @@ from bot.errors import TransitionError
 from bot.incidents import store
 from bot.incidents.service import IncidentService
 from bot.outbox import (
-    Delivered,
-    GiveUp,
     OutboxItem,
     OutboxRow,
     OutboxWorker,
-    Outcome,
-    Retry,
     classify_slack_error,
     install_feed,
 )
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.tables import TimelineEvent
 from tests.support import FakeClock
 
@@ -229,7 +226,7 @@ async def test_a_failing_message_holds_back_its_incident_only(
     texts = await two_incidents(incidents, clock)
     stuck = texts[0][1]  # incident 1's first message
     slack = FakeSlack(
-        lambda i, _n: Retry(60 * S, "HTTP 503") if i.payload["text"] == stuck else Delivered()
+        lambda i, _n: Retry("HTTP 503", 60 * S) if i.payload["text"] == stuck else Delivered()
     )
     worker = OutboxWorker(db, slack, clock=clock)
     await worker.run_once()
@@ -284,7 +281,7 @@ async def test_after_a_day_of_failures_a_message_is_given_up(
     await incidents.open(title="Disk full", actor="@alice")
     clock.advance(minutes=30)
     await incidents.note(1, "half an hour later", actor="@alice")
-    slack = FakeSlack(lambda _i, _n: Retry(S, "HTTP 502"))
+    slack = FakeSlack(lambda _i, _n: Retry("HTTP 502", S))
     worker = OutboxWorker(db, slack, clock=clock, max_age=timedelta(hours=1))
     await worker.run_once(clock.now - timedelta(minutes=30))
     clock.advance(minutes=30)  # the first two messages are an hour old now
@@ -323,7 +320,7 @@ async def test_a_restarted_worker_goes_on_where_the_old_one_stopped(
     db: Database, incidents: IncidentService, clock: FakeClock, database_url: str
 ) -> None:
     texts = await two_incidents(incidents, clock)
-    slack = FakeSlack(lambda i, _n: Retry(S, "HTTP 500") if i.incident_id == 1 else Delivered())
+    slack = FakeSlack(lambda i, _n: Retry("HTTP 500", S) if i.incident_id == 1 else Delivered())
     await OutboxWorker(db, slack, clock=clock).run_once()
     await db.dispose()  # the bot stops with incident 1's messages unsent
 
@@ -431,7 +428,7 @@ async def test_messages_without_an_incident_form_their_own_queue(
             )
     await incidents.open(title="Disk full", actor="@alice")
     slack = FakeSlack(
-        lambda i, _n: Retry(S, "HTTP 500") if i.payload["text"] == "digest 1" else Delivered()
+        lambda i, _n: Retry("HTTP 500", S) if i.payload["text"] == "digest 1" else Delivered()
     )
     worker = OutboxWorker(db, slack, clock=clock)
     await worker.run_once()
@@ -547,7 +544,7 @@ async def test_a_page_dm_goes_out_while_the_thread_is_held_back(
     kinds = [(r.kind, r.payload["kind"]) for r in await rows(db)]
     assert kinds[-2:] == [("page", "page"), ("timeline", "page")]  # the DM, then the thread line
 
-    slack = FakeSlack(lambda i, _n: Delivered() if i.kind == "page" else Retry(60 * S, "HTTP 503"))
+    slack = FakeSlack(lambda i, _n: Delivered() if i.kind == "page" else Retry("HTTP 503", 60 * S))
     await OutboxWorker(db, slack, clock=clock).run_once()
     assert slack.arrived == [(1, "Paged @oncall (level 1, round 1) via slack")]
     [dm] = [r for r in await rows(db) if r.kind == "page"]

@@ -22,6 +22,7 @@ PURE = [
     "durations.py",
     "clock.py",
     "yamlfile.py",
+    "retry_outcome.py",
     "chat/commands/parse.py",
     "chat/commands/rollback.py",
     "chat/commands/types.py",

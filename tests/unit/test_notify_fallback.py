@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import ValidationError
-from bot.notify.base import Delivered, GiveUp, Notification, Outcome, Retry
+from bot.notify.base import Notification
 from bot.notify.fake import ScriptedChannel
 from bot.notify.fallback import FallbackPolicy, deliver, next_step
 from bot.notify.outbox import to_outbox_outcome
-from bot.outbox import retry as outbox
+from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from tests.support import FakeClock
 
 PAGE = Notification(
@@ -256,8 +256,8 @@ def test_headline_is_the_first_line() -> None:
 
 
 def test_outbox_bridge_backs_off_only_without_a_remote_wait() -> None:
-    assert to_outbox_outcome(Delivered("ok"), attempts=1) == outbox.Delivered()
-    assert to_outbox_outcome(GiveUp("no"), attempts=1) == outbox.GiveUp("no")
-    assert to_outbox_outcome(Retry("x"), attempts=3) == outbox.Retry(timedelta(seconds=4), "x")
+    assert to_outbox_outcome(Delivered("ok"), attempts=1) == Delivered()
+    assert to_outbox_outcome(GiveUp("no"), attempts=1) == GiveUp("no")
+    assert to_outbox_outcome(Retry("x"), attempts=3) == Retry("x", timedelta(seconds=4))
     waited = Retry("429", timedelta(seconds=30))
-    assert to_outbox_outcome(waited, attempts=3) == outbox.Retry(timedelta(seconds=30), "429")
+    assert to_outbox_outcome(waited, attempts=3) == Retry("429", timedelta(seconds=30))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.errors import ValidationError
-from bot.notify.base import Delivered, GiveUp, Notification, Retry
+from bot.notify.base import Notification
 from bot.notify.fallback import Attempt
 from bot.notify.retry_plan import (
     RetryJob,
@@ -27,6 +27,7 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
+from bot.retry_outcome import Delivered, GiveUp, Retry
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 POLICY = RetryPolicy()

@@ -9,17 +9,14 @@ import pytest
 from bot.outbox.retry import (
     MAX_AGE,
     MAX_BACKOFF,
-    MAX_RETRY_AFTER,
     PERMANENT,
     RETRYABLE,
-    Delivered,
-    GiveUp,
-    Retry,
     backoff,
     classify_slack_error,
     enforce_max_age,
     retry_after_delay,
 )
+from bot.retry_outcome import MAX_RETRY_AFTER, Delivered, GiveUp, Retry
 
 S = timedelta(seconds=1)
 
@@ -71,13 +68,13 @@ def test_retry_after_header(header: str | None, seconds: float) -> None:
 @pytest.mark.parametrize("attempts", [1, 4, 30])
 def test_429_waits_for_retry_after_whatever_the_attempt(attempts: int) -> None:
     outcome = classify(429, "ratelimited", "17", attempts=attempts)
-    assert outcome == Retry(17 * S, "rate limited by Slack (HTTP 429)")
-    assert classify(429, None, None, attempts=attempts) == Retry(S, outcome.reason)
+    assert outcome == Retry("rate limited by Slack (HTTP 429)", 17 * S)
+    assert classify(429, None, None, attempts=attempts) == Retry(outcome.reason, S)
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "rate_limited"])
 def test_ok_false_ratelimited_with_http_200_honours_retry_after_too(error: str) -> None:
-    assert classify(200, error, "9", attempts=5) == Retry(9 * S, "rate limited by Slack (HTTP 200)")
+    assert classify(200, error, "9", attempts=5) == Retry("rate limited by Slack (HTTP 200)", 9 * S)
 
 
 @pytest.mark.parametrize("attempts", [1, 3, 12])
@@ -94,13 +91,13 @@ def test_no_response_at_all_is_a_network_error_and_backs_off(
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 599, 408])
 @pytest.mark.parametrize("error", [None, "channel_not_found", "ratelimited"])
 def test_5xx_and_408_back_off_whatever_the_body_says(status: int, error: str | None) -> None:
-    assert classify(status, error, "60", attempts=3) == Retry(4 * S, f"HTTP {status} from Slack")
+    assert classify(status, error, "60", attempts=3) == Retry(f"HTTP {status} from Slack", 4 * S)
 
 
 @pytest.mark.parametrize("error", sorted(RETRYABLE - {"ratelimited", "rate_limited"}))
 def test_temporary_slack_errors_back_off(error: str) -> None:
     assert classify(200, error, None, attempts=2) == Retry(
-        2 * S, f"Slack error {error} (temporary)"
+        f"Slack error {error} (temporary)", 2 * S
     )
 
 
@@ -151,7 +148,7 @@ def test_a_4xx_with_a_temporary_slack_error_still_retries() -> None:
     [(timedelta(0), False), (MAX_AGE - S, False), (MAX_AGE, True), (MAX_AGE * 3, True)],
 )
 def test_a_retry_past_the_max_age_gives_up_and_says_so(age: timedelta, gives_up: bool) -> None:
-    retry = Retry(4 * S, "HTTP 503 from Slack")
+    retry = Retry("HTTP 503 from Slack", 4 * S)
     outcome = enforce_max_age(retry, age=age)
     if gives_up:
         assert outcome == GiveUp("still failing after 24 h, giving up: HTTP 503 from Slack")
@@ -160,7 +157,7 @@ def test_a_retry_past_the_max_age_gives_up_and_says_so(age: timedelta, gives_up:
 
 
 def test_max_age_is_configurable_and_leaves_other_outcomes_alone() -> None:
-    retry = Retry(S, "network error")
+    retry = Retry("network error", S)
     assert enforce_max_age(retry, age=2 * S, max_age=2 * S) == GiveUp(
         "still failing after 0.000555556 h, giving up: network error"
     )

@@ -73,10 +73,11 @@ from bot.evidence.plan import EVIDENCE
 from bot.incidents.service import IncidentService
 from bot.incidents.views import EventView, IncidentView
 from bot.outbox.feed import DM_APART
-from bot.outbox.retry import Delivered, GiveUp, Outcome, classify_slack_error
+from bot.outbox.retry import classify_slack_error
 from bot.outbox.tables import PAGE, OutboxRow
 from bot.outbox.worker import OutboxItem
 from bot.registry.base import ModelRegistry
+from bot.retry_outcome import Delivered, GiveUp, Outcome
 
 log = logging.getLogger(__name__)
 
