@@ -42,6 +42,7 @@ from bot.oncall.schedules.watch import HandoffWatch
 from bot.oncall.sla.report_service import ReportService
 from bot.oncall.sla.watch import WATCHED as SLA_WATCHED
 from bot.oncall.sla.watch import SlaWatch
+from bot.oncall.snooze.book import SnoozeBook
 from bot.oncall.snooze.service import SnoozeService
 from bot.playbooks.configured import load_configured_playbooks
 from bot.playbooks.history import RunLog
@@ -206,7 +207,7 @@ class Vigil:
             clock=clock,
             retrier=retrier,
             schedules=schedule_book.current,
-            snoozed=lambda n: snoozes.is_snoozed(n),  # built below: it needs the pager
+            snoozed=SnoozeBook(db).is_snoozed,
             reactor=reactor,
         )
         # Before timers.start: a timer kind must be registered before any overdue one fires.

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.chat.commands import render
 from bot.incidents.service import Change
+from bot.incidents.severity import mark
 from bot.incidents.views import IncidentView
 
 
@@ -38,9 +39,9 @@ def announcement(change: Change) -> str:
     view = change.incident
     match change.kind:
         case "sla":  # the SLA line already names the incident and the command to run
-            return f"{render.mark(view.severity)} {change.text}"
+            return f"{mark(view.severity)} {change.text}"
         case "snooze":  # likewise: "Snoozed #12: no pages until 02:30 UTC. …"
-            return f"{render.mark(view.severity)} 😴 {change.text}"
+            return f"{mark(view.severity)} 😴 {change.text}"
         case "opened":
             return render.headline(view, "opened") + "\n  Why: " + (view.severity_reason)
         case "severity":
@@ -56,7 +57,7 @@ def announcement(change: Change) -> str:
                 else ""
             )
             return (
-                f"{render.mark(view.severity)} {view.severity} #{view.id} {view.title}: "
+                f"{mark(view.severity)} {view.severity} #{view.id} {view.title}: "
                 f"{what}{still}. {render.next_step(view)}"
             )
 

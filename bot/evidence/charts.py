@@ -20,17 +20,34 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from matplotlib import dates as mdates
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
 
 from bot.quality.profile import CategoricalProfile, FeatureProfile, NumericProfile
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+def _mpl() -> ModuleType:
+    """Matplotlib, loaded at the first chart: it costs a third of a second, and a Vigil
+    whose incidents never need a chart (or a ``vigil`` verb) should not pay it at start.
+    (A third-party import inside a function on purpose; our own modules import at the top.)"""
+    import matplotlib.backends.backend_agg
+    import matplotlib.dates
+    import matplotlib.figure
+    import matplotlib.ticker
+
+    return matplotlib
+
+
+def _percent_axis(xmax: float, decimals: int | None = None) -> Any:
+    return _mpl().ticker.PercentFormatter(xmax, decimals=decimals)
+
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 4.0, 100
 MAX_BARS = 20
@@ -119,8 +136,9 @@ def _pool(
 
 
 def _figure() -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
+    mpl = _mpl()
+    fig = mpl.figure.Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+    mpl.backends.backend_agg.FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
 
@@ -183,7 +201,7 @@ def drift_chart(
             ha="right" if tilt else "center",
             fontsize=8,
         )
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_major_formatter(_percent_axis(1.0, decimals=0))
         ax.set_ylabel("share of rows")
         kind = "category" if isinstance(feature_profile, CategoricalProfile) else "value bin"
         ax.set_xlabel(f"{feature_profile.name} ({kind})")
@@ -206,7 +224,7 @@ def drift_chart(
 
 def _day_numbers(moments: Sequence[datetime]) -> Shares:
     """Matplotlib's date numbers (days since its epoch, UTC); ``matplotlib.dates`` is untyped."""
-    numbers = mdates.date2num(list(moments))  # type: ignore[no-untyped-call]
+    numbers = _mpl().dates.date2num(list(moments))
     return np.asarray(numbers, dtype=np.float64).reshape(len(moments))
 
 
@@ -303,7 +321,7 @@ def _frame(ax: Axes, times: Shares, series: list[Shares], sla: float | None) -> 
         ax.set_ylim(max(0.0, lo - pad), min(1.0, hi + pad) if hi <= 1.0 else hi + pad)
     else:
         ax.set_ylim(0.0, 1.0)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(_percent_axis(1.0))
     ax.set_ylabel("accuracy")
     ax.set_xlabel("time (UTC)")
     ax.grid(alpha=0.3)
@@ -314,9 +332,9 @@ def _frame(ax: Axes, times: Shares, series: list[Shares], sla: float | None) -> 
     if float(times.max() - times.min()) == 0.0:  # one moment: give it some room either side
         half = _SINGLE_SPAN / timedelta(days=1) / 2
         ax.set_xlim(float(times[0]) - half, float(times[0]) + half)
-    locator = mdates.AutoDateLocator(tz="UTC")  # type: ignore[no-untyped-call]
+    locator = _mpl().dates.AutoDateLocator(tz="UTC")
     ax.xaxis.set_major_locator(locator)
-    formatter = mdates.ConciseDateFormatter(locator, tz="UTC")  # type: ignore[no-untyped-call]
+    formatter = _mpl().dates.ConciseDateFormatter(locator, tz="UTC")
     ax.xaxis.set_major_formatter(formatter)
 
 
@@ -349,7 +367,7 @@ def importance_chart(
         ax.barh(y + 0.2, cur_share, 0.4, color=CURRENT_COLOR, label="now")
         ax.set_yticks(y, [_short(k) for k in ranked], fontsize=8)
         ax.invert_yaxis()  # most important at training time on top
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.xaxis.set_major_formatter(_percent_axis(1.0, decimals=0))
         ax.set_xlabel("share of the model's importance")
         _heading(fig, f"{model} · feature importance: training vs now (rank tau {tau:.2f})")
         ax.grid(axis="x", alpha=0.3)

@@ -23,9 +23,9 @@ rendering, of copies (profile, counts, history points), and the file write run i
 thread, so the loop keeps serving alerts meanwhile. The caller of the change (an alert post,
 a command) does wait for the charts, a fraction of a second, like it waits for paging.
 
-``bot.evidence.charts`` is imported on the first render, not with this module: matplotlib
-takes about 2 s to import, and every ``vigil`` command builds the app (which imports this
-module) while only a model-quality incident ever draws a chart.
+Matplotlib is loaded on the first render (``bot.evidence.charts._mpl``), not with this
+module: it takes a third of a second or more to import, and only a model-quality incident
+ever draws a chart.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from bot.clock import Clock
 from bot.durations import short_duration
 from bot.errors import NotFoundError
 from bot.evidence import plan
+from bot.evidence.charts import accuracy_chart, drift_chart, importance_chart
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.signals import SubjectPolicy
 from bot.incidents.states import OPEN_STATES
@@ -222,22 +223,16 @@ class EvidenceService:
 def _drift_png(
     profile: FeatureProfile, counts: IntArray, *, model: str, psi: float, window_text: str
 ) -> bytes:
-    from bot.evidence.charts import drift_chart  # deferred: see the module docstring
-
     return drift_chart(profile, counts, model=model, psi=psi, window_text=window_text)
 
 
 def _importance_png(
     reference: Mapping[str, float], current: Mapping[str, float], *, model: str, tau: float
 ) -> bytes:
-    from bot.evidence.charts import importance_chart  # deferred: see the module docstring
-
     return importance_chart(reference, current, model=model, tau=tau)
 
 
 def _accuracy_png(points: Sequence[AccuracyPoint], *, model: str, sla: float | None) -> bytes:
-    from bot.evidence.charts import accuracy_chart  # deferred: see the module docstring
-
     return accuracy_chart(points, model=model, sla=sla)
 
 

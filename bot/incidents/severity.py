@@ -11,3 +11,11 @@ from typing import Literal
 
 Severity = Literal["P1", "P2", "P3", "P4"]
 SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")
+
+MARKS: dict[str, str] = {"P1": "🔴", "P2": "🟠", "P3": "🟡", "P4": "🔵"}
+"""The colour every surface shows a severity with (card, page, console line)."""
+
+
+def mark(severity: str) -> str:
+    """The severity's colour mark; a grey one for anything else (never a crash)."""
+    return MARKS.get(severity, "⚪")

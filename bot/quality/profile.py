@@ -182,19 +182,6 @@ class ReferenceProfile:
                 return profile
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict; ``from_dict(to_dict())`` gives back an equal profile."""
-        from bot.quality.profile_dict import profile_to_dict  # imports this module
-
-        return profile_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: object) -> ReferenceProfile:
-        """Rebuild a profile, raising ``ValidationError`` naming the first bad key."""
-        from bot.quality.profile_dict import profile_from_dict  # imports this module
-
-        return profile_from_dict(data)
-
 
 def _float_items(items: list[Any], field: str) -> FloatArray:
     if set(map(type, items)) <= {int, float, type(None)}:

@@ -19,13 +19,10 @@ from bot.db import Database
 from bot.errors import TransitionError
 from bot.incidents import store
 from bot.incidents.service import IncidentService
-from bot.outbox import (
-    OutboxItem,
-    OutboxRow,
-    OutboxWorker,
-    classify_slack_error,
-    install_feed,
-)
+from bot.outbox.feed import install_feed
+from bot.outbox.retry import classify_slack_error
+from bot.outbox.tables import OutboxRow
+from bot.outbox.worker import OutboxItem, OutboxWorker
 from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.tables import TimelineEvent
 from tests.support import FakeClock

@@ -16,7 +16,6 @@ from bot.oncall.paging.escalation import (
     parse_policy,
     plan,
 )
-from tests.unit.test_layering import BOT, FORBIDDEN, _imports
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -254,14 +253,3 @@ def test_parse_errors_name_the_key(raw: object, key: str, message: str) -> None:
     assert info.value.key == key
     assert info.value.where == "vigil.yaml"
     assert str(info.value).startswith(f"vigil.yaml: {key}: ")
-
-
-@pytest.mark.parametrize("module", ["oncall/paging/escalation.py", "oncall/schedules/roster.py"])
-def test_oncall_modules_stay_pure(module: str) -> None:
-    bad = {
-        name
-        for name in _imports(BOT / module)
-        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
-        or name.startswith(("bot.timers", "apscheduler"))
-    }
-    assert not bad, f"{module} imports I/O modules: {sorted(bad)}"

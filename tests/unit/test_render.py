@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.commands import render
+from bot.incidents.severity import mark as severity_mark
 from bot.incidents.views import AlertView, EventView, IncidentSummary, IncidentView
 from bot.pagination import Page
 
@@ -99,11 +100,11 @@ NEXT_STEP = [
 
 @pytest.mark.parametrize(("severity", "mark"), MARKS)
 def test_each_severity_has_its_own_mark(severity: str, mark: str) -> None:
-    assert render.mark(severity) == mark
+    assert severity_mark(severity) == mark
 
 
 def test_an_unknown_severity_gets_a_neutral_mark_rather_than_an_error() -> None:
-    assert render.mark("P9") == "⚪"
+    assert severity_mark("P9") == "⚪"
     assert render.headline(view(severity="P9"), "opened").startswith("⚪ P9 #7 ")
 
 

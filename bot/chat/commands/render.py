@@ -9,15 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.incidents.severity import mark
 from bot.incidents.views import IncidentSummary, IncidentView
 from bot.pagination import Page
 
-SEVERITY_MARK = {"P1": "🔴", "P2": "🟠", "P3": "🟡", "P4": "🔵"}
 _TIMELINE_SHOWN = 15
-
-
-def mark(severity: str) -> str:
-    return SEVERITY_MARK.get(severity, "⚪")
 
 
 def _when(at: datetime | None) -> str:

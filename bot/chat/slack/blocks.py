@@ -37,6 +37,7 @@ from bot.chat.slack.modals import (
     new_incident_modal,
     parse_new_incident_submission,
 )
+from bot.incidents.severity import mark
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import AlertView, EventView, FiringDigest, IncidentView
 
@@ -319,7 +320,7 @@ def incident_card(
         opened += f" · resolved {_hhmm(view.resolved_at)}"
     fields = [
         _md(f"*State*\n{view.state}", FIELD_TEXT_MAX),
-        _md(f"*Severity*\n{render.mark(view.severity)} {escape(view.severity)}", FIELD_TEXT_MAX),
+        _md(f"*Severity*\n{mark(view.severity)} {escape(view.severity)}", FIELD_TEXT_MAX),
         _md(f"*Commander*\n{commander}", FIELD_TEXT_MAX),
         *_subject_fields(view),
     ]
@@ -327,7 +328,7 @@ def incident_card(
         {
             "type": "header",
             "text": _plain(
-                f"{render.mark(view.severity)} {view.severity} #{view.id} {view.title}",
+                f"{mark(view.severity)} {view.severity} #{view.id} {view.title}",
                 HEADER_TEXT_MAX,
             ),
         },
@@ -347,7 +348,7 @@ def _event_emoji(event: EventView) -> str:
     if event.kind == "state":
         return _STATE_EMOJI.get(str(event.data.get("to")), "🔁")
     if event.kind == "severity":
-        return render.mark(str(event.data.get("to")))
+        return mark(str(event.data.get("to")))
     return _EMOJI.get(event.kind, "•")
 
 

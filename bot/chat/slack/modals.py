@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from bot.chat.commands.render import mark
+from bot.incidents.severity import mark
 
 NEW_INCIDENT_CALLBACK = "vigil_new_incident"
 # block_id == action_id for each input: one element per block, and one name to look up.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.chat.commands import render
+from bot.incidents.severity import mark
 from bot.incidents.views import IncidentView
 from bot.oncall.paging.escalation import PageStep
 
@@ -49,7 +49,7 @@ def timer_key(incident_id: int) -> str:
 def page_text(view: IncidentView, step: PageStep, next_at: datetime | None, after: str) -> str:
     """The page, first line first: what, how bad, what to do, and what happens if nobody does."""
     head = (
-        f"{render.mark(view.severity)} {view.severity} #{view.id} {view.title} — you are paged "
+        f"{mark(view.severity)} {view.severity} #{view.id} {view.title} — you are paged "
         f"(level {step.level}). Acknowledge: /incident ack {view.id}"
     )
     if next_at is not None and after:

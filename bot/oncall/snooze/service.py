@@ -67,6 +67,7 @@ from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import IncidentView
 from bot.oncall.paging.plans import owned_by
+from bot.oncall.snooze.book import SnoozeBook
 from bot.oncall.snooze.metrics import named_in_full
 from bot.oncall.snooze.progress import (
     Point,
@@ -161,6 +162,7 @@ class SnoozeService:
         self._incidents = incidents
         self._timers = timers
         self._pager = pager
+        self._book = SnoozeBook(db)
         self._clock = clock
         self._tz = tz
         self._max_gap = max_gap
@@ -414,19 +416,12 @@ class SnoozeService:
             await self._over(watch.incident_id, look)
 
     async def is_snoozed(self, incident_id: int) -> bool:
-        """Is a snooze running? The Pager asks before it starts paging a newly severe incident:
-        raising a snoozed incident to P1 must not page over the snooze someone chose."""
-        return await self.active(incident_id) is not None
-
-    # -- the table ---------------------------------------------------------------------------
+        """Is a snooze running? (``SnoozeBook``, which the Pager asks directly.)"""
+        return await self._book.is_snoozed(incident_id)
 
     async def active(self, incident_id: int) -> SnoozeRow | None:
         """The incident's snooze while it runs; None when there is none or it is over."""
-        stmt = select(SnoozeRow).where(
-            col(SnoozeRow.incident_id) == incident_id, col(SnoozeRow.ended_at).is_(None)
-        )
-        async with self._db.read() as s, s.begin():
-            return (await s.exec(stmt)).first()
+        return await self._book.active(incident_id)
 
     async def _end(self, row: SnoozeRow, now: datetime, why: str) -> bool:
         """Mark the snooze over, if nobody has (the claim every end goes through)."""
