@@ -24,7 +24,7 @@ Why it works this way:
   leaves the row claimed; when the lease ends it is attempted again, with ``attempts``
   saying so, and the deliverer makes that attempt safe: ``chat.update`` is idempotent, and
   every posted message carries ``metadata`` with the outbox id, which a later attempt looks
-  for before posting (``bot.chat.slack.deliver``). So a kill at any moment leaves neither a
+  for before posting (``bot.chat.slack.outbound``). So a kill at any moment leaves neither a
   gap nor a duplicate.
 - **A short lease, renewed.** The lease is ``LEASE`` (15 s) and is renewed every third of
   it while the delivery is in flight, so a slow Slack (each Web API call may take up to its

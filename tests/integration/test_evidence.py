@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
-from bot.chat.slack.deliver import UPLOAD_TRIES
+from bot.chat.slack.outbound.thread import UPLOAD_TRIES
 from bot.evidence.service import EvidenceService
 from bot.incidents.views import IncidentView
 from bot.ingest.generic import parse_generic

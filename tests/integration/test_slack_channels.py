@@ -23,7 +23,7 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 
 from bot.chat.slack import backend as slack_backend
 from bot.chat.slack import blocks
-from bot.chat.slack.deliver import channel_name
+from bot.chat.slack.outbound.channels import channel_name
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config import load_settings
 from bot.errors import ConfigError

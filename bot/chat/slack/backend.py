@@ -1,7 +1,7 @@
 """Slack as Vigil's chat backend: what the core tells a backend goes through the outbox.
 
 Announcements and pages are not sent from here: each is a timeline entry, and the outbox
-(``bot.chat.slack.deliver``) turns it into the card update, the thread reply and the page DM,
+(``bot.chat.slack.outbound``) turns it into the card update, the thread reply and the page DM,
 durably and in order. A notice (a handoff) is an outbox row of its own, written here and
 posted to the alerts channel by the same worker. This object exists so the core sees Slack as
 a backend like the console (the pager names it in "Paged @maya via slack") and so start/stop

@@ -5,7 +5,7 @@ the same ``CommandRunner`` the console uses, and its ``Reply`` becomes an epheme
 in-channel response. Every listener acknowledges first, within Slack's 3 seconds, and does
 the database and playbook work afterwards, answering through ``response_url``. What goes
 *out* because something changed (cards, thread replies, page DMs) does not go through here
-but through the outbox (``bot.chat.slack.deliver``), so nothing is lost when Slack is down.
+but through the outbox (``bot.chat.slack.outbound``), so nothing is lost when Slack is down.
 
 No Web API call is made on a request's path before the ack: Bolt's usual single-workspace
 authorization calls ``auth.test`` there, and after a restart while Slack's Web API was

@@ -12,10 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.commands.run import CommandRunner
 from bot.chat.slack.backend import SlackBackend
-from bot.chat.slack.deliver import SlackDeliverer
 from bot.chat.slack.front import SlackFront
 from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NoticeQueue
+from bot.chat.slack.outbound.deliver import SlackDeliverer
 from bot.chat.slack.settings import SlackSettings
 from bot.clock import Clock
 from bot.db import Database
