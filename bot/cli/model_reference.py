@@ -2,7 +2,7 @@
 store it as the model's reference, the profile production rows are judged against.
 
 Its own module because it is the one model action that reads a file: the reader
-(``bot.monitoring.reference_file``, with pyarrow and numpy) loads only for it, not for
+(``bot.monitoring.reference``, with pyarrow and numpy) loads only for it, not for
 ``vigil model list`` and the other registry actions (:mod:`bot.cli.model`).
 """
 
@@ -17,7 +17,9 @@ from bot.cli.database import once, printed
 from bot.clock import utcnow
 from bot.db import Database
 from bot.errors import VigilError
-from bot.monitoring.reference_file import Roles, load_reference, parse_importances
+from bot.monitoring.reference.importances import parse_importances
+from bot.monitoring.reference.load import load_reference
+from bot.monitoring.reference.roles import Roles
 from bot.monitoring.store import ReferenceStore
 from bot.quality.binning import DEFAULT_BINS
 from bot.registry.base import ModelRegistry

@@ -13,13 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from bot.errors import ValidationError
-from bot.monitoring.reference_file import (
-    Roles,
-    load_reference,
-    parse_importances,
-    read_columns,
-    read_header,
-)
+from bot.monitoring.reference.columns import read_columns, read_header
+from bot.monitoring.reference.importances import parse_importances
+from bot.monitoring.reference.load import load_reference
+from bot.monitoring.reference.roles import Roles
 from bot.quality.data import check_rows
 from bot.quality.profile import CategoricalProfile, NumericProfile
 from bot.quality.profile_dict import profile_from_dict, profile_to_dict
