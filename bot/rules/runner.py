@@ -27,7 +27,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
-from bot.incidents.ingest import AlertIngestor, IngestOutcome
+from bot.incidents.ingest import AlertIngestor
+from bot.incidents.intake.apply import IngestOutcome
 from bot.metrics import Metrics
 from bot.rules.alerts import to_alert_in
 from bot.rules.effective import Subjects

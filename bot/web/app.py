@@ -28,7 +28,8 @@ from bot.errors import (
     ValidationError,
 )
 from bot.heartbeats.service import HeartbeatService
-from bot.incidents.ingest import AlertIngestor, IngestOutcome
+from bot.incidents.ingest import AlertIngestor
+from bot.incidents.intake.apply import IngestOutcome
 from bot.incidents.service import IncidentService
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
