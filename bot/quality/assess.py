@@ -19,7 +19,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bot.quality.drift import kl_counts, psi_counts
+from bot.quality.drift.divergence import kl_counts, psi_counts
 from bot.quality.estimate import AccuracyEstimate, estimate_from_sums
 from bot.quality.performance import Metrics
 from bot.quality.profile import ReferenceProfile

@@ -32,16 +32,11 @@ import numpy.typing as npt
 from scipy import special  # type: ignore[import-untyped, unused-ignore]
 
 from bot.errors import ValidationError
-from bot.quality.drift import (
-    Column,
-    FloatArray,
-    Kind,
-    category_counts,
-    js_counts,
-    ks,
-    numeric_values,
-    wasserstein_normed,
-)
+from bot.quality.drift.divergence import js_counts
+from bot.quality.drift.inputs import Column, FloatArray, Kind, numeric_values
+from bot.quality.drift.samples import category_counts
+from bot.quality.drift.stat_tests import ks
+from bot.quality.drift.wasserstein import wasserstein_normed
 
 DISCRETE_MAX = 20
 """A numeric reference with at most this many distinct values is compared value by value."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bot.quality.binning import bin_counts, quantile_edges
-from bot.quality.drift import psi_counts
+from bot.quality.drift.divergence import psi_counts
 
 
 def test_a_rare_flag_gets_a_bin_per_value_so_its_shift_shows() -> None:

@@ -16,9 +16,14 @@ import pytest
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from bot.errors import ValidationError
-from bot.quality import drift as d
 from bot.quality import evidently_compat as ec
 from bot.quality.binning import bin_counts, quantile_edges
+from bot.quality.drift.divergence import js, js_counts, kl, kl_counts, psi, psi_counts
+from bot.quality.drift.inputs import DEFAULT_MIN_STD, Kind, StatTestResult
+from bot.quality.drift.methods import DriftScore, default_method, drift_score, get_method
+from bot.quality.drift.samples import category_counts, histogram_counts
+from bot.quality.drift.stat_tests import chi_square, chi_square_counts, ks, ks_counts
+from bot.quality.drift.wasserstein import wasserstein_counts, wasserstein_normed
 
 RNG_SEED = 20240601
 
@@ -41,15 +46,15 @@ def _js(p: list[float], q: list[float]) -> float:
 
 def test_psi_counts_matches_the_formula() -> None:
     expected = (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(0.75 / 0.5)
-    assert d.psi_counts([50, 50], [25, 75]) == pytest.approx(expected)
-    assert d.psi_counts([0.5, 0.5], [0.25, 0.75]) == pytest.approx(expected)  # scale-free
+    assert psi_counts([50, 50], [25, 75]) == pytest.approx(expected)
+    assert psi_counts([0.5, 0.5], [0.25, 0.75]) == pytest.approx(expected)  # scale-free
 
 
 def test_kl_counts_matches_the_formula_and_is_not_symmetric() -> None:
     forward = 0.25 * math.log(0.25 / 0.5) + 0.75 * math.log(0.75 / 0.5)
     backward = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
-    assert d.kl_counts([1, 3], [1, 1]) == pytest.approx(forward)
-    assert d.kl_counts([1, 1], [1, 3]) == pytest.approx(backward)
+    assert kl_counts([1, 3], [1, 1]) == pytest.approx(forward)
+    assert kl_counts([1, 1], [1, 3]) == pytest.approx(backward)
     assert forward != pytest.approx(backward)
 
 
@@ -60,11 +65,11 @@ def test_kl_counts_matches_the_formula_and_is_not_symmetric() -> None:
 def test_js_counts_matches_the_formula(ref: list[float], cur: list[float]) -> None:
     p = [x / sum(ref) for x in ref]
     q = [x / sum(cur) for x in cur]
-    assert d.js_counts(ref, cur) == pytest.approx(_js(p, q))
+    assert js_counts(ref, cur) == pytest.approx(_js(p, q))
 
 
 def test_js_of_disjoint_distributions_is_its_bound() -> None:
-    assert d.js_counts([1, 0], [0, 1]) == pytest.approx(math.sqrt(math.log(2)))
+    assert js_counts([1, 0], [0, 1]) == pytest.approx(math.sqrt(math.log(2)))
 
 
 @pytest.mark.parametrize(
@@ -81,21 +86,21 @@ def test_js_of_disjoint_distributions_is_its_bound() -> None:
 def test_chi_square_counts_matches_the_formula(
     ref: list[float], cur: list[float], statistic: float, p_value: float
 ) -> None:
-    result = d.chi_square_counts(ref, cur)
+    result = chi_square_counts(ref, cur)
     assert result.statistic == pytest.approx(statistic)
     assert result.p_value == pytest.approx(p_value)
 
 
 def test_ks_counts_is_the_largest_cdf_gap_at_the_edges() -> None:
     # CDFs [0.25, 0.5, 1] and [0.5, 0.75, 1] → 0.25; Smirnov's p with n m / (n + m) = 2 rows
-    result = d.ks_counts([1, 1, 2], [2, 1, 1])
+    result = ks_counts([1, 1, 2], [2, 1, 1])
     assert result.statistic == pytest.approx(0.25)
     assert result.p_value == pytest.approx(stats.kstwo.sf(0.25, 2))
 
 
 def test_wasserstein_counts_puts_rows_at_bin_midpoints() -> None:
     # bins [0, 1) and [1, 2]: midpoints 0.5 and 1.5; CDF gap 0.5 over a distance of 1
-    value = d.wasserstein_counts([1, 1], [0, 1], [1.0], low=0.0, high=2.0, ref_std=0.5)
+    value = wasserstein_counts([1, 1], [0, 1], [1.0], low=0.0, high=2.0, ref_std=0.5)
     assert value == pytest.approx(0.5 / 0.5)
 
 
@@ -103,7 +108,7 @@ def test_wasserstein_counts_is_exact_when_values_sit_at_midpoints() -> None:
     reference = np.repeat([0.5, 1.5, 2.5], [10, 30, 10])
     current = np.repeat([0.5, 1.5, 2.5], [25, 20, 5])
     edges = np.array([1.0, 2.0])
-    value = d.wasserstein_counts(
+    value = wasserstein_counts(
         bin_counts(reference, edges),
         bin_counts(current, edges),
         edges,
@@ -111,12 +116,12 @@ def test_wasserstein_counts_is_exact_when_values_sit_at_midpoints() -> None:
         high=3.0,
         ref_std=float(np.std(reference)),
     )
-    assert value == pytest.approx(d.wasserstein_normed(reference, current))
+    assert value == pytest.approx(wasserstein_normed(reference, current))
 
 
 def test_wasserstein_counts_floors_a_zero_reference_std() -> None:
-    value = d.wasserstein_counts([1, 1], [0, 1], [1.0], low=0.0, high=2.0, ref_std=0.0)
-    assert value == pytest.approx(0.5 / d.DEFAULT_MIN_STD)
+    value = wasserstein_counts([1, 1], [0, 1], [1.0], low=0.0, high=2.0, ref_std=0.0)
+    assert value == pytest.approx(0.5 / DEFAULT_MIN_STD)
 
 
 # --- empty bins --------------------------------------------------------------------------------
@@ -126,34 +131,34 @@ def test_an_empty_bin_gets_eps_and_the_vector_is_renormalised() -> None:
     eps = 1e-4
     p = [1 / (1 + eps), eps / (1 + eps)]
     q = [0.5, 0.5]
-    assert d.psi_counts([10, 0], [5, 5], eps=eps) == pytest.approx(_psi(p, q))
-    assert d.kl_counts([10, 0], [5, 5], eps=eps) == pytest.approx(_kl(p, q))
-    assert math.isfinite(d.psi_counts([10, 0], [0, 10]))
+    assert psi_counts([10, 0], [5, 5], eps=eps) == pytest.approx(_psi(p, q))
+    assert kl_counts([10, 0], [5, 5], eps=eps) == pytest.approx(_kl(p, q))
+    assert math.isfinite(psi_counts([10, 0], [0, 10]))
 
 
 def test_a_larger_eps_softens_an_empty_bin() -> None:
-    assert d.psi_counts([10, 0], [5, 5], eps=1e-2) < d.psi_counts([10, 0], [5, 5], eps=1e-6)
+    assert psi_counts([10, 0], [5, 5], eps=1e-2) < psi_counts([10, 0], [5, 5], eps=1e-6)
 
 
 def test_a_bin_empty_on_both_sides_is_ignored() -> None:
-    assert d.psi_counts([5, 0, 5], [2, 0, 8]) == pytest.approx(d.psi_counts([5, 5], [2, 8]))
-    assert d.chi_square_counts([5, 0, 5], [2, 0, 8]) == d.chi_square_counts([5, 5], [2, 8])
+    assert psi_counts([5, 0, 5], [2, 0, 8]) == pytest.approx(psi_counts([5, 5], [2, 8]))
+    assert chi_square_counts([5, 0, 5], [2, 0, 8]) == chi_square_counts([5, 5], [2, 8])
 
 
 def test_a_category_new_in_current_is_strong_chi_square_evidence() -> None:
-    result = d.chi_square_counts([50, 50, 0], [45, 45, 10])
+    result = chi_square_counts([50, 50, 0], [45, 45, 10])
     assert math.isfinite(result.statistic)
     assert result.p_value < 1e-6
 
 
 def test_chi_square_with_one_category_on_both_sides_sees_nothing() -> None:
-    assert d.chi_square_counts([10, 0], [7, 0]) == d.StatTestResult(0.0, 1.0)
+    assert chi_square_counts([10, 0], [7, 0]) == StatTestResult(0.0, 1.0)
 
 
 # --- properties --------------------------------------------------------------------------------
 
 
-DISTANCES: list[Callable[[Any, Any], float]] = [d.psi_counts, d.kl_counts, d.js_counts]
+DISTANCES: list[Callable[[Any, Any], float]] = [psi_counts, kl_counts, js_counts]
 
 
 @pytest.mark.parametrize("distance", DISTANCES)
@@ -162,19 +167,19 @@ def test_identical_counts_score_zero(distance: Callable[[Any, Any], float]) -> N
     assert distance([3, 7, 10], [30, 70, 100]) == pytest.approx(0.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("distance", [d.psi_counts, d.js_counts])
+@pytest.mark.parametrize("distance", [psi_counts, js_counts])
 def test_psi_and_js_are_symmetric(distance: Callable[[Any, Any], float]) -> None:
     assert distance([1, 3, 6], [4, 4, 2]) == pytest.approx(distance([4, 4, 2], [1, 3, 6]))
 
 
 def test_identical_samples_are_not_drift() -> None:
     sample = np.random.default_rng(RNG_SEED).normal(size=500)
-    assert d.psi(sample, sample) == pytest.approx(0.0, abs=1e-12)
-    assert d.js(sample, sample) == pytest.approx(0.0, abs=1e-12)
-    assert d.wasserstein_normed(sample, sample) == pytest.approx(0.0, abs=1e-12)
-    assert d.ks(sample, sample) == d.StatTestResult(0.0, 1.0)
+    assert psi(sample, sample) == pytest.approx(0.0, abs=1e-12)
+    assert js(sample, sample) == pytest.approx(0.0, abs=1e-12)
+    assert wasserstein_normed(sample, sample) == pytest.approx(0.0, abs=1e-12)
+    assert ks(sample, sample) == StatTestResult(0.0, 1.0)
     labels = ["a", "b", "b", "c"] * 25
-    assert d.chi_square(labels, labels).p_value == pytest.approx(1.0)
+    assert chi_square(labels, labels).p_value == pytest.approx(1.0)
 
 
 SHIFTS = [0.0, 0.2, 0.5, 1.0, 2.0]
@@ -183,12 +188,12 @@ SHIFTS = [0.0, 0.2, 0.5, 1.0, 2.0]
 @pytest.mark.parametrize(
     "score",
     [
-        d.psi,
-        d.kl,
-        d.js,
-        d.wasserstein_normed,
-        lambda r, c: d.psi(r, c, binning="equal_width"),
-        lambda r, c: d.ks(r, c).statistic,
+        psi,
+        kl,
+        js,
+        wasserstein_normed,
+        lambda r, c: psi(r, c, binning="equal_width"),
+        lambda r, c: ks(r, c).statistic,
     ],
     ids=["psi", "kl", "js", "wasserstein", "psi-equal-width", "ks-statistic"],
 )
@@ -203,7 +208,7 @@ def test_scores_grow_with_the_mean_shift(score: Callable[[Any, Any], float]) -> 
 def test_ks_p_value_falls_as_the_shift_grows() -> None:
     rng = np.random.default_rng(RNG_SEED)
     reference, current = rng.normal(size=300), rng.normal(size=200)
-    p_values = [d.ks(reference, current + shift).p_value for shift in SHIFTS]
+    p_values = [ks(reference, current + shift).p_value for shift in SHIFTS]
     assert p_values == sorted(p_values, reverse=True)
     assert p_values[0] > 0.05 > p_values[2]
 
@@ -214,29 +219,29 @@ def test_wasserstein_equals_scipy_divided_by_the_reference_std(n: int, m: int) -
     reference = rng.normal(size=n)
     current = np.round(rng.normal(0.3, 2.0, size=m), 1)  # ties included
     expected = stats.wasserstein_distance(reference, current) / np.std(reference)
-    assert d.wasserstein_normed(reference, current) == pytest.approx(expected, rel=1e-12)
+    assert wasserstein_normed(reference, current) == pytest.approx(expected, rel=1e-12)
 
 
 def test_raw_psi_equals_psi_of_the_streaming_counts() -> None:
     rng = np.random.default_rng(RNG_SEED)
     reference, current = rng.normal(size=1000), rng.normal(0.3, 1.0, size=800)
-    edges, ref_counts, cur_counts = d.histogram_counts(reference, current)
+    edges, ref_counts, cur_counts = histogram_counts(reference, current)
     np.testing.assert_array_equal(edges, quantile_edges(reference))
     np.testing.assert_array_equal(ref_counts, bin_counts(reference, edges))
     np.testing.assert_array_equal(cur_counts, bin_counts(current, edges))
-    assert d.psi(reference, current) == pytest.approx(d.psi_counts(ref_counts, cur_counts))
+    assert psi(reference, current) == pytest.approx(psi_counts(ref_counts, cur_counts))
 
 
 def test_binned_ks_never_overstates_the_exact_statistic() -> None:
     rng = np.random.default_rng(RNG_SEED)
     reference, current = rng.normal(size=1000), rng.normal(0.2, 1.3, size=700)
-    _, ref_counts, cur_counts = d.histogram_counts(reference, current)
-    exact = d.ks(reference, current).statistic
-    assert 0 < d.ks_counts(ref_counts, cur_counts).statistic <= exact
+    _, ref_counts, cur_counts = histogram_counts(reference, current)
+    exact = ks(reference, current).statistic
+    assert 0 < ks_counts(ref_counts, cur_counts).statistic <= exact
 
 
 def test_current_values_beyond_the_reference_range_land_in_the_outer_bins() -> None:
-    _, ref_counts, cur_counts = d.histogram_counts(np.arange(100.0), [-50.0, 500.0, 50.0])
+    _, ref_counts, cur_counts = histogram_counts(np.arange(100.0), [-50.0, 500.0, 50.0])
     assert (cur_counts[0], cur_counts[-1], int(cur_counts.sum())) == (1, 1, 3)
     assert int(ref_counts.sum()) == 100
 
@@ -245,28 +250,28 @@ def test_current_values_beyond_the_reference_range_land_in_the_outer_bins() -> N
 
 
 def test_categories_align_on_the_union_and_unseen_ones_get_their_own_bucket() -> None:
-    categories, ref, cur = d.category_counts(["a", "a", "b"], ["a", "c"])
+    categories, ref, cur = category_counts(["a", "a", "b"], ["a", "c"])
     assert categories == ["a", "b", "c"]
     assert ref.tolist() == [2, 1, 0]
     assert cur.tolist() == [1, 0, 1]
 
 
 def test_object_and_integer_categories_are_counted() -> None:
-    assert d.category_counts(np.array(["x", "y", "x"], dtype=object), ["y"])[0] == ["x", "y"]
-    categories, ref, cur = d.category_counts([3, 1, 3], [1, 2])
+    assert category_counts(np.array(["x", "y", "x"], dtype=object), ["y"])[0] == ["x", "y"]
+    categories, ref, cur = category_counts([3, 1, 3], [1, 2])
     assert (categories, ref.tolist(), cur.tolist()) == ([1, 2, 3], [1, 0, 2], [1, 1, 0])
 
 
 def test_categorical_psi_and_js_match_the_formula() -> None:
     reference = ["a"] * 50 + ["b"] * 50
     current = ["a"] * 25 + ["b"] * 75
-    assert d.psi(reference, current, kind="categorical") == pytest.approx(
+    assert psi(reference, current, kind="categorical") == pytest.approx(
         _psi([0.5, 0.5], [0.25, 0.75])
     )
-    assert d.js(reference, current, kind="categorical") == pytest.approx(
+    assert js(reference, current, kind="categorical") == pytest.approx(
         _js([0.5, 0.5], [0.25, 0.75])
     )
-    assert d.chi_square(reference, current).statistic == pytest.approx(25**2 / 50 * 2)
+    assert chi_square(reference, current).statistic == pytest.approx(25**2 / 50 * 2)
 
 
 # --- registry and defaults ---------------------------------------------------------------------
@@ -282,8 +287,8 @@ def test_categorical_psi_and_js_match_the_formula() -> None:
         ("categorical", 10**6, "js"),
     ],
 )
-def test_default_method_by_kind_and_size(kind: d.Kind, n_rows: int, method: str) -> None:
-    assert d.default_method(kind, n_rows) == method
+def test_default_method_by_kind_and_size(kind: Kind, n_rows: int, method: str) -> None:
+    assert default_method(kind, n_rows) == method
 
 
 @pytest.mark.parametrize(
@@ -300,7 +305,7 @@ def test_default_method_by_kind_and_size(kind: d.Kind, n_rows: int, method: str)
 def test_registry_knows_thresholds_and_direction(
     name: str, threshold: float, is_p_value: bool
 ) -> None:
-    method = d.get_method(name)
+    method = get_method(name)
     assert (method.threshold, method.is_p_value) == (threshold, is_p_value)
 
 
@@ -316,23 +321,23 @@ def test_registry_knows_thresholds_and_direction(
     ],
 )
 def test_judge_compares_in_the_method_direction(name: str, value: float, drifted: bool) -> None:
-    score = d.get_method(name).judge(value)
-    assert score == d.DriftScore(name, value, d.get_method(name).threshold, drifted)
+    score = get_method(name).judge(value)
+    assert score == DriftScore(name, value, get_method(name).threshold, drifted)
 
 
 def test_judge_takes_a_custom_threshold() -> None:
-    assert d.get_method("psi").judge(0.15, 0.1) == d.DriftScore("psi", 0.15, 0.1, True)
+    assert get_method("psi").judge(0.15, 0.1) == DriftScore("psi", 0.15, 0.1, True)
 
 
 def test_drift_score_picks_the_default_for_the_sample() -> None:
     rng = np.random.default_rng(RNG_SEED)
-    big = d.drift_score(rng.normal(size=2000), rng.normal(1.0, 1.0, 2000), kind="numeric")
+    big = drift_score(rng.normal(size=2000), rng.normal(1.0, 1.0, 2000), kind="numeric")
     assert (big.method, big.drifted) == ("wasserstein", True)
-    small = d.drift_score(rng.normal(size=200), rng.normal(size=200), kind="numeric")
+    small = drift_score(rng.normal(size=200), rng.normal(size=200), kind="numeric")
     assert (small.method, small.drifted) == ("ks", False)
-    labels = d.drift_score(["a", "b"] * 50, ["a", "b"] * 50, kind="categorical")
+    labels = drift_score(["a", "b"] * 50, ["a", "b"] * 50, kind="categorical")
     assert (labels.method, labels.value, labels.drifted) == ("chi_square", 1.0, False)
-    named = d.drift_score(["a", "b"] * 50, ["a"] * 100, kind="categorical", method="psi")
+    named = drift_score(["a", "b"] * 50, ["a"] * 100, kind="categorical", method="psi")
     assert (named.method, named.drifted) == ("psi", True)
 
 
@@ -427,68 +432,68 @@ def test_evidently_wasserstein_and_ks() -> None:
 NAN, INF = float("nan"), float("inf")
 EDGES = [1.0]
 BAD_INPUT: list[tuple[str, Callable[[], object], str, str]] = [
-    ("no bins", lambda: d.psi_counts([], [1]), "reference", "has no bins"),
-    ("bin mismatch", lambda: d.js_counts([1, 2], [1, 2, 3]), "current", "has 3 bins but"),
-    ("negative", lambda: d.kl_counts([1, -2], [1, 1]), "reference", "negative count (-2 in bin 1)"),
-    ("zero total", lambda: d.psi_counts([1, 1], [0, 0]), "current", "counts sum to zero"),
-    ("nan count", lambda: d.ks_counts([1, NAN], [1, 1]), "reference", "NaN or infinite counts"),
-    ("2-d counts", lambda: d.psi_counts([[1, 2]], [1, 2]), "reference", "flat list of counts"),
-    ("text counts", lambda: d.psi_counts(["a"], [1]), "reference", "list of counts"),
-    ("eps zero", lambda: d.psi_counts([1], [1], eps=0.0), "eps", "between 0 and 1"),
-    ("eps one", lambda: d.chi_square_counts([1], [1], eps=1.0), "eps", "between 0 and 1"),
-    ("empty sample", lambda: d.psi([], [1.0, 2.0]), "reference", "has no values"),
-    ("nan sample", lambda: d.psi([1, 2, NAN], [1, 2]), "reference", "contains 1 NaN or infinite"),
-    ("inf current", lambda: d.ks([1, 2], [1, INF]), "current", "NaN or infinite values"),
-    ("text sample", lambda: d.wasserstein_normed(["a"], [1]), "reference", "must be numbers"),
-    ("constant", lambda: d.psi([3, 3, 3], [1, 2]), "reference", "is constant (every value is 3)"),
-    ("binning", lambda: d.js([1, 2], [1], binning="log"), "binning", "'quantile' or 'equal_width'"),  # type: ignore[arg-type]
-    ("bins", lambda: d.psi([1, 2], [1], bins=1), "bins", "at least 2"),
-    ("min_std", lambda: d.wasserstein_normed([1], [1], min_std=0.0), "min_std", "positive"),
+    ("no bins", lambda: psi_counts([], [1]), "reference", "has no bins"),
+    ("bin mismatch", lambda: js_counts([1, 2], [1, 2, 3]), "current", "has 3 bins but"),
+    ("negative", lambda: kl_counts([1, -2], [1, 1]), "reference", "negative count (-2 in bin 1)"),
+    ("zero total", lambda: psi_counts([1, 1], [0, 0]), "current", "counts sum to zero"),
+    ("nan count", lambda: ks_counts([1, NAN], [1, 1]), "reference", "NaN or infinite counts"),
+    ("2-d counts", lambda: psi_counts([[1, 2]], [1, 2]), "reference", "flat list of counts"),
+    ("text counts", lambda: psi_counts(["a"], [1]), "reference", "list of counts"),
+    ("eps zero", lambda: psi_counts([1], [1], eps=0.0), "eps", "between 0 and 1"),
+    ("eps one", lambda: chi_square_counts([1], [1], eps=1.0), "eps", "between 0 and 1"),
+    ("empty sample", lambda: psi([], [1.0, 2.0]), "reference", "has no values"),
+    ("nan sample", lambda: psi([1, 2, NAN], [1, 2]), "reference", "contains 1 NaN or infinite"),
+    ("inf current", lambda: ks([1, 2], [1, INF]), "current", "NaN or infinite values"),
+    ("text sample", lambda: wasserstein_normed(["a"], [1]), "reference", "must be numbers"),
+    ("constant", lambda: psi([3, 3, 3], [1, 2]), "reference", "is constant (every value is 3)"),
+    ("binning", lambda: js([1, 2], [1], binning="log"), "binning", "'quantile' or 'equal_width'"),  # type: ignore[arg-type]
+    ("bins", lambda: psi([1, 2], [1], bins=1), "bins", "at least 2"),
+    ("min_std", lambda: wasserstein_normed([1], [1], min_std=0.0), "min_std", "positive"),
     (
         "edges count",
-        lambda: d.wasserstein_counts([1], [1], EDGES, low=0, high=2, ref_std=1),
+        lambda: wasserstein_counts([1], [1], EDGES, low=0, high=2, ref_std=1),
         "edges",
         "gives 2 bins but the counts have 1",
     ),
     (
         "edges order",
-        lambda: d.wasserstein_counts([1] * 3, [1] * 3, [2, 1], low=0, high=2, ref_std=1),
+        lambda: wasserstein_counts([1] * 3, [1] * 3, [2, 1], low=0, high=2, ref_std=1),
         "edges",
         "strictly increasing",
     ),
     (
         "low",
-        lambda: d.wasserstein_counts([1, 1], [1, 1], EDGES, low=1.5, high=2, ref_std=1),
+        lambda: wasserstein_counts([1, 1], [1, 1], EDGES, low=1.5, high=2, ref_std=1),
         "low",
         "at most the first cut 1",
     ),
     (
         "high",
-        lambda: d.wasserstein_counts([1, 1], [1, 1], EDGES, low=0, high=0.5, ref_std=1),
+        lambda: wasserstein_counts([1, 1], [1, 1], EDGES, low=0, high=0.5, ref_std=1),
         "high",
         "at least the last cut 1",
     ),
     (
         "ref_std",
-        lambda: d.wasserstein_counts([1, 1], [1, 1], EDGES, low=0, high=2, ref_std=-1),
+        lambda: wasserstein_counts([1, 1], [1, 1], EDGES, low=0, high=2, ref_std=-1),
         "ref_std",
         ">= 0",
     ),
-    ("empty categories", lambda: d.chi_square([], ["a"]), "reference", "has no values"),
-    ("missing", lambda: d.chi_square(["a", None], ["a"]), "reference", "1 missing values"),
-    ("nan category", lambda: d.js([1.0], [NAN], kind="categorical"), "current", "missing"),
-    ("mixed", lambda: d.chi_square(["a", 1], ["a"]), "reference", "mixes category types"),
-    ("types differ", lambda: d.chi_square(["a"], [1, 2]), "current", "another type"),
-    ("kind", lambda: d.psi([1, 2], [1], kind="text"), "kind", "'numeric' or 'categorical'"),  # type: ignore[arg-type]
-    ("n_rows", lambda: d.default_method("numeric", 0), "n_rows", "at least 1"),
-    ("unknown", lambda: d.get_method("t-test"), "method", "unknown 't-test'; known: psi"),
+    ("empty categories", lambda: chi_square([], ["a"]), "reference", "has no values"),
+    ("missing", lambda: chi_square(["a", None], ["a"]), "reference", "1 missing values"),
+    ("nan category", lambda: js([1.0], [NAN], kind="categorical"), "current", "missing"),
+    ("mixed", lambda: chi_square(["a", 1], ["a"]), "reference", "mixes category types"),
+    ("types differ", lambda: chi_square(["a"], [1, 2]), "current", "another type"),
+    ("kind", lambda: psi([1, 2], [1], kind="text"), "kind", "'numeric' or 'categorical'"),  # type: ignore[arg-type]
+    ("n_rows", lambda: default_method("numeric", 0), "n_rows", "at least 1"),
+    ("unknown", lambda: get_method("t-test"), "method", "unknown 't-test'; known: psi"),
     (
         "kind mismatch",
-        lambda: d.drift_score(["a"], ["b"], kind="categorical", method="ks"),
+        lambda: drift_score(["a"], ["b"], kind="categorical", method="ks"),
         "method",
         "'ks' is not for categorical features; use psi, kl, js, chi_square",
     ),
-    ("threshold", lambda: d.get_method("psi").judge(0.1, -1.0), "threshold", "positive"),
+    ("threshold", lambda: get_method("psi").judge(0.1, -1.0), "threshold", "positive"),
     ("fill zeros", lambda: ec.fill_empty([0.0, 0.0]), "proportions", "all zero"),
     ("ev kind", lambda: ec.evidently_psi([1], [1], kind="x"), "kind", "'numeric'"),  # type: ignore[arg-type]
 ]
