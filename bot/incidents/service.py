@@ -3,31 +3,29 @@
 Every change is one transaction that also writes the timeline entry describing it, so the
 timeline can never disagree with the state. After the commit, listeners (the chat backend,
 later paging) hear about the change; a failing listener is logged and never undoes it.
-Alert ingestion lives in ``bot.incidents.ingest`` and shares ``IncidentSettings``.
+Alert ingestion lives in ``bot.incidents.ingest`` and shares ``IncidentSettings``; the
+reads (an incident, the lists, the counts) are ``bot.incidents.reads``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock, utcnow
 from bot.db import Database
 from bot.errors import ValidationError, VigilError
-from bot.incidents import listing, store
+from bot.incidents import store
 from bot.incidents.reactions import Reaction
-from bot.incidents.severity import SEVERITIES
-from bot.incidents.states import OPEN_STATES, check_transition
-from bot.incidents.views import FiringDigest, IncidentSummary, IncidentView
-from bot.pagination import DEFAULT_LIMIT, Page
+from bot.incidents.reads import IncidentReads
+from bot.incidents.severity import parse_severity
+from bot.incidents.states import check_transition
+from bot.incidents.views import IncidentView
 from bot.tables import Incident
 
 log = logging.getLogger(__name__)
@@ -157,28 +155,9 @@ class _Edit:
     announce: str | None = None
 
 
-def _enter(row: Incident, target: str, now: datetime) -> None:
-    """Move to an allowed state with its bookkeeping, whichever operation moves it (a
-    command, a containment playbook), so MTTA and time-to-contain never miss a step."""
-    row.state = target
-    if not row.acknowledged_at:  # acting on it means someone has seen it
-        row.acknowledged_at = now
-    if target == "contained":
-        row.contained_at = now
-    if target == "resolved":
-        row.resolved_at = now
-        row.open_key = None  # a new alert for the same key opens a new incident
-
-
-def _severity(value: str) -> str:
-    sev = value.strip().upper()
-    if sev not in SEVERITIES:
-        raise ValidationError("severity", f"must be one of P1, P2, P3, P4, got {value!r}")
-    return sev
-
-
-class IncidentService:
-    """Human-driven operations on incidents (the ``/incident`` commands and the API)."""
+class IncidentService(IncidentReads):
+    """Human-driven operations on incidents (the ``/incident`` commands and the API); the
+    reads are :class:`IncidentReads`'s."""
 
     def __init__(
         self,
@@ -187,12 +166,8 @@ class IncidentService:
         notifier: Notifier | None = None,
         clock: Clock = utcnow,
     ) -> None:
-        self._db = db
+        super().__init__(db)
         self.notifier = notifier or Notifier()
-        # page() reads in flight: (commits when it began, its result), shared by equal asks
-        self._reading: dict[
-            tuple[bool, int, str | None, bool], tuple[int, asyncio.Future[Page[IncidentSummary]]]
-        ] = {}
         self._clock = clock
 
     async def open(
@@ -212,7 +187,7 @@ class IncidentService:
             raise ValidationError("title", "must be at most 300 characters")
         now = self._clock()
         if severity is not None:
-            sev, source = _severity(severity), "human"
+            sev, source = parse_severity(severity), "human"
             reason = f"{sev}: set by {actor} when opening the incident"
         else:
             sev, source = "P4", "policy"
@@ -248,101 +223,6 @@ class IncidentService:
         await self.notifier.publish(changes, staged)
         return view
 
-    async def get(
-        self, incident_id: int, *, timeline: bool = True, alerts: bool = True
-    ) -> IncidentView:
-        """The incident with its alerts and its timeline; ``alerts`` or ``timeline`` False
-        for a caller that never reads them (a page through ``notify:`` needs neither)."""
-        async with self._db.read() as s, s.begin():
-            row = await store.get_incident(session=s, incident_id=incident_id)
-            return await store.view_of(session=s, incident=row, timeline=timeline, alerts=alerts)
-
-    async def card(self, incident_id: int, *, shown: int) -> tuple[IncidentView, FiringDigest]:
-        """What the incident's chat card shows, in one read: the incident's own fields (its
-        snapshot holds neither alerts nor timeline: read ``digest`` for the alerts) and the
-        digest of its alerts, ``shown`` firing ones at most."""
-        async with self._db.read() as s, s.begin():
-            row = await store.get_incident(session=s, incident_id=incident_id)
-            digest = await store.firing_digest(session=s, incident_id=incident_id, limit=shown)
-            return IncidentView.of(row), digest
-
-    async def list(self, *, include_closed: bool = False, limit: int = 50) -> list[IncidentView]:
-        """Full snapshots (alerts and timeline) of the open incidents, most severe first then
-        newest, or with ``include_closed`` of all, newest first: for code that needs each
-        one whole (the SLA watch's resume). What people read goes through ``page``."""
-        stmt = select(Incident)
-        if include_closed:
-            stmt = stmt.order_by(col(Incident.id).desc())
-        else:
-            stmt = stmt.where(col(Incident.state).in_(OPEN_STATES)).order_by(
-                listing.severity_rank(), col(Incident.id).desc()
-            )
-        async with self._db.read() as s, s.begin():
-            rows = (await s.exec(stmt.limit(limit))).all()
-            return await listing.views(session=s, rows=rows)
-
-    async def page(
-        self,
-        *,
-        include_closed: bool = False,
-        limit: int = DEFAULT_LIMIT,
-        cursor: str | None = None,
-        with_alerts: bool = False,
-    ) -> Page[IncidentSummary]:
-        """One page of the incident list people read (chat, the CLI, the API): summaries in
-        a fixed number of queries, the total, and the cursor of the next page (None when
-        this is the last). ``ValidationError("cursor")`` for a cursor not of this list.
-
-        The same page asked for while it is being read, with nothing written by this
-        process since that read began, shares it: a room of responders typing
-        ``/incident list`` at once costs one query, and nobody sees less than what was
-        committed before they asked."""
-        key = (include_closed, limit, cursor, with_alerts)
-        shared = self._reading.get(key)
-        if shared is not None and shared[0] == self._db.commits:
-            try:
-                return await asyncio.shield(shared[1])
-            except asyncio.CancelledError:
-                if not shared[1].cancelled():
-                    raise  # this caller was cancelled
-                # the read it joined was cancelled with its caller: read for ourselves
-        result: asyncio.Future[Page[IncidentSummary]] = asyncio.get_running_loop().create_future()
-        self._reading[key] = (self._db.commits, result)
-        try:
-            async with self._db.read() as s, s.begin():
-                page = await listing.summaries(
-                    session=s,
-                    include_closed=include_closed,
-                    limit=limit,
-                    cursor=cursor,
-                    with_alerts=with_alerts,
-                )
-            result.set_result(page)
-            return page
-        except asyncio.CancelledError:
-            result.cancel()
-            raise
-        except Exception as exc:
-            result.set_exception(exc)
-            result.exception()  # retrieved here: nobody else may be waiting for it
-            raise
-        finally:
-            if self._reading.get(key, (0, None))[1] is result:
-                del self._reading[key]
-
-    async def count_open(self) -> int:
-        """How many incidents are open (lists show a page; notices say how many more)."""
-        return (await self.page(limit=1)).total
-
-    async def counts(self) -> dict[tuple[str, str], int]:
-        """How many incidents there are per (severity, state), for ``/metrics``."""
-        stmt = select(col(Incident.severity), col(Incident.state), func.count()).group_by(
-            col(Incident.severity), col(Incident.state)
-        )
-        async with self._db.read() as s, s.begin():
-            rows = (await s.exec(stmt)).all()
-        return {(sev, state): int(n) for sev, state, n in rows}
-
     async def acknowledge(self, incident_id: int, *, actor: str) -> IncidentView:
         return await self._transition(incident_id, "acknowledged", actor=actor)
 
@@ -360,7 +240,7 @@ class IncidentService:
         def apply(row: Incident, now: datetime) -> _Edit:
             check_transition(incident_id, row.state, target)
             before = row.state
-            _enter(row, target, now)
+            store.enter_state(row, target, now)
             line = f"{target.capitalize()} by {actor}" + (f": {text}" if text else "")
             return _Edit("state", line, {"from": before, "to": target})
 
@@ -371,7 +251,7 @@ class IncidentService:
 
         :class:`Unchanged` when the incident already has that severity: a "P1 → P1" line
         would tell the channel something happened when nothing did."""
-        sev = _severity(severity)
+        sev = parse_severity(severity)
 
         def apply(row: Incident, now: datetime) -> _Edit:
             before = row.severity
@@ -433,7 +313,7 @@ class IncidentService:
         def apply(row: Incident, now: datetime) -> _Edit:
             if state is not None and state != row.state:
                 check_transition(incident_id, row.state, state)
-                _enter(row, state, now)
+                store.enter_state(row, state, now)
             return _Edit(kind, text, dict(data or {}))
 
         return await self._edit(incident_id, apply, actor=actor, snapshot=snapshot)

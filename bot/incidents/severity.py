@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bot.errors import ValidationError
+
 Severity = Literal["P1", "P2", "P3", "P4"]
 SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")
 
@@ -19,3 +21,11 @@ MARKS: dict[str, str] = {"P1": "🔴", "P2": "🟠", "P3": "🟡", "P4": "🔵"}
 def mark(severity: str) -> str:
     """The severity's colour mark; a grey one for anything else (never a crash)."""
     return MARKS.get(severity, "⚪")
+
+
+def parse_severity(value: str) -> str:
+    """``p1`` or `` P1 `` as ``P1``; anything else a ``ValidationError`` naming ``severity``."""
+    sev = value.strip().upper()
+    if sev not in SEVERITIES:
+        raise ValidationError("severity", f"must be one of P1, P2, P3, P4, got {value!r}")
+    return sev

@@ -208,3 +208,16 @@ async def create_incident(
         data=data,
     )
     return row
+
+
+def enter_state(row: Incident, target: str, now: datetime) -> None:
+    """Move to an allowed state with its bookkeeping, whichever operation moves it (a
+    command, a containment playbook), so MTTA and time-to-contain never miss a step."""
+    row.state = target
+    if not row.acknowledged_at:  # acting on it means someone has seen it
+        row.acknowledged_at = now
+    if target == "contained":
+        row.contained_at = now
+    if target == "resolved":
+        row.resolved_at = now
+        row.open_key = None  # a new alert for the same key opens a new incident
