@@ -19,7 +19,7 @@ condition having held *continuously* for its ``for`` duration, and the 24 h cap.
 - Slack escapes ``<`` and ``>`` as ``&lt;``/``&gt;`` and may curl quotes; both are undone.
 
 Pure: parsing raises :class:`ValidationError` naming the field, with an example of the right
-form; evaluation takes the samples and ``now``. The watcher in ``bot.oncall.snooze.service`` keeps
+form; evaluation takes the samples and ``now``. The watcher in ``bot.oncall.snooze.watcher`` keeps
 each series as a :class:`Run` (two timestamps, not the samples) and judges it with
 :func:`check_runs`, which answers as :func:`check_snooze` would from every sample.
 """

@@ -31,10 +31,11 @@ The rules (parsing, the 24 h cap, what "held for 30m" means) are pure, in
   must hold. When it has, the timeline says so ("psi<0.1 for 30 min held: the snooze of #12
   is over. Check it; /incident resolve 12 if fixed."), the timer is cancelled, and nobody is
   woken: the metric recovered, which is good news to read in the channel, not a page.
-- **Cheap when idle.** The conditions being watched are cached in memory, refreshed from
-  the table when this process changes a snooze, at start, and at most every ``REFRESH``
-  while samples arrive (a snooze set on another replica); with none, a poll costs nothing
-  more. With some, one short transaction per snooze that has new samples.
+- **Cheap when idle.** The conditions being watched are cached in memory
+  (``bot.oncall.snooze.watcher``, which judges the samples), refreshed from the table when
+  this process changes a snooze, at start, and at most every ``watcher.REFRESH`` while samples
+  arrive (a snooze set on another replica); with none, a poll costs nothing more. With
+  some, one short transaction per snooze that has new samples.
 - **Resolving ends a snooze quietly**: the timer is cancelled and nothing is paged or said
   (the resolve is the news). A timer that fires for an incident resolved meanwhile (the
   listener runs only in the process that resolved it) does the same.
@@ -70,17 +71,12 @@ from bot.oncall.paging.plans import owned_by
 from bot.oncall.snooze.book import SnoozeBook
 from bot.oncall.snooze.metrics import named_in_full
 from bot.oncall.snooze.progress import (
-    Point,
-    advance,
     check_runs,
-    in_scope,
     runs_from_json,
-    runs_to_json,
 )
 from bot.oncall.snooze.rules import (
     MAX_GAP,
     PAGING_AGAIN,
-    Snooze,
     SnoozeCheck,
     ended_text,
     parse_snooze,
@@ -88,6 +84,7 @@ from bot.oncall.snooze.rules import (
     snooze_until,
 )
 from bot.oncall.snooze.tables import SnoozeRow
+from bot.oncall.snooze.watcher import ConditionWatcher, still_running
 from bot.sources.base import Sample
 from bot.tables import Incident
 from bot.timers import Timers
@@ -98,8 +95,6 @@ TIMER_KIND = "snooze"
 ENTRY_KIND = "snooze"
 RETRY = timedelta(minutes=1)
 """A check that failed before anything was said (database down) runs again this much later."""
-REFRESH = timedelta(minutes=1)
-"""How stale the in-memory list of watched conditions may get while samples arrive."""
 _TABLE: Table = SnoozeRow.__table__  # type: ignore[attr-defined]
 
 
@@ -130,17 +125,6 @@ class Snoozed:
     text: str
 
 
-@dataclass(frozen=True)
-class _Watch:
-    """One snooze with a condition, as the sample listener needs it."""
-
-    row_id: int
-    incident_id: int
-    snoozed_at: datetime
-    snooze: Snooze
-    scope: tuple[tuple[str, str], ...]
-
-
 class SnoozeService:
     """Snoozes: set, end early, end by time or by condition (see the module docstring)."""
 
@@ -167,8 +151,7 @@ class SnoozeService:
         self._tz = tz
         self._max_gap = max_gap
         self._metrics = frozenset(metrics)
-        self._watching: dict[int, _Watch] = {}
-        self._refreshed_at: datetime | None = None
+        self._watcher = ConditionWatcher(db, max_gap=max_gap, held=self._held)
         self._running = asyncio.Lock()
         timers.register(TIMER_KIND, self._on_timer)
 
@@ -221,7 +204,7 @@ class SnoozeService:
             actor=actor,
             data={"event": "snoozed", "request": request, "until": until.isoformat()},
         )
-        await self._refresh(now)
+        await self._watcher.refresh(now)
         return Snoozed(view, text)
 
     async def unsnooze(self, incident_id: int, *, actor: str) -> Snoozed:
@@ -240,7 +223,7 @@ class SnoozeService:
             incident_id, kind=ENTRY_KIND, text=text, actor=actor, data=_ended("off")
         )
         await self._resume(view)
-        await self._refresh(now)
+        await self._watcher.refresh(now)
         return Snoozed(await self._incidents.get(incident_id), text)
 
     async def _resume(self, view: IncidentView) -> None:
@@ -259,29 +242,9 @@ class SnoozeService:
         await self._end_quietly(change.incident.id)  # raising: the reactor runs it again
 
     async def on_samples(self, samples: Sequence[Sample], now: datetime) -> None:
-        """Listener for every poll of the rule runner: end each snooze whose condition held.
-
-        Never raises into the runner: one broken snooze must not stop the rules."""
-        try:
-            if self._refreshed_at is None or now - self._refreshed_at >= REFRESH:
-                await self._refresh(now)
-        except Exception:
-            log.exception("snoozes with conditions could not be read")
-        for watch in list(self._watching.values()):
-            cond = watch.snooze.condition
-            assert cond is not None  # only snoozes with a condition are watched
-            scope = dict(watch.scope)
-            points: list[Point] = [
-                (s.labels, s.at, s.value)
-                for s in samples
-                if in_scope(cond, s.metric, s.labels, scope)
-            ]
-            if not points:
-                continue
-            try:
-                await self._watch(watch, points, now)
-            except Exception:
-                log.exception("snooze of incident #%d: samples not judged", watch.incident_id)
+        """Listener for every poll of the rule runner: end each snooze whose condition held
+        (``watcher.py``). Never raises into the runner."""
+        await self._watcher.on_samples(samples, now)
 
     async def resume(self) -> int:
         """Set the timer of every running snooze, end those of incidents resolved meanwhile,
@@ -309,7 +272,7 @@ class SnoozeService:
                 running += 1
             except Exception:
                 log.exception("snooze of incident #%d not resumed", row.incident_id)
-        await self._refresh(self._clock())
+        await self._watcher.refresh(self._clock())
         return running
 
     # -- the timer ---------------------------------------------------------------------------
@@ -381,39 +344,12 @@ class SnoozeService:
         )
         if look.why != "condition":
             await self._resume(view)
-        await self._refresh(self._clock())
+        await self._watcher.refresh(self._clock())
 
-    # -- the condition -----------------------------------------------------------------------
-
-    async def _watch(self, watch: _Watch, points: list[Point], now: datetime) -> None:
-        """Fold new samples into the snooze's progress, in one transaction (read, judge,
-        write) so two replicas polling different sources never overwrite each other's."""
-        cond = watch.snooze.condition
-        assert cond is not None
-        current = _current(watch.row_id, watch.snoozed_at)
-        async with self._db.session() as s, s.begin():
-            row = (await s.exec(select(SnoozeRow).where(*current).with_for_update())).first()
-            if row is None:  # ended or replaced elsewhere
-                self._watching.pop(watch.incident_id, None)
-                self._refreshed_at = None
-                return
-            runs = runs_from_json(row.progress)
-            seen = advance(runs, points, cond, now, max_gap=self._max_gap)
-            look = check_runs(
-                watch.snooze, watch.snoozed_at, now, seen.values(), max_gap=self._max_gap
-            )
-            held = look.over and look.why == "condition"
-            if seen == runs and not held:
-                return
-            values: dict[str, Any] = {"progress": runs_to_json(seen)}
-            if held:
-                values |= {"ended_at": now, "ended_why": "condition"}
-            stmt = update(SnoozeRow).where(*current).values(**values).returning(col(SnoozeRow.id))
-            changed = (await s.exec(stmt)).scalar_one_or_none() is not None
-        if held and changed:
-            self._watching.pop(watch.incident_id, None)
-            await self._timers.cancel(timer_key(watch.incident_id))
-            await self._over(watch.incident_id, look)
+    async def _held(self, incident_id: int, look: SnoozeCheck) -> None:
+        """The condition held and the watcher ended the snooze: no timer, say so, page nobody."""
+        await self._timers.cancel(timer_key(incident_id))
+        await self._over(incident_id, look)
 
     async def is_snoozed(self, incident_id: int) -> bool:
         """Is a snooze running? (``SnoozeBook``, which the Pager asks directly.)"""
@@ -428,7 +364,7 @@ class SnoozeService:
         assert row.id is not None
         stmt = (
             update(SnoozeRow)
-            .where(*_current(row.id, row.snoozed_at))
+            .where(*still_running(row.id, row.snoozed_at))
             .values(ended_at=now, ended_why=why)
             .returning(col(SnoozeRow.id))
         )
@@ -442,43 +378,7 @@ class SnoozeService:
             return
         await self._timers.cancel(timer_key(incident_id))
         if await self._end(row, self._clock(), "resolved"):
-            self._watching.pop(incident_id, None)
-
-    async def _refresh(self, now: datetime) -> None:
-        """Re-read the running snoozes that have a condition (see the module docstring)."""
-        stmt = (
-            select(SnoozeRow, Incident.model, Incident.service)
-            .join(Incident, col(Incident.id) == col(SnoozeRow.incident_id))
-            .where(col(SnoozeRow.ended_at).is_(None))
-        )
-        async with self._db.read() as s, s.begin():
-            rows = (await s.exec(stmt)).all()
-        watching: dict[int, _Watch] = {}
-        for row, model, service in rows:
-            try:
-                parsed = parse_snooze(row.request)
-            except ValidationError:
-                log.warning("snooze of incident #%d: stored request unreadable", row.incident_id)
-                continue
-            if parsed.condition is None or row.id is None:
-                continue
-            scope = tuple(
-                (k, v) for k, v in (("model", model), ("service", service)) if v is not None
-            )
-            watching[row.incident_id] = _Watch(
-                row.id, row.incident_id, row.snoozed_at, parsed, scope
-            )
-        self._watching = watching
-        self._refreshed_at = now
-
-
-def _current(row_id: int, snoozed_at: datetime) -> tuple[Any, ...]:
-    """The row still running the snooze set at ``snoozed_at`` (not ended, not replaced)."""
-    return (
-        col(SnoozeRow.id) == row_id,
-        col(SnoozeRow.ended_at).is_(None),
-        col(SnoozeRow.snoozed_at) == snoozed_at,
-    )
+            self._watcher.forget(incident_id)
 
 
 def _payload(incident_id: int, snoozed_at: datetime) -> dict[str, Any]:
