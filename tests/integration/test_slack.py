@@ -20,7 +20,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Vigil
-from bot.chat.slack import blocks
+from bot.chat.slack.blocks.actions import (
+    ACK,
+    CONTAIN,
+    ESCALATE,
+    RESOLVE,
+    ROLLBACK,
+    ROLLBACK_CONFIRM,
+)
 from bot.chat.slack.settings import SlackSettings
 from bot.config import load_settings
 from bot.incidents.service import Change
@@ -130,11 +137,11 @@ async def test_slash_command_is_acked_then_answered_and_the_card_follows(
     [card, *replies] = rig.slack.messages(rig.channel)
     assert card.text.startswith("🟠 P2 #1")
     assert [b["action_id"] for b in _buttons(card.blocks)] == [
-        blocks.ACK,
-        blocks.ESCALATE,
-        blocks.CONTAIN,
-        blocks.RESOLVE,
-        blocks.ROLLBACK,
+        ACK,
+        ESCALATE,
+        CONTAIN,
+        RESOLVE,
+        ROLLBACK,
     ]
     assert replies
     assert all(r.thread_ts == card.ts for r in replies)
@@ -152,7 +159,7 @@ async def test_each_button_updates_the_card_in_place(rig: Rig, clock: FakeClock)
     await rig.flush(clock)
     [card] = [m for m in rig.slack.messages(rig.channel) if m.thread_ts in (None, m.ts)]
     watch = StateWatch(rig.vigil)
-    for action, state in ((blocks.ACK, "acknowledged"), (blocks.RESOLVE, "resolved")):
+    for action, state in ((ACK, "acknowledged"), (RESOLVE, "resolved")):
         resp = await rig.click(action, "1")
         assert resp.status == 200
         await watch.reached(1, state)
@@ -169,8 +176,8 @@ async def test_each_button_updates_the_card_in_place(rig: Rig, clock: FakeClock)
 
 async def test_a_double_click_acknowledges_once(rig: Rig, clock: FakeClock) -> None:
     await rig.vigil.incidents.open(title="Ranker down", actor="<@U0SAM0001>", severity="P1")
-    await rig.click(blocks.ACK, "1")
-    await rig.click(blocks.ACK, "1")
+    await rig.click(ACK, "1")
+    await rig.click(ACK, "1")
     [refusal] = await _responses(rig, 1)
     assert refusal.text == "⚠️ Incident #1 is already acknowledged."
     view = await rig.vigil.incidents.get(1)
@@ -207,11 +214,11 @@ async def test_rollback_asks_first_names_the_versions_and_refuses_non_responders
     await rig.command("/rollback", "fraud-scorer --incident 1", user=SAM)
     [_, ask] = await _responses(rig, 2)
     assert ask.text == "Roll back fraud-scorer: replace v3 with v2?"
-    confirm = next(b for b in _buttons(ask.blocks) if b["action_id"] == blocks.ROLLBACK_CONFIRM)
+    confirm = next(b for b in _buttons(ask.blocks) if b["action_id"] == ROLLBACK_CONFIRM)
     assert (await registry.stable("fraud-scorer")).version == "v3"  # type: ignore[union-attr]
 
-    await rig.click(blocks.ROLLBACK_CONFIRM, confirm["value"])
-    await rig.click(blocks.ROLLBACK_CONFIRM, confirm["value"])  # the double click
+    await rig.click(ROLLBACK_CONFIRM, confirm["value"])
+    await rig.click(ROLLBACK_CONFIRM, confirm["value"])  # the double click
     answers = await _responses(rig, 4)
     texts = sorted(r.text.splitlines()[0] for r in answers[2:])
     assert texts[0].startswith("⏪ fraud-scorer rolled back: v3 → v2")
@@ -285,15 +292,15 @@ async def test_a_page_is_a_dm_with_buttons_and_acking_from_it_stops_escalation(
         dm = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"].startswith("D")]
         assert len(dm) == 1
         assert [b["action_id"] for b in _buttons(dm[0].args["blocks"])][:2] == [
-            blocks.ACK,
-            blocks.ESCALATE,
+            ACK,
+            ESCALATE,
         ]
         async with (
             TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as http,
             aiohttp.ClientSession() as session,
         ):
             body = block_action_body(
-                blocks.ACK, "1", user_id="U0MAYA001", response_url=slack.response_url()
+                ACK, "1", user_id="U0MAYA001", response_url=slack.response_url()
             )
             await post_signed(session, str(http.make_url("/slack/events")), body, SECRET)
             await watch.reached(1, "acknowledged")
@@ -340,9 +347,7 @@ async def test_a_slack_page_says_what_every_channel_says_and_escalate_is_the_com
             aiohttp.ClientSession() as session,
         ):
             answered = slack.response_url()
-            press = block_action_body(
-                blocks.ESCALATE, "1", user_id="U0MAYA001", response_url=answered
-            )
+            press = block_action_body(ESCALATE, "1", user_id="U0MAYA001", response_url=answered)
             await post_signed(session, str(http.make_url("/slack/events")), press, SECRET)
             [said] = await slack.wait_for(lambda: slack.responses_to(answered), timeout=10)
         assert said.response_type == "ephemeral"

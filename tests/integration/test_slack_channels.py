@@ -22,7 +22,7 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 )
 
 from bot.chat.slack import backend as slack_backend
-from bot.chat.slack import blocks
+from bot.chat.slack.modals import NEW_INCIDENT_CALLBACK, SEVERITY_BLOCK, TITLE_BLOCK
 from bot.chat.slack.outbound.channels import channel_name
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config import load_settings
@@ -237,19 +237,19 @@ def test_incident_channel_settings_are_parsed_and_checked() -> None:
 
 def _modal_values(title: str, severity: str | None) -> dict[str, Any]:
     values: dict[str, Any] = {
-        blocks.TITLE_BLOCK: {blocks.TITLE_BLOCK: {"type": "plain_text_input", "value": title}}
+        TITLE_BLOCK: {TITLE_BLOCK: {"type": "plain_text_input", "value": title}}
     }
     if severity is not None:
         option = {"text": {"type": "plain_text", "text": severity}, "value": severity}
-        values[blocks.SEVERITY_BLOCK] = {
-            blocks.SEVERITY_BLOCK: {"type": "static_select", "selected_option": option}
+        values[SEVERITY_BLOCK] = {
+            SEVERITY_BLOCK: {"type": "static_select", "selected_option": option}
         }
     return values
 
 
 async def _submit(rig: Rig, values: dict[str, Any]) -> aiohttp.ClientResponse:
     body = view_submission_body(
-        blocks.NEW_INCIDENT_CALLBACK, values, user_id=SAM, private_metadata=rig.channel
+        NEW_INCIDENT_CALLBACK, values, user_id=SAM, private_metadata=rig.channel
     )
     return await post_signed(rig.session, str(rig.http.make_url("/slack/events")), body, SECRET)
 
@@ -289,7 +289,7 @@ async def test_a_submission_without_a_title_is_sent_back_and_opens_nothing(
     assert resp.status == 200
     answer = await resp.json()
     assert answer["response_action"] == "errors"
-    assert list(answer["errors"]) == [blocks.TITLE_BLOCK]
+    assert list(answer["errors"]) == [TITLE_BLOCK]
     assert await rig.vigil.incidents.list(include_closed=True) == []
 
     await _submit(rig, _modal_values("Ranker down", None))  # corrected: now it opens, as #1

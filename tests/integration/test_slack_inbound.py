@@ -23,7 +23,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Vigil
-from bot.chat.slack import blocks
+from bot.chat.slack.blocks.actions import ACK
+from bot.chat.slack.modals import NEW_INCIDENT_CALLBACK
 from bot.chat.slack.settings import SlackSettings
 from bot.secret import Secret
 from tests.conftest import MakeVigil
@@ -131,7 +132,7 @@ async def test_a_command_that_says_payload_is_run_like_any_other(rig: Rig) -> No
 
 async def test_a_replayed_button_click_is_not_run_again(rig: Rig) -> None:
     await rig.command("new Ranker down --sev P3")
-    body = block_action_body(blocks.ACK, "1", user_id=SAM, response_url=rig.slack.response_url())
+    body = block_action_body(ACK, "1", user_id=SAM, response_url=rig.slack.response_url())
     headers = sign(SECRET, body, int(time.time()))
     assert (await rig.post(body, headers))[0] == 200
     assert (await rig.post(body, headers))[0] == 200
@@ -199,7 +200,7 @@ def _form(**fields: str) -> bytes:
 
 
 _VIEW = view_submission_body(
-    blocks.NEW_INCIDENT_CALLBACK,
+    NEW_INCIDENT_CALLBACK,
     {"title": {"title": {"type": "plain_text_input", "value": "Ranker \ud800 down"}}},
     user_id=SAM,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import html
+import importlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,7 +19,32 @@ from typing import Any
 import pytest
 
 from bot.chat.commands.parse import help_text
-from bot.chat.slack import blocks, modals
+from bot.chat.slack import modals
+from bot.chat.slack.blocks.actions import (
+    ACK,
+    ACTIONS,
+    CONTAIN,
+    ESCALATE,
+    RESOLVE,
+    ROLLBACK,
+    ROLLBACK_CANCEL,
+    ROLLBACK_CONFIRM,
+)
+from bot.chat.slack.blocks.card import incident_card, summary
+from bot.chat.slack.blocks.kit import FALLBACK_TEXT_MAX, MESSAGE_BLOCKS_MAX
+from bot.chat.slack.blocks.page import page_message
+from bot.chat.slack.blocks.replies import ephemeral, reply_blocks, rollback_confirm
+from bot.chat.slack.blocks.thread import timeline_reply
+from bot.chat.slack.modals import (
+    DESCRIPTION_BLOCK,
+    MODEL_BLOCK,
+    NEW_INCIDENT_CALLBACK,
+    SERVICE_BLOCK,
+    SEVERITY_BLOCK,
+    TITLE_BLOCK,
+    new_incident_modal,
+    parse_new_incident_submission,
+)
 from bot.incidents.views import AlertView, EventView, IncidentView
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
@@ -103,7 +129,7 @@ def action_ids(block_list: list[dict[str, Any]]) -> list[str]:
 
 def assert_within_slack_limits(block_list: list[dict[str, Any]]) -> None:
     """The limits Slack enforces by rejecting the whole message."""
-    assert len(block_list) <= blocks.MESSAGE_BLOCKS_MAX
+    assert len(block_list) <= MESSAGE_BLOCKS_MAX
     json.dumps(block_list)  # Slack takes JSON: no datetimes, tuples of sets, etc.
     for block in block_list:
         kind = block["type"]
@@ -140,7 +166,7 @@ def assert_within_slack_limits(block_list: list[dict[str, Any]]) -> None:
 
 
 def test_card_first_line_says_how_bad_which_what_and_next() -> None:
-    text, card = blocks.incident_card(view())
+    text, card = incident_card(view())
     assert text == "🔴 P1 #7 Ranker p99 over 2s · triggered · 1 alert firing. Next: /incident ack 7"
     assert card[0] == {
         "type": "header",
@@ -150,7 +176,7 @@ def test_card_first_line_says_how_bad_which_what_and_next() -> None:
 
 
 def test_card_fields_and_why() -> None:
-    _, card = blocks.incident_card(view(severity="P2", severity_reason="P2: drift 0.4 > 0.3"))
+    _, card = incident_card(view(severity="P2", severity_reason="P2: drift 0.4 > 0.3"))
     fields = [f["text"] for f in card[1]["fields"]]
     assert fields == [
         "*State*\ntriggered",
@@ -163,7 +189,7 @@ def test_card_fields_and_why() -> None:
 
 
 def test_card_shows_model_and_service_when_both_are_known() -> None:
-    _, card = blocks.incident_card(view(model="fraud-scorer"))
+    _, card = incident_card(view(model="fraud-scorer"))
     fields = [f["text"] for f in card[1]["fields"]]
     assert fields[-2:] == ["*Service*\nranker", "*Model*\nfraud-scorer"]
 
@@ -171,37 +197,37 @@ def test_card_shows_model_and_service_when_both_are_known() -> None:
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        ("triggered", [blocks.ACK, blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE]),
-        ("acknowledged", [blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE]),
-        ("contained", [blocks.ESCALATE, blocks.RESOLVE]),
+        ("triggered", [ACK, ESCALATE, CONTAIN, RESOLVE]),
+        ("acknowledged", [ESCALATE, CONTAIN, RESOLVE]),
+        ("contained", [ESCALATE, RESOLVE]),
         ("resolved", []),
         ("postmortem", []),
     ],
 )
 def test_card_offers_only_the_buttons_the_state_allows(state: str, expected: list[str]) -> None:
-    _, card = blocks.incident_card(view(state=state, model="fraud-scorer"))
+    _, card = incident_card(view(state=state, model="fraud-scorer"))
     ids = action_ids(card)
     if expected:
-        assert ids == [*expected, blocks.ROLLBACK]  # roll back: open and a model is known
+        assert ids == [*expected, ROLLBACK]  # roll back: open and a model is known
     else:
         assert ids == []
         assert all(b["type"] != "actions" for b in card)
     for button in buttons(card):
-        if button["action_id"] != blocks.ROLLBACK:
+        if button["action_id"] != ROLLBACK:
             assert button["value"] == "7"
 
 
 def test_acknowledge_is_the_primary_button() -> None:
-    _, card = blocks.incident_card(view())
-    ack = next(b for b in buttons(card) if b["action_id"] == blocks.ACK)
+    _, card = incident_card(view())
+    ack = next(b for b in buttons(card) if b["action_id"] == ACK)
     assert (ack["text"]["text"], ack["style"]) == ("Acknowledge", "primary")
 
 
 def test_roll_back_appears_only_when_the_incident_has_a_model() -> None:
-    _, without = blocks.incident_card(view(model=None))
-    assert blocks.ROLLBACK not in action_ids(without)
-    _, card = blocks.incident_card(view(model="fraud-scorer"))
-    button = next(b for b in buttons(card) if b["action_id"] == blocks.ROLLBACK)
+    _, without = incident_card(view(model=None))
+    assert ROLLBACK not in action_ids(without)
+    _, card = incident_card(view(model="fraud-scorer"))
+    button = next(b for b in buttons(card) if b["action_id"] == ROLLBACK)
     assert button["style"] == "danger"
     assert json.loads(button["value"]) == {"incident": 7, "model": "fraud-scorer"}
     assert button["confirm"]["text"]["text"] == (
@@ -211,8 +237,8 @@ def test_roll_back_appears_only_when_the_incident_has_a_model() -> None:
 
 
 def test_roll_back_dialog_names_the_versions_it_swaps() -> None:
-    _, card = blocks.incident_card(view(model="fraud-scorer"), rollback_to=("v3", "v2"))
-    button = next(b for b in buttons(card) if b["action_id"] == blocks.ROLLBACK)
+    _, card = incident_card(view(model="fraud-scorer"), rollback_to=("v3", "v2"))
+    button = next(b for b in buttons(card) if b["action_id"] == ROLLBACK)
     assert button["confirm"]["text"]["text"] == "Replace v3 with v2 on fraud-scorer?"
     assert json.loads(button["value"]) == {
         "incident": 7,
@@ -224,7 +250,7 @@ def test_roll_back_dialog_names_the_versions_it_swaps() -> None:
 
 def test_what_fired_lists_five_alerts_then_a_count() -> None:
     alerts = tuple(alert(n, title=f"Alert{n}") for n in range(60))
-    _, card = blocks.incident_card(view(alerts=alerts))
+    _, card = incident_card(view(alerts=alerts))
     fired = next(t for t in mrkdwn_texts(card) if t.startswith("*What fired*"))
     lines = fired.splitlines()
     assert lines[1] == "• *Alert0* — value 0.075 · seen 3 times"
@@ -233,7 +259,7 @@ def test_what_fired_lists_five_alerts_then_a_count() -> None:
 
 
 def test_what_fired_ignores_resolved_alerts() -> None:
-    _, card = blocks.incident_card(view(alerts=(alert(status="resolved"),)))
+    _, card = incident_card(view(alerts=(alert(status="resolved"),)))
     fired = next(t for t in mrkdwn_texts(card) if t.startswith("*What fired*"))
     assert "Nothing firing now; 1 alert(s) resolved." in fired
 
@@ -251,16 +277,16 @@ def test_card_within_slack_limits_whatever_the_input() -> None:
         alerts=alerts,
     )
     for state in ("triggered", "acknowledged", "resolved"):
-        text, card = blocks.incident_card(replace(big, state=state), rollback_to=(huge, huge))
+        text, card = incident_card(replace(big, state=state), rollback_to=(huge, huge))
         assert_within_slack_limits(card)
-        assert len(text) <= blocks.FALLBACK_TEXT_MAX
+        assert len(text) <= FALLBACK_TEXT_MAX
         assert text.endswith("…")
         assert card[0]["text"]["text"].endswith("…")
 
 
 def test_user_text_cannot_ping_or_link() -> None:
     nasty = "<!channel> <@U1> <https://evil.example|click> & co"
-    text, card = blocks.incident_card(
+    text, card = incident_card(
         view(title=nasty, severity_reason=nasty, alerts=(alert(title=nasty),))
     )
     for shown in [text, *mrkdwn_texts(card)]:
@@ -271,7 +297,7 @@ def test_user_text_cannot_ping_or_link() -> None:
 
 
 def test_commander_stored_as_a_mention_stays_a_mention() -> None:
-    text, card = blocks.incident_card(view(commander="<@U123>", title="page <@U999>"))
+    text, card = incident_card(view(commander="<@U123>", title="page <@U999>"))
     assert "*Commander*\n<@U123>" in mrkdwn_texts(card)
     assert "commander <@U123>" in text
     assert "&lt;@U999&gt;" in text
@@ -280,12 +306,12 @@ def test_commander_stored_as_a_mention_stays_a_mention() -> None:
 
 
 def test_commander_that_only_looks_like_a_mention_is_escaped() -> None:
-    _, card = blocks.incident_card(view(commander="<@U1> <!here>"))
+    _, card = incident_card(view(commander="<@U1> <!here>"))
     assert "*Commander*\n&lt;@U1&gt; &lt;!here&gt;" in mrkdwn_texts(card)
 
 
 def test_cutting_never_leaves_half_an_entity() -> None:
-    text, card = blocks.incident_card(view(title="&" * 5000))
+    text, card = incident_card(view(title="&" * 5000))
     assert text.endswith("&amp;…")
     assert_within_slack_limits(card)
 
@@ -295,7 +321,7 @@ def test_cutting_never_leaves_half_an_entity() -> None:
 
 def test_timeline_reply_reads_as_a_timeline_line() -> None:
     data = {"from": "triggered", "to": "acknowledged"}
-    text, reply = blocks.timeline_reply(event(data=data))
+    text, reply = timeline_reply(event(data=data))
     assert text == "👀 02:05Z @sam: Acknowledged by @sam"
     assert reply == [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
@@ -312,18 +338,18 @@ def test_timeline_reply_reads_as_a_timeline_line() -> None:
     ],
 )
 def test_timeline_reply_marks_each_kind(kind: str, emoji: str) -> None:
-    text, _ = blocks.timeline_reply(event(kind=kind, text="something"))
+    text, _ = timeline_reply(event(kind=kind, text="something"))
     assert text.startswith(f"{emoji} 02:05Z ")
 
 
 def test_severity_reply_shows_the_new_severity_mark() -> None:
-    text, _ = blocks.timeline_reply(event(kind="severity", data={"from": "P3", "to": "P1"}))
+    text, _ = timeline_reply(event(kind="severity", data={"from": "P3", "to": "P1"}))
     assert text.startswith("🔴 ")
 
 
 def test_timeline_reply_uses_utc_whatever_the_zone() -> None:
     at = datetime(2026, 11, 24, 4, 5, tzinfo=timezone(timedelta(hours=2)))
-    text, _ = blocks.timeline_reply(event(kind="note", at=at))
+    text, _ = timeline_reply(event(kind="note", at=at))
     assert "02:05Z" in text
 
 
@@ -334,13 +360,13 @@ def test_timeline_reply_keeps_vigil_mentions_and_escapes_the_rest() -> None:
         text="<@U2> is now the incident commander (assigned by <@U1>) <@U9> <!here>",
         data={"from": None, "to": "<@U2>"},
     )
-    text, _ = blocks.timeline_reply(assigned)
+    text, _ = timeline_reply(assigned)
     assert text.startswith("👤 02:05Z <@U1>: <@U2> is now the incident commander")
     assert "(assigned by <@U1>) &lt;@U9&gt; &lt;!here&gt;" in text
 
 
 def test_long_note_reply_fits_a_section() -> None:
-    text, reply = blocks.timeline_reply(event(kind="note", text="<" * 5000))
+    text, reply = timeline_reply(event(kind="note", text="<" * 5000))
     assert_within_slack_limits(reply)
     assert text.endswith("&lt;…")
 
@@ -350,12 +376,12 @@ def test_long_note_reply_fits_a_section() -> None:
 
 def test_page_message_leads_with_the_page_and_offers_ack_and_escalate() -> None:
     page = "📟 You are paged: 🔴 P1 #7 Ranker p99 over 2s"
-    text, dm = blocks.page_message(view(), page)
+    text, dm = page_message(view(), page)
     assert text == page
     assert dm[0]["text"]["text"] == page
     assert [(b["action_id"], b["value"]) for b in buttons(dm)] == [
-        (blocks.ACK, "7"),
-        (blocks.ESCALATE, "7"),
+        (ACK, "7"),
+        (ESCALATE, "7"),
     ]
     assert buttons(dm)[0]["style"] == "primary"
     assert_within_slack_limits(dm)
@@ -363,22 +389,22 @@ def test_page_message_leads_with_the_page_and_offers_ack_and_escalate() -> None:
 
 @pytest.mark.parametrize(
     ("state", "expected"),
-    [("acknowledged", [blocks.ESCALATE]), ("resolved", [])],
+    [("acknowledged", [ESCALATE]), ("resolved", [])],
 )
 def test_page_message_drops_buttons_the_state_refuses(state: str, expected: list[str]) -> None:
-    _, dm = blocks.page_message(view(state=state), "page")
+    _, dm = page_message(view(state=state), "page")
     assert action_ids(dm) == expected
 
 
 def test_page_message_escapes_the_title_it_quotes() -> None:
-    text, dm = blocks.page_message(view(), "Paged for <!channel>")
+    text, dm = page_message(view(), "Paged for <!channel>")
     assert text == "Paged for &lt;!channel&gt;"
     assert_within_slack_limits(dm)
 
 
 def test_page_text_built_from_the_summary_is_not_escaped_twice() -> None:
     risky = view(title="p99 > 2s & <!here>")
-    text, _ = blocks.page_message(risky, f"{blocks.summary(risky)} — you are paged")
+    text, _ = page_message(risky, f"{summary(risky)} — you are paged")
     assert "p99 &gt; 2s &amp; &lt;!here&gt;" in text
     assert "&amp;gt;" not in text
 
@@ -388,54 +414,54 @@ def test_page_text_built_from_the_summary_is_not_escaped_twice() -> None:
 
 def test_reply_blocks_keep_every_line_of_the_help() -> None:
     text = help_text()
-    sections = blocks.reply_blocks(text)
+    sections = reply_blocks(text)
     assert_within_slack_limits(sections)
     shown = "\n".join(s["text"]["text"] for s in sections)
     assert html.unescape(shown) == text
 
 
 def test_reply_blocks_translate_markdown_ish_lines() -> None:
-    sections = blocks.reply_blocks("# Post-mortem #7\n- **Impact**: 2 % errors\nplain `code`")
+    sections = reply_blocks("# Post-mortem #7\n- **Impact**: 2 % errors\nplain `code`")
     assert sections[0]["text"]["text"] == "*Post-mortem #7*\n• *Impact*: 2 % errors\nplain `code`"
 
 
 def test_reply_blocks_escape_unless_a_mention_is_allowed() -> None:
-    sections = blocks.reply_blocks("📝 Note by <@U1>: ping <@U2>", mentions=["<@U1>"])
+    sections = reply_blocks("📝 Note by <@U1>: ping <@U2>", mentions=["<@U1>"])
     assert sections[0]["text"]["text"] == "📝 Note by <@U1>: ping &lt;@U2&gt;"
-    assert blocks.ephemeral("<@U1>") == [
+    assert ephemeral("<@U1>") == [
         {"type": "section", "text": {"type": "mrkdwn", "text": "&lt;@U1&gt;"}}
     ]
 
 
 def test_long_reply_splits_on_entity_boundaries_and_loses_nothing() -> None:
     text = "<" * 10_000
-    sections = blocks.reply_blocks(text)
+    sections = reply_blocks(text)
     assert len(sections) == 14  # 40,000 escaped characters, 750 whole "&lt;" per section
     assert_within_slack_limits(sections)
     assert html.unescape("".join(s["text"]["text"] for s in sections)) == text
 
 
 def test_huge_reply_is_cut_to_fifty_blocks() -> None:
-    sections = blocks.reply_blocks("\n".join(["y" * 2999] * 80))
+    sections = reply_blocks("\n".join(["y" * 2999] * 80))
     assert len(sections) == 50
     assert_within_slack_limits(sections)
     assert sections[-1]["text"]["text"] == "… cut: too long for one Slack message."
 
 
 def test_empty_reply_has_no_blocks() -> None:
-    assert blocks.reply_blocks(" \n ") == []
+    assert reply_blocks(" \n ") == []
 
 
 # -- /rollback confirmation -------------------------------------------------------------
 
 
 def test_rollback_confirm_asks_which_version_replaces_which() -> None:
-    confirm = blocks.rollback_confirm("fraud-scorer", "v3", "v2", 7)
+    confirm = rollback_confirm("fraud-scorer", "v3", "v2", 7)
     assert confirm[0]["text"]["text"].startswith("⏪ *Roll back fraud-scorer: replace v3 with v2?*")
     assert "incident #7" in confirm[0]["text"]["text"]
     ok, cancel = buttons(confirm)
     assert (ok["action_id"], ok["style"], ok["text"]["text"]) == (
-        blocks.ROLLBACK_CONFIRM,
+        ROLLBACK_CONFIRM,
         "danger",
         "Confirm",
     )
@@ -445,25 +471,25 @@ def test_rollback_confirm_asks_which_version_replaces_which() -> None:
         "to_version": "v2",
         "incident": 7,
     }
-    assert (cancel["action_id"], cancel["text"]["text"]) == (blocks.ROLLBACK_CANCEL, "Cancel")
+    assert (cancel["action_id"], cancel["text"]["text"]) == (ROLLBACK_CANCEL, "Cancel")
     assert_within_slack_limits(confirm)
 
 
 def test_rollback_confirm_without_incident_says_so() -> None:
-    confirm = blocks.rollback_confirm("fraud-scorer", "v3", "v2", None)
+    confirm = rollback_confirm("fraud-scorer", "v3", "v2", None)
     assert "Not linked to an incident" in confirm[0]["text"]["text"]
     assert json.loads(buttons(confirm)[0]["value"])["incident"] is None
 
 
 def test_action_ids_are_the_contract() -> None:
-    assert (blocks.ACK, blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE, blocks.ROLLBACK) == (
+    assert (ACK, ESCALATE, CONTAIN, RESOLVE, ROLLBACK) == (
         "vigil_ack",
         "vigil_escalate",
         "vigil_contain",
         "vigil_resolve",
         "vigil_rollback",
     )
-    assert len(set(blocks.ACTIONS)) == len(blocks.ACTIONS) == 7
+    assert len(set(ACTIONS)) == len(ACTIONS) == 7
 
 
 # -- the New incident modal -------------------------------------------------------------
@@ -485,27 +511,27 @@ def submitted(modal: dict[str, Any], typed: dict[str, str | None]) -> dict[str, 
 
 
 def test_modal_shape() -> None:
-    modal = blocks.new_incident_modal(private_metadata="C123")
+    modal = new_incident_modal(private_metadata="C123")
     json.dumps(modal)
-    assert modal["callback_id"] == blocks.NEW_INCIDENT_CALLBACK == "vigil_new_incident"
+    assert modal["callback_id"] == NEW_INCIDENT_CALLBACK == "vigil_new_incident"
     assert (modal["title"]["text"], modal["submit"]["text"]) == ("New incident", "Open incident")
     assert len(modal["title"]["text"]) <= 24
     assert len(modal["submit"]["text"]) <= 24
     assert modal["private_metadata"] == "C123"
     by_id = {b["block_id"]: b for b in modal["blocks"]}
     assert list(by_id) == [
-        blocks.TITLE_BLOCK,
-        blocks.SEVERITY_BLOCK,
-        blocks.SERVICE_BLOCK,
-        blocks.MODEL_BLOCK,
-        blocks.DESCRIPTION_BLOCK,
+        TITLE_BLOCK,
+        SEVERITY_BLOCK,
+        SERVICE_BLOCK,
+        MODEL_BLOCK,
+        DESCRIPTION_BLOCK,
     ]
-    title = by_id[blocks.TITLE_BLOCK]
+    title = by_id[TITLE_BLOCK]
     assert title["optional"] is False
     assert title["element"]["max_length"] == 300
     assert all(b["optional"] for b in modal["blocks"][1:])
-    assert by_id[blocks.DESCRIPTION_BLOCK]["element"]["multiline"] is True
-    options = by_id[blocks.SEVERITY_BLOCK]["element"]["options"]
+    assert by_id[DESCRIPTION_BLOCK]["element"]["multiline"] is True
+    options = by_id[SEVERITY_BLOCK]["element"]["options"]
     assert [o["value"] for o in options] == ["P1", "P2", "P3", "P4"]
     for option in options:
         assert len(option["text"]["text"]) <= 75
@@ -513,18 +539,18 @@ def test_modal_shape() -> None:
 
 
 def test_modal_round_trip() -> None:
-    modal = blocks.new_incident_modal()
+    modal = new_incident_modal()
     values = submitted(
         modal,
         {
-            blocks.TITLE_BLOCK: "  Fraud scorer approves everything ",
-            blocks.SEVERITY_BLOCK: "P2",
-            blocks.SERVICE_BLOCK: None,
-            blocks.MODEL_BLOCK: "fraud-scorer",
-            blocks.DESCRIPTION_BLOCK: "Approval rate 99% since 01:40Z.",
+            TITLE_BLOCK: "  Fraud scorer approves everything ",
+            SEVERITY_BLOCK: "P2",
+            SERVICE_BLOCK: None,
+            MODEL_BLOCK: "fraud-scorer",
+            DESCRIPTION_BLOCK: "Approval rate 99% since 01:40Z.",
         },
     )
-    assert blocks.parse_new_incident_submission(values) == {
+    assert parse_new_incident_submission(values) == {
         "title": "Fraud scorer approves everything",
         "severity": "P2",
         "service": None,
@@ -534,8 +560,8 @@ def test_modal_round_trip() -> None:
 
 
 def test_modal_round_trip_with_only_a_title() -> None:
-    values = submitted(blocks.new_incident_modal(), {blocks.TITLE_BLOCK: "Ranker slow"})
-    parsed = blocks.parse_new_incident_submission(values)
+    values = submitted(new_incident_modal(), {TITLE_BLOCK: "Ranker slow"})
+    parsed = parse_new_incident_submission(values)
     assert parsed == {
         "title": "Ranker slow",
         "severity": None,
@@ -548,17 +574,17 @@ def test_modal_round_trip_with_only_a_title() -> None:
 @pytest.mark.parametrize(
     ("typed", "block_id", "message"),
     [
-        ({blocks.TITLE_BLOCK: None}, blocks.TITLE_BLOCK, "Say what is wrong"),
-        ({blocks.TITLE_BLOCK: "   "}, blocks.TITLE_BLOCK, "Say what is wrong"),
-        ({blocks.TITLE_BLOCK: "t" * 301}, blocks.TITLE_BLOCK, "300 characters"),
+        ({TITLE_BLOCK: None}, TITLE_BLOCK, "Say what is wrong"),
+        ({TITLE_BLOCK: "   "}, TITLE_BLOCK, "Say what is wrong"),
+        ({TITLE_BLOCK: "t" * 301}, TITLE_BLOCK, "300 characters"),
         (
-            {blocks.TITLE_BLOCK: "t", blocks.SERVICE_BLOCK: "ranker", blocks.MODEL_BLOCK: "m"},
-            blocks.MODEL_BLOCK,
+            {TITLE_BLOCK: "t", SERVICE_BLOCK: "ranker", MODEL_BLOCK: "m"},
+            MODEL_BLOCK,
             "Give a service or a model, not both.",
         ),
         (
-            {blocks.TITLE_BLOCK: "t", blocks.MODEL_BLOCK: "fraud scorer"},
-            blocks.MODEL_BLOCK,
+            {TITLE_BLOCK: "t", MODEL_BLOCK: "fraud scorer"},
+            MODEL_BLOCK,
             "without spaces",
         ),
     ],
@@ -566,31 +592,38 @@ def test_modal_round_trip_with_only_a_title() -> None:
 def test_modal_errors_point_at_the_field(
     typed: dict[str, str | None], block_id: str, message: str
 ) -> None:
-    parsed = blocks.parse_new_incident_submission(submitted(blocks.new_incident_modal(), typed))
+    parsed = parse_new_incident_submission(submitted(new_incident_modal(), typed))
     assert list(parsed) == ["errors"]
     assert message in parsed["errors"][block_id]
 
 
 def test_modal_refuses_a_severity_it_never_offered() -> None:
     values = {
-        blocks.TITLE_BLOCK: {blocks.TITLE_BLOCK: {"type": "plain_text_input", "value": "t"}},
-        blocks.SEVERITY_BLOCK: {
-            blocks.SEVERITY_BLOCK: {"type": "static_select", "selected_option": {"value": "P9"}}
+        TITLE_BLOCK: {TITLE_BLOCK: {"type": "plain_text_input", "value": "t"}},
+        SEVERITY_BLOCK: {
+            SEVERITY_BLOCK: {"type": "static_select", "selected_option": {"value": "P9"}}
         },
     }
-    parsed = blocks.parse_new_incident_submission(values)
-    assert blocks.SEVERITY_BLOCK in parsed["errors"]
+    parsed = parse_new_incident_submission(values)
+    assert SEVERITY_BLOCK in parsed["errors"]
 
 
 def test_modal_keeps_private_metadata_within_slack_limit() -> None:
-    modal = blocks.new_incident_modal(private_metadata="c" * 5000)
+    modal = new_incident_modal(private_metadata="c" * 5000)
     assert len(modal["private_metadata"]) == 3000
 
 
 # -- purity -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [blocks, modals])
+@pytest.mark.parametrize(
+    "module",
+    [
+        importlib.import_module(f"bot.chat.slack.blocks.{name}")
+        for name in ("actions", "kit", "card", "thread", "page", "replies")
+    ]
+    + [modals],
+)
 def test_rendering_imports_no_chat_library_and_no_io(module: object) -> None:
     source = Path(str(getattr(module, "__file__", ""))).read_text()
     names: set[str] = set()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.chat.slack.blocks import timeline_reply
+from bot.chat.slack.blocks.thread import timeline_reply
 from bot.incidents.views import EventView
 
 AT = datetime(2025, 11, 25, 2, 5, tzinfo=UTC)

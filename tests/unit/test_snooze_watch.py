@@ -11,7 +11,7 @@ import pytest
 
 from bot.chat.backend import announcement
 from bot.chat.commands.parse import USAGE, ParseError, Snooze, parse_incident
-from bot.chat.slack.blocks import timeline_reply
+from bot.chat.slack.blocks.thread import timeline_reply
 from bot.errors import ValidationError
 from bot.incidents.service import Change
 from bot.incidents.views import EventView, IncidentView

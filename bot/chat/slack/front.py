@@ -55,9 +55,24 @@ from bot.chat.commands import parse as p
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.run import CommandRunner
-from bot.chat.slack import blocks, inbound
+from bot.chat.slack import inbound
+from bot.chat.slack.blocks.actions import (
+    ACK,
+    CONTAIN,
+    ESCALATE,
+    RESOLVE,
+    ROLLBACK,
+    ROLLBACK_CANCEL,
+    ROLLBACK_CONFIRM,
+)
+from bot.chat.slack.blocks.replies import reply_blocks, rollback_confirm
 from bot.chat.slack.bolt_check import QuietRequestVerification
 from bot.chat.slack.identity import BotIdentity
+from bot.chat.slack.modals import (
+    NEW_INCIDENT_CALLBACK,
+    new_incident_modal,
+    parse_new_incident_submission,
+)
 from bot.chat.slack.replay import SeenRequests
 from bot.chat.slack.settings import SlackSettings
 from bot.errors import VigilError
@@ -122,12 +137,12 @@ class SlackFront:
         self.app.use(self._keep_alive)
         self.app.command("/incident")(self._on_incident)
         self.app.command("/rollback")(self._on_rollback)
-        for action_id in (blocks.ACK, blocks.ESCALATE, blocks.CONTAIN, blocks.RESOLVE):
+        for action_id in (ACK, ESCALATE, CONTAIN, RESOLVE):
             self.app.action(action_id)(self._on_button)
-        for action_id in (blocks.ROLLBACK, blocks.ROLLBACK_CONFIRM):
+        for action_id in (ROLLBACK, ROLLBACK_CONFIRM):
             self.app.action(action_id)(self._on_rollback_confirm)
-        self.app.action(blocks.ROLLBACK_CANCEL)(self._on_rollback_cancel)
-        self.app.view(blocks.NEW_INCIDENT_CALLBACK)(self._on_new_incident)
+        self.app.action(ROLLBACK_CANCEL)(self._on_rollback_cancel)
+        self.app.view(NEW_INCIDENT_CALLBACK)(self._on_new_incident)
 
     async def close(self) -> None:
         """Close the answers' HTTP session (the backend stops)."""
@@ -199,7 +214,7 @@ class SlackFront:
         text = html.unescape(command.get("text", ""))
         user = command["user_id"]
         if not text.strip():
-            modal = blocks.new_incident_modal(private_metadata=command.get("channel_id", ""))
+            modal = new_incident_modal(private_metadata=command.get("channel_id", ""))
             try:
                 await client.views_open(trigger_id=command["trigger_id"], view=modal)
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
@@ -233,7 +248,7 @@ class SlackFront:
         except VigilError as exc:
             await _answer(respond, Reply(f"⚠️ {exc.message} Nothing changed.", ephemeral=True))
             return
-        confirm = blocks.rollback_confirm(
+        confirm = rollback_confirm(
             parsed.model, plan.from_version or "", plan.to_version, parsed.incident_id
         )
         await respond(
@@ -252,10 +267,10 @@ class SlackFront:
         actor = actor_of(user)
         # The same command path as the slash command: the same guard, words and timeline.
         verb = {
-            blocks.ACK: "ack",
-            blocks.ESCALATE: "escalate",
-            blocks.CONTAIN: "contain",
-            blocks.RESOLVE: "resolve",
+            ACK: "ack",
+            ESCALATE: "escalate",
+            CONTAIN: "contain",
+            RESOLVE: "resolve",
         }[action["action_id"]]
         text = f"{verb} {incident_id}"
         parsed = p.parse_incident(text)
@@ -317,7 +332,7 @@ class SlackFront:
     async def _on_new_incident(
         self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        values = blocks.parse_new_incident_submission(view["state"]["values"])
+        values = parse_new_incident_submission(view["state"]["values"])
         if "errors" in values:
             await ack(response_action="errors", errors=values["errors"])
             return
@@ -404,7 +419,7 @@ async def _answer(respond: AsyncRespond, reply: Reply, *, replace: bool = False)
     mentions = _MENTIONS.findall(reply.text)  # the people Vigil named stay mentions
     await respond(
         text=reply.text,
-        blocks=blocks.reply_blocks(reply.text, mentions=mentions),
+        blocks=reply_blocks(reply.text, mentions=mentions),
         response_type="ephemeral" if reply.ephemeral else "in_channel",
         replace_original=replace,
     )

@@ -29,7 +29,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack import blocks
+from bot.chat.slack.blocks.card import ALERTS_SHOWN, incident_card
 from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NOTICE
 from bot.chat.slack.outbound.channels import IncidentChannels
@@ -97,14 +97,14 @@ class SlackDeliverer:
         try:
             # The incident's own fields and a digest of its alerts, not every alert: this
             # runs for each timeline entry, and in a storm an incident holds hundreds.
-            view, digest = await self._incidents.card(item.incident_id, shown=blocks.ALERTS_SHOWN)
+            view, digest = await self._incidents.card(item.incident_id, shown=ALERTS_SHOWN)
         except NotFoundError:
             return GiveUp(f"incident #{item.incident_id} no longer exists")
         event = _event(item)
         try:
             if item.kind == PAGE:  # a page's DM, in a queue of its own: no card, no thread
                 return await self._pages.send(item, view, event) or Delivered()
-            text, card_blocks = blocks.incident_card(
+            text, card_blocks = incident_card(
                 view, digest, rollback_to=await self._rollback_to(view)
             )
             card = await self._card(item, view, text, card_blocks)

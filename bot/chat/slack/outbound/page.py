@@ -10,7 +10,8 @@ import logging
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack import blocks
+from bot.chat.slack.blocks.card import summary
+from bot.chat.slack.blocks.page import page_message
 from bot.chat.slack.outbound.lookup import SlackLookup
 from bot.chat.slack.outbound.steps import StepLog, tag
 from bot.chat.slack.settings import SlackSettings
@@ -44,7 +45,7 @@ class PageSender:
         async def send() -> str:
             dm = await self._client.conversations_open(users=user)
             channel = str(dm["channel"]["id"])
-            fallback, page_blocks = blocks.page_message(view, text)
+            fallback, page_blocks = page_message(view, text)
             posted = await self._client.chat_postMessage(
                 channel=channel, text=fallback, blocks=page_blocks, metadata=tag(item, "page")
             )
@@ -66,6 +67,6 @@ def page_text(view: IncidentView, event: EventView) -> str:
         return text
     level = event.data.get("level", "?")
     return (
-        f"{blocks.summary(view)} — you are paged (level {level}). "
+        f"{summary(view)} — you are paged (level {level}). "
         f"Acknowledge here or with /incident ack {view.id}."
     )

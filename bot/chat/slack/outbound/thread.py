@@ -16,7 +16,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack import blocks
+from bot.chat.slack.blocks.thread import timeline_reply
 from bot.chat.slack.outbound.steps import api_outcome, tag
 from bot.evidence.plan import EVIDENCE
 from bot.incidents.views import EventView
@@ -39,7 +39,7 @@ class ThreadPoster:
         self, item: OutboxItem, step: str, channel: str, thread_ts: str, event: EventView
     ) -> str:
         """The entry in a thread: a chart as the uploaded file, anything else as a reply."""
-        text, reply_blocks = blocks.timeline_reply(event)
+        text, reply_blocks = timeline_reply(event)
         chart = await _chart_bytes(event) if event.kind == EVIDENCE else None
         if chart is not None:
             try:
