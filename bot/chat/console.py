@@ -16,8 +16,8 @@ import sys
 from typing import TextIO
 
 from bot.chat.backend import announcement
-from bot.chat.commands.parse import SUBCOMMANDS
 from bot.chat.commands.run import CommandRunner
+from bot.chat.commands.spec import SUBCOMMANDS
 from bot.incidents.service import Change
 from bot.incidents.views import IncidentView
 

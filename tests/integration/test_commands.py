@@ -16,8 +16,8 @@ from sqlalchemy import text as sql
 
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
-from bot.chat.commands.parse import USAGE
 from bot.chat.commands.run import Reply
+from bot.chat.commands.spec import USAGE
 from bot.incidents.service import Change
 from bot.incidents.views import IncidentView
 from bot.ingest.alertmanager import parse_alertmanager

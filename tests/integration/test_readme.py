@@ -24,7 +24,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.chat.commands.parse import SUBCOMMANDS
+from bot.chat.commands.spec import SUBCOMMANDS
 from bot.checks import run_checks
 from bot.config import Settings, load_settings
 from tests.conftest import MakeVigil

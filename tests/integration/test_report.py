@@ -26,8 +26,8 @@ import pytest
 
 from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
-from bot.chat.commands.parse import USAGE
 from bot.chat.commands.run import NO_REPORTS, CommandRunner
+from bot.chat.commands.spec import USAGE
 from bot.chat.console import ConsoleBackend
 from bot.config import load_settings
 from bot.errors import ValidationError

@@ -53,6 +53,8 @@ PURE = [
     "incidents/views.py",
     # chat
     "chat/commands/parse.py",
+    "chat/commands/spec.py",
+    "chat/commands/tokens.py",
     "chat/commands/render.py",
     "chat/commands/rollback.py",
     "chat/commands/types.py",

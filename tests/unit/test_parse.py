@@ -7,8 +7,6 @@ import random
 import pytest
 
 from bot.chat.commands.parse import (
-    SUBCOMMANDS,
-    USAGE,
     Ack,
     Assign,
     Command,
@@ -25,10 +23,10 @@ from bot.chat.commands.parse import (
     Retrain,
     Sev,
     Show,
-    help_text,
     parse_incident,
 )
 from bot.chat.commands.rollback import USAGE as ROLLBACK_USAGE
+from bot.chat.commands.spec import SUBCOMMANDS, USAGE, help_text
 
 EXPECTED_USAGE = {
     "new": "/incident new TITLE [--sev P1..P4] [--service S | --model M]",

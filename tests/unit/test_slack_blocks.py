@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.commands.parse import help_text
+from bot.chat.commands.spec import help_text
 from bot.chat.slack import modals
 from bot.chat.slack.blocks.actions import (
     ACK,

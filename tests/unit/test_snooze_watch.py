@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.backend import announcement
-from bot.chat.commands.parse import USAGE, ParseError, Snooze, parse_incident
+from bot.chat.commands.parse import ParseError, Snooze, parse_incident
+from bot.chat.commands.spec import USAGE
 from bot.chat.slack.blocks.thread import timeline_reply
 from bot.errors import ValidationError
 from bot.incidents.service import Change

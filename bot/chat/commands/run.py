@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.chat.commands import parse as p
-from bot.chat.commands import remedies, render
+from bot.chat.commands import remedies, render, spec
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
 from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
@@ -99,7 +99,7 @@ class CommandRunner:
         inc = self._incidents
         match c:
             case p.Help(topic):
-                return Reply(p.help_text(topic), ephemeral=True)
+                return Reply(spec.help_text(topic), ephemeral=True)
             case p.List(all=include_closed, cursor=cursor):
                 page = await inc.page(include_closed=include_closed, cursor=cursor)
                 more = _more(c, markdown=markdown)
@@ -128,7 +128,7 @@ class CommandRunner:
                     try:
                         done = await self._snoozes.snooze(n, request, actor=actor)
                     except ValidationError as exc:  # a metric nothing reports, say
-                        usage = p.USAGE["snooze"]
+                        usage = spec.USAGE["snooze"]
                         return Reply(f"⚠️ {exc.detail}\nUsage: {usage}", ephemeral=True)
                 # Public: the channel must know nobody will be paged (or that paging is back).
                 return Reply(f"😴 {done.text}", ephemeral=False, incident=done.incident)
@@ -176,7 +176,7 @@ class CommandRunner:
         try:
             text = await self._reports.report(since, markdown=markdown)
         except ValidationError as exc:
-            return Reply(f"⚠️ {exc.message}\nUsage: {p.USAGE['report']}", ephemeral=True)
+            return Reply(f"⚠️ {exc.message}\nUsage: {spec.USAGE['report']}", ephemeral=True)
         return Reply(text, ephemeral=True)
 
 

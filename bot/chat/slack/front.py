@@ -52,6 +52,7 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.commands import parse as p
+from bot.chat.commands import spec
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.run import CommandRunner
@@ -86,7 +87,7 @@ _RETRIES_S = 900  # Slack retries a delivery for about 6 minutes; bodies are kep
 _MENTIONS = re.compile(r"<@[UW][A-Z0-9]+>")
 _NO_FORM = (
     "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
-    f"{p.USAGE['new']}"
+    f"{spec.USAGE['new']}"
 )
 
 
