@@ -29,3 +29,8 @@ def parse_severity(value: str) -> str:
     if sev not in SEVERITIES:
         raise ValidationError("severity", f"must be one of P1, P2, P3, P4, got {value!r}")
     return sev
+
+
+def highest(a: Severity, b: Severity) -> Severity:
+    """Return the more severe of two severities (P1 is the highest)."""
+    return a if SEVERITIES.index(a) <= SEVERITIES.index(b) else b

@@ -9,16 +9,14 @@ import pytest
 from bot.errors import ConfigError
 from bot.incidents.classify import (
     DEFAULT_POLICY,
-    AnyOf,
-    Condition,
     Policy,
     Signal,
     SubjectPolicy,
     classify,
-    highest,
     signal_from_alert,
 )
-from bot.incidents.severity import Severity
+from bot.incidents.policy.conditions import AnyOf, Condition
+from bot.incidents.severity import Severity, highest
 
 FRAUD = "model fraud-scorer"
 PAYMENTS = "service payments"

@@ -44,6 +44,10 @@ PURE = [
     "ingest/generic.py",
     # incidents
     "incidents/classify.py",
+    "incidents/policy/conditions.py",
+    "incidents/policy/defaults.py",
+    "incidents/policy/parser.py",
+    "incidents/policy/reasons.py",
     "incidents/signals.py",
     "incidents/fingerprint.py",
     "incidents/states.py",
