@@ -1,0 +1,50 @@
+"""Reading a JSON request body, with the refusals every JSON route shares.
+
+A body over the size limit is a 413 that says to send fewer items per post; text that is not
+JSON, or holds a value no database can keep (``bot.ingest.json_body``), is a 400 naming the
+field. Every JSON route of :mod:`bot.web.app` and :mod:`bot.web.models` reads through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.errors import ValidationError
+from bot.ingest.json_body import decode_json
+from bot.web.replies import error
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A decoded JSON body (any JSON value, ``null`` included)."""
+
+    value: Any
+
+
+async def read_json(
+    request: web.Request, what: str, *, max_body: int, empty: Any = None
+) -> Body | web.Response:
+    """The decoded JSON body, or the error response (413 too large, 400 not JSON).
+
+    With ``empty`` set, an empty body reads as that value instead of being refused."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error(
+            413,
+            "too_large",
+            "body",
+            f"the body is larger than {max_body} bytes; send fewer {what} per post",
+        )
+    if empty is not None and not raw.strip():
+        return Body(empty)
+    try:
+        return Body(decode_json(raw))
+    except ValidationError as exc:
+        return error(400, "invalid", exc.field, exc.detail)
+    except (ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        return error(400, "invalid_json", "body", f"the body is not valid JSON ({why})")

@@ -1,0 +1,90 @@
+"""The model-quality routes: predictions and labels posted in, the quality figures read out.
+
+``POST /api/v1/models/{model}/predictions`` and ``…/labels`` (the ingest token) feed the
+monitor; ``GET /api/v1/models/{model}/quality`` (the API token) reads drift, data quality
+and the label-free accuracy estimate. Installed only when the monitor is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.monitoring.replies import labels_reply, predictions_reply
+from bot.monitoring.service import ModelQualityService
+from bot.secret import Secret
+from bot.web.body import read_json
+from bot.web.replies import authorized, error, unauthorized, unavailable
+
+log = logging.getLogger(__name__)
+
+
+class ModelRoutes:
+    """The model-quality handlers, bound to the monitor the composition root built."""
+
+    def __init__(
+        self,
+        models: ModelQualityService,
+        *,
+        ingest_token: Secret | None,
+        api_token: Secret | None,
+        max_body_bytes: int,
+    ) -> None:
+        self._models = models
+        self._ingest_token = ingest_token
+        self._api_token = api_token
+        self._max_body = max_body_bytes
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post("/api/v1/models/{model}/predictions", self.model_predictions)
+        app.router.add_post("/api/v1/models/{model}/labels", self.model_labels)
+        app.router.add_get("/api/v1/models/{model}/quality", self.model_quality)
+
+    async def model_predictions(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/models/{model}/predictions``: count a batch of scored rows.
+
+        200 even when some rows were bad: the good rows were counted and the reply lists the
+        bad ones by field. 400 only when the post itself is malformed (nothing counted)."""
+        return await self._model_post(request, "predictions")
+
+    async def model_labels(self, request: web.Request) -> web.Response:
+        """``POST /api/v1/models/{model}/labels``: true classes, joined to predictions by id."""
+        return await self._model_post(request, "labels")
+
+    async def _model_post(self, request: web.Request, what: str) -> web.Response:
+        if not authorized(request, self._ingest_token):
+            return unauthorized()
+        model = request.match_info["model"]
+        if len(model) > 200:
+            return error(400, "invalid", "model", "a model name is at most 200 characters")
+        body = await read_json(request, what, max_body=self._max_body)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            if what == "predictions":
+                check = await self._models.predictions(model, body.value)
+                return web.json_response(predictions_reply(model, check))
+            result = await self._models.labels(model, body.value)
+            return web.json_response(labels_reply(model, result))
+        except NotFoundError as exc:
+            return error(404, "not_found", "model", exc.message)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except (StorageError, SQLAlchemyError, OSError):
+            log.exception("could not read the reference of %s", model)
+            return unavailable(
+                f"could not read the model's reference; no {what} were counted, retry"
+            )
+
+    async def model_quality(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/models/{model}/quality``: drift, data quality, and the label-free
+        accuracy estimate with its interval next to the realized accuracy."""
+        if not authorized(request, self._api_token):
+            return unauthorized()
+        try:
+            return web.json_response(await self._models.quality(request.match_info["model"]))
+        except NotFoundError as exc:
+            return error(404, "not_found", "model", exc.message)
