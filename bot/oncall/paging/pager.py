@@ -13,7 +13,8 @@ who was paged is stored in the ``pages`` table (one row per incident, step and p
 so a step is never paged twice), the next look is a durable timer in Vigil's own database
 (``bot.timers.Timers``, so a restart neither loses nor repeats an escalation), every page
 goes on the incident timeline, and the page itself is a direct message through each attached
-chat backend. Acknowledging (or containing, or resolving) stops the escalation.
+chat backend and the ``notify:`` channels (``bot.oncall.paging.delivery``). Acknowledging
+(or containing, or resolving) stops the escalation.
 """
 
 from __future__ import annotations
@@ -21,25 +22,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
-from typing import Any, Protocol
-
-from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from typing import Any
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.durations import format_duration
 from bot.errors import TransitionError, ValidationError
-from bot.incidents.reactions import Reaction
 from bot.incidents.reactor import Reactor
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES, STOPPING_STATES
 from bot.incidents.views import IncidentView
 from bot.notify.retry import NotifyRetrier
+from bot.oncall.paging.delivery import PageDelivery, PageSender
 from bot.oncall.paging.escalation import (
-    EscalationPolicy,
-    PageStep,
     describe,
     due,
     plan,
@@ -51,34 +46,22 @@ from bot.oncall.paging.plans import (
     current_plan,
     labels,
     owned_by,
-    page_entry,
-    page_text,
     timer_key,
 )
 from bot.oncall.paging.routing import (
     DEFAULT_POLICY,
     Routing,
     decide,
-    expand_groups,
     policy_for,
     route_for,
 )
 from bot.oncall.schedules.layers import Schedule
-from bot.oncall.schedules.roster import resolve_targets
 from bot.oncall.settings import OncallSettings
 from bot.timers import Timers
 
 log = logging.getLogger(__name__)
 
 NOTIFY = "page-notify"  # the follow-up that sends one page through the notify: channels
-
-
-class PageSender(Protocol):
-    """What the pager needs of a chat backend: one direct page to one person."""
-
-    name: str
-
-    async def page(self, target: str, incident: IncidentView, text: str) -> None: ...
 
 
 def _replan(started: Plan | None, severity: str) -> bool:
@@ -106,16 +89,24 @@ class Pager:
         self._incidents = incidents
         self._timers = timers
         self._settings = settings
-        self._senders = senders
         self._clock = clock
-        self._retrier = retrier
         self.pages = PageBook(db)  # also read by the PagerDuty mirror: "was this paged?"
-        self._schedules = schedules
         self._snoozed = snoozed  # a snoozed incident starts paging when its snooze ends
-        self._reactor = reactor  # sends each page through notify:, durably (see _send)
+        # Sends each page, through notify: durably with the reactor (``delivery.py``).
+        self._delivery = PageDelivery(
+            incidents,
+            settings,
+            self.pages,
+            senders=senders,
+            clock=clock,
+            kind=NOTIFY,
+            retrier=retrier,
+            schedules=schedules,
+            reactor=reactor,
+        )
         timers.register(TIMER_KIND, self._on_timer)
         if reactor is not None:
-            reactor.register(NOTIFY, self._notify_row)
+            reactor.register(NOTIFY, self._delivery.notify_row)
 
     @property
     def _routing(self) -> Routing:
@@ -270,7 +261,7 @@ class Pager:
             actor=actor,
             data=plan_.payload() if started is None else {},  # a plan Escalate started
         )
-        await self._send(view, policy, step, None)
+        await self._delivery.send(view, policy, step, None)
         return await self._incidents.get(incident_id)
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
@@ -309,7 +300,7 @@ class Pager:
             paged=max(await self.pages.steps_sent(incident_id) - plan_.base, 0),
         )
         for step in state.due:
-            await self._send(
+            await self._delivery.send(
                 view, policy, replace(step, index=step.index + plan_.base), state.next_at
             )
         if state.next_at is not None:
@@ -330,86 +321,6 @@ class Pager:
                 f"{incident_id}",
                 {},
             )
-
-    async def _send(
-        self, view: IncidentView, policy: EscalationPolicy, step: PageStep, next_at: datetime | None
-    ) -> None:
-        now = self._clock()
-        schedules = self._settings.schedules if self._schedules is None else await self._schedules()
-        people = resolve_targets(
-            expand_groups(step.targets, self._routing.groups),
-            self._settings.rotations,
-            now,
-            schedules,
-        )
-        levels = policy.levels
-        after = ", ".join(levels[step.level].targets) if step.level < len(levels) else ""
-        text = page_text(view, step, next_at, after)
-        senders = list(self._senders())
-        channel = ",".join(s.name for s in senders) or "none"
-        chats = [s.name for s in senders]
-        notify_labels = [c.label for c in self._retrier.channels] if self._retrier else []
-        for person in people:
-            notify: list[Reaction] = []
-
-            async def claim(
-                s: AsyncSession, person: str = person, notify: list[Reaction] = notify
-            ) -> bool:
-                # The claim, the "Paged" entry (its outbox row is the Slack DM) and the page
-                # through notify: commit together: no step claimed and never sent.
-                if not await PageBook.claim_in(s, view.id, step, person, channel, now):
-                    return False
-                if self._reactor is not None and self._retrier is not None:
-                    data = {"incident": view.id, "person": person, "text": text}
-                    notify.append(self._reactor.add(s, NOTIFY, view.id, data, leased=True))
-                return True
-
-            try:
-                paged = await self._incidents.record_if(
-                    view.id,
-                    claim,
-                    kind="page",
-                    text=page_entry(person, step, chats, notify_labels),
-                    actor="vigil",
-                    data={"step": step.index, "level": step.level, "target": person, "text": text},
-                    snapshot=False,
-                )
-            except IntegrityError:
-                if await self.pages.claimed(view.id, step.index, person):
-                    continue  # another process claimed this step at the same moment
-                # Not the page's own row: never a silent "already paged". Fail, so the step
-                # is tried again (the timer's retry, the follow-up's), and the log says why.
-                log.exception("page of #%d to %s (step %d) failed", view.id, person, step.index)
-                raise
-            if paged is None:
-                continue  # another process (or an earlier run) already paged this step
-            if not senders and not notify_labels:
-                log.warning(
-                    "#%d: %s was NOT paged: no chat backend, no notify: channel", view.id, person
-                )
-            for sender in senders:  # the console shows it; Slack's DM is the outbox row
-                try:
-                    await sender.page(person, view, text)
-                except Exception:  # one broken channel must not stop the others
-                    log.exception("page to %s via %s failed", person, sender.name)
-            if self._reactor is not None:  # the page goes out now, not at the worker's look
-                await self._reactor.run_leased(notify)
-            else:
-                await self._notify(view, person, text)
-
-    async def _notify_row(self, data: dict[str, Any]) -> None:
-        """The reactor runs this for each page committed with a notify: follow-up."""
-        # Its title, severity and service are all a notification carries.
-        view = await self._incidents.get(int(data["incident"]), timeline=False, alerts=False)
-        await self._notify(view, str(data["person"]), str(data["text"]))
-
-    async def _notify(self, view: IncidentView, person: str, text: str) -> None:
-        """The page through the ``notify:`` channels too, first that takes it; each failure
-        and fallback goes on the timeline in words ("PagerDuty refused the page (…); paged
-        @maya by e-mail instead"), and a chain that only got "try later" is retried by a
-        durable timer, so nobody assumes a page that never arrived."""
-        if self._retrier is not None:
-            await self._retrier.send(self._retrier.notification(view, person, text))
 
     async def _stop(self, view: IncidentView, actor: str) -> None:
         cancelled = await self._timers.cancel(timer_key(view.id))
