@@ -13,7 +13,7 @@ unreachable that turned every slash command into a 500. Requests are authorized 
 :class:`bot.chat.slack.identity.BotIdentity` learned at start and in the background.
 
 Answers reuse one HTTP session (keep-alive): Bolt's own ``respond`` opens a new session, so
-a new TCP and TLS handshake with hooks.slack.com, for every answer.
+a new TCP and TLS handshake with hooks.slack.com, for every answer (``answers.py``).
 
 Permissions: only members of the configured responder groups may roll back, contain or
 change severity; anyone else gets an ephemeral refusal and the attempt is on the timeline.
@@ -34,7 +34,6 @@ import hashlib
 import html
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,13 +42,10 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
-from slack_bolt.context.respond.internals import _build_message
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook import WebhookResponse
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.commands import parse as p
 from bot.chat.commands import spec
@@ -57,6 +53,7 @@ from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.run import CommandRunner
 from bot.chat.slack import inbound
+from bot.chat.slack.answers import KeepAliveRespond, answer, refused
 from bot.chat.slack.blocks.actions import (
     ACK,
     CONTAIN,
@@ -66,7 +63,7 @@ from bot.chat.slack.blocks.actions import (
     ROLLBACK_CANCEL,
     ROLLBACK_CONFIRM,
 )
-from bot.chat.slack.blocks.replies import reply_blocks, rollback_confirm
+from bot.chat.slack.blocks.replies import rollback_confirm
 from bot.chat.slack.bolt_check import QuietRequestVerification
 from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.modals import (
@@ -84,7 +81,6 @@ log = logging.getLogger(__name__)
 
 _GUARDED = {p.Sev: "change severity", p.Contain: "contain incidents", p.Retrain: "retrain models"}
 _RETRIES_S = 900  # Slack retries a delivery for about 6 minutes; bodies are kept for 15
-_MENTIONS = re.compile(r"<@[UW][A-Z0-9]+>")
 _NO_FORM = (
     "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
     f"{spec.USAGE['new']}"
@@ -179,10 +175,10 @@ class SlackFront:
             else inbound.Refusal(401, "X-Slack-Signature", "cannot be checked: no signing secret")
         )
         if isinstance(ts, inbound.Refusal):
-            return _refused(ts, len(body))
+            return refused(ts, len(body))
         text = inbound.body_text(body, request.headers.get("Content-Type"))
         if isinstance(text, inbound.Refusal):
-            return _refused(text, len(body))
+            return refused(text, len(body))
         if not self._signatures.first(str(signature), until=ts + inbound.WINDOW_S, now=now):
             log.info("Slack: a request already run came again (same signature); not run again")
             return web.Response(status=200, text="")
@@ -201,7 +197,7 @@ class SlackFront:
                 bolt_request.body = form
                 bolt_request.context = build_async_context(AsyncBoltContext({}), form)
         except (TypeError, AttributeError, KeyError, ValueError):  # a signed but odd shape
-            return _refused(
+            return refused(
                 inbound.Refusal(400, "body", "is not a Slack request Vigil knows"), len(body)
             )
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
@@ -221,12 +217,12 @@ class SlackFront:
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 # The form needs the Web API; the answer does not: say how to do without it.
                 log.warning("Slack: the new-incident form did not open (%s)", type(exc).__name__)
-                await _answer(respond, Reply(_NO_FORM, ephemeral=True))
+                await answer(respond, Reply(_NO_FORM, ephemeral=True))
             return
         parsed = p.parse_incident(text)
         refusal = await self._refuse(user, parsed)
         reply = refusal or await self._commands.run_incident(text, actor=actor_of(user))
-        await _answer(respond, reply)
+        await answer(respond, reply)
 
     async def _on_rollback(
         self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
@@ -236,18 +232,18 @@ class SlackFront:
         user = command["user_id"]
         parsed = parse_rollback(text)
         if not isinstance(parsed, Rollback) or parsed.dry_run:
-            await _answer(respond, await self._commands.run_rollback(text, actor=actor_of(user)))
+            await answer(respond, await self._commands.run_rollback(text, actor=actor_of(user)))
             return
         refusal = await self._refuse_rollback(user, parsed.incident_id)
         if refusal:
-            await _answer(respond, refusal)
+            await answer(respond, refusal)
             return
         try:  # the confirmation step: say which version replaces which, change nothing yet
             plan = await self._registry.rollback(
                 parsed.model, parsed.version, actor=actor_of(user), dry_run=True
             )
         except VigilError as exc:
-            await _answer(respond, Reply(f"⚠️ {exc.message} Nothing changed.", ephemeral=True))
+            await answer(respond, Reply(f"⚠️ {exc.message} Nothing changed.", ephemeral=True))
             return
         confirm = rollback_confirm(
             parsed.model, plan.from_version or "", plan.to_version, parsed.incident_id
@@ -279,7 +275,7 @@ class SlackFront:
         reply = refusal or await self._commands.run_incident(text, actor=actor)
         if reply.ephemeral or verb == "escalate":  # a refusal or an error: only the clicker
             # sees it; so does an escalation done from a page DM, which no card update shows
-            await _answer(respond, dataclasses.replace(reply, ephemeral=True), replace=False)
+            await answer(respond, dataclasses.replace(reply, ephemeral=True), replace=False)
         # success: the card updates itself through the outbox; nothing else to say
 
     async def _on_rollback_confirm(
@@ -302,7 +298,7 @@ class SlackFront:
         incident = value.get("incident")
         refusal = await self._refuse_rollback(user, incident)
         if refusal:
-            await _answer(respond, refusal, replace=False)
+            await answer(respond, refusal, replace=False)
             return
         async with self._locks.setdefault(model, asyncio.Lock()):  # a double click waits
             await self._rollback_once(user, model, incident, value, respond)
@@ -314,7 +310,7 @@ class SlackFront:
         stable = await self._registry.stable(model)
         if expected and (stable is None or stable.version != expected):
             now = stable.version if stable else "nothing"
-            await _answer(
+            await answer(
                 respond,
                 Reply(
                     f"⚠️ Already done: {model} now serves {now}, not {expected}. Nothing changed.",
@@ -326,7 +322,7 @@ class SlackFront:
         text = model + (f" {value['to_version']}" if value.get("to_version") else "")
         text += f" --incident {incident}" if incident else ""
         reply = await self._commands.run_rollback(text, actor=actor_of(user))
-        await _answer(respond, reply, replace=True)
+        await answer(respond, reply, replace=True)
 
     # -- the modal -------------------------------------------------------------------------
 
@@ -384,43 +380,3 @@ class SlackFront:
             "add a note with /incident note N TEXT.",
             ephemeral=True,
         )
-
-
-class KeepAliveRespond(AsyncRespond):
-    """Bolt's ``respond`` (same arguments, same message), posted over a shared session; a
-    connection the other side closed while idle is retried on a new one by the webhook
-    client's connection-error retry."""
-
-    def __init__(self, response_url: str, session: aiohttp.ClientSession) -> None:
-        super().__init__(response_url=response_url)
-        self._client = AsyncWebhookClient(url=response_url, session=session)
-
-    async def __call__(  # type: ignore[override]
-        self, text: str | dict[str, Any] = "", **message: Any
-    ) -> WebhookResponse:
-        body = _build_message(**text) if isinstance(text, dict) else _build_message(text, **message)
-        return await self._client.send_dict(body)
-
-
-def _refused(refusal: inbound.Refusal, size: int) -> web.Response:
-    """A refused request: a 4xx naming the part at fault, and one short line in the log
-    (fixed wording and the size; never the body, which could forge log lines)."""
-    log.warning(
-        "Slack request refused (%d): %s %s; %d bytes, nothing run",
-        refusal.status,
-        refusal.field,
-        refusal.message,
-        size,
-    )
-    return web.json_response(refusal.json(), status=refusal.status)
-
-
-async def _answer(respond: AsyncRespond, reply: Reply, *, replace: bool = False) -> None:
-    """Ephemeral replies to the caller only; the others to the channel the command came from."""
-    mentions = _MENTIONS.findall(reply.text)  # the people Vigil named stay mentions
-    await respond(
-        text=reply.text,
-        blocks=reply_blocks(reply.text, mentions=mentions),
-        response_type="ephemeral" if reply.ephemeral else "in_channel",
-        replace_original=replace,
-    )
