@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
-from bot.config_checks import known, mapping
+from bot.config_checks import known, mapping, unknown_key
 from bot.db import normalise_url
 from bot.durations import parse_duration
 from bot.errors import ConfigError
@@ -157,9 +157,7 @@ def load_settings(
     where = str(path) if path else "environment"
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(sorted(_TOP_KEYS))})", where=where, key=unknown[0]
-        )
+        raise ConfigError(unknown_key(sorted(_TOP_KEYS)), where=where, key=unknown[0])
     http = mapping(raw.get("http", {}), where, "http")
     # The file is validated whole even where a flag or variable overrides a value, so that
     # `vigil check` and `vigil serve --port $PORT` agree on what a valid file is.

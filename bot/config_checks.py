@@ -7,10 +7,16 @@ wherever it is made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.errors import ConfigError
+
+
+def unknown_key(allowed: Iterable[str]) -> str:
+    """The one wording of an unknown key in any Vigil config file (``vigil.yaml``, rules,
+    playbooks), listing what is allowed there so the typo is easy to see."""
+    return f"unknown key (allowed: {', '.join(allowed) or 'none'})"
 
 
 def mapping(value: object, where: str, key: str) -> dict[str, Any]:
@@ -24,6 +30,4 @@ def known(spec: Mapping[Any, Any], keys: tuple[str, ...], where: str, key: str) 
     """Refuse the first setting of ``spec`` not in ``keys``, naming ``key.<setting>``."""
     extra = sorted(set(map(str, spec)) - set(keys))
     if extra:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(keys)})", where=where, key=f"{key}.{extra[0]}"
-        )
+        raise ConfigError(unknown_key(keys), where=where, key=f"{key}.{extra[0]}")

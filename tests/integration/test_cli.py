@@ -159,7 +159,7 @@ BAD_RULE = (
     [
         pytest.param(
             {"vigil.yaml": "databse_url: sqlite+aiosqlite:///v.db\n"},
-            ["vigil.yaml: databse_url: unknown setting"],
+            ["vigil.yaml: databse_url: unknown key (allowed: auto_resolve,"],
             id="unknown-key",
         ),
         pytest.param(
@@ -470,7 +470,7 @@ async def serve_must_refuse(tmp_path: Path, port: int, *args: str) -> tuple[int,
         pytest.param(
             {"vigil.yaml": "databse_url: sqlite+aiosqlite:///v.db\n"},
             ["--port", "{port}"],
-            "vigil.yaml: databse_url: unknown setting",
+            "vigil.yaml: databse_url: unknown key (allowed: auto_resolve,",
             id="unknown-key",
         ),
         pytest.param(

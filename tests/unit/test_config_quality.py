@@ -35,7 +35,7 @@ def test_a_time_window_and_custom_limits() -> None:
     ("raw", "key", "says"),
     [
         ([], "quality", "mapping"),
-        ({"windw": {}}, "quality.windw", "unknown setting"),
+        ({"windw": {}}, "quality.windw", "unknown key (allowed: window, min_rows,"),
         ({"window": 1000}, "quality.window", "{rows: 1000}"),
         ({"window": {}}, "quality.window", "exactly one"),
         ({"window": {"rows": 10, "duration": "5m"}}, "quality.window", "exactly one"),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from bot.config_checks import unknown_key
 from bot.errors import ConfigError
 from bot.secret import Secret
 
@@ -95,10 +96,7 @@ def load_slack_settings(raw: object, env: Mapping[str, str], *, where: str) -> S
     section = _mapping(raw if raw is not None else {}, where, "slack")
     unknown = sorted(set(section) - _KEYS)
     if unknown:
-        known = ", ".join(sorted(_KEYS))
-        raise ConfigError(
-            f"unknown setting (known: {known})", where=where, key=f"slack.{unknown[0]}"
-        )
+        raise ConfigError(unknown_key(sorted(_KEYS)), where=where, key=f"slack.{unknown[0]}")
     token = env.get("SLACK_BOT_TOKEN", "").strip()
     if not token:
         return None
