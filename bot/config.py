@@ -33,6 +33,7 @@ from bot.config_checks import (
     unknown_key,
     whole_number,
 )
+from bot.config_model import validate_section
 from bot.db import normalise_url
 from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
@@ -54,9 +55,10 @@ from bot.sources.config import (
 )
 from bot.sources.config import PrometheusSettings as PrometheusSettings
 from bot.sources.config import SourcesSettings, parse_sources
+from bot.web_config import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY  # re-exported
+from bot.web_config import HttpSection
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
-DEFAULT_MAX_BODY = 1024 * 1024
 _TOP_KEYS = frozenset(
     {
         "database_url",
@@ -134,10 +136,9 @@ def load_settings(
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise ConfigError(unknown_key(sorted(_TOP_KEYS)), where=where, key=unknown[0])
-    http = mapping(raw.get("http", {}), where, "http")
     # The file is validated whole even where a flag or variable overrides a value, so that
     # `vigil check` and `vigil serve --port $PORT` agree on what a valid file is.
-    file_port = _int(http.get("port", 8080), where, "http.port", low=0, high=65535)
+    http = validate_section(HttpSection, raw.get("http", {}), where=where, key="http")
     if port is not None:
         port = _int(port, "command line", "--port", low=0, high=65535)
     elif env.get("VIGIL_PORT"):
@@ -150,15 +151,9 @@ def load_settings(
         _database_url(url, "environment", "VIGIL_DATABASE_URL")
     return Settings(
         database_url=str(url or file_url or DEFAULT_DATABASE_URL),
-        host=str(host or env.get("VIGIL_HOST") or http.get("host", "127.0.0.1")),
-        port=port if port is not None else file_port,
-        max_body_bytes=_int(
-            http.get("max_body_bytes", DEFAULT_MAX_BODY),
-            where,
-            "http.max_body_bytes",
-            low=1024,
-            high=64 * 1024 * 1024,
-        ),
+        host=str(host or env.get("VIGIL_HOST") or http.host),
+        port=port if port is not None else http.port,
+        max_body_bytes=http.max_body_bytes,
         ingest_token=_secret(env.get("VIGIL_INGEST_TOKEN")),
         api_token=_secret(env.get("VIGIL_API_TOKEN")),
         log_level=str(env.get("VIGIL_LOG_LEVEL") or raw.get("log_level") or "INFO").upper(),

@@ -168,6 +168,11 @@ BAD_RULE = (
             id="port-out-of-range",
         ),
         pytest.param(
+            {"vigil.yaml": "http:\n  prot: 9090\n"},
+            ["vigil.yaml: http.prot: unknown key (allowed: host, port, max_body_bytes)"],
+            id="http-key-typo",
+        ),
+        pytest.param(
             {"vigil.yaml": BAD_RULE},
             ["vigil.yaml: classification.rules[0].severity:", "P9"],
             id="bad-rule-severity",
