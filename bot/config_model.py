@@ -9,6 +9,10 @@ message of Vigil names it (``sources.http_checks[0].url``). So pydantic does the
 A check that spans fields (a duplicate name in a list, one setting against another) raises
 :func:`problem` with ``at=``: the path below the validated field that the message is about,
 since pydantic itself can only point at the field that ran the check.
+
+Where a field's value is one of Vigil's own types (``BusinessDays | timedelta``), validate it
+with ``PlainValidator`` (the function is the whole check). ``SkipValidation`` would skip the
+``BeforeValidator`` too, silently accepting anything.
 """
 
 from __future__ import annotations
