@@ -11,7 +11,6 @@ Environment: ``VIGIL_CONFIG`` (path of vigil.yaml), ``VIGIL_DATABASE_URL``, ``VI
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,10 +24,7 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config_checks import (
-    bounded_number,
     http_url,
-    known,
-    mapping,
     positive_duration,
     unknown_key,
     whole_number,
@@ -37,10 +33,11 @@ from bot.config_model import validate_section
 from bot.db import normalise_url
 from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
-from bot.incidents.classify import Policy, SubjectPolicy
+from bot.incidents.classify import Policy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.quiet import parse_auto_resolve
 from bot.incidents.service import IncidentSettings
+from bot.incidents.subjects import parse_subjects
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
 from bot.oncall.paging.config import parse_routing
@@ -160,8 +157,8 @@ def load_settings(
         incidents=IncidentSettings(
             group_by=_group_by(raw.get("group_by", list(DEFAULT_GROUP_BY)), where),
             policy=Policy.from_config(raw.get("classification", {}), where=where),
-            models=_subjects(raw.get("models", {}), where, "models"),
-            services=_subjects(raw.get("services", {}), where, "services"),
+            models=parse_subjects(raw.get("models", {}), where, "models"),
+            services=parse_subjects(raw.get("services", {}), where, "services"),
             auto_resolve=parse_auto_resolve(raw.get("auto_resolve"), where),
         ),
         oncall=_oncall(raw, where),
@@ -301,66 +298,6 @@ def _group_by(value: object, where: str) -> tuple[str, ...]:
                 "must be a label name, or names joined by |", where=where, key=f"group_by[{i}]"
             )
     return tuple(value)
-
-
-#: Per-subject settings: the classifier's (either scope) and the rules' ``threshold_from``
-#: numbers, each with the range it must lie in (low, high, whether ``low`` itself is allowed).
-_COMMON_SETTINGS: Mapping[str, tuple[float, float, bool]] = MappingProxyType(
-    {"accuracy_sla": (0.0, 100.0, True), "latency_p95_sla_ms": (0.0, math.inf, False)}
-)
-_SUBJECT_SETTINGS: Mapping[str, Mapping[str, tuple[float, float, bool]]] = MappingProxyType(
-    {
-        "models": MappingProxyType(
-            {
-                **_COMMON_SETTINGS,
-                "confidence_floor": (0.0, 1.0, True),
-                "latency_p99_sla_ms": (0.0, math.inf, False),
-                "output_kl_threshold": (0.0, math.inf, False),
-            }
-        ),
-        "services": MappingProxyType(
-            {
-                **_COMMON_SETTINGS,
-                "queue_capacity": (0.0, math.inf, True),
-                "capacity_rps": (0.0, math.inf, False),
-            }
-        ),
-    }
-)
-
-
-def _subjects(value: object, where: str, key: str) -> Mapping[str, SubjectPolicy]:
-    subjects = mapping(value, where, key)
-    numbers = _SUBJECT_SETTINGS[key]
-    allowed = ("critical", *numbers)
-    out: dict[str, SubjectPolicy] = {}
-    for name, spec in subjects.items():
-        spec = mapping(spec or {}, where, f"{key}.{name}")
-        known(spec, allowed, where, f"{key}.{name}")
-        critical = spec.get("critical", False)
-        if not isinstance(critical, bool):
-            raise ConfigError("must be true or false", where=where, key=f"{key}.{name}.critical")
-        values = {
-            setting: _bounded(spec.get(setting), where, f"{key}.{name}.{setting}", *bounds)
-            for setting, bounds in numbers.items()
-        }
-        sla = values["accuracy_sla"]
-        if sla is not None and sla > 1:  # 90 means 90 %, as the classifier reads it; the
-            values["accuracy_sla"] = sla / 100  # accuracy rule compares fractions, so store one
-        out[str(name)] = SubjectPolicy(critical=critical, **values)
-    return MappingProxyType(out)
-
-
-def _bounded(
-    value: object, where: str, key: str, low: float, high: float, low_ok: bool
-) -> float | None:
-    """A finite number in range, or None when unset; the error names the key."""
-    if value is None:
-        return None
-    try:
-        return bounded_number(value, low=low, high=high, low_ok=low_ok)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=where, key=key) from None
 
 
 def _positive_duration(value: object, where: str, key: str) -> timedelta:
