@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, cast, get_args
 
+from bot.config_checks import unknown_key
 from bot.errors import ConfigError
 from bot.incidents.severity import SEVERITIES, Severity
 from bot.incidents.signals import PERCENT_KINDS
@@ -362,9 +363,7 @@ class _PolicyParser:
             raise self.fail(key, f"expected a mapping, got {type(raw).__name__}")
         unknown = sorted(str(k) for k in raw if k not in allowed)
         if unknown:
-            raise self.fail(
-                f"{key}.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(allowed))}"
-            )
+            raise self.fail(f"{key}.{unknown[0]}", unknown_key(sorted(allowed)))
         for name in required:
             if name not in raw:
                 raise self.fail(f"{key}.{name}", "missing")
