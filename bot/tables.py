@@ -14,14 +14,11 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Table,
     Text,
-    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -158,14 +155,19 @@ class Page(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-# APScheduler 3's job store table for durable timers (``bot.timers``), declared here so
-# that Alembic owns it like every other table; APScheduler finds it and creates nothing.
+# Durable timers (``bot.timers``, migration 0012): one row per key, due at ``due_at``.
+# ``token`` is new at every write (a schedule or a claim), so a claim, a retry and the
+# delete after a handler each name the exact version of the row they read: a timer a
+# handler set anew under the same key is never taken for the one it replaced.
 TIMERS_TABLE = Table(
-    "vigil_timers",
+    "timers",
     SQLModel.metadata,
-    Column("id", Unicode(191), primary_key=True),
-    Column("next_run_time", Float(25), index=True),
-    Column("job_state", LargeBinary, nullable=False),
+    Column("key", String(191), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False, index=True),
+    Column("payload", Text, nullable=False),  # JSON text
+    Column("attempt", Integer, nullable=False),  # failed runs so far (the retry's backoff)
+    Column("token", String(32), nullable=False),
 )
 
 
