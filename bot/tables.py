@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -159,16 +160,21 @@ class Page(SQLModel, table=True):
 # ``token`` is new at every write (a schedule or a claim), so a claim, a retry and the
 # delete after a handler each name the exact version of the row they read: a timer a
 # handler set anew under the same key is never taken for the one it replaced.
-TIMERS_TABLE = Table(
-    "timers",
-    SQLModel.metadata,
-    Column("key", String(191), primary_key=True),
-    Column("kind", String(64), nullable=False),
-    Column("due_at", UTCDateTime(), nullable=False, index=True),
-    Column("payload", Text, nullable=False),  # JSON text
-    Column("attempt", Integer, nullable=False),  # failed runs so far (the retry's backoff)
-    Column("token", String(32), nullable=False),
-)
+def timers_table(name: str, metadata: MetaData) -> Table:
+    """The timers table's shape under ``name`` (tests give a Timers a table of its own)."""
+    return Table(
+        name,
+        metadata,
+        Column("key", String(191), primary_key=True),
+        Column("kind", String(64), nullable=False),
+        Column("due_at", UTCDateTime(), nullable=False, index=True),
+        Column("payload", Text, nullable=False),  # JSON text
+        Column("attempt", Integer, nullable=False),  # failed runs so far (the retry's backoff)
+        Column("token", String(32), nullable=False),
+    )
+
+
+TIMERS_TABLE = timers_table("timers", SQLModel.metadata)
 
 
 class HealthProbe(SQLModel, table=True):

@@ -56,13 +56,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import MetaData, delete, func, insert, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.db import Database
-from bot.tables import TIMERS_TABLE as T
+from bot.tables import TIMERS_TABLE, timers_table
 
 log = logging.getLogger(__name__)
 
@@ -107,11 +107,16 @@ class Timers:
         db: Database,
         *,
         clock: Clock,
+        tablename: str = TIMERS_TABLE.name,
         poll: timedelta = timedelta(seconds=5),
         on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
+        # Vigil's own table (migration 0012), or one of another name created at start().
+        self._t = (
+            TIMERS_TABLE if tablename == TIMERS_TABLE.name else timers_table(tablename, MetaData())
+        )
         self._poll = poll.total_seconds()
         self._on_failure = on_failure  # told the kind of each handler that raised (metrics)
         self._handlers: dict[str, Handler] = {}
@@ -145,11 +150,15 @@ class Timers:
         self._handlers[kind] = handler
 
     async def start(self, *, paused: bool = False) -> None:
-        """Accept timers and, unless paused, run the loop that fires them.
+        """Accept timers (creating a table of another name than ``timers``) and, unless
+        paused, run the loop that fires them.
 
         ``paused=True`` is for an injected clock: nothing fires except through
         :meth:`run_due`. Overdue timers fire as soon as an unpaused loop starts.
         """
+        if self._t is not TIMERS_TABLE:
+            async with self._db.engine.begin() as conn:
+                await conn.run_sync(self._t.metadata.create_all)
         self._loop = asyncio.get_running_loop()
         if not paused:
             self._runner = self._loop.create_task(self._run_loop(), name="timers")
@@ -196,9 +205,9 @@ class Timers:
         text = json.dumps(payload, allow_nan=False)
         if json.loads(text) != payload:
             raise ValueError("timer payload must be plain JSON (string keys, lists, no tuples)")
-        await session.exec(delete(T).where(T.c.key == key))
+        await session.exec(delete(self._t).where(self._t.c.key == key))
         await session.exec(
-            insert(T).values(
+            insert(self._t).values(
                 key=key,
                 kind=kind,
                 due_at=at.astimezone(UTC),
@@ -216,11 +225,11 @@ class Timers:
         # its first try cancels the retry it never needed), and a write would wait its turn
         # for SQLite's one writer, in a storm behind the alerts, for nothing.
         async with self._db.read() as s, s.begin():
-            found = (await s.exec(select(T.c.key).where(T.c.key == key))).first()
+            found = (await s.exec(select(self._t.c.key).where(self._t.c.key == key))).first()
         if found is None:
             return False
         async with self._db.session() as s, s.begin():
-            result = await s.exec(delete(T).where(T.c.key == key))
+            result = await s.exec(delete(self._t).where(self._t.c.key == key))
         return int(result.rowcount) > 0
 
     async def cancel_prefix(self, prefix: str) -> int:
@@ -229,13 +238,17 @@ class Timers:
         if not prefix:
             raise ValueError("an empty prefix would cancel every timer")
         async with self._db.session() as s, s.begin():
-            result = await s.exec(delete(T).where(T.c.key.startswith(prefix, autoescape=True)))
+            result = await s.exec(
+                delete(self._t).where(self._t.c.key.startswith(prefix, autoescape=True))
+            )
         return int(result.rowcount)
 
     async def pending(self) -> list[Pending]:
         """Every timer not yet fired (a claimed one at its lease's end), earliest first."""
         self._require_started()
-        query = select(T.c.key, T.c.kind, T.c.due_at).order_by(T.c.due_at, T.c.key)
+        query = select(self._t.c.key, self._t.c.kind, self._t.c.due_at).order_by(
+            self._t.c.due_at, self._t.c.key
+        )
         async with self._db.read() as s, s.begin():
             rows = (await s.exec(query)).all()
         return [Pending(key, kind, at) for key, kind, at in rows]
@@ -267,16 +280,27 @@ class Timers:
 
     async def _due(self, now: datetime, *, limit: int = BATCH) -> list[Due]:
         """The rows due at ``now``, earliest first, as read (each with its token)."""
-        columns = (T.c.key, T.c.kind, T.c.due_at, T.c.payload, T.c.attempt, T.c.token)
-        query = T.select().with_only_columns(*columns)
-        query = query.where(T.c.due_at <= now).order_by(T.c.due_at, T.c.key).limit(limit)
+        columns = (
+            self._t.c.key,
+            self._t.c.kind,
+            self._t.c.due_at,
+            self._t.c.payload,
+            self._t.c.attempt,
+            self._t.c.token,
+        )
+        query = self._t.select().with_only_columns(*columns)
+        query = (
+            query.where(self._t.c.due_at <= now)
+            .order_by(self._t.c.due_at, self._t.c.key)
+            .limit(limit)
+        )
         async with self._db.read() as s, s.begin():
             conn = await s.connection()
             return [Due(*row) for row in (await conn.execute(query)).all()]
 
     async def _next_due(self) -> datetime | None:
         async with self._db.read() as s, s.begin():
-            found: datetime | None = (await s.exec(select(func.min(T.c.due_at)))).one()
+            found: datetime | None = (await s.exec(select(func.min(self._t.c.due_at)))).one()
         return found
 
     async def _claim(self, due: Due) -> str | None:
@@ -290,8 +314,8 @@ class Timers:
         token = _token()
         async with self._db.session() as s, s.begin():
             result = await s.exec(
-                update(T)
-                .where(T.c.key == due.key, T.c.token == due.token)
+                update(self._t)
+                .where(self._t.c.key == due.key, self._t.c.token == due.token)
                 .values(due_at=self._clock() + LEASE, token=token)
             )
         return token if int(result.rowcount) == 1 else None
@@ -300,7 +324,7 @@ class Timers:
         """Delete the row this process leased, unless the handler set the key anew (another
         token) or someone cancelled it meanwhile (no row)."""
         async with self._db.session() as s, s.begin():
-            await s.exec(delete(T).where(T.c.key == key, T.c.token == token))
+            await s.exec(delete(self._t).where(self._t.c.key == key, self._t.c.token == token))
 
     async def _run_loop(self) -> None:
         """Until stopped: claim what is due, start its handlers, sleep until the next due
@@ -384,7 +408,7 @@ class Timers:
         log.exception("timer %s (%s) failed; trying again in %s", key, kind, wait)
         try:
             async with self._db.session() as s, s.begin():
-                query = select(T.c.key).where(T.c.key == key, T.c.token == token)
+                query = select(self._t.c.key).where(self._t.c.key == key, self._t.c.token == token)
                 if (await s.exec(query)).first() is not None:  # still ours: not set anew
                     at = self._clock() + wait
                     await self.schedule_in(s, kind, key, at, payload, attempt=attempt + 1)
