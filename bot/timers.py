@@ -123,6 +123,7 @@ class Timers:
         self._tasks: set[asyncio.Task[None]] = set()  # handlers the loop started
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
+        self.looks = 0  # the loop's looks at the table so far (a stuck loop stays still)
         self._woken = asyncio.Event()
         db.on_after_commit(self._after_commit)
 
@@ -350,6 +351,7 @@ class Timers:
         if len(due) == BATCH:
             return 0.0  # more were due than one batch: the rest now
         nxt = await self._next_due()
+        self.looks += 1
         if nxt is None:
             return self._poll
         return max(0.0, min(self._poll, (nxt - self._clock()).total_seconds()))

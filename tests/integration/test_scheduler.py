@@ -370,3 +370,55 @@ async def test_a_timer_claimed_by_a_process_killed_mid_run_runs_again_after_its_
     assert await survivor.run_due() == 1
     assert fired == [("escalate", {"incident": 7})]
     assert await survivor.pending() == []
+
+
+async def test_the_loop_sleeps_until_the_next_due_time_not_the_next_poll(
+    database_url: str, db: Database
+) -> None:
+    """With a poll of an hour, a timer due in a moment still fires in a moment."""
+    fired = asyncio.Event()
+
+    async def handle(payload: dict[str, Any]) -> None:
+        fired.set()
+
+    timers = Timers(db, clock=lambda: datetime.now(UTC), poll=timedelta(hours=1))
+    timers.register("escalate", handle)
+    await timers.start()
+    try:
+        await timers.schedule("escalate", "soon", datetime.now(UTC) + timedelta(seconds=0.2), {})
+        await asyncio.wait_for(fired.wait(), 10)
+    finally:
+        await timers.stop()
+
+
+async def test_a_wakeup_makes_the_loop_read_a_timer_another_process_wrote(
+    database_url: str, db: Database
+) -> None:
+    """Another process's commit wakes nobody here by itself (``bot.wakeups`` relays its
+    NOTIFY to :meth:`Timers.wake`): with a poll of an hour, the wake-up is what runs it."""
+    fired = asyncio.Event()
+
+    async def handle(payload: dict[str, Any]) -> None:
+        fired.set()
+
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    other_db = Database(database_url)
+    other = Timers(other_db, clock=now)
+    other.register("escalate", handle)
+    timers = Timers(db, clock=now, poll=timedelta(hours=1))
+    timers.register("escalate", handle)
+    await other.start(paused=True)
+    await timers.start()
+    try:
+        async with asyncio.timeout(10):  # the loop's first look: nothing yet; it sleeps
+            while timers.looks == 0:
+                await timers.pending()
+        await other.schedule("escalate", "elsewhere", now(), {})
+        timers.wake()
+        await asyncio.wait_for(fired.wait(), 10)
+    finally:
+        await timers.stop()
+        await other.stop()
+        await other_db.dispose()
