@@ -123,6 +123,7 @@ class Timers:
         self._tasks: set[asyncio.Task[None]] = set()  # handlers the loop started
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
         self.looks = 0  # the loop's looks at the table so far (a stuck loop stays still)
         self._woken = asyncio.Event()
         db.on_after_commit(self._after_commit)
@@ -167,10 +168,13 @@ class Timers:
     async def stop(self) -> None:
         """Stop the loop and let handlers already running finish."""
         if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
+            # Not cancelled: a look ends between two statements, never inside a claim's
+            # transaction (on SQLite, the one writer connection every write queues for).
+            self._stopping = True
+            self._woken.set()
+            await self._runner
             self._runner = None
+            self._stopping = False
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._loop = None
@@ -330,14 +334,14 @@ class Timers:
     async def _run_loop(self) -> None:
         """Until stopped: claim what is due, start its handlers, sleep until the next due
         time, ``poll`` or a wake-up, whichever comes first."""
-        while True:
+        while not self._stopping:
             self._woken.clear()
             try:
                 wait = await self._turn()
             except Exception:  # a read or a claim that failed: look again, never stop
                 log.exception("timers: could not read or claim due timers; looking again soon")
                 wait = self._poll
-            if wait > 0:
+            if wait > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), wait)
 
