@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.paging.routing import SEVERITIES
-
 from bot.oncall.sla.clocks import DEFAULT_SLA, SlaSettings, sla_clock
 
 
