@@ -404,7 +404,7 @@ async def serve(
         if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
             workers.append(asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox"))
         workers.append(asyncio.create_task(vigil.reactor.loop(stop), name="follow-ups"))
-        wakes = {"reactions": vigil.reactor.wake, "vigil_timers": vigil.timers.wake}
+        wakes = {"reactions": vigil.reactor.wake, "timers": vigil.timers.wake}
         if vigil.slack is not None:
             wakes["outbox"] = vigil.slack.outbox.wake
         workers.append(asyncio.create_task(wakeups.listen(vigil.db, wakes, stop), name="wakes"))

@@ -11,29 +11,32 @@ Environment: ``VIGIL_CONFIG`` (path of vigil.yaml), ``VIGIL_DATABASE_URL``, ``VI
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
-from bot.config_checks import known, mapping
+from bot.config_checks import (
+    http_url,
+    positive_duration,
+    unknown_key,
+    whole_number,
+)
+from bot.config_model import validate_section
 from bot.db_url import normalise_url
-from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
-from bot.incidents.classify import Policy, SubjectPolicy
+from bot.incidents.classify import Policy
 from bot.incidents.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.quiet import parse_auto_resolve
 from bot.incidents.settings import IncidentSettings
+from bot.incidents.subjects import parse_subjects
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
 from bot.oncall.paging.config import parse_routing
@@ -43,10 +46,16 @@ from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
 from bot.rules.loader import default_rules_file
 from bot.secret import Secret
+from bot.sources.config import (
+    HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
+)
+from bot.sources.config import PrometheusSettings as PrometheusSettings
+from bot.sources.config import SourcesSettings, parse_sources
+from bot.web_config import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY  # re-exported
+from bot.web_config import HttpSection
 from bot.yamlfile import read_yaml
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
-DEFAULT_MAX_BODY = 1024 * 1024
 _TOP_KEYS = frozenset(
     {
         "database_url",
@@ -80,40 +89,6 @@ _TOP_KEYS = frozenset(
         "auto_resolve",
     }
 )
-
-
-@dataclass(frozen=True)
-class PrometheusSettings:
-    """``sources.prometheus``: one server and its metric name → PromQL queries."""
-
-    url: str = field(repr=False)  # may hold credentials
-    queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    timeout_s: float = 10.0
-
-
-@dataclass(frozen=True)
-class HttpCheckSettings:
-    """One entry of ``sources.http_checks``."""
-
-    name: str
-    url: str = field(repr=False)
-    expect_status: int = 200
-    max_latency_ms: float | None = None
-    json_field: str | None = None
-    expect_value: Any = None
-
-
-@dataclass(frozen=True)
-class SourcesSettings:
-    """``sources:``: what the rule runner polls, and how often. Pushed samples are always on."""
-
-    interval: timedelta = timedelta(seconds=15)
-    #: Rule group → evaluation interval (``model-quality: 1m``); others use ``interval``.
-    group_intervals: Mapping[str, timedelta] = field(default_factory=lambda: MappingProxyType({}))
-    prometheus: PrometheusSettings | None = None
-    http_checks: tuple[HttpCheckSettings, ...] = ()
-    system: bool = True
-    gpu: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,13 +132,10 @@ def load_settings(
     where = str(path) if path else "environment"
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(sorted(_TOP_KEYS))})", where=where, key=unknown[0]
-        )
-    http = mapping(raw.get("http", {}), where, "http")
+        raise ConfigError(unknown_key(sorted(_TOP_KEYS)), where=where, key=unknown[0])
     # The file is validated whole even where a flag or variable overrides a value, so that
     # `vigil check` and `vigil serve --port $PORT` agree on what a valid file is.
-    file_port = _int(http.get("port", 8080), where, "http.port", low=0, high=65535)
+    http = validate_section(HttpSection, raw.get("http", {}), where=where, key="http")
     if port is not None:
         port = _int(port, "command line", "--port", low=0, high=65535)
     elif env.get("VIGIL_PORT"):
@@ -176,23 +148,17 @@ def load_settings(
         _database_url(url, "environment", "VIGIL_DATABASE_URL")
     return Settings(
         database_url=str(url or file_url or DEFAULT_DATABASE_URL),
-        host=str(host or env.get("VIGIL_HOST") or http.get("host", "127.0.0.1")),
-        port=port if port is not None else file_port,
-        max_body_bytes=_int(
-            http.get("max_body_bytes", DEFAULT_MAX_BODY),
-            where,
-            "http.max_body_bytes",
-            low=1024,
-            high=64 * 1024 * 1024,
-        ),
+        host=str(host or env.get("VIGIL_HOST") or http.host),
+        port=port if port is not None else http.port,
+        max_body_bytes=http.max_body_bytes,
         ingest_token=_secret(env.get("VIGIL_INGEST_TOKEN")),
         api_token=_secret(env.get("VIGIL_API_TOKEN")),
         log_level=str(env.get("VIGIL_LOG_LEVEL") or raw.get("log_level") or "INFO").upper(),
         incidents=IncidentSettings(
             group_by=_group_by(raw.get("group_by", list(DEFAULT_GROUP_BY)), where),
             policy=Policy.from_config(raw.get("classification", {}), where=where),
-            models=_subjects(raw.get("models", {}), where, "models"),
-            services=_subjects(raw.get("services", {}), where, "services"),
+            models=parse_subjects(raw.get("models", {}), where, "models"),
+            services=parse_subjects(raw.get("services", {}), where, "services"),
             auto_resolve=parse_auto_resolve(raw.get("auto_resolve"), where),
         ),
         oncall=_oncall(raw, where),
@@ -231,12 +197,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _int(value: object, where: str, key: str, *, low: int, high: int) -> int:
     try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"must be a whole number, got {value!r}", where=where, key=key) from None
-    if not low <= number <= high:
-        raise ConfigError(f"must be between {low} and {high}, got {number}", where=where, key=key)
-    return number
+        return whole_number(value, low=low, high=high)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=where, key=key) from None
 
 
 def _database_url(value: object, where: str, key: str) -> None:
@@ -307,22 +270,10 @@ def _http_url(value: object, where: str, key: str) -> str | None:
     """An http(s) URL with a host. The value is never echoed: it may carry credentials."""
     if value is None:
         return None
-    example = "e.g. https://trainer.internal/retrain"
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"must be an http:// or https:// URL, {example}", where=where, key=key)
-    parts = urlsplit(value.strip())
     try:
-        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
-    except ValueError:
-        raise ConfigError("has a port that is not a number", where=where, key=key) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        scheme = f"{parts.scheme}://" if parts.scheme else "no scheme"
-        raise ConfigError(
-            f"must be an http:// or https:// URL with a host ({example}), got {scheme}",
-            where=where,
-            key=key,
-        )
-    return value.strip()
+        return http_url(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=where, key=key) from None
 
 
 def _secret(value: str | None) -> Secret | None:
@@ -340,191 +291,8 @@ def _group_by(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-#: Per-subject settings: the classifier's (either scope) and the rules' ``threshold_from``
-#: numbers, each with the range it must lie in (low, high, whether ``low`` itself is allowed).
-_COMMON_SETTINGS: Mapping[str, tuple[float, float, bool]] = MappingProxyType(
-    {"accuracy_sla": (0.0, 100.0, True), "latency_p95_sla_ms": (0.0, math.inf, False)}
-)
-_SUBJECT_SETTINGS: Mapping[str, Mapping[str, tuple[float, float, bool]]] = MappingProxyType(
-    {
-        "models": MappingProxyType(
-            {
-                **_COMMON_SETTINGS,
-                "confidence_floor": (0.0, 1.0, True),
-                "latency_p99_sla_ms": (0.0, math.inf, False),
-                "output_kl_threshold": (0.0, math.inf, False),
-            }
-        ),
-        "services": MappingProxyType(
-            {
-                **_COMMON_SETTINGS,
-                "queue_capacity": (0.0, math.inf, True),
-                "capacity_rps": (0.0, math.inf, False),
-            }
-        ),
-    }
-)
-
-
-def _subjects(value: object, where: str, key: str) -> Mapping[str, SubjectPolicy]:
-    subjects = mapping(value, where, key)
-    numbers = _SUBJECT_SETTINGS[key]
-    allowed = ("critical", *numbers)
-    out: dict[str, SubjectPolicy] = {}
-    for name, spec in subjects.items():
-        spec = mapping(spec or {}, where, f"{key}.{name}")
-        known(spec, allowed, where, f"{key}.{name}")
-        critical = spec.get("critical", False)
-        if not isinstance(critical, bool):
-            raise ConfigError("must be true or false", where=where, key=f"{key}.{name}.critical")
-        values = {
-            setting: _bounded(spec.get(setting), where, f"{key}.{name}.{setting}", *bounds)
-            for setting, bounds in numbers.items()
-        }
-        sla = values["accuracy_sla"]
-        if sla is not None and sla > 1:  # 90 means 90 %, as the classifier reads it; the
-            values["accuracy_sla"] = sla / 100  # accuracy rule compares fractions, so store one
-        out[str(name)] = SubjectPolicy(critical=critical, **values)
-    return MappingProxyType(out)
-
-
-def _bounded(
-    value: object, where: str, key: str, low: float, high: float, low_ok: bool
-) -> float | None:
-    """A finite number in range, or None when unset; the error names the key."""
-    number = _float(value, where, key)
-    if number is None:
-        return None
-    if not math.isfinite(number):
-        raise ConfigError(f"must be a finite number, got {value!r}", where=where, key=key)
-    above = number >= low if low_ok else number > low
-    if not above or number > high:
-        if high == math.inf:
-            bound = f"{'at least' if low_ok else 'greater than'} {low:g}"
-        else:
-            bound = f"between {low:g} and {high:g}"
-        raise ConfigError(f"must be {bound}, got {value!r}", where=where, key=key)
-    return number
-
-
-def _float(value: object, where: str, key: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"must be a number, got {value!r}", where=where, key=key)
-    return float(value)
-
-
-_SOURCE_KEYS = ("interval", "group_intervals", "prometheus", "http_checks", "system", "gpu")
-_PROMETHEUS_KEYS = ("url", "queries", "timeout")
-_CHECK_KEYS = ("name", "url", "expect_status", "max_latency_ms", "json_field", "expect_value")
-_RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu", "heartbeats"})
-_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-
-
-def _bool(value: object, where: str, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"must be true or false, got {value!r}", where=where, key=key)
-    return value
-
-
 def _positive_duration(value: object, where: str, key: str) -> timedelta:
     try:
-        delta = parse_duration(value)
+        return positive_duration(value)
     except ValueError as exc:
         raise ConfigError(str(exc), where=where, key=key) from None
-    if delta <= timedelta(0):
-        raise ConfigError("must be longer than 0s", where=where, key=key)
-    return delta
-
-
-def parse_sources(value: object, where: str) -> SourcesSettings:
-    """Validate the ``sources:`` section; every error names its key (``sources.gpu``)."""
-    if value is None:
-        return SourcesSettings()
-    spec = mapping(value, where, "sources")
-    known(spec, _SOURCE_KEYS, where, "sources")
-    interval = _positive_duration(spec.get("interval", "15s"), where, "sources.interval")
-    prometheus = None
-    if spec.get("prometheus") is not None:
-        prometheus = _prometheus(spec["prometheus"], where)
-    groups = mapping(spec.get("group_intervals", {}), where, "sources.group_intervals")
-    group_intervals = {
-        str(name): _positive_duration(every, where, f"sources.group_intervals.{name}")
-        for name, every in groups.items()
-    }
-    return SourcesSettings(
-        interval=interval,
-        group_intervals=MappingProxyType(group_intervals),
-        prometheus=prometheus,
-        http_checks=_http_checks(spec.get("http_checks", []), where),
-        system=_bool(spec.get("system", True), where, "sources.system"),
-        gpu=_bool(spec.get("gpu", False), where, "sources.gpu"),
-    )
-
-
-def _prometheus(value: object, where: str) -> PrometheusSettings:
-    key = "sources.prometheus"
-    spec = mapping(value, where, key)
-    known(spec, _PROMETHEUS_KEYS, where, key)
-    url = _http_url(spec.get("url"), where, f"{key}.url")
-    if url is None:
-        raise ConfigError("is required", where=where, key=f"{key}.url")
-    queries_raw = mapping(spec.get("queries", {}), where, f"{key}.queries")
-    if not queries_raw:
-        raise ConfigError(
-            "must map at least one metric name to a PromQL query", where=where, key=f"{key}.queries"
-        )
-    queries: dict[str, str] = {}
-    for metric, promql in queries_raw.items():
-        if not isinstance(metric, str) or not _METRIC.fullmatch(metric):
-            raise ConfigError(
-                "metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*",
-                where=where,
-                key=f"{key}.queries.{metric}",
-            )
-        if not isinstance(promql, str) or not promql.strip():
-            raise ConfigError(
-                "must be a PromQL expression", where=where, key=f"{key}.queries.{metric}"
-            )
-        queries[metric] = promql
-    timeout = _positive_duration(spec.get("timeout", "10s"), where, f"{key}.timeout")
-    return PrometheusSettings(url, MappingProxyType(queries), timeout.total_seconds())
-
-
-def _http_checks(value: object, where: str) -> tuple[HttpCheckSettings, ...]:
-    if not isinstance(value, list):
-        raise ConfigError("must be a list of checks", where=where, key="sources.http_checks")
-    checks: list[HttpCheckSettings] = []
-    seen: set[str] = set()
-    for i, raw in enumerate(value):
-        key = f"sources.http_checks[{i}]"
-        spec = mapping(raw, where, key)
-        known(spec, _CHECK_KEYS, where, key)
-        name = spec.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError("must be a non-empty name", where=where, key=f"{key}.name")
-        if name in seen or name in _RESERVED_SOURCE_NAMES:
-            raise ConfigError(
-                f"{name!r} is already the name of another source", where=where, key=f"{key}.name"
-            )
-        seen.add(name)
-        url = _http_url(spec.get("url"), where, f"{key}.url")
-        if url is None:
-            raise ConfigError("is required", where=where, key=f"{key}.url")
-        status = _int(
-            spec.get("expect_status", 200), where, f"{key}.expect_status", low=100, high=599
-        )
-        latency = _bounded(
-            spec.get("max_latency_ms"), where, f"{key}.max_latency_ms", 0.0, math.inf, False
-        )
-        json_field = spec.get("json_field")
-        if json_field is not None and (not isinstance(json_field, str) or not json_field):
-            raise ConfigError("must be a dotted field path", where=where, key=f"{key}.json_field")
-        expect_value = spec.get("expect_value")
-        if expect_value is not None and json_field is None:
-            raise ConfigError(
-                "needs json_field (the field to compare)", where=where, key=f"{key}.expect_value"
-            )
-        checks.append(HttpCheckSettings(name, url, status, latency, json_field, expect_value))
-    return tuple(checks)

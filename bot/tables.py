@@ -14,14 +14,12 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Integer,
-    LargeBinary,
+    MetaData,
     String,
     Table,
     Text,
-    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -158,15 +156,25 @@ class Page(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-# APScheduler 3's job store table for durable timers (``bot.timers``), declared here so
-# that Alembic owns it like every other table; APScheduler finds it and creates nothing.
-TIMERS_TABLE = Table(
-    "vigil_timers",
-    SQLModel.metadata,
-    Column("id", Unicode(191), primary_key=True),
-    Column("next_run_time", Float(25), index=True),
-    Column("job_state", LargeBinary, nullable=False),
-)
+# Durable timers (``bot.timers``, migration 0012): one row per key, due at ``due_at``.
+# ``token`` is new at every write (a schedule or a claim), so a claim, a retry and the
+# delete after a handler each name the exact version of the row they read: a timer a
+# handler set anew under the same key is never taken for the one it replaced.
+def timers_table(name: str, metadata: MetaData) -> Table:
+    """The timers table's shape under ``name`` (tests give a Timers a table of its own)."""
+    return Table(
+        name,
+        metadata,
+        Column("key", String(191), primary_key=True),
+        Column("kind", String(64), nullable=False),
+        Column("due_at", UTCDateTime(), nullable=False, index=True),
+        Column("payload", Text, nullable=False),  # JSON text
+        Column("attempt", Integer, nullable=False),  # failed runs so far (the retry's backoff)
+        Column("token", String(32), nullable=False),
+    )
+
+
+TIMERS_TABLE = timers_table("timers", SQLModel.metadata)
 
 
 class HealthProbe(SQLModel, table=True):

@@ -10,7 +10,8 @@
         schema_hash: "9f2c…"    # the expected schema; unset: the first hash received
         labels: {model: fraud, team: risk}   # copied onto its alerts (routing, grouping)
 
-Every mistake is a ``ConfigError`` naming the key (``heartbeats.fraud-scoring.every``).
+Every mistake is a ``ConfigError`` naming the key (``heartbeats.fraud-scoring.every``); each
+heartbeat's settings are validated by a pydantic model (:mod:`bot.config_model`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
+from typing import Annotated
 
-from bot.config_checks import known
+from pydantic import BeforeValidator, Field, model_validator
+
+from bot.config_checks import positive_duration
+from bot.config_model import ConfigModel, problem, validate_section
 from bot.durations import parse_duration
 from bot.errors import ConfigError
 
-KEYS = ("every", "grace", "max_label_delay", "schema_hash", "labels")
 MAX_SCHEMA_HASH = 200
 MIN_GRACE = timedelta(minutes=1)
 #: Labels the heartbeat rules set themselves; a spec's labels may not take them.
@@ -74,78 +78,75 @@ def parse_heartbeats(value: object, where: str) -> Mapping[str, HeartbeatSpec]:
                 where=where,
                 key=key,
             )
-        specs[name] = _spec(name, raw, where, key)
+        specs[name] = validate_section(HeartbeatSection, raw, where=where, key=key).spec(name)
     return MappingProxyType(specs)
 
 
-def _spec(name: str, raw: object, where: str, key: str) -> HeartbeatSpec:
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping with at least `every`", where=where, key=key)
-    known(raw, KEYS, where, key)
-    if raw.get("every") is None:
-        raise ConfigError(
-            "is required: how often a run is expected (30m, 1h, 1d)",
-            where=where,
-            key=f"{key}.every",
-        )
-    every = _duration(raw["every"], where, f"{key}.every", zero_ok=False)
-    grace = default_grace(every)
-    if raw.get("grace") is not None:
-        grace = _duration(raw["grace"], where, f"{key}.grace", zero_ok=True)
-    limit = None
-    if raw.get("max_label_delay") is not None:
-        delay = _duration(raw["max_label_delay"], where, f"{key}.max_label_delay", zero_ok=False)
-        limit = delay.total_seconds()
-    return HeartbeatSpec(
-        name=name,
-        every=every,
-        grace=grace,
-        max_label_delay=limit,
-        schema_hash=_schema_hash(raw.get("schema_hash"), where, f"{key}.schema_hash"),
-        labels=_labels(raw.get("labels"), where, f"{key}.labels"),
-    )
+def _every(value: object) -> timedelta:
+    if value is None:
+        raise problem("is required: how often a run is expected (30m, 1h, 1d)")
+    return positive_duration(value)
 
 
-def _duration(value: object, where: str, key: str, *, zero_ok: bool) -> timedelta:
-    try:
-        delta = parse_duration(value)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=where, key=key) from None
-    if not zero_ok and delta <= timedelta(0):
-        raise ConfigError("must be longer than 0s", where=where, key=key)
-    return delta
+def _grace(value: object) -> timedelta | None:
+    return None if value is None else parse_duration(value)  # 0s: late the moment it is due
 
 
-def _schema_hash(value: object, where: str, key: str) -> str | None:
+def _delay(value: object) -> timedelta | None:
+    return None if value is None else positive_duration(value)
+
+
+def _schema_hash(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(
-            f'must be the hash as text (quote it: "9f2c…"), got {value!r}', where=where, key=key
-        )
+        raise problem(f'must be the hash as text (quote it: "9f2c…"), got {value!r}')
     text = value.strip()
     if len(text) > MAX_SCHEMA_HASH:
-        raise ConfigError(f"must be at most {MAX_SCHEMA_HASH} characters", where=where, key=key)
+        raise problem(f"must be at most {MAX_SCHEMA_HASH} characters")
     return text
 
 
-def _labels(value: object, where: str, key: str) -> Mapping[str, str]:
+def _labels(value: object) -> dict[str, str]:
     if value is None:
-        return _EMPTY
+        return {}
     if not isinstance(value, dict):
-        raise ConfigError("must be a mapping of label name to value", where=where, key=key)
-    labels: dict[str, str] = {}
+        raise problem("must be a mapping of label name to value")
     for name, text in value.items():
-        at = f"{key}.{name}"
         if not isinstance(name, str) or not _LABEL.fullmatch(name):
-            raise ConfigError("label name must match [a-zA-Z_][a-zA-Z0-9_]*", where=where, key=at)
+            raise problem("label name must match [a-zA-Z_][a-zA-Z0-9_]*", at=(str(name),))
         if name in RESERVED_LABELS:
-            raise ConfigError(
-                f"{name} is set by the heartbeat rules; choose another label", where=where, key=at
-            )
+            raise problem(f"{name} is set by the heartbeat rules; choose another label", at=(name,))
         if not isinstance(text, str) or not text:
-            raise ConfigError(
-                f"must be non-empty text (quote numbers), got {text!r}", where=where, key=at
-            )
-        labels[name] = text
-    return MappingProxyType(labels)
+            raise problem(f"must be non-empty text (quote numbers), got {text!r}", at=(name,))
+    return value
+
+
+class HeartbeatSection(ConfigModel):
+    """One heartbeat as written; :meth:`spec` is what the checks read."""
+
+    every: Annotated[timedelta, BeforeValidator(_every)] = Field(
+        default=None, validate_default=True
+    )
+    grace: Annotated[timedelta | None, BeforeValidator(_grace)] = None
+    max_label_delay: Annotated[timedelta | None, BeforeValidator(_delay)] = None
+    schema_hash: Annotated[str | None, BeforeValidator(_schema_hash)] = None
+    labels: Annotated[dict[str, str], BeforeValidator(_labels)] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            raise problem("must be a mapping with at least `every`")
+        return value
+
+    def spec(self, name: str) -> HeartbeatSpec:
+        delay = self.max_label_delay
+        return HeartbeatSpec(
+            name=name,
+            every=self.every,
+            grace=self.grace if self.grace is not None else default_grace(self.every),
+            max_label_delay=delay.total_seconds() if delay is not None else None,
+            schema_hash=self.schema_hash,
+            labels=MappingProxyType(dict(self.labels)) if self.labels else _EMPTY,
+        )

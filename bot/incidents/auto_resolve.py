@@ -1,7 +1,7 @@
 """Resolve an incident by itself once every alert has cleared and stayed clear.
 
 A follower of the incident's changes (durable: ``reactions``, run until done) and a durable
-timer per incident (``vigil_timers``, so a restart keeps it): "cleared" sets the timer at
+timer per incident (table ``timers``, so a restart keeps it): "cleared" sets the timer at
 the end of the severity's quiet period (``bot.incidents.quiet``), "refiring" or any state
 change cancels it. When it fires, the incident resolves only if it is still open and still
 clear since that same moment (a flap in between moved ``cleared_at`` or emptied it), with

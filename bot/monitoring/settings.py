@@ -14,14 +14,16 @@ judges fewer rows, and below ``min_rows`` it judges nothing rather than noise).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Annotated
 
-from bot.config_checks import known, mapping
+from pydantic import BeforeValidator, model_validator
+
+from bot.config_model import ConfigModel, problem, validate_section
 from bot.durations import parse_duration
-from bot.errors import ConfigError, ValidationError
+from bot.errors import ValidationError
 from bot.quality.spec import MIN_LABELS, MIN_ROWS, WindowSpec
 
-_KEYS = ("window", "min_rows", "label_horizon", "label_window")
 DEFAULT_WINDOW = WindowSpec(rows=1_000)
 
 
@@ -33,60 +35,77 @@ class QualitySettings:
     label_window: int = 5_000
 
 
-def _whole(value: object, where: str, key: str, *, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(
-            f"must be a whole number from {low} to {high}, got {value!r}", where=where, key=key
-        )
+def _whole(low: int, high: int) -> BeforeValidator:
+    """A whole number from ``low`` to ``high`` (``true`` is not 1 here)."""
+
+    def check(value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise problem(f"must be a whole number from {low} to {high}, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _duration(value: object) -> timedelta:
+    try:
+        duration = parse_duration(value)
+        WindowSpec(duration=duration)
+    except (ValueError, ValidationError) as exc:
+        raise problem(str(exc)) from None
+    return duration
+
+
+def _window_mapping(value: object) -> object:
+    if not isinstance(value, dict):
+        raise problem("must be a mapping: {rows: 1000} or {duration: 30m}")
     return value
 
 
-def _window(value: object, where: str) -> WindowSpec:
-    if not isinstance(value, dict):
-        raise ConfigError(
-            "must be a mapping: {rows: 1000} or {duration: 30m}", where=where, key="quality.window"
+class _Window(ConfigModel):
+    """``quality.window``: ``{rows: N}`` or ``{duration: 30m}``, exactly one."""
+
+    rows: Annotated[int | None, _whole(10, 10_000_000)] = None
+    duration: Annotated[timedelta | None, BeforeValidator(_duration)] = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _Window:
+        if (self.rows is None) == (self.duration is None):
+            raise problem("set exactly one of rows or duration")
+        return self
+
+    def spec(self) -> WindowSpec:
+        return WindowSpec(rows=self.rows, duration=self.duration)
+
+
+class QualitySection(ConfigModel):
+    """``quality:`` as written; :meth:`settings` is what the monitor reads."""
+
+    window: Annotated[_Window | None, BeforeValidator(_window_mapping)] = None
+    min_rows: Annotated[int, _whole(10, 10_000_000)] = MIN_ROWS
+    label_horizon: Annotated[int, _whole(1, 10_000_000)] = 100_000
+    label_window: Annotated[int, _whole(MIN_LABELS, 1_000_000)] = 5_000
+
+    @model_validator(mode="after")
+    def _min_rows_fit_the_window(self) -> QualitySection:
+        rows = (self.window.spec() if self.window is not None else DEFAULT_WINDOW).rows
+        if rows is not None and self.min_rows > rows:
+            raise problem(
+                f"is larger than the window ({rows} rows): nothing would ever be judged",
+                at=("min_rows",),
+            )
+        return self
+
+    def settings(self) -> QualitySettings:
+        return QualitySettings(
+            window=self.window.spec() if self.window is not None else DEFAULT_WINDOW,
+            min_rows=self.min_rows,
+            label_horizon=self.label_horizon,
+            label_window=self.label_window,
         )
-    spec: dict[str, Any] = value
-    known(spec, ("rows", "duration"), where, "quality.window")
-    if ("rows" in spec) == ("duration" in spec):
-        raise ConfigError("set exactly one of rows or duration", where=where, key="quality.window")
-    if "rows" in spec:
-        return WindowSpec(
-            rows=_whole(spec["rows"], where, "quality.window.rows", low=10, high=10_000_000)
-        )
-    try:
-        duration = parse_duration(spec["duration"])
-        return WindowSpec(duration=duration)
-    except (ValueError, ValidationError) as exc:
-        raise ConfigError(str(exc), where=where, key="quality.window.duration") from None
 
 
 def parse_quality(value: object, where: str) -> QualitySettings:
     """Validate ``quality:``; every error names its key (``quality.window.rows``)."""
     if value is None:
         return QualitySettings()
-    value = mapping(value, where, "quality")
-    known(value, _KEYS, where, "quality")
-    window = _window(value["window"], where) if "window" in value else DEFAULT_WINDOW
-    min_rows = _whole(
-        value.get("min_rows", MIN_ROWS), where, "quality.min_rows", low=10, high=10_000_000
-    )
-    if window.rows is not None and min_rows > window.rows:
-        raise ConfigError(
-            f"is larger than the window ({window.rows} rows): nothing would ever be judged",
-            where=where,
-            key="quality.min_rows",
-        )
-    horizon = _whole(
-        value.get("label_horizon", 100_000), where, "quality.label_horizon", low=1, high=10_000_000
-    )
-    label_window = _whole(
-        value.get("label_window", 5_000),
-        where,
-        "quality.label_window",
-        low=MIN_LABELS,
-        high=1_000_000,
-    )
-    return QualitySettings(
-        window=window, min_rows=min_rows, label_horizon=horizon, label_window=label_window
-    )
+    return validate_section(QualitySection, value, where=where, key="quality").settings()

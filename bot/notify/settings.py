@@ -21,9 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from bot.config_checks import known, mapping
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from bot.config_model import ConfigModel, problem, validate_section
 from bot.errors import ConfigError
 from bot.notify.base import DEFAULT_KEY_PREFIX
 from bot.secret import Secret
@@ -70,18 +74,103 @@ class NotifySettings:
     key_prefix: str = DEFAULT_KEY_PREFIX
 
 
-def _text(value: object, where: str, key: str) -> str:
+def _text(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError("must be a non-empty string", where=where, key=key)
+        raise problem("must be a non-empty string")
     return value.strip()
 
 
-def _url(value: object, where: str, key: str) -> str:
-    text = _text(value, where, key)
+def _url(value: object) -> str:
+    text = _text(value)
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError("must be an http:// or https:// URL", where=where, key=key)
+        raise problem("must be an http:// or https:// URL")
     return text
+
+
+def _port(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise problem("must be a port number")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise problem("must be true or false")
+    return value
+
+
+def _addresses(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise problem("must be a mapping")
+    out: dict[str, str] = {}
+    for name, address in value.items():
+        try:
+            out[str(name)] = _text(address)
+        except PydanticCustomError:
+            raise problem("must be a non-empty string", at=(str(name),)) from None
+    return out
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Url = Annotated[str, BeforeValidator(_url)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class PagerDutySection(ConfigModel):
+    url: Url = DEFAULT_URL
+    source: Text = "vigil"
+
+
+class EmailSection(ConfigModel):
+    host: Text = Field(default=None, validate_default=True)
+    port: Annotated[int, BeforeValidator(_port)] = 587
+    sender: Text = Field(default=None, validate_default=True)
+    addresses: Annotated[dict[str, str], BeforeValidator(_addresses)] = Field(default_factory=dict)
+    username: Text | None = None
+    starttls: Flag = True
+    implicit_tls: Flag = False
+
+
+class WebhookSection(ConfigModel):
+    url: Url = Field(default=None, validate_default=True)
+
+
+def _channels(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise problem(f"must be a list of channels ({', '.join(CHANNELS)})")
+    return value
+
+
+class NotifySection(ConfigModel):
+    """``notify:`` as written. A channel's own section is validated only when ``order``
+    names it (:func:`parse_notify`), so a section kept for later does not stop the bot."""
+
+    order: Annotated[list[str] | None, BeforeValidator(_channels)] = None  # null: an error
+    pagerduty: object = None
+    email: object = None
+    webhook: object = None
+    key_prefix: Text = DEFAULT_KEY_PREFIX
+
+    @model_validator(mode="after")
+    def _order_names_configured_channels(self) -> NotifySection:
+        for i, name in enumerate(self.channels()):
+            if name not in CHANNELS:
+                raise problem(f"{name!r} is not a channel ({', '.join(CHANNELS)})", at=("order", i))
+            if self.channels().count(name) > 1:
+                raise problem(f"{name!r} is listed twice", at=("order", i))
+            if name != "pagerduty" and name not in self.model_fields_set:
+                raise problem(
+                    f"{name!r} is in the order but has no `notify.{name}:` section",
+                    at=("order", i),
+                )
+        return self
+
+    def channels(self) -> list[str]:
+        """``order``, or by default every channel that has a section, in CHANNELS order."""
+        if self.order is not None:
+            return self.order
+        return [c for c in CHANNELS if c in self.model_fields_set]
 
 
 def _secret(env: Mapping[str, str], name: str, where: str, key: str) -> Secret:
@@ -92,15 +181,15 @@ def _secret(env: Mapping[str, str], name: str, where: str, key: str) -> Secret:
 
 
 def _pagerduty(raw: object, env: Mapping[str, str], where: str) -> PagerDutySettings:
-    spec = mapping(raw if raw is not None else {}, where, "notify.pagerduty")
-    known(spec, ("url", "source"), where, "notify.pagerduty")
-    key = _secret(env, "VIGIL_PAGERDUTY_ROUTING_KEY", where, "notify.pagerduty")
-    if len(key.reveal()) != ROUTING_KEY_LENGTH:
+    key = "notify.pagerduty"
+    spec = validate_section(PagerDutySection, raw if raw is not None else {}, where=where, key=key)
+    routing_key = _secret(env, "VIGIL_PAGERDUTY_ROUTING_KEY", where, key)
+    if len(routing_key.reveal()) != ROUTING_KEY_LENGTH:
         raise ConfigError(
             f"VIGIL_PAGERDUTY_ROUTING_KEY must be the {ROUTING_KEY_LENGTH}-character "
             "integration key of an Events API v2 integration",
             where=where,
-            key="notify.pagerduty",
+            key=key,
         )
     secrets = tuple(
         Secret(part.strip())
@@ -108,52 +197,31 @@ def _pagerduty(raw: object, env: Mapping[str, str], where: str) -> PagerDutySett
         if part.strip()
     )
     return PagerDutySettings(
-        routing_key=key,
-        url=_url(spec.get("url", DEFAULT_URL), where, "notify.pagerduty.url"),
-        source=_text(spec.get("source", "vigil"), where, "notify.pagerduty.source"),
-        webhook_secrets=secrets,
+        routing_key=routing_key, url=spec.url, source=spec.source, webhook_secrets=secrets
     )
 
 
 def _email(raw: object, env: Mapping[str, str], where: str) -> EmailSettings:
-    spec = mapping(raw, where, "notify.email")
-    allowed = ("host", "port", "sender", "addresses", "username", "starttls", "implicit_tls")
-    known(spec, allowed, where, "notify.email")
-    port = spec.get("port", 587)
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise ConfigError("must be a port number", where=where, key="notify.email.port")
-    addresses = mapping(spec.get("addresses", {}), where, "notify.email.addresses")
-    username = spec.get("username")
+    spec = validate_section(EmailSection, raw, where=where, key="notify.email")
     password = None
-    if username is not None:
-        username = _text(username, where, "notify.email.username")
+    if spec.username is not None:
         password = _secret(env, "VIGIL_SMTP_PASSWORD", where, "notify.email.username")
-    flags = {}
-    for flag, default in (("starttls", True), ("implicit_tls", False)):
-        value = spec.get(flag, default)
-        if not isinstance(value, bool):
-            raise ConfigError("must be true or false", where=where, key=f"notify.email.{flag}")
-        flags[flag] = value
     return EmailSettings(
-        host=_text(spec.get("host"), where, "notify.email.host"),
-        port=port,
-        sender=_text(spec.get("sender"), where, "notify.email.sender"),
-        addresses=MappingProxyType(
-            {str(k): _text(v, where, f"notify.email.addresses.{k}") for k, v in addresses.items()}
-        ),
-        username=username,
+        host=spec.host,
+        port=spec.port,
+        sender=spec.sender,
+        addresses=MappingProxyType(dict(spec.addresses)),
+        username=spec.username,
         password=password,
-        starttls=flags["starttls"],
-        implicit_tls=flags["implicit_tls"],
+        starttls=spec.starttls,
+        implicit_tls=spec.implicit_tls,
     )
 
 
 def _webhook(raw: object, env: Mapping[str, str], where: str) -> WebhookSettings:
-    spec = mapping(raw, where, "notify.webhook")
-    known(spec, ("url",), where, "notify.webhook")
+    spec = validate_section(WebhookSection, raw, where=where, key="notify.webhook")
     return WebhookSettings(
-        url=_url(spec.get("url"), where, "notify.webhook.url"),
-        secret=_secret(env, "VIGIL_WEBHOOK_SECRET", where, "notify.webhook"),
+        url=spec.url, secret=_secret(env, "VIGIL_WEBHOOK_SECRET", where, "notify.webhook")
     )
 
 
@@ -161,33 +229,12 @@ def parse_notify(raw: object, env: Mapping[str, str], where: str) -> NotifySetti
     """Validate ``notify:``; every error names its key (``notify.email.port``)."""
     if raw is None:
         return NotifySettings()
-    spec = mapping(raw, where, "notify")
-    known(spec, ("order", *CHANNELS, "key_prefix"), where, "notify")
-    order = spec.get("order", [c for c in CHANNELS if c in spec])
-    if not isinstance(order, list) or not all(isinstance(c, str) for c in order):
-        raise ConfigError(
-            f"must be a list of channels ({', '.join(CHANNELS)})", where=where, key="notify.order"
-        )
-    for i, name in enumerate(order):
-        if name not in CHANNELS:
-            raise ConfigError(
-                f"{name!r} is not a channel ({', '.join(CHANNELS)})",
-                where=where,
-                key=f"notify.order[{i}]",
-            )
-        if order.count(name) > 1:
-            raise ConfigError(f"{name!r} is listed twice", where=where, key=f"notify.order[{i}]")
-        if name != "pagerduty" and name not in spec:
-            raise ConfigError(
-                f"{name!r} is in the order but has no `notify.{name}:` section",
-                where=where,
-                key=f"notify.order[{i}]",
-            )
-    prefix = _text(spec.get("key_prefix", DEFAULT_KEY_PREFIX), where, "notify.key_prefix")
+    spec = validate_section(NotifySection, raw, where=where, key="notify")
+    order = spec.channels()
     return NotifySettings(
         order=tuple(order),
-        pagerduty=_pagerduty(spec.get("pagerduty"), env, where) if "pagerduty" in order else None,
-        email=_email(spec["email"], env, where) if "email" in order else None,
-        webhook=_webhook(spec["webhook"], env, where) if "webhook" in order else None,
-        key_prefix=prefix,
+        pagerduty=_pagerduty(spec.pagerduty, env, where) if "pagerduty" in order else None,
+        email=_email(spec.email, env, where) if "email" in order else None,
+        webhook=_webhook(spec.webhook, env, where) if "webhook" in order else None,
+        key_prefix=spec.key_prefix,
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from bot.config_checks import unknown_key
 from bot.errors import ConfigError
 from bot.playbooks import template
 from bot.playbooks.actions import ACTIONS, ActionSpec
@@ -90,9 +91,7 @@ def parse_playbook(
         )
     for key in data:
         if key not in TOP_KEYS:
-            raise ConfigError(
-                f"unknown key; allowed: {_allowed(TOP_KEYS)}", where=where, key=str(key)
-            )
+            raise ConfigError(unknown_key(sorted(TOP_KEYS)), where=where, key=str(key))
     name = data.get("name", default_name)
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError("must be lower-case letters, digits, - or _", where=where, key="name")
@@ -133,9 +132,7 @@ def _step(raw: Any, i: int, where: str, actions: Mapping[str, ActionSpec]) -> St
         raise ConfigError("each step must be a mapping with an action", where=where, key=at)
     for key in raw:
         if key not in STEP_KEYS:
-            raise ConfigError(
-                f"unknown key; allowed: {_allowed(STEP_KEYS)}", where=where, key=f"{at}.{key}"
-            )
+            raise ConfigError(unknown_key(sorted(STEP_KEYS)), where=where, key=f"{at}.{key}")
     action = raw.get("action")
     if not isinstance(action, str) or action not in actions:
         got = f"unknown action {action!r}" if action is not None else "missing"

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from bot.config_checks import unknown_key
 from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.resources import bundled
@@ -110,7 +111,7 @@ def _rule_items(where: str, data: object) -> list[dict[str, Any]]:
         raise ConfigError("a rules file is a mapping with a `rules:` list", where=where)
     extra = sorted(set(map(str, data)) - {"rules"})
     if extra:
-        raise ConfigError("unknown key (known: rules)", where=where, key=extra[0])
+        raise ConfigError(unknown_key(["rules"]), where=where, key=extra[0])
     items = data.get("rules") or []
     if not isinstance(items, list):
         raise ConfigError("must be a list of rules", where=where, key="rules")
@@ -120,7 +121,7 @@ def _rule_items(where: str, data: object) -> list[dict[str, Any]]:
         unknown = sorted(set(map(str, item)) - RULE_KEYS)
         if unknown:
             raise ConfigError(
-                f"unknown key (known: {', '.join(sorted(RULE_KEYS))})",
+                unknown_key(sorted(RULE_KEYS)),
                 where=where,
                 key=f"rules[{index}].{unknown[0]}",
             )

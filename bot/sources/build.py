@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.config import SourcesSettings
 from bot.sources.base import Source
+from bot.sources.config import SourcesSettings
 from bot.sources.gpu import GpuSource
 from bot.sources.http import HttpCheck
 from bot.sources.prometheus import PrometheusSource

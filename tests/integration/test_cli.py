@@ -159,13 +159,18 @@ BAD_RULE = (
     [
         pytest.param(
             {"vigil.yaml": "databse_url: sqlite+aiosqlite:///v.db\n"},
-            ["vigil.yaml: databse_url: unknown setting"],
+            ["vigil.yaml: databse_url: unknown key (allowed: auto_resolve,"],
             id="unknown-key",
         ),
         pytest.param(
             {"vigil.yaml": "http:\n  port: 70000\n"},
             ["vigil.yaml: http.port: must be between 0 and 65535, got 70000"],
             id="port-out-of-range",
+        ),
+        pytest.param(
+            {"vigil.yaml": "http:\n  prot: 9090\n"},
+            ["vigil.yaml: http.prot: unknown key (allowed: host, port, max_body_bytes)"],
+            id="http-key-typo",
         ),
         pytest.param(
             {"vigil.yaml": BAD_RULE},
@@ -470,7 +475,7 @@ async def serve_must_refuse(tmp_path: Path, port: int, *args: str) -> tuple[int,
         pytest.param(
             {"vigil.yaml": "databse_url: sqlite+aiosqlite:///v.db\n"},
             ["--port", "{port}"],
-            "vigil.yaml: databse_url: unknown setting",
+            "vigil.yaml: databse_url: unknown key (allowed: auto_resolve,",
             id="unknown-key",
         ),
         pytest.param(

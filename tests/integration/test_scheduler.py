@@ -1,14 +1,13 @@
 """Durable timers on SQLite and PostgreSQL: restart, fire once, replace, cancel, real loop.
 
-Time is the FakeClock and ``run_due``; the one test of APScheduler's own loop schedules at
-the real "now" and awaits an Event the handler sets, so nothing sleeps waiting for a timer.
+Time is the FakeClock and ``run_due``; the tests of the timers' own loop schedule at the
+real "now" and await an Event the handler sets, so nothing sleeps waiting for a timer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.db import Database
-from bot.errors import ConfigError
-from bot.timers import RETRIES, Pending, Timers, sync_url
+from bot.timers import RETRIES, Pending, Timers
 from tests.support import FakeClock
 
 Fired = list[tuple[str, dict[str, Any]]]
@@ -83,7 +81,7 @@ async def test_pending_timers_survive_a_restart_and_fire_once_in_time_order(
     assert fired == [("escalate", {"n": 7}), ("escalate", {"n": 2})]
     assert [p.key for p in await second.pending()] == ["incident:12:level:3"]
     async with db.engine.connect() as conn:  # one database: Vigil's tables and the timers
-        count = await conn.scalar(text("SELECT count(*) FROM vigil_timers"))
+        count = await conn.scalar(text("SELECT count(*) FROM timers"))
         incidents = await conn.scalar(text("SELECT count(*) FROM incidents"))
     assert (count, incidents) == (1, 0)
 
@@ -253,12 +251,11 @@ async def test_a_stale_read_on_another_replica_neither_reruns_nor_removes_the_ne
         timers.register("escalate", recorder(fired, "escalate"))
         await timers.start(paused=True)
     await one.schedule("escalate", "incident:1:escalate", clock(), {"step": 1})
-    [stale] = await asyncio.to_thread(two._store.get_due_jobs, clock())  # two's loop reads
+    [stale] = await two._due(clock())  # two's loop reads
     assert await one.run_due(clock()) == 1
     later = clock() + timedelta(minutes=5)
     await one.schedule("escalate", "incident:1:escalate", later, {"step": 2})
-    two._submit(stale)  # what two's APScheduler loop does with the row it read
-    two._scheduler.remove_job(stale.id)  # ...and then, for a one-shot job, it does this
+    assert await two._claim_and_run(stale) is None  # what two's loop does with the row it read
     await asyncio.gather(*two._tasks)
     assert fired == [("escalate", {"step": 1})]
     assert [p.at for p in await one.pending()] == [later]
@@ -266,7 +263,7 @@ async def test_a_stale_read_on_another_replica_neither_reruns_nor_removes_the_ne
     assert fired[-1] == ("escalate", {"step": 2})
 
 
-async def test_the_real_apscheduler_loop_fires_a_due_timer_and_removes_it(
+async def test_the_real_loop_fires_a_due_timer_and_removes_it(
     make_timers: Callable[..., Timers], caplog: pytest.LogCaptureFixture
 ) -> None:
     def real_now() -> datetime:
@@ -289,7 +286,7 @@ async def test_the_real_apscheduler_loop_fires_a_due_timer_and_removes_it(
         while await timers.pending():
             pass
     assert await timers.run_due(real_now()) == 0  # the loop claimed it: run_due finds nothing
-    # Nothing went wrong in APScheduler's wake-up after the claim (asyncio logs such errors).
+    # Nothing went wrong in the loop's wake-up after the claim (asyncio logs such errors).
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
@@ -325,32 +322,6 @@ async def test_a_timer_overdue_while_stopped_fires_as_soon_as_the_loop_starts(
     assert [p.key for p in await second.pending()] == ["incident:4:l3"]
 
 
-async def test_a_timer_written_by_an_earlier_vigil_still_fires_after_an_upgrade(
-    make_timers: Callable[..., Timers], clock: FakeClock, db: Database
-) -> None:
-    """Every row names the function ``bot.scheduler:_fire``, as every Vigil so far wrote it;
-    APScheduler imports that name for each row it reads and deletes a row it cannot, so the
-    module's rename to ``bot.timers`` must not move the address, or an upgrade would drop
-    every pending escalation (and a rollback every new one)."""
-    t0 = clock()
-    first = make_timers()
-    first.register("escalate", recorder([], "escalate"))
-    await first.start(paused=True)
-    await first.schedule("escalate", "incident:3:level:2", t0 + timedelta(minutes=5), {"n": 2})
-    await first.stop()
-    async with db.engine.connect() as conn:
-        blob = await conn.scalar(text("SELECT job_state FROM vigil_timers"))
-    assert pickle.loads(blob)["func"] == "bot.scheduler:_fire"  # noqa: S301 (our own row)
-
-    fired: Fired = []
-    second = make_timers()  # the upgraded process reading the same database
-    second.register("escalate", recorder(fired, "escalate"))
-    await second.start(paused=True)
-    assert [p.key for p in await second.pending()] == ["incident:3:level:2"]
-    assert await second.run_due(t0 + timedelta(minutes=5)) == 1
-    assert fired == [("escalate", {"n": 2})]
-
-
 async def test_misuse_is_refused(make_timers: Callable[..., Timers], clock: FakeClock) -> None:
     timers = make_timers()
     timers.register("escalate", recorder([], "escalate"))
@@ -375,27 +346,6 @@ async def test_misuse_is_refused(make_timers: Callable[..., Timers], clock: Fake
     assert await timers.pending() == []
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("sqlite+aiosqlite:///var/vigil.db", "sqlite:///var/vigil.db"),
-        ("sqlite:///var/vigil.db", "sqlite:///var/vigil.db"),
-        ("postgresql+asyncpg://u:pw@db:5432/vigil", "postgresql+psycopg://u:pw@db:5432/vigil"),
-        ("postgres://u@db/vigil", "postgresql+psycopg://u@db/vigil"),
-        ("postgresql+asyncpg://u@db/v?ssl=require", "postgresql+psycopg://u@db/v?sslmode=require"),
-        ("postgresql+asyncpg://u@db/v?ssl=true", "postgresql+psycopg://u@db/v?sslmode=require"),
-    ],
-)
-def test_sync_url(url: str, expected: str) -> None:
-    assert sync_url(url) == expected
-
-
-def test_sync_url_refuses_other_databases_without_leaking_the_password() -> None:
-    with pytest.raises(ConfigError, match="SQLite or PostgreSQL") as info:
-        sync_url("mysql+aiomysql://u:hunter2@db/vigil")
-    assert "hunter2" not in str(info.value)
-
-
 async def test_a_timer_claimed_by_a_process_killed_mid_run_runs_again_after_its_lease(
     make_timers: Callable[..., Timers], clock: FakeClock
 ) -> None:
@@ -407,7 +357,7 @@ async def test_a_timer_claimed_by_a_process_killed_mid_run_runs_again_after_its_
     await dying.start(paused=True)
     t0 = clock()
     await dying.schedule("escalate", "incident:7:escalate", t0, {"incident": 7})
-    [job] = await asyncio.to_thread(dying._store.get_due_jobs, t0)
+    [job] = await dying._due(t0)
     assert await dying._claim(job) is not None  # claimed; its handler never ran (the kill)
 
     fired: Fired = []
@@ -420,3 +370,55 @@ async def test_a_timer_claimed_by_a_process_killed_mid_run_runs_again_after_its_
     assert await survivor.run_due() == 1
     assert fired == [("escalate", {"incident": 7})]
     assert await survivor.pending() == []
+
+
+async def test_the_loop_sleeps_until_the_next_due_time_not_the_next_poll(
+    database_url: str, db: Database
+) -> None:
+    """With a poll of an hour, a timer due in a moment still fires in a moment."""
+    fired = asyncio.Event()
+
+    async def handle(payload: dict[str, Any]) -> None:
+        fired.set()
+
+    timers = Timers(db, clock=lambda: datetime.now(UTC), poll=timedelta(hours=1))
+    timers.register("escalate", handle)
+    await timers.start()
+    try:
+        await timers.schedule("escalate", "soon", datetime.now(UTC) + timedelta(seconds=0.2), {})
+        await asyncio.wait_for(fired.wait(), 10)
+    finally:
+        await timers.stop()
+
+
+async def test_a_wakeup_makes_the_loop_read_a_timer_another_process_wrote(
+    database_url: str, db: Database
+) -> None:
+    """Another process's commit wakes nobody here by itself (``bot.wakeups`` relays its
+    NOTIFY to :meth:`Timers.wake`): with a poll of an hour, the wake-up is what runs it."""
+    fired = asyncio.Event()
+
+    async def handle(payload: dict[str, Any]) -> None:
+        fired.set()
+
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    other_db = Database(database_url)
+    other = Timers(other_db, clock=now)
+    other.register("escalate", handle)
+    timers = Timers(db, clock=now, poll=timedelta(hours=1))
+    timers.register("escalate", handle)
+    await other.start(paused=True)
+    await timers.start()
+    try:
+        async with asyncio.timeout(10):  # the loop's first look: nothing yet; it sleeps
+            while timers.looks == 0:
+                await timers.pending()
+        await other.schedule("escalate", "elsewhere", now(), {})
+        timers.wake()
+        await asyncio.wait_for(fired.wait(), 10)
+    finally:
+        await timers.stop()
+        await other.stop()
+        await other_db.dispose()

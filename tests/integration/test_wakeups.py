@@ -60,8 +60,8 @@ async def test_a_commit_in_one_process_wakes_the_other(two: tuple[Database, Data
             async with writer.session() as s:  # a timer written, then rolled back
                 await s.exec(  # type: ignore[call-overload]
                     text(
-                        "INSERT INTO vigil_timers (id, next_run_time, job_state) "
-                        "VALUES ('never', 0, '\\x00')"
+                        "INSERT INTO timers (key, kind, due_at, payload, attempt, token) "
+                        "VALUES ('never', 'x', now(), '{}', 0, 't')"
                     )
                 )
                 await s.rollback()
@@ -69,7 +69,7 @@ async def test_a_commit_in_one_process_wakes_the_other(two: tuple[Database, Data
                 s.add(reaction())
             await woken["reactions"].wait()
             # Notifications arrive in commit order: had the rollback notified, it would be in.
-            assert not woken["vigil_timers"].is_set(), "a rolled-back write wakes nobody"
+            assert not woken["timers"].is_set(), "a rolled-back write wakes nobody"
             assert not woken["outbox"].is_set(), "only the table written is named"
 
             # The server ends the listening connection: it listens again, and wakes all.
@@ -91,7 +91,7 @@ async def test_a_commit_in_one_process_wakes_the_other(two: tuple[Database, Data
 
 
 def wakeups_tables() -> tuple[str, ...]:
-    return ("reactions", "outbox", "vigil_timers")
+    return ("reactions", "outbox", "timers")
 
 
 async def test_connections_the_server_closed_are_replaced(two: tuple[Database, Database]) -> None:

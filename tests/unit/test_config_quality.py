@@ -35,7 +35,12 @@ def test_a_time_window_and_custom_limits() -> None:
     ("raw", "key", "says"),
     [
         ([], "quality", "mapping"),
-        ({"windw": {}}, "quality.windw", "unknown setting"),
+        ({"windw": {}}, "quality.windw", "unknown key (allowed: window, min_rows,"),
+        (
+            {"window": {"rowz": 1000}},
+            "quality.window.rowz",
+            "unknown key (allowed: rows, duration)",
+        ),
         ({"window": 1000}, "quality.window", "{rows: 1000}"),
         ({"window": {}}, "quality.window", "exactly one"),
         ({"window": {"rows": 10, "duration": "5m"}}, "quality.window", "exactly one"),
@@ -47,6 +52,7 @@ def test_a_time_window_and_custom_limits() -> None:
         ({"min_rows": True}, "quality.min_rows", "whole number"),
         ({"label_horizon": 0}, "quality.label_horizon", "from 1"),
         ({"label_window": 10}, "quality.label_window", "from 50"),
+        ({"min_rows": 2000}, "quality.min_rows", "larger than the window (1000 rows)"),
     ],
 )
 def test_bad_settings_name_their_key(raw: object, key: str, says: str) -> None:

@@ -95,3 +95,33 @@ def test_group_intervals_are_read_and_checked() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_sources({"group_intervals": {"model-quality": "soon"}}, "v")
     assert caught.value.key == "sources.group_intervals.model-quality"
+
+
+@pytest.mark.parametrize(
+    ("section", "says"),
+    [
+        (
+            {"prometheus": {"url": "http://x", "queries": {"a": "b"}, "tmeout": "5s"}},
+            "vigil.yaml: sources.prometheus.tmeout: unknown key (allowed: url, queries, timeout)",
+        ),
+        (
+            {"prometheus": {"url": "http://x", "queries": {"error_rate": " "}}},
+            "vigil.yaml: sources.prometheus.queries.error_rate: must be a PromQL expression",
+        ),
+        (
+            {"http_checks": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]},
+            "vigil.yaml: sources.http_checks[1].name: 'a' is already the name of another source",
+        ),
+        (
+            {"http_checks": [{"name": "a", "url": "http://x", "max_latency_ms": True}]},
+            "vigil.yaml: sources.http_checks[0].max_latency_ms: must be a number, got True",
+        ),
+        ({"gpu": 1}, "vigil.yaml: sources.gpu: must be true or false, got 1"),
+        ({"http_checks": None}, "vigil.yaml: sources.http_checks: must be a list of checks"),
+    ],
+)
+def test_messages_read_as_they_always_have(section: Any, says: str) -> None:
+    """The section is validated by pydantic; what a user reads is still Vigil's sentence."""
+    with pytest.raises(ConfigError) as caught:
+        parse_sources(section, "vigil.yaml")
+    assert str(caught.value) == says

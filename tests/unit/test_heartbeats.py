@@ -100,6 +100,33 @@ def test_mistakes_name_the_key(section: object, key: str) -> None:
     assert caught.value.where == "vigil.yaml"
 
 
+@pytest.mark.parametrize(
+    ("section", "says"),
+    [
+        (
+            {"x": {"grace": "1m"}},
+            "heartbeats.x.every: is required: how often a run is expected (30m, 1h, 1d)",
+        ),
+        ({"x": "1h"}, "heartbeats.x: must be a mapping with at least `every`"),
+        (
+            {"x": {"every": "1h", "labels": {"heartbeat": "y"}}},
+            "heartbeats.x.labels.heartbeat: heartbeat is set by the heartbeat rules; "
+            "choose another label",
+        ),
+        (
+            {"x": {"every": "1h", "evry": "1h"}},
+            "heartbeats.x.evry: unknown key (allowed: every, grace, max_label_delay, "
+            "schema_hash, labels)",
+        ),
+    ],
+)
+def test_mistakes_read_as_they_always_have(section: object, says: str) -> None:
+    """Each heartbeat is validated by pydantic; what a user reads is still Vigil's sentence."""
+    with pytest.raises(ConfigError) as caught:
+        parse_heartbeats(section, "vigil.yaml")
+    assert str(caught.value) == f"vigil.yaml: {says}"
+
+
 def test_vigil_yaml_errors_name_the_file_and_key(tmp_path: Path) -> None:
     config = tmp_path / "vigil.yaml"
     config.write_text("heartbeats:\n  x:\n    every: hourly\n", encoding="utf-8")

@@ -57,7 +57,7 @@ def test_defaults_timeout_60_s_stop_on_failure_and_name_from_action() -> None:
         (book({**NOTE, "timeout": 0}), "steps[0].timeout", "more than 0"),
         (book({**NOTE, "timeout": True}), "steps[0].timeout", "number of seconds"),
         (book(NOTE, {**NOTE, "on_failure": "retry"}), "steps[1].on_failure", "stop or continue"),
-        (book(NOTE, {**NOTE, "retries": 3}), "steps[1].retries", "unknown key; allowed: action"),
+        (book(NOTE, {**NOTE, "retries": 3}), "steps[1].retries", "unknown key (allowed: action,"),
         (book({"action": "registry.nuke"}), "steps[0].action", "known actions: check.manual"),
         (book({"params": {}}), "steps[0].action", "missing; known actions"),
         (book({"action": "incident.note"}), "steps[0].params.text", "required by incident.note"),

@@ -300,3 +300,31 @@ def test_parse_sla_errors_name_the_key(raw: Any, key: str, message: str) -> None
         parse_sla(raw, where="vigil.yaml")
     assert info.value.key == key
     assert message in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ({"P9": {}}, "sla.P9: unknown key (allowed: P1, P2, P3, P4, warn_at)"),
+        (
+            {"p1": {"ack": "5m"}},
+            "sla.P1.ack: unknown key (allowed: acknowledge, remind_every, resolve)",
+        ),
+        ({"P1": None}, "sla.P1: must be a mapping like {acknowledge: 5m, resolve: 4h}"),
+        ({"P1": {"acknowledge": "5h"}}, "sla.P1: acknowledge (5 h) is longer than resolve (4 h)"),
+        ({"P2": {"acknowledge": "0bd"}}, "sla.P2.acknowledge: must be longer than zero"),
+        (
+            {"warn_at": [5]},
+            'sla.warn_at[0]: must be a share of the target like "80%" or "15m before", not 5',
+        ),
+    ],
+)
+def test_parse_sla_errors_read_as_they_always_have(raw: Any, says: str) -> None:
+    """``sla:`` is validated by pydantic; what a user reads is still Vigil's sentence."""
+    with pytest.raises(ConfigError) as info:
+        parse_sla(raw, where="vigil.yaml")
+    assert str(info.value) == f"vigil.yaml: {says}"
+
+
+def test_parse_sla_reads_a_lower_case_severity() -> None:
+    assert parse_sla({"p1": {"acknowledge": "2m"}}, where="w").targets["P1"].acknowledge == 2 * MIN

@@ -22,24 +22,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated
 
+from pydantic import BeforeValidator, Field, PlainValidator
+from pydantic_core import PydanticCustomError
+
+from bot.config_model import ConfigModel, problem, validate_section
 from bot.errors import ConfigError
 from bot.secret import Secret
 
 DEFAULT_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_KEYS = frozenset(
-    {
-        "alerts_channel",
-        "channels",
-        "users",
-        "responder_groups",
-        "incident_channels",
-        "incident_channel_prefix",
-    }
-)
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]{0,20}")
 INCIDENT_CHANNEL_SEVERITIES = frozenset({"P1", "P2"})
 
@@ -90,15 +84,76 @@ class SlackSettings:
         return any(user_id in members for members in self.responder_groups.values())
 
 
-def load_slack_settings(raw: object, env: Mapping[str, str], *, where: str) -> SlackSettings | None:
-    """Slack settings when ``SLACK_BOT_TOKEN`` is set, else None (the console is used)."""
-    section = _mapping(raw if raw is not None else {}, where, "slack")
-    unknown = sorted(set(section) - _KEYS)
-    if unknown:
-        known = ", ".join(sorted(_KEYS))
-        raise ConfigError(
-            f"unknown setting (known: {known})", where=where, key=f"slack.{unknown[0]}"
+def _prefix(value: object) -> str:
+    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
+        raise problem(
+            "must be 1 to 21 characters of a-z, 0-9, - and _, starting with a letter or digit "
+            '(Slack channel names are lowercase), like "inc-"'
         )
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise problem("must be a channel name like #incidents or an id")
+    return value.strip()
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise problem("must be true or false")
+    return value
+
+
+def _strings(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise problem("must be a mapping")
+    out: dict[str, str] = {}
+    for name, item in value.items():
+        try:
+            out[str(name)] = _text(item)
+        except PydanticCustomError:
+            raise problem(
+                "must be a channel name like #incidents or an id", at=(str(name),)
+            ) from None
+    return out
+
+
+def _groups(value: object) -> dict[str, frozenset[str]]:
+    if not isinstance(value, dict):
+        raise problem("must be a mapping")
+    out: dict[str, frozenset[str]] = {}
+    for name, members in value.items():
+        if not isinstance(members, list) or not all(
+            isinstance(m, str) and _USER_ID.fullmatch(m) for m in members
+        ):
+            raise problem("must be a list of Slack user ids like U0123ABCD", at=(str(name),))
+        out[str(name)] = frozenset(members)
+    return out
+
+
+class SlackSection(ConfigModel):
+    """``slack:`` as written (the tokens come from the environment only)."""
+
+    # In alphabetical order: an unknown key's message lists them so.
+    alerts_channel: Annotated[str, BeforeValidator(_text)] = "#incidents"
+    channels: Annotated[dict[str, str], BeforeValidator(_strings)] = Field(default_factory=dict)
+    incident_channel_prefix: Annotated[str, BeforeValidator(_prefix)] = "inc-"
+    incident_channels: Annotated[bool, BeforeValidator(_flag)] = False
+    responder_groups: Annotated[dict[str, frozenset[str]], PlainValidator(_groups)] = Field(
+        default_factory=dict
+    )
+    users: Annotated[dict[str, str], BeforeValidator(_strings)] = Field(default_factory=dict)
+
+
+def load_slack_settings(raw: object, env: Mapping[str, str], *, where: str) -> SlackSettings | None:
+    """Slack settings when ``SLACK_BOT_TOKEN`` is set, else None (the console is used).
+
+    The section is validated whole either way, so ``vigil check`` on a laptop without the
+    tokens finds the same mistakes as start-up in production."""
+    section = validate_section(
+        SlackSection, raw if raw is not None else {}, where=where, key="slack"
+    )
     token = env.get("SLACK_BOT_TOKEN", "").strip()
     if not token:
         return None
@@ -123,68 +178,15 @@ def load_slack_settings(raw: object, env: Mapping[str, str], *, where: str) -> S
     api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise ConfigError("must be an http(s) URL", where="environment", key="SLACK_API_URL")
-    groups = _mapping(section.get("responder_groups", {}), where, "slack.responder_groups")
-    parsed_groups: dict[str, frozenset[str]] = {}
-    for name, members in groups.items():
-        key = f"slack.responder_groups.{name}"
-        if not isinstance(members, list) or not all(
-            isinstance(m, str) and _USER_ID.fullmatch(m) for m in members
-        ):
-            raise ConfigError(
-                "must be a list of Slack user ids like U0123ABCD", where=where, key=key
-            )
-        parsed_groups[str(name)] = frozenset(members)
     return SlackSettings(
         bot_token=Secret(token),
         signing_secret=Secret(secret),
         app_token=Secret(app_token) if app_token else None,
         api_url=api_url if api_url.endswith("/") else api_url + "/",
-        alerts_channel=_text(
-            section.get("alerts_channel", "#incidents"), where, "slack.alerts_channel"
-        ),
-        channels=_strings(section.get("channels", {}), where, "slack.channels"),
-        users=_strings(section.get("users", {}), where, "slack.users"),
-        responder_groups=MappingProxyType(parsed_groups),
-        incident_channels=_flag(
-            section.get("incident_channels", False), where, "slack.incident_channels"
-        ),
-        incident_channel_prefix=_prefix(
-            section.get("incident_channel_prefix", "inc-"), where, "slack.incident_channel_prefix"
-        ),
+        alerts_channel=section.alerts_channel,
+        channels=MappingProxyType(dict(section.channels)),
+        users=MappingProxyType(dict(section.users)),
+        responder_groups=MappingProxyType(dict(section.responder_groups)),
+        incident_channels=section.incident_channels,
+        incident_channel_prefix=section.incident_channel_prefix,
     )
-
-
-def _mapping(value: object, where: str, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError("must be a mapping", where=where, key=key)
-    return value
-
-
-def _flag(value: object, where: str, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError("must be true or false", where=where, key=key)
-    return value
-
-
-def _prefix(value: object, where: str, key: str) -> str:
-    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
-        raise ConfigError(
-            "must be 1 to 21 characters of a-z, 0-9, - and _, starting with a letter or digit "
-            '(Slack channel names are lowercase), like "inc-"',
-            where=where,
-            key=key,
-        )
-    return value
-
-
-def _text(value: object, where: str, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError("must be a channel name like #incidents or an id", where=where, key=key)
-    return value.strip()
-
-
-def _strings(value: object, where: str, key: str) -> Mapping[str, str]:
-    mapping = _mapping(value, where, key)
-    for name, item in mapping.items():
-        _text(item, where, f"{key}.{name}")
-    return MappingProxyType({str(k): str(v).strip() for k, v in mapping.items()})

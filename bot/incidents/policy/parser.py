@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import cast
 
+from bot.config_checks import unknown_key
 from bot.errors import ConfigError
 from bot.incidents.policy.conditions import NUMERIC_OPS, OPS, AnyOf, Condition, Rule
 from bot.incidents.policy.defaults import DEFAULT_HINTS, DEFAULT_RULES
@@ -38,9 +39,7 @@ class PolicyParser:
             raise self.fail(key, f"expected a mapping, got {type(raw).__name__}")
         unknown = sorted(str(k) for k in raw if k not in allowed)
         if unknown:
-            raise self.fail(
-                f"{key}.{unknown[0]}", f"unknown key; expected one of {', '.join(sorted(allowed))}"
-            )
+            raise self.fail(f"{key}.{unknown[0]}", unknown_key(sorted(allowed)))
         for name in required:
             if name not in raw:
                 raise self.fail(f"{key}.{name}", "missing")

@@ -1,5 +1,6 @@
-"""The ``sla:`` section of ``vigil.yaml``: parsed into :class:`SlaSettings`, or a ConfigError
-naming the exact key. Pure; the clocks themselves live in :mod:`bot.oncall.sla.clocks`::
+"""The ``sla:`` section of ``vigil.yaml``: validated by a pydantic model
+(:mod:`bot.config_model`) into :class:`SlaSettings`, or a ConfigError naming the exact key.
+Pure; the clocks themselves live in :mod:`bot.oncall.sla.clocks`::
 
     sla:
       P1: {acknowledge: 5m, resolve: 4h, remind_every: 30m}
@@ -13,13 +14,14 @@ of a named one that are left out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from types import MappingProxyType
-from typing import NoReturn
+from typing import Annotated
 
+from pydantic import BeforeValidator, PlainValidator, model_validator
+
+from bot.config_model import ConfigModel, problem, validate_section
 from bot.durations import parse_duration, words_rounded
-from bot.errors import ConfigError
 from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.sla.clocks import (
@@ -32,7 +34,6 @@ from bot.oncall.sla.clocks import (
     WarnPoint,
 )
 
-_Fail = Callable[[str, str], NoReturn]  # parse_sla's ``fail``: raise ConfigError at a key
 _BD = re.compile(r"(\d+)\s*(?:bd|business[ _]days?)")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 
@@ -46,82 +47,31 @@ def parse_span(raw: object) -> Span:
     return parse_duration(raw)
 
 
-def parse_sla(
-    raw: object, *, where: str, calendar: WorkingHours | None = None, key: str = "sla"
-) -> SlaSettings:
-    """``sla:`` → SlaSettings over the defaults, or ConfigError naming the exact key.
-
-    ``calendar`` is the parsed ``working_hours`` (business days follow it).
-    """
-    cal = calendar or WorkingHours()
-    if raw is None:
-        return SlaSettings(calendar=cal)
-
-    def fail(sub: str, message: str) -> NoReturn:
-        raise ConfigError(message, where=where, key=sub)
-
-    if not isinstance(raw, dict):
-        fail(key, "must map P1-P4 to {acknowledge, resolve, remind_every}, plus warn_at")
-    targets = dict(DEFAULT_TARGETS)
-    warn_at = DEFAULT_WARN_AT
-    for name, body in raw.items():
-        sub = f"{key}.{name}"
-        if name == "warn_at":
-            warn_at = _warn_points(body, sub, fail)
-            continue
-        if not isinstance(name, str) or name.upper() not in SEVERITIES:
-            fail(sub, "unknown key (allowed: P1, P2, P3, P4, warn_at)")
-        if not isinstance(body, dict):
-            fail(sub, "must be a mapping like {acknowledge: 5m, resolve: 4h}")
-        for field_name in body:
-            if field_name not in ("acknowledge", "resolve", "remind_every"):
-                fail(
-                    f"{sub}.{field_name}",
-                    "unknown key (allowed: acknowledge, remind_every, resolve)",
-                )
-        base = targets[name.upper()]
-        spans: dict[str, Span] = {"acknowledge": base.acknowledge, "resolve": base.resolve}
-        for which in ("acknowledge", "resolve"):
-            if which in body:
-                spans[which] = _positive_span(body[which], f"{sub}.{which}", fail)
-        ack, res = spans["acknowledge"], spans["resolve"]
-        if isinstance(ack, timedelta) and isinstance(res, timedelta) and ack > res:
-            fail(
-                sub,
-                f"acknowledge ({words_rounded(ack)}) is longer than resolve ({words_rounded(res)})",
-            )
-        remind = base.remind_every
-        if "remind_every" in body:
-            remind = _remind_every(body["remind_every"], f"{sub}.remind_every", fail)
-        targets[name.upper()] = SlaTarget(ack, res, remind)
-    return SlaSettings(MappingProxyType(targets), warn_at, cal)
-
-
-def _positive_span(raw: object, key: str, fail: _Fail) -> Span:
+def _span(raw: object) -> Span:
     try:
         span = parse_span(raw)
     except ValueError as exc:
-        fail(key, f"{exc}, or business days: 1bd")
+        raise problem(f"{exc}, or business days: 1bd") from None
     if (span.days == 0) if isinstance(span, BusinessDays) else span <= timedelta():
-        fail(key, "must be longer than zero")
+        raise problem("must be longer than zero")
     return span
 
 
-def _remind_every(raw: object, key: str, fail: _Fail) -> timedelta | None:
+def _remind_every(raw: object) -> timedelta | None:
     if raw is False or raw is None or (isinstance(raw, str) and raw.strip().lower() == "off"):
         return None  # YAML reads a bare `off` as False
     try:
         every = parse_duration(raw)
     except ValueError as exc:
-        fail(key, f"{exc}, or off")
+        raise problem(f"{exc}, or off") from None
     if every < timedelta(minutes=1):
-        fail(key, "must be at least 1m (or off)")
+        raise problem("must be at least 1m (or off)")
     return every
 
 
-def _warn_points(raw: object, key: str, fail: _Fail) -> tuple[WarnPoint, ...]:
+def _warn_points(raw: object) -> tuple[WarnPoint, ...]:
     if not isinstance(raw, list):
-        fail(key, 'must be a list like ["50%", "80%"] or ["15m before"] ([] for none)')
+        raise problem('must be a list like ["50%", "80%"] or ["15m before"] ([] for none)')
     points: list[WarnPoint] = []
     for j, item in enumerate(raw):
         text = item.strip().lower() if isinstance(item, str) else ""
@@ -137,7 +87,92 @@ def _warn_points(raw: object, key: str, fail: _Fail) -> tuple[WarnPoint, ...]:
             if before > timedelta():
                 points.append(WarnPoint(before=before))
                 continue
-        fail(
-            f"{key}[{j}]", f'must be a share of the target like "80%" or "15m before", not {item!r}'
+        raise problem(
+            f'must be a share of the target like "80%" or "15m before", not {item!r}', at=(j,)
         )
     return tuple(points)
+
+
+SpanField = Annotated[Span | None, PlainValidator(_span)]  # no pydantic type check after
+
+
+class _Target(ConfigModel):
+    """One severity's targets as written; what is left out keeps the default. (Fields in
+    alphabetical order: the unknown-key message lists them so.)"""
+
+    acknowledge: SpanField = None
+    remind_every: Annotated[timedelta | None, BeforeValidator(_remind_every)] = None
+    resolve: SpanField = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            raise problem("must be a mapping like {acknowledge: 5m, resolve: 4h}")
+        return value
+
+    def over(self, base: SlaTarget) -> SlaTarget:
+        """These targets over ``base``; ``remind_every: off`` (None, but set) stays off."""
+        return SlaTarget(
+            self.acknowledge if self.acknowledge is not None else base.acknowledge,
+            self.resolve if self.resolve is not None else base.resolve,
+            self.remind_every if "remind_every" in self.model_fields_set else base.remind_every,
+        )
+
+
+class SlaSection(ConfigModel):
+    """``sla:`` as written (``p1:`` reads as ``P1``); :meth:`settings` is what the clocks read."""
+
+    P1: _Target = None  # type: ignore[assignment]  # absent: the default; null: an error
+    P2: _Target = None  # type: ignore[assignment]
+    P3: _Target = None  # type: ignore[assignment]
+    P4: _Target = None  # type: ignore[assignment]
+    warn_at: Annotated[tuple[WarnPoint, ...], PlainValidator(_warn_points)] = DEFAULT_WARN_AT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _severities(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            raise problem("must map P1-P4 to {acknowledge, resolve, remind_every}, plus warn_at")
+        return {
+            name.upper()
+            if isinstance(name, str) and name.upper() in SEVERITIES
+            else str(name): body
+            for name, body in value.items()
+        }
+
+    @model_validator(mode="after")
+    def _acknowledge_before_resolve(self) -> SlaSection:
+        for name, target in self.targets().items():
+            ack, res = target.acknowledge, target.resolve
+            if isinstance(ack, timedelta) and isinstance(res, timedelta) and ack > res:
+                raise problem(
+                    f"acknowledge ({words_rounded(ack)}) is longer than resolve "
+                    f"({words_rounded(res)})",
+                    at=(name,),
+                )
+        return self
+
+    def targets(self) -> dict[str, SlaTarget]:
+        targets = dict(DEFAULT_TARGETS)
+        for name in SEVERITIES:
+            written: _Target | None = getattr(self, name)
+            if written is not None:
+                targets[name] = written.over(targets[name])
+        return targets
+
+    def settings(self, calendar: WorkingHours) -> SlaSettings:
+        return SlaSettings(MappingProxyType(self.targets()), self.warn_at, calendar)
+
+
+def parse_sla(
+    raw: object, *, where: str, calendar: WorkingHours | None = None, key: str = "sla"
+) -> SlaSettings:
+    """``sla:`` → SlaSettings over the defaults, or ConfigError naming the exact key.
+
+    ``calendar`` is the parsed ``working_hours`` (business days follow it).
+    """
+    cal = calendar or WorkingHours()
+    if raw is None:
+        return SlaSettings(calendar=cal)
+    return validate_section(SlaSection, raw, where=where, key=key).settings(cal)
