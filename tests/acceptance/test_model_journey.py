@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.conftest import postgres_url
-from tests.integration.procs import BIN, POLL, Child, clean_env, free_port, running, vigil_model
+from tests.integration.procs import BIN, clean_env, free_port, running, until, vigil_model
 from tests.slack_signing import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_CHANNEL_NAME,
@@ -94,15 +94,6 @@ async def api(http: aiohttp.ClientSession, base: str, path: str) -> Any:
     async with http.get(f"{base}{path}") as resp:
         assert resp.status == 200, await resp.text()
         return await resp.json()
-
-
-async def until(vigil: Child, probe: Any) -> Any:
-    """Await ``probe()`` until it returns something truthy (bounded by the test's budget)."""
-    while True:
-        found = await probe()
-        if found:
-            return found
-        assert not await vigil.exited_within(POLL * 4), vigil.describe()
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import postgres_url
-from tests.integration.procs import BIN, POLL, Child, clean_env, free_port, running, vigil_model
+from tests.integration.procs import BIN, clean_env, free_port, running, until, vigil_model
 from tests.integration.test_prometheus_e2e import READY_WITHIN, _prometheus_binary
 from tests.slack_signing import (
     DEFAULT_CHANNEL_ID,
@@ -96,15 +96,6 @@ async def prometheus(tmp_path: Path) -> AsyncIterator[Prom]:
             base = f"http://127.0.0.1:{port}"
             await p.wait_http(f"{base}/-/ready", within=READY_WITHIN)
             yield Prom(base, exporter)
-
-
-async def until(vigil: Child, probe: Any) -> Any:
-    """Await ``probe()`` until it returns something truthy (bounded by the test's budget)."""
-    while True:
-        found = await probe()
-        if found:
-            return found
-        assert not await vigil.exited_within(POLL * 4), vigil.describe()
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -153,3 +154,13 @@ async def running(
         yield child
     finally:
         await child.stop()
+
+
+async def until(child: Child, probe: Callable[[], Awaitable[Any]]) -> Any:
+    """Await ``probe()`` until it returns something truthy, failing at once with the
+    child's log if the child exits meanwhile (the caller's ``asyncio.timeout`` bounds it)."""
+    while True:
+        found = await probe()
+        if found:
+            return found
+        assert not await child.exited_within(POLL * 4), child.describe()

@@ -306,9 +306,12 @@ async def test_a_page_is_a_dm_with_buttons_and_acking_from_it_stops_escalation(
             await watch.reached(1, "acknowledged")
         assert (await vigil.incidents.get(1)).state == "acknowledged"
         assert [t for t in await vigil.timers.pending() if t.kind == "escalate"] == []
-        clock.advance(minutes=1)
-        await vigil.slack.outbox.run_once(clock())
-        [card] = [m for m in slack.messages(channel) if m.thread_ts in (None, m.ts)]
+        for _ in range(5):  # bounded: a flush during a follow-up's last step holds the card
+            clock.advance(minutes=1)
+            await vigil.slack.outbox.run_once(clock())
+            [card] = [m for m in slack.messages(channel) if m.thread_ts in (None, m.ts)]
+            if "acknowledged" in json.dumps(card.blocks).lower():
+                break
         assert "acknowledged" in json.dumps(card.blocks).lower()
 
 
