@@ -80,12 +80,12 @@ def firing_kinds(view: IncidentView) -> set[str]:
     }
 
 
-def wanted(view: IncidentView) -> set[str]:
-    """The charts this incident's signals call for: accuracy over time always; the drift
-    chart for drift or accuracy (drawn for accuracy only when the drift is notable: see
-    :func:`draws_drift`); the importance chart for an importance shift. An importance
-    shift once got the histogram of whatever feature drifted most, PSI 0.01: unrelated."""
-    kinds = firing_kinds(view)
+def wanted(kinds: set[str]) -> set[str]:
+    """The charts an incident's firing kinds (:func:`firing_kinds`) call for: accuracy
+    over time always; the drift chart for drift or accuracy (drawn for accuracy only when
+    the drift is notable: see :func:`draws_drift`); the importance chart for an importance
+    shift. An importance shift once got the histogram of whatever feature drifted most,
+    PSI 0.01: unrelated."""
     out = {ACCURACY}
     if kinds - {"feature_importance"}:
         out.add(DRIFT)

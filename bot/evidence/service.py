@@ -111,7 +111,7 @@ class EvidenceService:
         return (
             view.state in OPEN_STATES
             and plan.quality_model(view) is not None
-            and not plan.wanted(view) <= plan.attached(view)
+            and not plan.wanted(plan.firing_kinds(view)) <= plan.attached(view)
         )
 
     async def _attach(self, incident_id: int) -> None:
@@ -135,8 +135,8 @@ class EvidenceService:
         snapshot = watched.window.snapshot(now)
         # also the history's latest point
         assessment = self._monitor.assessment(model, now, snapshot=snapshot)
-        wanted = plan.wanted(view)
         kinds = plan.firing_kinds(view)
+        wanted = plan.wanted(kinds)
         top_psi = assessment.drift[0].psi if assessment.drift else 0.0
         if plan.DRIFT in wanted - done and assessment.drift and plan.draws_drift(kinds, top_psi):
             top = assessment.drift[0]

@@ -266,27 +266,34 @@ async def test_retry_after_is_honoured(rig: Rig, clock: FakeClock) -> None:
     assert rig.slack.messages(rig.channel)[0].text.startswith("🔴 P1 #1")
 
 
+async def _paged(
+    make_vigil: MakeVigil, slack: SlackStandin, clock: FakeClock, tmp_path: Any, levels: list[str]
+) -> Vigil:
+    """A Vigil on ``slack`` paging ``levels`` (5 min each) for a P2 accuracy alert it has
+    just taken, its outbox flushed once (the card and level 1's DM sent)."""
+    path = tmp_path / "vigil.yaml"
+    steps = "".join(f"    - {{notify: ['{who}'], wait: 5m}}\n" for who in levels)
+    path.write_text(f"escalation:\n  levels:\n{steps}")
+    vigil = await make_vigil(slack=_settings(slack.url), oncall=load_settings(path, {}).oncall)
+    alert = {
+        "title": "Accuracy below SLA",
+        "value": 0.71,
+        "labels": {"alertname": "ModelAccuracyBelowSLA", "model": "fraud-scorer", "sla": "0.9"},
+    }
+    await vigil.ingestor.ingest(parse_generic(alert, now=clock()))
+    assert vigil.slack is not None
+    await vigil.slack.outbox.run_once(clock())
+    return vigil
+
+
 async def test_a_page_is_a_dm_with_buttons_and_acking_from_it_stops_escalation(
     make_vigil: MakeVigil, clock: FakeClock, tmp_path: Any
 ) -> None:
-    path = tmp_path / "vigil.yaml"
-    path.write_text(
-        "escalation:\n  levels:\n    - {notify: ['@maya'], wait: 5m}\n"
-        "    - {notify: ['<@U0SAM0001>'], wait: 5m}\n"
-    )
-    oncall = load_settings(path, {}).oncall
     async with SlackStandin() as slack:
         channel = slack.add_channel("incidents")
-        vigil = await make_vigil(slack=_settings(slack.url), oncall=oncall)
-        watch = StateWatch(vigil)
-        alert = {
-            "title": "Accuracy below SLA",
-            "value": 0.71,
-            "labels": {"alertname": "ModelAccuracyBelowSLA", "model": "fraud-scorer", "sla": "0.9"},
-        }
-        await vigil.ingestor.ingest(parse_generic(alert, now=clock()))
+        vigil = await _paged(make_vigil, slack, clock, tmp_path, ["@maya", "<@U0SAM0001>"])
         assert vigil.slack is not None
-        await vigil.slack.outbox.run_once(clock())
+        watch = StateWatch(vigil)
         [dm_open] = slack.calls_to("conversations.open")
         assert dm_open.args["users"] == "U0MAYA001"
         dm = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"].startswith("D")]
@@ -320,23 +327,9 @@ async def test_a_slack_page_says_what_every_channel_says_and_escalate_is_the_com
 ) -> None:
     # The DM was worded apart from the page every other channel gets: it lacked who is paged
     # next and when, and its Escalate button skipped the command path /incident escalate takes.
-    path = tmp_path / "vigil.yaml"
-    path.write_text(
-        "escalation:\n  levels:\n    - {notify: ['@maya'], wait: 5m}\n"
-        "    - {notify: ['@sam'], wait: 5m}\n    - {notify: ['@lee'], wait: 5m}\n"
-    )
-    oncall = load_settings(path, {}).oncall
     async with SlackStandin() as slack:
         slack.add_channel("incidents")
-        vigil = await make_vigil(slack=_settings(slack.url), oncall=oncall)
-        alert = {
-            "title": "Accuracy below SLA",
-            "value": 0.71,
-            "labels": {"alertname": "ModelAccuracyBelowSLA", "model": "fraud-scorer", "sla": "0.9"},
-        }
-        await vigil.ingestor.ingest(parse_generic(alert, now=clock()))
-        assert vigil.slack is not None
-        await vigil.slack.outbox.run_once(clock())
+        vigil = await _paged(make_vigil, slack, clock, tmp_path, ["@maya", "@sam", "@lee"])
         [dm] = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"].startswith("D")]
         page = next(e for e in (await vigil.incidents.get(1)).timeline if e.kind == "page")
         head, why = str(page.data["text"]).split("\n")

@@ -35,38 +35,14 @@ async def reclassify(
     )
     verdict = classify(signals, settings.policy)
     if new:
-        incident.severity, incident.severity_reason = verdict.severity, verdict.reason
-        _retitle(incident, verdict)
-        store.add_event(
-            session=s,
-            incident=incident,
-            at=now,
-            kind="severity",
-            actor="vigil",
-            text=verdict.reason,
-            data={"severity": verdict.severity, "source": "policy", "rule": verdict.rule},
-        )
+        _adopt(s, incident, verdict, now, verdict.reason, {"severity": verdict.severity})
         return False
     if _rank(verdict.severity) >= _rank(incident.severity):
         return False
     if incident.severity_source == "policy":
         before = incident.severity
-        incident.severity, incident.severity_reason = verdict.severity, verdict.reason
-        _retitle(incident, verdict)
-        store.add_event(
-            session=s,
-            incident=incident,
-            at=now,
-            kind="severity",
-            actor="vigil",
-            text=f"Severity raised {before} → {verdict.reason}",
-            data={
-                "from": before,
-                "to": verdict.severity,
-                "source": "policy",
-                "rule": verdict.rule,
-            },
-        )
+        text = f"Severity raised {before} → {verdict.reason}"
+        _adopt(s, incident, verdict, now, text, {"from": before, "to": verdict.severity})
         return True
     last = (
         await s.exec(
@@ -94,12 +70,29 @@ async def reclassify(
     return False
 
 
-def _retitle(incident: Incident, verdict: Classification) -> None:
-    """Title the incident by the policy's story when it joins several kinds of signal
-    (``Classification.headline``), set with the severity and its "Why" so the two agree
-    and the title does not change with every new value."""
+def _adopt(
+    s: AsyncSession,
+    incident: Incident,
+    verdict: Classification,
+    now: datetime,
+    text: str,
+    data: dict[str, object],
+) -> None:
+    """Take the policy's severity, its "Why" and, when the story joins several kinds of
+    signal (``Classification.headline``), its title: set together so the title and the Why
+    agree and the title does not change with every new value; and say so on the timeline."""
+    incident.severity, incident.severity_reason = verdict.severity, verdict.reason
     if verdict.headline is not None:
         incident.title = verdict.headline[:300]
+    store.add_event(
+        session=s,
+        incident=incident,
+        at=now,
+        kind="severity",
+        actor="vigil",
+        text=text,
+        data={**data, "source": "policy", "rule": verdict.rule},
+    )
 
 
 def _rank(severity: str) -> int:
