@@ -17,9 +17,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
-from bot.config import Settings, load_settings
-from bot.db import Database
+from bot.config.load import Settings, load_settings
+from bot.runtime.app import Vigil
+from bot.store.db import Database
 from tests.smtp_standin import SmtpServer, start_smtp
 from tests.support import FakeClock
 

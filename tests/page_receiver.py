@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from bot.core.secret import Secret
 from bot.notify.webhook import verify_signature
-from bot.secret import Secret
 
 SECRET = "replica-webhook-secret"
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.oncall.settings import OncallSettings
+from bot.runtime.app import Vigil
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

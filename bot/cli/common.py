@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from bot.config import Settings, load_settings
+from bot.config.load import Settings, load_settings
 
 
 def settings_of(args: argparse.Namespace) -> Settings:

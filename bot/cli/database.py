@@ -2,7 +2,7 @@
 ``postmortem``): opened and migrated, used, closed.
 
 Only the database and the one service the verb asks for are built, not the whole running
-bot (:mod:`bot.app`): a command that prints a list starts in a fraction of a second, fires
+bot (:mod:`bot.runtime.app`): a command that prints a list starts in a fraction of a second, fires
 no timers and pages nobody.
 """
 
@@ -12,10 +12,10 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from bot.cli.errors import StartupError
-from bot.config import Settings
-from bot.db import Database
-from bot.db_url import redact_url
-from bot.errors import VigilError
+from bot.config.load import Settings
+from bot.core.errors import VigilError
+from bot.store.db import Database
+from bot.store.db_url import redact_url
 
 
 def cannot_open(settings: Settings, exc: Exception) -> StartupError:

@@ -15,7 +15,7 @@ from typing import cast
 
 from bot.cli.errors import StartupError
 from bot.cli.parser import parser
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 # The verb on the command line -> its module under bot.cli; each has ``main(args) -> int``.
 VERBS = {
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     action: str = getattr(args, f"{args.command}_command", None) or ""
     name = ACTIONS.get((args.command, action), VERBS[args.command])
-    module = importlib.import_module(f"bot.cli.{name}")
+    module = importlib.import_module(f"bot.cli.verbs.{name}")
     verb = cast(Callable[[argparse.Namespace], int], module.main)
     try:
         return verb(args)

@@ -11,8 +11,8 @@ import argparse
 from pathlib import Path
 from typing import TypeAlias
 
-from bot.errors import ValidationError
-from bot.pagination import DEFAULT_LIMIT, MAX_LIMIT, parse_limit
+from bot.core.errors import ValidationError
+from bot.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, parse_limit
 from bot.registry.base import STAGES
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -199,7 +199,7 @@ def _reference(actions: Sub) -> None:
         help="feature importances at training time: a JSON object file or inline pairs",
     )
     # No default here: the default bin count lives with the binning (bot.quality.binning,
-    # which loads numpy); bot.cli.model fills it in when --bins is not given.
+    # which loads numpy); bot.cli.verbs.model fills it in when --bins is not given.
     ref.add_argument("--bins", type=int, help="bins per numeric feature")
 
 

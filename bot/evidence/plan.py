@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from bot.incidents.signals import SubjectPolicy, signal_from_alert
+from bot.incidents.policy.signals import SubjectPolicy, signal_from_alert
 from bot.incidents.views import AlertView, IncidentView
 
 EVIDENCE = "evidence"

@@ -40,13 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from bot.clock import Clock
-from bot.durations import short_duration
-from bot.errors import NotFoundError
+from bot.core.clock import Clock
+from bot.core.durations import short_duration
+from bot.core.errors import NotFoundError
 from bot.evidence import plan
 from bot.evidence.charts import accuracy_chart, drift_chart, importance_chart
+from bot.incidents.policy.signals import SubjectPolicy
 from bot.incidents.service import Change, IncidentService
-from bot.incidents.signals import SubjectPolicy
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import IncidentView
 from bot.monitoring.monitor import AccuracyPoint, ModelMonitor

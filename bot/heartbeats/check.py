@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import NamedTuple
 
-from bot.durations import short_duration
+from bot.core.durations import short_duration
 from bot.heartbeats.spec import MAX_SCHEMA_HASH, HeartbeatSpec
 from bot.ingest.validate import (
     bounded_text,

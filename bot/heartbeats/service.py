@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.clock import Clock
-from bot.errors import NotFoundError
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError
+from bot.core.timefmt import iso_z
 from bot.heartbeats.check import expected_hash, late_after, parse_beat, problems
 from bot.heartbeats.spec import HeartbeatSpec
 from bot.heartbeats.store import HeartbeatStore
-from bot.timefmt import iso_z
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@
         labels: {model: fraud, team: risk}   # copied onto its alerts (routing, grouping)
 
 Every mistake is a ``ConfigError`` naming the key (``heartbeats.fraud-scoring.every``); each
-heartbeat's settings are validated by a pydantic model (:mod:`bot.config_model`).
+heartbeat's settings are validated by a pydantic model (:mod:`bot.config.model`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from bot.config_checks import positive_duration
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.durations import parse_duration
-from bot.errors import ConfigError
+from bot.config.checks import positive_duration
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError
 
 MAX_SCHEMA_HASH = 200
 MIN_GRACE = timedelta(minutes=1)

@@ -17,9 +17,9 @@ from sqlalchemy import ColumnElement, Table, case, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
-from bot.db import Database
 from bot.heartbeats.check import Beat, HeartbeatState
 from bot.heartbeats.tables import HeartbeatRow
+from bot.store.db import Database
 
 _TABLE: Table = HeartbeatRow.__table__  # type: ignore[attr-defined]
 #: The columns that describe the last run; a beat replaces them only if it finished later.

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Float, Integer, String
 from sqlmodel import Field, SQLModel
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 
 def _utc(*, nullable: bool) -> Any:

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.errors import TransitionError
+from bot.core.errors import TransitionError
 from bot.incidents.quiet import resolved_words
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
-from bot.timers import Timers
+from bot.runtime.timers import Timers
 
 log = logging.getLogger(__name__)
 

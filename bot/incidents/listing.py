@@ -3,7 +3,7 @@
 A list used to build a full snapshot per row (every alert and timeline entry of each
 incident, two queries a row). Here a page is one query for the rows with their firing
 alert count, one ``COUNT`` for the total, and, where the list shows alerts (the HTTP API),
-one query for the alerts of the whole page. Pages are keyset pages (``bot.pagination``):
+one query for the alerts of the whole page. Pages are keyset pages (``bot.core.pagination``):
 open incidents by severity then newest, all incidents newest first. New incidents never
 disturb a walk through the pages; an open incident whose severity changes between two
 pages moves in the order, so it may show twice or not at all, as in any list sorted on a
@@ -24,13 +24,13 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.pagination import Page, decode_cursor, encode_cursor
 from bot.incidents.severity import SEVERITIES
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.store import MAX_ID
 from bot.incidents.views import FIELDS, AlertView, IncidentSummary, IncidentView
-from bot.pagination import Page, decode_cursor, encode_cursor
-from bot.tables import Alert, Incident, TimelineEvent
+from bot.store.tables import Alert, Incident, TimelineEvent
 
 OPEN_LIST, ALL_LIST = "open", "all"
 _IN_CHUNK = 500  # ids per IN (...): well under SQLite's and asyncpg's parameter limits

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import MappingProxyType
 
-from bot.durations import format_duration, parse_duration
-from bot.errors import ConfigError
+from bot.core.durations import format_duration, parse_duration
+from bot.core.errors import ConfigError
 from bot.incidents.severity import SEVERITIES
 
 DEFAULT_QUIET = timedelta(minutes=5)  # Alertmanager's own resolve_timeout

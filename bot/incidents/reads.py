@@ -14,12 +14,12 @@ import asyncio
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.db import Database
+from bot.core.pagination import DEFAULT_LIMIT, Page
 from bot.incidents import listing, store
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import FiringDigest, IncidentSummary, IncidentView
-from bot.pagination import DEFAULT_LIMIT, Page
-from bot.tables import Incident
+from bot.store.db import Database
+from bot.store.tables import Incident
 
 
 class IncidentReads:

@@ -3,7 +3,7 @@
 Every change is one transaction that also writes the timeline entry describing it, so the
 timeline can never disagree with the state. After the commit, listeners (the chat backend,
 later paging) hear about the change; a failing listener is logged and never undoes it.
-Alert ingestion lives in ``bot.incidents.ingest`` and shares ``IncidentSettings``; the
+Alert ingestion lives in ``bot.incidents.intake.ingest`` and shares ``IncidentSettings``; the
 reads (an incident, the lists, the counts) are ``bot.incidents.reads``.
 """
 
@@ -17,16 +17,16 @@ from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock, utcnow
-from bot.db import Database
-from bot.errors import ValidationError, VigilError
+from bot.core.clock import Clock, utcnow
+from bot.core.errors import ValidationError, VigilError
 from bot.incidents import store
-from bot.incidents.reactions import Reaction
+from bot.incidents.reactions.tables import Reaction
 from bot.incidents.reads import IncidentReads
 from bot.incidents.severity import parse_severity
 from bot.incidents.states import check_transition
 from bot.incidents.views import IncidentView
-from bot.tables import Incident
+from bot.store.db import Database
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ Wants = Callable[[Change], bool]
 
 
 class Runner(Protocol):
-    """What runs the staged follow-ups after the commit (``bot.incidents.reactor``)."""
+    """What runs the staged follow-ups after the commit (``bot.incidents.reactions.reactor``)."""
 
     async def run(self, rows: Sequence[Reaction], changes: Mapping[int, Change]) -> None: ...
 
@@ -67,7 +67,7 @@ class Notifier:
       one failing listener does not stop the rest.
     - :meth:`follow`: durable. :meth:`stage` writes a ``reactions`` row for each follower
       that wants the change inside the change's own transaction, and the runner (the
-      :class:`bot.incidents.reactor.Reactor`) runs it after the commit and again until it
+      :class:`bot.incidents.reactions.reactor.Reactor`) runs it after the commit and again until it
       succeeds, across restarts. Paging is a follower: a P1 cannot go unpaged because a
       listener failed or the process died after the commit.
     """

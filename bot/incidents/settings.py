@@ -1,7 +1,7 @@
 """What decides an incident's grouping, severity and quiet period, as ``vigil.yaml`` sets it.
 
 Shared by the incident service and alert ingestion; apart from both so that reading the
-configuration (``bot.config``) loads no database code. Pure.
+configuration (``bot.config.load``) loads no database code. Pure.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from bot.incidents import quiet
-from bot.incidents.classify import DEFAULT_POLICY, Policy, SubjectPolicy
-from bot.incidents.fingerprint import DEFAULT_GROUP_BY
+from bot.incidents.intake.fingerprint import DEFAULT_GROUP_BY
+from bot.incidents.policy.classify import DEFAULT_POLICY, Policy, SubjectPolicy
 
 
 @dataclass(frozen=True)
 class IncidentSettings:
-    """What decides grouping and severity; built from ``vigil.yaml`` by ``bot.config``."""
+    """What decides grouping and severity; built from ``vigil.yaml`` by ``bot.config.load``."""
 
     group_by: tuple[str, ...] = DEFAULT_GROUP_BY
     policy: Policy = DEFAULT_POLICY

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 Severity = Literal["P1", "P2", "P3", "P4"]
 SEVERITIES: tuple[Severity, ...] = ("P1", "P2", "P3", "P4")

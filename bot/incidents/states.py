@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bot.errors import TransitionError
+from bot.core.errors import TransitionError
 
 State = Literal["triggered", "acknowledged", "contained", "resolved", "postmortem"]
 STATES: tuple[State, ...] = ("triggered", "acknowledged", "contained", "resolved", "postmortem")

@@ -15,10 +15,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.errors import NotFoundError
-from bot.incidents.classify import Signal, SubjectPolicy, signal_from_alert
+from bot.core.errors import NotFoundError
+from bot.incidents.policy.classify import Signal, SubjectPolicy, signal_from_alert
 from bot.incidents.views import AlertView, EventView, FiringDigest, IncidentView
-from bot.tables import Alert, Incident, TimelineEvent
+from bot.store.tables import Alert, Incident, TimelineEvent
 
 MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer on PostgreSQL
 

@@ -5,7 +5,7 @@
     services:
       feature-store: {queue_capacity: 5000, capacity_rps: 800}
 
-Each subject is validated by a pydantic model (:mod:`bot.config_model`) into the
+Each subject is validated by a pydantic model (:mod:`bot.config.model`) into the
 :class:`SubjectPolicy` the classifier and the rules' ``threshold_from`` read.
 """
 
@@ -19,9 +19,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, model_validator
 
-from bot.config_checks import bounded_number, mapping
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.incidents.signals import SubjectPolicy
+from bot.config.checks import bounded_number, mapping
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.incidents.policy.signals import SubjectPolicy
 
 
 def _flag(value: object) -> bool:

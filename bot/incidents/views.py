@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.timefmt import iso_z
+from bot.core.timefmt import iso_z
 
 if TYPE_CHECKING:  # the rows are only read: no database code loads with the views
-    from bot.tables import Alert, Incident, TimelineEvent
+    from bot.store.tables import Alert, Incident, TimelineEvent
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 
-from bot.incidents.fingerprint import fingerprint
+from bot.incidents.intake.fingerprint import fingerprint
 from bot.ingest.model import AlertIn
 from bot.ingest.validate import (
     alert_list,

@@ -50,7 +50,7 @@ import json
 import math
 from datetime import UTC, datetime
 
-from bot.incidents.fingerprint import fingerprint
+from bot.incidents.intake.fingerprint import fingerprint
 from bot.ingest.model import AlertIn
 from bot.ingest.validate import (
     alert_list,

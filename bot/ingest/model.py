@@ -13,7 +13,7 @@ AlertStatus = Literal["firing", "resolved"]
 class AlertIn:
     """A validated alert, ready for the incident service.
 
-    ``fingerprint`` is Alertmanager's (see ``bot.incidents.fingerprint``); when a sender
+    ``fingerprint`` is Alertmanager's (see ``bot.incidents.intake.fingerprint``); when a sender
     supplies one we keep it, otherwise it is computed from ``labels``. ``ends_at`` is None
     while firing (Alertmanager's ``0001-01-01T00:00:00Z`` is mapped to None).
     """

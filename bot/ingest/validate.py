@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.ingest.model import AlertStatus
 
 MAX_ALERTS = 1000

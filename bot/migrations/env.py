@@ -1,4 +1,5 @@
-"""Alembic environment: runs on the connection Vigil hands it (see ``bot.db.Database.migrate``).
+"""Alembic environment: runs on the connection Vigil hands it (see
+``bot.store.db.Database.migrate``).
 
 For ``alembic`` on the command line (autogenerate while developing), it builds a synchronous
 engine from ``VIGIL_DATABASE_URL`` instead.
@@ -12,10 +13,10 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import bot.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.chat.slack import tables as _slack_tables  # noqa: F401  (slack cards, migration 0005)
 from bot.heartbeats import tables as _heartbeat_tables  # noqa: F401  (heartbeats, migration 0006)
-from bot.incidents import reactions as _reactions  # noqa: F401  (reactions, migration 0009)
+from bot.incidents.reactions import tables as _reactions  # noqa: F401  (reactions, migration 0009)
 from bot.monitoring import tables as _monitoring_tables  # noqa: F401  (references, migration 0007)
 from bot.oncall.schedules import tables as _schedule_tables  # noqa: F401  (overrides: 0008)
 from bot.oncall.snooze import tables as _snooze_tables  # noqa: F401  (snoozes: migration 0008)

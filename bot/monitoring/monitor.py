@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.errors import NotFoundError, ValidationError
+from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.data import RowCheck, check_rows

@@ -14,14 +14,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bot.clock import Clock
-from bot.errors import NotFoundError
-from bot.incidents.classify import SubjectPolicy
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError
+from bot.core.timefmt import iso_z
+from bot.incidents.policy.classify import SubjectPolicy
 from bot.monitoring.monitor import LabelResult, ModelMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.views import quality_json
 from bot.quality.data import RowCheck
-from bot.timefmt import iso_z
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, model_validator
 
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.durations import parse_duration
-from bot.errors import ValidationError
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.durations import parse_duration
+from bot.core.errors import ValidationError
 from bot.quality.spec import MIN_LABELS, MIN_ROWS, WindowSpec
 
 DEFAULT_WINDOW = WindowSpec(rows=1_000)

@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot.db import Database
 from bot.monitoring.tables import ModelReferenceRow
 from bot.quality.profile import ReferenceProfile
 from bot.quality.profile_dict import profile_from_dict, profile_to_dict
+from bot.store.db import Database
 
 
 @dataclass(frozen=True)

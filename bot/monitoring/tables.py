@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 
 class ModelReferenceRow(SQLModel, table=True):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.core.timefmt import iso_z
 from bot.quality.assess import Assessment
 from bot.quality.performance import Metrics
 from bot.quality.windows import WindowSnapshot
-from bot.timefmt import iso_z
 
 
 def _realized(m: Metrics | None) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """What every notification channel shares: the message, the contract, the verdicts. Pure.
 
 A channel never raises for a failed delivery: it returns an :data:`Outcome`
-(:mod:`bot.retry_outcome`, the verdicts the Slack outbox uses too), because what to do next
+(:mod:`bot.core.retry_outcome`, the verdicts the Slack outbox uses too), because what to do next
 (retry later, try the next channel, tell the timeline) is the caller's decision and the
 caller needs the reason in words a person can act on. A channel knows when the remote end
 said "come back in 30 s" (``Retry-After``) but not how many attempts the caller has made, so
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.incidents.severity import SEVERITIES, Severity
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 Kind = Literal["page", "acknowledge", "resolve", "reminder"]
 KINDS: tuple[Kind, ...] = ("page", "acknowledge", "resolve", "reminder")

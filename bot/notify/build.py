@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.notify.base import Channel
 from bot.notify.email import EmailChannel
 from bot.notify.http import OwnsPoster
-from bot.notify.pagerduty import PagerDutyChannel
+from bot.notify.pagerduty.events import PagerDutyChannel
 from bot.notify.settings import NotifySettings
 from bot.notify.webhook import WebhookChannel
 

@@ -30,15 +30,15 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 import aiosmtplib
 
-from bot.clock import Clock, utcnow
-from bot.errors import ConfigError
+from bot.core.clock import Clock, utcnow
+from bot.core.errors import ConfigError
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
+from bot.core.secret import Secret
 from bot.notify.base import (
     Notification,
     clip,
     scrub_outcome,
 )
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
-from bot.secret import Secret
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from bot.core.retry_outcome import Delivered, Outcome
 from bot.notify.base import Notification
-from bot.retry_outcome import Delivered, Outcome
 
 
 class ScriptedChannel:

@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.clock import Clock, utcnow
+from bot.core.clock import Clock, utcnow
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.notify.base import (
     Channel,
     Notification,
 )
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import aiohttp
 
-from bot.retry_outcome import Delivered, Outcome
+from bot.core.retry_outcome import Delivered, Outcome
 
 BODY_LIMIT = 4096  # enough for any error message; a huge body is not read into memory
 REDACTED = "********"

@@ -6,8 +6,8 @@ table and worker (database code), which the pure notification modules must not d
 
 from __future__ import annotations
 
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.outbox.retry import backoff
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 
 
 def to_outbox_outcome(outcome: Outcome, *, attempts: int) -> Outcome:

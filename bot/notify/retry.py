@@ -8,7 +8,7 @@ the chain again later. That is this module. The schedule and the wording are pur
 (:mod:`bot.notify.retry_plan`); this is the I/O around them. Why this shape:
 
 - **A durable timer per incident, person and kind** (``incident:12:notify:@maya:page``,
-  ``bot.timers.Timers``), carrying the whole notification: a restart neither loses a
+  ``bot.runtime.timers.Timers``), carrying the whole notification: a restart neither loses a
   waiting page nor sends it twice (the timer row's claim), and a newer page to the same
   person replaces the older one's retry rather than queueing a second.
 - **The whole chain, preferred channel first**, not just the channel that failed last:
@@ -40,8 +40,9 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import Clock
-from bot.errors import NotFoundError, ValidationError
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError, ValidationError
+from bot.core.retry_outcome import Delivered, Retry
 from bot.incidents.service import IncidentService
 from bot.incidents.states import STOPPING_STATES
 from bot.incidents.views import IncidentView
@@ -60,8 +61,7 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
-from bot.retry_outcome import Delivered, Retry
-from bot.timers import Timers
+from bot.runtime.timers import Timers
 
 log = logging.getLogger(__name__)
 

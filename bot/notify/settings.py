@@ -27,14 +27,14 @@ from urllib.parse import urlsplit
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.errors import ConfigError
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.errors import ConfigError
+from bot.core.secret import Secret
 from bot.notify.base import DEFAULT_KEY_PREFIX
-from bot.secret import Secret
 
 CHANNELS = ("pagerduty", "email", "webhook")
 # PagerDuty's Events API v2, and the length of its integration keys: here, not with the
-# channel (bot.notify.pagerduty, which loads aiohttp), so reading vigil.yaml stays light.
+# channel (bot.notify.pagerduty.events, which loads aiohttp), so reading vigil.yaml stays light.
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 ROUTING_KEY_LENGTH = 32
 

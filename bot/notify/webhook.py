@@ -39,17 +39,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.clock import Clock, utcnow
-from bot.errors import ConfigError
+from bot.core.clock import Clock, utcnow
+from bot.core.errors import ConfigError
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry, retry_after
+from bot.core.secret import Secret
+from bot.core.timefmt import iso_z
 from bot.notify.base import (
     Notification,
     clip,
     scrub_outcome,
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry, retry_after
-from bot.secret import Secret
-from bot.timefmt import iso_z
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ well the promises were kept. Four rooms, one vocabulary.
 In every room the same file name does the same job: ``config.py`` parses the room's part
 of ``vigil.yaml``, ``tables.py`` declares its SQL tables, ``service.py`` / ``watch.py``
 (and the Pager, ``paging/pager.py``) do its I/O: database, chat, durable timers
-(``bot/timers.py``). Every other module is a pure noun: no database, chat or clock, with
+(``bot/runtime/timers.py``). Every other module is a pure noun: no database, chat or clock, with
 ``now`` passed in, so the rules are tested by hand-computed cases (and
 ``tests/unit/test_layering.py`` keeps them pure).
 
 Shared by the rooms and kept here: ``calendar.py`` (working hours and business days, read by
 routing and the SLA clocks alike), ``settings.py`` (everything on call that ``vigil.yaml``
 configures, in one value) and ``status.py`` (the ``/incident oncall`` answer). The
-composition root (``bot/app.py``) wires the services with the clock and the chat backends.
+composition root (``bot/runtime/app.py``) wires the services with the clock and the chat backends.
 """

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.oncall.schedules.roster import parse_tz
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

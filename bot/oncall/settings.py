@@ -1,7 +1,7 @@
 """Everything on call that ``vigil.yaml`` configures, in one value: routing, rotations,
 schedules and SLA targets.
 
-Built by ``bot/config.py``; the composition root hands its parts to the Pager, the
+Built by ``bot/config/load.py``; the composition root hands its parts to the Pager, the
 schedule book, the SLA and handoff watchers and ``/incident oncall``. It lives apart from
 the rooms because it names what each of them configures, and apart from ``status.py``
 because wording an answer is not the settings' job. Pure.

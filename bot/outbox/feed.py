@@ -7,7 +7,7 @@ and none can forget. The row is added while the flush that inserts the event is 
 planned, so both commit together or neither does: a change is never reported without being
 made, nor made without being reported.
 
-Opt-in per :class:`bot.db.Database` (:func:`install_feed`): the console needs no outbox, and
+Opt-in per :class:`bot.store.db.Database` (:func:`install_feed`): the console needs no outbox, and
 without the feed nothing is written. The payload carries everything a chat needs to render
 the message, so the worker never reads the timeline again (which may have moved on).
 ``created_at`` (and the first due time) is the event's own ``at``, which comes from the
@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import instance_state
 from sqlmodel import col, select
 
-from bot.db import Database
 from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
-from bot.tables import TimelineEvent
+from bot.store.db import Database
+from bot.store.tables import TimelineEvent
 
 TIMELINE = "timeline"
 DM_APART = "dm_apart"  # in a "page" entry's payload: its DM is a row of its own

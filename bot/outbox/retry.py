@@ -39,8 +39,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.retry_outcome import GiveUp, Outcome, Retry
-from bot.retry_outcome import retry_after as parse_retry_after
+from bot.core.retry_outcome import GiveUp, Outcome, Retry
+from bot.core.retry_outcome import retry_after as parse_retry_after
 
 MAX_BACKOFF = timedelta(seconds=10)
 DEFAULT_RETRY_AFTER = timedelta(seconds=1)

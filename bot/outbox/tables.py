@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel, col
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 PAGE = "page"  # the kind of a page's DM row: a queue of its own per incident
 

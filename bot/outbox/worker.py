@@ -51,11 +51,11 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from bot.clock import Clock
-from bot.db import Database
+from bot.core.clock import Clock
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.outbox.retry import MAX_AGE, backoff, enforce_max_age
 from bot.outbox.tables import PAGE, UNFINISHED, OutboxRow
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 

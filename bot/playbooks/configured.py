@@ -1,15 +1,15 @@
 """Which playbooks ``vigil run`` loads: yours (``playbooks_dir``) first, the bundled ones
-filling the gaps by name. Shared by start-up (:mod:`bot.app`) and ``vigil check``, and apart
+filling the gaps by name. Shared by start-up (:mod:`bot.runtime.app`) and ``vigil check``, and apart
 from the service that runs them, so checking loads no database or HTTP code.
 """
 
 from __future__ import annotations
 
-from bot.config import Settings
-from bot.errors import ConfigError
+from bot.config.load import Settings
+from bot.core.errors import ConfigError
+from bot.core.resources import bundled
 from bot.playbooks.loader import load_playbook_dirs
 from bot.playbooks.schema import Playbook
-from bot.resources import bundled
 
 
 def load_configured_playbooks(settings: Settings) -> dict[str, Playbook]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock, utcnow
-from bot.db import Database
+from bot.core.clock import Clock, utcnow
 from bot.playbooks.runner import RunResult, StepRecord
 from bot.registry.tables import PlaybookRun, PlaybookStepRow
+from bot.store.db import Database
 
 
 class RunLog:

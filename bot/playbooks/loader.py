@@ -14,8 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from bot.config_checks import unknown_key
-from bot.errors import ConfigError
+from bot.config.checks import unknown_key
+from bot.core.errors import ConfigError
+from bot.core.yamlfile import read_yaml
 from bot.playbooks import template
 from bot.playbooks.actions import ACTIONS, ActionSpec
 from bot.playbooks.schema import (
@@ -26,7 +27,6 @@ from bot.playbooks.schema import (
     Playbook,
     Step,
 )
-from bot.yamlfile import read_yaml
 
 TOP_KEYS = frozenset({"name", "description", "steps"})
 STEP_KEYS = frozenset({"name", "action", "params", "timeout", "on_failure"})

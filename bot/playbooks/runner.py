@@ -17,13 +17,13 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-from bot.clock import Clock
-from bot.errors import ValidationError, VigilError
+from bot.core.clock import Clock
+from bot.core.errors import ValidationError, VigilError
+from bot.core.secret import Secret
 from bot.playbooks import template
 from bot.playbooks.actions import ACTIONS, ActionSpec, RunContext, StepOutcome
 from bot.playbooks.schema import Playbook, Step
 from bot.registry.base import ModelRegistry
-from bot.secret import Secret
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.clock import Clock
-from bot.errors import ConfigError, NotFoundError, VigilError
+from bot.core.clock import Clock
+from bot.core.errors import ConfigError, NotFoundError, VigilError
 from bot.incidents.service import IncidentService
 from bot.incidents.states import check_transition
 from bot.incidents.views import IncidentView

@@ -17,7 +17,7 @@ import jinja2
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
-from bot.secret import Secret
+from bot.core.secret import Secret
 
 RESERVED = frozenset({"previous", "steps"})  # outcomes of earlier steps, filled by the runner
 _WHOLE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")

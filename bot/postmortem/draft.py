@@ -33,12 +33,12 @@ from types import TracebackType
 
 import jinja2
 
-from bot.durations import words_table
-from bot.errors import ConfigError
+from bot.core.durations import words_table
+from bot.core.errors import ConfigError
+from bot.core.resources import bundled
 from bot.evidence.plan import EVIDENCE
 from bot.incidents.views import AlertView, EventView, IncidentView
 from bot.postmortem.report import Timings, needs_postmortem, timings
-from bot.resources import bundled
 
 TEMPLATE = "postmortem.md.j2"
 #: Prefix under which the built-in templates stay reachable when an override shadows them.

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.views import IncidentView
 from bot.postmortem.draft import PostmortemRenderer

@@ -35,7 +35,7 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special  # type: ignore[import-untyped, unused-ignore]
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.drift.divergence import js_counts
 from bot.quality.drift.inputs import Column, FloatArray, Kind, numeric_values
 from bot.quality.drift.samples import category_counts

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 Label = int | float | str
 _KINDS = "biufUO"  # bool, signed/unsigned int, float, unicode, object (checked per item)

@@ -30,7 +30,7 @@ from typing import Any, Literal, TypeAlias, cast
 import numpy as np
 import numpy.typing as npt
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.ingest.validate import json_type
 from bot.quality.binning import DEFAULT_BINS, FloatArray, bin_counts, quantile_edges
 

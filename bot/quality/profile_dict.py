@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.profile import (
     KINDS,
     PROFILE_VERSION,

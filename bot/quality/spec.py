@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 MIN_ROWS = 200
 """Fewest accepted rows in a window before drift and the accuracy estimate are judged."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 DEFAULT_K = 5
 

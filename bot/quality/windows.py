@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.batch import MISSING, Column, ColumnBatch, outside_reference
 from bot.quality.binning import FloatArray, IntArray
 from bot.quality.profile import (

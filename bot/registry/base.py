@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.errors import VigilError
+from bot.core.errors import VigilError
 
 Stage = Literal["stable", "canary", "shadow", "retired"]
 STAGES: tuple[Stage, ...] = ("stable", "canary", "shadow", "retired")

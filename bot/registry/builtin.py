@@ -16,11 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock, utcnow
-from bot.db import Database
+from bot.core.clock import Clock, utcnow
 from bot.registry import rules
 from bot.registry.base import RegistryError, RegistryEvent, RollbackResult, Stage, VersionInfo
 from bot.registry.tables import ModelEvent, ModelVersion
+from bot.store.db import Database
 
 T = TypeVar("T")
 Edit = Callable[[AsyncSession, list[ModelVersion], datetime], tuple[T, list[rules.Change]]]

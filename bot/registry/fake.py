@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from bot.clock import Clock, utcnow
+from bot.core.clock import Clock, utcnow
 from bot.registry import rules
 from bot.registry.base import RegistryEvent, RollbackResult, Stage, VersionInfo
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar, cast
 
-from bot.errors import NotFoundError, ValidationError
+from bot.core.errors import NotFoundError, ValidationError
 from bot.registry.base import RegistryError, RollbackResult, Stage, VersionInfo
 
 SwitchKind = Literal["rollback", "pin"]

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 
 def _utc(*, nullable: bool, index: bool = False) -> Any:

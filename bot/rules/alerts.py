@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
-from bot.durations import short_duration
-from bot.incidents.fingerprint import fingerprint
+from bot.core.durations import short_duration
+from bot.incidents.intake.fingerprint import fingerprint
 from bot.ingest.model import AlertIn
 from bot.rules.baseline import Deviation
 from bot.rules.schema import Rule, Series, format_value

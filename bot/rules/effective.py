@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bot.durations import short_duration
+from bot.core.durations import short_duration
 from bot.rules.schema import Rule, format_value
 
 Subjects = Mapping[str, Any]

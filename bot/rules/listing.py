@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.durations import short_duration
+from bot.core.durations import short_duration
 from bot.rules.effective import RuleStatus
 from bot.rules.schema import Rule, format_value
 

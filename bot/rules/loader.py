@@ -18,10 +18,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
-from bot.config_checks import unknown_key
-from bot.durations import parse_duration
-from bot.errors import ConfigError
-from bot.resources import bundled
+from bot.config.checks import unknown_key
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError
+from bot.core.resources import bundled
+from bot.core.yamlfile import read_yaml
 from bot.rules.schema import (
     DEFAULT_ABSENT_AFTER,
     DEFAULT_FOR,
@@ -35,7 +36,6 @@ from bot.rules.schema import (
     Op,
     Rule,
 )
-from bot.yamlfile import read_yaml
 
 # fmt: off
 RULE_KEYS = frozenset({

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
-from bot.durations import short_duration
+from bot.core.durations import short_duration
 
 Op = Literal[">", ">=", "<", "<="]
 Kind = Literal["threshold", "baseline", "absent"]

@@ -15,7 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal, Protocol, runtime_checkable
 
-from bot.errors import VigilError
+from bot.core.errors import VigilError
 
 State = Literal["up", "unavailable"]
 

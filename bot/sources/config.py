@@ -9,7 +9,7 @@
       system: true                        # this host's CPU, memory and disk
       gpu: false                          # NVIDIA GPUs through NVML
 
-The section is validated by pydantic models (:mod:`bot.config_model`) whose messages are
+The section is validated by pydantic models (:mod:`bot.config.model`) whose messages are
 the ones ``vigil check`` has always printed; what the rest of Vigil reads are the frozen
 dataclasses below, so the sources never see pydantic.
 """
@@ -26,9 +26,9 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from bot.config_checks import bounded_number, http_url, positive_duration, true_or_false
-from bot.config_checks import whole_number as _whole_number
-from bot.config_model import ConfigModel, problem, validate_section
+from bot.config.checks import bounded_number, http_url, positive_duration, true_or_false
+from bot.config.checks import whole_number as _whole_number
+from bot.config.model import ConfigModel, problem, validate_section
 
 #: Sources that exist whatever the config says; an HTTP check may not take their names.
 RESERVED_SOURCE_NAMES = frozenset({"pushed", "prometheus", "system", "gpu", "heartbeats"})

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from bot.durations import interval_words
-from bot.timefmt import iso_z
+from bot.core.durations import interval_words
+from bot.core.timefmt import iso_z
 
 DependencyStateName = Literal["up", "down"]
 

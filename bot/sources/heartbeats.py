@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from bot.heartbeats.check import readings
 from bot.heartbeats.spec import HeartbeatSpec
 from bot.heartbeats.store import HeartbeatStore

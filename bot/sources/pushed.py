@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.ingest.validate import (
     bounded_list,
     child,

@@ -20,25 +20,25 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.clock import Clock
-from bot.db import Database
-from bot.errors import (
+from bot.core.clock import Clock
+from bot.core.errors import (
     NotFoundError,
     StorageError,
     ValidationError,
 )
+from bot.core.pagination import page_json, parse_limit
+from bot.core.secret import Secret
 from bot.heartbeats.service import HeartbeatService
-from bot.incidents.ingest import AlertIngestor
 from bot.incidents.intake.apply import IngestOutcome
+from bot.incidents.intake.ingest import AlertIngestor
 from bot.incidents.service import IncidentService
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
 from bot.ingest.model import AlertIn
-from bot.metrics import Metrics
 from bot.monitoring.service import ModelQualityService
-from bot.pagination import page_json, parse_limit
-from bot.secret import Secret
+from bot.runtime.metrics import Metrics
 from bot.sources.pushed import PushedSource, parse_samples
+from bot.store.db import Database
 from bot.web.body import read_json
 from bot.web.health import HealthRoutes
 from bot.web.models import ModelRoutes

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.ingest.json_body import decode_json
 from bot.web.replies import error
 

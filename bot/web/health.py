@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.db import Database
 from bot.incidents.service import IncidentService
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.runtime.metrics import CONTENT_TYPE, Metrics
+from bot.store.db import Database
 
 
 class HealthRoutes:

@@ -12,10 +12,10 @@ import logging
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.core.errors import NotFoundError, StorageError, ValidationError
+from bot.core.secret import Secret
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
-from bot.secret import Secret
 from bot.web.body import read_json
 from bot.web.replies import authorized, error, unauthorized, unavailable
 

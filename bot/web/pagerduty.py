@@ -12,10 +12,10 @@ import logging
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import NotFoundError, StorageError, TransitionError, ValidationError
+from bot.core.errors import NotFoundError, StorageError, TransitionError, ValidationError
+from bot.core.secret import Secret
 from bot.incidents.service import IncidentService
-from bot.notify.pagerduty_webhook import parse_webhook, verify_signature
-from bot.secret import Secret
+from bot.notify.pagerduty.webhook import parse_webhook, verify_signature
 from bot.web.replies import error, not_stored
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.errors import refused_value
-from bot.secret import Secret
+from bot.core.errors import refused_value
+from bot.core.secret import Secret
 
 
 def error(status: int, code: str, field: str, message: str, **headers: str) -> web.Response:

@@ -17,15 +17,15 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.clock import Clock
-from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError, StorageError, ValidationError
+from bot.core.pagination import decode_cursor, encode_cursor, page_json, page_of, parse_limit
+from bot.core.secret import Secret
+from bot.core.timefmt import iso_z
 from bot.ingest.json_body import check_text
 from bot.oncall.schedules.ical import export_ics
 from bot.oncall.schedules.override_plan import StoredOverride, import_json, override_json
 from bot.oncall.schedules.overrides import ScheduleBook
-from bot.pagination import decode_cursor, encode_cursor, page_json, page_of, parse_limit
-from bot.secret import Secret
-from bot.timefmt import iso_z
 from bot.web.replies import authorized, error, not_stored, unauthorized, unavailable, whole
 
 log = logging.getLogger(__name__)

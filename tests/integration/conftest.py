@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
+from bot.config.load import load_settings
 from bot.oncall.settings import OncallSettings
 
 TWO_LEVELS = """

@@ -27,10 +27,10 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
-from bot.incidents.fingerprint import fingerprint
+from bot.core.secret import Secret
+from bot.incidents.intake.fingerprint import fingerprint
 from bot.incidents.service import Change
-from bot.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import Child, free_port, in_ci, running
 

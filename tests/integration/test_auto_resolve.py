@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import Vigil
-from bot.config import load_settings
+from bot.config.load import load_settings
 from bot.ingest.generic import parse_generic
 from bot.oncall.settings import OncallSettings
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, paged_vigil
 

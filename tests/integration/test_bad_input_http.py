@@ -26,12 +26,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from bot.app import Vigil
-from bot.config import SourcesSettings, load_settings
-from bot.db import Database
-from bot.errors import refused_value
+from bot.config.load import SourcesSettings, load_settings
+from bot.core.errors import refused_value
 from bot.monitoring.store import ReferenceStore
 from bot.quality.profile import build_profile
+from bot.runtime.app import Vigil
+from bot.store.db import Database
 from tests.conftest import MakeVigil
 from tests.pagerduty_standin import signature
 from tests.support import FakeClock

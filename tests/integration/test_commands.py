@@ -14,13 +14,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text as sql
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.chat.commands.run import Reply
 from bot.chat.commands.spec import USAGE
 from bot.incidents.service import Change
 from bot.incidents.views import IncidentView
 from bot.ingest.alertmanager import parse_alertmanager
+from bot.runtime.app import Vigil
 from tests.support import FakeClock, am_alert, am_payload, fixture_json
 
 ALICE = "@alice"

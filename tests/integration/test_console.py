@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.app import Vigil
 from bot.chat.commands import render
 from bot.chat.console import PROMPT, WELCOME, ConsoleBackend
 from bot.ingest.alertmanager import parse_alertmanager
+from bot.runtime.app import Vigil
 from tests.support import am_alert, am_payload, fixture_json
 
 USER = "@console"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.demo import run_demo
+from bot.runtime.demo import run_demo
 
 TITLE = "Input drift PSI 0.29 > 0.2 on model fraud-scorer with accuracy 0.86 below SLA 0.90"
 """From P2 on, the title is the story the severity tells."""

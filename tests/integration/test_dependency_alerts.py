@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import HttpCheckSettings, SourcesSettings
+from bot.config.load import HttpCheckSettings, SourcesSettings
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

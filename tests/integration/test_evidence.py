@@ -18,7 +18,6 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.chat.slack.outbound.thread import UPLOAD_TRIES
 from bot.evidence.service import EvidenceService
@@ -28,6 +27,7 @@ from bot.monitoring.monitor import ModelMonitor
 from bot.outbox.worker import OutboxWorker
 from bot.quality.profile import ReferenceProfile, build_profile
 from bot.quality.windows import WindowSpec
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.test_slack import _settings
 from tests.slack_standin import SlackStandin

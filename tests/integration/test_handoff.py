@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.chat.slack.settings import SlackSettings
-from bot.config import load_settings
+from bot.config.load import load_settings
+from bot.core.secret import Secret
 from bot.oncall.schedules.watch import TIMER_KIND, timer_key
 from bot.oncall.settings import OncallSettings
-from bot.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.slack_standin import SlackStandin
 from tests.support import FakeClock

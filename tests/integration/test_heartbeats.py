@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
-from bot.checks import check_rules
-from bot.config import Settings, SourcesSettings
-from bot.db import Database
+from bot.config.load import Settings, SourcesSettings
+from bot.core.secret import Secret
 from bot.heartbeats.check import OVERDUE, ROWS
 from bot.heartbeats.spec import parse_heartbeats
 from bot.heartbeats.store import HeartbeatStore
-from bot.secret import Secret
+from bot.runtime.app import Vigil
+from bot.runtime.checks import check_rules
 from bot.sources.base import SourceUnavailable, poll
 from bot.sources.heartbeats import HeartbeatSource
+from bot.store.db import Database
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -19,10 +19,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 
-from bot.app import Vigil
-from bot.config import Settings
-from bot.secret import Secret
-from bot.tables import Alert
+from bot.config.load import Settings
+from bot.core.secret import Secret
+from bot.runtime.app import Vigil
+from bot.store.tables import Alert
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, am_alert, am_payload, fixture_json
 

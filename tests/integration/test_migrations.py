@@ -16,11 +16,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import bot.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from bot.app import Vigil
-from bot.config import Settings, load_settings
-from bot.db import Database, alembic_config
+import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.config.load import Settings, load_settings
 from bot.ingest.alertmanager import parse_alertmanager
+from bot.runtime.app import Vigil
+from bot.store.db import Database, alembic_config
 from tests.support import FakeClock, fixture_json
 
 TABLES = {"incidents", "alerts", "timeline_events", "alembic_version"}

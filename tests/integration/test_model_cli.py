@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Vigil
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import vigil_model
 

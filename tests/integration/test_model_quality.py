@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
-from bot.config import Settings, SourcesSettings, load_settings
+from bot.config.load import Settings, SourcesSettings, load_settings
 from bot.monitoring.settings import QualitySettings
 from bot.monitoring.store import ReferenceStore
 from bot.quality.profile import build_profile
 from bot.quality.windows import WindowSpec
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
+from bot.config.load import Settings
 from bot.monitoring.store import ReferenceStore
 from tests.conftest import MakeVigil
 from tests.integration.procs import vigil_model

@@ -22,15 +22,17 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
+from bot.core.retry_outcome import Delivered, GiveUp, Retry
+from bot.core.secret import Secret
 from bot.notify.base import Notification
 from bot.notify.email import EmailChannel
 from bot.notify.fallback import deliver
 from bot.notify.http import Reply
-from bot.notify.pagerduty import PagerDutyChannel, classify
-from bot.notify.pagerduty_webhook import SIGNATURE_HEADER as PD_SIGNATURE
-from bot.notify.pagerduty_webhook import parse_webhook
-from bot.notify.pagerduty_webhook import verify_signature as verify_pd
+from bot.notify.pagerduty.events import PagerDutyChannel, classify
+from bot.notify.pagerduty.webhook import SIGNATURE_HEADER as PD_SIGNATURE
+from bot.notify.pagerduty.webhook import parse_webhook
+from bot.notify.pagerduty.webhook import verify_signature as verify_pd
 from bot.notify.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -38,8 +40,6 @@ from bot.notify.webhook import (
     sign,
     verify_signature,
 )
-from bot.retry_outcome import Delivered, GiveUp, Retry
-from bot.secret import Secret
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin, signature
 from tests.smtp_standin import (
     SMTP_PASSWORD,

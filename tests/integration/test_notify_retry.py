@@ -21,16 +21,16 @@ from typing import Any
 
 import pytest
 
-from bot.app import Vigil
-from bot.config import Settings
+from bot.config.load import Settings
+from bot.core.retry_outcome import GiveUp, Retry
+from bot.core.secret import Secret
 from bot.incidents.views import EventView
 from bot.notify.base import Channel, Notification
 from bot.notify.email import EmailChannel
-from bot.notify.pagerduty import PagerDutyChannel
+from bot.notify.pagerduty.events import PagerDutyChannel
 from bot.notify.retry import TIMER_KIND, NotifyRetrier
-from bot.retry_outcome import GiveUp, Retry
-from bot.secret import Secret
-from bot.timers import Timers
+from bot.runtime.app import Vigil
+from bot.runtime.timers import Timers
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin
 from tests.smtp_standin import SmtpServer
 from tests.support import FakeClock

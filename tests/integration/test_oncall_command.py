@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from icalendar import Calendar
 
 from bot.chat.backend import RecordingBackend
-from bot.config import Settings, load_settings
-from bot.errors import ConfigError
+from bot.config.load import Settings, load_settings
+from bot.core.errors import ConfigError
+from bot.core.secret import Secret
 from bot.ingest.generic import parse_generic
-from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

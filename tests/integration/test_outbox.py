@@ -15,16 +15,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.db import Database
-from bot.errors import TransitionError
+from bot.core.errors import TransitionError
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.incidents import store
 from bot.incidents.service import IncidentService
 from bot.outbox.feed import install_feed
 from bot.outbox.retry import classify_slack_error
 from bot.outbox.tables import OutboxRow
 from bot.outbox.worker import OutboxItem, OutboxWorker
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
-from bot.tables import TimelineEvent
+from bot.store.db import Database
+from bot.store.tables import TimelineEvent
 from tests.support import FakeClock
 
 S = timedelta(seconds=1)

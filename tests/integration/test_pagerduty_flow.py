@@ -17,11 +17,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text as sql
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
-from bot.config import Settings, load_settings
-from bot.errors import ConfigError
+from bot.config.load import Settings, load_settings
+from bot.core.errors import ConfigError
 from bot.ingest.generic import parse_generic
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin, signature
 from tests.smtp_standin import SmtpServer

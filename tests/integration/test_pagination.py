@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
 from bot.cli import incidents as incident_cli
 from bot.cli.parser import parser as _parser
-from bot.config import load_settings
-from bot.errors import ValidationError
-from bot.secret import Secret
+from bot.config.load import load_settings
+from bot.core.errors import ValidationError
+from bot.core.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env
 from tests.support import FakeClock

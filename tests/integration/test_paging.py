@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Vigil
-from bot.config import load_settings
-from bot.errors import ValidationError
+from bot.config.load import load_settings
+from bot.core.errors import ValidationError
 from bot.ingest.generic import parse_generic
 from bot.oncall.settings import OncallSettings
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, paged_vigil
 

@@ -10,15 +10,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.db import Database
+from bot.core.resources import bundled
+from bot.core.secret import Secret
 from bot.incidents.service import IncidentService
 from bot.playbooks.history import RunLog
 from bot.playbooks.loader import load_playbook, load_playbooks
 from bot.playbooks.runner import PlaybookRunner, StepRecord
 from bot.registry.builtin import BuiltinRegistry
 from bot.registry.fake import InMemoryRegistry
-from bot.resources import bundled
-from bot.secret import Secret
+from bot.store.db import Database
 from tests.support import FakeClock
 
 M = "fraud-scorer"

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.app import Vigil
-from bot.config import load_settings
+from bot.config.load import load_settings
 from bot.ingest.generic import parse_generic
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.config import PrometheusSettings, SourcesSettings
+from bot.config.load import PrometheusSettings, SourcesSettings
 from bot.rules import Point, Series, default_rules_file, evaluate, load_rules, to_alert_in
 from bot.sources.base import Sample, SourceUnavailable
 from bot.sources.prometheus import PrometheusSource

@@ -15,11 +15,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.app import Vigil
 from bot.incidents import reactor as reactor_module
-from bot.incidents.reactions import Reaction
-from bot.incidents.reactor import LEASE
+from bot.incidents.reactions.reactor import LEASE
+from bot.incidents.reactions.tables import Reaction
 from bot.incidents.service import Change
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -25,8 +25,8 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.chat.commands.spec import SUBCOMMANDS
-from bot.checks import run_checks
-from bot.config import Settings, load_settings
+from bot.config.load import Settings, load_settings
+from bot.runtime.checks import run_checks
 from tests.conftest import MakeVigil
 from tests.integration.procs import in_ci, vigil_model
 

@@ -7,11 +7,11 @@ import asyncio
 
 import pytest
 
-from bot.db import Database
-from bot.errors import NotFoundError
+from bot.core.errors import NotFoundError
 from bot.registry.base import RegistryError
 from bot.registry.builtin import BuiltinRegistry
 from bot.registry.rules import invariant_problems
+from bot.store.db import Database
 from tests.support import FakeClock
 
 M = "fraud-scorer"

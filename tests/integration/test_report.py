@@ -24,17 +24,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.chat.commands.run import NO_REPORTS, CommandRunner
 from bot.chat.commands.spec import USAGE
 from bot.chat.console import ConsoleBackend
-from bot.config import load_settings
-from bot.errors import ValidationError
+from bot.config.load import load_settings
+from bot.core.errors import ValidationError
 from bot.ingest.generic import parse_generic
 from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.clocks import DEFAULT_SLA
 from bot.oncall.sla.report_service import ReportService
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env
 from tests.support import FakeClock

@@ -17,13 +17,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import Vigil
 from bot.chat.commands.run import Reply
 from bot.chat.console import ConsoleBackend
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.incidents.views import IncidentView
 from bot.playbooks.history import RunLog
 from bot.registry.base import VersionInfo
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -15,11 +15,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import func, select
 
-from bot.app import Vigil
-from bot.config import PrometheusSettings, SourcesSettings
+from bot.config.load import PrometheusSettings, SourcesSettings
+from bot.core.secret import Secret
 from bot.rules import Rule
-from bot.secret import Secret
-from bot.tables import Alert
+from bot.runtime.app import Vigil
+from bot.store.tables import Alert
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 
-from bot.app import Vigil
 from bot.rules import parse_rules
 from bot.rules.cadence import RuleSchedule
 from bot.rules.runner import RuleRunner
+from bot.runtime.app import Vigil
 from bot.sources.base import Sample
 from bot.sources.pushed import PushedSource
 from tests.support import FakeClock

@@ -21,16 +21,16 @@ from icalendar import Calendar
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.cli import schedule as schedule_cli
 from bot.cli.parser import parser as vigil_parser
-from bot.config import load_settings
-from bot.errors import NotFoundError, ValidationError
+from bot.config.load import load_settings
+from bot.core.errors import NotFoundError, ValidationError
+from bot.core.secret import Secret
 from bot.oncall.schedules.ical import read_entries
 from bot.oncall.schedules.layers import on_call, oncall_answer
 from bot.oncall.schedules.tables import ScheduleOverrideRow
-from bot.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env
 from tests.support import FakeClock

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.db import Database
-from bot.timers import RETRIES, Pending, Timers
+from bot.runtime.timers import RETRIES, Pending, Timers
+from bot.store.db import Database
 from tests.support import FakeClock
 
 Fired = list[tuple[str, dict[str, Any]]]
@@ -142,7 +142,7 @@ async def test_a_failing_handler_is_logged_retried_with_backoff_and_loses_no_oth
     await timers.schedule("flaky", "b", t0 + timedelta(minutes=2), {"k": "b"})
     await timers.schedule("escalate", "c", t0 + timedelta(minutes=3), {"k": "c"})
     clock.advance(minutes=3)
-    with caplog.at_level(logging.ERROR, logger="bot.timers"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.timers"):
         assert await timers.run_due() == 3
     assert fired == [("escalate", {"k": "a"}), ("escalate", {"k": "c"})]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -175,7 +175,7 @@ async def test_a_handler_that_always_fails_is_given_up_after_the_last_retry(
     await timers.start(paused=True)
     await timers.schedule("boom", "b", clock(), {})
     runs = 0
-    with caplog.at_level(logging.ERROR, logger="bot.timers"):
+    with caplog.at_level(logging.ERROR, logger="bot.runtime.timers"):
         while await timers.pending():
             runs += await timers.run_due()
             clock.advance(minutes=5)
@@ -394,7 +394,7 @@ async def test_the_loop_sleeps_until_the_next_due_time_not_the_next_poll(
 async def test_a_wakeup_makes_the_loop_read_a_timer_another_process_wrote(
     database_url: str, db: Database
 ) -> None:
-    """Another process's commit wakes nobody here by itself (``bot.wakeups`` relays its
+    """Another process's commit wakes nobody here by itself (``bot.runtime.wakeups`` relays its
     NOTIFY to :meth:`Timers.wake`): with a poll of an hour, the wake-up is what runs it."""
     fired = asyncio.Event()
 

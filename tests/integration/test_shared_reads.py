@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bot.db import READERS, Database
 from bot.incidents.service import IncidentService
+from bot.store.db import READERS, Database
 from tests.support import FakeClock
 
 

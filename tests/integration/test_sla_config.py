@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.config import load_settings
+from bot.config.load import load_settings
 from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.clocks import BusinessDays
 from tests.conftest import MakeVigil

@@ -15,12 +15,12 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.app import Vigil
-from bot.config import Settings
+from bot.config.load import Settings
 from bot.incidents.views import EventView
 from bot.oncall.sla.clocks import DEFAULT_SLA, DEFAULT_TARGETS, SlaSettings
 from bot.oncall.sla.watch import TIMER_KIND, SlaWatch, timer_key
-from bot.timers import Timers
+from bot.runtime.app import Vigil
+from bot.runtime.timers import Timers
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

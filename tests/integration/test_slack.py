@@ -19,7 +19,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
 from bot.chat.slack.blocks.actions import (
     ACK,
     CONTAIN,
@@ -29,10 +28,11 @@ from bot.chat.slack.blocks.actions import (
     ROLLBACK_CONFIRM,
 )
 from bot.chat.slack.settings import SlackSettings
-from bot.config import load_settings
+from bot.config.load import load_settings
+from bot.core.secret import Secret
 from bot.incidents.service import Change
 from bot.ingest.generic import parse_generic
-from bot.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.slack_signing import block_action_body, post_signed, slash_command_body
 from tests.slack_standin import SlackStandin

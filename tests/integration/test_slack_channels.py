@@ -25,10 +25,10 @@ from bot.chat.slack import backend as slack_backend
 from bot.chat.slack.modals import NEW_INCIDENT_CALLBACK, SEVERITY_BLOCK, TITLE_BLOCK
 from bot.chat.slack.outbound.channels import channel_name
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
-from bot.config import load_settings
-from bot.errors import ConfigError
+from bot.config.load import load_settings
+from bot.core.errors import ConfigError
+from bot.core.secret import Secret
 from bot.incidents.views import IncidentView
-from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.integration.test_slack import SAM, SECRET, Rig, StateWatch, _settings
 from tests.slack_signing import post_signed, slash_command_body, view_submission_body

@@ -32,12 +32,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import Vigil
 from bot.chat.slack.settings import SlackSettings
-from bot.config import load_settings
+from bot.config.load import load_settings
+from bot.core.secret import Secret
 from bot.evidence.plan import EVIDENCE
 from bot.outbox.worker import LEASE, OutboxWorker
-from bot.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, Child, clean_env, free_port, running
 from tests.slack_signing import post_signed, slash_command_body

@@ -22,11 +22,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
 from bot.chat.slack.blocks.actions import ACK
 from bot.chat.slack.modals import NEW_INCIDENT_CALLBACK
 from bot.chat.slack.settings import SlackSettings
-from bot.secret import Secret
+from bot.core.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.slack_signing import (
     block_action_body,
@@ -39,7 +39,7 @@ from tests.slack_standin import SlackStandin
 
 SECRET = "0c1d2e3f405162738495a6b7c8d9e0f1"
 SAM = "U0SAM0001"
-FORGED = "ERROR bot.app: Slack token revoked; paging disabled"
+FORGED = "ERROR bot.runtime.app: Slack token revoked; paging disabled"
 
 
 @dataclass

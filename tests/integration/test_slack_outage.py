@@ -20,10 +20,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import Vigil
 from bot.chat.slack.settings import SlackSettings
+from bot.core.secret import Secret
 from bot.outbox.retry import MAX_BACKOFF
-from bot.secret import Secret
+from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.slack_signing import post_signed, slash_command_body
 from tests.slack_standin import SlackStandin

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.app import Vigil
 from bot.chat.backend import RecordingBackend
 from bot.ingest.generic import parse_generic
 from bot.oncall.settings import OncallSettings
 from bot.oncall.snooze.service import TIMER_KIND, timer_key
+from bot.runtime.app import Vigil
 from bot.sources.pushed import parse_samples
 from tests.conftest import MakeVigil
 from tests.support import FakeClock, paged_vigil

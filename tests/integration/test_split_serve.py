@@ -26,7 +26,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.supervise import split_wanted
+from bot.runtime.supervise import split_wanted
 from tests.conftest import postgres_url
 from tests.integration.procs import BIN, POLL, Child, clean_env, free_port, running
 from tests.integration.test_cli import vigil
@@ -203,7 +203,7 @@ def test_a_bad_processes_variable_names_itself(tmp_path: Path) -> None:
 
 COUNT = """
 import sys
-from bot.metrics import Metrics
+from bot.runtime.metrics import Metrics
 m = Metrics()
 if sys.argv[1] == "worker":
     m.reaction_failures.labels("pager").inc(3)
@@ -221,7 +221,7 @@ def test_metrics_of_both_processes_are_served_together(tmp_path: Path) -> None:
         subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
             [sys.executable, "-c", COUNT, role], env=env, check=True, timeout=60
         )
-    render = "from bot.metrics import Metrics; print(Metrics().render().decode())"
+    render = "from bot.runtime.metrics import Metrics; print(Metrics().render().decode())"
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-c", render], env=env, check=True, timeout=60, capture_output=True
     )

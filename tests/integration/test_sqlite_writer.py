@@ -1,4 +1,4 @@
-"""SQLite's writer runs its statements on the event loop's thread (``bot.sqlite_driver``):
+"""SQLite's writer runs its statements on the event loop's thread (``bot.store.sqlite_driver``):
 when another process holds the database, the bot must keep serving while its write waits,
 and the write must land the moment the lock is let go, or fail clearly at the bound."""
 
@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from bot.db import Database
 from bot.incidents.service import IncidentService
-from bot.sqlite_driver import set_busy_timeout
+from bot.store.db import Database
+from bot.store.sqlite_driver import set_busy_timeout
 from tests.integration.test_health import writer_held
 from tests.support import FakeClock
 

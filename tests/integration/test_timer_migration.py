@@ -23,8 +23,8 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from bot.db import Database, alembic_config
-from bot.timers import Pending, Timers
+from bot.runtime.timers import Pending, Timers
+from bot.store.db import Database, alembic_config
 from tests.support import FakeClock
 
 

@@ -3,7 +3,7 @@ connections the server closed are replaced without failing anyone.
 
 Two ``Database`` objects stand for two processes (each its own engine and connections). A
 follow-up row committed through one wakes the listener of the other (migration 0010's
-trigger, ``bot.wakeups``); a rolled-back one never does. After the server ends the
+trigger, ``bot.runtime.wakeups``); a rolled-back one never does. After the server ends the
 listener's connection, it listens again and wakes everything once (what was committed
 meanwhile). After every pooled connection is terminated (a PostgreSQL restart, a
 failover), the next transactions simply work.
@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from bot import wakeups
-from bot.db import Database
-from bot.incidents.reactions import Reaction
+from bot.incidents.reactions.tables import Reaction
+from bot.store.db import Database
 from tests.conftest import postgres_url
 
 pytestmark = pytest.mark.postgres

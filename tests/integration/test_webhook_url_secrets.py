@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import text as sql
 
-from bot.config import Settings, load_settings
+from bot.config.load import Settings, load_settings
 from bot.ingest.generic import parse_generic
 from tests.conftest import MakeVigil
 from tests.support import FakeClock

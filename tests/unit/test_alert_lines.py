@@ -3,7 +3,7 @@ thread when Alertmanager sends a group of alerts in one post."""
 
 from __future__ import annotations
 
-from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, line_data
+from bot.incidents.intake.alert_lines import AlertFacts, cleared_line, firing_line, line_data
 
 
 def alert(n: int, title: str = "5xx ratio above 5% on payments", **labels: str) -> AlertFacts:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.oncall.calendar import WorkingHours, add_business_time, parse_working_hours
 
 BERLIN = ZoneInfo("Europe/Berlin")

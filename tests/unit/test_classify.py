@@ -6,8 +6,8 @@ from types import MappingProxyType
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.incidents.classify import (
+from bot.core.errors import ConfigError
+from bot.incidents.policy.classify import (
     DEFAULT_POLICY,
     Policy,
     Signal,

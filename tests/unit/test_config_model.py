@@ -8,8 +8,8 @@ from typing import Annotated
 import pytest
 from pydantic import BeforeValidator, Field, field_validator
 
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.errors import ConfigError
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.errors import ConfigError
 
 
 def _port(value: object) -> object:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.notify.settings import parse_notify
 
 ENV = {"VIGIL_PAGERDUTY_ROUTING_KEY": "a" * 32, "VIGIL_WEBHOOK_SECRET": "s" * 20}

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.quality.windows import WindowSpec
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.config import load_settings, rule_files
-from bot.errors import ConfigError
+from bot.config.load import load_settings, rule_files
+from bot.core.errors import ConfigError
 from bot.rules import default_rules_file, effective, load_rules
 
 MODEL_KEYS = ("confidence_floor", "latency_p99_sla_ms", "output_kl_threshold")

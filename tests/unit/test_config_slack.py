@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.slack.settings import load_slack_settings
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 TOKENS = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cret"}
 PREFIX = (

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import parse_sources
-from bot.errors import ConfigError
+from bot.config.load import parse_sources
+from bot.core.errors import ConfigError
 
 
 def test_defaults_poll_the_host_every_15s_and_not_the_gpu() -> None:

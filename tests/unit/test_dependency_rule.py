@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.incidents.fingerprint import group_key
+from bot.incidents.intake.fingerprint import group_key
 from bot.rules import Point, Series, default_rules_file, evaluate, load_rules, to_alert_in
 from bot.rules.alerts import fill_title
 

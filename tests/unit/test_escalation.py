@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.durations import format_duration, parse_duration
-from bot.errors import ConfigError
+from bot.core.durations import format_duration, parse_duration
+from bot.core.errors import ConfigError
 from bot.oncall.paging.escalation import (
     EscalationPolicy,
     Level,

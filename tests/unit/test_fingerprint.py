@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from bot.incidents.fingerprint import DEFAULT_GROUP_BY, fingerprint, group_key
+from bot.incidents.intake.fingerprint import DEFAULT_GROUP_BY, fingerprint, group_key
 from tests.support import fixture_json
 
 CAPTURED_LABELS = {

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_settings, parse_sources
-from bot.durations import parse_duration
-from bot.errors import ConfigError, ValidationError
+from bot.config.load import load_settings, parse_sources
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError, ValidationError
 from bot.heartbeats.check import (
     LABEL_DELAY,
     OVERDUE,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.oncall.schedules.config import parse_schedules
 from bot.oncall.schedules.ical import export_ics, export_shifts, import_overrides, shift_uid
 from bot.oncall.schedules.layers import Schedule, final_shifts

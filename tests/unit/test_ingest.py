@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ValidationError
-from bot.incidents.fingerprint import fingerprint
+from bot.core.errors import ValidationError
+from bot.incidents.intake.fingerprint import fingerprint
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
 from bot.ingest.model import AlertIn

@@ -26,18 +26,18 @@ ROOT = Path(__file__).resolve().parents[2]
 BOT = ROOT / "bot"
 PURE = [
     # foundations (reading Vigil's own config and rule files is allowed: it is no service)
-    "clock.py",
-    "config_checks.py",
-    "config_model.py",
-    "web_config.py",
-    "resources.py",
-    "secret.py",
-    "durations.py",
-    "errors.py",
-    "pagination.py",
-    "retry_outcome.py",
-    "timefmt.py",
-    "yamlfile.py",
+    "core/clock.py",
+    "config/checks.py",
+    "config/model.py",
+    "config/http.py",
+    "core/resources.py",
+    "core/secret.py",
+    "core/durations.py",
+    "core/errors.py",
+    "core/pagination.py",
+    "core/retry_outcome.py",
+    "core/timefmt.py",
+    "core/yamlfile.py",
     # intake
     "ingest/model.py",
     "ingest/validate.py",
@@ -45,13 +45,13 @@ PURE = [
     "ingest/alertmanager.py",
     "ingest/generic.py",
     # incidents
-    "incidents/classify.py",
+    "incidents/policy/classify.py",
     "incidents/policy/conditions.py",
     "incidents/policy/defaults.py",
     "incidents/policy/parser.py",
     "incidents/policy/reasons.py",
-    "incidents/signals.py",
-    "incidents/fingerprint.py",
+    "incidents/policy/signals.py",
+    "incidents/intake/fingerprint.py",
     "incidents/states.py",
     "incidents/severity.py",
     "incidents/response.py",
@@ -107,7 +107,7 @@ PURE = [
     "notify/base.py",
     "notify/fallback.py",
     "notify/retry_plan.py",
-    "notify/pagerduty_webhook.py",
+    "notify/pagerduty/webhook.py",
     "outbox/retry.py",
     # heartbeats, evidence, model quality
     "heartbeats/spec.py",
@@ -148,12 +148,12 @@ IO_LIBRARIES = (
     "sqlmodel",
 )
 """Libraries that talk to a database, the network, a chat service or the machine."""
-FRONT_DOORS = ("bot.app", "bot.cli", "bot.web", "bot.supervise", "bot.demo")
+FRONT_DOORS = ("bot.runtime.app", "bot.cli", "bot.web", "bot.runtime.supervise", "bot.runtime.demo")
 """The composition root and the front doors: they import the rest, never the other way."""
 DEFERRED_OWN_IMPORTS = {
     # The composition root loads the Slack backend (slack_bolt, slack_sdk) only when Slack
     # is configured: the one optional backend, chosen at start.
-    ("bot.app", "bot.chat.slack.wiring"),
+    ("bot.runtime.app", "bot.chat.slack.wiring"),
 }
 """Imports of our own modules inside a function that are there on purpose (never to dodge a
 loop). The CLI's dispatch imports a verb's module by name (``importlib``), not here."""

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.errors import NotFoundError, ValidationError
+from bot.core.errors import NotFoundError, ValidationError
 from bot.monitoring.monitor import ModelMonitor
 from bot.quality.profile import build_profile
 from bot.quality.windows import WindowSpec

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from bot.notify.base import Notification
 from bot.notify.fake import ScriptedChannel
 from bot.notify.fallback import FallbackPolicy, deliver, next_step
 from bot.notify.outbox import to_outbox_outcome
-from bot.retry_outcome import Delivered, GiveUp, Outcome, Retry
 from tests.support import FakeClock
 
 PAGE = Notification(

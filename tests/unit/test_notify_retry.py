@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.retry_outcome import Delivered, GiveUp, Retry
 from bot.notify.base import Notification
 from bot.notify.fallback import Attempt
 from bot.notify.retry_plan import (
@@ -27,7 +28,6 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
-from bot.retry_outcome import Delivered, GiveUp, Retry
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 POLICY = RetryPolicy()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core.retry_outcome import MAX_RETRY_AFTER, Delivered, GiveUp, Retry
 from bot.outbox.retry import (
     MAX_AGE,
     MAX_BACKOFF,
@@ -16,7 +17,6 @@ from bot.outbox.retry import (
     enforce_max_age,
     retry_after_delay,
 )
-from bot.retry_outcome import MAX_RETRY_AFTER, Delivered, GiveUp, Retry
 
 S = timedelta(seconds=1)
 

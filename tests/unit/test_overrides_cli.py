@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cli.schedule import import_summary, overrides_text
+from bot.cli.verbs.schedule import import_summary, overrides_text
 from bot.oncall.schedules.layers import Layer, Schedule
 from bot.oncall.schedules.override_plan import ImportResult, Skipped, StoredOverride
 

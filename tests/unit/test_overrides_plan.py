@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.oncall.schedules.ical import MAX_UID, IcsEntry, import_overrides, read_entries
 from bot.oncall.schedules.layers import Override, Schedule
 from bot.oncall.schedules.override_plan import (

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.secret import Secret
 from bot.notify.base import incident_key, parse_incident_key
-from bot.notify.pagerduty_webhook import PagerDutyAck, parse_webhook, sign, verify_signature
-from bot.secret import Secret
+from bot.notify.pagerduty.webhook import PagerDutyAck, parse_webhook, sign, verify_signature
 
 SECRET = Secret("whsec-test-0123456789abcdef")
 OLD = Secret("whsec-old-fedcba9876543210")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ValidationError
-from bot.pagination import Page, decode_cursor, encode_cursor, page_of, parse_limit
+from bot.core.errors import ValidationError
+from bot.core.pagination import Page, decode_cursor, encode_cursor, page_of, parse_limit
 
 
 def test_a_cursor_gives_back_the_key_it_was_made_from_and_is_url_safe() -> None:

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from bot.checks import check_playbooks
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
+from bot.core.resources import bundled
 from bot.playbooks.loader import (
     load_playbook,
     load_playbook_dirs,
     load_playbooks,
     parse_playbook,
 )
-from bot.resources import bundled
+from bot.runtime.checks import check_playbooks
 
 WHERE = "playbooks/rollback.yaml"
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.resources import bundled
+from bot.core.secret import Secret
 from bot.playbooks.actions import ACTIONS, ActionSpec, RunContext, StepOutcome
 from bot.playbooks.loader import load_playbooks, parse_playbook
 from bot.playbooks.runner import PlaybookRunner, StepRecord
 from bot.playbooks.schema import Playbook
 from bot.registry.fake import InMemoryRegistry
-from bot.resources import bundled
-from bot.secret import Secret
 from tests.support import FakeClock
 
 M = "fraud-scorer"

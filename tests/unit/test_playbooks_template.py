@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.secret import Secret
 from bot.playbooks.template import TemplateError, placeholders, render
-from bot.secret import Secret
 
 INPUTS = {"model": "fraud-scorer", "version": None, "incident": 7}
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.durations import words_table
-from bot.errors import ConfigError
+from bot.core.durations import words_table
+from bot.core.errors import ConfigError
 from bot.incidents.views import AlertView, EventView, IncidentView
 from bot.postmortem import (
     PostmortemRenderer,

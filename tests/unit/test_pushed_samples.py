@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.sources.base import Sample
 from bot.sources.pushed import MAX_SAMPLES, PushedSource, parse_samples
 

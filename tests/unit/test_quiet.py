@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.incidents.quiet import DEFAULTS, parse_auto_resolve
 
 MIN = timedelta(minutes=1)

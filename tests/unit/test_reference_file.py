@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import read_columns, read_header
 from bot.monitoring.reference.importances import parse_importances
 from bot.monitoring.reference.load import load_reference

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import NotFoundError, ValidationError
+from bot.core.errors import NotFoundError, ValidationError
 from bot.registry.base import RegistryError
 from bot.registry.fake import InMemoryRegistry
 from bot.registry.rules import invariant_problems

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.commands import render
+from bot.core.pagination import Page
 from bot.incidents.severity import mark as severity_mark
 from bot.incidents.views import AlertView, EventView, IncidentSummary, IncidentView
-from bot.pagination import Page
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.durations import short_rounded
-from bot.errors import ValidationError
+from bot.core.durations import short_rounded
+from bot.core.errors import ValidationError
 from bot.oncall.calendar import parse_working_hours
 from bot.oncall.sla.report import (
     AlertRecord,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.oncall.schedules.roster import Rotation, parse_roster, resolve_targets, unknown_rotations
 
 PEOPLE = ["@alice", "@bob", "@carol"]

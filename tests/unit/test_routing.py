@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.oncall.paging.config import parse_routing
 from bot.oncall.paging.escalation import EscalationPolicy, Level, parse_policy, plan
 from bot.oncall.paging.routing import Routing, decide, describe_routing, expand_groups, policy_for

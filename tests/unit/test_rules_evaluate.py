@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.incidents.classify import classify
-from bot.incidents.fingerprint import fingerprint
-from bot.incidents.signals import signal_from_alert
+from bot.incidents.intake.fingerprint import fingerprint
+from bot.incidents.policy.classify import classify
+from bot.incidents.policy.signals import signal_from_alert
 from bot.rules import (
     EvalState,
     Point,

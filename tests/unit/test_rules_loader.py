@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.rules import default_rules_file, effective, load_rules, parse_rules
 from bot.rules.schema import Rule
 
@@ -246,7 +246,7 @@ def test_rules_package_is_pure(module: str) -> None:
         if isinstance(n, ast.Import | ast.ImportFrom)
         for a in (n.names if isinstance(n, ast.Import) else [n])  # type: ignore[attr-defined]
     }
-    bad = {"asyncio", "aiohttp", "sqlalchemy", "sqlmodel", "bot.db", "bot.web", "time"}
+    bad = {"asyncio", "aiohttp", "sqlalchemy", "sqlmodel", "bot.store.db", "bot.web", "time"}
     assert not {str(n) for n in names} & bad
 
 

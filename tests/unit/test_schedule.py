@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 from bot.oncall.schedules.config import parse_schedules
 from bot.oncall.schedules.layers import (
     Layer,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.durations import words_rounded
-from bot.errors import ConfigError
+from bot.core.durations import words_rounded
+from bot.core.errors import ConfigError
 from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours, parse_working_hours
 from bot.oncall.sla.clocks import (

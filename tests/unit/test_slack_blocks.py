@@ -632,7 +632,7 @@ def test_rendering_imports_no_chat_library_and_no_io(module: object) -> None:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             names.add(node.module)
-    forbidden = ("slack_bolt", "slack_sdk", "aiohttp", "sqlalchemy", "sqlmodel", "bot.db")
+    forbidden = ("slack_bolt", "slack_sdk", "aiohttp", "sqlalchemy", "sqlmodel", "bot.store.db")
     assert not {n for n in names if n.split(".")[0] in forbidden or n in forbidden}
     assert not {
         n for n in names if n.startswith("bot.chat.slack.") and n.endswith(("front", "tables"))

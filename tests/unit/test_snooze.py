@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.oncall.snooze.rules import (
     MAX_SNOOZE,
     Condition,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.oncall.snooze.metrics import ALIASES, named_in_full
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import VigilError
+from bot.core.errors import VigilError
 from bot.sources.base import Sample, SourceStatus, SourceUnavailable
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

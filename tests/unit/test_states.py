@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from bot.errors import TransitionError, VigilError
+from bot.core.errors import TransitionError, VigilError
 from bot.incidents.states import OPEN_STATES, STATES, check_transition, is_open
 
 # Written out by hand from the product brief, not derived from the module under test.

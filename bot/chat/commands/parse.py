@@ -50,7 +50,7 @@ from bot.chat.commands.types import (
     Show,
     Snooze,
 )
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.incidents.severity import SEVERITIES
 from bot.oncall.snooze.rules import parse_snooze
 

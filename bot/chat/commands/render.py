@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.core.pagination import Page
 from bot.incidents.severity import mark
 from bot.incidents.views import IncidentSummary, IncidentView
-from bot.pagination import Page
 
 _TIMELINE_SHOWN = 15
 

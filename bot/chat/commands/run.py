@@ -16,8 +16,8 @@ from bot.chat.commands import remedies, render, spec
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
 from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
-from bot.clock import Clock
-from bot.errors import ValidationError, VigilError
+from bot.core.clock import Clock
+from bot.core.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService, Unchanged
 from bot.incidents.views import IncidentView
 from bot.oncall.schedules.layers import Schedule

@@ -73,7 +73,7 @@ from bot.chat.slack.modals import (
 )
 from bot.chat.slack.replay import SeenRequests
 from bot.chat.slack.settings import SlackSettings
-from bot.errors import VigilError
+from bot.core.errors import VigilError
 from bot.incidents.service import IncidentService
 from bot.registry.base import ModelRegistry
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.clock import Clock
-from bot.db import Database
+from bot.core.clock import Clock
 from bot.outbox.tables import OutboxRow
+from bot.store.db import Database
 
 NOTICE = "notice"
 """The outbox ``kind`` of a notice; its payload is ``{"text": …}``."""

@@ -27,9 +27,9 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.errors import ConfigError
-from bot.secret import Secret
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.errors import ConfigError
+from bot.core.secret import Secret
 
 DEFAULT_API_URL = "https://slack.com/api/"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 
 class SlackCard(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """Assembles the Slack parts (Web API client, Bolt front, outbox feed and worker, backend).
 
 Called by the composition root only when ``SLACK_BOT_TOKEN`` is set; kept here so that
-``bot.app`` does not grow a Slack section.
+``bot.runtime.app`` does not grow a Slack section.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.notices import NoticeQueue
 from bot.chat.slack.outbound.deliver import SlackDeliverer
 from bot.chat.slack.settings import SlackSettings
-from bot.clock import Clock
-from bot.db import Database
+from bot.core.clock import Clock
 from bot.incidents.service import IncidentService
 from bot.outbox.feed import install_feed
 from bot.outbox.worker import OutboxWorker
 from bot.registry.base import ModelRegistry
+from bot.store.db import Database
 
 WEB_API_TIMEOUT_S = 10
 """Seconds a Web API call may take (slack_sdk's default is 30). A call to a Slack that went

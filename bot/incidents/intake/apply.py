@@ -11,7 +11,7 @@ Rules, per alert:
   (``reclassify.py``), the timeline gets one line per incident and kind (``lines.py``),
   and the changes are staged for the listeners in the same transaction.
 
-The group commit that decides which posts share a transaction is ``bot.incidents.ingest``.
+The group commit that decides which posts share a transaction is ``bot.incidents.intake.ingest``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock
-from bot.db import Database
-from bot.errors import StorageError
+from bot.core.clock import Clock
+from bot.core.errors import StorageError
 from bot.incidents import store
-from bot.incidents.fingerprint import group_key, key_digest
+from bot.incidents.intake.fingerprint import group_key, key_digest
 from bot.incidents.intake.lines import Lines
 from bot.incidents.intake.reclassify import reclassify
 from bot.incidents.intake.rows import NewAlert
@@ -38,7 +37,8 @@ from bot.incidents.service import Change, Notifier, Staged
 from bot.incidents.settings import IncidentSettings
 from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn
-from bot.tables import Alert, Incident
+from bot.store.db import Database
+from bot.store.tables import Alert, Incident
 
 _ATTEMPTS = 3
 

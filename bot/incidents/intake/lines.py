@@ -1,7 +1,7 @@
 """The timeline lines one ingest transaction writes: one per incident, kind and source.
 
 A storm's hundred alerts on one incident read as "Firing: 10 alerts: … (instance: a, b, c
-and 7 more)", not as a hundred lines (the wording is ``bot.incidents.alert_lines``, pure).
+and 7 more)", not as a hundred lines (the wording is ``bot.incidents.intake.alert_lines``, pure).
 The "cleared" lines also decide whether the incident is all clear (``cleared_at``), which
 starts its quiet period (``bot.incidents.quiet``).
 """
@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents import store
-from bot.incidents.alert_lines import AlertFacts, cleared_line, firing_line, line_data
+from bot.incidents.intake.alert_lines import AlertFacts, cleared_line, firing_line, line_data
 from bot.incidents.quiet import cleared_words
 from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn
-from bot.tables import Incident
+from bot.store.tables import Incident
 
 _LINE_KINDS = {"joined": "fired", "opened": "fired", "refired": "again", "resolved": "cleared"}
 

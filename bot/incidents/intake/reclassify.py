@@ -14,10 +14,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.incidents import store
-from bot.incidents.classify import Classification, classify
+from bot.incidents.policy.classify import Classification, classify
 from bot.incidents.settings import IncidentSettings
 from bot.incidents.severity import SEVERITIES
-from bot.tables import Incident, TimelineEvent
+from bot.store.tables import Incident, TimelineEvent
 
 
 async def reclassify(

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from bot.incidents.policy.signals import Signal
 from bot.incidents.severity import Severity
-from bot.incidents.signals import Signal
 
 Op = Literal[">", ">=", "<", "<=", "below_sla", "above_sla", "present"]
 OPS: tuple[Op, ...] = get_args(Op)

@@ -3,7 +3,7 @@
 Every refusal is a ``ConfigError`` naming the offending key (``classification.rules[1].
 all_of[0].value``), so ``vigil check`` says where to look. ``rules`` replaces the default
 table entirely; ``hints`` are merged over the default hint map; ``default`` is optional.
-The parts become a ``Policy`` in ``bot.incidents.classify`` (``Policy.from_config``). Pure.
+The parts become a ``Policy`` in ``bot.incidents.policy.classify`` (``Policy.from_config``). Pure.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import cast
 
-from bot.config_checks import unknown_key
-from bot.errors import ConfigError
+from bot.config.checks import unknown_key
+from bot.core.errors import ConfigError
 from bot.incidents.policy.conditions import NUMERIC_OPS, OPS, AnyOf, Condition, Rule
 from bot.incidents.policy.defaults import DEFAULT_HINTS, DEFAULT_RULES
+from bot.incidents.policy.signals import PERCENT_KINDS
 from bot.incidents.severity import SEVERITIES, Severity
-from bot.incidents.signals import PERCENT_KINDS
 
 PolicyParts = tuple[tuple[Rule, ...], Mapping[str, Severity], Severity]
 """A policy's rules, hint map and default severity."""

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import cast
 
 from bot.incidents.policy.conditions import NUMERIC_OPS, QUALITY_KINDS, Condition
-from bot.incidents.signals import Signal
+from bot.incidents.policy.signals import Signal
 
 NAMES: Mapping[str, str] = MappingProxyType(
     {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0001"
 down_revision = None
@@ -34,11 +34,11 @@ def upgrade() -> None:
         sa.Column("service", sa.Text(), nullable=True),
         sa.Column("model", sa.Text(), nullable=True),
         sa.Column("created_by", sa.Text(), nullable=False),
-        sa.Column("created_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("contained_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolved_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("contained_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("open_key"),
     )
@@ -59,10 +59,10 @@ def upgrade() -> None:
         sa.Column("value", sa.Float(), nullable=True),
         sa.Column("severity_hint", sa.Text(), nullable=True),
         sa.Column("generator_url", sa.Text(), nullable=True),
-        sa.Column("starts_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("first_seen", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("first_seen", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["incident_id"],
@@ -78,7 +78,7 @@ def upgrade() -> None:
         "timeline_events",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
-        sa.Column("at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),

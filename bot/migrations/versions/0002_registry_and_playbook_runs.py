@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0002"
 down_revision = "0001"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=False),
         sa.Column("version", sa.String(length=64), nullable=False),
-        sa.Column("at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
@@ -42,10 +42,10 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=64), nullable=False),
         sa.Column("stage", sa.String(length=16), nullable=False),
         sa.Column("traffic_percent", sa.Integer(), nullable=False),
-        sa.Column("created_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("promoted_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("promoted_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("promotion_seq", sa.Integer(), nullable=True),
-        sa.Column("rolled_back_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("rolled_back_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("model", "version", name="uq_model_versions_model"),
@@ -63,8 +63,8 @@ def upgrade() -> None:
         sa.Column("dry_run", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
-        sa.Column("started_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],
@@ -87,8 +87,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("started_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["playbook_runs.id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0003"
 down_revision = "0002"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("target", sa.Text(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.Column("sent_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acknowledged_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("acknowledged_by", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
@@ -41,7 +41,8 @@ def upgrade() -> None:
     with op.batch_alter_table("pages", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_pages_incident_id"), ["incident_id"], unique=False)
 
-    # APScheduler 3's job store, in the shape it would create itself (bot.tables.TIMERS_TABLE).
+    # APScheduler 3's job store, in the shape it would create itself
+    # (bot.store.tables.TIMERS_TABLE).
     op.create_table(
         "vigil_timers",
         sa.Column("id", sa.Unicode(length=191), nullable=False),

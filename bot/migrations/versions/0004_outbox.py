@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0004"
 down_revision = "0003"
@@ -26,12 +26,12 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("given_up_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("given_up_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],

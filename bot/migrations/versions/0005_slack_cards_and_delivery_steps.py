@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0005"
 down_revision = "0004"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("outbox_id", sa.Integer(), nullable=False),
         sa.Column("step", sa.String(length=32), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("sent_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("outbox_id", "step"),
     )
@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
         sa.Column("ts", sa.String(length=32), nullable=False),
-        sa.Column("posted_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("posted_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("incident_channel", sa.String(length=32), nullable=True),
         sa.Column("incident_ts", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0006"
 down_revision = "0005"
@@ -23,14 +23,14 @@ def upgrade() -> None:
     op.create_table(
         "heartbeats",
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("known_since", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_beat_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("known_since", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_beat_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_rows", sa.BigInteger(), nullable=True),
         sa.Column("last_schema_hash", sa.String(length=200), nullable=True),
         sa.Column("learned_schema_hash", sa.String(length=200), nullable=True),
         sa.Column("last_label_delay_s", sa.Float(), nullable=True),
         sa.Column("beats", sa.Integer(), nullable=False),
-        sa.Column("updated_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     # ### end Alembic commands ###

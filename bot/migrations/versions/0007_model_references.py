@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0007"
 down_revision = "0006"
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("profile", sa.Text(), nullable=False),
-        sa.Column("created_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("model_references", schema=None) as batch_op:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0008"
 down_revision = "0007"
@@ -26,11 +26,11 @@ def upgrade() -> None:
         sa.Column("schedule", sa.String(length=100), nullable=False),
         sa.Column("uid", sa.String(length=300), nullable=False),
         sa.Column("person", sa.Text(), nullable=False),
-        sa.Column("start", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("end", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=False),
         sa.Column("imported_by", sa.Text(), nullable=False),
-        sa.Column("imported_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("imported_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("schedule", "uid"),
     )
@@ -45,10 +45,10 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("request", sa.Text(), nullable=False),
         sa.Column("snoozed_by", sa.Text(), nullable=False),
-        sa.Column("snoozed_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("until", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("snoozed_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("until", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("progress", sa.JSON(), nullable=False),
-        sa.Column("ended_at", bot.tables.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ended_why", sa.String(length=16), nullable=True),
         sa.ForeignKeyConstraint(
             ["incident_id"],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0009"
 down_revision = "0008"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("follower", sa.String(length=48), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("created_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("due_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["incident_id"], ["incidents.id"]),
@@ -39,7 +39,7 @@ def upgrade() -> None:
     op.create_table(
         "vigil_health",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("probed_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("probed_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0011"
 down_revision = "0010"
@@ -26,7 +26,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("incidents", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("cleared_at", bot.tables.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("cleared_at", bot.store.tables.UTCDateTime(timezone=True), nullable=True)
         )
         # A new incident looks up the last one of its key ("the same alerts were #12").
         batch_op.create_index(batch_op.f("ix_incidents_group_key"), ["group_key"], unique=False)

@@ -2,7 +2,7 @@
 
 Until now each timer was a row of APScheduler 3's job store (``vigil_timers``): a pickled
 job naming ``bot.scheduler:_fire`` with the arguments ``(kind, key, payload)``. The timers
-are now rows of ``timers`` (``bot.timers``) with those three as plain columns. Every pending
+are now rows of ``timers`` (``bot.runtime.timers``) with those three as plain columns. Every pending
 row is moved, at its due time and with its retry count; a row that cannot be read is
 logged and left in ``vigil_timers`` (which then stays), never dropped in silence. The
 PostgreSQL wake-up trigger (migration 0010) moves with the rows.
@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-import bot.tables
+import bot.store.tables
 
 revision = "0012"
 down_revision = "0011"
@@ -50,7 +50,7 @@ new_t = sa.table(
     "timers",
     sa.column("key", sa.String(191)),
     sa.column("kind", sa.String(64)),
-    sa.column("due_at", bot.tables.UTCDateTime()),
+    sa.column("due_at", bot.store.tables.UTCDateTime()),
     sa.column("payload", sa.Text()),
     sa.column("attempt", sa.Integer()),
     sa.column("token", sa.String(32)),
@@ -141,7 +141,7 @@ def upgrade() -> None:
         "timers",
         sa.Column("key", sa.String(length=191), nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
-        sa.Column("due_at", bot.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", bot.store.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("token", sa.String(length=32), nullable=False),

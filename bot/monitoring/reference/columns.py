@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.monitoring.reference.csv_file import csv_column, csv_header, read_csv_table
 from bot.monitoring.reference.parquet_file import (
     parquet_column,

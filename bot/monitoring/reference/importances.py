@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.monitoring.reference.problems import short
 
 

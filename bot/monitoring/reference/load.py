@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import read_columns, read_header
 from bot.monitoring.reference.roles import Roles, assign
 from bot.quality.binning import DEFAULT_BINS

@@ -17,7 +17,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.monitoring.reference.problems import ARROW_ERRORS, short, unreadable
 from bot.monitoring.reference.values import strings
 from bot.quality.profile import Column

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 ARROW_ERRORS = (pa.ArrowException, OSError, ValueError)
 """What Arrow raises for a file it cannot read."""

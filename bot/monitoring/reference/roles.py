@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 ROLES = ("id", "prediction", "confidence", "label", "timestamp")
 """Column roles, in the order they are resolved; a role's conventional column is its name."""

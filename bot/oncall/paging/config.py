@@ -16,8 +16,8 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import NoReturn
 
-from bot.durations import parse_duration
-from bot.errors import ConfigError
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError
 from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours, parse_working_hours
 from bot.oncall.paging.escalation import (

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock
-from bot.incidents.reactions import Reaction
-from bot.incidents.reactor import Reactor
+from bot.core.clock import Clock
+from bot.incidents.reactions.reactor import Reactor
+from bot.incidents.reactions.tables import Reaction
 from bot.incidents.service import IncidentService
 from bot.incidents.views import IncidentView
 from bot.notify.retry import NotifyRetrier

@@ -28,8 +28,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.durations import format_duration, parse_duration
-from bot.errors import ConfigError
+from bot.core.durations import format_duration, parse_duration
+from bot.core.errors import ConfigError
 
 ROTATION_PREFIX = "rotation:"
 SCHEDULE_PREFIX = "schedule:"

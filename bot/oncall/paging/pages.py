@@ -14,9 +14,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.db import Database
 from bot.oncall.paging.escalation import PageStep
-from bot.tables import Page
+from bot.store.db import Database
+from bot.store.tables import Page
 
 
 class PageBook:

@@ -56,7 +56,7 @@ from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Literal
 
-from bot.durations import format_duration
+from bot.core.durations import format_duration
 from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.paging.escalation import (

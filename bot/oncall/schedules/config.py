@@ -2,7 +2,7 @@
 
 Separate from ``layers.py`` because the two jobs differ. This module is config validation:
 it refuses unknown keys, explains the common YAML slips, and names the exact offending key in
-every :class:`~bot.errors.ConfigError` (``schedules.ml-oncall.layers[0].rotation``).
+every :class:`~bot.core.errors.ConfigError` (``schedules.ml-oncall.layers[0].rotation``).
 ``layers.py`` is the time maths on values already known to be valid (rotations, layers,
 overrides across DST) and knows nothing of YAML. The format::
 
@@ -39,8 +39,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.durations import parse_duration
-from bot.errors import ConfigError
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError
 from bot.oncall.paging.escalation import _refuse_unknown
 from bot.oncall.schedules.layers import (
     MIN_ROTATION,

@@ -13,7 +13,7 @@ same UIDs for the same shifts, so calendar apps update events instead of duplica
 Import: every VEVENT becomes an :class:`~bot.oncall.schedules.layers.Override`. The person comes
 from ``X-VIGIL-PERSON``, else from an ATTENDEE whose CN is an ``@handle`` (a ``mailto:``
 address is not a chat handle), else from a summary such as ``@lee`` or ``On call: @lee``.
-Decisions, each refused or handled with a :class:`~bot.errors.ValidationError` naming the
+Decisions, each refused or handled with a :class:`~bot.core.errors.ValidationError` naming the
 event:
 
 * all-day events (DATE values) run from local midnight to local midnight in the
@@ -47,7 +47,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from icalendar import Calendar, Event
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.ingest.json_body import check_text
 from bot.oncall.schedules.layers import Override, Schedule, Shift, final_shifts, local_to_utc
 

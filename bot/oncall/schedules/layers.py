@@ -37,7 +37,7 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from bot.durations import short_relative
+from bot.core.durations import short_relative
 
 MIN_ROTATION = timedelta(hours=1)  # PagerDuty's minimum too; shorter is not an on-call shift
 SEARCH_LIMIT = timedelta(days=366)  # how far on_call looks back and ahead

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core.timefmt import iso_z
 from bot.oncall.schedules.ical import IcsEntry
 from bot.oncall.schedules.layers import Override
-from bot.timefmt import iso_z
 
 KEEP_ENDED = timedelta(days=1)
 """How long after its end an override is still loaded, listed, and worth importing."""

@@ -27,13 +27,13 @@ from types import MappingProxyType
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 
-from bot.clock import Clock
-from bot.db import Database
-from bot.errors import NotFoundError, StorageError, ValidationError
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError, StorageError, ValidationError
 from bot.oncall.schedules.ical import IcsEntry, read_entries
 from bot.oncall.schedules.layers import Schedule
 from bot.oncall.schedules.override_plan import KEEP_ENDED, ImportResult, StoredOverride, plan_import
 from bot.oncall.schedules.tables import ScheduleOverrideRow as Row
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 MAX_NAME = 100  # the schedule column

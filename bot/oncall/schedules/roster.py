@@ -27,8 +27,8 @@ from datetime import date, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.durations import parse_duration
-from bot.errors import ConfigError
+from bot.core.durations import parse_duration
+from bot.core.errors import ConfigError
 from bot.oncall.paging.escalation import ROTATION_PREFIX, SCHEDULE_PREFIX
 from bot.oncall.schedules.layers import Schedule, on_call
 

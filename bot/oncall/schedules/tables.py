@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 
 class ScheduleOverrideRow(SQLModel, table=True):

@@ -4,7 +4,7 @@ The time maths and the wording are pure (``bot.oncall.schedules.handoff``); this
 the timers and the posting, the way ``bot.oncall.sla.watch`` does for SLAs. Why this shape:
 
 - **One durable timer per schedule** (``schedule:{name}:handoff``, kind ``handoff``, in
-  Vigil's database through ``bot.timers.Timers``), set for the schedule's next handoff.
+  Vigil's database through ``bot.runtime.timers.Timers``), set for the schedule's next handoff.
   Its row's claim makes each firing run in one process only, so two replicas post one
   notice, and a restart neither loses the timer nor repeats the notice.
 - **The payload remembers the last look** (``since``). A firing announces the latest
@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.incidents.views import IncidentView
 from bot.oncall.schedules.handoff import (
     LATE,
@@ -41,7 +41,7 @@ from bot.oncall.schedules.handoff import (
     next_handoff,
 )
 from bot.oncall.schedules.layers import SEARCH_LIMIT, Schedule
-from bot.timers import Timers
+from bot.runtime.timers import Timers
 
 log = logging.getLogger(__name__)
 

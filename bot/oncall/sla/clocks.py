@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import MappingProxyType
 from typing import Literal
 
-from bot.durations import words_rounded
+from bot.core.durations import words_rounded
 from bot.incidents.response import effective_ack
 from bot.oncall.calendar import WorkingHours, add_business_time
 

@@ -1,5 +1,5 @@
 """The ``sla:`` section of ``vigil.yaml``: validated by a pydantic model
-(:mod:`bot.config_model`) into :class:`SlaSettings`, or a ConfigError naming the exact key.
+(:mod:`bot.config.model`) into :class:`SlaSettings`, or a ConfigError naming the exact key.
 Pure; the clocks themselves live in :mod:`bot.oncall.sla.clocks`::
 
     sla:
@@ -20,8 +20,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainValidator, model_validator
 
-from bot.config_model import ConfigModel, problem, validate_section
-from bot.durations import parse_duration, words_rounded
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.durations import parse_duration, words_rounded
 from bot.incidents.severity import SEVERITIES
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.sla.clocks import (

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
-from bot.clock import Clock
-from bot.db import Database
+from bot.core.clock import Clock
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.sla.clocks import SlaSettings
 from bot.oncall.sla.report import (
@@ -36,7 +35,8 @@ from bot.oncall.sla.report import (
     build_report,
 )
 from bot.oncall.sla.report_text import cap_note, parse_since, render_report
-from bot.tables import Alert, Incident, Page
+from bot.store.db import Database
+from bot.store.tables import Alert, Incident, Page
 
 _When: TypeAlias = datetime | None
 _Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")

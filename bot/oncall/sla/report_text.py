@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, tzinfo
 
-from bot.durations import parse_duration, period_words, short_rounded
-from bot.errors import ValidationError
+from bot.core.durations import parse_duration, period_words, short_rounded
+from bot.core.errors import ValidationError
 from bot.oncall.sla.report import Compliance, Period, Report, Stat
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot.db import Database
 from bot.oncall.snooze.tables import SnoozeRow
+from bot.store.db import Database
 
 
 class SnoozeBook:

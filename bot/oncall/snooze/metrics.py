@@ -15,7 +15,7 @@ import difflib
 import re
 from collections.abc import Collection
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.oncall.snooze.rules import parse_snooze
 
 ALIASES = {

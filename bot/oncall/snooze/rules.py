@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
-from bot.durations import format_duration, parse_duration
-from bot.errors import ValidationError
+from bot.core.durations import format_duration, parse_duration
+from bot.core.errors import ValidationError
 
 MAX_SNOOZE = timedelta(hours=24)
 MAX_GAP = timedelta(minutes=5)

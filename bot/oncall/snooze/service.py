@@ -60,9 +60,8 @@ from sqlalchemy import Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
-from bot.clock import Clock
-from bot.db import Database
-from bot.errors import NotFoundError, TransitionError, ValidationError
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError, TransitionError, ValidationError
 from bot.incidents import store
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
@@ -85,9 +84,10 @@ from bot.oncall.snooze.rules import (
 )
 from bot.oncall.snooze.tables import SnoozeRow
 from bot.oncall.snooze.watcher import ConditionWatcher, still_running
+from bot.runtime.timers import Timers
 from bot.sources.base import Sample
-from bot.tables import Incident
-from bot.timers import Timers
+from bot.store.db import Database
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 

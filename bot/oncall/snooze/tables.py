@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from bot.tables import UTCDateTime
+from bot.store.tables import UTCDateTime
 
 
 class SnoozeRow(SQLModel, table=True):

@@ -22,8 +22,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.db import Database
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.oncall.snooze.progress import (
     Point,
     advance,
@@ -35,7 +34,8 @@ from bot.oncall.snooze.progress import (
 from bot.oncall.snooze.rules import Snooze, SnoozeCheck, parse_snooze
 from bot.oncall.snooze.tables import SnoozeRow
 from bot.sources.base import Sample
-from bot.tables import Incident
+from bot.store.db import Database
+from bot.store.tables import Incident
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.registry.base import ModelRegistry
 
 

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
+from bot.core.secret import Secret
 from bot.playbooks.actions.base import RunContext, StepOutcome, need_text
-from bot.secret import Secret
 
 DEFAULT_EXPECT = (200, 201, 202, 204)
 

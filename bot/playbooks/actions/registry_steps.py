@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.playbooks.actions.base import RunContext, StepOutcome, need_text, text_param
 from bot.registry.base import RegistryError, RollbackResult
 from bot.registry.rules import returned_to

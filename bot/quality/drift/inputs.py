@@ -16,7 +16,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 
 Counts = npt.ArrayLike
 """Counts per bin or category (ints or floats): anything ``np.asarray`` reads as numbers."""

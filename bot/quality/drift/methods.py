@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sized
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.drift.divergence import js, kl, psi
 from bot.quality.drift.inputs import LARGE_SAMPLE_ROWS, Column, Kind, check_kind, positive
 from bot.quality.drift.stat_tests import chi_square, ks

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.binning import DEFAULT_BINS, equal_width_edges, quantile_edges
 from bot.quality.drift.inputs import (
     Binning,

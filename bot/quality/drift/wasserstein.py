@@ -16,7 +16,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.drift.inputs import (
     DEFAULT_MIN_STD,
     Column,

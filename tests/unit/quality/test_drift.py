@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality import evidently_compat as ec
 from bot.quality.binning import bin_counts, quantile_edges
 from bot.quality.drift.divergence import js, js_counts, kl, kl_counts, psi, psi_counts

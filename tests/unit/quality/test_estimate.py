@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.estimate import (
     ConfidenceSums,
     binary_confidence,

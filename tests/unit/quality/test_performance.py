@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.performance import Confusion, classification_metrics
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.profile import (
     CategoricalProfile,
     NumericProfile,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.stability import RankMove, importance_stability
 
 REFERENCE = {"income": 0.9, "debt_ratio": 0.7, "age": 0.5, "tenure": 0.3, "region": 0.1}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from bot.errors import ValidationError
+from bot.core.errors import ValidationError
 from bot.quality.batch import ColumnBatch, encode_columns
 from bot.quality.profile import ReferenceProfile, build_profile
 from bot.quality.windows import ModelWindow, WindowSpec

@@ -27,11 +27,11 @@ from bot.chat.slack.outbound.steps import ALREADY, StepLog, tag
 from bot.chat.slack.outbound.thread import ThreadPoster
 from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.tables import SlackCard, SlackSent
-from bot.db import Database
 from bot.incidents.service import IncidentService
 from bot.incidents.views import EventView, IncidentView
 from bot.outbox.tables import OutboxRow
 from bot.outbox.worker import OutboxItem
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 

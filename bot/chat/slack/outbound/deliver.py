@@ -39,9 +39,9 @@ from bot.chat.slack.outbound.steps import ALREADY, StepLog, api_outcome, tag
 from bot.chat.slack.outbound.thread import ThreadPoster
 from bot.chat.slack.settings import SlackSettings
 from bot.chat.slack.tables import SlackCard
-from bot.clock import Clock
-from bot.db import Database
-from bot.errors import NotFoundError
+from bot.core.clock import Clock
+from bot.core.errors import NotFoundError
+from bot.core.retry_outcome import Delivered, GiveUp, Outcome
 from bot.incidents.service import IncidentService
 from bot.incidents.views import EventView, IncidentView
 from bot.outbox.feed import DM_APART
@@ -49,7 +49,7 @@ from bot.outbox.retry import classify_slack_error
 from bot.outbox.tables import PAGE
 from bot.outbox.worker import OutboxItem
 from bot.registry.base import ModelRegistry
-from bot.retry_outcome import Delivered, GiveUp, Outcome
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from bot.chat.slack.blocks.page import page_message
 from bot.chat.slack.outbound.lookup import SlackLookup
 from bot.chat.slack.outbound.steps import StepLog, tag
 from bot.chat.slack.settings import SlackSettings
+from bot.core.retry_outcome import GiveUp, Outcome
 from bot.incidents.views import EventView, IncidentView
 from bot.outbox.worker import OutboxItem
-from bot.retry_outcome import GiveUp, Outcome
 
 log = logging.getLogger(__name__)
 

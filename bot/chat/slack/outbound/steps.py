@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.chat.slack.tables import SlackCard, SlackSent
-from bot.clock import Clock
-from bot.db import Database
+from bot.core.clock import Clock
+from bot.core.retry_outcome import Outcome
 from bot.outbox.retry import classify_slack_error
 from bot.outbox.worker import OutboxItem
-from bot.retry_outcome import Outcome
+from bot.store.db import Database
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack.blocks.thread import timeline_reply
 from bot.chat.slack.outbound.steps import api_outcome, tag
+from bot.core.retry_outcome import GiveUp
 from bot.evidence.plan import EVIDENCE
 from bot.incidents.views import EventView
 from bot.outbox.worker import OutboxItem
-from bot.retry_outcome import GiveUp
 
 log = logging.getLogger(__name__)
 

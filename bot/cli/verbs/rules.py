@@ -1,0 +1,17 @@
+"""``vigil rules list``: every effective rule on one line, ON or OFF and why."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from bot.config.load import load_settings
+from bot.rules.listing import rule_lines
+from bot.runtime.checks import check_rules
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the rules; a broken rules file is a ``ConfigError`` naming it (exit 1)."""
+    for line in rule_lines(check_rules(load_settings(args.config, dict(os.environ)))):
+        print(line)
+    return 0

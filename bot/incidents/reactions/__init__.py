@@ -1,0 +1,2 @@
+"""Follow-ups a committed change still owes: their table (``tables``) and the reactor that
+runs them."""

@@ -1,0 +1,440 @@
+"""The composition root: the only place that builds and wires the database, services,
+HTTP server and chat backend. Everything else receives what it needs as arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from aiohttp import web
+
+from bot.chat.backend import ChatBackend
+from bot.chat.commands.run import CommandRunner
+from bot.config.load import Settings, rule_files
+from bot.core.clock import Clock, utcnow
+from bot.evidence.service import EvidenceService
+from bot.heartbeats.service import HeartbeatService
+from bot.heartbeats.store import HeartbeatStore
+from bot.incidents.auto_resolve import WATCHED as AUTO_WATCHED
+from bot.incidents.auto_resolve import AutoResolver
+from bot.incidents.intake.ingest import AlertIngestor
+from bot.incidents.reactions.reactor import Reactor
+from bot.incidents.service import Change, IncidentService, Notifier
+from bot.incidents.states import OPEN_STATES
+from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.service import ModelQualityService
+from bot.monitoring.store import ReferenceStore
+from bot.notify.base import Channel
+from bot.notify.build import build_channels, close_channels
+from bot.notify.retry import NotifyRetrier
+from bot.oncall.paging.mirror import PagerDutyMirror
+from bot.oncall.paging.pager import NOTIFY, Pager
+from bot.oncall.schedules.overrides import ScheduleBook
+from bot.oncall.schedules.watch import HandoffWatch
+from bot.oncall.sla.report_service import ReportService
+from bot.oncall.sla.watch import WATCHED as SLA_WATCHED
+from bot.oncall.sla.watch import SlaWatch
+from bot.oncall.snooze.book import SnoozeBook
+from bot.oncall.snooze.service import SnoozeService
+from bot.playbooks.configured import load_configured_playbooks
+from bot.playbooks.history import RunLog
+from bot.playbooks.service import PlaybookService
+from bot.postmortem.draft import PostmortemRenderer
+from bot.postmortem.service import PostmortemService
+from bot.registry.base import ModelRegistry
+from bot.registry.builtin import BuiltinRegistry
+from bot.rules.cadence import RuleSchedule
+from bot.rules.loader import load_rules
+from bot.rules.runner import RuleRunner
+from bot.runtime import wakeups
+from bot.runtime.metrics import Metrics
+from bot.runtime.timers import Timers
+from bot.sources.base import Source
+from bot.sources.build import build_sources
+from bot.sources.heartbeats import HeartbeatSource
+from bot.sources.http import dependency_states
+from bot.sources.models import ModelQualitySource
+from bot.sources.pushed import PushedSource
+from bot.store.db import Database, redact_url
+from bot.web.app import Routes, build_web_app
+from bot.web.schedules import ScheduleRoutes
+
+if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
+    from bot.chat.slack.wiring import SlackParts
+
+log = logging.getLogger(__name__)
+
+Role = Literal["all", "http", "worker"]
+# What starts or stops paging: a new or more severe incident, an ack or resolve, every alert
+# cleared, one firing again.
+PAGER_KINDS = frozenset({"opened", "severity", "state", "cleared", "refiring"})
+
+
+@dataclass
+class Vigil:
+    """A running Vigil's parts, built by ``create`` and released by ``close``."""
+
+    settings: Settings
+    db: Database
+    notifier: Notifier
+    incidents: IncidentService
+    ingestor: AlertIngestor
+    commands: CommandRunner
+    metrics: Metrics
+    postmortems: PostmortemService
+    timers: Timers
+    pager: Pager
+    snoozes: SnoozeService
+    registry: ModelRegistry
+    playbooks: PlaybookService
+    clock: Clock
+    rules_runner: RuleRunner
+    pushed: PushedSource
+    heartbeats: HeartbeatService
+    models: ModelQualityService
+    schedule_book: ScheduleBook  # vigil.yaml's schedules + imported overrides, read fresh
+    reports: ReportService  # the on-call report (SLA targets and working hours as the timers')
+    handoffs: HandoffWatch  # posts "📟 Handoff: …" to the team channel when a schedule turns
+    reactor: Reactor  # runs the follow-ups of committed changes (paging first) until done
+    channels: list[Channel] = field(default_factory=list)
+    backends: list[ChatBackend] = field(default_factory=list)
+    slack: SlackParts | None = None
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        drive_timers: bool = True,
+        follow_ups: bool = True,
+    ) -> Vigil:
+        """Open the database, apply migrations, and wire the services.
+
+        ``drive_timers=False`` leaves durable timers (escalations) to ``vigil.timers.run_due``,
+        for tests and the demo, whose clocks are not the wall clock. ``follow_ups=False``
+        (the HTTP process of a split ``vigil serve``) leaves what a stopped process still
+        owed (follow-ups, SLA and handoff timers) to the worker process, which resumes it.
+        """
+        playbooks = load_configured_playbooks(settings)  # a broken one: ConfigError, no db
+        rules = load_rules(rule_files(settings))  # likewise for a broken rules file
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+        except Exception:
+            await db.dispose()
+            raise
+        notifier = Notifier()
+        metrics = Metrics()
+        incidents = IncidentService(db, notifier=notifier, clock=clock)
+        reactor = Reactor(db, notifier, load=incidents.get, clock=clock, metrics=metrics)
+        ingestor = AlertIngestor(db, settings.incidents, notifier=notifier, clock=clock)
+        postmortems = PostmortemService(
+            incidents,
+            PostmortemRenderer(settings.templates_dir),
+            out_dir=settings.postmortems_dir,
+            clock=clock,
+        )
+        registry = BuiltinRegistry(db, clock)
+        runs = PlaybookService(
+            playbooks,
+            registry,
+            incidents,
+            RunLog(db, clock),
+            clock=clock,
+            retrain_url=settings.retrain_url,
+        )
+        timers = Timers(
+            db,
+            clock=clock,
+            poll=settings.timer_poll,
+            on_failure=lambda kind: metrics.timer_failures.labels(kind).inc(),
+        )
+        pushed = PushedSource()
+        sources: list[Source] = build_sources(settings.sources, pushed)
+        beats = HeartbeatStore(db)
+        if settings.heartbeats:
+            sources.append(HeartbeatSource(beats, settings.heartbeats))
+        quality = settings.quality
+        models = ModelQualityService(
+            ModelMonitor(
+                quality.window,
+                label_horizon=quality.label_horizon,
+                label_window=quality.label_window,
+                min_rows=quality.min_rows,
+            ),
+            ReferenceStore(db),
+            models=settings.incidents.models,
+            clock=clock,
+        )
+        try:
+            await models.sync()  # the watched models, before the first poll or post
+        except Exception:
+            await db.dispose()
+            raise
+        sources.append(ModelQualitySource(models.monitor, sync=models.sync))
+        rules_runner = RuleRunner(
+            sources,
+            rules,
+            ingestor=ingestor,
+            models=settings.incidents.models,
+            services=settings.incidents.services,
+            heartbeats=settings.heartbeats,
+            clock=clock,
+            metrics=metrics,
+            poll_interval=settings.sources.interval,
+        )
+        backends: list[ChatBackend] = []
+        channels = build_channels(settings.notify)
+        # notify: channels with durable retries (a 429 from PagerDuty is tried again later).
+        retrier = NotifyRetrier(
+            incidents, timers, channels, clock=clock, key_prefix=settings.notify.key_prefix
+        )
+        # Who is on call: `await schedule_book.current()` (one small query, every replica's
+        # imports included) rather than settings.oncall.schedules, which lacks the imports.
+        schedule_book = ScheduleBook(db, settings.oncall.schedules, clock)
+        pager = Pager(
+            db,
+            incidents,
+            timers,
+            settings.oncall,
+            senders=lambda: backends,
+            clock=clock,
+            retrier=retrier,
+            schedules=schedule_book.current,
+            snoozed=SnoozeBook(db).is_snoozed,
+            reactor=reactor,
+        )
+        # Before timers.start: a timer kind must be registered before any overdue one fires.
+        # The same SLA and calendar as the report, so the channel and the report agree.
+        sla, hours = settings.oncall.sla, settings.oncall.routing.working_hours
+        reports = ReportService(db, sla=sla, working_hours=hours, clock=clock)
+        sla_watch = SlaWatch(incidents, timers, sla=sla, working_hours=hours, clock=clock)
+        tz = (hours or sla.calendar).tz  # the zone SLA lines show times in
+        known = {rule.metric for rule in rules}  # what a snooze's condition may wait for
+        if settings.sources.prometheus is not None:
+            known |= set(settings.sources.prometheus.queries)
+        snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz, metrics=known)
+        rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
+        handoffs = HandoffWatch(
+            timers,
+            schedules=schedule_book.current,
+            open_incidents=incidents.list,
+            count_open=incidents.count_open,
+            senders=lambda: backends,
+            clock=clock,
+        )
+        vigil = cls(
+            settings=settings,
+            db=db,
+            notifier=notifier,
+            incidents=incidents,
+            ingestor=ingestor,
+            commands=CommandRunner(
+                incidents,
+                postmortems,
+                oncall=settings.oncall,
+                clock=clock,
+                playbooks=runs,
+                reports=reports,
+                escalate=pager.escalate,
+                snoozes=snoozes,
+                schedules=schedule_book.current,
+            ),
+            metrics=metrics,
+            postmortems=postmortems,
+            timers=timers,
+            pager=pager,
+            snoozes=snoozes,
+            registry=registry,
+            playbooks=runs,
+            clock=clock,
+            rules_runner=rules_runner,
+            pushed=pushed,
+            heartbeats=HeartbeatService(beats, settings.heartbeats, clock=clock),
+            models=models,
+            schedule_book=schedule_book,
+            reports=reports,
+            handoffs=handoffs,
+            reactor=reactor,
+            channels=channels,
+            backends=backends,
+        )
+        notifier.subscribe(vigil._count_opened)
+        # Followers: durable, written with the change and retried until done (reactor.py).
+        notifier.follow("pager", pager.on_change, wants=lambda c: c.kind in PAGER_KINDS)
+        reactor.urgent = frozenset({"pager", NOTIFY})  # pages go before the other follow-ups
+        mirror = PagerDutyMirror(retrier, pager.pages.steps_sent)
+        notifier.follow("pagerduty-mirror", mirror.on_change, wants=lambda c: c.kind == "state")
+        notifier.follow("sla", sla_watch.on_change, wants=lambda c: c.kind in SLA_WATCHED)
+        notifier.follow(
+            "snooze", snoozes.on_change, wants=lambda c: c.incident.state not in OPEN_STATES
+        )
+        auto = AutoResolver(incidents, timers, quiet=settings.incidents.auto_resolve)
+        notifier.follow("auto-resolve", auto.on_change, wants=lambda c: c.kind in AUTO_WATCHED)
+        notifier.follow(
+            "postmortem",
+            postmortems.on_change,
+            wants=lambda c: c.kind == "state" and c.incident.state == "resolved",
+        )
+        evidence = EvidenceService(
+            models.monitor,
+            incidents,
+            out_dir=settings.evidence_dir,
+            clock=clock,
+            models=settings.incidents.models,  # the accuracy SLA when an alert carries none
+        )
+        notifier.subscribe(evidence.on_change)
+        if settings.slack is not None:
+            # Imported here: Bolt and the Slack SDK take ~0.1 s to import, which every vigil
+            # command without Slack (vigil demo, check, the console) would pay for nothing.
+            from bot.chat.slack.wiring import build_slack
+
+            vigil.slack = build_slack(
+                settings.slack,
+                db=db,
+                commands=vigil.commands,
+                incidents=incidents,
+                registry=registry,
+                clock=clock,
+            )
+            vigil.attach(vigil.slack.backend)
+            # A storm is stored first and paged, then narrated in the thread.
+            vigil.slack.outbox.hold = lambda: ingestor.busy() or reactor.paging()
+        if db.is_sqlite:  # a storm is stored first (Reactor.loop): its one writer is shared
+            reactor.intake_busy = ingestor.busy
+        try:
+            await timers.start(paused=not drive_timers)
+            await snoozes.resume()  # snoozes set before this process: timers and conditions
+            if follow_ups:
+                await reactor.run_due()  # follow-ups a stopped or killed process still owed
+                await sla_watch.resume()  # incidents opened before this process: SLA timers
+                await handoffs.resume()  # each schedule's next handoff, unless one is pending
+        except Exception:
+            await db.dispose()
+            raise
+        return vigil
+
+    async def _count_opened(self, change: Change) -> None:
+        if change.kind == "opened" and change.actor == "vigil":
+            self.metrics.incidents_opened.labels(change.incident.severity).inc()
+
+    def attach(self, backend: ChatBackend) -> None:
+        """Let a chat backend hear every committed incident change."""
+        self.backends.append(backend)
+        self.notifier.subscribe(backend.announce, first=True)  # the news before any page
+
+    def web_app(self) -> web.Application:
+        routes = Routes(
+            db=self.db,
+            incidents=self.incidents,
+            ingestor=self.ingestor,
+            metrics=self.metrics,
+            clock=self.clock,
+            ingest_token=self.settings.ingest_token,
+            api_token=self.settings.api_token,
+            max_body_bytes=self.settings.max_body_bytes,
+            outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
+            pushed=self.pushed,
+            source_statuses=self.rules_runner.statuses,
+            dependencies=lambda: dependency_states(self.rules_runner.sources),
+            overdue=self.reactor.overdue,
+            heartbeats=self.heartbeats,
+            models=self.models,
+            pagerduty_secrets=(
+                self.settings.notify.pagerduty.webhook_secrets
+                if self.settings.notify.pagerduty is not None
+                else ()
+            ),
+            key_prefix=self.settings.notify.key_prefix,
+        )
+        app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
+        ScheduleRoutes(
+            self.schedule_book,
+            api_token=self.settings.api_token,
+            max_body_bytes=self.settings.max_body_bytes,
+            clock=self.clock,
+        ).install(app)
+        # Events, slash commands and interactivity on one URL; not in Socket Mode, where
+        # requests arrive over the socket and an HTTP route would take unsigned ones.
+        if self.slack is not None and not self.slack.front.settings.socket_mode:
+            app.router.add_post("/slack/events", self.slack.front.handle)
+        return app
+
+    async def close(self) -> None:
+        for backend in self.backends:
+            await backend.stop()
+        await self.timers.stop()
+        await self.rules_runner.close()
+        await close_channels(self.channels)
+        await self.db.dispose()
+
+
+async def serve(
+    vigil: Vigil, *, host: str, port: int, stop: asyncio.Event, role: Role = "all"
+) -> None:
+    """Serve until ``stop`` is set: HTTP, chat backends and rule polling (role ``http``),
+    the workers that page, fire timers and deliver to Slack (role ``worker``), or both
+    (``all``, one process). A split ``vigil serve`` (``bot.runtime.supervise``) runs one process of
+    each role on PostgreSQL, so alert intake and paging each have a core."""
+    runner: web.AppRunner | None = None
+    if role != "worker":
+        runner = web.AppRunner(vigil.web_app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        log.info(
+            "Vigil is up: HTTP on http://%s:%d (alerts: POST /alerts/alertmanager, "
+            "/alerts/generic), database %s%s",
+            host,
+            port,
+            redact_url(vigil.db.url),
+            "; pages, timers and Slack delivery run in the worker" if role == "http" else "",
+        )
+    # Follow-ups (pages, SLA timers) run in the worker, not in the request that committed
+    # the change: an alert post returns once stored, and paging does not wait on its sender.
+    vigil.reactor.inline = False
+    workers: list[asyncio.Task[None]] = []
+    if role != "http":
+        if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
+            workers.append(asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox"))
+        workers.append(asyncio.create_task(vigil.reactor.loop(stop), name="follow-ups"))
+        wakes = {"reactions": vigil.reactor.wake, "timers": vigil.timers.wake}
+        if vigil.slack is not None:
+            wakes["outbox"] = vigil.slack.outbox.wake
+        workers.append(asyncio.create_task(wakeups.listen(vigil.db, wakes, stop), name="wakes"))
+    if role == "worker":
+        log.info(
+            "Vigil worker is up: pages, timers and Slack delivery, database %s",
+            redact_url(vigil.db.url),
+        )
+    rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
+    if role != "worker":
+        rules.start()
+    try:
+        if role != "worker":
+            for backend in vigil.backends:
+                await backend.start()
+        await stop.wait()
+    finally:
+        for task in workers:  # let a delivery in flight finish, but not hold shutdown hostage
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+        if role != "worker":
+            rules.stop()
+            with contextlib.suppress(asyncio.TimeoutError):  # a group run in flight finishes
+                await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)
+        if runner is not None:
+            await runner.cleanup()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM end the process cleanly (in-flight requests finish)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
