@@ -20,7 +20,7 @@ from bot.core.errors import TransitionError
 from bot.incidents.quiet import resolved_words
 from bot.incidents.service import Change, IncidentService
 from bot.incidents.states import OPEN_STATES
-from bot.runtime.timers import Timers
+from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ the chain again later. That is this module. The schedule and the wording are pur
 (:mod:`bot.notify.retry_plan`); this is the I/O around them. Why this shape:
 
 - **A durable timer per incident, person and kind** (``incident:12:notify:@maya:page``,
-  ``bot.runtime.timers.Timers``), carrying the whole notification: a restart neither loses a
+  ``bot.store.timers.Timers``), carrying the whole notification: a restart neither loses a
   waiting page nor sends it twice (the timer row's claim), and a newer page to the same
   person replaces the older one's retry rather than queueing a second.
 - **The whole chain, preferred channel first**, not just the channel that failed last:
@@ -61,7 +61,7 @@ from bot.notify.retry_plan import (
     timer_key,
     wait_before,
 )
-from bot.runtime.timers import Timers
+from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 

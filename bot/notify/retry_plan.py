@@ -11,7 +11,7 @@ remote answering ``Retry-After: 1`` would burn every attempt in seconds. At most
 (the first send included) and 1 h from the first: past that a page is stale, the escalation
 has moved on, and a person must be told plainly to pick up the phone.
 
-A waiting retry is a durable timer (``bot.runtime.timers.Timers``) whose JSON payload carries the
+A waiting retry is a durable timer (``bot.store.timers.Timers``) whose JSON payload carries the
 whole :class:`~bot.notify.base.Notification` (:func:`notification_to_dict`), not an id to
 look up: the page's text was written for the moment it was sent, and a restart must be able
 to send exactly that.
@@ -33,7 +33,7 @@ from bot.notify.base import KINDS, Kind, Notification
 from bot.notify.fallback import NOUN, Attempt
 
 PAYLOAD_VERSION = 1
-_KEY_MAX = 191  # bot.runtime.timers's limit on a timer key
+_KEY_MAX = 191  # bot.store.timers's limit on a timer key
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ well the promises were kept. Four rooms, one vocabulary.
 In every room the same file name does the same job: ``config.py`` parses the room's part
 of ``vigil.yaml``, ``tables.py`` declares its SQL tables, ``service.py`` / ``watch.py``
 (and the Pager, ``paging/pager.py``) do its I/O: database, chat, durable timers
-(``bot/runtime/timers.py``). Every other module is a pure noun: no database, chat or clock, with
+(``bot/store/timers.py``). Every other module is a pure noun: no database, chat or clock, with
 ``now`` passed in, so the rules are tested by hand-computed cases (and
 ``tests/unit/test_layering.py`` keeps them pure).
 

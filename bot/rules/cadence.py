@@ -5,7 +5,7 @@ and gain nothing from being judged four times a minute. So every group (``group:
 rules files) gets one ``interval`` job on an in-memory ``AsyncIOScheduler``: coalesced (a
 loop that was blocked runs a missed evaluation once, not a burst of them) and never
 overlapping itself (``max_instances=1``). Nothing here is durable on purpose: evaluation
-jobs are rebuilt from the rules at every start, unlike escalation timers (``bot.runtime.timers``)
+jobs are rebuilt from the rules at every start, unlike escalation timers (``bot.store.timers``)
 which must survive a restart.
 
 Intervals come from ``sources.group_intervals`` in vigil.yaml, defaulting to

@@ -27,13 +27,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.clock import Clock
+from bot.core.metrics import Metrics
 from bot.incidents.intake.apply import IngestOutcome
 from bot.incidents.intake.ingest import AlertIngestor
 from bot.rules.alerts import to_alert_in
 from bot.rules.effective import Subjects
 from bot.rules.evaluate import EvalState, evaluate
 from bot.rules.schema import Point, Rule, Series
-from bot.runtime.metrics import Metrics
 from bot.sources.base import Sample, Source, SourceStatus, poll
 
 log = logging.getLogger(__name__)

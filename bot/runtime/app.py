@@ -17,6 +17,7 @@ from bot.chat.backend import ChatBackend
 from bot.chat.commands.run import CommandRunner
 from bot.config.load import Settings, rule_files
 from bot.core.clock import Clock, utcnow
+from bot.core.metrics import Metrics
 from bot.evidence.service import EvidenceService
 from bot.heartbeats.service import HeartbeatService
 from bot.heartbeats.store import HeartbeatStore
@@ -51,16 +52,15 @@ from bot.registry.builtin import BuiltinRegistry
 from bot.rules.cadence import RuleSchedule
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
-from bot.runtime import wakeups
-from bot.runtime.metrics import Metrics
-from bot.runtime.timers import Timers
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
 from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
+from bot.store import wakeups
 from bot.store.db import Database, redact_url
+from bot.store.timers import Timers
 from bot.web.app import Routes, build_web_app
 from bot.web.schedules import ScheduleRoutes
 

@@ -12,7 +12,7 @@ a second process would only wait for) ``vigil serve`` runs two children of itsel
   timers, as one process would.
 - ``--role worker``: the reactor (pages, escalations, SLA timers), durable timers and the
   Slack outbox. It hears the other's commits at once through PostgreSQL's NOTIFY
-  (``bot.runtime.wakeups``). Each row is claimed before it is run, as between replicas, so a row is
+  (``bot.store.wakeups``). Each row is claimed before it is run, as between replicas, so a row is
   run once whichever process looks.
 
 This process only watches: the migrations applied (once: two children must not race
@@ -24,7 +24,7 @@ children die with it: the kernel kills them when it dies (``PR_SET_PDEATHSIG`` o
 and each also stops when its stdin, a pipe from here, ends.
 
 Metrics: both children count in ``PROMETHEUS_MULTIPROC_DIR``, a folder this process makes
-and removes (``bot.runtime.metrics``), so ``/metrics`` shows the worker's page failures too.
+and removes (``bot.core.metrics``), so ``/metrics`` shows the worker's page failures too.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 from prometheus_client import multiprocess
 
+from bot.core.metrics import MULTIPROCESS_DIR
 from bot.runtime.app import stop_on_signals
-from bot.runtime.metrics import MULTIPROCESS_DIR
 
 log = logging.getLogger(__name__)
 

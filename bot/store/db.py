@@ -9,7 +9,7 @@ through asyncpg) run the same code, with two kinds of session:
   on a busy timeout, which is unfair and made a P1's page wait behind a storm of alerts until
   "database is locked". Its transactions start with ``BEGIN IMMEDIATE``, so a transaction
   that reads first and writes later can never fail the upgrade. Durable timers write through
-  the same connection (``bot.runtime.timers``), so nothing of this process competes with it.
+  the same connection (``bot.store.timers``), so nothing of this process competes with it.
 - :meth:`Database.read` only reads. On SQLite it uses a pool of read-only connections
   (``PRAGMA query_only``) that start a deferred ``BEGIN``: in WAL mode a reader sees the last
   committed state and never waits for the writer, so ``/healthz``, lists and the answer to a

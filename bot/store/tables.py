@@ -156,7 +156,7 @@ class Page(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-# Durable timers (``bot.runtime.timers``, migration 0012): one row per key, due at ``due_at``.
+# Durable timers (``bot.store.timers``, migration 0012): one row per key, due at ``due_at``.
 # ``token`` is new at every write (a schedule or a claim), so a claim, a retry and the
 # delete after a handler each name the exact version of the row they read: a timer a
 # handler set anew under the same key is never taken for the one it replaced.

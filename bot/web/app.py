@@ -26,6 +26,7 @@ from bot.core.errors import (
     StorageError,
     ValidationError,
 )
+from bot.core.metrics import Metrics
 from bot.core.pagination import page_json, parse_limit
 from bot.core.secret import Secret
 from bot.heartbeats.service import HeartbeatService
@@ -36,7 +37,6 @@ from bot.ingest.alertmanager import parse_alertmanager
 from bot.ingest.generic import parse_generic
 from bot.ingest.model import AlertIn
 from bot.monitoring.service import ModelQualityService
-from bot.runtime.metrics import Metrics
 from bot.sources.pushed import PushedSource, parse_samples
 from bot.store.db import Database
 from bot.web.body import read_json

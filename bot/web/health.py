@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.core.metrics import CONTENT_TYPE, Metrics
 from bot.incidents.service import IncidentService
-from bot.runtime.metrics import CONTENT_TYPE, Metrics
 from bot.store.db import Database
 
 

@@ -30,7 +30,7 @@ from bot.notify.email import EmailChannel
 from bot.notify.pagerduty.events import PagerDutyChannel
 from bot.notify.retry import TIMER_KIND, NotifyRetrier
 from bot.runtime.app import Vigil
-from bot.runtime.timers import Timers
+from bot.store.timers import Timers
 from tests.pagerduty_standin import ROUTING_KEY, PagerDutyStandin
 from tests.smtp_standin import SmtpServer
 from tests.support import FakeClock

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.cli import incidents as incident_cli
+from bot.cli.verbs import incidents as incident_cli
 from bot.cli.parser import parser as _parser
 from bot.config.load import load_settings
 from bot.core.errors import ValidationError

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.incidents import reactor as reactor_module
+from bot.incidents.reactions import reactor as reactor_module
 from bot.incidents.reactions.reactor import LEASE
 from bot.incidents.reactions.tables import Reaction
 from bot.incidents.service import Change

@@ -6,7 +6,7 @@ Level 2's timer comes due while both replicas poll the table: one of them pages 
 The first process is then killed with SIGKILL while level 3's timer is pending, and the
 second runs it within its ``timer_poll`` of the due time: @carol is paged exactly once, and
 nobody twice. The claim is a row lock in effect (the timer row's ``DELETE``;
-see ``bot.runtime.timers``), backed by the unique (incident, step, person) page row.
+see ``bot.store.timers``), backed by the unique (incident, step, person) page row.
 
 Real processes keep real time: the escalation waits 3 s, each replica polls every 1 s, and
 every wait below is bounded and awaits an event (a post arriving, a timeline entry), never a

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.chat.backend import RecordingBackend
-from bot.cli import schedule as schedule_cli
+from bot.cli.verbs import schedule as schedule_cli
 from bot.cli.parser import parser as vigil_parser
 from bot.config.load import load_settings
 from bot.core.errors import NotFoundError, ValidationError

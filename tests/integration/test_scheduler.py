@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot.runtime.timers import RETRIES, Pending, Timers
 from bot.store.db import Database
+from bot.store.timer_rows import Pending
+from bot.store.timers import BATCH, LEASE, RETRIES, Timers
 from tests.support import FakeClock
 
 Fired = list[tuple[str, dict[str, Any]]]
@@ -142,7 +143,7 @@ async def test_a_failing_handler_is_logged_retried_with_backoff_and_loses_no_oth
     await timers.schedule("flaky", "b", t0 + timedelta(minutes=2), {"k": "b"})
     await timers.schedule("escalate", "c", t0 + timedelta(minutes=3), {"k": "c"})
     clock.advance(minutes=3)
-    with caplog.at_level(logging.ERROR, logger="bot.runtime.timers"):
+    with caplog.at_level(logging.ERROR, logger="bot.store.timers"):
         assert await timers.run_due() == 3
     assert fired == [("escalate", {"k": "a"}), ("escalate", {"k": "c"})]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -175,7 +176,7 @@ async def test_a_handler_that_always_fails_is_given_up_after_the_last_retry(
     await timers.start(paused=True)
     await timers.schedule("boom", "b", clock(), {})
     runs = 0
-    with caplog.at_level(logging.ERROR, logger="bot.runtime.timers"):
+    with caplog.at_level(logging.ERROR, logger="bot.store.timers"):
         while await timers.pending():
             runs += await timers.run_due()
             clock.advance(minutes=5)
@@ -251,7 +252,7 @@ async def test_a_stale_read_on_another_replica_neither_reruns_nor_removes_the_ne
         timers.register("escalate", recorder(fired, "escalate"))
         await timers.start(paused=True)
     await one.schedule("escalate", "incident:1:escalate", clock(), {"step": 1})
-    [stale] = await two._due(clock())  # two's loop reads
+    [stale] = await two.rows.due(clock(), BATCH)  # two's loop reads
     assert await one.run_due(clock()) == 1
     later = clock() + timedelta(minutes=5)
     await one.schedule("escalate", "incident:1:escalate", later, {"step": 2})
@@ -357,8 +358,10 @@ async def test_a_timer_claimed_by_a_process_killed_mid_run_runs_again_after_its_
     await dying.start(paused=True)
     t0 = clock()
     await dying.schedule("escalate", "incident:7:escalate", t0, {"incident": 7})
-    [job] = await dying._due(t0)
-    assert await dying._claim(job) is not None  # claimed; its handler never ran (the kill)
+    [job] = await dying.rows.due(t0, BATCH)
+    assert (
+        await dying.rows.claim(job, t0 + LEASE) is not None
+    )  # claimed; its handler never ran (the kill)
 
     fired: Fired = []
     survivor = make_timers()
@@ -394,7 +397,7 @@ async def test_the_loop_sleeps_until_the_next_due_time_not_the_next_poll(
 async def test_a_wakeup_makes_the_loop_read_a_timer_another_process_wrote(
     database_url: str, db: Database
 ) -> None:
-    """Another process's commit wakes nobody here by itself (``bot.runtime.wakeups`` relays its
+    """Another process's commit wakes nobody here by itself (``bot.store.wakeups`` relays its
     NOTIFY to :meth:`Timers.wake`): with a poll of an hour, the wake-up is what runs it."""
     fired = asyncio.Event()
 

@@ -20,7 +20,7 @@ from bot.incidents.views import EventView
 from bot.oncall.sla.clocks import DEFAULT_SLA, DEFAULT_TARGETS, SlaSettings
 from bot.oncall.sla.watch import TIMER_KIND, SlaWatch, timer_key
 from bot.runtime.app import Vigil
-from bot.runtime.timers import Timers
+from bot.store.timers import Timers
 from tests.conftest import MakeVigil
 from tests.support import FakeClock
 

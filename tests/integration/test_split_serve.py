@@ -203,7 +203,7 @@ def test_a_bad_processes_variable_names_itself(tmp_path: Path) -> None:
 
 COUNT = """
 import sys
-from bot.runtime.metrics import Metrics
+from bot.core.metrics import Metrics
 m = Metrics()
 if sys.argv[1] == "worker":
     m.reaction_failures.labels("pager").inc(3)
@@ -221,7 +221,7 @@ def test_metrics_of_both_processes_are_served_together(tmp_path: Path) -> None:
         subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
             [sys.executable, "-c", COUNT, role], env=env, check=True, timeout=60
         )
-    render = "from bot.runtime.metrics import Metrics; print(Metrics().render().decode())"
+    render = "from bot.core.metrics import Metrics; print(Metrics().render().decode())"
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-c", render], env=env, check=True, timeout=60, capture_output=True
     )

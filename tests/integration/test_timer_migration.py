@@ -23,8 +23,9 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from bot.runtime.timers import Pending, Timers
 from bot.store.db import Database, alembic_config
+from bot.store.timer_rows import Pending
+from bot.store.timers import Timers
 from tests.support import FakeClock
 
 

@@ -3,7 +3,7 @@ connections the server closed are replaced without failing anyone.
 
 Two ``Database`` objects stand for two processes (each its own engine and connections). A
 follow-up row committed through one wakes the listener of the other (migration 0010's
-trigger, ``bot.runtime.wakeups``); a rolled-back one never does. After the server ends the
+trigger, ``bot.store.wakeups``); a rolled-back one never does. After the server ends the
 listener's connection, it listens again and wakes everything once (what was committed
 meanwhile). After every pooled connection is terminated (a PostgreSQL restart, a
 failover), the next transactions simply work.
@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from bot import wakeups
+from bot.store import wakeups
 from bot.incidents.reactions.tables import Reaction
 from bot.store.db import Database
 from tests.conftest import postgres_url

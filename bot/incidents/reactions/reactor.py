@@ -33,10 +33,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
+from bot.core.metrics import Metrics
 from bot.incidents.reactions.tables import Reaction
 from bot.incidents.service import Change, Notifier
 from bot.incidents.views import IncidentView
-from bot.runtime.metrics import Metrics
 from bot.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ class Reactor:
                 return ran
 
     def wake(self) -> None:
-        """Look for due rows now (another process committed some: ``bot.runtime.wakeups``)."""
+        """Look for due rows now (another process committed some: ``bot.store.wakeups``)."""
         self._wake.set()
 
     def paging(self) -> bool:

@@ -1,7 +1,7 @@
 """PostgreSQL: NOTIFY vigil_wake when follow-ups, outbox rows or timers are written
 
 A committed ``reactions``, ``outbox`` or ``vigil_timers`` row wakes whichever process runs
-them (``bot.runtime.wakeups``), even when another process wrote it: the HTTP process of a split
+them (``bot.store.wakeups``), even when another process wrote it: the HTTP process of a split
 ``vigil serve``, a second replica, the CLI. The trigger is per statement and PostgreSQL
 folds equal notifications of one transaction into one, delivered at its commit (never for
 a rollback). SQLite has no NOTIFY; there nothing changes.

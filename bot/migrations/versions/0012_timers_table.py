@@ -2,7 +2,7 @@
 
 Until now each timer was a row of APScheduler 3's job store (``vigil_timers``): a pickled
 job naming ``bot.scheduler:_fire`` with the arguments ``(kind, key, payload)``. The timers
-are now rows of ``timers`` (``bot.runtime.timers``) with those three as plain columns. Every pending
+are now rows of ``timers`` (``bot.store.timers``) with those three as plain columns. Every pending
 row is moved, at its due time and with its retry count; a row that cannot be read is
 logged and left in ``vigil_timers`` (which then stays), never dropped in silence. The
 PostgreSQL wake-up trigger (migration 0010) moves with the rows.

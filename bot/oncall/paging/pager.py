@@ -11,7 +11,7 @@ snooze starts a new plan whose step numbers continue after the last one sent, so
 The policy maths is pure (``bot.oncall.paging.escalation``); this module does the I/O around it:
 who was paged is stored in the ``pages`` table (one row per incident, step and person, unique,
 so a step is never paged twice), the next look is a durable timer in Vigil's own database
-(``bot.runtime.timers.Timers``, so a restart neither loses nor repeats an escalation), every page
+(``bot.store.timers.Timers``, so a restart neither loses nor repeats an escalation), every page
 goes on the incident timeline, and the page itself is a direct message through each attached
 chat backend and the ``notify:`` channels (``bot.oncall.paging.delivery``). Acknowledging
 (or containing, or resolving) stops the escalation.
@@ -56,8 +56,8 @@ from bot.oncall.paging.routing import (
 )
 from bot.oncall.schedules.layers import Schedule
 from bot.oncall.settings import OncallSettings
-from bot.runtime.timers import Timers
 from bot.store.db import Database
+from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The time maths and the wording are pure (``bot.oncall.schedules.handoff``); this
 the timers and the posting, the way ``bot.oncall.sla.watch`` does for SLAs. Why this shape:
 
 - **One durable timer per schedule** (``schedule:{name}:handoff``, kind ``handoff``, in
-  Vigil's database through ``bot.runtime.timers.Timers``), set for the schedule's next handoff.
+  Vigil's database through ``bot.store.timers.Timers``), set for the schedule's next handoff.
   Its row's claim makes each firing run in one process only, so two replicas post one
   notice, and a restart neither loses the timer nor repeats the notice.
 - **The payload remembers the last look** (``since``). A firing announces the latest
@@ -41,7 +41,7 @@ from bot.oncall.schedules.handoff import (
     next_handoff,
 )
 from bot.oncall.schedules.layers import SEARCH_LIMIT, Schedule
-from bot.runtime.timers import Timers
+from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ The clock maths is pure (``bot.oncall.sla.clocks``); this module does the I/O ar
 ``bot.oncall.paging.pager`` does for escalations. Why this shape:
 
 - **One durable timer per incident** (``incident:{id}:sla``, in Vigil's database through
-  ``bot.runtime.timers.Timers``), set for the next moment anything could fall due: a reminder,
+  ``bot.store.timers.Timers``), set for the next moment anything could fall due: a reminder,
   a due time, the next "still unresolved" reminder. A restart loses nothing (an overdue
   timer fires once at start) and no process keeps SLA state in memory.
 - **The timeline is the record of what was said.** Each announcement is a timeline entry
@@ -54,7 +54,7 @@ from bot.oncall.sla.clocks import (
     unresolved_reminders,
     unresolved_text,
 )
-from bot.runtime.timers import Timers
+from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -84,10 +84,10 @@ from bot.oncall.snooze.rules import (
 )
 from bot.oncall.snooze.tables import SnoozeRow
 from bot.oncall.snooze.watcher import ConditionWatcher, still_running
-from bot.runtime.timers import Timers
 from bot.sources.base import Sample
 from bot.store.db import Database
 from bot.store.tables import Incident
+from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ Why this shape:
   that raises is logged and run again later (see :meth:`Timers._retry`).
 - **Two processes, no leader.** Each process's loop sleeps until the earliest due time, at
   most ``poll`` (default 5 s, ``timer_poll``), or until woken: by a commit of this process
-  that wrote a timer, or by another process's (PostgreSQL ``NOTIFY``, ``bot.runtime.wakeups``). A
+  that wrote a timer, or by another process's (PostgreSQL ``NOTIFY``, ``bot.store.wakeups``). A
   timer scheduled by a replica that then died is run by another within ``poll`` of its
   time. No advisory lock, no leader: nothing to hand over.
 - **Injectable time.** Tests and ``vigil demo`` start the timers paused and call
@@ -51,19 +51,18 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import MetaData, delete, func, insert, update
+from sqlalchemy import MetaData
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
 from bot.store.db import Database
 from bot.store.tables import TIMERS_TABLE, timers_table
+from bot.store.timer_rows import Due, Pending, TimerRows
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +75,6 @@ LEASE = timedelta(seconds=30)  # a claimed timer not done by then is run again (
 RETRY_FIRST = timedelta(seconds=5)
 RETRY_MAX = timedelta(minutes=5)
 _WAKE = "vigil.timers_written"
-
-
-class Pending(NamedTuple):
-    key: str
-    kind: str
-    at: datetime
-
-
-class Due(NamedTuple):
-    """A timer row as read: claimed by its ``token``, never by its key alone."""
-
-    key: str
-    kind: str
-    at: datetime
-    payload: str
-    attempt: int
-    token: str
-
-
-def _token() -> str:
-    return uuid.uuid4().hex
 
 
 class Timers:
@@ -117,6 +95,7 @@ class Timers:
         self._t = (
             TIMERS_TABLE if tablename == TIMERS_TABLE.name else timers_table(tablename, MetaData())
         )
+        self.rows = TimerRows(db, self._t)  # its statements (a test plays a replica with them)
         self._poll = poll.total_seconds()
         self._on_failure = on_failure  # told the kind of each handler that raised (metrics)
         self._handlers: dict[str, Handler] = {}
@@ -134,7 +113,7 @@ class Timers:
             self.wake()
 
     def wake(self) -> None:
-        """Read the timer table now (another process wrote a timer: ``bot.runtime.wakeups``)."""
+        """Read the timer table now (another process wrote a timer: ``bot.store.wakeups``)."""
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._woken.set)
 
@@ -210,53 +189,25 @@ class Timers:
         text = json.dumps(payload, allow_nan=False)
         if json.loads(text) != payload:
             raise ValueError("timer payload must be plain JSON (string keys, lists, no tuples)")
-        await session.exec(delete(self._t).where(self._t.c.key == key))
-        await session.exec(
-            insert(self._t).values(
-                key=key,
-                kind=kind,
-                due_at=at.astimezone(UTC),
-                payload=text,
-                attempt=attempt,
-                token=_token(),
-            )
-        )
+        await self.rows.write(session, kind, key, at, text, attempt)
         session.sync_session.info[_WAKE] = True
 
     async def cancel(self, key: str) -> bool:
         """Forget one timer; False when there was none (already fired or cancelled)."""
         self._require_started()
-        # Looked up first on a read session: most cancels find nothing (a page delivered at
-        # its first try cancels the retry it never needed), and a write would wait its turn
-        # for SQLite's one writer, in a storm behind the alerts, for nothing.
-        async with self._db.read() as s, s.begin():
-            found = (await s.exec(select(self._t.c.key).where(self._t.c.key == key))).first()
-        if found is None:
-            return False
-        async with self._db.session() as s, s.begin():
-            result = await s.exec(delete(self._t).where(self._t.c.key == key))
-        return int(result.rowcount) > 0
+        return await self.rows.remove(key)
 
     async def cancel_prefix(self, prefix: str) -> int:
         """Forget every timer whose key starts with ``prefix`` in one statement; how many."""
         self._require_started()
         if not prefix:
             raise ValueError("an empty prefix would cancel every timer")
-        async with self._db.session() as s, s.begin():
-            result = await s.exec(
-                delete(self._t).where(self._t.c.key.startswith(prefix, autoescape=True))
-            )
-        return int(result.rowcount)
+        return await self.rows.remove_prefix(prefix)
 
     async def pending(self) -> list[Pending]:
         """Every timer not yet fired (a claimed one at its lease's end), earliest first."""
         self._require_started()
-        query = select(self._t.c.key, self._t.c.kind, self._t.c.due_at).order_by(
-            self._t.c.due_at, self._t.c.key
-        )
-        async with self._db.read() as s, s.begin():
-            rows = (await s.exec(query)).all()
-        return [Pending(key, kind, at) for key, kind, at in rows]
+        return await self.rows.pending()
 
     async def run_due(self, now: datetime | None = None) -> int:
         """Run every timer with ``at <= now`` (default: the clock), earliest first; how many.
@@ -269,10 +220,10 @@ class Timers:
         now = now or self._clock()
         ran = 0
         while True:
-            due = await self._due(now, limit=1)
+            due = await self.rows.due(now, 1)
             if not due:
                 return ran
-            token = await self._claim(due[0])
+            token = await self.rows.claim(due[0], self._clock() + LEASE)
             if token is not None:
                 await self._run(due[0], token)
                 ran += 1
@@ -282,54 +233,6 @@ class Timers:
     def _require_started(self) -> None:
         if self._loop is None:
             raise RuntimeError("Timers.start() first: timers are not running")
-
-    async def _due(self, now: datetime, *, limit: int = BATCH) -> list[Due]:
-        """The rows due at ``now``, earliest first, as read (each with its token)."""
-        columns = (
-            self._t.c.key,
-            self._t.c.kind,
-            self._t.c.due_at,
-            self._t.c.payload,
-            self._t.c.attempt,
-            self._t.c.token,
-        )
-        query = self._t.select().with_only_columns(*columns)
-        query = (
-            query.where(self._t.c.due_at <= now)
-            .order_by(self._t.c.due_at, self._t.c.key)
-            .limit(limit)
-        )
-        async with self._db.read() as s, s.begin():
-            conn = await s.connection()
-            return [Due(*row) for row in (await conn.execute(query)).all()]
-
-    async def _next_due(self) -> datetime | None:
-        async with self._db.read() as s, s.begin():
-            found: datetime | None = (await s.exec(select(func.min(self._t.c.due_at)))).one()
-        return found
-
-    async def _claim(self, due: Due) -> str | None:
-        """Lease the row of ``due`` *as it was read* (its token): move its due time
-        :data:`LEASE` ahead under a new token; that token if this call won, else None.
-
-        By token, not key: between another replica's read and its claim, the process that
-        claimed first may have re-scheduled the same key (the next escalation step, the
-        next handoff), and a claim by key would take that new timer and run the old one a
-        second time."""
-        token = _token()
-        async with self._db.session() as s, s.begin():
-            result = await s.exec(
-                update(self._t)
-                .where(self._t.c.key == due.key, self._t.c.token == due.token)
-                .values(due_at=self._clock() + LEASE, token=token)
-            )
-        return token if int(result.rowcount) == 1 else None
-
-    async def _done(self, key: str, token: str) -> None:
-        """Delete the row this process leased, unless the handler set the key anew (another
-        token) or someone cancelled it meanwhile (no row)."""
-        async with self._db.session() as s, s.begin():
-            await s.exec(delete(self._t).where(self._t.c.key == key, self._t.c.token == token))
 
     async def _run_loop(self) -> None:
         """Until stopped: claim what is due, start its handlers, sleep until the next due
@@ -348,13 +251,13 @@ class Timers:
     async def _turn(self) -> float:
         """One look at the table: claim each due row, run its handler as a task of its own
         (a slow page never holds up the next timer); seconds until the next look."""
-        due = await self._due(self._clock())
+        due = await self.rows.due(self._clock(), BATCH)
         claimed = [await self._claim_and_run(row) for row in due]
         if False in claimed:
             return self._poll  # the database refused a claim: not again at once
         if len(due) == BATCH:
             return 0.0  # more were due than one batch: the rest now
-        nxt = await self._next_due()
+        nxt = await self.rows.next_due()
         self.looks += 1
         if nxt is None:
             return self._poll
@@ -364,7 +267,7 @@ class Timers:
         """Claim ``due``; if won, start its handler in a task (``self._tasks``). True when
         claimed, None when another process was first, False when the claim failed."""
         try:
-            token = await self._claim(due)
+            token = await self.rows.claim(due, self._clock() + LEASE)
         except Exception:
             log.exception("timer %s: could not claim it; it stays pending", due.key)
             return False
@@ -381,7 +284,7 @@ class Timers:
         if handler is None:
             log.error("timer %s: no handler for kind %r; dropped: %s", key, kind, due.payload)
             with contextlib.suppress(Exception):  # left leased, it comes back: dropped again
-                await self._done(key, token)
+                await self.rows.done(key, token)
             return
         payload: dict[str, Any] = json.loads(due.payload)
         late = (self._clock() - due.at).total_seconds()
@@ -394,7 +297,7 @@ class Timers:
             await self._retry(kind, key, payload, due.attempt, token)
             return
         try:
-            await self._done(key, token)
+            await self.rows.done(key, token)
         except Exception:  # the row stays leased: it runs again when the lease ends
             log.exception("timer %s (%s) ran, but its row could not be removed", key, kind)
 
@@ -408,14 +311,13 @@ class Timers:
         if attempt >= RETRIES:
             log.exception("timer %s (%s) failed %d times; giving up", key, kind, attempt + 1)
             with contextlib.suppress(Exception):
-                await self._done(key, token)
+                await self.rows.done(key, token)
             return
         wait = min(RETRY_FIRST * 2**attempt, RETRY_MAX)
         log.exception("timer %s (%s) failed; trying again in %s", key, kind, wait)
         try:
             async with self._db.session() as s, s.begin():
-                query = select(self._t.c.key).where(self._t.c.key == key, self._t.c.token == token)
-                if (await s.exec(query)).first() is not None:  # still ours: not set anew
+                if await self.rows.still_ours(s, key, token):  # not set anew, not cancelled
                     at = self._clock() + wait
                     await self.schedule_in(s, kind, key, at, payload, attempt=attempt + 1)
         except Exception:
