@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.cli.verbs import incidents as incident_cli
 from bot.cli.parser import parser as _parser
+from bot.cli.verbs import incidents as incident_cli
 from bot.config.load import load_settings
 from bot.core.errors import ValidationError
 from bot.core.secret import Secret

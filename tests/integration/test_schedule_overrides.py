@@ -22,8 +22,8 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.chat.backend import RecordingBackend
-from bot.cli.verbs import schedule as schedule_cli
 from bot.cli.parser import parser as vigil_parser
+from bot.cli.verbs import schedule as schedule_cli
 from bot.config.load import load_settings
 from bot.core.errors import NotFoundError, ValidationError
 from bot.core.secret import Secret

@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from bot.store import wakeups
 from bot.incidents.reactions.tables import Reaction
+from bot.store import wakeups
 from bot.store.db import Database
 from tests.conftest import postgres_url
 
