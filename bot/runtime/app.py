@@ -4,12 +4,8 @@ HTTP server and chat backend. Everything else receives what it needs as argument
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import signal
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -49,7 +45,6 @@ from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
 from bot.registry.builtin import BuiltinRegistry
-from bot.rules.cadence import RuleSchedule
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.sources.base import Source
@@ -58,8 +53,7 @@ from bot.sources.heartbeats import HeartbeatSource
 from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
-from bot.store import wakeups
-from bot.store.db import Database, redact_url
+from bot.store.db import Database
 from bot.store.timers import Timers
 from bot.web.app import Routes, build_web_app
 from bot.web.schedules import ScheduleRoutes
@@ -67,9 +61,6 @@ from bot.web.schedules import ScheduleRoutes
 if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
     from bot.chat.slack.wiring import SlackParts
 
-log = logging.getLogger(__name__)
-
-Role = Literal["all", "http", "worker"]
 # What starts or stops paging: a new or more severe incident, an ack or resolve, every alert
 # cleared, one firing again.
 PAGER_KINDS = frozenset({"opened", "severity", "state", "cleared", "refiring"})
@@ -373,68 +364,3 @@ class Vigil:
         await self.rules_runner.close()
         await close_channels(self.channels)
         await self.db.dispose()
-
-
-async def serve(
-    vigil: Vigil, *, host: str, port: int, stop: asyncio.Event, role: Role = "all"
-) -> None:
-    """Serve until ``stop`` is set: HTTP, chat backends and rule polling (role ``http``),
-    the workers that page, fire timers and deliver to Slack (role ``worker``), or both
-    (``all``, one process). A split ``vigil serve`` (``bot.runtime.supervise``) runs one process of
-    each role on PostgreSQL, so alert intake and paging each have a core."""
-    runner: web.AppRunner | None = None
-    if role != "worker":
-        runner = web.AppRunner(vigil.web_app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        log.info(
-            "Vigil is up: HTTP on http://%s:%d (alerts: POST /alerts/alertmanager, "
-            "/alerts/generic), database %s%s",
-            host,
-            port,
-            redact_url(vigil.db.url),
-            "; pages, timers and Slack delivery run in the worker" if role == "http" else "",
-        )
-    # Follow-ups (pages, SLA timers) run in the worker, not in the request that committed
-    # the change: an alert post returns once stored, and paging does not wait on its sender.
-    vigil.reactor.inline = False
-    workers: list[asyncio.Task[None]] = []
-    if role != "http":
-        if vigil.slack is not None:  # the worker that sends the outbox to Slack, in order
-            workers.append(asyncio.create_task(vigil.slack.outbox.run(stop), name="outbox"))
-        workers.append(asyncio.create_task(vigil.reactor.loop(stop), name="follow-ups"))
-        wakes = {"reactions": vigil.reactor.wake, "timers": vigil.timers.wake}
-        if vigil.slack is not None:
-            wakes["outbox"] = vigil.slack.outbox.wake
-        workers.append(asyncio.create_task(wakeups.listen(vigil.db, wakes, stop), name="wakes"))
-    if role == "worker":
-        log.info(
-            "Vigil worker is up: pages, timers and Slack delivery, database %s",
-            redact_url(vigil.db.url),
-        )
-    rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
-    if role != "worker":
-        rules.start()
-    try:
-        if role != "worker":
-            for backend in vigil.backends:
-                await backend.start()
-        await stop.wait()
-    finally:
-        for task in workers:  # let a delivery in flight finish, but not hold shutdown hostage
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=5)
-        if role != "worker":
-            rules.stop()
-            with contextlib.suppress(asyncio.TimeoutError):  # a group run in flight finishes
-                await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)
-        if runner is not None:
-            await runner.cleanup()
-
-
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """SIGINT and SIGTERM end the process cleanly (in-flight requests finish)."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from prometheus_client import multiprocess
 
 from bot.core.metrics import MULTIPROCESS_DIR
-from bot.runtime.app import stop_on_signals
+from bot.runtime.serve import stop_on_signals
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from bot.cli.database import cannot_open
 from bot.config.load import Settings
 from bot.core.errors import ConfigError
 from bot.incidents.service import Change
-from bot.runtime.app import Role, Vigil, serve, stop_on_signals
+from bot.runtime.app import Vigil
+from bot.runtime.serve import Role, serve, stop_on_signals
 from bot.runtime.supervise import split_wanted, stop_when_stdin_ends, supervise
 from bot.store.db import Database
 from bot.store.db_url import is_sqlite_url
