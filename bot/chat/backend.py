@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.chat.commands import render
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.incidents.severity import mark
 from bot.incidents.views import IncidentView
 

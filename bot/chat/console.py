@@ -18,7 +18,7 @@ from typing import TextIO
 from bot.chat.backend import announcement
 from bot.chat.commands.run import CommandRunner
 from bot.chat.commands.spec import SUBCOMMANDS
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.incidents.views import IncidentView
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,8 @@ from bot.core.errors import NotFoundError
 from bot.evidence import plan
 from bot.evidence.charts import accuracy_chart, drift_chart, importance_chart
 from bot.incidents.policy.signals import SubjectPolicy
-from bot.incidents.service import Change, IncidentService
+from bot.incidents.reactions.changes import Change
+from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import IncidentView
 from bot.monitoring.monitor import AccuracyPoint, ModelMonitor

@@ -18,7 +18,8 @@ from typing import Any
 
 from bot.core.errors import TransitionError
 from bot.incidents.quiet import resolved_words
-from bot.incidents.service import Change, IncidentService
+from bot.incidents.reactions.changes import Change
+from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.store.timers import Timers
 

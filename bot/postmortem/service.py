@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.core.clock import Clock
-from bot.incidents.service import Change, IncidentService
+from bot.incidents.reactions.changes import Change
+from bot.incidents.service import IncidentService
 from bot.incidents.views import IncidentView
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.report import needs_postmortem

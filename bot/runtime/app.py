@@ -20,8 +20,9 @@ from bot.heartbeats.store import HeartbeatStore
 from bot.incidents.auto_resolve import WATCHED as AUTO_WATCHED
 from bot.incidents.auto_resolve import AutoResolver
 from bot.incidents.intake.ingest import AlertIngestor
+from bot.incidents.reactions.changes import Change, Notifier
 from bot.incidents.reactions.reactor import Reactor
-from bot.incidents.service import Change, IncidentService, Notifier
+from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.service import ModelQualityService

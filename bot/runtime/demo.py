@@ -21,7 +21,7 @@ from typing import TextIO
 
 from bot.chat.backend import announcement
 from bot.config.load import Settings, load_settings
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.incidents.views import IncidentView
 from bot.ingest.generic import parse_generic
 from bot.runtime.app import Vigil

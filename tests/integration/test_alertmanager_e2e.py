@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.core.secret import Secret
 from bot.incidents.intake.fingerprint import fingerprint
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import Child, free_port, in_ci, running

@@ -17,7 +17,7 @@ from sqlalchemy import text as sql
 from bot.chat.backend import RecordingBackend
 from bot.chat.commands.run import Reply
 from bot.chat.commands.spec import USAGE
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.incidents.views import IncidentView
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.runtime.app import Vigil

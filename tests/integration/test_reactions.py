@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import select
 
 from bot.incidents.reactions import reactor as reactor_module
+from bot.incidents.reactions.changes import Change
 from bot.incidents.reactions.reactor import LEASE
 from bot.incidents.reactions.tables import Reaction
-from bot.incidents.service import Change
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.support import FakeClock

@@ -30,7 +30,7 @@ from bot.chat.slack.blocks.actions import (
 from bot.chat.slack.settings import SlackSettings
 from bot.config.load import load_settings
 from bot.core.secret import Secret
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.ingest.generic import parse_generic
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil

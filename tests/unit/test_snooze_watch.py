@@ -14,7 +14,7 @@ from bot.chat.commands.parse import ParseError, Snooze, parse_incident
 from bot.chat.commands.spec import USAGE
 from bot.chat.slack.blocks.thread import timeline_reply
 from bot.core.errors import ValidationError
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.incidents.views import EventView, IncidentView
 from bot.oncall.snooze.progress import (
     Run,

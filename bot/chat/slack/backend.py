@@ -16,7 +16,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from bot.chat.slack.front import SlackFront
 from bot.chat.slack.notices import NoticeQueue
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.incidents.views import IncidentView
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from bot.cli.common import log_to_stderr, settings_of
 from bot.cli.database import cannot_open
 from bot.config.load import Settings
 from bot.core.errors import ConfigError
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.runtime.app import Vigil
 from bot.runtime.serve import Role, serve, stop_on_signals
 from bot.runtime.supervise import split_wanted, stop_when_stdin_ends, supervise

@@ -33,7 +33,7 @@ from bot.incidents.intake.lines import Lines
 from bot.incidents.intake.reclassify import reclassify
 from bot.incidents.intake.rows import NewAlert
 from bot.incidents.quiet import follows_words, refiring_words
-from bot.incidents.service import Change, Notifier, Staged
+from bot.incidents.reactions.changes import Change, Notifier, Staged
 from bot.incidents.settings import IncidentSettings
 from bot.incidents.states import OPEN_STATES
 from bot.ingest.model import AlertIn

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.core.clock import Clock, utcnow
 from bot.incidents.intake.apply import IngestOutcome, PostApplier
-from bot.incidents.service import Notifier
+from bot.incidents.reactions.changes import Notifier
 from bot.incidents.settings import IncidentSettings
 from bot.ingest.model import AlertIn
 from bot.store.db import Database

@@ -34,8 +34,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.clock import Clock
 from bot.core.metrics import Metrics
+from bot.incidents.reactions.changes import Change, Notifier
 from bot.incidents.reactions.tables import Reaction
-from bot.incidents.service import Change, Notifier
 from bot.incidents.views import IncidentView
 from bot.store.db import Database
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.incidents.service import Change
+from bot.incidents.reactions.changes import Change
 from bot.notify.base import Kind
 from bot.notify.retry import NotifyRetrier
 

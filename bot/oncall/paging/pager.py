@@ -27,8 +27,9 @@ from typing import Any
 from bot.core.clock import Clock
 from bot.core.durations import format_duration
 from bot.core.errors import TransitionError, ValidationError
+from bot.incidents.reactions.changes import Change
 from bot.incidents.reactions.reactor import Reactor
-from bot.incidents.service import Change, IncidentService
+from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES, STOPPING_STATES
 from bot.incidents.views import IncidentView
 from bot.notify.retry import NotifyRetrier

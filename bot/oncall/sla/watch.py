@@ -40,7 +40,8 @@ from typing import Any
 
 from bot.core.clock import Clock
 from bot.core.errors import NotFoundError
-from bot.incidents.service import Change, IncidentService
+from bot.incidents.reactions.changes import Change
+from bot.incidents.service import IncidentService
 from bot.incidents.views import IncidentView
 from bot.oncall.calendar import WorkingHours
 from bot.oncall.sla.clocks import (

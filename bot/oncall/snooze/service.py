@@ -63,7 +63,8 @@ from sqlmodel import col, select
 from bot.core.clock import Clock
 from bot.core.errors import NotFoundError, TransitionError, ValidationError
 from bot.incidents import store
-from bot.incidents.service import Change, IncidentService
+from bot.incidents.reactions.changes import Change
+from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import IncidentView
 from bot.oncall.paging.plans import owned_by
