@@ -4,10 +4,11 @@ Why a table: paging, the SLA timer, the PagerDuty mirror and the post-mortem dra
 be after-commit listeners. When one failed (SQLite said "database is locked" under a storm
 of alerts), the failure was logged and swallowed, and a P1 was never paged; a process killed
 between the commit and the listener lost the page the same way. Now the change's own
-transaction writes one row per follow-up (:meth:`bot.incidents.reactions.changes.Notifier.stage`), so
-a committed change always has its follow-ups and a rolled-back one never does; the
-:class:`bot.incidents.reactions.reactor.Reactor` runs each row until it succeeds, with backoff, and
-deletes it. A restart (or the other replica) runs whatever is still due.
+transaction writes one row per follow-up
+(:meth:`bot.incidents.reactions.changes.Notifier.stage`), so a committed change always has
+its follow-ups and a rolled-back one never does; the
+:class:`bot.incidents.reactions.reactor.Reactor` runs each row until it succeeds, with
+backoff, and deletes it. A restart (or the other replica) runs whatever is still due.
 
 ``due_at`` doubles as the claim, as in the outbox: a worker moves it a lease into the future
 before running the row, so nobody else runs it meanwhile; a process that dies mid-run leaves
