@@ -28,8 +28,9 @@ from bot.cli.parser import parser as vigil_parser
 from bot.config import load_settings
 from bot.errors import NotFoundError, ValidationError
 from bot.oncall.schedules.ical import read_entries
-from bot.oncall.schedules.layers import on_call, oncall_answer
+from bot.oncall.schedules.layers import on_call
 from bot.oncall.schedules.tables import ScheduleOverrideRow
+from bot.oncall.status import oncall_answer
 from bot.secret import Secret
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env

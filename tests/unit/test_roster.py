@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.oncall.schedules.roster import Rotation, parse_roster, resolve_targets, unknown_rotations
+from bot.oncall.schedules.config import parse_roster
+from bot.oncall.schedules.roster import Rotation, resolve_targets, unknown_rotations
 
 PEOPLE = ["@alice", "@bob", "@carol"]
 
