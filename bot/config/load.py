@@ -43,8 +43,7 @@ from bot.incidents.subjects import parse_subjects
 from bot.monitoring.settings import QualitySettings, parse_quality
 from bot.notify.settings import NotifySettings, parse_notify
 from bot.oncall.paging.config import parse_routing
-from bot.oncall.schedules.config import parse_schedules
-from bot.oncall.schedules.roster import parse_roster
+from bot.oncall.schedules.config import parse_roster, parse_schedules
 from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
 from bot.rules.loader import default_rules_file

@@ -17,6 +17,7 @@ of ``vigil.yaml``, ``tables.py`` declares its SQL tables, ``service.py`` / ``wat
 
 Shared by the rooms and kept here: ``calendar.py`` (working hours and business days, read by
 routing and the SLA clocks alike), ``settings.py`` (everything on call that ``vigil.yaml``
-configures, in one value) and ``status.py`` (the ``/incident oncall`` answer). The
+configures, in one value), ``status.py`` (the ``/incident oncall`` answer) and
+``watch.py`` (the durable-watcher skeleton the handoff, SLA and snooze timers share). The
 composition root (``bot/runtime/app.py``) wires the services with the clock and the chat backends.
 """

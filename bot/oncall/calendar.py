@@ -25,7 +25,7 @@ from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from bot.core.errors import ConfigError
-from bot.oncall.schedules.roster import parse_tz
+from bot.oncall.schedules.config import parse_tz
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HORIZON_DAYS = 3660  # look this far for a working day before calling the calendar empty

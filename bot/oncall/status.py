@@ -1,13 +1,23 @@
-"""The answer to ``/incident oncall``, worded without I/O from the config and the time."""
+"""The answer to ``/incident oncall``, worded without I/O from the config and the time:
+a schedule's (``oncall_answer``, also what ``vigil schedule`` shows), a rotation's, and how a
+page escalates. The time maths it words is ``bot.oncall.schedules.layers``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 
+from bot.core.durations import short_relative
 from bot.oncall.paging.escalation import describe
 from bot.oncall.paging.routing import Routing, describe_routing
-from bot.oncall.schedules.layers import Schedule, oncall_answer
+from bot.oncall.schedules.layers import (
+    OVERRIDE,
+    Schedule,
+    aware_utc,
+    local_when,
+    next_shift,
+    on_call,
+)
 from bot.oncall.schedules.roster import Rotation
 from bot.oncall.settings import OncallSettings
 
@@ -59,6 +69,48 @@ def _one(settings: OncallSettings, book: Mapping[str, Schedule], name: str, now:
             "(schedules: or rotations: in vigil.yaml)."
         )
     return f"Nothing on call is named {name!r}. Schedules: {schedules}. Rotations: {rotations}."
+
+
+def oncall_answer(schedule: Schedule, now: datetime) -> str:
+    """The text of ``/incident oncall SCHEDULE``: who, until when, who next; then the source
+    when it is not obvious (an override, or one of several layers)."""
+    now = aware_utc(now, "now")
+    name, tz = schedule.name, schedule.tz
+    current = on_call(schedule, now)
+    if current is None:
+        coming = next_shift(schedule, now)
+        if coming is None:
+            return f"Nobody is on call for {name}, and nobody is scheduled in the next year."
+        return (
+            f"Nobody is on call for {name} until {local_when(coming.start, tz, now)} "
+            f"(in {short_relative(coming.start - now)}); next: {coming.person}. "
+            f"Until then, pages for {name} go to the escalation fallback."
+        )
+    if current.until is None:
+        line = f"{current.person} is on call for {name}, with no handoff in the next year."
+    else:
+        line = (
+            f"{current.person} is on call for {name} until {local_when(current.until, tz, now)} "
+            f"(in {short_relative(current.until - now)}); "
+        )
+        if current.next_person is None:
+            line += "nobody is scheduled after that."
+        elif current.next_at is not None and current.next_at > current.until:
+            line += (
+                f"then nobody until {local_when(current.next_at, tz, now)}; "
+                f"next: {current.next_person}."
+            )
+        else:
+            line += f"next: {current.next_person}."
+    later = [p.source for p in current.shift.parts if p.start >= current.source_until]
+    if current.source.startswith(OVERRIDE) or len(schedule.layers) > 1 or later:
+        via = f"Via {current.source}"
+        if later:
+            via += (
+                f" until {local_when(current.source_until, tz, now)}, then {', then '.join(later)}"
+            )
+        line += f"\n{via}."
+    return line
 
 
 def _rotation_line(rotation: Rotation, now: datetime) -> str:

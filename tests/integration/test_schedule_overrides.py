@@ -28,8 +28,9 @@ from bot.config.load import load_settings
 from bot.core.errors import NotFoundError, ValidationError
 from bot.core.secret import Secret
 from bot.oncall.schedules.ical import read_entries
-from bot.oncall.schedules.layers import on_call, oncall_answer
+from bot.oncall.schedules.layers import on_call
 from bot.oncall.schedules.tables import ScheduleOverrideRow
+from bot.oncall.status import oncall_answer
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.procs import BIN, clean_env

@@ -93,6 +93,7 @@ PURE = [
     "oncall/schedules/roster.py",
     "oncall/schedules/layers.py",
     "oncall/schedules/config.py",
+    "oncall/schedules/checks.py",
     "oncall/schedules/handoff.py",
     "oncall/schedules/ical.py",
     "oncall/schedules/override_plan.py",

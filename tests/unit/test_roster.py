@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.core.errors import ConfigError
-from bot.oncall.schedules.roster import Rotation, parse_roster, resolve_targets, unknown_rotations
+from bot.oncall.schedules.config import parse_roster
+from bot.oncall.schedules.roster import Rotation, resolve_targets, unknown_rotations
 
 PEOPLE = ["@alice", "@bob", "@carol"]
 
@@ -133,3 +134,16 @@ def test_parse_errors_name_the_key(raw: object, key: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         parse_roster(raw, where="vigil.yaml")
     assert info.value.key == key
+
+
+def test_a_handoff_in_the_skipped_hour_is_the_instant_the_clocks_jump() -> None:
+    """A rotation is a one-layer schedule: 02:30 on the spring-forward day never happens in
+    Berlin, so the shift ends when the clocks jump (03:00 CEST), as a schedule's layer does,
+    not at a 02:30 CET that does not exist."""
+    raw = {"participants": ["@a", "@b"], "shift": "1d", "handoff": "2026-03-27T02:30"}
+    rotation = parse_roster({"r": {**raw, "tz": "Europe/Berlin"}}, where="w")["r"]
+    saturday = rotation.on_call(datetime(2026, 3, 28, 12, tzinfo=UTC))
+    assert saturday.until.astimezone(UTC) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert saturday.until.strftime("%H:%M %Z") == "03:00 CEST"
+    sunday = rotation.on_call(datetime(2026, 3, 29, 1, 0, tzinfo=UTC))
+    assert (sunday.person, sunday.since) == (saturday.next_person, saturday.until)

@@ -20,8 +20,8 @@ from bot.oncall.schedules.layers import (
     local_to_utc,
     next_shift,
     on_call,
-    oncall_answer,
 )
+from bot.oncall.status import oncall_answer
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -21,9 +21,10 @@ from bot.cli.common import actor, quiet
 from bot.cli.database import once, printed
 from bot.core.clock import utcnow
 from bot.core.errors import ValidationError
-from bot.oncall.schedules.layers import Schedule, oncall_answer
+from bot.oncall.schedules.layers import Schedule
 from bot.oncall.schedules.override_plan import ImportResult, StoredOverride
 from bot.oncall.schedules.overrides import ScheduleBook
+from bot.oncall.status import oncall_answer
 
 
 def main(args: argparse.Namespace) -> int:

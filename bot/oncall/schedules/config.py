@@ -1,10 +1,11 @@
-"""Schedules from ``vigil.yaml``: the ``schedules:`` section, checked and parsed.
+"""Schedules and rotations from ``vigil.yaml``: the ``schedules:`` and ``rotations:``
+sections, validated by pydantic models (:mod:`bot.config.model`) into values of
+``layers.py`` and ``roster.py``, or a ConfigError naming the exact offending key
+(``schedules.ml-oncall.layers[0].rotation``) with the words these sections always had.
 
-Separate from ``layers.py`` because the two jobs differ. This module is config validation:
-it refuses unknown keys, explains the common YAML slips, and names the exact offending key in
-every :class:`~bot.core.errors.ConfigError` (``schedules.ml-oncall.layers[0].rotation``).
-``layers.py`` is the time maths on values already known to be valid (rotations, layers,
-overrides across DST) and knows nothing of YAML. The format::
+Separate from ``layers.py`` because the two jobs differ: this module is config validation
+(unknown keys, the common YAML slips); ``layers.py`` is the time maths on values already
+known to be valid and knows nothing of YAML. The format::
 
     schedules:
       ml-oncall:
@@ -22,6 +23,13 @@ overrides across DST) and knows nothing of YAML. The format::
         overrides:                            # later ones win where they overlap
           - {person: "@lee", start: "2026-12-24T18:00", end: "2026-12-26T09:00", reason: swap}
 
+    rotations:                                # the simple form: a schedule of one layer
+      infra:
+        participants: ["@alice", "@bob"]
+        shift: 1w                             # a duration, at least 1m
+        handoff: "2026-03-02T09:00"
+        tz: Europe/Berlin
+
 ``restrict`` is optional: ``days`` (mon … sun, ranges like ``mon-fri``; default every day),
 ``from`` (default ``"00:00"``) and ``to`` (default ``"24:00"``); ``to`` before ``from`` is an
 overnight window that starts on a listed day. Times of day must be quoted: YAML 1.1 reads
@@ -31,219 +39,225 @@ offset (``2026-12-24T18:00+01:00``).
 
 Local times follow the rules in ``layers.py``'s docstring (a repeated reading is its first
 occurrence, a skipped one the instant the clocks jump).
+
+A key left out says "missing" (not pydantic's "is required": these sections always said
+so); a key written with no value (YAML null) is checked as that value.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo
 
-from bot.core.durations import parse_duration
-from bot.core.errors import ConfigError
-from bot.oncall.paging.escalation import _refuse_unknown
-from bot.oncall.schedules.layers import (
-    MIN_ROTATION,
-    Layer,
-    Override,
-    Restriction,
-    Schedule,
-    local_to_utc,
-)
-from bot.oncall.schedules.roster import parse_named, parse_tz
+from pydantic import BeforeValidator, Field, PlainValidator, model_validator
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SCHEDULE_KEYS = {"tz", "layers", "overrides"}
-_LAYER_KEYS = {"name", "rotation", "handoff", "participants", "tz", "restrict"}
-_RESTRICT_KEYS = {"days", "from", "to"}
-_OVERRIDE_KEYS = {"person", "start", "end", "reason"}
-_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)|24:00")
+from bot.config.model import ConfigModel, problem, validate_section
+from bot.core.errors import ConfigError
+from bot.oncall.schedules.checks import (
+    a_person,
+    clock_time,
+    day_set,
+    instant,
+    is_person,
+    is_rotation_person,
+    layer_name,
+    local_time,
+    mapping_said,
+    missing_first,
+    only_known,
+    override_list,
+    people,
+    reason_text,
+    required,
+    required_field,
+    rotation_length,
+    shift_length,
+    some_layers,
+    zone,
+)
+from bot.oncall.schedules.layers import Layer, Override, Restriction, Schedule
+from bot.oncall.schedules.roster import Rotation
+
+Section = TypeVar("Section", bound=ConfigModel)
 
 
 def parse_schedules(raw: object, *, where: str, key: str = "schedules") -> dict[str, Schedule]:
     """``schedules:`` mapping (name → schedule) → Schedules, or ConfigError naming the key."""
-    return parse_named(raw, parse_schedule, what="schedule", where=where, key=key)
+    found = _named(_ScheduleSection, raw, what="schedule", where=where, key=key)
+    return {name: section.build(name) for name, section in found.items()}
 
 
-def parse_schedule(name: str, raw: object, *, where: str, key: str) -> Schedule:
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping with 'tz' and 'layers'", where=where, key=key)
-    _refuse_unknown(raw, _SCHEDULE_KEYS, where=where, key=key)
-    if "tz" not in raw:
-        raise ConfigError("missing", where=where, key=f"{key}.tz")
-    tz = parse_tz(raw["tz"], where=where, key=f"{key}.tz")
-    layers_raw = raw.get("layers")
-    if not isinstance(layers_raw, list) or not layers_raw:
-        raise ConfigError("needs at least one layer", where=where, key=f"{key}.layers")
-    layers: list[Layer] = []
-    for i, item in enumerate(layers_raw):
-        layer = _parse_layer(i, item, tz, where=where, key=f"{key}.layers[{i}]")
-        if any(other.name == layer.name for other in layers):
-            raise ConfigError(
-                f"another layer is already named {layer.name!r}",
-                where=where,
-                key=f"{key}.layers[{i}].name",
-            )
-        layers.append(layer)
-    overrides_raw = raw.get("overrides") or []
-    if not isinstance(overrides_raw, list):
-        raise ConfigError("must be a list of overrides", where=where, key=f"{key}.overrides")
-    overrides = tuple(
-        _parse_override(item, tz, where=where, key=f"{key}.overrides[{i}]")
-        for i, item in enumerate(overrides_raw)
-    )
-    return Schedule(name, tz, tuple(layers), overrides)
+def parse_roster(raw: object, *, where: str, key: str = "rotations") -> dict[str, Rotation]:
+    """``rotations:`` mapping (name → rotation) → Rotations (each a one-layer schedule), or
+    ConfigError naming the key."""
+    found = _named(_RotationSection, raw, what="rotation", where=where, key=key)
+    return {name: section.build(name) for name, section in found.items()}
 
 
-def _parse_layer(index: int, raw: object, tz: ZoneInfo, *, where: str, key: str) -> Layer:
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping", where=where, key=key)
-    _refuse_unknown(raw, _LAYER_KEYS, where=where, key=key)
-    for field in ("rotation", "handoff", "participants"):
-        if field not in raw:
-            raise ConfigError("missing", where=where, key=f"{key}.{field}")
-    name = raw.get("name", f"layer-{index + 1}")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("must be a non-empty string", where=where, key=f"{key}.name")
-    people = raw["participants"]
-    if not isinstance(people, list) or not people or not all(_is_person(p) for p in people):
-        raise ConfigError(
-            "must list at least one '@person'", where=where, key=f"{key}.participants"
-        )
-    length = _parse_rotation(raw["rotation"], where=where, key=f"{key}.rotation")
-    if "tz" in raw:
-        tz = parse_tz(raw["tz"], where=where, key=f"{key}.tz")
-    handoff = _parse_local(raw["handoff"], where=where, key=f"{key}.handoff")
-    if handoff.tzinfo is not None:
-        handoff = handoff.astimezone(tz).replace(tzinfo=None)
-    restrict = None
-    if raw.get("restrict") is not None:
-        restrict = _parse_restriction(raw["restrict"], where=where, key=f"{key}.restrict")
-    return Layer(name.strip(), tuple(people), length, handoff, tz, restrict)
-
-
-def _parse_rotation(raw: object, *, where: str, key: str) -> timedelta:
-    named = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
-    if isinstance(raw, str) and raw.strip().lower() in named:
-        return named[raw.strip().lower()]
+def parse_tz(raw: object, *, where: str, key: str) -> ZoneInfo:
+    """An IANA time zone, or ConfigError naming ``key`` (also ``working_hours.tz``)."""
     try:
-        length = parse_duration(raw)
+        return zone(raw)
     except ValueError as exc:
-        raise ConfigError(
-            f"must be daily, weekly or a duration: {exc}", where=where, key=key
-        ) from None
-    if length < MIN_ROTATION:
-        raise ConfigError("a rotation must last at least 1h", where=where, key=key)
-    return length
+        raise ConfigError(str(exc), where=where, key=key) from None
 
 
-def _parse_restriction(raw: object, *, where: str, key: str) -> Restriction:
+def _named(
+    model: type[Section], raw: object, *, what: str, where: str, key: str
+) -> dict[str, Section]:
+    """A ``NAME: body`` section → ``{name: body validated by model}``; a name must be
+    non-empty text without whitespace (it is typed after ``schedule:`` in a target)."""
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
-        raise ConfigError(
-            "must be a mapping such as {days: [mon-fri], from: '09:00', to: '17:00'}",
-            where=where,
-            key=key,
-        )
-    _refuse_unknown(raw, _RESTRICT_KEYS, where=where, key=key)
-    days = _parse_days(raw.get("days", ["mon-sun"]), where=where, key=f"{key}.days")
-    start = _parse_clock(raw.get("from", "00:00"), where=where, key=f"{key}.from")
-    end = _parse_clock(raw.get("to", "24:00"), where=where, key=f"{key}.to")
-    if start == 1440:
-        raise ConfigError("must be a time of day before 24:00", where=where, key=f"{key}.from")
-    if start == end % 1440 and not (start == 0 and end == 1440):
-        raise ConfigError(
-            "from and to are the same time; for the whole day leave both out",
-            where=where,
-            key=f"{key}.to",
-        )
-    return Restriction(days, start, end)
+        raise ConfigError(f"must be a mapping of {what} name to {what}", where=where, key=key)
+    found: dict[str, Section] = {}
+    for name, body in raw.items():
+        if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+            raise ConfigError(f"bad {what} name {name!r}", where=where, key=f"{key}.{name}")
+        found[name] = validate_section(model, body, where=where, key=f"{key}.{name}")
+    return found
 
 
-def _parse_days(raw: object, *, where: str, key: str) -> frozenset[int]:
-    items = [raw] if isinstance(raw, str) else raw
-    if not isinstance(items, list) or not items:
-        raise ConfigError("must list days such as [mon, tue] or [mon-fri]", where=where, key=key)
-    days: set[int] = set()
-    for j, item in enumerate(items):
-        text = item.strip().lower() if isinstance(item, str) else ""
-        first, _, last = text.partition("-")
-        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
-            raise ConfigError(
-                f"{item!r} is not a day; use {', '.join(DAY_NAMES)} or a range like mon-fri",
-                where=where,
-                key=f"{key}[{j}]",
+# -- sections (fields in alphabetical order: the unknown-key message lists them so) --------
+
+_ScheduleLocal = Annotated[
+    datetime,
+    PlainValidator(required(partial(local_time, hint=" (a date alone has no time of day)"))),
+]
+_Zone = Annotated[ZoneInfo, PlainValidator(required(zone))]
+
+
+class _RotationSection(ConfigModel):
+    """One ``rotations:`` entry."""
+
+    handoff: Annotated[
+        datetime,
+        PlainValidator(
+            required(partial(local_time, hint=" (a date alone has no handoff time)", strip=False))
+        ),
+    ] = required_field()
+    participants: Annotated[
+        tuple[str, ...], PlainValidator(required(people(is_rotation_person)))
+    ] = required_field()
+    shift: Annotated[timedelta, PlainValidator(required(shift_length))] = required_field()
+    tz: _Zone = required_field()
+
+    def build(self, name: str) -> Rotation:
+        return Rotation.of(name, self.participants, self.shift, self.handoff, self.tz)
+
+
+class _RestrictSection(ConfigModel):
+    """A layer's ``restrict`` window."""
+
+    days: Annotated[frozenset[int], PlainValidator(day_set)] = frozenset(range(7))
+    start: Annotated[int, PlainValidator(clock_time)] = Field(default=0, alias="from")
+    end: Annotated[int, PlainValidator(clock_time)] = Field(default=24 * 60, alias="to")
+
+    _a_mapping = model_validator(mode="before")(
+        mapping_said("must be a mapping such as {days: [mon-fri], from: '09:00', to: '17:00'}")
+    )
+
+    @model_validator(mode="after")
+    def _a_window(self) -> _RestrictSection:
+        if self.start == 1440:
+            raise problem("must be a time of day before 24:00", at=("from",))
+        if self.start == self.end % 1440 and not (self.start == 0 and self.end == 1440):
+            raise problem(
+                "from and to are the same time; for the whole day leave both out", at=("to",)
             )
-        a = DAY_NAMES.index(first)
-        b = DAY_NAMES.index(last) if last else a
-        days.update((a + k) % 7 for k in range((b - a) % 7 + 1))
-    return frozenset(days)
+        return self
 
 
-def _parse_clock(raw: object, *, where: str, key: str) -> int:
-    """``"09:00"`` → 540 minutes after midnight; ``"24:00"`` → 1440."""
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raise ConfigError(
-            f"quote the time of day: YAML read it as the number {raw}; write '09:00'",
-            where=where,
-            key=key,
-        )
-    if not isinstance(raw, str) or not _CLOCK.fullmatch(raw.strip()):
-        raise ConfigError(
-            f"must be a time of day HH:MM from 00:00 to 24:00, not {raw!r}", where=where, key=key
-        )
-    hours, minutes = raw.strip().split(":")
-    return int(hours) * 60 + int(minutes)
+class _LayerSection(ConfigModel):
+    """One layer of a schedule; ``name`` and ``tz`` are filled in by the schedule."""
 
-
-def _parse_override(raw: object, tz: ZoneInfo, *, where: str, key: str) -> Override:
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping with person, start and end", where=where, key=key)
-    _refuse_unknown(raw, _OVERRIDE_KEYS, where=where, key=key)
-    for field in ("person", "start", "end"):
-        if field not in raw:
-            raise ConfigError("missing", where=where, key=f"{key}.{field}")
-    if not _is_person(raw["person"]):
-        raise ConfigError(
-            f"must be '@person', not {raw['person']!r}", where=where, key=f"{key}.person"
-        )
-    start, end = (
-        _instant(_parse_local(raw[f], where=where, key=f"{key}.{f}"), tz) for f in ("start", "end")
+    handoff: _ScheduleLocal = required_field()
+    name: Annotated[str | None, PlainValidator(layer_name)] = None
+    participants: Annotated[tuple[str, ...], PlainValidator(required(people(is_person)))] = (
+        required_field()
     )
-    if end <= start:
-        raise ConfigError("must be after start", where=where, key=f"{key}.end")
-    reason = raw.get("reason", "")
-    if not isinstance(reason, str):
-        raise ConfigError("must be text", where=where, key=f"{key}.reason")
-    return Override(raw["person"], start, end, reason.strip())
+    restrict: _RestrictSection | None = None
+    rotation: Annotated[timedelta, PlainValidator(required(rotation_length))] = required_field()
+    tz: Annotated[ZoneInfo | None, PlainValidator(zone)] = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _missing_in_order(cls, value: object) -> object:
+        if isinstance(value, dict) and only_known(cls, value):
+            missing_first(value, ("rotation", "handoff", "participants"))
+        return value
 
-def _parse_local(raw: object, *, where: str, key: str) -> datetime:
-    """A date and time (YAML may hand us a datetime already); no bare dates, which would
-    silently mean midnight."""
-    value: object = raw
-    if isinstance(raw, str) and ":" in raw:
-        try:
-            value = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            value = None
-    if not isinstance(value, datetime):
-        hint = " (a date alone has no time of day)" if isinstance(raw, date) else ""
-        raise ConfigError(
-            f"must be a local date and time like 2026-03-02T09:00, not {raw!r}{hint}",
-            where=where,
-            key=key,
+    def build(self, index: int, tz: ZoneInfo) -> Layer:
+        window = self.restrict
+        restrict = None if window is None else Restriction(window.days, window.start, window.end)
+        return Layer(
+            self.name or f"layer-{index + 1}",
+            self.participants,
+            self.rotation,
+            self.handoff,
+            self.tz or tz,
+            restrict,
         )
-    return value
 
 
-def _instant(value: datetime, tz: ZoneInfo) -> datetime:
-    return local_to_utc(value, tz) if value.tzinfo is None else value.astimezone(UTC)
+class _OverrideSection(ConfigModel):
+    """One entry of a schedule's ``overrides``; its times are read in the schedule's zone."""
+
+    end: _ScheduleLocal = required_field()
+    person: Annotated[str, PlainValidator(required(a_person))] = required_field()
+    reason: Annotated[str, PlainValidator(reason_text)] = ""
+    start: _ScheduleLocal = required_field()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_things_first(cls, value: object) -> object:
+        """A mapping; then, as this section always checked, what is missing and the person
+        before the times ("a" for a person is the mistake to hear about first)."""
+        if not isinstance(value, dict):
+            raise problem("must be a mapping with person, start and end")
+        if only_known(cls, value):
+            missing_first(value, ("person", "start", "end"))
+            if "person" in value and not is_person(value["person"]):
+                raise problem(f"must be '@person', not {value['person']!r}", at=("person",))
+        return value
+
+    def build(self, tz: ZoneInfo) -> Override:
+        return Override(self.person, instant(self.start, tz), instant(self.end, tz), self.reason)
 
 
-def _is_person(value: object) -> bool:
-    return (
-        isinstance(value, str)
-        and value.startswith("@")
-        and len(value) > 1
-        and not any(c.isspace() for c in value)
+class _ScheduleSection(ConfigModel):
+    """One ``schedules:`` entry."""
+
+    layers: Annotated[list[_LayerSection], BeforeValidator(some_layers)] = Field(
+        default=None, validate_default=True
     )
+    overrides: Annotated[list[_OverrideSection], BeforeValidator(override_list)] = Field(
+        default_factory=list
+    )
+    tz: _Zone = required_field()
+
+    _a_mapping = model_validator(mode="before")(
+        mapping_said("must be a mapping with 'tz' and 'layers'")
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _ScheduleSection:
+        """Layer names once each; every override ending after it starts (in the zone)."""
+        names: list[str] = []
+        for i, layer in enumerate(self.layers):
+            name = layer.name or f"layer-{i + 1}"
+            if name in names:
+                raise problem(f"another layer is already named {name!r}", at=("layers", i, "name"))
+            names.append(name)
+        for i, override in enumerate(self.overrides):
+            if instant(override.end, self.tz) <= instant(override.start, self.tz):
+                raise problem("must be after start", at=("overrides", i, "end"))
+        return self
+
+    def build(self, name: str) -> Schedule:
+        layers = tuple(layer.build(i, self.tz) for i, layer in enumerate(self.layers))
+        overrides = tuple(o.build(self.tz) for o in self.overrides)
+        return Schedule(name, self.tz, layers, overrides)

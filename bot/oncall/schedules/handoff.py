@@ -30,9 +30,9 @@ from bot.oncall.schedules.layers import (
     SEARCH_LIMIT,
     Schedule,
     Shift,
-    _utc,
-    _when,
+    aware_utc,
     final_shifts,
+    local_when,
     next_shift,
     on_call,
     widening,
@@ -90,7 +90,7 @@ def next_handoff(
     schedule: Schedule, after: datetime, *, limit: timedelta = SEARCH_LIMIT
 ) -> Handoff | None:
     """The first handoff strictly after ``after`` (aware) and within ``limit``, else None."""
-    after = _utc(after, "after")
+    after = aware_utc(after, "after")
     for window in widening(schedule, limit):
         end = after + window
         changes = _changes(final_shifts(schedule, after, end), after, end)
@@ -103,7 +103,7 @@ def last_handoff(
     schedule: Schedule, at: datetime, *, limit: timedelta = SEARCH_LIMIT
 ) -> Handoff | None:
     """The latest handoff in ``(at - limit, at]``, else None: what a late notice is about."""
-    at = _utc(at, "at")
+    at = aware_utc(at, "at")
     for window in widening(schedule, limit):
         start, end = at - window, at + _TICK
         changes = _changes(final_shifts(schedule, start, end), start, end)
@@ -174,8 +174,8 @@ def handoff_text(
 
     ``now`` is when it is posted (default: at the handoff); later than ``late_after`` after
     the handoff, it says "since" and that the notice is late rather than "now"."""
-    now = _utc(now, "now") if now is not None else handoff.at
-    when = partial(_when, tz=tz, now=now)
+    now = aware_utc(now, "now") if now is not None else handoff.at
+    when = partial(local_when, tz=tz, now=now)
     late = now - handoff.at > late_after
     since = f" since {when(handoff.at)}," if late else ""
     if handoff.to_person is None:

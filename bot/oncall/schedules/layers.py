@@ -5,14 +5,15 @@ take turns, one shift each, counted from a handoff anchor. A schedule stacks lay
 first; at any moment the *final* schedule is the latest override that covers it, else the
 highest layer that has someone, else nobody. A layer with a ``restrict`` window (say business
 hours) has nobody outside it, so a lower layer shows through there. The ``vigil.yaml``
-format and its parsing live in ``config.py``.
+format and its parsing live in ``config.py``; a ``rotations:`` entry is a schedule of one
+layer (``roster.py``); the words of ``/incident oncall`` are ``bot.oncall.status``.
 
 Time rules, and why:
 
-* Shifts and restriction windows are counted in the layer's *local wall-clock time*, as in
-  ``roster.py``: a weekly handoff on Monday 09:00 stays at 09:00 after the clocks change, so
-  the week containing a DST change is 167 or 169 real hours long, and a 12h rotation keeps
-  handing off at 09:00 and 21:00.
+* Shifts and restriction windows are counted in the layer's *local wall-clock time*: a
+  weekly handoff on Monday 09:00 stays at 09:00 after the clocks change, so the week
+  containing a DST change is 167 or 169 real hours long, and a 12h rotation keeps handing
+  off at 09:00 and 21:00.
 * A local time that happens twice (fall back) means its first occurrence.
 * A local time that never happens (spring forward, e.g. 02:30 in Berlin on 29 Mar 2026)
   means the instant the clocks jump (03:00 CEST). RFC 5545 would read it as 03:30 instead,
@@ -22,7 +23,7 @@ Time rules, and why:
   that participant simply misses that turn.
 * Every instant this module returns is in UTC: comparing or subtracting two datetimes that
   share one ZoneInfo uses wall-clock readings in Python, which is wrong across DST. Convert
-  with ``schedule.tz`` to show them.
+  with ``schedule.tz`` to show them (``local_when``: how every answer and notice shows one).
 * A shift is one person's uninterrupted time on call: back-to-back pieces for the same person
   (two turns in a row, an override followed by their own shift) merge into one, so "until"
   is when that person really stops being on call.
@@ -32,12 +33,12 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from bot.core.durations import short_relative
+from bot.core.durations import short_duration
 
 MIN_ROTATION = timedelta(hours=1)  # PagerDuty's minimum too; shorter is not an on-call shift
 SEARCH_LIMIT = timedelta(days=366)  # how far on_call looks back and ahead
@@ -64,7 +65,7 @@ def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
-def _utc(at: datetime, what: str = "time") -> datetime:
+def aware_utc(at: datetime, what: str = "time") -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"{what} must be timezone-aware")
     return at.astimezone(UTC)
@@ -112,12 +113,16 @@ class Layer:
     handoff: datetime
     tz: ZoneInfo
     restrict: Restriction | None = None
+    shortest: timedelta = field(default=MIN_ROTATION, compare=False, repr=False)
+    """The shortest turn allowed: a schedule's layer turns last 1h or more; a ``rotations:``
+    entry (``roster.py``), a one-layer schedule, has always allowed shifts from 1m."""
 
     def __post_init__(self) -> None:
         if not self.participants:
             raise ValueError(f"layer {self.name!r} has no participants")
-        if self.length < MIN_ROTATION:
-            raise ValueError(f"layer {self.name!r}: a rotation must last at least 1h")
+        if self.length < self.shortest:
+            least = short_duration(self.shortest)
+            raise ValueError(f"layer {self.name!r}: a rotation must last at least {least}")
         if self.handoff.tzinfo is not None:
             object.__setattr__(
                 self, "handoff", self.handoff.astimezone(self.tz).replace(tzinfo=None)
@@ -182,8 +187,8 @@ class Override:
     uid: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "start", _utc(self.start, "override start"))
-        object.__setattr__(self, "end", _utc(self.end, "override end"))
+        object.__setattr__(self, "start", aware_utc(self.start, "override start"))
+        object.__setattr__(self, "end", aware_utc(self.end, "override end"))
         if self.end <= self.start:
             raise ValueError("an override must end after it starts")
 
@@ -248,7 +253,7 @@ def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shi
 
     Times when nobody is on call are simply absent. Used by iCal export and "who is next".
     """
-    start, end = _utc(start, "start"), _utc(end, "end")
+    start, end = aware_utc(start, "start"), aware_utc(end, "end")
     if end <= start:
         return []
     layers = [layer.pieces(start, end) for layer in schedule.layers]
@@ -304,7 +309,7 @@ def on_call(
     Looks two of the longest turns either side first and widens the view (up to ``limit``)
     only when the shift or the next one reaches its edge, so the usual answer costs little.
     """
-    at = _utc(at, "at")
+    at = aware_utc(at, "at")
     for window in widening(schedule, limit):
         shifts = final_shifts(schedule, at - window, at + window)
         index = next((i for i, s in enumerate(shifts) if s.start <= at < s.end), None)
@@ -352,7 +357,7 @@ def next_shift(
     schedule: Schedule, at: datetime, *, limit: timedelta = SEARCH_LIMIT
 ) -> Shift | None:
     """The first shift starting after ``at`` (aware), within ``limit``; None if there is none."""
-    at = _utc(at, "at")
+    at = aware_utc(at, "at")
     for window in widening(schedule, limit):
         later = [s for s in final_shifts(schedule, at, at + window) if s.start > at]
         if later:
@@ -360,49 +365,9 @@ def next_shift(
     return None
 
 
-# ----------------------------------------------------------------------------- wording
-
-
-def _when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
+def local_when(at: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """``Sat 7 Mar 09:00 CET``, the year only when it is not ``now``'s: how an answer or a
+    handoff notice shows an instant of a schedule."""
     local = at.astimezone(tz)
     year = f" {local.year}" if local.year != now.astimezone(tz).year else ""
     return f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M %Z}"
-
-
-def oncall_answer(schedule: Schedule, now: datetime) -> str:
-    """The text of ``/incident oncall SCHEDULE``: who, until when, who next; then the source
-    when it is not obvious (an override, or one of several layers)."""
-    now = _utc(now, "now")
-    name, tz = schedule.name, schedule.tz
-    current = on_call(schedule, now)
-    if current is None:
-        coming = next_shift(schedule, now)
-        if coming is None:
-            return f"Nobody is on call for {name}, and nobody is scheduled in the next year."
-        return (
-            f"Nobody is on call for {name} until {_when(coming.start, tz, now)} "
-            f"(in {short_relative(coming.start - now)}); next: {coming.person}. "
-            f"Until then, pages for {name} go to the escalation fallback."
-        )
-    if current.until is None:
-        line = f"{current.person} is on call for {name}, with no handoff in the next year."
-    else:
-        line = (
-            f"{current.person} is on call for {name} until {_when(current.until, tz, now)} "
-            f"(in {short_relative(current.until - now)}); "
-        )
-        if current.next_person is None:
-            line += "nobody is scheduled after that."
-        elif current.next_at is not None and current.next_at > current.until:
-            line += (
-                f"then nobody until {_when(current.next_at, tz, now)}; next: {current.next_person}."
-            )
-        else:
-            line += f"next: {current.next_person}."
-    later = [p.source for p in current.shift.parts if p.start >= current.source_until]
-    if current.source.startswith(OVERRIDE) or len(schedule.layers) > 1 or later:
-        via = f"Via {current.source}"
-        if later:
-            via += f" until {_when(current.source_until, tz, now)}, then {', then '.join(later)}"
-        line += f"\n{via}."
-    return line

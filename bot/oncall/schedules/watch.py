@@ -16,7 +16,9 @@ the timers and the posting, the way ``bot.oncall.sla.watch`` does for SLAs. Why 
   from a provider that may merge imported overrides, which can add a handoff at any time.
   A handoff found that way is at most ``recheck`` late, and says so when it is.
 - **The next look is planned before posting**: a crash while posting loses that notice,
-  never the chain of timers (``resume`` at start also replants a missing one).
+  never the chain of timers (``resume`` at start also replants a missing one). A look that
+  fails runs again a minute later with the same ``since`` (``bot.oncall.watch``, the
+  skeleton this watch shares with the SLA and snooze timers).
 - **Posting is ``notice()`` on every chat backend**: the console prints, Slack queues an
   outbox row (retried and ordered there). One backend failing does not stop the others,
   and a notice is not retried here: Slack's outbox does that durably.
@@ -24,7 +26,6 @@ the timers and the posting, the way ``bot.oncall.sla.watch`` does for SLAs. Why 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -41,14 +42,13 @@ from bot.oncall.schedules.handoff import (
     next_handoff,
 )
 from bot.oncall.schedules.layers import SEARCH_LIMIT, Schedule
+from bot.oncall.watch import WatchTimer, plant_each
 from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
 
 TIMER_KIND = "handoff"
 RECHECK = timedelta(hours=1)
-RETRY = timedelta(minutes=1)
-"""A look that failed (database down) runs again this much later: Timers never retries."""
 
 Schedules = Callable[[], Awaitable[Mapping[str, Schedule]]]
 OpenIncidents = Callable[[], Awaitable[Sequence[IncidentView]]]
@@ -96,7 +96,6 @@ class HandoffWatch:
         late_after: timedelta = LATE,
     ) -> None:
         """Registers the ``handoff`` timer kind: build it before ``Timers.start``."""
-        self._timers = timers
         self._schedules = schedules
         self._open = open_incidents
         self._count_open = count_open  # all that are open: the list read is cut at a page
@@ -104,8 +103,15 @@ class HandoffWatch:
         self._clock = clock
         self._recheck = recheck
         self._late_after = late_after
-        self._running = asyncio.Lock()
-        timers.register(TIMER_KIND, self._on_timer)
+        self._timer = WatchTimer(
+            timers,
+            TIMER_KIND,
+            self._on_timer,
+            key=lambda p: timer_key(str(p["schedule"])),
+            what=lambda p: f"handoff look at schedule {p['schedule']}",
+            clock=clock,
+            log=log,
+        )
 
     async def resume(self) -> int:
         """Plan the next look of every schedule that has no timer; how many. A schedule of
@@ -116,42 +122,30 @@ class HandoffWatch:
         left alone: its ``since`` is what makes a late notice right after downtime."""
         try:
             schedules = await self._schedules()
-            pending = {p.key for p in await self._timers.pending() if p.kind == TIMER_KIND}
+            pending = await self._timer.pending_keys()
         except Exception:  # no handoff notices must not keep Vigil from starting
             log.exception("handoff timers not planned: schedules or timers unreadable")
             return 0
         now = self._clock()
-        planned = 0
-        for name, schedule in schedules.items():
-            if timer_key(name) in pending:
-                continue
-            try:
-                await self._plan(name, schedule, since=now)
-            except Exception:
-                log.exception("handoff timer of schedule %s not set", name)
-                continue
-            planned += 1
-        return planned
+        waiting = [(n, s) for n, s in schedules.items() if timer_key(n) not in pending]
+
+        async def plant(item: tuple[str, Schedule]) -> bool:
+            await self._plan(*item, since=now)
+            return True
+
+        return await plant_each(
+            waiting, plant, what=lambda item: f"handoff timer of schedule {item[0]}", log=log
+        )
 
     async def _plan(self, name: str, schedule: Schedule, *, since: datetime) -> None:
         """The next look: the next handoff, or ``recheck`` from now, whichever comes first."""
         coming = next_handoff(schedule, since, limit=self._recheck)
         at = coming.at if coming is not None else since + self._recheck
-        await self._timers.schedule(TIMER_KIND, timer_key(name), at, _payload(name, since))
+        await self._timer.schedule(timer_key(name), at, _payload(name, since))
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
-        name, since = str(payload["schedule"]), datetime.fromisoformat(str(payload["since"]))
-        try:
-            async with self._running:
-                await self._run(name, since)
-        except Exception:
-            log.exception("handoff look at schedule %s failed; trying again shortly", name)
-            try:  # the same ``since``: a handoff in between is still announced
-                await self._timers.schedule(
-                    TIMER_KIND, timer_key(name), self._clock() + RETRY, _payload(name, since)
-                )
-            except Exception:
-                log.exception("handoff timer of schedule %s lost until the next start", name)
+        # A retry keeps the same ``since``: a handoff in between is still announced.
+        await self._run(str(payload["schedule"]), datetime.fromisoformat(str(payload["since"])))
 
     async def _run(self, name: str, since: datetime) -> None:
         """Announce the latest handoff since the last look (if any), then plan the next."""

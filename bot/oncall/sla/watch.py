@@ -28,18 +28,19 @@ The clock maths is pure (``bot.oncall.sla.clocks``); this module does the I/O ar
   replicas the timer's claim keeps each firing to one process; what is left is a narrow
   window (a change that makes something due at once, committed on one replica while the
   other's handler is mid-check) in which a line could be said twice or a look come late.
+- **A failed check runs again a minute later**; an incident that is gone, or a severity
+  without an SLA, drops its timer (``bot.oncall.watch``, the skeleton this watch shares
+  with the handoff and snooze timers).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.core.clock import Clock
-from bot.core.errors import NotFoundError
 from bot.incidents.reactions.changes import Change
 from bot.incidents.service import IncidentService
 from bot.incidents.views import IncidentView
@@ -55,6 +56,7 @@ from bot.oncall.sla.clocks import (
     unresolved_reminders,
     unresolved_text,
 )
+from bot.oncall.watch import WatchTimer, plant_each
 from bot.store.timers import Timers
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,6 @@ log = logging.getLogger(__name__)
 TIMER_KIND = "sla"
 ENTRY_KIND = "sla"
 WATCHED = frozenset({"opened", "severity", "state"})
-RETRY = timedelta(minutes=1)
-"""A check that failed (database down) runs again this much later: Timers never retries."""
 _UNRESOLVED = "unresolved:"
 
 
@@ -158,12 +158,19 @@ class SlaWatch:
         report never disagree about a breach); ``working_hours`` (else that calendar) only
         gives the time zone the lines show times in."""
         self._incidents = incidents
-        self._timers = timers
         self._sla = sla
         self._tz = (working_hours or sla.calendar).tz
         self._clock = clock
-        self._running = asyncio.Lock()
-        timers.register(TIMER_KIND, self._on_timer)
+        self._timer = WatchTimer(
+            timers,
+            TIMER_KIND,
+            self._on_timer,
+            key=lambda p: timer_key(int(p["incident"])),
+            what=lambda p: f"SLA check of incident #{p['incident']}",
+            clock=clock,
+            log=log,
+            drop=(ValueError,),  # no SLA for its severity, or a calendar without working days
+        )
 
     async def on_change(self, change: Change) -> None:
         """Listener: (re)set the incident's timer when it opens, changes severity or state.
@@ -177,47 +184,30 @@ class SlaWatch:
         """Set the timer of every open incident; how many. For incidents opened before the
         watch existed (an upgrade) or whose timer was lost: run once after ``Timers.start``.
         Idempotent (one timer per incident, replaced), so running it at every start is fine."""
-        planned = 0
-        for view in await self._incidents.list(limit=limit):
-            try:
-                await self._schedule(view)  # just loaded: no need to read it again
-            except Exception:
-                log.exception("SLA timer of incident #%s not set", view.id)
-                continue
-            planned += 1
-        return planned
+        return await plant_each(
+            await self._incidents.list(limit=limit),
+            self._schedule,  # just loaded: no need to read it again
+            what=lambda view: f"SLA timer of incident #{view.id}",
+            log=log,
+        )
 
     async def _plan(self, incident_id: int) -> None:
         # Reloaded rather than the change's snapshot: a later change may have committed.
         # Its clock reads the incident's times and its timeline (what was said), no alerts.
         await self._schedule(await self._incidents.get(incident_id, alerts=False))
 
-    async def _schedule(self, view: IncidentView) -> None:
+    async def _schedule(self, view: IncidentView) -> bool:
+        """Set (or cancel, nothing left to look at) the timer of ``view``; True."""
         look = check(view, self._clock(), self._sla)
         at = look.clock.now if look.due_now else look.next_at
         if at is None:
-            await self._timers.cancel(timer_key(view.id))
+            await self._timer.cancel(timer_key(view.id))
         else:
-            await self._timers.schedule(TIMER_KIND, timer_key(view.id), at, _payload(view.id))
+            await self._timer.schedule(timer_key(view.id), at, _payload(view.id))
+        return True
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
-        incident_id = int(payload["incident"])
-        try:
-            async with self._running:
-                await self._run(incident_id)
-        except NotFoundError:
-            log.warning("SLA timer for incident #%d, which no longer exists; dropped", incident_id)
-        except ValueError:  # no SLA for its severity, or a calendar without working days
-            log.exception("SLA check of incident #%d impossible; its timer is dropped", incident_id)
-        except Exception:
-            log.exception("SLA check of incident #%d failed; trying again shortly", incident_id)
-            retry = self._clock() + RETRY
-            try:
-                await self._timers.schedule(
-                    TIMER_KIND, timer_key(incident_id), retry, _payload(incident_id)
-                )
-            except Exception:
-                log.exception("SLA timer of incident #%d lost", incident_id)
+        await self._run(int(payload["incident"]))
 
     async def _run(self, incident_id: int) -> None:
         """Say what is due, then set the timer for the next look (none: nothing left)."""
@@ -255,9 +245,7 @@ class SlaWatch:
         # Not cancelled when nothing is left: this timer's row is gone already, and a change
         # committed meanwhile may have set a new one that must stay.
         if look.next_at is not None:
-            await self._timers.schedule(
-                TIMER_KIND, timer_key(incident_id), look.next_at, _payload(incident_id)
-            )
+            await self._timer.schedule(timer_key(incident_id), look.next_at, _payload(incident_id))
 
     @staticmethod
     def _data(event: SlaEvent, clock: SlaClock) -> dict[str, Any]:

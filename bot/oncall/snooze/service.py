@@ -49,7 +49,6 @@ The rules (parsing, the 24 h cap, what "held for 30m" means) are pure, in
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -85,6 +84,7 @@ from bot.oncall.snooze.rules import (
 )
 from bot.oncall.snooze.tables import SnoozeRow
 from bot.oncall.snooze.watcher import ConditionWatcher, still_running
+from bot.oncall.watch import WatchTimer, plant_each
 from bot.sources.base import Sample
 from bot.store.db import Database
 from bot.store.tables import Incident
@@ -94,8 +94,6 @@ log = logging.getLogger(__name__)
 
 TIMER_KIND = "snooze"
 ENTRY_KIND = "snooze"
-RETRY = timedelta(minutes=1)
-"""A check that failed before anything was said (database down) runs again this much later."""
 _TABLE: Table = SnoozeRow.__table__  # type: ignore[attr-defined]
 
 
@@ -145,7 +143,6 @@ class SnoozeService:
         ``metrics``: the names a condition may wait for (``metrics.py``); none: any."""
         self._db = db
         self._incidents = incidents
-        self._timers = timers
         self._pager = pager
         self._book = SnoozeBook(db)
         self._clock = clock
@@ -153,8 +150,15 @@ class SnoozeService:
         self._max_gap = max_gap
         self._metrics = frozenset(metrics)
         self._watcher = ConditionWatcher(db, max_gap=max_gap, held=self._held)
-        self._running = asyncio.Lock()
-        timers.register(TIMER_KIND, self._on_timer)
+        self._timer = WatchTimer(
+            timers,
+            TIMER_KIND,
+            self._on_timer,
+            key=lambda p: timer_key(int(p["incident"])),
+            what=lambda p: f"snooze check of incident #{p['incident']}",
+            clock=clock,
+            log=log,
+        )
 
     # -- commands ----------------------------------------------------------------------------
 
@@ -193,9 +197,7 @@ class SnoozeService:
                     current=row.state,
                 )
             await s.exec(upsert)
-        await self._timers.schedule(
-            TIMER_KIND, timer_key(incident_id), until, _payload(incident_id, now)
-        )
+        await self._timer.schedule(timer_key(incident_id), until, _payload(incident_id, now))
         await self._pager.hold(incident_id)
         text = snooze_text(parsed, now, tz=self._tz)
         view = await self._incidents.record(
@@ -216,7 +218,7 @@ class SnoozeService:
         if row is None or not await self._end(row, now, "off"):
             await self._incidents.get(incident_id)  # no such incident: say that instead
             raise NotFoundError(f"#{incident_id} is not snoozed; nothing to end.")
-        await self._timers.cancel(timer_key(incident_id))
+        await self._timer.cancel(timer_key(incident_id))
         view = await self._incidents.get(incident_id)
         text = f"Snooze of #{incident_id} ended early by {actor}{PAGING_AGAIN}"
         text = ended_text(text, incident_id, view.state, owned_by(view))
@@ -258,45 +260,32 @@ class SnoozeService:
                 .where(col(SnoozeRow.ended_at).is_(None))
             )
             rows = (await s.exec(stmt)).all()
-        running = 0
-        for row, state in rows:
-            try:
-                if state not in OPEN_STATES:
-                    await self._end_quietly(row.incident_id)
-                    continue
-                await self._timers.schedule(
-                    TIMER_KIND,
-                    timer_key(row.incident_id),
-                    row.until,
-                    _payload(row.incident_id, row.snoozed_at),
-                )
-                running += 1
-            except Exception:
-                log.exception("snooze of incident #%d not resumed", row.incident_id)
+
+        async def plant(found: tuple[SnoozeRow, str]) -> bool:
+            row, state = found
+            if state not in OPEN_STATES:
+                await self._end_quietly(row.incident_id)
+                return False
+            payload = _payload(row.incident_id, row.snoozed_at)
+            await self._timer.schedule(timer_key(row.incident_id), row.until, payload)
+            return True
+
+        running = await plant_each(
+            rows,
+            plant,
+            what=lambda found: f"snooze timer of incident #{found[0].incident_id}",
+            log=log,
+        )
         await self._watcher.refresh(self._clock())
         return running
 
     # -- the timer ---------------------------------------------------------------------------
 
     async def _on_timer(self, payload: dict[str, Any]) -> None:
-        incident_id = int(payload["incident"])
+        """One firing (``bot.oncall.watch``: one at a time, retried a minute later when it
+        fails before anything was said, dropped when the incident is gone)."""
         snoozed_at = datetime.fromisoformat(str(payload["snoozed_at"]))
-        try:
-            async with self._running:
-                await self._fire(incident_id, snoozed_at)
-        except NotFoundError:
-            log.warning("snooze timer for incident #%d, which no longer exists", incident_id)
-        except Exception:
-            log.exception("snooze of incident #%d: check failed; trying again", incident_id)
-            try:
-                await self._timers.schedule(
-                    TIMER_KIND,
-                    timer_key(incident_id),
-                    self._clock() + RETRY,
-                    _payload(incident_id, snoozed_at),
-                )
-            except Exception:
-                log.exception("snooze timer of incident #%d lost", incident_id)
+        await self._fire(int(payload["incident"]), snoozed_at)
 
     async def _fire(self, incident_id: int, snoozed_at: datetime) -> None:
         """The deadline: page again (time or cap), unless the snooze is gone, was replaced,
@@ -318,12 +307,8 @@ class SnoozeService:
         )
         if not look.over or look.why is None:
             if look.next_at is not None:  # fired early (a clock step): look again then
-                await self._timers.schedule(
-                    TIMER_KIND,
-                    timer_key(incident_id),
-                    look.next_at,
-                    _payload(incident_id, row.snoozed_at),
-                )
+                payload = _payload(incident_id, row.snoozed_at)
+                await self._timer.schedule(timer_key(incident_id), look.next_at, payload)
             return
         if not await self._end(row, now, look.why):
             return
@@ -349,7 +334,7 @@ class SnoozeService:
 
     async def _held(self, incident_id: int, look: SnoozeCheck) -> None:
         """The condition held and the watcher ended the snooze: no timer, say so, page nobody."""
-        await self._timers.cancel(timer_key(incident_id))
+        await self._timer.cancel(timer_key(incident_id))
         await self._over(incident_id, look)
 
     async def is_snoozed(self, incident_id: int) -> bool:
@@ -377,7 +362,7 @@ class SnoozeService:
         row = await self.active(incident_id)
         if row is None:
             return
-        await self._timers.cancel(timer_key(incident_id))
+        await self._timer.cancel(timer_key(incident_id))
         if await self._end(row, self._clock(), "resolved"):
             self._watcher.forget(incident_id)
 
