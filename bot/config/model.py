@@ -22,7 +22,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -54,6 +54,15 @@ class ConfigModel(BaseModel):
     parsed value cannot be changed after validation."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_as_written(cls, value: object) -> object:
+        """YAML reads ``5:`` or ``on:`` as a number or ``true``: such a key is an unknown key
+        named as written (``working_hours.5``), not pydantic's "Keys should be strings"."""
+        if isinstance(value, dict) and not all(isinstance(k, str) for k in value):
+            return {str(k): v for k, v in value.items()}
+        return value
 
 
 def problem(message: str, *, at: Sequence[str | int] = ()) -> PydanticCustomError:
