@@ -71,11 +71,19 @@ def problem(message: str, *, at: Sequence[str | int] = ()) -> PydanticCustomErro
     return PydanticCustomError(_VIGIL, "{message}", {"message": message, "at": tuple(at)})
 
 
-def validate_section(model: type[Model], value: object, *, where: str, key: str) -> Model:
+def validate_section(
+    model: type[Model],
+    value: object,
+    *,
+    where: str,
+    key: str,
+    context: Mapping[str, object] | None = None,
+) -> Model:
     """``model`` validated from ``value`` (the raw YAML under ``key``), or the ConfigError
-    a user sees for the first problem."""
+    a user sees for the first problem. ``context`` reaches every validator that takes
+    ``ValidationInfo`` (names known elsewhere in the file, e.g. which schedules exist)."""
     try:
-        return model.model_validate(value)
+        return model.model_validate(value, context=context)
     except PydanticValidationError as exc:
         raise config_error(exc, model, where=where, key=key) from None
 

@@ -24,10 +24,9 @@ from bot.oncall.paging.escalation import (
     ROTATION_PREFIX,
     SCHEDULE_PREFIX,
     EscalationPolicy,
-    Level,
     is_person,
-    target_problem,
 )
+from bot.oncall.paging.policy_config import policy_from
 from bot.oncall.paging.routing import (
     ACTIONS,
     DEFAULT_POLICY,
@@ -67,7 +66,7 @@ def parse_routing(
         key = f"escalation_policies.{name}"
         if not isinstance(name, str) or not _NAME.fullmatch(name) or name == POST_ONLY:
             p.fail(key, f"bad policy name {name!r}")
-        policies[name] = p.policy(name, body, refs, key)
+        policies[name] = policy_from(body, name=name, where=where, key=key, refs=refs)
     legacy: object = None
     if raw.get("escalation") is not None:
         spec = p.mapping(raw["escalation"], "escalation")
@@ -78,7 +77,9 @@ def parse_routing(
                 "`escalation:` is already the policy named default; rename this one",
             )
         body = {k: v for k, v in spec.items() if k not in ("severities", "name")}
-        policies[DEFAULT_POLICY] = p.policy(DEFAULT_POLICY, body, refs, "escalation")
+        policies[DEFAULT_POLICY] = policy_from(
+            body, name=DEFAULT_POLICY, where=where, key="escalation", refs=refs
+        )
     severities = p.severities(raw.get("severity_paging"), legacy)
     routes = p.routes(raw.get("routes"), policies)
     if policies and not routes and DEFAULT_POLICY not in policies:
@@ -131,54 +132,6 @@ class _Parser:
                     self.fail(f"{key}[{j}]", f"{member} is listed twice")
             groups[name] = tuple(members)
         return groups
-
-    def policy(
-        self, name: str, raw: object, refs: Mapping[str, AbstractSet[str]], key: str
-    ) -> EscalationPolicy:
-        """Same keys and messages as ``escalation.parse_policy``, wider targets."""
-        spec = self.mapping(raw, key, ("levels", "repeat"))
-        levels_raw = spec.get("levels")
-        if not isinstance(levels_raw, list) or not levels_raw:
-            self.fail(f"{key}.levels", "needs at least one level")
-        levels = tuple(
-            self.level(item, refs, f"{key}.levels[{i}]") for i, item in enumerate(levels_raw)
-        )
-        repeat = spec.get("repeat", 0)
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= 10:
-            self.fail(f"{key}.repeat", f"must be a whole number from 0 to 10, not {repeat!r}")
-        policy = EscalationPolicy(name, levels, repeat)
-        if repeat and not policy.round_length:
-            self.fail(
-                f"{key}.repeat",
-                "repeating needs at least one level with a wait, or every round pages at once",
-            )
-        return policy
-
-    def level(self, raw: object, refs: Mapping[str, AbstractSet[str]], key: str) -> Level:
-        for word in ("after", "delay"):
-            if isinstance(raw, dict) and word in raw:
-                self.fail(
-                    f"{key}.{word}",
-                    f"unknown key '{word}'; use 'wait': how long to wait for an ack after "
-                    "paging this level before paging the next",
-                )
-        spec = self.mapping(raw, key, ("notify", "wait"))
-        notify = spec.get("notify")
-        notify = [notify] if isinstance(notify, str) else notify
-        if not isinstance(notify, list) or not notify:
-            self.fail(f"{key}.notify", "must list at least one target")
-        for j, target in enumerate(notify):
-            problem = target_problem(target, refs)
-            if not problem and target in notify[:j]:
-                problem = f"{target} is listed twice"
-            if problem:
-                self.fail(f"{key}.notify[{j}]", problem)
-        if "wait" not in spec:
-            self.fail(
-                f"{key}.wait",
-                "missing: how long to wait for an ack before the next level (e.g. 10m)",
-            )
-        return Level(tuple(notify), self.duration(spec["wait"], f"{key}.wait"))
 
     def duration(self, raw: object, key: str) -> timedelta:
         try:
