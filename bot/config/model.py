@@ -22,14 +22,14 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bot.config.checks import unknown_key
 from bot.core.errors import ConfigError
 
-__all__ = ["ConfigModel", "config_error", "problem", "validate_section"]
+__all__ = ["ConfigModel", "config_error", "problem", "validate_nested", "validate_section"]
 
 Model = TypeVar("Model", bound="ConfigModel")
 
@@ -96,15 +96,32 @@ def config_error(
     An unknown key is reported before anything else at any depth, as the hand-written
     checks did: a typo'd key explains the "missing" one that follows from it.
     """
+    loc, message = _first(exc, model)
+    return ConfigError(message, where=where, key=_join(key, loc))
+
+
+def validate_nested(model: type[Model], value: object, info: ValidationInfo) -> Model:
+    """``model`` validated inside another model's validator, for a value whose model depends
+    on the value itself (a classification entry is a condition or an ``any_of`` group; a
+    union would put its tag in the key). Its first problem is raised again with its path,
+    so the outer key names it (``rules[0].all_of[1].any_of[0].op``)."""
+    try:
+        return model.model_validate(value, context=info.context)
+    except PydanticValidationError as exc:
+        loc, message = _first(exc, model)
+        raise problem(message, at=loc) from None
+
+
+def _first(
+    exc: PydanticValidationError, model: type[BaseModel]
+) -> tuple[tuple[str | int, ...], str]:
+    """The path and message of the problem to report, the unknown key first."""
     errors = exc.errors()
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(first["loc"])
     if first["type"] == "extra_forbidden":
-        message = unknown_key(_fields(_model_at(model, loc[:-1])))
-    else:
-        loc += tuple((first.get("ctx") or {}).get("at", ()))
-        message = _message(first)
-    return ConfigError(message, where=where, key=_join(key, loc))
+        return loc, unknown_key(_fields(_model_at(model, loc[:-1])))
+    return loc + tuple((first.get("ctx") or {}).get("at", ())), _message(first)
 
 
 def _message(error: ErrorDetails) -> str:
