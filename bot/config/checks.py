@@ -1,6 +1,6 @@
 """Validators shared by the sections of ``vigil.yaml``. Pure.
 
-``mapping`` and ``known`` raise ``ConfigError`` naming the file and key. The value checks
+``mapping`` raises ``ConfigError`` naming the file and key. The value checks
 (``http_url``, ``whole_number``, ``positive_duration``, ``bounded_number``,
 ``true_or_false``) raise ``ValueError`` with the message alone, so a pydantic section model
 (:mod:`bot.config.model`) and a hand-written check that adds the key both say it in the
@@ -10,7 +10,7 @@ same words, wherever the mistake is made.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,13 +30,6 @@ def mapping(value: object, where: str, key: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError("must be a mapping", where=where, key=key)
     return value
-
-
-def known(spec: Mapping[Any, Any], keys: tuple[str, ...], where: str, key: str) -> None:
-    """Refuse the first setting of ``spec`` not in ``keys``, naming ``key.<setting>``."""
-    extra = sorted(set(map(str, spec)) - set(keys))
-    if extra:
-        raise ConfigError(unknown_key(keys), where=where, key=f"{key}.{extra[0]}")
 
 
 def http_url(value: object) -> str:

@@ -18,24 +18,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config.checks import (
-    http_url,
-    positive_duration,
-    unknown_key,
     whole_number,
 )
 from bot.config.http import DEFAULT_MAX_BODY as DEFAULT_MAX_BODY  # re-exported
-from bot.config.http import HttpSection
 from bot.config.model import validate_section
+from bot.config.top import TopLevel, database_url_problem
 from bot.core.errors import ConfigError
 from bot.core.secret import Secret
 from bot.core.yamlfile import read_yaml
 from bot.heartbeats.spec import HeartbeatSpec, parse_heartbeats
-from bot.incidents.intake.fingerprint import DEFAULT_GROUP_BY
 from bot.incidents.policy.classify import Policy
 from bot.incidents.quiet import parse_auto_resolve
 from bot.incidents.settings import IncidentSettings
@@ -52,42 +45,8 @@ from bot.sources.config import (
 )
 from bot.sources.config import PrometheusSettings as PrometheusSettings
 from bot.sources.config import SourcesSettings, parse_sources
-from bot.store.db_url import normalise_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
-_TOP_KEYS = frozenset(
-    {
-        "database_url",
-        "http",
-        "group_by",
-        "classification",
-        "models",
-        "services",
-        "log_level",
-        "templates_dir",
-        "postmortems_dir",
-        "playbooks_dir",
-        "rules_dir",
-        "retrain_url",
-        "escalation",
-        "escalation_policies",
-        "routes",
-        "groups",
-        "severity_paging",
-        "working_hours",
-        "sla",
-        "rotations",
-        "schedules",
-        "slack",
-        "sources",
-        "heartbeats",
-        "quality",
-        "evidence_dir",
-        "notify",
-        "timer_poll",
-        "auto_resolve",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -129,52 +88,45 @@ def load_settings(
     path = Path(config_path) if config_path else _default_path(env)
     raw: dict[str, Any] = _read_yaml(path) if path else {}
     where = str(path) if path else "environment"
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise ConfigError(unknown_key(sorted(_TOP_KEYS)), where=where, key=unknown[0])
     # The file is validated whole even where a flag or variable overrides a value, so that
     # `vigil check` and `vigil serve --port $PORT` agree on what a valid file is.
-    http = validate_section(HttpSection, raw.get("http", {}), where=where, key="http")
+    top = validate_section(TopLevel, raw, where=where, key="")
     if port is not None:
         port = _int(port, "command line", "--port", low=0, high=65535)
     elif env.get("VIGIL_PORT"):
         port = _int(env["VIGIL_PORT"], "environment", "VIGIL_PORT", low=0, high=65535)
-    file_url = raw.get("database_url")
-    if file_url is not None:
-        _database_url(file_url, where, "database_url")
     url = env.get("VIGIL_DATABASE_URL")
-    if url:
-        _database_url(url, "environment", "VIGIL_DATABASE_URL")
+    if url and database_url_problem(url):
+        raise ConfigError(database_url_problem(url), where="environment", key="VIGIL_DATABASE_URL")
     return Settings(
-        database_url=str(url or file_url or DEFAULT_DATABASE_URL),
-        host=str(host or env.get("VIGIL_HOST") or http.host),
-        port=port if port is not None else http.port,
-        max_body_bytes=http.max_body_bytes,
+        database_url=str(url or top.database_url or DEFAULT_DATABASE_URL),
+        host=str(host or env.get("VIGIL_HOST") or top.http.host),
+        port=port if port is not None else top.http.port,
+        max_body_bytes=top.http.max_body_bytes,
         ingest_token=_secret(env.get("VIGIL_INGEST_TOKEN")),
         api_token=_secret(env.get("VIGIL_API_TOKEN")),
-        log_level=str(env.get("VIGIL_LOG_LEVEL") or raw.get("log_level") or "INFO").upper(),
+        log_level=str(env.get("VIGIL_LOG_LEVEL") or top.log_level or "INFO").upper(),
         incidents=IncidentSettings(
-            group_by=_group_by(raw.get("group_by", list(DEFAULT_GROUP_BY)), where),
-            policy=Policy.from_config(raw.get("classification", {}), where=where),
-            models=parse_subjects(raw.get("models", {}), where, "models"),
-            services=parse_subjects(raw.get("services", {}), where, "services"),
-            auto_resolve=parse_auto_resolve(raw.get("auto_resolve"), where),
+            group_by=top.group_by,
+            policy=Policy.from_config(top.classification, where=where),
+            models=parse_subjects(top.models, where, "models"),
+            services=parse_subjects(top.services, where, "services"),
+            auto_resolve=parse_auto_resolve(top.auto_resolve, where),
         ),
-        oncall=_oncall(raw, where),
-        slack=load_slack_settings(raw.get("slack"), env, where=where),
-        templates_dir=_path(raw.get("templates_dir"), where, "templates_dir"),
-        postmortems_dir=_path(raw.get("postmortems_dir"), where, "postmortems_dir")
-        or Path("var/postmortems"),
-        playbooks_dir=_path(raw.get("playbooks_dir"), where, "playbooks_dir"),
-        rules_dir=_path(raw.get("rules_dir"), where, "rules_dir"),
-        retrain_url=_http_url(raw.get("retrain_url"), where, "retrain_url"),
+        oncall=_oncall(raw, top, where),
+        slack=load_slack_settings(top.slack, env, where=where),
+        templates_dir=top.templates_dir,
+        postmortems_dir=top.postmortems_dir or Path("var/postmortems"),
+        playbooks_dir=top.playbooks_dir,
+        rules_dir=top.rules_dir,
+        retrain_url=top.retrain_url,
         config_path=path,
-        sources=parse_sources(raw.get("sources"), where),
-        heartbeats=parse_heartbeats(raw.get("heartbeats"), where),
-        quality=parse_quality(raw.get("quality"), where),
-        notify=parse_notify(raw.get("notify"), env, where),
-        timer_poll=_positive_duration(raw.get("timer_poll", "5s"), where, "timer_poll"),
-        evidence_dir=_path(raw.get("evidence_dir"), where, "evidence_dir") or Path("var/evidence"),
+        sources=parse_sources(top.sources, where),
+        heartbeats=parse_heartbeats(top.heartbeats, where),
+        quality=parse_quality(top.quality, where),
+        notify=parse_notify(top.notify, env, where),
+        timer_poll=top.timer_poll,
+        evidence_dir=top.evidence_dir or Path("var/evidence"),
     )
 
 
@@ -201,29 +153,9 @@ def _int(value: object, where: str, key: str, *, low: int, high: int) -> int:
         raise ConfigError(str(exc), where=where, key=key) from None
 
 
-def _database_url(value: object, where: str, key: str) -> None:
-    """Refuse URLs Vigil cannot open, naming the key; the password never enters the message."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(
-            "must be a database URL such as postgresql://user@host/db", where=where, key=key
-        )
-    try:
-        backend = make_url(normalise_url(value)).get_backend_name()
-    except ArgumentError:
-        raise ConfigError(
-            "is not a database URL (e.g. postgresql://user:pw@host/db or sqlite:///var/vigil.db)",
-            where=where,
-            key=key,
-        ) from None
-    if backend not in ("sqlite", "postgresql"):
-        raise ConfigError(
-            f"Vigil runs on PostgreSQL or SQLite, not {backend!r}", where=where, key=key
-        )
-
-
-def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
-    rotations = parse_roster(raw.get("rotations"), where=where)
-    schedules = parse_schedules(raw.get("schedules"), where=where)
+def _oncall(raw: Mapping[str, Any], top: TopLevel, where: str) -> OncallSettings:
+    rotations = parse_roster(top.rotations, where=where)
+    schedules = parse_schedules(top.schedules, where=where)
     both = sorted(set(rotations) & set(schedules))
     if both:
         raise ConfigError(
@@ -236,16 +168,8 @@ def _oncall(raw: Mapping[str, Any], where: str) -> OncallSettings:
         routing,
         MappingProxyType(rotations),
         MappingProxyType(schedules),
-        parse_sla(raw.get("sla"), where=where, calendar=routing.working_hours),
+        parse_sla(top.sla, where=where, calendar=routing.working_hours),
     )
-
-
-def _path(value: object, where: str, key: str) -> Path | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError("must be a directory path", where=where, key=key)
-    return Path(value)
 
 
 def rule_files(settings: Settings) -> list[Path]:
@@ -265,33 +189,5 @@ def rule_files(settings: Settings) -> list[Path]:
     return files
 
 
-def _http_url(value: object, where: str, key: str) -> str | None:
-    """An http(s) URL with a host. The value is never echoed: it may carry credentials."""
-    if value is None:
-        return None
-    try:
-        return http_url(value)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=where, key=key) from None
-
-
 def _secret(value: str | None) -> Secret | None:
     return Secret(value) if value else None
-
-
-def _group_by(value: object, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value:
-        raise ConfigError("must be a non-empty list of label names", where=where, key="group_by")
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip("| "):
-            raise ConfigError(
-                "must be a label name, or names joined by |", where=where, key=f"group_by[{i}]"
-            )
-    return tuple(value)
-
-
-def _positive_duration(value: object, where: str, key: str) -> timedelta:
-    try:
-        return positive_duration(value)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=where, key=key) from None

@@ -22,14 +22,14 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bot.config.checks import unknown_key
 from bot.core.errors import ConfigError
 
-__all__ = ["ConfigModel", "config_error", "problem", "validate_section"]
+__all__ = ["ConfigModel", "config_error", "problem", "validate_nested", "validate_section"]
 
 Model = TypeVar("Model", bound="ConfigModel")
 
@@ -55,6 +55,15 @@ class ConfigModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_as_written(cls, value: object) -> object:
+        """YAML reads ``5:`` or ``on:`` as a number or ``true``: such a key is an unknown key
+        named as written (``working_hours.5``), not pydantic's "Keys should be strings"."""
+        if isinstance(value, dict) and not all(isinstance(k, str) for k in value):
+            return {str(k): v for k, v in value.items()}
+        return value
+
 
 def problem(message: str, *, at: Sequence[str | int] = ()) -> PydanticCustomError:
     """A validator's error carrying today's exact ``message``; ``at`` is the path below the
@@ -62,11 +71,19 @@ def problem(message: str, *, at: Sequence[str | int] = ()) -> PydanticCustomErro
     return PydanticCustomError(_VIGIL, "{message}", {"message": message, "at": tuple(at)})
 
 
-def validate_section(model: type[Model], value: object, *, where: str, key: str) -> Model:
+def validate_section(
+    model: type[Model],
+    value: object,
+    *,
+    where: str,
+    key: str,
+    context: Mapping[str, object] | None = None,
+) -> Model:
     """``model`` validated from ``value`` (the raw YAML under ``key``), or the ConfigError
-    a user sees for the first problem."""
+    a user sees for the first problem. ``context`` reaches every validator that takes
+    ``ValidationInfo`` (names known elsewhere in the file, e.g. which schedules exist)."""
     try:
-        return model.model_validate(value)
+        return model.model_validate(value, context=context)
     except PydanticValidationError as exc:
         raise config_error(exc, model, where=where, key=key) from None
 
@@ -79,15 +96,32 @@ def config_error(
     An unknown key is reported before anything else at any depth, as the hand-written
     checks did: a typo'd key explains the "missing" one that follows from it.
     """
+    loc, message = _first(exc, model)
+    return ConfigError(message, where=where, key=_join(key, loc))
+
+
+def validate_nested(model: type[Model], value: object, info: ValidationInfo) -> Model:
+    """``model`` validated inside another model's validator, for a value whose model depends
+    on the value itself (a classification entry is a condition or an ``any_of`` group; a
+    union would put its tag in the key). Its first problem is raised again with its path,
+    so the outer key names it (``rules[0].all_of[1].any_of[0].op``)."""
+    try:
+        return model.model_validate(value, context=info.context)
+    except PydanticValidationError as exc:
+        loc, message = _first(exc, model)
+        raise problem(message, at=loc) from None
+
+
+def _first(
+    exc: PydanticValidationError, model: type[BaseModel]
+) -> tuple[tuple[str | int, ...], str]:
+    """The path and message of the problem to report, the unknown key first."""
     errors = exc.errors()
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(first["loc"])
     if first["type"] == "extra_forbidden":
-        message = unknown_key(_fields(_model_at(model, loc[:-1])))
-    else:
-        loc += tuple((first.get("ctx") or {}).get("at", ()))
-        message = _message(first)
-    return ConfigError(message, where=where, key=_join(key, loc))
+        return loc, unknown_key(_fields(_model_at(model, loc[:-1])))
+    return loc + tuple((first.get("ctx") or {}).get("at", ())), _message(first)
 
 
 def _message(error: ErrorDetails) -> str:

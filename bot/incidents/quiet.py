@@ -6,7 +6,8 @@ PagerDuty and Grafana OnCall do then: nobody is paged any more, and the incident
 itself unless the problem comes back. The quiet period is the "unless": an alert that fires
 again within it rejoins the same incident (a flap is one incident, not two), and the
 escalation resumes; once it has passed with nothing firing, the incident resolves, saying
-why. Per severity (``auto_resolve:`` in ``vigil.yaml``), ``off`` to resolve by hand only.
+why. Per severity (``auto_resolve:`` in ``vigil.yaml``, validated by a pydantic model,
+:mod:`bot.config.model`), ``off`` to resolve by hand only.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from types import MappingProxyType
+from typing import Annotated
 
+from pydantic import PlainValidator, model_validator
+
+from bot.config.model import ConfigModel, problem, validate_section
 from bot.core.durations import format_duration, parse_duration
-from bot.core.errors import ConfigError
 from bot.incidents.severity import SEVERITIES
 
 DEFAULT_QUIET = timedelta(minutes=5)  # Alertmanager's own resolve_timeout
@@ -25,37 +29,53 @@ DEFAULTS: Mapping[str, timedelta | None] = MappingProxyType(
 )
 
 
-def parse_auto_resolve(value: object, where: str) -> Mapping[str, timedelta | None]:
-    """``auto_resolve:`` as written: one quiet period for every severity (``10m``), ``off``,
-    or a mapping by severity (``{P1: off, P3: 30m}``; the others keep the default)."""
-    key = "auto_resolve"
-    if value is None:
-        return DEFAULTS
-    if isinstance(value, Mapping):
-        out = dict(DEFAULTS)
-        for severity, each in value.items():
-            if severity not in SEVERITIES:
-                raise ConfigError(
-                    f"{severity!r} is not a severity; use {', '.join(SEVERITIES)}",
-                    where=where,
-                    key=key,
-                )
-            out[str(severity)] = _quiet(each, where, f"{key}.{severity}")
-        return MappingProxyType(out)
-    quiet = _quiet(value, where, key)
-    return MappingProxyType({severity: quiet for severity in SEVERITIES})
-
-
-def _quiet(value: object, where: str, key: str) -> timedelta | None:
+def _quiet(value: object) -> timedelta | None:
     if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
         return None  # YAML reads a bare off as False
     try:
         quiet = parse_duration(value)
     except ValueError as exc:
-        raise ConfigError(f"{exc}, or off", where=where, key=key) from None
+        raise problem(f"{exc}, or off") from None
     if quiet <= timedelta(0):
-        raise ConfigError("must be longer than 0s, or off", where=where, key=key)
+        raise problem("must be longer than 0s, or off")
     return quiet
+
+
+Quiet = Annotated[timedelta | None, PlainValidator(_quiet)]
+
+
+class AutoResolveSection(ConfigModel):
+    """``auto_resolve:`` as written: one period for all (``10m``, ``off``) or one per severity
+    (``{P1: off, P3: 30m}``); a severity left out keeps the default."""
+
+    P1: Quiet = DEFAULT_QUIET
+    P2: Quiet = DEFAULT_QUIET
+    P3: Quiet = DEFAULT_QUIET
+    P4: Quiet = DEFAULT_QUIET
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_severity(cls, value: object) -> object:
+        """A single period is every severity's; a key that is no severity is named as such
+        (at ``auto_resolve`` itself), not as an unknown key."""
+        if not isinstance(value, Mapping):
+            _quiet(value)  # its mistake is named at auto_resolve, not auto_resolve.P1
+            return {severity: value for severity in SEVERITIES}
+        for severity in value:
+            if severity not in SEVERITIES:
+                raise problem(f"{severity!r} is not a severity; use {', '.join(SEVERITIES)}")
+        return value
+
+    def periods(self) -> Mapping[str, timedelta | None]:
+        return MappingProxyType({severity: getattr(self, severity) for severity in SEVERITIES})
+
+
+def parse_auto_resolve(value: object, where: str) -> Mapping[str, timedelta | None]:
+    """``auto_resolve:`` as written: one quiet period for every severity (``10m``), ``off``,
+    or a mapping by severity (``{P1: off, P3: 30m}``; the others keep the default)."""
+    if value is None:
+        return DEFAULTS
+    return validate_section(AutoResolveSection, value, where=where, key="auto_resolve").periods()
 
 
 def cleared_words(quiet: timedelta | None, cleared_at: datetime, tz: tzinfo) -> str:

@@ -14,6 +14,9 @@ Business time (:func:`add_business_time`) runs only on working days (``days`` mi
 ``holidays``), whole local days rather than just the hours, in local wall-clock time, so
 Fri 16:00 + 1 business day = Mon 16:00 even across a DST change, and Sat 10:00 + 1 business
 day = Tue 00:00.
+
+``working_hours:`` is validated by a pydantic model (:mod:`bot.config.model`); each mistake
+is a ConfigError naming its key (``working_hours.tz``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NoReturn
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from pydantic import Field, PlainValidator, model_validator
+
+from bot.config.model import ConfigModel, problem, validate_section
 from bot.core.errors import ConfigError
 from bot.oncall.schedules.config import parse_tz
 
@@ -109,30 +115,42 @@ def _title(day: int) -> str:
 # -- parsing --------------------------------------------------------------------------
 
 
-def parse_working_hours(raw: object, *, where: str, key: str = "working_hours") -> WorkingHours:
-    """``{days, from, to, tz, holidays}``; ``tz`` is required (a guessed zone pages at 3 a.m.)."""
-    p = _Parser(where)
-    spec = p.mapping(raw, key, ("days", "from", "to", "tz", "holidays"))
-    tz_raw = spec.get("tz")
-    if not isinstance(tz_raw, str) or not tz_raw:
-        p.fail(f"{key}.tz", "missing: an IANA time zone such as Europe/Berlin")
-    tz = parse_tz(tz_raw, where=where, key=f"{key}.tz")
-    days = p.days(spec.get("days", "mon-fri"), f"{key}.days")
-    start = p.clock(spec.get("from", "09:00"), f"{key}.from")
-    end = p.clock(spec.get("to", "17:00"), f"{key}.to")
-    if end <= start:
-        p.fail(f"{key}.to", f"must be later than from ({start:%H:%M}); overnight is not supported")
-    holidays = parse_holidays(spec.get("holidays"), where=where, key=f"{key}.holidays")
-    return WorkingHours(days, start, end, tz, holidays)
+def _days(raw: object) -> frozenset[int]:
+    wrong = f"must be day names like [mon, tue, wed] or a range like mon-fri, not {raw!r}"
+    if isinstance(raw, str) and "-" in raw:
+        first, _, last = (part.strip()[:3] for part in raw.lower().partition("-"))
+        if first not in _DAY_NAMES or last not in _DAY_NAMES:
+            raise problem(wrong)
+        a, b = _DAY_NAMES.index(first), _DAY_NAMES.index(last)
+        if b < a:
+            raise problem(f"{raw!r} runs backwards; write it like mon-fri")
+        return frozenset(range(a, b + 1))
+    items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    names = [i.strip().lower()[:3] for i in items if isinstance(i, str)]
+    if not items or len(names) != len(items) or any(n not in _DAY_NAMES for n in names):
+        raise problem(wrong)
+    return frozenset(_DAY_NAMES.index(n) for n in names)
 
 
-def parse_holidays(raw: object, *, where: str, key: str) -> frozenset[date]:
+def _clock(raw: object) -> time:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raise problem(
+            f"quote the time: '{raw // 60}:{raw % 60:02d}' (YAML reads an unquoted "
+            f"{raw // 60}:{raw % 60:02d} as the number {raw})"
+        )
+    if isinstance(raw, str) and re.fullmatch(r"\d{1,2}:\d{2}", raw.strip()):
+        hours, minutes = (int(part) for part in raw.strip().split(":"))
+        if hours < 24 and minutes < 60:
+            return time(hours, minutes)
+    raise problem(f"must be a local time like '09:00', not {raw!r}")
+
+
+def _holidays(raw: object) -> frozenset[date]:
     """A list of dates (``2026-12-25``, quoted or not: YAML may already hand us dates)."""
     if raw is None:
         return frozenset()
-    p = _Parser(where)
     if not isinstance(raw, list):
-        p.fail(key, "must be a list of dates like 2026-12-25")
+        raise problem("must be a list of dates like 2026-12-25")
     out: set[date] = set()
     for j, item in enumerate(raw):
         value: object = item
@@ -142,53 +160,50 @@ def parse_holidays(raw: object, *, where: str, key: str) -> frozenset[date]:
             except ValueError:
                 value = None
         if isinstance(value, datetime) or not isinstance(value, date):
-            p.fail(f"{key}[{j}]", f"must be a date like 2026-12-25, not {item!r}")
+            raise problem(f"must be a date like 2026-12-25, not {item!r}", at=(j,))
         out.add(value)
     return frozenset(out)
 
 
-@dataclass(frozen=True)
-class _Parser:
-    """The ``where`` every ConfigError needs, held once so each check reads as one line."""
+def _tz(raw: object) -> ZoneInfo:
+    if not isinstance(raw, str) or not raw:
+        raise problem("missing: an IANA time zone such as Europe/Berlin")
+    try:  # the schedules' own reading of a zone, so both say the same
+        return parse_tz(raw, where="", key="")
+    except ConfigError as exc:
+        raise problem(exc.message) from None
 
-    where: str
 
-    def fail(self, key: str, message: str) -> NoReturn:
-        raise ConfigError(message, where=self.where, key=key)
+class WorkingHoursSection(ConfigModel):
+    """``working_hours:`` as written. (Keys in alphabetical order: the unknown-key message
+    lists them so.)"""
 
-    def mapping(self, raw: object, key: str, known: tuple[str, ...]) -> dict[object, object]:
+    days: Annotated[frozenset[int], PlainValidator(_days)] = frozenset(range(5))
+    start: Annotated[time, PlainValidator(_clock)] = Field(time(9), alias="from")
+    holidays: Annotated[frozenset[date], PlainValidator(_holidays)] = frozenset()
+    end: Annotated[time, PlainValidator(_clock)] = Field(time(17), alias="to")
+    tz: Annotated[ZoneInfo, PlainValidator(_tz)] = Field(None, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, raw: object) -> object:
         if not isinstance(raw, dict):
-            self.fail(key, f"must be a mapping with {', '.join(known)}")
-        for name in raw:
-            if name not in known:
-                self.fail(f"{key}.{name}", f"unknown key (allowed: {', '.join(sorted(known))})")
+            raise problem("must be a mapping with days, from, to, tz, holidays")
         return raw
 
-    def days(self, raw: object, key: str) -> frozenset[int]:
-        problem = f"must be day names like [mon, tue, wed] or a range like mon-fri, not {raw!r}"
-        if isinstance(raw, str) and "-" in raw:
-            first, _, last = (part.strip()[:3] for part in raw.lower().partition("-"))
-            if first not in _DAY_NAMES or last not in _DAY_NAMES:
-                self.fail(key, problem)
-            a, b = _DAY_NAMES.index(first), _DAY_NAMES.index(last)
-            if b < a:
-                self.fail(key, f"{raw!r} runs backwards; write it like mon-fri")
-            return frozenset(range(a, b + 1))
-        items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-        names = [i.strip().lower()[:3] for i in items if isinstance(i, str)]
-        if not items or len(names) != len(items) or any(n not in _DAY_NAMES for n in names):
-            self.fail(key, problem)
-        return frozenset(_DAY_NAMES.index(n) for n in names)
-
-    def clock(self, raw: object, key: str) -> time:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            self.fail(
-                key,
-                f"quote the time: '{raw // 60}:{raw % 60:02d}' (YAML reads an unquoted "
-                f"{raw // 60}:{raw % 60:02d} as the number {raw})",
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> WorkingHoursSection:
+        if self.end <= self.start:
+            raise problem(
+                f"must be later than from ({self.start:%H:%M}); overnight is not supported",
+                at=("to",),
             )
-        if isinstance(raw, str) and re.fullmatch(r"\d{1,2}:\d{2}", raw.strip()):
-            hours, minutes = (int(part) for part in raw.strip().split(":"))
-            if hours < 24 and minutes < 60:
-                return time(hours, minutes)
-        self.fail(key, f"must be a local time like '09:00', not {raw!r}")
+        return self
+
+    def calendar(self) -> WorkingHours:
+        return WorkingHours(self.days, self.start, self.end, self.tz, self.holidays)
+
+
+def parse_working_hours(raw: object, *, where: str, key: str = "working_hours") -> WorkingHours:
+    """``{days, from, to, tz, holidays}``; ``tz`` is required (a guessed zone pages at 3 a.m.)."""
+    return validate_section(WorkingHoursSection, raw, where=where, key=key).calendar()

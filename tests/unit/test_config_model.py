@@ -100,3 +100,18 @@ def test_a_valid_section_is_frozen() -> None:
     assert section.leaf.port == 80
     with pytest.raises(ValueError, match="frozen"):
         section.leaf.port = 81
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        # YAML reads `5:` as a number and `on:` as true: the key is named as written.
+        (
+            {"leaf": {"url": "a", 5: 1}},
+            "vigil.yaml: sources.leaf.5: unknown key (allowed: url, port)",
+        ),
+        ({True: {}}, "vigil.yaml: sources.True: unknown key (allowed: checks, by_name, leaf)"),
+    ],
+)
+def test_a_key_yaml_reads_as_a_number_or_true_is_an_unknown_key(value: object, says: str) -> None:
+    assert str(_error(value)) == says

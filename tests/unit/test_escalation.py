@@ -13,9 +13,9 @@ from bot.oncall.paging.escalation import (
     Level,
     describe,
     due,
-    parse_policy,
     plan,
 )
+from bot.oncall.paging.policy_config import parse_policy
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

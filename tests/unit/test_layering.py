@@ -89,6 +89,7 @@ PURE = [
     "oncall/paging/escalation.py",
     "oncall/paging/routing.py",
     "oncall/paging/config.py",
+    "oncall/paging/policy_config.py",
     "oncall/paging/plans.py",
     "oncall/schedules/roster.py",
     "oncall/schedules/layers.py",

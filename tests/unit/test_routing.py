@@ -10,7 +10,8 @@ import pytest
 
 from bot.core.errors import ConfigError
 from bot.oncall.paging.config import parse_routing
-from bot.oncall.paging.escalation import EscalationPolicy, Level, parse_policy, plan
+from bot.oncall.paging.escalation import EscalationPolicy, Level, plan
+from bot.oncall.paging.policy_config import parse_policy
 from bot.oncall.paging.routing import Routing, decide, describe_routing, expand_groups, policy_for
 
 MIN = timedelta(minutes=1)

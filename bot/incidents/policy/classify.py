@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from bot.incidents.policy.conditions import AnyOf, Condition, Rule
 from bot.incidents.policy.defaults import DEFAULT_HINTS, DEFAULT_RULES
-from bot.incidents.policy.parser import PolicyParser
+from bot.incidents.policy.parser import parse_classification
 from bot.incidents.policy.reasons import NAMES, brief, fmt, join, subject
 from bot.incidents.policy.signals import Signal as Signal  # re-exported: callers import from here
 from bot.incidents.policy.signals import SubjectPolicy as SubjectPolicy
@@ -76,7 +76,7 @@ class Policy:
         hint map; ``default`` is optional. Raises ConfigError naming the offending key, e.g.
         ``classification.rules[1].all_of[0].value``.
         """
-        parts = PolicyParser(where).policy(raw)
+        parts = parse_classification(raw, where=where)
         return DEFAULT_POLICY if parts is None else cls(*parts)
 
 

@@ -1,20 +1,29 @@
-"""``vigil.yaml``'s ``classification:`` section read into a policy's parts, checked.
+"""``vigil.yaml``'s ``classification:`` section read into a policy's parts, checked. Pure.
 
-Every refusal is a ``ConfigError`` naming the offending key (``classification.rules[1].
-all_of[0].value``), so ``vigil check`` says where to look. ``rules`` replaces the default
-table entirely; ``hints`` are merged over the default hint map; ``default`` is optional.
-The parts become a ``Policy`` in ``bot.incidents.policy.classify`` (``Policy.from_config``). Pure.
+Validated by pydantic models (:mod:`bot.config.model`); every refusal is a ``ConfigError``
+naming the offending key (``classification.rules[1].all_of[0].value``), so ``vigil check``
+says where to look. ``rules`` replaces the default table entirely; ``hints`` are merged over
+the default hint map; ``default`` is optional. The parts become a ``Policy`` in
+``bot.incidents.policy.classify`` (``Policy.from_config``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import cast
+from typing import Annotated, Any
 
-from bot.config.checks import unknown_key
-from bot.core.errors import ConfigError
-from bot.incidents.policy.conditions import NUMERIC_OPS, OPS, AnyOf, Condition, Rule
+from pydantic import (
+    BeforeValidator,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from bot.config.model import ConfigModel, problem, validate_nested, validate_section
+from bot.incidents.policy.conditions import NUMERIC_OPS, OPS, AnyOf, Condition, Op, Rule
 from bot.incidents.policy.defaults import DEFAULT_HINTS, DEFAULT_RULES
 from bot.incidents.policy.signals import PERCENT_KINDS
 from bot.incidents.severity import SEVERITIES, Severity
@@ -23,110 +32,171 @@ PolicyParts = tuple[tuple[Rule, ...], Mapping[str, Severity], Severity]
 """A policy's rules, hint map and default severity."""
 
 
-class PolicyParser:
-    """Validates ``classification:`` and builds a Policy; every error names its key path."""
+def _severity(raw: object) -> Severity:
+    text = raw.strip().upper() if isinstance(raw, str) else raw
+    for severity in SEVERITIES:
+        if text == severity:
+            return severity
+    raise problem(f"severity must be one of P1, P2, P3, P4, got {raw!r}")
 
-    def __init__(self, where: str) -> None:
-        self.where = where
 
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(message, where=self.where, key=key)
+def _text(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise problem(f"expected a non-empty string, got {raw!r}")
+    return raw.strip()
 
-    def mapping(
-        self, raw: object, key: str, allowed: set[str], required: tuple[str, ...] = ()
-    ) -> Mapping[str, object]:
+
+class _Mapping(ConfigModel):
+    """A part of ``classification:`` that is a mapping, worded as this section always was."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, raw: object) -> object:
         if not isinstance(raw, Mapping):
-            raise self.fail(key, f"expected a mapping, got {type(raw).__name__}")
-        unknown = sorted(str(k) for k in raw if k not in allowed)
-        if unknown:
-            raise self.fail(f"{key}.{unknown[0]}", unknown_key(sorted(allowed)))
-        for name in required:
-            if name not in raw:
-                raise self.fail(f"{key}.{name}", "missing")
-        return cast(Mapping[str, object], raw)
+            raise problem(f"expected a mapping, got {type(raw).__name__}")
+        return raw
 
-    def severity(self, raw: object, key: str) -> Severity:
-        text = raw.strip().upper() if isinstance(raw, str) else raw
-        if text not in SEVERITIES:
-            raise self.fail(key, f"severity must be one of P1, P2, P3, P4, got {raw!r}")
-        return text
 
-    def text(self, raw: object, key: str) -> str:
-        if not isinstance(raw, str) or not raw.strip():
-            raise self.fail(key, f"expected a non-empty string, got {raw!r}")
-        return raw.strip()
+def _missing(section: ConfigModel, required: tuple[str, ...]) -> None:
+    """A required key left out says "missing" (its value, when given, is checked as usual)."""
+    for name in required:
+        if getattr(section, name) is None:
+            raise problem("missing", at=(name,))
 
-    def policy(self, raw: object) -> PolicyParts | None:
-        """The policy's rules, hints and default; None when ``raw`` is None (the defaults)."""
-        if raw is None:
-            return None
-        top = self.mapping(raw, "classification", {"rules", "hints", "default"})
-        rules = DEFAULT_RULES
-        if "rules" in top:
-            items = top["rules"]
-            if not isinstance(items, list):
-                raise self.fail("classification.rules", "expected a list of rules")
-            rules = tuple(self.rule(r, f"classification.rules[{i}]") for i, r in enumerate(items))
-            names = [r.name for r in rules]
-            for i, name in enumerate(names):
-                if name in names[:i]:
-                    raise self.fail(f"classification.rules[{i}].name", f"duplicate {name!r}")
-        hints = dict(DEFAULT_HINTS)
-        raw_hints = top.get("hints")
-        if raw_hints is not None:
-            if not isinstance(raw_hints, Mapping):
-                raise self.fail("classification.hints", "expected a mapping of label: P1..P4")
-            for label, sev in raw_hints.items():
-                key = f"classification.hints.{label}"
-                hints[self.text(label, key).lower()] = self.severity(sev, key)
-        default = self.severity(top.get("default", "P4"), "classification.default")
-        return rules, MappingProxyType(hints), default
 
-    def rule(self, raw: object, key: str) -> Rule:
-        fields = ("severity", "name", "all_of")
-        r = self.mapping(raw, key, set(fields), fields)
-        items = r["all_of"]
-        if not isinstance(items, list) or not items:
-            raise self.fail(f"{key}.all_of", "expected a non-empty list of conditions")
-        all_of = tuple(self.entry(c, f"{key}.all_of[{i}]") for i, c in enumerate(items))
-        return Rule(
-            self.severity(r["severity"], f"{key}.severity"),
-            self.text(r["name"], f"{key}.name"),
-            all_of,
-        )
+def _op(raw: object) -> Op:
+    for op in OPS:
+        if raw == op:
+            return op
+    quoted = ", ".join(f'"{o}"' for o in OPS)
+    raise problem(f"unknown op {raw!r}; expected one of {quoted} (quote them in YAML)")
 
-    def entry(self, raw: object, key: str) -> Condition | AnyOf:
-        if isinstance(raw, Mapping) and "any_of" in raw:
-            items = self.mapping(raw, key, {"any_of"})["any_of"]
-            if not isinstance(items, list) or not items:
-                raise self.fail(f"{key}.any_of", "expected a non-empty list of conditions")
-            return AnyOf(
-                tuple(self.condition(c, f"{key}.any_of[{i}]") for i, c in enumerate(items))
-            )
-        return self.condition(raw, key)
 
-    def condition(self, raw: object, key: str) -> Condition:
-        c = self.mapping(raw, key, {"signal", "op", "value", "critical"}, ("signal", "op"))
-        signal = self.text(c["signal"], f"{key}.signal").lower()
-        op = c["op"]
-        if op not in OPS:
-            quoted = ", ".join(f'"{o}"' for o in OPS)
-            raise self.fail(
-                f"{key}.op", f"unknown op {op!r}; expected one of {quoted} (quote them in YAML)"
-            )
-        value = c.get("value")
+def _critical(raw: object) -> bool | None:
+    if raw is not None and not isinstance(raw, bool):
+        raise problem(f"expected true or false, got {raw!r}")
+    return raw
+
+
+def _conditions(raw: object) -> object:
+    if not isinstance(raw, list) or not raw:
+        raise problem("expected a non-empty list of conditions")
+    return raw
+
+
+class ConditionSection(_Mapping):
+    """One condition (``signal``, ``op``, ``value`` unless the op compares with the SLA)."""
+
+    critical: Annotated[bool | None, PlainValidator(_critical)] = None
+    op: Annotated[Op | None, PlainValidator(_op)] = None
+    signal: Annotated[str | None, PlainValidator(lambda raw: _text(raw).lower())] = None
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_the_op(self) -> ConditionSection:
+        _missing(self, ("signal", "op"))
+        op, value = self.op, self.value
         if op in NUMERIC_OPS:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise self.fail(f"{key}.value", f"op {op!r} needs a number, got {value!r}")
-            if signal in PERCENT_KINDS and not 0 <= value <= 1:
-                raise self.fail(
-                    f"{key}.value", f"{signal} is a fraction 0..1 (0.05 for 5%), got {value!r}"
+                raise problem(f"op {op!r} needs a number, got {value!r}", at=("value",))
+            if self.signal in PERCENT_KINDS and not 0 <= value <= 1:
+                raise problem(
+                    f"{self.signal} is a fraction 0..1 (0.05 for 5%), got {value!r}", at=("value",)
                 )
         elif value is not None:
-            raise self.fail(
-                f"{key}.value", f"op {op!r} compares with the signal's own SLA; remove value"
+            raise problem(
+                f"op {op!r} compares with the signal's own SLA; remove value", at=("value",)
             )
-        critical = c.get("critical")
-        if critical is not None and not isinstance(critical, bool):
-            raise self.fail(f"{key}.critical", f"expected true or false, got {critical!r}")
-        return Condition(signal, op, None if value is None else float(value), critical)
+        return self
+
+    def condition(self) -> Condition:
+        assert self.signal is not None  # _value_fits_the_op
+        assert self.op is not None
+        value = None if self.value is None else float(self.value)
+        return Condition(self.signal, self.op, value, self.critical)
+
+
+class AnyOfSection(ConfigModel):
+    """``{any_of: [conditions]}``: one of them is enough."""
+
+    any_of: Annotated[list[ConditionSection], BeforeValidator(_conditions)]
+
+    def group(self) -> AnyOf:
+        return AnyOf(tuple(c.condition() for c in self.any_of))
+
+
+def _entry(raw: object, info: ValidationInfo) -> Condition | AnyOf:
+    if isinstance(raw, Mapping) and "any_of" in raw:
+        return validate_nested(AnyOfSection, raw, info).group()
+    return validate_nested(ConditionSection, raw, info).condition()
+
+
+class RuleSection(_Mapping):
+    """One rule. (Keys in alphabetical order: the unknown-key message lists them so.)"""
+
+    all_of: Annotated[
+        list[Annotated[Condition | AnyOf, PlainValidator(_entry)]] | None,
+        BeforeValidator(_conditions),
+    ] = None
+    name: Annotated[str | None, PlainValidator(_text)] = None
+    severity: Annotated[Severity | None, PlainValidator(_severity)] = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> RuleSection:
+        _missing(self, ("severity", "name", "all_of"))
+        return self
+
+    def rule(self) -> Rule:
+        assert self.severity is not None  # _complete
+        assert self.name is not None
+        assert self.all_of is not None
+        return Rule(self.severity, self.name, tuple(self.all_of))
+
+
+def _rules(raw: object) -> object:
+    if not isinstance(raw, list):
+        raise problem("expected a list of rules")
+    return raw
+
+
+def _hints(raw: object) -> dict[str, Severity] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise problem("expected a mapping of label: P1..P4")
+    hints: dict[str, Severity] = {}
+    for label, severity in raw.items():
+        try:
+            hints[_text(label).lower()] = _severity(severity)
+        except PydanticCustomError as exc:  # named at the label, not at hints
+            raise problem(str((exc.context or {})["message"]), at=(str(label),)) from None
+    return hints
+
+
+class ClassificationSection(_Mapping):
+    """``classification:`` as written; :meth:`parts` is what a Policy is made of."""
+
+    default: Annotated[Severity, PlainValidator(_severity)] = "P4"
+    hints: Annotated[dict[str, Severity] | None, PlainValidator(_hints)] = None
+    rules: Annotated[list[RuleSection] | None, BeforeValidator(_rules)] = None
+
+    @field_validator("rules")
+    @classmethod
+    def _names_once(cls, rules: list[RuleSection] | None) -> list[RuleSection] | None:
+        names = [rule.name for rule in rules or ()]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise problem(f"duplicate {name!r}", at=(i, "name"))
+        return rules
+
+    def parts(self) -> PolicyParts:
+        rules = DEFAULT_RULES if self.rules is None else tuple(r.rule() for r in self.rules)
+        hints = {**DEFAULT_HINTS, **(self.hints or {})}
+        return rules, MappingProxyType(hints), self.default
+
+
+def parse_classification(raw: object, *, where: str) -> PolicyParts | None:
+    """The policy's rules, hints and default; None when ``raw`` is None (the defaults)."""
+    if raw is None:
+        return None
+    return validate_section(ClassificationSection, raw, where=where, key="classification").parts()

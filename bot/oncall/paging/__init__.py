@@ -4,7 +4,8 @@ Pure: ``escalation.py`` (policies: levels, waits, repeats; which pages are due a
 ``routing.py`` (which policy pages an incident, and whether now, at the next working-hours
 start or never) and ``plans.py`` (the plan one incident's paging follows, kept in its timer
 and on its timeline); ``config.py`` reads ``groups``, ``escalation_policies``,
-``escalation``, ``routes``, ``severity_paging`` and ``working_hours``. I/O: ``pager.py``
+``escalation``, ``routes``, ``severity_paging`` and ``working_hours``, and
+``policy_config.py`` one escalation policy (pydantic models). I/O: ``pager.py``
 (the ``Pager``: pages through the chat backends and ``notify:`` channels, escalates by
 durable timer), ``pages.py`` (``PageBook``: the ``pages`` table whose unique row makes each
 step paged once) and ``mirror.py`` (an ack or resolve here does the same in PagerDuty).

@@ -17,7 +17,8 @@ extra rounds); when the last round's last wait runs out with no ack, the escalat
 ``wait`` was chosen over an ``after`` offset so that inserting a level never silently shifts
 the times of the others. Nothing here does I/O or reads a clock: :func:`due` takes ``now``,
 so the timer code and the tests decide what time it is, and a restart recomputes the same
-answer from the incident's start time.
+answer from the incident's start time. Reading a policy from ``vigil.yaml`` is
+:mod:`bot.oncall.paging.policy_config`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.durations import format_duration, parse_duration
-from bot.core.errors import ConfigError
+from bot.core.durations import format_duration
 
 ROTATION_PREFIX = "rotation:"
 SCHEDULE_PREFIX = "schedule:"
@@ -157,74 +157,6 @@ def describe(policy: EscalationPolicy) -> str:
     return "; ".join(parts) + "."
 
 
-def parse_policy(raw: object, *, where: str, key: str = "escalation") -> EscalationPolicy:
-    """Build a policy from decoded YAML, or raise ConfigError naming the exact key."""
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping with 'levels'", where=where, key=key)
-    _refuse_unknown(raw, {"name", "levels", "repeat"}, where=where, key=key)
-    name = raw.get("name", key.rsplit(".", 1)[-1])
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError("must be a non-empty string", where=where, key=f"{key}.name")
-    levels_raw = raw.get("levels")
-    if not isinstance(levels_raw, list) or not levels_raw:
-        raise ConfigError("needs at least one level", where=where, key=f"{key}.levels")
-    levels = tuple(
-        _parse_level(item, where=where, key=f"{key}.levels[{i}]")
-        for i, item in enumerate(levels_raw)
-    )
-    repeat = raw.get("repeat", 0)
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or not 0 <= repeat <= 10:
-        raise ConfigError(
-            f"must be a whole number from 0 to 10, not {repeat!r}", where=where, key=f"{key}.repeat"
-        )
-    policy = EscalationPolicy(name.strip(), levels, repeat)
-    if repeat and not policy.round_length:
-        raise ConfigError(
-            "repeating needs at least one level with a wait, or every round pages at once",
-            where=where,
-            key=f"{key}.repeat",
-        )
-    return policy
-
-
-def _parse_level(raw: object, *, where: str, key: str) -> Level:
-    if not isinstance(raw, dict):
-        raise ConfigError("must be a mapping with 'notify' and 'wait'", where=where, key=key)
-    if "after" in raw:
-        raise ConfigError(
-            "unknown key 'after'; use 'wait': how long to wait for an ack after paging "
-            "this level before paging the next",
-            where=where,
-            key=f"{key}.after",
-        )
-    _refuse_unknown(raw, {"notify", "wait"}, where=where, key=key)
-    notify = raw.get("notify")
-    if isinstance(notify, str):
-        notify = [notify]
-    if not isinstance(notify, list) or not notify:
-        raise ConfigError("must list at least one target", where=where, key=f"{key}.notify")
-    targets: list[str] = []
-    for j, target in enumerate(notify):
-        problem = target_problem(target)
-        if problem:
-            raise ConfigError(problem, where=where, key=f"{key}.notify[{j}]")
-        assert isinstance(target, str)
-        if target in targets:
-            raise ConfigError(f"{target} is listed twice", where=where, key=f"{key}.notify[{j}]")
-        targets.append(target)
-    if "wait" not in raw:
-        raise ConfigError(
-            "missing: how long to wait for an ack before the next level (e.g. 10m)",
-            where=where,
-            key=f"{key}.wait",
-        )
-    try:
-        wait = parse_duration(raw["wait"])
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=where, key=f"{key}.wait") from None
-    return Level(tuple(targets), wait)
-
-
 _SLACK_MENTION = re.compile(r"<@[UW][A-Z0-9]+>")
 
 
@@ -264,10 +196,3 @@ def target_problem(
             listed = ", ".join(sorted(prefixes[prefix])) or "none"
             return f"{target} names nothing under `{prefix.removesuffix(':')}s:` (known: {listed})"
     return f"{wanted}, not {target!r}"
-
-
-def _refuse_unknown(raw: dict[object, object], known: set[str], *, where: str, key: str) -> None:
-    for name in raw:
-        if name not in known:
-            allowed = ", ".join(sorted(known))
-            raise ConfigError(f"unknown key (allowed: {allowed})", where=where, key=f"{key}.{name}")
