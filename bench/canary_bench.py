@@ -16,10 +16,12 @@ latency lognormal (median 120 ms, sigma 0.35: p99 271 ms), predictions uniform o
    look, the usual mistake, and beside our latency test alone at the same 5 % and no
    tolerance (the like-for-like comparison). Also the judge with every allowance at 0 (its
    null hypotheses then sit on equal versions: the hardest case for its false failures).
-2. Worse canaries, 1,000 rollouts each, up to 120 looks: the canary rows (and minutes at
+2. Worse canaries, 1,000 rollouts each, up to 120 looks (a rollout stops at its first FAIL,
+   as the driver would roll it back): the canary rows (and minutes at
    5 %) until the judge's first FAIL. Goal: the 3-point accuracy drop fails before the
    rollout leaves 10 %: with steps of 10 minutes (5 % then 10 %), by 1,000 + 2,000 = 3,000
-   canary rows.
+   canary rows. "PASS before FAIL": the rollouts where every test said PASS at some look
+   before the first FAIL, i.e. where a driver stepping up on PASS could have widened it.
 
 Label-free: the calibrated model's confidences are Beta with mean the accuracy (concentration
 20); each minute's ``sum c`` is drawn by the central limit theorem and ``sum c(1 - c)`` is its
@@ -34,7 +36,6 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +124,11 @@ class Totals:
             np.zeros((size, arm.predictions.size)),
         )
 
+    def keep(self, mask: npt.NDArray[np.bool_]) -> None:
+        """Drop the rollouts that are over (``mask`` False)."""
+        for name in ("rows", "errors", "correct", "sum_conf", "sum_var", "latency", "predictions"):
+            setattr(self, name, getattr(self, name)[mask])
+
     def add(self, rng: np.random.Generator, arm: Arm, n: int) -> None:
         size = self.rows.size
         self.rows += n
@@ -205,12 +211,15 @@ def simulate(
     seed: int,
     cfg: JudgeSettings = SETTINGS,
     labels: bool = True,
-    stop: Callable[[Run], bool] | None = None,
+    until_failed: bool = False,
 ) -> Run:
+    """``rollouts`` rollouts judged once a look; with ``until_failed``, a rollout stops being
+    simulated at its first FAIL (as the driver would roll it back), which saves the time."""
     rng = np.random.default_rng(seed)
     s, c = Totals.empty(rollouts, stable), Totals.empty(rollouts, canary)
     zero = np.zeros(rollouts, dtype=np.int64)
     run = Run({}, zero.copy(), np.zeros(rollouts, dtype=bool), zero.copy())
+    ids = np.arange(rollouts)
     for look in range(1, looks + 1):
         s.add(rng, stable, STABLE_ROWS)
         c.add(rng, canary, CANARY_ROWS)
@@ -219,21 +228,28 @@ def simulate(
             code = verdicts(e)
             codes.append(code)
             first = run.first_fail.setdefault(name, zero.copy())
-            first[(code == 2) & (first == 0)] = look
+            hit = ids[(code == 2) & (first[ids] == 0)]
+            first[hit] = look
         stacked = np.stack(codes)
         marginal = (stacked == 1).any(axis=0) & ~(stacked >= 2).any(axis=0)
-        run.ever_marginal |= marginal
+        run.ever_marginal[ids] |= marginal
         for name, code in zip(run.first_fail, codes, strict=True):
-            run.marginal_by.setdefault(name, np.zeros(rollouts, dtype=bool))
-            run.marginal_by[name] |= marginal & (code == 1)
-        run.first_pass[(stacked == 0).all(axis=0) & (run.first_pass == 0)] = look
+            by = run.marginal_by.setdefault(name, np.zeros(rollouts, dtype=bool))
+            by[ids] |= marginal & (code == 1)
+        passed = ids[(stacked == 0).all(axis=0) & (run.first_pass[ids] == 0)]
+        run.first_pass[passed] = look
         theta, _ = auc(s.latency, c.latency)
         m, n = s.rows, c.rows
         p = fixed_horizon_p(theta - 0.5, (n + m + 1) / (12 * n * m), null=0.0)
-        run.naive_fail[(p < 0.05) & (run.naive_fail == 0)] = look
+        run.naive_fail[ids[(p < 0.05) & (run.naive_fail[ids] == 0)]] = look
         run.naive_last = p < 0.05
-        if stop is not None and stop(run):
-            break
+        if until_failed:
+            going = run.any_fail[ids] == 0
+            if not going.any():
+                break
+            ids = ids[going]
+            s.keep(going)
+            c.keep(going)
     return run
 
 
@@ -262,6 +278,9 @@ def equal_versions(rollouts: int, looks: int) -> None:
         if (first > 0).any():
             print(f"|   of which {name} | {share(first > 0)} |")
     print(f"| judge, every allowance 0 | {share(bare.any_fail > 0)} |")
+    for name, first in bare.first_fail.items():
+        if (first > 0).any():
+            print(f"|   of which {name} | {share(first > 0)} |")
     print(
         f"| our latency test alone, 5 %, no tolerance | {share(alone.first_fail['latency'] > 0)} |"
     )
@@ -296,6 +315,11 @@ def worse(rollouts: int, looks: int) -> None:
             True,
         ),
         (
+            "the same, accuracy allowance 0 (as good or better)",
+            Arm(accuracy=0.91, latency=STABLE.latency, predictions=UNIFORM),
+            True,
+        ),
+        (
             "accuracy 3 points worse, no labels (estimate)",
             Arm(accuracy=0.91, latency=STABLE.latency, predictions=UNIFORM),
             False,
@@ -318,6 +342,7 @@ def worse(rollouts: int, looks: int) -> None:
         "| failed by 3,000 rows | PASS before FAIL | first to fire |\n"
         "|---|---|---|---|---|---|---|"
     )
+    strict = JudgeSettings(grid=GRID, accuracy_allowance=0.0)
     for i, (name, arm, labels) in enumerate(cases):
         t0 = time.perf_counter()
         run = simulate(
@@ -327,7 +352,8 @@ def worse(rollouts: int, looks: int) -> None:
             looks=looks,
             seed=10 + i,
             labels=labels,
-            stop=lambda r: bool((r.any_fail > 0).all()),
+            until_failed=True,
+            cfg=strict if "allowance 0" in name else SETTINGS,
         )
         first = run.any_fail
         done = first[first > 0]
@@ -343,7 +369,7 @@ def worse(rollouts: int, looks: int) -> None:
             for n in who:
                 firing[n] = firing.get(n, 0) + 1
         top = ", ".join(
-            f"{n} {100 * k / max(done.size, 1):.0f} %"
+            f"{n} {100 * k / max(done.size, 1):.1f} %"
             for n, k in sorted(firing.items(), key=lambda kv: -kv[1])
         )
         by_goal = share((first > 0) & (first * CANARY_ROWS <= GOAL_ROWS))
