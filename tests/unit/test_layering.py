@@ -133,6 +133,13 @@ PURE = [
     "quality/spec.py",
     "quality/stability.py",
     "quality/windows.py",
+    # rollout judging
+    "rollout/counts.py",
+    "rollout/evidence.py",
+    "rollout/judge.py",
+    "rollout/observations.py",
+    "rollout/sequential.py",
+    "rollout/wording.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
