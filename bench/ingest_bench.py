@@ -67,8 +67,8 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.notify.webhook import verify_signature  # noqa: E402
 from bot.core.secret import Secret  # noqa: E402
+from bot.notify.webhook import verify_signature  # noqa: E402
 from tests.slack_signing import (  # noqa: E402
     DEFAULT_CHANNEL_ID,
     DEFAULT_CHANNEL_NAME,
