@@ -47,6 +47,7 @@ from bot.oncall.schedules.config import parse_schedules
 from bot.oncall.schedules.roster import parse_roster
 from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
+from bot.registry.settings import RegistrySettings, parse_registry
 from bot.rules.loader import default_rules_file
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
@@ -70,6 +71,7 @@ _TOP_KEYS = frozenset(
         "playbooks_dir",
         "rules_dir",
         "retrain_url",
+        "registry",
         "escalation",
         "escalation_policies",
         "routes",
@@ -114,6 +116,7 @@ class Settings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     evidence_dir: Path = Path("var/evidence")  # charts attached to model-quality incidents
     notify: NotifySettings = field(default_factory=NotifySettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)  # where models move
     # How often each replica looks for timers another replica scheduled (the takeover bound).
     timer_poll: timedelta = timedelta(seconds=5)
 
@@ -174,6 +177,7 @@ def load_settings(
         heartbeats=parse_heartbeats(raw.get("heartbeats"), where),
         quality=parse_quality(raw.get("quality"), where),
         notify=parse_notify(raw.get("notify"), env, where),
+        registry=parse_registry(raw.get("registry"), env, where),
         timer_poll=_positive_duration(raw.get("timer_poll", "5s"), where, "timer_poll"),
         evidence_dir=_path(raw.get("evidence_dir"), where, "evidence_dir") or Path("var/evidence"),
     )

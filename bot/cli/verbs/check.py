@@ -14,6 +14,7 @@ def main(args: argparse.Namespace) -> int:
         args.config, dict(os.environ), playbooks=args.playbooks, templates=args.templates
     )
     print(report.summary())
+    print(report.registry)
     for line in report.paging:
         print(line)
     return 0
