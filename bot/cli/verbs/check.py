@@ -14,7 +14,8 @@ def main(args: argparse.Namespace) -> int:
         args.config, dict(os.environ), playbooks=args.playbooks, templates=args.templates
     )
     print(report.summary())
-    print(report.registry)
     for line in report.paging:
         print(line)
+    if report.registry:  # an outside registry; the built-in default goes unsaid
+        print(report.registry)
     return 0
