@@ -47,6 +47,7 @@ class MlflowTarget:
     """``ServingTarget`` on one MLflow tracking server; see the module docstring."""
 
     name = "mlflow"
+    owns_versions = True
 
     def __init__(self, settings: MlflowSettings, *, timeout: float = 10.0) -> None:
         self._base = settings.tracking_uri.rstrip("/") + API

@@ -87,10 +87,11 @@ class RecordedRegistry:
     ) -> VersionInfo:
         rules.check_name("model", model)
         rules.check_name("version", version)
-        owned = await self.target.versions(model)
+        owns = self.target.owns_versions
+        owned = await self.target.versions(model) if owns else []
 
         def edit(rows: list[VersionRow], now: datetime) -> tuple[VersionRow, list[rules.Change]]:
-            if not owned:  # Vigil's record is the only list of versions
+            if not owns:  # Vigil's record is the only list of versions
                 rules.check_new(rows, model, version, stage, traffic)
                 row = VersionRow(model, version, "shadow", 0, now, notes=notes)
                 rows.append(row)
@@ -106,7 +107,7 @@ class RecordedRegistry:
             row.notes = notes
             return row, rules.registered(rows, row, stage, traffic, now, notes)
 
-        return rules.info(await self._edit(model, edit, actor=actor, new_ok=not owned))
+        return rules.info(await self._edit(model, edit, actor=actor, new_ok=True))
 
     async def promote(self, model: str, version: str, *, actor: str) -> VersionInfo:
         def edit(rows: list[VersionRow], now: datetime) -> tuple[VersionRow, list[rules.Change]]:

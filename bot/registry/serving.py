@@ -67,6 +67,10 @@ class ServingTarget(Protocol):
     label: str
     """How messages name it: "MLflow at http://mlflow:5000"; never a secret."""
 
+    owns_versions: bool
+    """True when versions exist there first (MLflow numbers them) and Vigil only moves
+    them; False when Vigil's record is the only list of versions (a webhook)."""
+
     async def models(self) -> list[str]:
         """The models it knows of its own (none for a webhook)."""
         ...

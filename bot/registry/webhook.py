@@ -46,6 +46,7 @@ class ServingWebhookTarget:
     """``ServingTarget`` POSTing each move to one URL; Vigil's record is the only state."""
 
     name = "webhook"
+    owns_versions = False
 
     def __init__(
         self, settings: ServingWebhookSettings, *, timeout: float = 10.0, clock: Clock = utcnow
