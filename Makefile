@@ -1,6 +1,7 @@
 # Vigil's two commands: `make run` and `make test`. Everything else is set-up they call.
 # The virtual environment is built by uv from uv.lock (exact, hashed versions); uv itself
-# is bootstrapped with the machine's own python3 into .tools/, pinned below.
+# is bootstrapped with the machine's own python3 into .tools/, pinned below. The mlflow group
+# brings a real `mlflow server` for the MLflow registry tests (the product never imports it).
 PYTHON     ?= python3
 UV_VERSION := 0.13.9
 TOOLS      := .tools
@@ -16,7 +17,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev --group mlflow
 	touch $@
 
 venv: $(VENV)/.synced

@@ -136,8 +136,9 @@ def _model(sub: Sub) -> None:
     model = sub.add_parser(
         "model",
         help="list, register, promote, canary and retire model versions (what /rollback uses)",
-        description="Manage the model versions in Vigil's built-in registry: the versions "
-        "/rollback and the containment playbook switch between.",
+        description="Manage the model versions in the registry vigil.yaml's registry: section "
+        "names (Vigil's built-in one by default, MLflow aliases or a serving webhook): the "
+        "versions /rollback and the containment playbook switch between.",
     )
     model.add_argument("--config", help="path of vigil.yaml")
     actions = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")

@@ -39,6 +39,7 @@ from bot.oncall.paging.config import parse_routing
 from bot.oncall.schedules.config import parse_roster, parse_schedules
 from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
+from bot.registry.settings import RegistrySettings, parse_registry
 from bot.rules.loader import default_rules_file
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
@@ -72,6 +73,7 @@ class Settings:
     quality: QualitySettings = field(default_factory=QualitySettings)
     evidence_dir: Path = Path("var/evidence")  # charts attached to model-quality incidents
     notify: NotifySettings = field(default_factory=NotifySettings)
+    registry: RegistrySettings = field(default_factory=RegistrySettings)  # where models move
     # How often each replica looks for timers another replica scheduled (the takeover bound).
     timer_poll: timedelta = timedelta(seconds=5)
 
@@ -125,6 +127,7 @@ def load_settings(
         heartbeats=parse_heartbeats(top.heartbeats, where),
         quality=parse_quality(top.quality, where),
         notify=parse_notify(top.notify, env, where),
+        registry=parse_registry(top.registry, env, where),
         timer_poll=top.timer_poll,
         evidence_dir=top.evidence_dir or Path("var/evidence"),
     )

@@ -93,6 +93,7 @@ class TopLevel(ConfigModel):
     playbooks_dir: DirPath = None
     postmortems_dir: DirPath = None
     quality: Section = None
+    registry: Section = None
     retrain_url: Annotated[str | None, PlainValidator(_retrain_url)] = Field(None, repr=False)
     rotations: Section = None
     routes: Section = None

@@ -1,6 +1,7 @@
 """The model registry contract: which versions of a model exist and which one serves.
 
-Every adapter (the built-in one in Vigil's database, the in-memory fake, later MLflow) keeps
+Every adapter (the built-in one in Vigil's database, the in-memory fake, and the outside
+ones in ``bot.registry.recorded``: MLflow aliases, a signed serving webhook) keeps
 the same promises, so ``/rollback`` and the playbooks never care which one they talk to:
 
 - a version is ``stable`` (serves the rest of the traffic), ``canary`` (1-99 % of it),
@@ -111,13 +112,28 @@ class ModelRegistry(Protocol):
         ...
 
     async def set_canary(
-        self, model: str, version: str, percent: int, *, actor: str = "vigil"
+        self,
+        model: str,
+        version: str,
+        percent: int,
+        *,
+        actor: str = "vigil",
+        incident: int | None = None,
     ) -> VersionInfo:
-        """Give a non-stable version ``percent`` % of the traffic (0 puts it back in shadow)."""
+        """Give a non-stable version ``percent`` % of the traffic (0 puts it back in shadow).
+
+        ``incident`` (here and on the switches below): the incident the change is made for,
+        which an outside registry records with the move (MLflow's ``vigil.incident`` tag)."""
         ...
 
     async def rollback(
-        self, model: str, to_version: str | None = None, *, actor: str, dry_run: bool = False
+        self,
+        model: str,
+        to_version: str | None = None,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        incident: int | None = None,
     ) -> RollbackResult:
         """Make the last known good version (or ``to_version``) stable again.
 
@@ -127,7 +143,13 @@ class ModelRegistry(Protocol):
         ...
 
     async def pin_traffic(
-        self, model: str, version: str, *, actor: str, dry_run: bool = False
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        incident: int | None = None,
     ) -> RollbackResult:
         """Containment: ``version`` serves 100 %, every canary is paused.
 

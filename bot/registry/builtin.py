@@ -101,7 +101,13 @@ class BuiltinRegistry:
         return rules.info(await self._edit(model, edit, actor=actor))
 
     async def set_canary(
-        self, model: str, version: str, percent: int, *, actor: str = "vigil"
+        self,
+        model: str,
+        version: str,
+        percent: int,
+        *,
+        actor: str = "vigil",
+        incident: int | None = None,
     ) -> VersionInfo:
         def edit(
             _s: AsyncSession, rows: list[ModelVersion], _now: datetime
@@ -112,12 +118,24 @@ class BuiltinRegistry:
         return rules.info(await self._edit(model, edit, actor=actor))
 
     async def rollback(
-        self, model: str, to_version: str | None = None, *, actor: str, dry_run: bool = False
+        self,
+        model: str,
+        to_version: str | None = None,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        incident: int | None = None,
     ) -> RollbackResult:
         return await self._switch(model, to_version, "rollback", actor=actor, dry_run=dry_run)
 
     async def pin_traffic(
-        self, model: str, version: str, *, actor: str, dry_run: bool = False
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        incident: int | None = None,
     ) -> RollbackResult:
         return await self._switch(model, version, "pin", actor=actor, dry_run=dry_run)
 

@@ -85,7 +85,13 @@ class InMemoryRegistry:
         return rules.info(self._edit("promote", model, version, edit, actor))
 
     async def set_canary(
-        self, model: str, version: str, percent: int, *, actor: str = "vigil"
+        self,
+        model: str,
+        version: str,
+        percent: int,
+        *,
+        actor: str = "vigil",
+        incident: int | None = None,
     ) -> VersionInfo:
         def edit(rows: list[_Row], _now: datetime) -> tuple[_Row, list[rules.Change]]:
             row = rules.find(rows, model, version)
@@ -94,12 +100,24 @@ class InMemoryRegistry:
         return rules.info(self._edit("set_canary", model, version, edit, actor))
 
     async def rollback(
-        self, model: str, to_version: str | None = None, *, actor: str, dry_run: bool = False
+        self,
+        model: str,
+        to_version: str | None = None,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        incident: int | None = None,
     ) -> RollbackResult:
         return self._switch(model, to_version, "rollback", actor=actor, dry_run=dry_run)
 
     async def pin_traffic(
-        self, model: str, version: str, *, actor: str, dry_run: bool = False
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        dry_run: bool = False,
+        incident: int | None = None,
     ) -> RollbackResult:
         return self._switch(model, version, "pin", actor=actor, dry_run=dry_run)
 

@@ -1,4 +1,5 @@
-"""SQLModel tables of the built-in registry and of playbook runs (migration 0002).
+"""SQLModel tables of the built-in registry and of playbook runs (migration 0002), and the
+record of moves on an outside registry (migration 0013).
 
 ``model_versions`` holds one row per model version and its stage; ``model_events`` is the
 append-only history (who changed what, when) that a post-mortem quotes. ``playbook_runs``
@@ -102,3 +103,27 @@ class PlaybookStepRow(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     started_at: datetime = _utc(nullable=False)
     finished_at: datetime | None = _utc(nullable=True)
+
+
+class RegistryMove(SQLModel, table=True):
+    """One entry of Vigil's append-only record of moves on an outside registry (MLflow
+    aliases, a serving webhook), which keeps no history of its own: rows are only ever
+    inserted. ``seq`` numbers a model's entries per target; the unique key makes two
+    writers racing for the same model collide instead of interleaving."""
+
+    __tablename__ = "registry_moves"
+    __table_args__ = (
+        UniqueConstraint("target", "model", "seq", name="uq_registry_moves_target_model_seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(sa_column=Column(String(16), nullable=False))  # mlflow | webhook
+    model: str = Field(sa_column=Column(String(200), nullable=False))
+    seq: int = Field(sa_column=Column(Integer, nullable=False))
+    version: str = Field(sa_column=Column(String(64), nullable=False))
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    incident: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    at: datetime = _utc(nullable=False)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

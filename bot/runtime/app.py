@@ -45,7 +45,7 @@ from bot.playbooks.service import PlaybookService
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
-from bot.registry.builtin import BuiltinRegistry
+from bot.registry.build import build_registry, close_registry
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.sources.base import Source
@@ -132,7 +132,7 @@ class Vigil:
             out_dir=settings.postmortems_dir,
             clock=clock,
         )
-        registry = BuiltinRegistry(db, clock)
+        registry = build_registry(settings.registry, db, clock)
         runs = PlaybookService(
             playbooks,
             registry,
@@ -364,4 +364,5 @@ class Vigil:
         await self.timers.stop()
         await self.rules_runner.close()
         await close_channels(self.channels)
+        await close_registry(self.registry)
         await self.db.dispose()

@@ -68,6 +68,7 @@ class CheckReport:
     alert_rules_off: int = 0  # off until a per-subject setting is configured
     alert_rules_disabled: int = 0
     paging: tuple[str, ...] = ()  # what each severity does, routes, policies: who gets woken
+    registry: str = ""  # where /rollback and `vigil model` move models, if not the built-in
 
     def summary(self) -> str:
         disabled = f", {self.alert_rules_disabled} disabled" if self.alert_rules_disabled else ""
@@ -159,4 +160,5 @@ def run_checks(
         alert_rules_off=off,
         alert_rules_disabled=disabled,
         paging=paging_lines(settings.oncall.routing),
+        registry=settings.registry.describe() if settings.registry.kind != "builtin" else "",
     )

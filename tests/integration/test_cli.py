@@ -256,6 +256,25 @@ def test_check_counts_your_playbooks_dir_and_never_echoes_a_retrain_url(
     assert "hunter2" not in done.stdout + done.stderr
 
 
+def test_check_says_where_model_moves_land_without_the_token(tmp_path: Path) -> None:
+    done = vigil("check", cwd=tmp_path)
+    assert "model registry" not in done.stdout  # the built-in default goes unsaid
+    write(
+        tmp_path,
+        {
+            "vigil.yaml": "registry:\n  kind: mlflow\n  mlflow:\n"
+            "    tracking_uri: http://u:hunter2@mlflow.internal:5000\n"
+        },
+    )
+    done = vigil("check", cwd=tmp_path, VIGIL_MLFLOW_TOKEN="tok-hunter3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "model registry: MLflow at http://mlflow.internal:5000 "
+        "(alias champion = stable, challenger = canary, token from VIGIL_MLFLOW_TOKEN)"
+    )
+    assert "hunter" not in done.stdout + done.stderr
+
+
 def test_check_refuses_a_webhook_secret_that_start_up_refuses_with_the_same_words(
     tmp_path: Path,
 ) -> None:

@@ -16,4 +16,6 @@ def main(args: argparse.Namespace) -> int:
     print(report.summary())
     for line in report.paging:
         print(line)
+    if report.registry:  # an outside registry; the built-in default goes unsaid
+        print(report.registry)
     return 0

@@ -5,7 +5,8 @@
 :mod:`bot.cli.verbs.model_reference`). Each prints what it did or found in plain lines and
 returns; the registry's refusals (an unknown model, no such version, a canary that would
 take the whole traffic) are ``VigilError``s, which the CLI prints as one line and exits 1.
-Changes are recorded with the actor ``cli:$USER``.
+Changes are recorded with the actor ``cli:$USER``, on the registry ``registry:`` in
+vigil.yaml names (the built-in one, MLflow or a serving webhook), as ``/rollback`` does.
 """
 
 from __future__ import annotations
@@ -19,18 +20,23 @@ from bot.cli.database import once, printed
 from bot.core.clock import utcnow
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.registry.base import ModelRegistry, VersionInfo
-from bot.registry.builtin import BuiltinRegistry
+from bot.registry.build import build_registry, close_registry
+from bot.registry.settings import RegistrySettings
 from bot.store.db import Database
 
 
 def main(args: argparse.Namespace) -> int:
     """Carry out the action and print what it did; 1 after one line saying why not."""
     config = quiet(args)
-    return printed(asyncio.run(once(config, lambda db: _run(args, db))))
+    return printed(asyncio.run(once(config, lambda db: _run(args, db, config.registry))))
 
 
-async def _run(args: argparse.Namespace, db: Database) -> str:
-    return await run(args, BuiltinRegistry(db, utcnow), who=actor(), references=ReferenceStore(db))
+async def _run(args: argparse.Namespace, db: Database, where: RegistrySettings) -> str:
+    registry = build_registry(where, db, utcnow)
+    try:
+        return await run(args, registry, who=actor(), references=ReferenceStore(db))
+    finally:
+        await close_registry(registry)
 
 
 async def run(

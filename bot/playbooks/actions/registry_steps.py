@@ -34,6 +34,7 @@ async def rollback(ctx: RunContext, params: Mapping[str, Any]) -> StepOutcome:
         text_param(params, "to_version", required=False),
         actor=ctx.actor,
         dry_run=ctx.dry_run,
+        incident=ctx.incident,
     )
     return _switched(result)
 
@@ -61,7 +62,9 @@ async def pin_traffic(ctx: RunContext, params: Mapping[str, Any]) -> StepOutcome
             version = await _last_known_good(ctx, model)
     assert version is not None
     return _switched(
-        await ctx.registry.pin_traffic(model, version, actor=ctx.actor, dry_run=ctx.dry_run)
+        await ctx.registry.pin_traffic(
+            model, version, actor=ctx.actor, dry_run=ctx.dry_run, incident=ctx.incident
+        )
     )
 
 
@@ -92,7 +95,9 @@ async def set_canary(ctx: RunContext, params: Mapping[str, Any]) -> StepOutcome:
         if version not in known:
             raise ValidationError("params.version", f"{model} has no version {version!r}")
         return StepOutcome(True, f"Dry run: would set {model} {version} canary to {percent} %")
-    info = await ctx.registry.set_canary(model, version, percent, actor=ctx.actor)
+    info = await ctx.registry.set_canary(
+        model, version, percent, actor=ctx.actor, incident=ctx.incident
+    )
     return StepOutcome(
         True,
         f"{model} {version} is now {info.stage} at {info.traffic_percent} %",
