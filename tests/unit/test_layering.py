@@ -133,6 +133,10 @@ PURE = [
     "quality/spec.py",
     "quality/stability.py",
     "quality/windows.py",
+    # retraining's decisions and words
+    "retrain/decide.py",
+    "retrain/words.py",
+    "retrain/adapters/base.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
