@@ -11,10 +11,9 @@ and the token as the password (Airflow 2's basic_auth backend).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import quote
-
-import aiohttp
 
 from bot.core.timefmt import iso_z
 from bot.playbooks.actions.http import safe_url
@@ -37,11 +36,12 @@ class AirflowOrchestrator:
         version = "3" if self._spec.api == "v2" else "2"
         return f"Airflow {version} DAG {self._spec.dag_id} at {safe_url(self._spec.url)}"
 
-    def _auth(self) -> tuple[dict[str, str], aiohttp.BasicAuth | None]:
+    def _headers(self) -> dict[str, str]:
         token = self._spec.token.reveal() if self._spec.token else None
         if self._spec.username and token:
-            return {}, aiohttp.BasicAuth(self._spec.username, token)
-        return bearer(token), None
+            pair = f"{self._spec.username}:{token}".encode()
+            return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+        return bearer(token)
 
     async def submit(self, run: RunRequest) -> Observed:
         body: dict[str, Any] = {
@@ -57,9 +57,8 @@ class AirflowOrchestrator:
         }
         if self._spec.api == "v2":
             body["logical_date"] = iso_z(run.requested_at)
-        headers, auth = self._auth()
         status, answer = await call(
-            "POST", self._runs, headers=headers, auth=auth, json=body, ok=(200, 409)
+            "POST", self._runs, headers=self._headers(), json=body, ok=(200, 409)
         )
         if status == 409:  # this dag_run_id exists: sent before (a retry, a restart)
             return await self.observe(run, run.key)
@@ -67,10 +66,8 @@ class AirflowOrchestrator:
 
     async def observe(self, run: RunRequest, external_id: str | None) -> Observed:
         run_id = external_id or run.key
-        headers, auth = self._auth()
-        _, answer = await call(
-            "GET", f"{self._runs}/{quote(run_id, safe='')}", headers=headers, auth=auth, ok=(200,)
-        )
+        url = f"{self._runs}/{quote(run_id, safe='')}"
+        _, answer = await call("GET", url, headers=self._headers(), ok=(200,))
         return _observed(answer, run_id, self._spec.url)
 
 

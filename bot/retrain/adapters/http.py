@@ -25,7 +25,6 @@ async def call(
     url: str,
     *,
     headers: Mapping[str, str] | None = None,
-    auth: aiohttp.BasicAuth | None = None,
     json: Any = None,
     params: Mapping[str, str] | None = None,
     ok: tuple[int, ...] = (200, 201),
@@ -36,7 +35,7 @@ async def call(
         async with (
             aiohttp.ClientSession(timeout=TIMEOUT) as session,
             session.request(
-                method, url, headers=dict(headers or {}), auth=auth, json=json, params=params
+                method, url, headers=dict(headers or {}), json=json, params=params
             ) as resp,
         ):
             status = resp.status
