@@ -40,6 +40,7 @@ from bot.oncall.schedules.config import parse_roster, parse_schedules
 from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
 from bot.registry.settings import RegistrySettings, parse_registry
+from bot.retrain.config import ModelRetraining, parse_retraining
 from bot.rules.loader import default_rules_file
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
@@ -67,6 +68,10 @@ class Settings:
     playbooks_dir: Path | None = None  # your playbooks, searched before the bundled ones
     rules_dir: Path | None = None  # your rules/*.yaml, overriding the bundled ones by name
     retrain_url: str | None = field(default=None, repr=False)  # may hold credentials
+    # Per model: its orchestrator, cron schedule, drift trigger, cooldown (bot.retrain).
+    retraining: Mapping[str, ModelRetraining] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
     config_path: Path | None = None
     sources: SourcesSettings = field(default_factory=SourcesSettings)
     heartbeats: Mapping[str, HeartbeatSpec] = field(default_factory=lambda: MappingProxyType({}))
@@ -122,6 +127,7 @@ def load_settings(
         playbooks_dir=top.playbooks_dir,
         rules_dir=top.rules_dir,
         retrain_url=top.retrain_url,
+        retraining=parse_retraining(top.retraining, env, where, retrain_url=top.retrain_url),
         config_path=path,
         sources=parse_sources(top.sources, where),
         heartbeats=parse_heartbeats(top.heartbeats, where),

@@ -95,6 +95,7 @@ class TopLevel(ConfigModel):
     quality: Section = None
     registry: Section = None
     retrain_url: Annotated[str | None, PlainValidator(_retrain_url)] = Field(None, repr=False)
+    retraining: Section = None
     rotations: Section = None
     routes: Section = None
     rules_dir: DirPath = None

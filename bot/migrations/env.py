@@ -22,6 +22,7 @@ from bot.oncall.schedules import tables as _schedule_tables  # noqa: F401  (over
 from bot.oncall.snooze import tables as _snooze_tables  # noqa: F401  (snoozes: migration 0008)
 from bot.outbox import tables as _outbox_tables  # noqa: F401  (outbox, migration 0004)
 from bot.registry import tables as _registry_tables  # noqa: F401  (registry + run tables)
+from bot.retrain import tables as _retrain_tables  # noqa: F401  (retrain runs, migration 0014)
 
 target_metadata = SQLModel.metadata
 

@@ -46,6 +46,10 @@ from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
 from bot.registry.build import build_registry, close_registry
+from bot.retrain.adapters.build import build_orchestrator
+from bot.retrain.follow import RunFollower
+from bot.retrain.service import RetrainService
+from bot.retrain.store import RunStore
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.sources.base import Source
@@ -93,6 +97,7 @@ class Vigil:
     reports: ReportService  # the on-call report (SLA targets and working hours as the timers')
     handoffs: HandoffWatch  # posts "📟 Handoff: …" to the team channel when a schedule turns
     reactor: Reactor  # runs the follow-ups of committed changes (paging first) until done
+    retrain: RetrainService  # retraining on drift, on cron and on /incident retrain N
     channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
@@ -213,6 +218,26 @@ class Vigil:
             known |= set(settings.sources.prometheus.queries)
         snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz, metrics=known)
         rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
+        retrain_runs = RunStore(db)
+        plans = settings.retraining
+        retrain = RetrainService(
+            db,
+            retrain_runs,
+            timers,
+            RunFollower(
+                retrain_runs,
+                timers,
+                incidents,
+                registry,
+                plans,
+                {m: build_orchestrator(p.orchestration) for m, p in plans.items()},
+                clock=clock,
+                senders=lambda: backends,
+            ),
+            plans,
+            clock=clock,
+        )
+        rules_runner.listen(retrain.on_samples)  # K of N drifted windows start a retraining
         handoffs = HandoffWatch(
             timers,
             schedules=schedule_book.current,
@@ -237,6 +262,7 @@ class Vigil:
                 escalate=pager.escalate,
                 snoozes=snoozes,
                 schedules=schedule_book.current,
+                retrain=retrain,
             ),
             metrics=metrics,
             postmortems=postmortems,
@@ -254,6 +280,7 @@ class Vigil:
             reports=reports,
             handoffs=handoffs,
             reactor=reactor,
+            retrain=retrain,
             channels=channels,
             backends=backends,
         )

@@ -16,6 +16,7 @@ from typing import Literal
 
 from aiohttp import web
 
+from bot.retrain.cron import RetrainSchedule
 from bot.rules.cadence import RuleSchedule
 from bot.runtime.app import Vigil
 from bot.store import wakeups
@@ -65,8 +66,10 @@ async def serve(
             redact_url(vigil.db.url),
         )
     rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
+    retraining = RetrainSchedule(vigil.retrain)  # beside the rules: one process fires cron
     if role != "worker":
         rules.start()
+        retraining.start()
     try:
         if role != "worker":
             for backend in vigil.backends:
@@ -78,6 +81,7 @@ async def serve(
                 await asyncio.wait_for(task, timeout=5)
         if role != "worker":
             rules.stop()
+            retraining.stop()
             with contextlib.suppress(asyncio.TimeoutError):  # a group run in flight finishes
                 await asyncio.wait_for(vigil.rules_runner.wait_idle(), timeout=5)
         if runner is not None:

@@ -37,6 +37,7 @@ SECRETS = {
     "VIGIL_PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef",
     "VIGIL_SMTP_PASSWORD": "smtp-password-for-the-readme",
     "VIGIL_WEBHOOK_SECRET": "webhook-secret-for-the-readme-0123",
+    "VIGIL_AIRFLOW_TOKEN": "airflow-token-for-the-readme",
 }
 
 

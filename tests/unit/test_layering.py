@@ -145,6 +145,10 @@ PURE = [
     "rollout/observations.py",
     "rollout/sequential.py",
     "rollout/wording.py",
+    # retraining's decisions and words
+    "retrain/decide.py",
+    "retrain/words.py",
+    "retrain/adapters/base.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",

@@ -15,9 +15,11 @@ from typing import Any
 from bot.chat.commands import render
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback
+from bot.incidents.views import IncidentView
 from bot.playbooks.runner import RunResult
 from bot.playbooks.service import IncidentRun
 from bot.registry.base import RollbackResult
+from bot.retrain.service import Requested
 
 
 def _step_data(result: RunResult, action: str) -> Mapping[str, Any] | None:
@@ -104,6 +106,27 @@ def retrain(run: IncidentRun, *, actor: str) -> Reply:
         f"🔁 Retraining of {model} requested for #{view.id} by {actor} ({sent}). "
         f"Next: when the new version is registered, canary it: "
         f"`vigil model canary {model} VERSION 5`.",
+        ephemeral=False,
+        incident=view,
+    )
+
+
+def retrain_run(view: IncidentView, made: Requested, where: str, *, actor: str) -> Reply:
+    """``/incident retrain N`` for a model with a ``retraining:`` entry: the run it started
+    (or the reason none did), on the orchestrator named, followed in the incident's thread."""
+    model = view.model or "the model"
+    if made.run is None:
+        return Reply(
+            f"⚠️ Retraining of {model} for #{view.id} was not requested: {made.refused}. "
+            f"Next: its state is posted on #{view.id} as it changes; ask again when it ends.",
+            ephemeral=True,
+            incident=view,
+        )
+    run = made.run
+    return Reply(
+        f"🔁 Retraining of {model} requested for #{view.id} by {actor} on {where} "
+        f"(run {run.dedup_key}). Next: its state is posted here; the version it makes, "
+        f"{run.version}, enters as shadow, never straight to stable.",
         ephemeral=False,
         incident=view,
     )

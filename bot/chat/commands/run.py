@@ -27,6 +27,7 @@ from bot.oncall.snooze.service import SnoozeService
 from bot.oncall.status import oncall_text
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.service import PostmortemService
+from bot.retrain.service import RetrainService
 
 __all__ = ["CommandRunner", "Reply"]
 
@@ -51,7 +52,9 @@ class CommandRunner:
         escalate: Callable[..., Awaitable[IncidentView]] | None = None,
         snoozes: SnoozeService | None = None,
         schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
+        retrain: RetrainService | None = None,
     ) -> None:
+        self._retrain = retrain  # models with a retraining: entry; the rest: the playbook
         self._incidents = incidents
         self._schedules = schedules  # with imported overrides; else the configured ones
         self._reports = reports
@@ -151,6 +154,12 @@ class CommandRunner:
             case p.Contain(n):
                 return _public(await inc.contain(n, actor=actor), f"contained by {actor}")
             case p.Retrain(n):
+                if self._retrain is not None and self._retrain.plans:
+                    view = await inc.get(n, timeline=False, alerts=False)
+                    if view.model is not None and self._retrain.configured(view.model):
+                        made = await self._retrain.manual(view.model, n, actor=actor)
+                        where = self._retrain.follower.where(view.model)
+                        return remedies.retrain_run(view, made, where, actor=actor)
                 return remedies.retrain(await self._playbooks.retrain(n, actor=actor), actor=actor)
             case p.Resolve(n, text):
                 v = await inc.resolve(n, actor=actor, text=text)

@@ -1,0 +1,1 @@
+"""The orchestrators a retraining run is sent to, one module per real API."""
