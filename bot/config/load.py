@@ -18,9 +18,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from bot.chat.slack.settings import SlackSettings, load_slack_settings
 from bot.config.checks import (
     http_url,
@@ -53,7 +50,7 @@ from bot.sources.config import (
 )
 from bot.sources.config import PrometheusSettings as PrometheusSettings
 from bot.sources.config import SourcesSettings, parse_sources
-from bot.store.db_url import normalise_url
+from bot.store.db_url import backend_name
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/vigil.db"
 _TOP_KEYS = frozenset(
@@ -209,8 +206,8 @@ def _database_url(value: object, where: str, key: str) -> None:
             "must be a database URL such as postgresql://user@host/db", where=where, key=key
         )
     try:
-        backend = make_url(normalise_url(value)).get_backend_name()
-    except ArgumentError:
+        backend = backend_name(value)
+    except ValueError:
         raise ConfigError(
             "is not a database URL (e.g. postgresql://user:pw@host/db or sqlite:///var/vigil.db)",
             where=where,

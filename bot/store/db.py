@@ -53,10 +53,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.store import sqlite_driver
 from bot.store.db_url import is_sqlite_url as is_sqlite_url
 from bot.store.db_url import normalise_url as normalise_url
-from bot.store.db_url import redact_url as redact_url
 from bot.store.tables import HealthProbe
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe for logs and error messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
 
 BeforeFlush = Callable[[OrmSession, Sequence[object]], None]
 AfterCommit = Callable[[OrmSession], None]

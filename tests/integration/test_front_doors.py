@@ -3,10 +3,11 @@
 ``vigil --help`` answers from the argument tree alone; ``vigil check`` and ``vigil rules
 list`` read vigil.yaml, the rules, playbooks and templates, and load none of the libraries of
 the running bot: the statistics (scipy), charts (matplotlib), dataset reader (pyarrow), Slack
-SDKs, NVML, or (for ``--help``) the database toolkit. Wall time on a shared machine is not
-a stable thing to assert; which modules a fresh interpreter loaded is, so that is checked.
-(``check`` and ``rules list`` do load SQLAlchemy's URL parser: vigil.yaml's database_url is
-validated with the parser the engine uses, so a URL check passes is one ``run`` opens.)
+SDKs, NVML, the database toolkit (vigil.yaml's database_url is read with SQLAlchemy's URL
+grammar, kept in ``bot.store.db_url`` and compared with SQLAlchemy's by tests/unit/test_db_url)
+or the HTTP client (a ``notify:`` channel and a playbook's ``http.post`` load aiohttp on their
+first request). Wall time on a shared machine is not a stable thing to assert; which modules a
+fresh interpreter loaded is, so that is checked.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ sys.exit(rc)
 """
 
 
-def loaded(tmp_path: Path, *argv: str) -> set[str]:
+def loaded(tmp_path: Path, *argv: str, **env: str) -> set[str]:
     """The top-level packages a fresh interpreter has loaded after ``vigil ARGV`` ran."""
     done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
         [sys.executable, "-c", PROBE, *argv],
         cwd=tmp_path,
-        env=clean_env(VIGIL_DATABASE_URL=f"sqlite:///{tmp_path / 'vigil.db'}"),
+        env=clean_env(**{"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'vigil.db'}", **env}),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -70,6 +71,29 @@ def test_check_and_rules_list_load_none_of_the_running_bots_libraries(
     # Nor the database engine, ORM and migrations: nothing here opens the database.
     assert names.isdisjoint(("sqlmodel", "alembic", "aiosqlite", "asyncpg")), sorted(names)
     assert "bot" in names  # the probe ran the real command
+
+
+CHANNELS = """\
+database_url: postgres://vigil:pw@db.internal:5432/vigil
+notify:
+  order: [pagerduty, webhook]
+  pagerduty: {}
+  webhook: {url: "https://hooks.example/vigil"}
+"""
+SECRETS = {"VIGIL_PAGERDUTY_ROUTING_KEY": "r" * 32, "VIGIL_WEBHOOK_SECRET": "s" * 20}
+
+
+@pytest.mark.parametrize("argv", [("check",), ("rules", "list")])
+def test_check_and_rules_list_load_no_database_library_and_no_http_client(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """With a PostgreSQL URL and HTTP channels configured: checking the URL loads no
+    SQLAlchemy, building the channels (what ``check`` does) no aiohttp."""
+    (tmp_path / "vigil.yaml").write_text(CHANNELS)
+    names = loaded(tmp_path, *argv, VIGIL_DATABASE_URL="", **SECRETS)
+    unwanted = {*DATABASE, "aiohttp"}
+    assert names.isdisjoint(unwanted), sorted(names & unwanted)
+    assert "bot" in names
 
 
 def test_model_list_loads_no_dataset_reader_or_statistics(tmp_path: Path) -> None:
