@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import sys
+from datetime import datetime
 
 from bot.config.load import Settings, load_settings
 
@@ -50,3 +51,8 @@ def quiet(args: argparse.Namespace) -> Settings:
     config = settings_of(args)
     log_to_stderr("WARNING", config)
     return config
+
+
+def when(at: datetime) -> str:
+    """A moment as the model verbs print it: ``2026-11-23 09:00:00Z``."""
+    return at.strftime("%Y-%m-%d %H:%M:%SZ")

@@ -80,6 +80,13 @@ notify:
   pagerduty: {}
   webhook: {url: "https://hooks.example/vigil"}
 """
+SCHEDULE = """\
+schedules:
+  ml-oncall:
+    tz: Europe/Berlin
+    layers:
+      - {name: primary, rotation: weekly, handoff: "2026-11-23T09:00", participants: ["@maya"]}
+"""
 SECRETS = {"VIGIL_PAGERDUTY_ROUTING_KEY": "r" * 32, "VIGIL_WEBHOOK_SECRET": "s" * 20}
 
 
@@ -99,3 +106,29 @@ def test_check_and_rules_list_load_no_database_library_and_no_http_client(
 def test_model_list_loads_no_dataset_reader_or_statistics(tmp_path: Path) -> None:
     names = loaded(tmp_path, "model", "list")
     assert names.isdisjoint(HEAVY), sorted(names & set(HEAVY))
+
+
+MIGRATIONS = ("alembic", "mako", "pygments")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("incidents",),
+        ("report",),
+        ("model", "list"),
+        ("schedule", "overrides", "ml-oncall"),
+    ],
+)
+def test_a_database_verb_on_a_database_at_the_head_loads_no_migrations(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Alembic (and Mako and Pygments behind it) load only when there is something to
+    migrate; the icalendar reader only to read or write a calendar, numpy only for the
+    reference profiles."""
+    (tmp_path / "vigil.yaml").write_text(SCHEDULE)
+    assert set(MIGRATIONS) <= loaded(tmp_path, "incidents")  # a new database is migrated
+    names = loaded(tmp_path, *argv)
+    unwanted = {*MIGRATIONS, *HEAVY, "icalendar", "numpy", "aiohttp"}
+    assert names.isdisjoint(unwanted), sorted(names & unwanted)
+    assert "sqlalchemy" in names  # the probe ran the real command
