@@ -32,7 +32,9 @@ def log_to_stderr(level: str, settings: Settings) -> None:
         stream=sys.stderr,
     )
     if settings.log_level != "DEBUG":  # our own lines say what matters
-        for noisy in ("alembic.runtime.migration", "apscheduler"):
+        # All of Alembic: it is imported only when a migration runs, after this, and its
+        # plugins log "setup plugin …" at INFO as it loads.
+        for noisy in ("alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -5,8 +5,9 @@ list`` read vigil.yaml, the rules, playbooks and templates, and load none of the
 the running bot: the statistics (scipy), charts (matplotlib), dataset reader (pyarrow), Slack
 SDKs, NVML, the database toolkit (vigil.yaml's database_url is read with SQLAlchemy's URL
 grammar, kept in ``bot.store.db_url`` and compared with SQLAlchemy's by tests/unit/test_db_url)
-or the HTTP client (a ``notify:`` channel and a playbook's ``http.post`` load aiohttp on their
-first request). Wall time on a shared machine is not a stable thing to assert; which modules a
+or the HTTP and SMTP clients (a ``notify:`` channel and a playbook's ``http.post`` load
+aiohttp or aiosmtplib on their first request). The database verbs load Alembic only when the
+schema is behind. Wall time on a shared machine is not a stable thing to assert; which modules a
 fresh interpreter loaded is, so that is checked.
 """
 
@@ -76,9 +77,10 @@ def test_check_and_rules_list_load_none_of_the_running_bots_libraries(
 CHANNELS = """\
 database_url: postgres://vigil:pw@db.internal:5432/vigil
 notify:
-  order: [pagerduty, webhook]
+  order: [pagerduty, webhook, email]
   pagerduty: {}
   webhook: {url: "https://hooks.example/vigil"}
+  email: {host: smtp.internal, sender: vigil@example.com}
 """
 SCHEDULE = """\
 schedules:
@@ -94,11 +96,11 @@ SECRETS = {"VIGIL_PAGERDUTY_ROUTING_KEY": "r" * 32, "VIGIL_WEBHOOK_SECRET": "s" 
 def test_check_and_rules_list_load_no_database_library_and_no_http_client(
     tmp_path: Path, argv: tuple[str, ...]
 ) -> None:
-    """With a PostgreSQL URL and HTTP channels configured: checking the URL loads no
-    SQLAlchemy, building the channels (what ``check`` does) no aiohttp."""
+    """With a PostgreSQL URL and every notify: channel configured: checking the URL loads no
+    SQLAlchemy, building the channels (what ``check`` does) no aiohttp or SMTP client."""
     (tmp_path / "vigil.yaml").write_text(CHANNELS)
     names = loaded(tmp_path, *argv, VIGIL_DATABASE_URL="", **SECRETS)
-    unwanted = {*DATABASE, "aiohttp"}
+    unwanted = {*DATABASE, "aiohttp", "aiosmtplib"}
     assert names.isdisjoint(unwanted), sorted(names & unwanted)
     assert "bot" in names
 
