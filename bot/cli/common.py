@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import sys
+from datetime import datetime
 
 from bot.config.load import Settings, load_settings
 
@@ -31,7 +32,9 @@ def log_to_stderr(level: str, settings: Settings) -> None:
         stream=sys.stderr,
     )
     if settings.log_level != "DEBUG":  # our own lines say what matters
-        for noisy in ("alembic.runtime.migration", "apscheduler"):
+        # All of Alembic: it is imported only when a migration runs, after this, and its
+        # plugins log "setup plugin …" at INFO as it loads.
+        for noisy in ("alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -50,3 +53,8 @@ def quiet(args: argparse.Namespace) -> Settings:
     config = settings_of(args)
     log_to_stderr("WARNING", config)
     return config
+
+
+def when(at: datetime) -> str:
+    """A moment as the model verbs print it: ``2026-11-23 09:00:00Z``."""
+    return at.strftime("%Y-%m-%d %H:%M:%SZ")

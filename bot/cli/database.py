@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from bot.cli.errors import StartupError
 from bot.config.load import Settings
 from bot.core.errors import VigilError
-from bot.store.db import Database
-from bot.store.db_url import redact_url
+from bot.store.db import Database, redact_url
 
 
 def cannot_open(settings: Settings, exc: Exception) -> StartupError:

@@ -30,8 +30,12 @@ VERBS = {
     "incidents": "incidents",
     "report": "report",
 }
-# An action with a module of its own: the one that reads a dataset (pyarrow, numpy).
-ACTIONS = {("model", "reference"): "model_reference"}
+# Actions with a module of their own: the two on reference profiles, which load the
+# model-quality maths (numpy), and for ``reference`` the dataset reader (pyarrow).
+ACTIONS = {
+    ("model", "reference"): "model_reference",
+    ("model", "references"): "model_references",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

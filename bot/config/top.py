@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.config.checks import http_url, positive_duration
 from bot.config.http import HttpSection
 from bot.config.model import ConfigModel, problem
 from bot.incidents.intake.fingerprint import DEFAULT_GROUP_BY
-from bot.store.db_url import normalise_url
+from bot.store.db_url import backend_name
 
 
 def database_url_problem(value: object) -> str:
@@ -30,8 +28,8 @@ def database_url_problem(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         return "must be a database URL such as postgresql://user@host/db"
     try:
-        backend = make_url(normalise_url(value)).get_backend_name()
-    except ArgumentError:
+        backend = backend_name(value)
+    except ValueError:
         return "is not a database URL (e.g. postgresql://user:pw@host/db or sqlite:///var/vigil.db)"
     if backend not in ("sqlite", "postgresql"):
         return f"Vigil runs on PostgreSQL or SQLite, not {backend!r}"

@@ -28,8 +28,6 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
-import aiosmtplib
-
 from bot.core.clock import Clock, utcnow
 from bot.core.errors import ConfigError
 from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry
@@ -112,6 +110,8 @@ def _reply(code: int, text: str) -> str:
 
 def classify_error(exc: Exception, timeout: float) -> Retry | GiveUp:
     """What one failed SMTP conversation means (see the module docstring)."""
+    import aiosmtplib  # here and in _send: building the channel (vigil check) loads no SMTP client
+
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         said = "; ".join(_reply(r.code, r.message) for r in exc.recipients)
         if any(400 <= r.code < 500 for r in exc.recipients):
@@ -203,6 +203,8 @@ class EmailChannel:
     async def _send(self, notification: Notification, to: str) -> Outcome:
         mail = message(notification, sender=self.sender, to=to, clock=self._clock)
         password = self._password.reveal() if self._password is not None else None
+        import aiosmtplib  # see classify_error
+
         try:
             _, reply = await aiosmtplib.send(
                 mail,

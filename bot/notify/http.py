@@ -21,11 +21,13 @@ import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
-import aiohttp
-
 from bot.core.retry_outcome import Delivered, Outcome
+
+if TYPE_CHECKING:  # at run time aiohttp is imported where a request is made
+    import aiohttp
 
 BODY_LIMIT = 4096  # enough for any error message; a huge body is not read into memory
 REDACTED = "********"
@@ -103,6 +105,8 @@ def redact(text: str, url: str) -> str:
 
 def describe(exc: BaseException, timeout: float) -> NoReply:
     """Why no answer came back, in words, without echoing the URL."""
+    import aiohttp  # here, not at the top: building a channel loads no HTTP client
+
     if isinstance(exc, aiohttp.InvalidURL | ValueError):
         return NoReply("the configured URL is not valid", permanent=True)
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
@@ -133,6 +137,8 @@ class HttpPoster:
         self.timeout = timeout
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Reply | NoReply:
+        import aiohttp  # the first send loads the HTTP client (see describe)
+
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:

@@ -34,10 +34,8 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from bot.core.clock import Clock, utcnow
 from bot.core.errors import ConfigError
@@ -50,6 +48,9 @@ from bot.notify.base import (
     scrub_outcome,
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
+
+if TYPE_CHECKING:  # a channel makes its session on its first send
+    import aiohttp
 
 log = logging.getLogger(__name__)
 

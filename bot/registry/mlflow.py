@@ -19,14 +19,15 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from bot.notify.http import describe
 from bot.registry.base import RegistryError
 from bot.registry.serving import Found, Move
 from bot.registry.settings import MlflowSettings, host_of
+
+if TYPE_CHECKING:  # at run time aiohttp is imported where a request is made
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class MlflowTarget:
         self._stable = settings.stable_alias
         self._canary = settings.canary_alias
         self._token = settings.token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self.label = f"MLflow at {host_of(settings.tracking_uri)}"
 
@@ -189,9 +190,12 @@ class MlflowTarget:
         body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One REST call; its JSON, or ``MlflowError`` in words (never the token)."""
+        import aiohttp  # here, not at the top: building the registry loads no HTTP client
+
         if self._session is None:
             headers = {"Authorization": f"Bearer {self._token.reveal()}"} if self._token else {}
-            self._session = aiohttp.ClientSession(timeout=self._timeout, headers=headers)
+            timeout = aiohttp.ClientTimeout(total=self._timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout, headers=headers)
         what = f"{method} {path}"
         try:
             async with self._session.request(
@@ -200,7 +204,7 @@ class MlflowTarget:
                 text = await resp.text()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            reason = describe(exc, self._timeout.total or 0).description
+            reason = describe(exc, self._timeout).description
             raise MlflowError(f"{self.label} did not answer {what}: {reason}.") from None
         try:
             data = json.loads(text) if text else {}

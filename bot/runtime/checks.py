@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from bot.config.load import Settings, load_settings, rule_files
+from bot.config.load import Settings, load_settings
 from bot.core.errors import ConfigError
 from bot.core.resources import bundled
 from bot.notify.build import build_channels
@@ -19,9 +19,8 @@ from bot.oncall.status import paging_lines
 from bot.playbooks.configured import load_configured_playbooks
 from bot.playbooks.loader import load_playbook_dirs
 from bot.postmortem.draft import PostmortemRenderer
-from bot.rules.effective import RuleStatus, effective
+from bot.rules.configured import check_rules as check_rules  # re-exported: check's own
 from bot.rules.listing import counts
-from bot.rules.loader import load_rules
 
 
 def _count(n: int, noun: str) -> str:
@@ -78,15 +77,6 @@ class CheckReport:
             f"{disabled}; {self.playbooks.describe('playbook', 'playbooks_dir')}; "
             f"{self.templates.describe('template', 'templates_dir')}"
         )
-
-
-def check_rules(settings: Settings) -> list[RuleStatus]:
-    """Load the alerting rules Vigil would run (bundled, then ``rules_dir/*.yaml``) with the
-    strict loader, so a bad file is reported by file and key, and say which are on."""
-    rules = load_rules(rule_files(settings))
-    return effective(
-        rules, settings.incidents.models, settings.incidents.services, settings.heartbeats
-    )
 
 
 def check_playbooks(directory: Path, settings: Settings | None = None) -> Loaded:

@@ -34,8 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
@@ -53,10 +51,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.store import sqlite_driver
 from bot.store.db_url import is_sqlite_url as is_sqlite_url
 from bot.store.db_url import normalise_url as normalise_url
-from bot.store.db_url import redact_url as redact_url
+from bot.store.schema import alembic_config as alembic_config  # re-exported: tests migrate
+from bot.store.schema import upgrade
 from bot.store.tables import HealthProbe
 
-MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, safe for logs and error messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
 
 BeforeFlush = Callable[[OrmSession, Sequence[object]], None]
 AfterCommit = Callable[[OrmSession], None]
@@ -265,9 +268,10 @@ class Database:
             self._hooks.after_commit.append(hook)
 
     async def migrate(self) -> None:
-        """Apply every Alembic migration not yet applied (idempotent, safe at each start)."""
+        """Apply every Alembic migration not yet applied (idempotent, safe at each start);
+        at the newest one already, a look at ``alembic_version`` and no Alembic at all."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade)
+            await conn.run_sync(upgrade)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -279,18 +283,6 @@ def _is_lock_wait(exc: DBAPIError) -> bool:
     """Did a write give up waiting for another connection's lock (busy, not broken)?"""
     text_ = str(exc.orig).lower()
     return "database is locked" in text_ or "lock timeout" in text_
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic config built in code, so installed copies need no alembic.ini."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    return cfg
-
-
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
 
 
 def _inline_sqlite() -> dict[str, Any]:

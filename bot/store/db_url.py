@@ -1,13 +1,37 @@
-"""Database URLs as people write them: the async driver each maps to, which backend it
-names, and the URL with its password hidden for logs and error messages.
+"""Database URLs as people write them: the async driver each maps to, and which backend it
+names. Pure (no SQLAlchemy): reading vigil.yaml checks the URL, and ``vigil check`` and
+``vigil rules list`` must not pay for loading the database toolkit to do it.
 
-Apart from :mod:`bot.store.db` so that reading vigil.yaml (``bot.config.load`` checks the URL) loads
-only SQLAlchemy's URL parser, not the engine, the ORM and the migrations.
+:func:`backend_name` reads a URL with SQLAlchemy's own URL grammar (the pattern of
+``sqlalchemy.engine.url._parse_url``), so a URL vigil.yaml accepts is one the engine opens;
+tests/unit/test_db_url.py compares the two on every form we know of. The URL with its
+password hidden, for logs, is :func:`bot.store.db.redact_url` (it renders with SQLAlchemy).
 """
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
+import re
+
+_URL = re.compile(
+    r"""
+        (?P<name>[\w\+]+)://
+        (?:
+            (?P<username>[^:/]*)
+            (?::(?P<password>[^@]*))?
+        @)?
+        (?:
+            (?:
+                \[(?P<ipv6host>[^/\?]+)\] |
+                (?P<ipv4host>[^/:\?]+)
+            )?
+            (?::(?P<port>[^/\?]*))?
+        )?
+        (?:/(?P<database>[^\?]*))?
+        (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+"""SQLAlchemy 2's URL pattern, verbatim."""
 
 
 def normalise_url(url: str) -> str:
@@ -23,11 +47,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def backend_name(url: str) -> str:
+    """The backend a URL (in any form :func:`normalise_url` accepts) names: ``sqlite``,
+    ``postgresql``, ``mysql``… (the driver after a ``+`` dropped). ``ValueError`` when it is
+    not a URL SQLAlchemy can read: no ``scheme://``, or a port that is not a number (or
+    empty)."""
+    found = _URL.match(normalise_url(url))
+    if found is None:
+        raise ValueError("not a database URL")
+    if found["port"] is not None:  # a ':' after the host: SQLAlchemy reads a number there
+        int(found["port"])  # ValueError when it is none (an empty port included)
+    return str(found["name"]).split("+")[0]
+
+
 def is_sqlite_url(url: str) -> bool:
     """Is this database URL (in any form :func:`normalise_url` accepts) SQLite's?"""
-    return make_url(normalise_url(url)).get_backend_name() == "sqlite"
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, safe for logs and error messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    return backend_name(url) == "sqlite"

@@ -3,10 +3,12 @@
 ``vigil --help`` answers from the argument tree alone; ``vigil check`` and ``vigil rules
 list`` read vigil.yaml, the rules, playbooks and templates, and load none of the libraries of
 the running bot: the statistics (scipy), charts (matplotlib), dataset reader (pyarrow), Slack
-SDKs, NVML, or (for ``--help``) the database toolkit. Wall time on a shared machine is not
-a stable thing to assert; which modules a fresh interpreter loaded is, so that is checked.
-(``check`` and ``rules list`` do load SQLAlchemy's URL parser: vigil.yaml's database_url is
-validated with the parser the engine uses, so a URL check passes is one ``run`` opens.)
+SDKs, NVML, the database toolkit (vigil.yaml's database_url is read with SQLAlchemy's URL
+grammar, kept in ``bot.store.db_url`` and compared with SQLAlchemy's by tests/unit/test_db_url)
+or the HTTP and SMTP clients (a ``notify:`` channel and a playbook's ``http.post`` load
+aiohttp or aiosmtplib on their first request). The database verbs load Alembic only when the
+schema is behind. Wall time on a shared machine is not a stable thing to assert; which modules a
+fresh interpreter loaded is, so that is checked.
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ sys.exit(rc)
 """
 
 
-def loaded(tmp_path: Path, *argv: str) -> set[str]:
+def loaded(tmp_path: Path, *argv: str, **env: str) -> set[str]:
     """The top-level packages a fresh interpreter has loaded after ``vigil ARGV`` ran."""
     done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
         [sys.executable, "-c", PROBE, *argv],
         cwd=tmp_path,
-        env=clean_env(VIGIL_DATABASE_URL=f"sqlite:///{tmp_path / 'vigil.db'}"),
+        env=clean_env(**{"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'vigil.db'}", **env}),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -72,6 +74,63 @@ def test_check_and_rules_list_load_none_of_the_running_bots_libraries(
     assert "bot" in names  # the probe ran the real command
 
 
+CHANNELS = """\
+database_url: postgres://vigil:pw@db.internal:5432/vigil
+notify:
+  order: [pagerduty, webhook, email]
+  pagerduty: {}
+  webhook: {url: "https://hooks.example/vigil"}
+  email: {host: smtp.internal, sender: vigil@example.com}
+"""
+SCHEDULE = """\
+schedules:
+  ml-oncall:
+    tz: Europe/Berlin
+    layers:
+      - {name: primary, rotation: weekly, handoff: "2026-11-23T09:00", participants: ["@maya"]}
+"""
+SECRETS = {"VIGIL_PAGERDUTY_ROUTING_KEY": "r" * 32, "VIGIL_WEBHOOK_SECRET": "s" * 20}
+
+
+@pytest.mark.parametrize("argv", [("check",), ("rules", "list")])
+def test_check_and_rules_list_load_no_database_library_and_no_http_client(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """With a PostgreSQL URL and every notify: channel configured: checking the URL loads no
+    SQLAlchemy, building the channels (what ``check`` does) no aiohttp or SMTP client."""
+    (tmp_path / "vigil.yaml").write_text(CHANNELS)
+    names = loaded(tmp_path, *argv, VIGIL_DATABASE_URL="", **SECRETS)
+    unwanted = {*DATABASE, "aiohttp", "aiosmtplib"}
+    assert names.isdisjoint(unwanted), sorted(names & unwanted)
+    assert "bot" in names
+
+
 def test_model_list_loads_no_dataset_reader_or_statistics(tmp_path: Path) -> None:
     names = loaded(tmp_path, "model", "list")
     assert names.isdisjoint(HEAVY), sorted(names & set(HEAVY))
+
+
+MIGRATIONS = ("alembic", "mako", "pygments")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("incidents",),
+        ("report",),
+        ("model", "list"),
+        ("schedule", "overrides", "ml-oncall"),
+    ],
+)
+def test_a_database_verb_on_a_database_at_the_head_loads_no_migrations(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """Alembic (and Mako and Pygments behind it) load only when there is something to
+    migrate; the icalendar reader only to read or write a calendar, numpy only for the
+    reference profiles."""
+    (tmp_path / "vigil.yaml").write_text(SCHEDULE)
+    assert set(MIGRATIONS) <= loaded(tmp_path, "incidents")  # a new database is migrated
+    names = loaded(tmp_path, *argv)
+    unwanted = {*MIGRATIONS, *HEAVY, "icalendar", "numpy", "aiohttp"}
+    assert names.isdisjoint(unwanted), sorted(names & unwanted)
+    assert "sqlalchemy" in names  # the probe ran the real command

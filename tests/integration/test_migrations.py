@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -21,6 +22,7 @@ from bot.config.load import Settings, load_settings
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.runtime.app import Vigil
 from bot.store.db import Database, alembic_config
+from bot.store.schema import SCHEMA_HEAD
 from tests.support import FakeClock, fixture_json
 
 TABLES = {"incidents", "alerts", "timeline_events", "alembic_version"}
@@ -107,6 +109,28 @@ async def test_migrate_twice_on_one_connection_pool_is_a_no_op(settings: Setting
         tables, stamped, diffs = await schema(db)
     finally:
         await db.dispose()
+    assert tables >= TABLES
+    assert stamped == [head()]
+    assert diffs == []
+
+
+def test_the_head_known_without_alembic_is_alembics_head() -> None:
+    """``Database.migrate`` skips Alembic when the database is stamped ``SCHEMA_HEAD``: a new
+    migration must move it, or databases would stay behind it."""
+    assert head() == SCHEMA_HEAD
+
+
+async def test_a_database_behind_the_head_is_migrated_to_it(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "0011"))
+        _, before, _ = await schema(db)
+        await db.migrate()
+        tables, stamped, diffs = await schema(db)
+    finally:
+        await db.dispose()
+    assert before == ["0011"]
     assert tables >= TABLES
     assert stamped == [head()]
     assert diffs == []

@@ -38,6 +38,7 @@ PURE = [
     "core/retry_outcome.py",
     "core/timefmt.py",
     "core/yamlfile.py",
+    "store/db_url.py",
     # intake
     "ingest/model.py",
     "ingest/validate.py",

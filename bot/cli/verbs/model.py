@@ -1,10 +1,12 @@
 """``vigil model …``: set up and inspect the model registry that ``/rollback`` acts on.
 
-``list [MODEL]``, ``register``, ``promote``, ``canary``, ``retire``, ``history`` and
-``references MODEL`` (storing one, ``reference MODEL FILE``, reads a dataset: that is
-:mod:`bot.cli.verbs.model_reference`). Each prints what it did or found in plain lines and
-returns; the registry's refusals (an unknown model, no such version, a canary that would
-take the whole traffic) are ``VigilError``s, which the CLI prints as one line and exits 1.
+``list [MODEL]``, ``register``, ``promote``, ``canary``, ``retire`` and ``history``; the two
+actions on reference profiles have modules of their own, so these load no model-quality maths
+or dataset reader: ``references MODEL`` (:mod:`bot.cli.verbs.model_references`) and
+``reference MODEL FILE`` (:mod:`bot.cli.verbs.model_reference`). Each prints what it did
+or found in plain lines and returns; the registry's refusals (an unknown model, no such
+version, a canary that would take the whole traffic) are ``VigilError``s, which the CLI
+prints as one line and exits 1.
 Changes are recorded with the actor ``cli:$USER``, on the registry ``registry:`` in
 vigil.yaml names (the built-in one, MLflow or a serving webhook), as ``/rollback`` does.
 """
@@ -13,12 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import datetime
 
-from bot.cli.common import actor, quiet
+from bot.cli.common import actor, quiet, when
 from bot.cli.database import once, printed
 from bot.core.clock import utcnow
-from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.registry.base import ModelRegistry, VersionInfo
 from bot.registry.build import build_registry, close_registry
 from bot.registry.settings import RegistrySettings
@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, db: Database, where: RegistrySettings) -> str:
     registry = build_registry(where, db, utcnow)
     try:
-        return await run(args, registry, who=actor(), references=ReferenceStore(db))
+        return await run(args, registry, who=actor())
     finally:
         await close_registry(registry)
 
@@ -44,13 +44,9 @@ async def run(
     registry: ModelRegistry,
     *,
     who: str,
-    references: ReferenceStore | None = None,
 ) -> str:
     """Carry out one ``vigil model`` action; the text to print."""
     cmd = args.model_command
-    if cmd == "references":
-        assert references is not None, "the CLI passes the reference store"
-        return _references(args.model, await references.history(args.model))
     if cmd == "list":
         return await _list(registry, args.model)
     if cmd == "history":
@@ -58,7 +54,7 @@ async def run(
         if not events:
             return f"{args.model} has no recorded changes."
         return "\n".join(
-            f"{_when(e.at)}  {e.version}  {e.kind}  by {e.actor}: {e.text}" for e in events
+            f"{when(e.at)}  {e.version}  {e.kind}  by {e.actor}: {e.text}" for e in events
         )
     model, version = args.model, args.version
     if cmd == "register":
@@ -77,18 +73,6 @@ async def run(
     assert cmd == "retire", cmd
     await registry.retire(model, version, actor=who)
     return f"{model} {version} is retired.\n" + await _list(registry, model)
-
-
-def _references(model: str, stored: list[StoredReference]) -> str:
-    if not stored:
-        return f"{model} has no reference yet. Store one: vigil model reference {model} FILE"
-    lines = [f"{model} references, newest (the one in use) first:"]
-    for ref in stored:
-        lines.append(
-            f"  #{ref.id}  {_when(ref.created_at)}  {ref.version}  {ref.n_rows:,} rows "
-            f"from {ref.source}  by {ref.actor}"
-        )
-    return "\n".join(lines)
 
 
 async def _list(registry: ModelRegistry, model: str | None) -> str:
@@ -116,15 +100,11 @@ def _stage(v: VersionInfo) -> str:
 
 
 def _row(v: VersionInfo) -> str:
-    parts = [f"  {v.version}", _stage(v), f"registered {_when(v.created_at)}"]
+    parts = [f"  {v.version}", _stage(v), f"registered {when(v.created_at)}"]
     if v.promoted_at:
-        parts.append(f"promoted {_when(v.promoted_at)}")
+        parts.append(f"promoted {when(v.promoted_at)}")
     if v.rolled_back_at:
-        parts.append(f"rolled back {_when(v.rolled_back_at)}")
+        parts.append(f"rolled back {when(v.rolled_back_at)}")
     if v.notes:
         parts.append(v.notes)
     return " · ".join(parts)
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%SZ")

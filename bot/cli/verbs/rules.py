@@ -6,8 +6,8 @@ import argparse
 import os
 
 from bot.config.load import load_settings
+from bot.rules.configured import check_rules
 from bot.rules.listing import rule_lines
-from bot.runtime.checks import check_rules
 
 
 def main(args: argparse.Namespace) -> int:

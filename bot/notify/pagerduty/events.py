@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from bot.core.errors import ConfigError
 from bot.core.retry_outcome import Delivered, GiveUp, Outcome, Retry, retry_after
@@ -54,6 +52,9 @@ from bot.notify.base import (
 )
 from bot.notify.http import HttpPoster, NoReply, OwnsPoster, Reply, log_outcome, safe_url
 from bot.notify.settings import DEFAULT_URL, ROUTING_KEY_LENGTH
+
+if TYPE_CHECKING:  # a channel makes its session on its first send
+    import aiohttp
 
 log = logging.getLogger(__name__)
 

@@ -44,12 +44,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from bot.core.errors import ValidationError
 from bot.ingest.json_body import check_text
 from bot.oncall.schedules.layers import Override, Schedule, Shift, final_shifts, local_to_utc
+
+if TYPE_CHECKING:  # at run time icalendar loads in export_ics and read_entries, which use it:
+    # listing or removing overrides (``vigil schedule overrides``) reads no calendar file
+    from icalendar import Event
 
 PRODID = "-//Vigil//on-call schedule//EN"
 MAX_EVENTS = 5000
@@ -61,6 +64,8 @@ def export_ics(schedule: Schedule, start: datetime, end: datetime, *, now: datet
     """The final shifts overlapping ``[start, end)`` as an iCalendar file (bytes)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    from icalendar import Calendar, Event  # see the imports above
+
     tz = schedule.tz
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -134,6 +139,8 @@ def read_entries(data: bytes, *, schedule: Schedule) -> list[IcsEntry]:
     removes the override stored under its UID. Refuses all that :func:`import_overrides`
     refuses except a file whose events are all cancelled, which is a valid set of removals.
     """
+    from icalendar import Calendar  # see the imports above
+
     try:
         cal = Calendar.from_ical(data)
     except ValueError as exc:

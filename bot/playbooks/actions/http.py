@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from bot.core.errors import ValidationError
 from bot.core.secret import Secret
 from bot.playbooks.actions.base import RunContext, StepOutcome, need_text
@@ -54,6 +52,8 @@ async def http_post(ctx: RunContext, params: Mapping[str, Any]) -> StepOutcome:
     shown = safe_url(url)
     if ctx.dry_run:
         return StepOutcome(True, f"Dry run: would POST to {shown}", {"url": shown})
+    import aiohttp  # here: loading (or checking) a playbook loads no HTTP client
+
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
         async with (
