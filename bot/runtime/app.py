@@ -44,7 +44,7 @@ from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
-from bot.registry.base import ModelRegistry
+from bot.registry.base import ModelRegistry, stable_version
 from bot.registry.builtin import BuiltinRegistry
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
@@ -163,6 +163,7 @@ class Vigil:
             ReferenceStore(db),
             models=settings.incidents.models,
             clock=clock,
+            stable_version=lambda model: stable_version(registry, model),
         )
         try:
             await models.sync()  # the watched models, before the first poll or post

@@ -127,12 +127,14 @@ PURE = [
     "quality/drift/wasserstein.py",
     "quality/drift/methods.py",
     "quality/estimate.py",
+    "quality/ledger.py",
     "quality/performance.py",
     "quality/profile.py",
     "quality/profile_dict.py",
     "quality/spec.py",
     "quality/stability.py",
     "quality/windows.py",
+    "monitoring/versions.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
