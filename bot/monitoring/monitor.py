@@ -32,7 +32,14 @@ import numpy as np
 
 from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
-from bot.monitoring.versions import UNKNOWN, Outcomes, UnknownVersion, VersionState, row_tags
+from bot.monitoring.versions import (
+    UNKNOWN,
+    Outcomes,
+    UnknownVersion,
+    VersionState,
+    make_room,
+    row_tags,
+)
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.batch import ColumnBatch
 from bot.quality.binning import FloatArray
@@ -150,7 +157,7 @@ class ModelMonitor:
         tags = row_tags(rows, body.get("version"), default_version)
         check = check_rows(rows, watched.profile)
         present = set(tags.versions)
-        self._prepare(watched, present)
+        self._prepare(watched, present, now)
         watched.window.add_batch(check.batch, now)
         if importances is not None:
             watched.importances = importances
@@ -174,11 +181,12 @@ class ModelMonitor:
             awaiting.popitem(last=False)
         return check
 
-    def _prepare(self, watched: Watched, present: set[str]) -> None:
+    def _prepare(self, watched: Watched, present: set[str], now: datetime) -> None:
         """A state for each version new in this post, before any of its rows is counted."""
         new = sorted(present - watched.versions.keys())
         if not new:
             return
+        make_room(watched.versions, watched.sole, len(new), now)
         if not watched.versions and len(new) == 1:
             (only,) = new
             ledger = VersionLedger(watched.profile)

@@ -18,15 +18,16 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
-from bot.core.errors import NotFoundError
+from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import child, fail, item, json_type
 from bot.quality.binning import FloatArray
-from bot.quality.ledger import VersionLedger
+from bot.quality.ledger import DEFAULT_KEEP, VersionLedger
 from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.windows import ModelWindow
 
@@ -35,6 +36,9 @@ UNKNOWN = "unknown"
 
 MAX_VERSION = 64
 """Characters of a version: what the registry's tables hold."""
+
+MAX_VERSIONS = 16
+"""Versions a model keeps apart at once (one stable, a canary, a shadow or two, and room)."""
 
 MAX_LATENCY_MS = 86_400_000.0
 """A day: a larger latency is a unit mistake (microseconds), not a slow model."""
@@ -76,33 +80,34 @@ def row_tags(rows: Sequence[object], post_version: object, default: str) -> RowT
     one refuses the post. Rows that are not objects take the post's version: the row checks
     reject them and count them against that version's data quality."""
     fallback = default if post_version is None else check_version(post_version, "version")
+    named = [row.get("version") if type(row) is dict else None for row in rows]
+    timed = [row.get("latency_ms") if type(row) is dict else None for row in rows]
+    first = named[0] if named else None
+    if (first is None or type(first) is str) and named.count(first) == len(named):
+        # The common post: one version (or none) for every row, checked once.
+        version = fallback if first is None else check_version(first, "rows[0].version")
+        versions = [version] * len(rows)
+    else:
+        versions = _each_version(named, fallback)
+    if timed.count(None) == len(timed):
+        return RowTags(versions, None)
+    latencies = [math.nan if ms is None else _latency(ms, i) for i, ms in enumerate(timed)]
+    return RowTags(versions, np.array(latencies, dtype=np.float64))
+
+
+def _each_version(named: list[object], fallback: str) -> list[str]:
     versions: list[str] = []
-    latencies: list[float] | None = None
     seen: set[str] = set()
-    for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            versions.append(fallback)
-            if latencies is not None:
-                latencies.append(math.nan)
-            continue
-        raw = row.get("version")
+    for index, raw in enumerate(named):
         if raw is None:
             versions.append(fallback)
-        elif type(raw) is str and raw in seen:  # the common case: one version, checked once
+        elif type(raw) is str and raw in seen:
             versions.append(raw)
         else:
             version = check_version(raw, child(item("rows", index), "version"))
             seen.add(version)
             versions.append(version)
-        latency = row.get("latency_ms")
-        if latency is not None:
-            if latencies is None:
-                latencies = [math.nan] * index
-            latencies.append(_latency(latency, index))
-        elif latencies is not None:
-            latencies.append(math.nan)
-    array = None if latencies is None else np.array(latencies, dtype=np.float64)
-    return RowTags(versions, array)
+    return versions
 
 
 def _latency(value: object, index: int) -> float:
@@ -155,3 +160,24 @@ class VersionState:
     window: ModelWindow
     ledger: VersionLedger
     outcomes: Outcomes
+
+
+def make_room(
+    versions: dict[str, VersionState], sole: str | None, wanted: int, now: datetime
+) -> None:
+    """Forget versions that sent no row for a day while there would be more than
+    ``MAX_VERSIONS``; refuse the post when they all did (each version holds a window and a
+    day of minutes: a sender inventing versions must not grow memory without end)."""
+    if len(versions) + wanted <= MAX_VERSIONS:
+        return
+    oldest_kept = VersionLedger.minute_of(now - DEFAULT_KEEP)
+    for version, state in sorted(versions.items()):
+        last = state.ledger.last_minute
+        if version != sole and (last is None or last < oldest_kept):
+            del versions[version]
+    if len(versions) + wanted > MAX_VERSIONS:
+        raise ValidationError(
+            "version",
+            f"the model already has {len(versions)} versions that sent rows in the last day, "
+            f"at most {MAX_VERSIONS}: {', '.join(sorted(versions))}",
+        )

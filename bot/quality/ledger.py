@@ -10,9 +10,9 @@ count, credited to the minute their *prediction* arrived, so "accuracy since 14:
 accuracy of the rows served since 14:00, whenever their labels came.
 
 Latencies are values, not a histogram, because rank tests need them: a bucket keeps the
-first ``LATENCIES_KEPT`` of its minute and counts the rest, so a summary says when it is a
-sample. A range is read to the minute: a bucket counts when its minute starts inside it.
-Pure: no I/O, no clock (the caller passes ``now``).
+first ``LATENCIES_KEPT`` of its minute (float32: at most 6 MB a version a day) and counts
+the rest, so a summary says when it is a sample. A range is read to the minute: a bucket
+counts when its minute starts inside it. Pure: no I/O, no clock (the caller passes ``now``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.quality.batch import MISSING, ColumnBatch
 from bot.quality.binning import FloatArray, IntArray
@@ -49,7 +50,8 @@ class _Bucket:
     counts: IntArray
     conf_sum: float = 0.0
     conf_var: float = 0.0
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    latency_kept: int = 0
     latency_rows: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -123,9 +125,10 @@ class VersionLedger:
         self._keep = max(1, keep // BUCKET)
         self._buckets: dict[int, _Bucket] = {}
 
-    def minute(self, now: datetime) -> int:
-        """The bucket ``now`` falls in: what the label join remembers with a prediction."""
-        return _minute(now)
+    @staticmethod
+    def minute_of(moment: datetime) -> int:
+        """The bucket ``moment`` falls in (the label join remembers it with a prediction)."""
+        return _minute(moment)
 
     def add(self, batch: ColumnBatch, latencies: FloatArray | None, now: datetime) -> int:
         """Count ``batch``'s rows (and their latencies, NaN where none) into ``now``'s
@@ -149,11 +152,18 @@ class VersionLedger:
             bucket.counts[_CONFIDENT] += delta_conf
         if latencies is not None:
             known = latencies[~np.isnan(latencies)]
-            room = LATENCIES_KEPT - len(bucket.latencies)
-            if room > 0:
-                bucket.latencies.extend(known[:room].tolist())
+            room = LATENCIES_KEPT - bucket.latency_kept
+            if room > 0 and known.shape[0]:
+                kept = known[:room].astype(np.float32)  # 4 bytes a value: a day is 6 MB
+                bucket.latencies.append(kept)
+                bucket.latency_kept += kept.shape[0]
             bucket.latency_rows += int(known.shape[0])
         return minute
+
+    @property
+    def last_minute(self) -> int | None:
+        """The newest minute that holds rows (None when every bucket is gone)."""
+        return max(self._buckets, default=None)
 
     def label(self, minute: int, label: str, predicted: str) -> None:
         """A label joined to a prediction of ``minute`` (ignored once the minute is gone)."""
@@ -168,7 +178,7 @@ class VersionLedger:
         high = None if until is None else -(-(until - _EPOCH) // BUCKET)
         counts = np.zeros(self._size, dtype=np.int64)
         conf_sum = conf_var = 0.0
-        latencies: list[float] = []
+        latencies: list[npt.NDArray[np.float32]] = []
         latency_rows = 0
         confusion: Counter[tuple[str, str]] = Counter()
         for minute, bucket in self._buckets.items():
@@ -195,7 +205,7 @@ class VersionLedger:
             prediction_missing=int(counts[_HEAD + self._pred_width]),
             confidence_counts=conf_counts,
             confusion=dict(confusion),
-            latency_ms=tuple(latencies),
+            latency_ms=tuple(np.concatenate(latencies).tolist()) if latencies else (),
             latency_rows=latency_rows,
         )
 

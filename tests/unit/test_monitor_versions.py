@@ -7,7 +7,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from bot.core.errors import ValidationError
 from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.versions import MAX_VERSIONS
 from bot.quality.ledger import LATENCIES_KEPT
 from bot.quality.windows import WindowSpec
 from tests.unit.test_monitor import NOW, reference, rows
@@ -110,3 +112,20 @@ def test_versions_the_registries_use_are_accepted(version: object) -> None:
     monitor.predictions("credit", {"rows": tag(rows(2), "x"), "version": version}, NOW)
     monitor.predictions("credit", {"rows": rows(2, start=2), "version": version}, NOW)
     assert monitor.versions("credit") == [str(version), "x"]
+
+
+def test_a_seventeenth_version_is_refused_until_an_old_one_is_a_day_quiet() -> None:
+    monitor = ModelMonitor(WindowSpec(rows=1000))
+    monitor.watch("credit", "v7", reference())
+    batch = [tag(rows(1, start=i), f"v{i}")[0] for i in range(MAX_VERSIONS)]
+    monitor.predictions("credit", {"rows": batch}, NOW)
+    extra = {"rows": rows(1, start=99), "version": "late"}
+    with pytest.raises(ValidationError) as refused:
+        monitor.predictions("credit", extra, NOW + timedelta(hours=1))
+    assert refused.value.field == "version"
+    assert "at most 16" in refused.value.detail
+    assert "late" not in monitor.versions("credit")
+    keep = {"rows": tag(rows(1, start=100), "v1")}
+    monitor.predictions("credit", keep, NOW + timedelta(hours=23))
+    monitor.predictions("credit", extra, NOW + timedelta(hours=25))
+    assert monitor.versions("credit") == sorted(["late", "v1"])
