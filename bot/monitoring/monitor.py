@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 
@@ -165,18 +167,18 @@ class ModelMonitor:
         if len(present) == 1:
             (version,) = present
             minute = _count(watched, version, check.batch, latencies, now)
-            minutes = [(version, minute)] * check.accepted
+            tagged: Iterable[tuple[str, int]] = repeat((version, minute))  # endless: one a row
         else:
-            minutes = _count_apart(watched, tags.versions, check, latencies, now)
+            tagged = _count_apart(watched, tags.versions, check, latencies, now)
         awaiting = watched.awaiting
-        for position, (version, minute) in zip(check.positions, minutes, strict=True):
-            row = rows[position]
-            assert isinstance(row, Mapping)  # an accepted row is an object
+        remember = awaiting.move_to_end
+        for position, (version, minute) in zip(check.positions, tagged, strict=False):
+            row: Any = rows[position]  # an accepted row is an object
             predicted = category_key(row.get("prediction"))
             if predicted is not None:
                 row_id = str(row["id"])
                 awaiting[row_id] = (predicted, version, minute)
-                awaiting.move_to_end(row_id)
+                remember(row_id)
         while len(awaiting) > self._horizon:
             awaiting.popitem(last=False)
         return check
