@@ -6,22 +6,38 @@ newest reference of each model and re-watches a model whose reference changed (a
 counted against the old bins mean nothing against the new ones. The rule runner's
 model-quality poll calls ``sync`` first; a post for a model the monitor does not know yet
 syncs once before answering 404, so a reference stored a second ago is found.
+
+Rows that name no version belong to the version the registry says is stable
+(``stable_version``, asked at most every ``STABLE_TTL`` per model and again after each
+sync, so a post costs no registry read), else ``unknown``; when the registry cannot be
+read the last answer stands. ``summaries`` is the per-version read the canary judge and
+shadow mode take: each version's ledger over a time range.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.core.clock import Clock
-from bot.core.errors import NotFoundError
+from bot.core.errors import NotFoundError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
 from bot.monitoring.monitor import LabelResult, ModelMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
-from bot.monitoring.views import quality_json
+from bot.monitoring.versions import UNKNOWN
+from bot.monitoring.views import quality_json, version_json
 from bot.quality.data import RowCheck
+from bot.quality.ledger import VersionSummary
+
+StableVersion = Callable[[str], Awaitable[str | None]]
+"""The registry's stable version of a model (None when it has none, or no such model)."""
+
+STABLE_TTL = timedelta(seconds=5)
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +50,19 @@ class ModelQualityService:
         *,
         models: Mapping[str, SubjectPolicy],
         clock: Clock,
+        stable_version: StableVersion | None = None,
     ) -> None:
         self.monitor = monitor
         self.store = store
         self._models = models
         self._clock = clock
+        self._stable_version = stable_version
+        self._stable: dict[str, tuple[str, datetime]] = {}
         self._loaded: dict[str, StoredReference] = {}
 
     async def sync(self) -> None:
         """Watch every model's newest stored reference; re-watch the ones that changed."""
+        self._stable.clear()  # a promotion elsewhere reaches the next post
         for model, newest in (await self.store.newest_ids()).items():
             held = self._loaded.get(model)
             if held is not None and held.id == newest:
@@ -74,30 +94,55 @@ class ModelQualityService:
             await self.sync()
         self.monitor.watched(model)  # NotFoundError naming the command that fixes it
 
+    async def default_version(self, model: str) -> str:
+        """The version of rows that name none: the registry's stable one, else unknown."""
+        now = self._clock()
+        held = self._stable.get(model)
+        if held is not None and now - held[1] < STABLE_TTL:
+            return held[0]
+        version = UNKNOWN if held is None else held[0]
+        if self._stable_version is not None:
+            try:
+                version = await self._stable_version(model) or UNKNOWN
+            except (VigilError, SQLAlchemyError, OSError) as exc:
+                log.warning(
+                    "could not read the stable version of %s (%s); using %s", model, exc, version
+                )
+        self._stable[model] = (version, now)
+        return version
+
     async def predictions(self, model: str, payload: object) -> RowCheck:
         await self._known(model)
-        return self.monitor.predictions(model, payload, self._clock())
+        default = await self.default_version(model)
+        return self.monitor.predictions(model, payload, self._clock(), default_version=default)
 
     async def labels(self, model: str, payload: object) -> LabelResult:
         await self._known(model)
         return self.monitor.labels(model, payload)
 
-    async def quality(self, model: str) -> dict[str, Any]:
-        """What ``GET /api/v1/models/{model}/quality`` answers."""
+    async def quality(self, model: str, version: str | None = None) -> dict[str, Any]:
+        """What ``GET /api/v1/models/{model}/quality[?version=V]`` answers: the model's
+        figures (every version together) with a line per version, or one version's."""
         await self._known(model)
         now = self._clock()
         watched = self.monitor.watched(model)
         stored = self._loaded[model]
         policy = self._models.get(model)
-        snapshot = watched.window.snapshot(now)
-        return quality_json(
-            self.monitor.assessment(model, now, snapshot=snapshot),
+        state = None if version is None else self.monitor.version(model, version)
+        snapshot = (watched.window if state is None else state.window).snapshot(now)
+        if version is None:
+            assessment = self.monitor.assessment(model, now, snapshot=snapshot)
+        else:
+            assessment = self.monitor.version_assessment(model, version, now, snapshot=snapshot)
+        answer = quality_json(
+            assessment,
             snapshot,
-            version=watched.version,
+            version=watched.version if version is None else version,
             window=self.monitor.spec.describe(),
             min_rows=self.monitor.min_rows,
             reference={
                 "id": stored.id,
+                "version": stored.version,
                 "rows": stored.n_rows,
                 "source": stored.source,
                 "stored_at": iso_z(stored.created_at),
@@ -105,6 +150,27 @@ class ModelQualityService:
             },
             sla=policy.accuracy_sla if policy is not None else None,
         )
+        if version is None:
+            answer["versions"] = [
+                version_json(
+                    name, self.monitor.version_assessment(model, name, now), self.monitor.min_rows
+                )
+                for name in self.monitor.versions(model)
+            ]
+        return answer
+
+    async def summaries(
+        self, model: str, *, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, VersionSummary]:
+        """Per version of ``model``, its rows, labels (confusion), label-free estimate,
+        latencies and prediction histograms over ``[since, until)``, to the minute: what the
+        canary judge and shadow mode compare. Versions seen since the model's reference was
+        stored; an unknown model is ``NotFoundError``."""
+        await self._known(model)
+        return {
+            name: self.monitor.summary(model, name, since=since, until=until)
+            for name in self.monitor.versions(model)
+        }
 
     def reference_of(self, model: str) -> StoredReference:
         found = self._loaded.get(model)

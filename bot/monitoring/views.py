@@ -95,3 +95,29 @@ def quality_json(
             "moves": [m.describe() for m in a.stability.moves],
         },
     }
+
+
+def version_json(version: str, a: Assessment, min_rows: int) -> dict[str, Any]:
+    """One version's line in the model's quality answer (``?version=`` gives it all)."""
+    estimate = a.estimate
+    return {
+        "version": version,
+        "rows": a.n_rows,
+        "received": a.n_received,
+        "judged": a.n_rows >= min_rows,
+        "data_quality": a.quality,
+        "drift_psi": a.input_psi,
+        "output_drift_kl": a.output_kl,
+        "accuracy_estimated": None
+        if estimate is None
+        else {
+            "value": estimate.value,
+            "low": estimate.low,
+            "high": estimate.high,
+            "std_error": estimate.std_error,
+            "n": estimate.n,
+        },
+        "accuracy_realized": None
+        if a.realized is None
+        else {"accuracy": a.realized.accuracy, "n": a.realized.n},
+    }

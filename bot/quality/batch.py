@@ -15,6 +15,7 @@ score is the share of rows inside it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
@@ -83,6 +84,22 @@ class ColumnBatch:
             confidence=None if self.confidence is None else self.confidence[cut],
             timestamps=None if self.timestamps is None else self.timestamps[cut],
         )
+
+    def take(self, index: IntArray, *, rejected: int = 0) -> ColumnBatch:
+        """The rows at ``index`` (copies), with ``rejected`` rows of the post refused beside
+        them: one model version's share of a post."""
+        return ColumnBatch(
+            features={k: v[index] for k, v in self.features.items()},
+            prediction=self.prediction[index],
+            clean=self.clean[index],
+            confidence=None if self.confidence is None else self.confidence[index],
+            timestamps=None if self.timestamps is None else self.timestamps[index],
+            rejected=rejected,
+        )
+
+    def with_rejected(self, rejected: int) -> ColumnBatch:
+        """The same rows, counted beside ``rejected`` refused ones."""
+        return dataclasses.replace(self, rejected=rejected)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ class RowCheck:
     batch: ColumnBatch
     ids: tuple[str | int, ...]
     """Ids of the accepted rows, in batch order."""
+    positions: tuple[int, ...]
+    """Where each accepted row was in the post (its index in ``rows``), in batch order."""
     received: int
     bad: tuple[BadRow, ...]
     """The first ``MAX_REPORTED`` rejected rows; ``bad_total`` counts all of them."""
@@ -299,6 +301,7 @@ def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
     return RowCheck(
         batch=encoded.batch,
         ids=tuple(p.id for p in parsed),
+        positions=tuple(p.row for p in parsed),
         received=len(rows),
         bad=tuple(rejected[i] for i in sorted(rejected)[:MAX_REPORTED]),
         bad_total=len(rejected),

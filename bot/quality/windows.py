@@ -26,6 +26,7 @@ variance ``sum c(1-c) / n**2`` (a sum of independent Bernoulli trials).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -183,6 +184,14 @@ class ModelWindow:
         size += len(edges) + 1
         self._rows_at, self._clean_at, self._rejected_at = size, size + 1, size + 2
         self._size = size + 3
+
+    def copy(self) -> ModelWindow:
+        """An independent window holding the same counts (the profile is shared: it is
+        never changed): a model's window becomes its first version's when a second appears."""
+        twin = copy.copy(self)
+        for name in ("_counts", "_sums", "_first", "_last", "_ids", "_total"):
+            setattr(twin, name, getattr(self, name).copy())
+        return twin
 
     @property
     def nbytes(self) -> int:

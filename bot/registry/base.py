@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.core.errors import VigilError
+from bot.core.errors import NotFoundError, VigilError
 
 Stage = Literal["stable", "canary", "shadow", "retired"]
 STAGES: tuple[Stage, ...] = ("stable", "canary", "shadow", "retired")
@@ -161,3 +161,13 @@ class ModelRegistry(Protocol):
     async def retire(self, model: str, version: str, *, actor: str = "vigil") -> VersionInfo:
         """Take a version out of service for good; the stable version cannot be retired."""
         ...
+
+
+async def stable_version(registry: ModelRegistry, model: str) -> str | None:
+    """The version serving ``model`` now, or None when nothing is stable yet or the registry
+    does not know the model (a model watched for quality need not be registered)."""
+    try:
+        stable = await registry.stable(model)
+    except NotFoundError:
+        return None
+    return stable.version if stable is not None else None

@@ -44,7 +44,7 @@ from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
-from bot.registry.base import ModelRegistry
+from bot.registry.base import ModelRegistry, stable_version
 from bot.registry.build import build_registry, close_registry
 from bot.retrain.adapters.build import build_orchestrator
 from bot.retrain.follow import RunFollower
@@ -168,6 +168,7 @@ class Vigil:
             ReferenceStore(db),
             models=settings.incidents.models,
             clock=clock,
+            stable_version=lambda model: stable_version(registry, model),
         )
         try:
             await models.sync()  # the watched models, before the first poll or post

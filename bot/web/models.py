@@ -2,7 +2,8 @@
 
 ``POST /api/v1/models/{model}/predictions`` and ``…/labels`` (the ingest token) feed the
 monitor; ``GET /api/v1/models/{model}/quality`` (the API token) reads drift, data quality
-and the label-free accuracy estimate. Installed only when the monitor is configured.
+and the label-free accuracy estimate, every version together with a line per version, or
+one version's (``?version=V``). Installed only when the monitor is configured.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.core.errors import NotFoundError, StorageError, ValidationError
 from bot.core.secret import Secret
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
+from bot.monitoring.versions import UnknownVersion, check_version
 from bot.web.body import read_json
 from bot.web.replies import authorized, error, unauthorized, unavailable
 
@@ -80,11 +82,19 @@ class ModelRoutes:
             )
 
     async def model_quality(self, request: web.Request) -> web.Response:
-        """``GET /api/v1/models/{model}/quality``: drift, data quality, and the label-free
-        accuracy estimate with its interval next to the realized accuracy."""
+        """``GET /api/v1/models/{model}/quality[?version=V]``: drift, data quality, and the
+        label-free accuracy estimate with its interval next to the realized accuracy; of
+        every version together (with a line per version), or of version ``V`` alone."""
         if not authorized(request, self._api_token):
             return unauthorized()
+        raw = request.query.get("version")
         try:
-            return web.json_response(await self._models.quality(request.match_info["model"]))
+            version = None if raw is None else check_version(raw, "version")
+            answer = await self._models.quality(request.match_info["model"], version)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except UnknownVersion as exc:
+            return error(404, "not_found", "version", exc.message)
         except NotFoundError as exc:
             return error(404, "not_found", "model", exc.message)
+        return web.json_response(answer)

@@ -5,7 +5,8 @@ Every ``yaml`` block that is a piece of ``vigil.yaml`` passes the same checks as
 the README's command table is accepted by the command runner, never answered with its usage
 line; the ``vigil model`` lines run in order against a real database; the heartbeat and
 generic-alert examples are accepted by the API, and the heartbeat's answer has the fields
-the README shows. Other examples are run where their feature is tested (the list and
+the README shows; the predictions examples are accepted and counted under their versions.
+Other examples are run where their feature is tested (the list and
 ``.ics`` examples in test_pagination and test_oncall_command, ``/healthz`` in
 test_dependency_alerts, the snooze names in test_snooze_metrics).
 """
@@ -26,9 +27,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.chat.commands.spec import SUBCOMMANDS
 from bot.config.load import Settings, load_settings
+from bot.monitoring.store import ReferenceStore
+from bot.quality.profile import build_profile
 from bot.runtime.checks import run_checks
 from tests.conftest import MakeVigil
 from tests.integration.procs import in_ci, vigil_model
+from tests.support import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -189,6 +193,41 @@ async def test_the_heartbeat_and_generic_alert_examples_are_accepted(
         got = await resp.json()
         assert resp.status == 200, got
         assert set(got) == set(json.loads(answer)), got
+
+
+async def test_the_prediction_examples_are_accepted_and_counted_per_version(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    vigil = await make_vigil()
+    profile = build_profile(
+        {
+            "amount": [10.0 + i for i in range(200)],
+            "merchant_category": ["grocery", "travel"] * 100,
+        },
+        prediction=["ok", "fraud"] * 100,
+        confidence=[0.9] * 200,
+    )
+    await ReferenceStore(vigil.db).save(
+        "fraud-scorer", "v7", profile, source="readme", actor="test", now=clock()
+    )
+    indented = re.findall(r"^ *```sh\n(.*?)^ *```", README, re.S | re.M)  # in a list item
+    examples = [b for b in indented if "/api/v1/models/fraud-scorer/predictions" in b]
+    assert len(examples) == 2
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        for example in examples:
+            sent = re.search(r"-d '(.*?)'", example, re.S)
+            assert sent is not None, example
+            resp = await client.post(
+                "/api/v1/models/fraud-scorer/predictions", json=json.loads(sent[1])
+            )
+            got = await resp.json()
+            assert (resp.status, got["accepted"]) == (200, 1), got
+        resp = await client.get("/api/v1/models/fraud-scorer/quality", params={"version": "v8"})
+        got = await resp.json()
+        assert (resp.status, got["window"]["rows"]) == (200, 1), got
+        resp = await client.get("/api/v1/models/fraud-scorer/quality")
+        lines = {line["version"]: line["rows"] for line in (await resp.json())["versions"]}
+        assert lines == {"unknown": 1, "v8": 1}  # no registry here: no stable version
 
 
 def test_the_example_config_passes_vigil_check() -> None:

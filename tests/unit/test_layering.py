@@ -133,6 +133,7 @@ PURE = [
     "quality/drift/wasserstein.py",
     "quality/drift/methods.py",
     "quality/estimate.py",
+    "quality/ledger.py",
     "quality/performance.py",
     "quality/profile.py",
     "quality/profile_dict.py",
@@ -150,6 +151,7 @@ PURE = [
     "retrain/decide.py",
     "retrain/words.py",
     "retrain/adapters/base.py",
+    "monitoring/versions.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
