@@ -3,14 +3,20 @@
 Metrics: accuracy (from labels once both versions have ``min_labels``, else the label-free
 estimate), request errors, latency (a shift with a tolerance, the p99 tail, the spread) and
 the prediction distribution. Each test is always valid (:mod:`bot.rollout.sequential`), so
-the driver may call :func:`judge` every interval on the cumulative counts without raising
-the false failures; ``alpha`` bounds the chance that equal versions ever FAIL, over every
-look and every test. Below the minimum sample a metric is INCONCLUSIVE, never FAIL.
+the driver may call :func:`judge` every interval on the cumulative counts (since the
+comparison began, across steps) without raising the wrong verdicts. Each metric is tested
+both ways: FAIL when the canary is proven worse than its allowance, PASS only when it is
+proven *within* it (non-inferiority), so "as good or better, within the allowance" is shown,
+not assumed from a point estimate on a few rows. ``alpha`` bounds both errors over every look
+(how it is split: :class:`JudgeSettings`). Below the minimum sample a metric is
+INCONCLUSIVE, never FAIL nor PASS.
 
-Overall: any FAIL is FAIL (roll back); else any INCONCLUSIVE is INCONCLUSIVE (wait at this
-step: "no values yet" is not a failure); else any MARGINAL is MARGINAL (hold, look again);
-else PASS (step up). The score, like Kayenta's, is the share of the judged metrics that
-pass (PASS 100, MARGINAL 50, FAIL 0, INCONCLUSIVE left out), ``None`` until one is judged.
+Overall: any FAIL is FAIL (roll back); else any MARGINAL is MARGINAL (hold: something looks
+worse than allowed, not proven); else any INCONCLUSIVE is INCONCLUSIVE (hold, keep looking:
+"no values yet" or "not proven yet" is not a failure); else PASS (every metric proven within
+its allowance: step up). The driver steps up on PASS only. The score, like Kayenta's, is the
+share of the judged metrics that pass (PASS 100, MARGINAL 50, FAIL 0, INCONCLUSIVE left
+out), ``None`` until one is judged.
 """
 
 from __future__ import annotations
@@ -42,40 +48,53 @@ _SCORES = {Verdict.PASS: 100, Verdict.MARGINAL: 50, Verdict.FAIL: 0}
 
 
 def judge(
-    stable: ArmObservations, canary: ArmObservations, settings: JudgeSettings | None = None
+    stable: ArmObservations,
+    canary: ArmObservations,
+    settings: JudgeSettings | None = None,
+    *,
+    share: float | None = None,
 ) -> Judgement:
-    """Judge ``canary`` against ``stable`` on what both have; see the module docstring."""
+    """Judge ``canary`` against ``stable`` on what both have; see the module docstring.
+    ``share``: the canary's traffic now (0.05), only for the words ("hold at 5 %")."""
     s = settings or JudgeSettings()
+    at = w.where(share)
     metrics = [
-        *_accuracy(stable, canary, s),
-        *_errors(stable, canary, s),
-        *_latency(stable, canary, s),
-        *_drift(stable, canary, s),
+        *_accuracy(stable, canary, s, at),
+        *_errors(stable, canary, s, at),
+        *_latency(stable, canary, s, at),
+        *_drift(stable, canary, s, at),
     ]
     verdict = w.verdict_order([m.verdict for m in metrics])
     judged = [_SCORES[m.verdict] for m in metrics if m.verdict in _SCORES]
     score = round(sum(judged) / len(judged)) if judged else None
-    text = w.summary(verdict, score, stable.version, canary.version, len(metrics))
+    waiting = all(m.p_value is None for m in metrics)
+    names = (stable.version, canary.version)
+    text = w.summary(verdict, score, names, len(metrics), at, waiting, len(judged))
     return Judgement(verdict, score, text, tuple(metrics))
 
 
-def _case(e: Evidence, s: JudgeSettings, canary: str) -> w.Case:
-    return w.Case(verdict_of(int(verdicts(e))), canary, float(e.p_value), s.test_alpha)
+def _case(e: Evidence, s: JudgeSettings, canary: str, at: str, pass_level: float) -> w.Case:
+    verdict = verdict_of(int(verdicts(e)))
+    return w.Case(verdict, canary, float(e.p_value), s.test_alpha, float(e.pass_p), pass_level, at)
 
 
 def _result(name: str, e: Evidence, case: w.Case, reason: str) -> MetricResult:
-    p = None if case.verdict is Verdict.INCONCLUSIVE else float(e.p_value)
-    return MetricResult(name, case.verdict, reason, float(e.stable), float(e.canary), p)
+    judged = bool(e.judged)
+    p = float(e.p_value) if judged else None
+    q = float(e.pass_p) if judged and not np.isnan(e.pass_p) else None
+    return MetricResult(name, case.verdict, reason, float(e.stable), float(e.canary), p, q)
 
 
-def _accuracy(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[MetricResult]:
+def _accuracy(
+    st: ArmObservations, ca: ArmObservations, s: JudgeSettings, at: str
+) -> list[MetricResult]:
     labelled = min(st.labelled, ca.labelled) >= s.min_labels
     if not labelled and st.estimate is not None and ca.estimate is not None:
         es, ec = st.estimate, ca.estimate
         e = estimate_gap(es.value, es.std_error, es.n, ec.value, ec.std_error, ec.n, s)
-        case = _case(e, s, ca.version)
+        case = _case(e, s, ca.version, at, s.estimate_pass_alpha)
         head = f"estimated accuracy (no labels yet) {ec.value:.2f} vs {es.value:.2f}"
-        if case.verdict is Verdict.INCONCLUSIVE:
+        if not bool(e.judged):
             low, who = (ec.n, ca.version) if ec.n <= es.n else (es.n, st.version)
             reason = f"{head}: " + w.action(case, w.wait_rows(low, s.min_rows, "rows", who))
         else:
@@ -93,10 +112,11 @@ def _accuracy(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> lis
         tau=s.accuracy_tau,
         minimum=s.min_labels,
         alpha=s.test_alpha,
+        pass_alpha=s.labels_pass_alpha,
     )
-    case = _case(e, s, ca.version)
+    case = _case(e, s, ca.version, at, s.labels_pass_alpha)
     acc_s, acc_c = 1 - float(e.stable), 1 - float(e.canary)
-    if case.verdict is Verdict.INCONCLUSIVE:
+    if not bool(e.judged):
         low, who = (
             (ca.labelled, ca.version) if ca.labelled <= st.labelled else (st.labelled, st.version)
         )
@@ -108,11 +128,13 @@ def _accuracy(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> lis
             f"accuracy {acc_c:.2f} vs {acc_s:.2f} on {ca.labelled:,} labelled canary rows: "
             f"{body} {w.action(case, '')}"
         )
-    result = _result("accuracy", e, case, reason)
-    return [MetricResult(result.metric, result.verdict, reason, acc_s, acc_c, result.p_value)]
+    r = _result("accuracy", e, case, reason)
+    return [MetricResult(r.metric, r.verdict, reason, acc_s, acc_c, r.p_value, r.pass_p_value)]
 
 
-def _errors(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[MetricResult]:
+def _errors(
+    st: ArmObservations, ca: ArmObservations, s: JudgeSettings, at: str
+) -> list[MetricResult]:
     if st.errors is None or ca.errors is None:
         return []
     e = proportions(
@@ -124,9 +146,10 @@ def _errors(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[
         tau=s.error_tau,
         minimum=s.min_rows,
         alpha=s.test_alpha,
+        pass_alpha=s.pass_alpha,
     )
-    case = _case(e, s, ca.version)
-    if case.verdict is Verdict.INCONCLUSIVE:
+    case = _case(e, s, ca.version, at, s.pass_alpha)
+    if not bool(e.judged):
         low, who = (ca.rows, ca.version) if ca.rows <= st.rows else (st.rows, st.version)
         reason = "request errors: " + w.action(case, w.wait_rows(low, s.min_rows, "rows", who))
     else:
@@ -138,7 +161,9 @@ def _errors(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[
     return [_result("request errors", e, case, reason)]
 
 
-def _latency(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[MetricResult]:
+def _latency(
+    st: ArmObservations, ca: ArmObservations, s: JudgeSettings, at: str
+) -> list[MetricResult]:
     a, b = latency_counts(st, s.grid), latency_counts(ca, s.grid)
     if a is None or b is None:
         return []
@@ -149,13 +174,13 @@ def _latency(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list
     out = []
 
     e = latency_shift(a, b, s)
-    case = _case(e, s, ca.version)
+    case = _case(e, s, ca.version, at, s.pass_alpha)
     med_s, med_c = float(e.stable), float(e.canary)
     head = f"latency median {w.ms(med_c)} vs {w.ms(med_s)} ({w.slower(med_c, med_s)}, {tol})"
-    if case.verdict is Verdict.INCONCLUSIVE:
+    if not bool(e.judged):
         reason = f"latency: {w.action(case, wait)}"
-    elif case.verdict is Verdict.PASS:
-        reason = f"{head}: within it {w.action(case, '')}"
+    elif case.verdict in (Verdict.PASS, Verdict.INCONCLUSIVE):
+        reason = f"{head}: {w.within(case)} {w.action(case, '')}"
     else:
         share = f"{float(e.effect) * 100:.0f} % of request pairs"
         proof = f" ({w.p_text(case.p_value)})" if case.verdict is Verdict.FAIL else ""
@@ -166,31 +191,28 @@ def _latency(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list
     out.append(_result("latency", e, case, reason))
 
     e = latency_tail(a, b, s)
-    case = _case(e, s, ca.version)
+    case = _case(e, s, ca.version, at, s.pass_alpha)
     q = f"p{s.tail_quantile * 100:g}"
     qs, qc = float(e.stable), float(e.canary)
-    if case.verdict is Verdict.INCONCLUSIVE:
-        need = max(s.min_rows, s.min_tail_events / (1 - s.tail_quantile))
-        reason = f"{q} latency: " + w.action(
-            case, w.wait_rows(n, need, "timed requests", ca.version)
-        )
+    need = max(s.min_rows, s.min_tail_events / (1 - s.tail_quantile))
+    if case.verdict is Verdict.INCONCLUSIVE and (not bool(e.judged) or min(m, n) < need):
+        low, who = (n, ca.version) if n <= m else (m, st.version)
+        reason = f"{q} latency: " + w.action(case, w.wait_rows(low, need, "timed requests", who))
     else:
         bar = qs * (1 + s.latency_tolerance)
-        proof = f" ({w.p_text(case.p_value)})" if case.verdict is Verdict.FAIL else ""
         reason = (
             f"{q} latency {w.ms(qc)} vs {w.ms(qs)} ({w.slower(qc, qs)}, {tol}): "
             f"{float(e.effect) * 100:.1f} % of canary requests above {w.ms(bar)}, against "
-            f"{(1 - s.tail_quantile) * 100:g} % of stable's above its {q}{proof} "
+            f"{(1 - s.tail_quantile) * 100:g} % of stable's above its {q}{w.proof(case)} "
             f"{w.action(case, '')}"
         )
     out.append(_result(f"{q} latency", e, case, reason))
 
     e = latency_spread(a, b, s)
-    case = _case(e, s, ca.version)
-    if case.verdict is Verdict.INCONCLUSIVE:
+    case = _case(e, s, ca.version, at, s.pass_alpha)
+    if not bool(e.judged):
         reason = f"latency spread: {w.action(case, wait)}"
     else:
-        proof = f" ({w.p_text(case.p_value)})" if case.verdict is Verdict.FAIL else ""
         hint = (
             "; a bimodal or widened latency means a new slow path"
             if case.verdict in (Verdict.FAIL, Verdict.MARGINAL)
@@ -200,21 +222,24 @@ def _latency(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list
             f"latency spread: the canary's p90 is {float(e.canary):.1f}x its p10 against "
             f"{float(e.stable):.1f}x for stable; its requests lie further from their median in "
             f"{float(e.effect) * 100:.0f} % of pairs after the "
-            f"{s.spread_tolerance * 100:g} % allowance{proof}{hint} {w.action(case, '')}"
+            f"{s.spread_tolerance * 100:g} % allowance{w.proof(case)}{hint} "
+            f"{w.action(case, '')}"
         )
     out.append(_result("latency spread", e, case, reason))
     return out
 
 
-def _drift(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[MetricResult]:
+def _drift(
+    st: ArmObservations, ca: ArmObservations, s: JudgeSettings, at: str
+) -> list[MetricResult]:
     if st.predictions is None or ca.predictions is None:
         return []
     a = np.asarray(st.predictions, dtype=np.float64)
     b = np.asarray(ca.predictions, dtype=np.float64)
     e = prediction_drift(a, b, s)
-    case = _case(e, s, ca.version)
+    case = _case(e, s, ca.version, at, s.pass_alpha)
     m, n = float(a.sum()), float(b.sum())
-    if case.verdict is Verdict.INCONCLUSIVE:
+    if not bool(e.judged):
         low, who = (n, ca.version) if n <= m else (m, st.version)
         wait = w.wait_rows(low, s.min_rows, "predictions", who)
         reason = f"prediction distribution: {w.action(case, wait)}"
@@ -237,6 +262,6 @@ def _drift(st: ArmObservations, ca: ArmObservations, s: JudgeSettings) -> list[M
             reason,
             0.0,
             psi,
-            None if case.verdict is Verdict.INCONCLUSIVE else float(e.p_value),
+            float(e.p_value) if bool(e.judged) else None,
         )
     ]

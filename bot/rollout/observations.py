@@ -21,12 +21,16 @@ from bot.rollout.counts import LatencyGrid
 
 TESTS = 7
 """Tests the judge can run: labelled accuracy, estimated accuracy, request errors, latency
-shift, p99, spread, prediction drift. ``alpha`` is split evenly over all seven (Bonferroni),
-present or not, so the split does not move between looks when labels start to arrive."""
+shift, p99, spread, prediction drift. The fail side of ``alpha`` is split evenly over all
+seven (Bonferroni), present or not, so the split does not move between looks when labels
+start to arrive."""
 
 
 class Verdict(StrEnum):
-    """PASS: step up. MARGINAL: hold here, look again. FAIL: roll back. INCONCLUSIVE: wait."""
+    """Per metric: FAIL, proven worse than allowed (roll back); PASS, proven within the
+    allowance (step up, once every metric says so); MARGINAL, the point estimate is past the
+    allowance but nothing is proven (hold); INCONCLUSIVE, neither proven (hold, keep looking;
+    always this below the minimum sample)."""
 
     PASS = "pass"  # noqa: S105 (a verdict, not a password)
     MARGINAL = "marginal"
@@ -71,17 +75,35 @@ class ArmObservations:
 class JudgeSettings:
     """How strict the judge is. The defaults are what a team would pick without thinking.
 
-    ``alpha``: the chance, over the whole rollout and every look, that two equal versions are
-    ever failed by any test (split over the :data:`TESTS`). ``min_rows`` per version before
-    anything but INCONCLUSIVE, ``min_labels`` per version before labels are judged (the
-    estimate stands in until then). Allowances: how much worse the canary may be and still
-    pass (accuracy and request errors in fractions: 0.01 is one point). ``tail_quantile``:
+    ``alpha``: the budget for a wrong verdict over the whole rollout and every look, split in
+    two. ``fail_share`` of it bounds the chance that a canary within every allowance is ever
+    FAILed: split evenly over the :data:`TESTS` (one FAIL of any test fails the rollout: a
+    union, so Bonferroni). The rest bounds the chance that a canary worse than an allowance is
+    ever PASSed: each metric's pass test gets all of it, because a PASS needs *every* metric
+    proven, so a canary worse on one metric is passed only if that metric's own test is fooled
+    (an intersection-union test, Berger 1982: no split over metrics). Accuracy has two pass
+    tests (the label-free estimate until both versions have ``min_labels``, labels after),
+    either of which may pass it, so they share its level: labels four fifths, the estimate
+    one fifth (it is the stand-in, and its PASS rests on the canary's own calibration).
+    Either kind of error is then at most its share, whatever the canary, and the two
+    together at most ``alpha`` (both can only occur on the allowance's edge). Prediction
+    drift is not proven within its threshold: its PASS is "PSI within the threshold and the
+    always-valid chi-square not failing", on the point estimate. The bounds hold over the
+    counts the judge is fed: cumulative since the comparison began, across steps (a driver
+    that restarted them at each step would spend the budget once per step).
+
+    ``min_rows`` per version before anything but INCONCLUSIVE, ``min_labels`` per version
+    before labels are judged (the estimate stands in until then). Allowances: how much worse
+    the canary may be and still pass, once proven within them (accuracy and request errors
+    in fractions: 0.01 is one point; at 0 only a canary proven strictly better passes, since
+    "exactly as good" can never be proven). ``tail_quantile``:
     the latency quantile the tail test guards (p99), judged once at least
     ``min_tail_events`` canary requests are expected above it. The ``*_tau`` values tune
     which effect size each test catches quickest; they change speed, never validity.
     """
 
     alpha: float = 0.05
+    fail_share: float = 0.5
     min_rows: int = 100
     min_labels: int = 30
     accuracy_allowance: float = 0.01
@@ -100,6 +122,8 @@ class JudgeSettings:
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise ValidationError("alpha", f"must lie in (0, 1), got {self.alpha!r}")
+        if not 0 < self.fail_share < 1:
+            raise ValidationError("fail_share", f"must lie in (0, 1), got {self.fail_share!r}")
         if self.min_rows < 2 or self.min_labels < 2 or self.min_tail_events < 1:
             raise ValidationError("min_rows", "minimum samples must be at least 2 (events 1)")
         if not 0.5 < self.tail_quantile < 1:
@@ -119,13 +143,30 @@ class JudgeSettings:
 
     @property
     def test_alpha(self) -> float:
-        """Each test's share of ``alpha``."""
-        return self.alpha / TESTS
+        """Each fail test's level: ``alpha * fail_share`` over the :data:`TESTS`."""
+        return self.alpha * self.fail_share / TESTS
+
+    @property
+    def pass_alpha(self) -> float:
+        """Each metric's pass-test level: the rest of ``alpha``, whole (intersection-union)."""
+        return self.alpha * (1 - self.fail_share)
+
+    @property
+    def labels_pass_alpha(self) -> float:
+        """The labelled accuracy pass test's level: four fifths of accuracy's."""
+        return self.pass_alpha * 0.8
+
+    @property
+    def estimate_pass_alpha(self) -> float:
+        """The label-free estimate's pass level: the last fifth of accuracy's."""
+        return self.pass_alpha * 0.2
 
 
 @dataclass(frozen=True)
 class MetricResult:
-    """One metric's verdict, its headline numbers, the always-valid p-value, in words."""
+    """One metric's verdict, its headline numbers and reason in words. ``p_value``: the
+    always-valid p-value of "no worse than allowed" (small: FAIL); ``pass_p_value``: that of
+    "worse than allowed" (small: PASS). ``None`` below the minimum sample."""
 
     metric: str
     verdict: Verdict
@@ -133,6 +174,7 @@ class MetricResult:
     stable: float | None = None
     canary: float | None = None
     p_value: float | None = None
+    pass_p_value: float | None = None
 
 
 @dataclass(frozen=True)

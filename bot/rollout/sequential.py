@@ -28,13 +28,21 @@ whole composite null is covered, not only its edge. Closed form, with informatio
 
     M = 2 sqrt(rho / (I + rho)) exp(S**2 / (2 (I + rho))) Phi(S / sqrt(I + rho))
 
+Proving the other way (non-inferiority: the canary is *within* the allowance) is the same
+test turned round: the null "``gap >= bound``" is tested on ``-gap`` against ``-bound``
+(:func:`within_p`), so a canary steps up only once the mixture has ruled out every harm as
+large as the allowance, at every look. Equal versions prove it at a speed set by the
+allowance (the distance to cover), not by luck: a canary 3 points worse never does.
+
 Many-sided tests (has the prediction histogram moved in any direction?) mix a ``d``-dimensional
 whitened effect over ``N(0, tau**2 I_d)``: ``M = (1 + n tau**2)**(-d/2) exp(n tau**2 chi2 /
 (2 (1 + n tau**2)))`` with ``chi2`` the Pearson statistic and ``n`` its effective rows.
 
 The variance is estimated from the data (a plug-in), which makes these asymptotic
-(Waudby-Smith et al., "Time-uniform central limit theory", 2023): the judge's minimum samples
-and Fisher's exact guard cover the small counts, and the bench measures the real rate.
+(Waudby-Smith et al., "Time-uniform central limit theory", 2023): the judge's minimum
+samples, Fisher's exact guard on a FAIL and, on a PASS from counts, the variance at the
+null's edge (the plug-in one is smallest exactly when a canary happens to look good) cover
+the small counts, and the bench measures the real rates on both sides.
 
 Everything is vectorised: arrays in, arrays out (any shape, broadcast), so the bench judges
 a thousand simulated rollouts in one call.
@@ -78,6 +86,18 @@ def one_sided_p(
     )
     p: FloatArray = np.minimum(1.0, np.exp(-log_m))
     return p
+
+
+def within_p(
+    gap: npt.ArrayLike, variance: npt.ArrayLike, *, bound: float, tau: float
+) -> FloatArray:
+    """Always-valid p-value of "``gap``'s true value is at least ``bound``" (worse than allowed).
+
+    The pass side: small only when ``gap`` sits far *below* ``bound`` with much information,
+    so "p <= level" proves the canary within the allowance (valid at every look, like
+    :func:`one_sided_p`, whose mirror image it is).
+    """
+    return one_sided_p(-np.asarray(gap, dtype=np.float64), variance, null=-bound, tau=tau)
 
 
 def chi_square_p(

@@ -234,6 +234,7 @@ def test_the_batch_evidence_the_bench_uses_agrees_with_the_judge() -> None:
             tau=s.accuracy_tau,
             minimum=s.min_labels,
             alpha=s.test_alpha,
+            pass_alpha=s.labels_pass_alpha,
         ),
         "latency": latency_shift(lat_s, lat_c, s),
         "p99 latency": latency_tail(lat_s, lat_c, s),
@@ -249,3 +250,82 @@ def test_the_batch_evidence_the_bench_uses_agrees_with_the_judge() -> None:
             seen.add(metric(result, name))
     assert Verdict.FAIL in seen
     assert Verdict.PASS in seen
+
+
+def test_equal_versions_are_proven_within_the_allowance_once_there_is_enough_data() -> None:
+    stable = ArmObservations("v6", rows=200_000, labelled=200_000, correct=188_000)
+    canary = ArmObservations("v7", rows=20_000, labelled=20_000, correct=18_800)
+    result = judge(stable, canary, share=0.05)
+    assert result.verdict is Verdict.PASS
+    text = reason(result, "accuracy")
+    assert text.startswith(
+        "accuracy 0.94 vs 0.94 on 20,000 labelled canary rows: no difference, "
+        "proven within the 1-point allowance (always-valid p"
+    )
+    assert text.endswith("→ PASS")
+    accuracy = next(m for m in result.metrics if m.metric == "accuracy")
+    assert accuracy.pass_p_value is not None
+    assert accuracy.pass_p_value <= JudgeSettings().labels_pass_alpha
+    assert result.summary == (
+        "v7 vs v6: PASS (score 100/100): safe to step up: proven within every allowance"
+    )
+
+
+def test_a_canary_that_looks_as_good_on_few_rows_is_not_proven_and_holds() -> None:
+    """The old judge passed this (the point estimate within the allowance): 300 labels
+    cannot show that a canary is within 1 point of stable, so the rollout holds at 5 %."""
+    stable = ArmObservations("v6", rows=20_000, labelled=20_000, correct=18_800)
+    canary = ArmObservations("v7", rows=300, labelled=300, correct=282)
+    result = judge(stable, canary, share=0.05)
+    assert result.verdict is Verdict.INCONCLUSIVE
+    text = reason(result, "accuracy")
+    assert text.startswith("accuracy 0.94 vs 0.94 on 300 labelled canary rows: no difference")
+    assert "→ INCONCLUSIVE: not yet proven within the allowance (always-valid p=" in text
+    assert text.endswith("hold at 5 % and keep looking")
+    assert result.summary.endswith("not proven within every allowance yet: hold at 5 %")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_three_point_worse_canary_never_passes_at_any_look(seed: int) -> None:
+    """Re-judged every minute on growing counts (100 canary rows a minute, stable 1,900),
+    as the rollout driver will: never PASS, so it never steps up; FAIL in the end. (The
+    point-estimate judge said PASS at some look for seeds 0 and 1.)"""
+    rng = np.random.default_rng(seed)
+    stable_right = canary_right = stable_rows = canary_rows = 0
+    seen = []
+    for _ in range(60):
+        stable_rows += 1_900
+        canary_rows += 100
+        stable_right += int(rng.binomial(1_900, 0.94))
+        canary_right += int(rng.binomial(100, 0.91))
+        result = judge(
+            ArmObservations("v6", rows=stable_rows, labelled=stable_rows, correct=stable_right),
+            ArmObservations("v7", rows=canary_rows, labelled=canary_rows, correct=canary_right),
+        )
+        seen.append(result.verdict)
+        assert result.verdict is not Verdict.PASS, canary_rows
+        if result.verdict is Verdict.FAIL:
+            break
+    assert seen[-1] is Verdict.FAIL
+
+
+def test_a_latency_only_rollout_passes_once_proven_and_says_so() -> None:
+    rng = np.random.default_rng(12)
+    stable = ArmObservations(
+        "v6", rows=40_000, latencies_ms=rng.lognormal(np.log(120), 0.35, 40_000)
+    )
+    canary = ArmObservations("v7", rows=8_000, latencies_ms=rng.lognormal(np.log(120), 0.35, 8_000))
+    result = judge(stable, canary)
+    assert result.verdict is Verdict.PASS
+    assert "proven within it (always-valid p" in reason(result, "latency")
+    assert ", proven within the allowance (always-valid p" in reason(result, "p99 latency")
+    assert ", proven within the allowance (always-valid p" in reason(result, "latency spread")
+
+
+def test_the_alpha_budget_is_split_between_failing_and_passing() -> None:
+    s = JudgeSettings()
+    assert s.test_alpha == pytest.approx(0.05 * 0.5 / 7)
+    assert s.pass_alpha == pytest.approx(0.025)
+    assert s.labels_pass_alpha + s.estimate_pass_alpha == pytest.approx(s.pass_alpha)
+    with pytest.raises(ValidationError):
+        JudgeSettings(fail_share=1.0)
