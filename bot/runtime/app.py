@@ -24,9 +24,7 @@ from bot.incidents.reactions.changes import Change, Notifier
 from bot.incidents.reactions.reactor import Reactor
 from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES
-from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.service import ModelQualityService
-from bot.monitoring.store import ReferenceStore
 from bot.notify.base import Channel
 from bot.notify.build import build_channels, close_channels
 from bot.notify.retry import NotifyRetrier
@@ -44,14 +42,12 @@ from bot.playbooks.history import RunLog
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
-from bot.registry.base import ModelRegistry, stable_version
+from bot.registry.base import ModelRegistry
 from bot.registry.build import build_registry, close_registry
-from bot.retrain.adapters.build import build_orchestrator
-from bot.retrain.follow import RunFollower
 from bot.retrain.service import RetrainService
-from bot.retrain.store import RunStore
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
+from bot.runtime.model_side import build_models, build_retrain
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
@@ -157,19 +153,7 @@ class Vigil:
         beats = HeartbeatStore(db)
         if settings.heartbeats:
             sources.append(HeartbeatSource(beats, settings.heartbeats))
-        quality = settings.quality
-        models = ModelQualityService(
-            ModelMonitor(
-                quality.window,
-                label_horizon=quality.label_horizon,
-                label_window=quality.label_window,
-                min_rows=quality.min_rows,
-            ),
-            ReferenceStore(db),
-            models=settings.incidents.models,
-            clock=clock,
-            stable_version=lambda model: stable_version(registry, model),
-        )
+        models = build_models(settings, db, registry, clock)
         try:
             await models.sync()  # the watched models, before the first poll or post
         except Exception:
@@ -219,25 +203,7 @@ class Vigil:
             known |= set(settings.sources.prometheus.queries)
         snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz, metrics=known)
         rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
-        retrain_runs = RunStore(db)
-        plans = settings.retraining
-        retrain = RetrainService(
-            db,
-            retrain_runs,
-            timers,
-            RunFollower(
-                retrain_runs,
-                timers,
-                incidents,
-                registry,
-                plans,
-                {m: build_orchestrator(p.orchestration) for m, p in plans.items()},
-                clock=clock,
-                senders=lambda: backends,
-            ),
-            plans,
-            clock=clock,
-        )
+        retrain = build_retrain(settings, db, timers, incidents, registry, clock, lambda: backends)
         rules_runner.listen(retrain.on_samples)  # K of N drifted windows start a retraining
         handoffs = HandoffWatch(
             timers,

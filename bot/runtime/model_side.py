@@ -1,0 +1,69 @@
+"""The model side of the composition root: the model-quality service and retraining.
+
+Apart from :mod:`bot.runtime.app` so that the root stays one screen per concern: these two
+are built from the same settings (``quality:``, ``models:``, ``retraining:``) and the
+registry that ``registry:`` names, and nothing else in the root needs their insides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from bot.chat.backend import ChatBackend
+from bot.config.load import Settings
+from bot.core.clock import Clock
+from bot.incidents.service import IncidentService
+from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.service import ModelQualityService
+from bot.monitoring.store import ReferenceStore
+from bot.registry.base import ModelRegistry, stable_version
+from bot.retrain.adapters.build import build_orchestrator
+from bot.retrain.follow import RunFollower
+from bot.retrain.service import RetrainService
+from bot.retrain.store import RunStore
+from bot.store.db import Database
+from bot.store.timers import Timers
+
+
+def build_models(
+    settings: Settings, db: Database, registry: ModelRegistry, clock: Clock
+) -> ModelQualityService:
+    """The monitor of every watched model; a row without a version is the stable one's."""
+    quality = settings.quality
+    return ModelQualityService(
+        ModelMonitor(
+            quality.window,
+            label_horizon=quality.label_horizon,
+            label_window=quality.label_window,
+            min_rows=quality.min_rows,
+        ),
+        ReferenceStore(db),
+        models=settings.incidents.models,
+        clock=clock,
+        stable_version=lambda model: stable_version(registry, model),
+    )
+
+
+def build_retrain(
+    settings: Settings,
+    db: Database,
+    timers: Timers,
+    incidents: IncidentService,
+    registry: ModelRegistry,
+    clock: Clock,
+    senders: Callable[[], Sequence[ChatBackend]],
+) -> RetrainService:
+    """Retraining on drift, on cron and on ``/incident retrain N`` (``retraining:``)."""
+    runs = RunStore(db)
+    plans = settings.retraining
+    follower = RunFollower(
+        runs,
+        timers,
+        incidents,
+        registry,
+        plans,
+        {m: build_orchestrator(p.orchestration) for m, p in plans.items()},
+        clock=clock,
+        senders=senders,
+    )
+    return RetrainService(db, runs, timers, follower, plans, clock=clock)
