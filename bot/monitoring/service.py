@@ -12,11 +12,25 @@ Rows that name no version belong to the version the registry says is stable
 sync, so a post costs no registry read), else ``unknown``; when the registry cannot be
 read the last answer stands. ``summaries`` is the per-version read the canary judge and
 shadow mode take: each version's ledger over a time range.
+
+The ledger is durable (``ledger_store``): ``flush`` (every ``FLUSH_EVERY`` in the process
+that takes posts, and once more, open minute included, when Vigil closes) drains each
+version's *closed* minutes, plus labels joined since to any minute, into the table as
+additive records, and deletes the ones older than ``ledger_keep``; ``summaries`` adds the
+table's records to what memory still holds. A drained record leaves memory in the same step
+as it is queued, and is read from the queue until its batch commits, so no minute is counted
+twice or missed. The open minute waits for its close: one row a version and minute instead
+of one a flush. What a crash loses is what was not flushed: at most the open minute and
+``FLUSH_EVERY`` before it; a restart also forgets the predictions awaiting their labels (the
+label join is in memory), so labels of rows served before it are not joined.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,17 +41,26 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFoundError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
+from bot.monitoring.ledger_store import LedgerBatch, LedgerStore
 from bot.monitoring.monitor import LabelResult, ModelMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.versions import UNKNOWN
 from bot.monitoring.views import quality_json, version_json
 from bot.quality.data import RowCheck
-from bot.quality.ledger import VersionSummary
+from bot.quality.ledger import (
+    DEFAULT_KEEP,
+    MinuteRecord,
+    VersionLedger,
+    VersionSummary,
+    minute_ceiling,
+)
 
 StableVersion = Callable[[str], Awaitable[str | None]]
 """The registry's stable version of a model (None when it has none, or no such model)."""
 
 STABLE_TTL = timedelta(seconds=5)
+FLUSH_EVERY = 15.0
+"""Seconds between two flushes of the minute ledger (a minute is flushed once closed)."""
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +74,8 @@ class ModelQualityService:
         models: Mapping[str, SubjectPolicy],
         clock: Clock,
         stable_version: StableVersion | None = None,
+        ledger: LedgerStore | None = None,
+        ledger_keep: timedelta = DEFAULT_KEEP,
     ) -> None:
         self.monitor = monitor
         self.store = store
@@ -59,6 +84,10 @@ class ModelQualityService:
         self._stable_version = stable_version
         self._stable: dict[str, tuple[str, datetime]] = {}
         self._loaded: dict[str, StoredReference] = {}
+        self._ledger = ledger
+        self._ledger_keep = ledger_keep
+        self._queued: list[LedgerBatch] = []  # drained, not yet committed
+        self._ledger_lock = asyncio.Lock()  # a flush and a summaries read, one at a time
 
     async def sync(self) -> None:
         """Watch every model's newest stored reference; re-watch the ones that changed."""
@@ -167,10 +196,66 @@ class ModelQualityService:
         canary judge and shadow mode compare. Versions seen since the model's reference was
         stored; an unknown model is ``NotFoundError``."""
         await self._known(model)
-        return {
-            name: self.monitor.summary(model, name, since=since, until=until)
-            for name in self.monitor.versions(model)
-        }
+        reference = self._loaded[model]
+        watched = self.monitor.watched(model)
+        async with self._ledger_lock:
+            stored: defaultdict[str, list[MinuteRecord]] = defaultdict(list)
+            if self._ledger is not None:
+                low = None if since is None else minute_ceiling(since)
+                high = None if until is None else minute_ceiling(until)
+                read = await self._ledger.read(model, reference.id, low, high)
+                for name, records in read.items():
+                    stored[name].extend(records)
+                for name in await self._ledger.versions(model, reference.id):
+                    stored.setdefault(name, [])  # stored out of the range: still a version
+            for batch in self._queued:
+                if batch.model == model and batch.reference_id == reference.id:
+                    stored[batch.version].extend(batch.records)
+            out: dict[str, VersionSummary] = {}
+            for name in sorted(watched.versions.keys() | stored.keys()):
+                state = watched.versions.get(name)
+                ledger = state.ledger if state is not None else VersionLedger(watched.profile)
+                out[name] = ledger.summary(model, name, since, until, stored.get(name, ()))
+            return out
+
+    async def flush(self, *, everything: bool = False) -> int:
+        """Store each version's closed minutes (every minute with ``everything``: at close)
+        and delete the stored minutes past ``ledger_keep``; returns the records written. A
+        failed write keeps its records queued (and counted by ``summaries``) for the next."""
+        if self._ledger is None:
+            return 0
+        async with self._ledger_lock:
+            now = self._clock()
+            before = None if everything else VersionLedger.minute_of(now)
+            for model in self.monitor.models():
+                reference = self._loaded.get(model)
+                if reference is None:  # pragma: no cover - watched through sync only
+                    continue
+                for name, state in sorted(self.monitor.watched(model).versions.items()):
+                    records = state.ledger.drain(before)
+                    if records:
+                        self._queued.append(LedgerBatch(model, reference.id, name, records))
+            written = await self._ledger.append(self._queued)
+            self._queued.clear()
+            await self._ledger.prune(VersionLedger.minute_of(now - self._ledger_keep))
+            return written
+
+    async def close(self) -> None:
+        """The last flush, open minutes included: a clean restart keeps every row's evidence."""
+        try:
+            await self.flush(everything=True)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not store the model ledger at close (%s)", exc)
+
+    async def flush_every(self, stop: asyncio.Event, seconds: float = FLUSH_EVERY) -> None:
+        """Flush until ``stop`` is set (a failure is logged and tried at the next turn)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+            try:
+                await self.flush()
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("could not store the model ledger (%s); trying again", exc)
 
     def reference_of(self, model: str) -> StoredReference:
         found = self._loaded.get(model)

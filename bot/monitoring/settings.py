@@ -5,10 +5,13 @@
       min_rows: 200             # fewest rows before drift and the estimate are judged
       label_horizon: 100000     # predictions remembered for the label join, per model
       label_window: 5000        # the last labelled rows realized accuracy is computed over
+      ledger_keep: 24h          # how long each version's minute ledger is kept (database)
 
 A row window judges the same amount of evidence whatever the traffic, which keeps the
 false-alarm rate of the drift rules steady; a time window follows traffic (a quiet night
 judges fewer rows, and below ``min_rows`` it judges nothing rather than noise).
+``ledger_keep`` is how far back a canary judge can look: the minute ledger's rows older
+than it are deleted (from 1 hour to 31 days).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from bot.core.errors import ValidationError
 from bot.quality.spec import MIN_LABELS, MIN_ROWS, WindowSpec
 
 DEFAULT_WINDOW = WindowSpec(rows=1_000)
+DEFAULT_LEDGER_KEEP = timedelta(hours=24)  # bot.quality.ledger.DEFAULT_KEEP, without numpy
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class QualitySettings:
     min_rows: int = MIN_ROWS
     label_horizon: int = 100_000
     label_window: int = 5_000
+    ledger_keep: timedelta = DEFAULT_LEDGER_KEEP
 
 
 def _whole(low: int, high: int) -> BeforeValidator:
@@ -53,6 +58,16 @@ def _duration(value: object) -> timedelta:
     except (ValueError, ValidationError) as exc:
         raise problem(str(exc)) from None
     return duration
+
+
+def _keep(value: object) -> timedelta:
+    try:
+        keep = parse_duration(value)
+    except ValueError as exc:
+        raise problem(str(exc)) from None
+    if not timedelta(hours=1) <= keep <= timedelta(days=31):
+        raise problem(f"must be from 1h to 31d, got {value!r}")
+    return keep
 
 
 def _window_mapping(value: object) -> object:
@@ -84,6 +99,7 @@ class QualitySection(ConfigModel):
     min_rows: Annotated[int, _whole(10, 10_000_000)] = MIN_ROWS
     label_horizon: Annotated[int, _whole(1, 10_000_000)] = 100_000
     label_window: Annotated[int, _whole(MIN_LABELS, 1_000_000)] = 5_000
+    ledger_keep: Annotated[timedelta, BeforeValidator(_keep)] = DEFAULT_LEDGER_KEEP
 
     @model_validator(mode="after")
     def _min_rows_fit_the_window(self) -> QualitySection:
@@ -101,6 +117,7 @@ class QualitySection(ConfigModel):
             min_rows=self.min_rows,
             label_horizon=self.label_horizon,
             label_window=self.label_window,
+            ledger_keep=self.ledger_keep,
         )
 
 

@@ -13,12 +13,20 @@ Latencies are values, not a histogram, because rank tests need them: a bucket ke
 first ``LATENCIES_KEPT`` of its minute (float32: at most 6 MB a version a day) and counts
 the rest, so a summary says when it is a sample. A range is read to the minute: a bucket
 counts when its minute starts inside it. Pure: no I/O, no clock (the caller passes ``now``).
+
+Durable through ``drain``: it hands over what each bucket gained since the last drain as a
+``MinuteRecord`` (a delta, not a total) and empties the bucket, which stays to take late
+labels and to cap its latencies. The records are additive: any number of them for a minute,
+from any process, sum to that minute's evidence, so the service stores them as they come
+(``bot.monitoring.ledger_store``) and a summary adds the stored ones to what memory still
+holds (``summary(..., stored=...)``): nothing is counted twice, because a record leaves
+memory when it is drained.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -45,6 +53,11 @@ def _minute(moment: datetime) -> int:
     return (moment - _EPOCH) // BUCKET
 
 
+def minute_ceiling(moment: datetime) -> int:
+    """The first minute that starts at or after ``moment``: where a range read begins."""
+    return -(-(moment - _EPOCH) // BUCKET)
+
+
 @dataclass
 class _Bucket:
     counts: IntArray
@@ -54,6 +67,46 @@ class _Bucket:
     latency_kept: int = 0
     latency_rows: int = 0
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def empty(self) -> bool:
+        return not (self.latency_rows or self.confusion or self.counts.any())
+
+    def record(self, minute: int) -> MinuteRecord:
+        latencies = (
+            np.concatenate(self.latencies) if self.latencies else np.zeros(0, dtype=np.float32)
+        )
+        return MinuteRecord(
+            minute,
+            self.counts,
+            self.conf_sum,
+            self.conf_var,
+            latencies,
+            self.latency_rows,
+            dict(self.confusion),
+        )
+
+    def clear(self) -> None:
+        """Empty, but keep ``latency_kept``: the minute's cap holds across drains."""
+        self.counts = np.zeros_like(self.counts)
+        self.conf_sum = self.conf_var = 0.0
+        self.latencies = []
+        self.latency_rows = 0
+        self.confusion = Counter()
+
+
+@dataclass(frozen=True)
+class MinuteRecord:
+    """What one minute of one version gained between two drains: rows and their sums, the
+    latencies kept, the labels joined. Records of the same minute add up."""
+
+    minute: int
+    counts: IntArray
+    """Rows, rows with a confidence, prediction bins, missing predictions, confidence bins."""
+    conf_sum: float
+    conf_var: float
+    latencies: npt.NDArray[np.float32]
+    latency_rows: int
+    confusion: Mapping[tuple[str, str], int]
 
 
 @dataclass(frozen=True)
@@ -171,25 +224,56 @@ class VersionLedger:
         if bucket is not None:
             bucket.confusion[(label, predicted)] += 1
 
+    @property
+    def width(self) -> int:
+        """The length of a record's ``counts`` (a stored record of another width belongs to
+        another reference's bins and is not added)."""
+        return self._size
+
+    def drain(self, before: int | None = None) -> list[MinuteRecord]:
+        """What each minute gained since the last drain (the minutes before ``before``, or
+        every one), leaving those buckets empty: the caller stores the records."""
+        out: list[MinuteRecord] = []
+        for minute, bucket in sorted(self._buckets.items()):
+            if before is not None and minute >= before:
+                continue
+            if not bucket.empty():
+                out.append(bucket.record(minute))
+                bucket.clear()
+        return out
+
     def summary(
-        self, model: str, version: str, since: datetime | None, until: datetime | None
+        self,
+        model: str,
+        version: str,
+        since: datetime | None,
+        until: datetime | None,
+        stored: Iterable[MinuteRecord] = (),
     ) -> VersionSummary:
-        low = None if since is None else -(-(since - _EPOCH) // BUCKET)  # a minute starting in
-        high = None if until is None else -(-(until - _EPOCH) // BUCKET)
+        """The evidence over ``[since, until)``: what memory holds plus the ``stored``
+        records (those drained before; records outside the range are skipped)."""
+        low = None if since is None else minute_ceiling(since)  # a minute starting in
+        high = None if until is None else minute_ceiling(until)
         counts = np.zeros(self._size, dtype=np.int64)
         conf_sum = conf_var = 0.0
         latencies: list[npt.NDArray[np.float32]] = []
         latency_rows = 0
         confusion: Counter[tuple[str, str]] = Counter()
-        for minute, bucket in self._buckets.items():
+        memory = [bucket.record(minute) for minute, bucket in self._buckets.items()]
+        # Stored first: within a minute they are older, so the latencies stay in order.
+        for record in sorted((*stored, *memory), key=lambda r: r.minute):
+            minute = record.minute
             if (low is not None and minute < low) or (high is not None and minute >= high):
                 continue
-            counts += bucket.counts
-            conf_sum += bucket.conf_sum
-            conf_var += bucket.conf_var
-            latencies.extend(bucket.latencies)
-            latency_rows += bucket.latency_rows
-            confusion.update(bucket.confusion)
+            if record.counts.shape[0] != self._size:
+                continue
+            counts += record.counts
+            conf_sum += record.conf_sum
+            conf_var += record.conf_var
+            if record.latencies.shape[0]:
+                latencies.append(record.latencies)
+            latency_rows += record.latency_rows
+            confusion.update(record.confusion)
         pred = counts[_HEAD : _HEAD + self._pred_width].copy()
         conf_counts = counts[self._conf_at :].copy()
         for array in (pred, conf_counts):

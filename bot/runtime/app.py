@@ -357,6 +357,7 @@ class Vigil:
             await backend.stop()
         await self.timers.stop()
         await self.rules_runner.close()
+        await self.models.close()  # the minute ledger, open minute too, before the db goes
         await close_channels(self.channels)
         await close_registry(self.registry)
         await self.db.dispose()

@@ -65,6 +65,8 @@ async def serve(
             "Vigil worker is up: pages, timers and Slack delivery, database %s",
             redact_url(vigil.db.url),
         )
+    if role != "worker":  # the posts' process stores their minute ledger for every process
+        workers.append(asyncio.create_task(vigil.models.flush_every(stop), name="ledger"))
     rules = RuleSchedule(vigil.rules_runner, vigil.settings.sources.group_intervals)
     retraining = RetrainSchedule(vigil.retrain)  # beside the rules: one process fires cron
     if role != "worker":
