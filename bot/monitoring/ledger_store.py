@@ -74,7 +74,7 @@ class LedgerStore:
         rows = [_row(b, r) for b in batches for r in b.records]
         if rows:
             async with self._db.session() as s, s.begin():
-                await s.execute(insert(LedgerMinuteRow), rows)
+                await s.exec(insert(LedgerMinuteRow), params=rows)
         return len(rows)
 
     async def versions(self, model: str, reference_id: int) -> set[str]:
@@ -110,7 +110,7 @@ class LedgerStore:
     async def prune(self, before: int) -> int:
         """Delete the minutes before ``before`` (every model's); returns how many rows."""
         async with self._db.session() as s, s.begin():
-            result = await s.execute(
+            result = await s.exec(
                 delete(LedgerMinuteRow).where(col(LedgerMinuteRow.minute) < before)
             )
             return int(getattr(result, "rowcount", 0) or 0)

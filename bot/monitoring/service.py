@@ -88,6 +88,7 @@ class ModelQualityService:
         self._ledger_keep = ledger_keep
         self._queued: list[LedgerBatch] = []  # drained, not yet committed
         self._ledger_lock = asyncio.Lock()  # a flush and a summaries read, one at a time
+        self._closed = False
 
     async def sync(self) -> None:
         """Watch every model's newest stored reference; re-watch the ones that changed."""
@@ -241,7 +242,11 @@ class ModelQualityService:
             return written
 
     async def close(self) -> None:
-        """The last flush, open minutes included: a clean restart keeps every row's evidence."""
+        """The last flush, open minutes included: a clean restart keeps every row's evidence.
+        Once: a second close (the database already gone) writes nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             await self.flush(everything=True)
         except (SQLAlchemyError, OSError) as exc:
