@@ -60,3 +60,13 @@ def test_bad_settings_name_their_key(raw: object, key: str, says: str) -> None:
         parse_quality(raw, "vigil.yaml")
     assert err.value.key == key
     assert says in str(err.value)
+
+
+def test_the_minute_ledger_is_kept_a_day_unless_told() -> None:
+    assert parse_quality(None, "vigil.yaml").ledger_keep == timedelta(hours=24)
+    assert parse_quality({"ledger_keep": "36h"}, "vigil.yaml").ledger_keep == timedelta(hours=36)
+    for raw, says in (("30m", "from 1h to 31d"), ("soon", "quality.ledger_keep")):
+        with pytest.raises(ConfigError) as err:
+            parse_quality({"ledger_keep": raw}, "vigil.yaml")
+        assert "quality.ledger_keep" in str(err.value)
+        assert says in str(err.value)
