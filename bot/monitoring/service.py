@@ -10,8 +10,11 @@ syncs once before answering 404, so a reference stored a second ago is found.
 Rows that name no version belong to the version the registry says is stable
 (``stable_version``, asked at most every ``STABLE_TTL`` per model and again after each
 sync, so a post costs no registry read), else ``unknown``; when the registry cannot be
-read the last answer stands. ``summaries`` is the per-version read the canary judge and
-shadow mode take: each version's ledger over a time range.
+read the last answer stands. ``summaries`` is the per-version read the canary judge
+takes: each version's ledger over a time range. A shadow post (``"shadow": true``) goes to
+``shadows`` (``ShadowMonitor``) instead of the monitor, so what serves reads the same;
+live posts and labels are handed to it after the monitor counted them, and ``shadow``
+answers ``GET /api/v1/models/{model}/shadow?version=V``.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFoundError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
+from bot.ingest.validate import require_object
 from bot.monitoring.monitor import LabelResult, ModelMonitor
+from bot.monitoring.shadow_rows import ShadowRows, is_shadow
+from bot.monitoring.shadow_views import shadow_json
+from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.versions import UNKNOWN
 from bot.monitoring.views import quality_json, version_json
 from bot.quality.data import RowCheck
 from bot.quality.ledger import VersionSummary
+from bot.quality.shadow import ShadowPost
 
 StableVersion = Callable[[str], Awaitable[str | None]]
 """The registry's stable version of a model (None when it has none, or no such model)."""
@@ -51,8 +59,10 @@ class ModelQualityService:
         models: Mapping[str, SubjectPolicy],
         clock: Clock,
         stable_version: StableVersion | None = None,
+        shadows: ShadowMonitor | None = None,
     ) -> None:
         self.monitor = monitor
+        self.shadows = shadows or ShadowMonitor()
         self.store = store
         self._models = models
         self._clock = clock
@@ -111,14 +121,34 @@ class ModelQualityService:
         self._stable[model] = (version, now)
         return version
 
-    async def predictions(self, model: str, payload: object) -> RowCheck:
+    async def predictions(
+        self, model: str, payload: object
+    ) -> RowCheck | tuple[ShadowRows, ShadowPost]:
+        """Count a live post (and hand it to shadow mode), or pair a shadow post."""
         await self._known(model)
+        body = require_object(payload, "")
+        now = self._clock()
+        profile = self.monitor.watched(model).profile
+        if is_shadow(body):
+            return self.shadows.post(model, body, profile, now)
         default = await self.default_version(model)
-        return self.monitor.predictions(model, payload, self._clock(), default_version=default)
+        check = self.monitor.predictions(model, body, now, default_version=default)
+        self.shadows.live(model, body, check, profile, now)
+        return check
 
     async def labels(self, model: str, payload: object) -> LabelResult:
         await self._known(model)
-        return self.monitor.labels(model, payload)
+        result = self.monitor.labels(model, payload)
+        self.shadows.labels(model, payload)
+        return result
+
+    async def shadow(self, model: str, version: str) -> dict[str, Any]:
+        """What ``GET /api/v1/models/{model}/shadow?version=V`` answers: shadow ``V``
+        beside what served, with its verdict; ``UnknownVersion`` when it posted nothing."""
+        await self._known(model)
+        profile = self.monitor.watched(model).profile
+        comparison = self.shadows.comparison(model, version, profile, self._clock())
+        return shadow_json(model, comparison, self.shadows.settings)
 
     async def quality(self, model: str, version: str | None = None) -> dict[str, Any]:
         """What ``GET /api/v1/models/{model}/quality[?version=V]`` answers: the model's
