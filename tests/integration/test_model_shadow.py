@@ -9,16 +9,20 @@ verdict: NOT_YET with too few pairs, READY when they agree, DISAGREES (with why)
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config.load import Settings, SourcesSettings
 from bot.core.secret import Secret
 from bot.monitoring.settings import QualitySettings
 from bot.quality.windows import WindowSpec
 from tests.conftest import MakeVigil
+from tests.integration.procs import BIN, clean_env
 from tests.integration.test_model_quality import (
     LABELS,
     MODEL,
@@ -210,3 +214,52 @@ async def test_the_shadow_read_takes_the_api_token_and_names_a_bad_version(
         resp = await client.get(SHADOW, params={"version": "v8"}, headers=auth)
         assert resp.status == 404
         assert (await resp.json())["field"] == "version"
+
+
+async def test_vigil_model_shadow_asks_the_running_server_with_the_api_token(
+    make_vigil: MakeVigil, config: Settings, clock: FakeClock, tmp_path: Path
+) -> None:
+    vigil = await make_vigil(quality=config.quality, api_token=Secret("api-t0ken"))
+    await store_reference(vigil, clock)
+    server = TestServer(vigil.web_app(), host="127.0.0.1")
+    async with TestClient(server) as client:
+        live, _ = rows(1_000, shifted=False, seed=31)
+        await post(client, PREDICTIONS, {"shadow": True, "version": "v8", "rows": shadowed(live)})
+        await post(client, PREDICTIONS, {"rows": timed(live, 20.0)})  # pairs on arrival
+        url = f"http://127.0.0.1:{server.port}"
+
+        async def vigil_shadow(version: str, token: str) -> tuple[int, str, str]:
+            proc = await asyncio.create_subprocess_exec(
+                str(BIN / "vigil"),
+                "model",
+                "shadow",
+                MODEL,
+                version,
+                "--url",
+                url,
+                cwd=tmp_path,
+                env=clean_env(
+                    VIGIL_API_TOKEN=token,
+                    VIGIL_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'v.db'}",
+                ),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+            return proc.returncode or 0, out.decode(), err.decode()
+
+        code, out, err = await vigil_shadow("v8", "api-t0ken")
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0] == f"Shadow v8 of {MODEL}: READY to canary"
+        assert "Pairs 1,000 (unmatched 0, waiting 0); agreement 100.0%" in lines
+        assert any(
+            line.startswith("Latency p50/p99: shadow 22/22 ms, live 20/20 ms") for line in lines
+        )
+        code, out, err = await vigil_shadow("v9", "api-t0ken")
+        assert code == 1
+        assert "404" in err
+        assert "no shadow rows of version 'v9'" in err
+        code, _, err = await vigil_shadow("v8", "wrong")
+        assert (code, "401" in err) == (1, True)
