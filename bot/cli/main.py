@@ -35,6 +35,7 @@ VERBS = {
 ACTIONS = {
     ("model", "reference"): "model_reference",
     ("model", "references"): "model_references",
+    ("model", "shadow"): "model_shadow",
 }
 
 

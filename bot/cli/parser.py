@@ -161,6 +161,16 @@ def _model(sub: Sub) -> None:
     _reference(actions)
     references = actions.add_parser("references", help="every reference stored for a model")
     references.add_argument("model", metavar="MODEL")
+    shadow = actions.add_parser(
+        "shadow",
+        help="how a shadow version compares with the live one, and whether it may go canary",
+        description="Ask the running Vigil (GET /api/v1/models/MODEL/shadow, with the API "
+        "token of VIGIL_API_TOKEN) for shadow VERSION beside what serves: agreement, score "
+        "distance, latency, accuracy on labelled pairs, the segments where they differ most, "
+        "and the verdict (ready to canary, not yet, disagrees).",
+    )
+    _model_version(shadow)
+    shadow.add_argument("--url", help="the Vigil to ask (default: http://HOST:PORT of vigil.yaml)")
 
 
 def _reference(actions: Sub) -> None:

@@ -342,7 +342,9 @@ def _count_apart(
 
 
 def _rows(
-    body: Mapping[str, object], *, fields: tuple[str, ...] = ("rows", "importances", "version")
+    body: Mapping[str, object],
+    *,
+    fields: tuple[str, ...] = ("rows", "importances", "version", "shadow"),
 ) -> Sequence[object]:
     raw = bounded_list(body.get("rows"), "rows", most=MAX_ROWS, noun="row")
     extra = sorted(set(body) - set(fields))

@@ -23,6 +23,9 @@ twice or missed. The open minute waits for its close: one row a version and minu
 of one a flush. What a crash loses is what was not flushed: at most the open minute and
 ``FLUSH_EVERY`` before it; a restart also forgets the predictions awaiting their labels (the
 label join is in memory), so labels of rows served before it are not joined.
+A shadow post (``"shadow": true``) goes to ``shadows`` (``ShadowMonitor``) instead of the
+monitor, so what serves reads the same; live posts and labels are handed to it after the
+monitor counted them, and ``shadow`` answers ``GET /api/v1/models/{model}/shadow?version=V``.
 """
 
 from __future__ import annotations
@@ -41,8 +44,12 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFoundError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
+from bot.ingest.validate import require_object
 from bot.monitoring.ledger_store import LedgerBatch, LedgerStore
 from bot.monitoring.monitor import LabelResult, ModelMonitor
+from bot.monitoring.shadow_rows import ShadowRows, is_shadow
+from bot.monitoring.shadow_views import shadow_json
+from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.versions import UNKNOWN
 from bot.monitoring.views import quality_json, version_json
@@ -54,6 +61,7 @@ from bot.quality.ledger import (
     VersionSummary,
     minute_ceiling,
 )
+from bot.quality.shadow import ShadowPost
 
 StableVersion = Callable[[str], Awaitable[str | None]]
 """The registry's stable version of a model (None when it has none, or no such model)."""
@@ -76,8 +84,10 @@ class ModelQualityService:
         stable_version: StableVersion | None = None,
         ledger: LedgerStore | None = None,
         ledger_keep: timedelta = DEFAULT_KEEP,
+        shadows: ShadowMonitor | None = None,
     ) -> None:
         self.monitor = monitor
+        self.shadows = shadows or ShadowMonitor()
         self.store = store
         self._models = models
         self._clock = clock
@@ -141,14 +151,34 @@ class ModelQualityService:
         self._stable[model] = (version, now)
         return version
 
-    async def predictions(self, model: str, payload: object) -> RowCheck:
+    async def predictions(
+        self, model: str, payload: object
+    ) -> RowCheck | tuple[ShadowRows, ShadowPost]:
+        """Count a live post (and hand it to shadow mode), or pair a shadow post."""
         await self._known(model)
+        body = require_object(payload, "")
+        now = self._clock()
+        profile = self.monitor.watched(model).profile
+        if is_shadow(body):
+            return self.shadows.post(model, body, profile, now)
         default = await self.default_version(model)
-        return self.monitor.predictions(model, payload, self._clock(), default_version=default)
+        check = self.monitor.predictions(model, body, now, default_version=default)
+        self.shadows.live(model, body, check, profile, now)
+        return check
 
     async def labels(self, model: str, payload: object) -> LabelResult:
         await self._known(model)
-        return self.monitor.labels(model, payload)
+        result = self.monitor.labels(model, payload)
+        self.shadows.labels(model, payload)
+        return result
+
+    async def shadow(self, model: str, version: str) -> dict[str, Any]:
+        """What ``GET /api/v1/models/{model}/shadow?version=V`` answers: shadow ``V``
+        beside what served, with its verdict; ``UnknownVersion`` when it posted nothing."""
+        await self._known(model)
+        profile = self.monitor.watched(model).profile
+        comparison = self.shadows.comparison(model, version, profile, self._clock())
+        return shadow_json(model, comparison, self.shadows.settings)
 
     async def quality(self, model: str, version: str | None = None) -> dict[str, Any]:
         """What ``GET /api/v1/models/{model}/quality[?version=V]`` answers: the model's

@@ -3,7 +3,10 @@
 ``POST /api/v1/models/{model}/predictions`` and ``…/labels`` (the ingest token) feed the
 monitor; ``GET /api/v1/models/{model}/quality`` (the API token) reads drift, data quality
 and the label-free accuracy estimate, every version together with a line per version, or
-one version's (``?version=V``). Installed only when the monitor is configured.
+one version's (``?version=V``). A post with ``"shadow": true`` is a shadow version's
+outputs, paired by id with the live ones and never counted in the live figures; ``GET
+/api/v1/models/{model}/shadow?version=V`` (the API token) reads that comparison and its
+verdict. Installed only when the monitor is configured.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from bot.core.errors import NotFoundError, StorageError, ValidationError
 from bot.core.secret import Secret
 from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
+from bot.monitoring.shadow_views import shadow_post_json
 from bot.monitoring.versions import UnknownVersion, check_version
 from bot.web.body import read_json
 from bot.web.replies import authorized, error, unauthorized, unavailable
@@ -44,6 +48,7 @@ class ModelRoutes:
         app.router.add_post("/api/v1/models/{model}/predictions", self.model_predictions)
         app.router.add_post("/api/v1/models/{model}/labels", self.model_labels)
         app.router.add_get("/api/v1/models/{model}/quality", self.model_quality)
+        app.router.add_get("/api/v1/models/{model}/shadow", self.model_shadow)
 
     async def model_predictions(self, request: web.Request) -> web.Response:
         """``POST /api/v1/models/{model}/predictions``: count a batch of scored rows.
@@ -68,6 +73,8 @@ class ModelRoutes:
         try:
             if what == "predictions":
                 check = await self._models.predictions(model, body.value)
+                if isinstance(check, tuple):  # a shadow post: paired, not counted
+                    return web.json_response(shadow_post_json(model, *check))
                 return web.json_response(predictions_reply(model, check))
             result = await self._models.labels(model, body.value)
             return web.json_response(labels_reply(model, result))
@@ -91,6 +98,26 @@ class ModelRoutes:
         try:
             version = None if raw is None else check_version(raw, "version")
             answer = await self._models.quality(request.match_info["model"], version)
+        except ValidationError as exc:
+            return error(400, "invalid", exc.field, exc.detail)
+        except UnknownVersion as exc:
+            return error(404, "not_found", "version", exc.message)
+        except NotFoundError as exc:
+            return error(404, "not_found", "model", exc.message)
+        return web.json_response(answer)
+
+    async def model_shadow(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/models/{model}/shadow?version=V``: shadow ``V`` beside what served
+        (agreement, score distance, latency, accuracy on labelled pairs, the segments where
+        they differ most) and a verdict: ready to canary, not yet, or disagrees (why)."""
+        if not authorized(request, self._api_token):
+            return unauthorized()
+        raw = request.query.get("version")
+        try:
+            if raw is None:
+                raise ValidationError("version", "is required (the shadow version to compare)")
+            version = check_version(raw, "version")
+            answer = await self._models.shadow(request.match_info["model"], version)
         except ValidationError as exc:
             return error(400, "invalid", exc.field, exc.detail)
         except UnknownVersion as exc:

@@ -211,7 +211,11 @@ async def test_the_prediction_examples_are_accepted_and_counted_per_version(
         "fraud-scorer", "v7", profile, source="readme", actor="test", now=clock()
     )
     indented = re.findall(r"^ *```sh\n(.*?)^ *```", README, re.S | re.M)  # in a list item
-    examples = [b for b in indented if "/api/v1/models/fraud-scorer/predictions" in b]
+    examples = [
+        b
+        for b in indented
+        if "/api/v1/models/fraud-scorer/predictions" in b and '"shadow": true' not in b
+    ]
     assert len(examples) == 2
     async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
         for example in examples:
@@ -246,3 +250,55 @@ def test_the_example_config_passes_vigil_check() -> None:
 def test_the_table_and_incident_help_name_the_same_subcommands() -> None:
     in_table = {c.split()[1] for c in table_commands() if c.startswith("/incident")}
     assert in_table == set(SUBCOMMANDS) - {"help"}, in_table ^ set(SUBCOMMANDS)
+
+
+async def test_the_shadow_example_is_paired_and_read_without_touching_the_live_figures(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    vigil = await make_vigil()
+    profile = build_profile(
+        {
+            "amount": [10.0 + i for i in range(200)],
+            "merchant_category": ["grocery", "travel"] * 100,
+        },
+        prediction=["ok", "fraud"] * 100,
+        confidence=[0.9] * 200,
+    )
+    await ReferenceStore(vigil.db).save(
+        "fraud-scorer", "v7", profile, source="readme", actor="test", now=clock()
+    )
+    [example] = [b for b in blocks("sh") if '"shadow": true' in b]
+    [read] = [b for b in blocks("sh") if "/shadow?version=v9" in b]
+    assert "vigil model shadow fraud-scorer v9" in read
+    sent = re.search(r"-d '(.*?)'", example, re.S)
+    assert sent is not None, example
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        path = "/api/v1/models/fraud-scorer/predictions"
+        resp = await client.post(path, json=json.loads(sent[1]))
+        got = await resp.json()
+        assert (resp.status, got["shadow"], got["accepted"], got["waiting"]) == (
+            200,
+            True,
+            1,
+            0 + 1,
+        )
+        live = {
+            "id": "txn-1",
+            "features": {"amount": 141.1, "merchant_category": "grocery"},
+            "prediction": "ok",
+            "confidence": 0.97,
+        }
+        resp = await client.post(path, json={"rows": [live]})
+        assert resp.status == 200
+        url = re.search(r'"http://vigil.internal:8080(/[^"]+)"', read)
+        assert url is not None, read
+        resp = await client.get(url[1])
+        got = await resp.json()
+        assert (resp.status, got["pairs"], got["agreement"], got["verdict"]) == (
+            200,
+            1,
+            0.0,
+            "not_yet",
+        )
+        resp = await client.get("/api/v1/models/fraud-scorer/quality")
+        assert [v["version"] for v in (await resp.json())["versions"]] == ["unknown"]

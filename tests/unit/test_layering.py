@@ -137,6 +137,7 @@ PURE = [
     "quality/performance.py",
     "quality/profile.py",
     "quality/profile_dict.py",
+    "quality/shadow.py",
     "quality/spec.py",
     "quality/stability.py",
     "quality/windows.py",
@@ -146,12 +147,15 @@ PURE = [
     "rollout/judge.py",
     "rollout/observations.py",
     "rollout/sequential.py",
+    "rollout/shadow.py",
     "rollout/wording.py",
     # retraining's decisions and words
     "retrain/decide.py",
     "retrain/words.py",
     "retrain/adapters/base.py",
     "monitoring/versions.py",
+    "monitoring/shadow_rows.py",
+    "monitoring/shadow_views.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
