@@ -147,6 +147,10 @@ PURE = [
     "rollout/observations.py",
     "rollout/sequential.py",
     "rollout/wording.py",
+    "rollout/arms.py",
+    "rollout/settings.py",
+    "rollout/steps.py",
+    "rollout/story.py",
     # retraining's decisions and words
     "retrain/decide.py",
     "retrain/words.py",
