@@ -58,6 +58,7 @@ from bot.sources.pushed import PushedSource
 from bot.store.db import Database
 from bot.store.timers import Timers
 from bot.web.app import Routes, build_web_app
+from bot.web.judge import JudgeRoutes
 from bot.web.schedules import ScheduleRoutes
 
 if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
@@ -352,6 +353,13 @@ class Vigil:
             api_token=self.settings.api_token,
             max_body_bytes=self.settings.max_body_bytes,
             clock=self.clock,
+        ).install(app)
+        JudgeRoutes(
+            self.models,
+            self.registry,
+            self.rollouts.driver.judge_settings,
+            api_token=self.settings.api_token,
+            max_body_bytes=self.settings.max_body_bytes,
         ).install(app)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where
         # requests arrive over the socket and an HTTP route would take unsigned ones.
