@@ -7,14 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from bot.config.load import SourcesSettings
+from bot.monitoring.settings import QualitySettings
+from bot.quality.windows import WindowSpec
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
 from tests.integration.test_model_quality import MODEL, serve
-from tests.integration.test_rollout_flow import config, ready, traffic  # noqa: F401
+from tests.integration.test_rollout_flow import QUICK, ready, traffic
 from tests.support import FakeClock
 
 ARGO = f"/api/v1/judge/{MODEL}"
 FLAGGER = "/api/v1/judge/flagger"
+
+
+@pytest.fixture
+def config() -> dict[str, Any]:
+    return {
+        "sources": SourcesSettings(system=False),
+        "quality": QualitySettings(window=WindowSpec(rows=5_000)),
+        "rollout": QUICK,
+    }
 
 
 def hook(**meta: str) -> dict[str, Any]:
@@ -30,7 +44,7 @@ async def answer(vigil: Vigil, method: str, path: str, **kw: Any) -> tuple[int, 
 async def test_argo_reads_the_verdict_and_flagger_goes_on_pass_only(
     make_vigil: MakeVigil,
     config: dict[str, Any],
-    clock: FakeClock,  # noqa: F811
+    clock: FakeClock,
 ) -> None:
     vigil = await ready(make_vigil, config, clock)
     # No rows yet: inconclusive; a PASS-only gate halts, a fail-only one lets it through.
@@ -57,7 +71,7 @@ async def test_argo_reads_the_verdict_and_flagger_goes_on_pass_only(
 async def test_a_failing_canary_halts_flagger_even_on_a_fail_only_gate(
     make_vigil: MakeVigil,
     config: dict[str, Any],
-    clock: FakeClock,  # noqa: F811
+    clock: FakeClock,
 ) -> None:
     vigil = await ready(make_vigil, config, clock)
     await traffic(vigil, canary_shifted=True, seed=13)
@@ -71,7 +85,7 @@ async def test_a_failing_canary_halts_flagger_even_on_a_fail_only_gate(
 async def test_bad_input_is_a_400_naming_the_field(
     make_vigil: MakeVigil,
     config: dict[str, Any],
-    clock: FakeClock,  # noqa: F811
+    clock: FakeClock,
 ) -> None:
     vigil = await ready(make_vigil, config, clock)
     status, body = await answer(vigil, "GET", ARGO)
