@@ -27,6 +27,12 @@ class ChatBackend(Protocol):
     async def notice(self, text: str) -> None:
         """Post a message to the team channel that is not about one incident (a handoff)."""
 
+    async def progress(self, key: str, headline: str, line: str) -> None:
+        """Follow one long process (a rollout) in the team channel: ``headline`` says where it
+        stands now, ``line`` what just happened. Slack posts one message per ``key`` and
+        edits it to the newest headline, each line a reply in its thread; the console
+        prints the line."""
+
     async def start(self) -> None:
         """Begin taking commands; return once ready."""
 
@@ -71,6 +77,7 @@ class RecordingBackend:
         self.announced: list[str] = []
         self.pages: list[tuple[str, int, str]] = []
         self.notices: list[str] = []
+        self.progress_lines: list[tuple[str, str, str]] = []  # (key, headline, line)
 
     async def announce(self, change: Change) -> None:
         self.announced.append(announcement(change))
@@ -80,6 +87,9 @@ class RecordingBackend:
 
     async def notice(self, text: str) -> None:
         self.notices.append(text)
+
+    async def progress(self, key: str, headline: str, line: str) -> None:
+        self.progress_lines.append((key, headline, line))
 
     async def start(self) -> None:
         return None

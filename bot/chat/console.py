@@ -63,6 +63,11 @@ class ConsoleBackend:
         """A team-channel message (a handoff): printed as it comes, like an announcement."""
         self._interject(text)
 
+    async def progress(self, key: str, headline: str, line: str) -> None:
+        """A rollout's step: the line alone (the terminal keeps every line; no headline to
+        edit)."""
+        self._interject(f"🚦 {line}")
+
     async def start(self) -> None:
         self._print(WELCOME)
         self._task = asyncio.create_task(self._loop(), name="console")

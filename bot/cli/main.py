@@ -31,11 +31,15 @@ VERBS = {
     "report": "report",
 }
 # Actions with a module of their own: the two on reference profiles, which load the
-# model-quality maths (numpy), and for ``reference`` the dataset reader (pyarrow).
+# model-quality maths (numpy), and for ``reference`` the dataset reader (pyarrow); the
+# rollouts, which load the judge (numpy).
 ACTIONS = {
     ("model", "reference"): "model_reference",
     ("model", "references"): "model_references",
     ("model", "shadow"): "model_shadow",
+    ("model", "canary"): "model_rollout",
+    ("model", "ab"): "model_rollout",
+    ("model", "rollout"): "model_rollout",
 }
 
 

@@ -152,9 +152,7 @@ def _model(sub: Sub) -> None:
     )
     register.add_argument("--notes", default="", help="a line about this version")
     _model_version(actions.add_parser("promote", help="make a version the stable one"))
-    canary = actions.add_parser("canary", help="give a version PERCENT %% of the traffic")
-    _model_version(canary)
-    canary.add_argument("percent", type=int, metavar="PERCENT", help="1-99, or 0 to stop it")
+    _rollouts(actions)
     _model_version(actions.add_parser("retire", help="take a version out of service for good"))
     history = actions.add_parser("history", help="every change to a model's versions")
     history.add_argument("model", metavar="MODEL")
@@ -171,6 +169,37 @@ def _model(sub: Sub) -> None:
     )
     _model_version(shadow)
     shadow.add_argument("--url", help="the Vigil to ask (default: http://HOST:PORT of vigil.yaml)")
+
+
+def _rollouts(actions: Sub) -> None:
+    canary = actions.add_parser(
+        "canary",
+        help="roll a version out step by step, judged every interval (or PERCENT: set it)",
+        description="Without PERCENT: a progressive rollout. VERSION starts at the first step "
+        "against the stable version; every interval the canary judge compares both versions' "
+        "rows since the start: PASS steps up, FAIL puts the canary back to 0 %% and opens an "
+        "incident, anything else holds; after the last step VERSION is promoted. The running "
+        "Vigil does the looks. With PERCENT (or --percent): just set the share, no judging.",
+    )
+    _model_version(canary)
+    canary.add_argument(
+        "percent", type=int, nargs="?", metavar="PERCENT", help="1-99, or 0 to stop it"
+    )
+    canary.add_argument("--percent", type=int, dest="set_percent", metavar="N", help="as PERCENT")
+    canary.add_argument("--steps", metavar="5,10,25,50,100", help="shares; 100 means promote")
+    canary.add_argument("--every", metavar="10m", help="time between looks")
+    ab = actions.add_parser(
+        "ab",
+        help="A/B: VERSION B at a fixed share against the stable A, judged every interval",
+    )
+    ab.add_argument("model", metavar="MODEL")
+    ab.add_argument("a", metavar="A", help="the stable version")
+    ab.add_argument("b", metavar="B", help="the version to compare")
+    ab.add_argument("--share", type=int, default=50, metavar="N", help="B's share (default 50)")
+    ab.add_argument("--every", metavar="10m", help="time between looks")
+    rollout = actions.add_parser("rollout", help="a model's rollout and its looks; --abort")
+    rollout.add_argument("model", metavar="MODEL")
+    rollout.add_argument("--abort", action="store_true", help="stop it: the canary back to 0 %%")
 
 
 def _reference(actions: Sub) -> None:

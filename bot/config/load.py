@@ -41,6 +41,7 @@ from bot.oncall.settings import OncallSettings
 from bot.oncall.sla.config import parse_sla
 from bot.registry.settings import RegistrySettings, parse_registry
 from bot.retrain.config import ModelRetraining, parse_retraining
+from bot.rollout.settings import RolloutSettings, parse_rollout
 from bot.rules.loader import default_rules_file
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
@@ -79,6 +80,7 @@ class Settings:
     evidence_dir: Path = Path("var/evidence")  # charts attached to model-quality incidents
     notify: NotifySettings = field(default_factory=NotifySettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)  # where models move
+    rollout: RolloutSettings = field(default_factory=RolloutSettings)  # progressive rollouts
     # How often each replica looks for timers another replica scheduled (the takeover bound).
     timer_poll: timedelta = timedelta(seconds=5)
 
@@ -134,6 +136,7 @@ def load_settings(
         quality=parse_quality(top.quality, where),
         notify=parse_notify(top.notify, env, where),
         registry=parse_registry(top.registry, env, where),
+        rollout=parse_rollout(top.rollout, where),
         timer_poll=top.timer_poll,
         evidence_dir=top.evidence_dir or Path("var/evidence"),
     )

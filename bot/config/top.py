@@ -94,6 +94,7 @@ class TopLevel(ConfigModel):
     registry: Section = None
     retrain_url: Annotated[str | None, PlainValidator(_retrain_url)] = Field(None, repr=False)
     retraining: Section = None
+    rollout: Section = None
     rotations: Section = None
     routes: Section = None
     rules_dir: DirPath = None

@@ -23,6 +23,7 @@ from bot.oncall.snooze import tables as _snooze_tables  # noqa: F401  (snoozes: 
 from bot.outbox import tables as _outbox_tables  # noqa: F401  (outbox, migration 0004)
 from bot.registry import tables as _registry_tables  # noqa: F401  (registry + run tables)
 from bot.retrain import tables as _retrain_tables  # noqa: F401  (retrain runs, migration 0014)
+from bot.rollouts import tables as _rollout_tables  # noqa: F401  (rollouts, migration 0016)
 
 target_metadata = SQLModel.metadata
 

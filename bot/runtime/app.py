@@ -45,9 +45,10 @@ from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
 from bot.registry.build import build_registry, close_registry
 from bot.retrain.service import RetrainService
+from bot.rollouts.service import RolloutService
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
-from bot.runtime.model_side import build_models, build_retrain
+from bot.runtime.model_side import build_models, build_retrain, build_rollouts
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
@@ -57,6 +58,7 @@ from bot.sources.pushed import PushedSource
 from bot.store.db import Database
 from bot.store.timers import Timers
 from bot.web.app import Routes, build_web_app
+from bot.web.judge import JudgeRoutes
 from bot.web.schedules import ScheduleRoutes
 
 if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
@@ -94,6 +96,7 @@ class Vigil:
     handoffs: HandoffWatch  # posts "📟 Handoff: …" to the team channel when a schedule turns
     reactor: Reactor  # runs the follow-ups of committed changes (paging first) until done
     retrain: RetrainService  # retraining on drift, on cron and on /incident retrain N
+    rollouts: RolloutService  # canary rollouts and A/B tests, judged every interval
     channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
@@ -205,6 +208,9 @@ class Vigil:
         rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
         retrain = build_retrain(settings, db, timers, incidents, registry, clock, lambda: backends)
         rules_runner.listen(retrain.on_samples)  # K of N drifted windows start a retraining
+        rollouts = build_rollouts(
+            settings, db, timers, incidents, registry, models, clock, lambda: backends
+        )
         handoffs = HandoffWatch(
             timers,
             schedules=schedule_book.current,
@@ -248,6 +254,7 @@ class Vigil:
             handoffs=handoffs,
             reactor=reactor,
             retrain=retrain,
+            rollouts=rollouts,
             channels=channels,
             backends=backends,
         )
@@ -301,6 +308,7 @@ class Vigil:
                 await reactor.run_due()  # follow-ups a stopped or killed process still owed
                 await sla_watch.resume()  # incidents opened before this process: SLA timers
                 await handoffs.resume()  # each schedule's next handoff, unless one is pending
+                await rollouts.resume()  # a running rollout whose look timer was lost
         except Exception:
             await db.dispose()
             raise
@@ -345,6 +353,13 @@ class Vigil:
             api_token=self.settings.api_token,
             max_body_bytes=self.settings.max_body_bytes,
             clock=self.clock,
+        ).install(app)
+        JudgeRoutes(
+            self.models,
+            self.registry,
+            self.rollouts.driver.judge_settings,
+            api_token=self.settings.api_token,
+            max_body_bytes=self.settings.max_body_bytes,
         ).install(app)
         # Events, slash commands and interactivity on one URL; not in Socket Mode, where
         # requests arrive over the socket and an HTTP route would take unsigned ones.

@@ -81,6 +81,9 @@ class Transcript:
     async def notice(self, text: str) -> None:
         self.line("#ml-incidents", text)
 
+    async def progress(self, key: str, headline: str, line: str) -> None:
+        self.line("#ml-incidents", f"🚦 {line}")
+
     async def start(self) -> None:
         return None
 

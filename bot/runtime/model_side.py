@@ -1,4 +1,5 @@
-"""The model side of the composition root: the model-quality service and retraining.
+"""The model side of the composition root: the model-quality service, retraining and
+progressive rollouts.
 
 Apart from :mod:`bot.runtime.app` so that the root stays one screen per concern: these two
 are built from the same settings (``quality:``, ``models:``, ``retraining:``) and the
@@ -22,6 +23,10 @@ from bot.retrain.adapters.build import build_orchestrator
 from bot.retrain.follow import RunFollower
 from bot.retrain.service import RetrainService
 from bot.retrain.store import RunStore
+from bot.rollouts.chat import RolloutChat
+from bot.rollouts.driver import RolloutDriver
+from bot.rollouts.service import RolloutService
+from bot.rollouts.store import RolloutStore
 from bot.store.db import Database
 from bot.store.timers import Timers
 
@@ -70,3 +75,30 @@ def build_retrain(
         senders=senders,
     )
     return RetrainService(db, runs, timers, follower, plans, clock=clock)
+
+
+def build_rollouts(
+    settings: Settings,
+    db: Database,
+    timers: Timers,
+    incidents: IncidentService,
+    registry: ModelRegistry,
+    models: ModelQualityService,
+    clock: Clock,
+    senders: Callable[[], Sequence[ChatBackend]],
+) -> RolloutService:
+    """Progressive rollouts and A/B tests judged every interval (``rollout:``); the look
+    timers are registered here, so before ``Timers.start``."""
+    store = RolloutStore(db)
+    driver = RolloutDriver(
+        db,
+        store,
+        registry,
+        timers,
+        incidents,
+        RolloutChat(senders),
+        lambda model, since: models.summaries(model, since=since),
+        settings.rollout,
+        clock=clock,
+    )
+    return RolloutService(db, store, registry, timers, driver, clock=clock)

@@ -149,6 +149,10 @@ PURE = [
     "rollout/sequential.py",
     "rollout/shadow.py",
     "rollout/wording.py",
+    "rollout/arms.py",
+    "rollout/settings.py",
+    "rollout/steps.py",
+    "rollout/story.py",
     # retraining's decisions and words
     "retrain/decide.py",
     "retrain/words.py",

@@ -39,6 +39,9 @@ class SlackBackend:
     async def notice(self, text: str) -> None:
         await self._notices.put(text)  # an outbox row: retried and ordered like the rest
 
+    async def progress(self, key: str, headline: str, line: str) -> None:
+        await self._notices.put_progress(key, headline, line)  # likewise; one message per key
+
     async def start(self) -> None:
         self._front.identity.start()  # auth.test now and in the background, never per request
         settings = self._front.settings

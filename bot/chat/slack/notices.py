@@ -17,6 +17,9 @@ from bot.store.db import Database
 
 NOTICE = "notice"
 """The outbox ``kind`` of a notice; its payload is ``{"text": …}``."""
+PROGRESS = "progress"
+"""The outbox ``kind`` of a long process's line (a rollout's step): ``{"key", "headline",
+"line"}``; one message per key, edited to the headline, the line in its thread."""
 
 
 class NoticeQueue:
@@ -29,13 +32,21 @@ class NoticeQueue:
 
     async def put(self, text: str) -> None:
         """Queue ``text`` for the team channel; committed when this returns."""
+        await self._queue(NOTICE, {"text": text})
+
+    async def put_progress(self, key: str, headline: str, line: str) -> None:
+        """Queue a process's line: its message (by ``key``) redrawn, ``line`` in its thread.
+        In the notices' one queue, so a rollout's lines go out in order."""
+        await self._queue(PROGRESS, {"key": key, "headline": headline, "line": line})
+
+    async def _queue(self, kind: str, payload: dict[str, str]) -> None:
         at = self._clock()
         async with self._db.session() as s, s.begin():
             s.add(
                 OutboxRow(
                     incident_id=None,
-                    kind=NOTICE,
-                    payload={"text": text},
+                    kind=kind,
+                    payload=payload,
                     created_at=at,
                     next_attempt_at=at,
                 )

@@ -8,6 +8,9 @@ null until created; the copy is updated with the card).
 ``slack_sent`` records each step of an outbox delivery (card, page DM, thread reply, channel,
 pin, invite) as it succeeds, so a delivery retried after a failure half-way skips what Slack
 already has: a page is never DMed twice because the thread reply after it failed.
+
+``slack_threads`` (migration 0015) is where the one message of a long process lives (a
+rollout, by its key ``rollout:12``): later lines ``chat.update`` it and reply in its thread.
 """
 
 from __future__ import annotations
@@ -42,3 +45,12 @@ class SlackSent(SQLModel, table=True):
     step: str = Field(sa_column=Column(String(32), nullable=False))
     detail: str = Field(sa_column=Column(Text, nullable=False))
     sent_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SlackThread(SQLModel, table=True):
+    __tablename__ = "slack_threads"
+
+    key: str = Field(sa_column=Column(String(100), primary_key=True))
+    channel: str = Field(sa_column=Column(String(32), nullable=False))
+    ts: str = Field(sa_column=Column(String(32), nullable=False))
+    posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

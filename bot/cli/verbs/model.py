@@ -67,7 +67,7 @@ async def run(
         info = await registry.promote(model, version, actor=who)
         was = f"; {before.version} stays deployable as a shadow" if before else ""
         return f"{model} {info.version} is now stable{was}.\n" + await _list(registry, model)
-    if cmd == "canary":
+    if cmd == "canary":  # a share set by hand (the progressive rollout: model_rollout.py)
         info = await registry.set_canary(model, version, args.percent, actor=who)
         return f"{model} {version} is now {_stage(info)}.\n" + await _list(registry, model)
     assert cmd == "retire", cmd

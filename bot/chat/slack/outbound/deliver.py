@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +32,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack.blocks.card import ALERTS_SHOWN, incident_card
 from bot.chat.slack.identity import BotIdentity
-from bot.chat.slack.notices import NOTICE
+from bot.chat.slack.notices import NOTICE, PROGRESS
 from bot.chat.slack.outbound.channels import IncidentChannels
 from bot.chat.slack.outbound.lookup import SlackLookup
 from bot.chat.slack.outbound.page import PageSender
+from bot.chat.slack.outbound.progress import ProgressPoster
 from bot.chat.slack.outbound.steps import ALREADY, StepLog, api_outcome, tag
 from bot.chat.slack.outbound.thread import ThreadPoster
 from bot.chat.slack.settings import SlackSettings
@@ -87,11 +89,16 @@ class SlackDeliverer:
             lookup=self._lookup,
             thread=self._thread,
         )
+        self._progress = ProgressPoster(
+            db, client, self._steps, self._lookup, channel=settings.alerts_channel, clock=clock
+        )
         self._shown: dict[int, str] = {}  # incident → digest of the card as last drawn here
 
     async def deliver(self, item: OutboxItem) -> Outcome:
         if item.kind == NOTICE:
             return await self._notice(item)
+        if item.kind == PROGRESS:
+            return await self._slack_call(self._progress.deliver(item), item)
         if item.incident_id is None:
             return Delivered()
         try:
@@ -149,6 +156,18 @@ class SlackDeliverer:
 
         try:
             await self._steps.run(item, NOTICE, post, find=find)
+        except SlackApiError as exc:
+            return api_outcome(exc, item.attempts)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return classify_slack_error(
+                status=None, error=type(exc).__name__, retry_after=None, attempts=item.attempts
+            )
+        return Delivered()
+
+    async def _slack_call(self, work: Awaitable[None], item: OutboxItem) -> Outcome:
+        """``work`` done, or the outcome its Slack failure calls for (retry or give up)."""
+        try:
+            await work
         except SlackApiError as exc:
             return api_outcome(exc, item.attempts)
         except (aiohttp.ClientError, TimeoutError) as exc:
