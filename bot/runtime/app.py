@@ -4,6 +4,7 @@ HTTP server and chat backend. Everything else receives what it needs as argument
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,7 @@ from bot.postmortem.draft import PostmortemRenderer
 from bot.postmortem.service import PostmortemService
 from bot.registry.base import ModelRegistry
 from bot.registry.build import build_registry, close_registry
+from bot.retrain.adapters.base import Orchestrator
 from bot.retrain.service import RetrainService
 from bot.rollouts.service import RolloutService
 from bot.rules.loader import load_rules
@@ -109,6 +111,7 @@ class Vigil:
         clock: Clock = utcnow,
         drive_timers: bool = True,
         follow_ups: bool = True,
+        orchestrators: Mapping[str, Orchestrator] | None = None,
     ) -> Vigil:
         """Open the database, apply migrations, and wire the services.
 
@@ -116,6 +119,8 @@ class Vigil:
         for tests and the demo, whose clocks are not the wall clock. ``follow_ups=False``
         (the HTTP process of a split ``vigil serve``) leaves what a stopped process still
         owed (follow-ups, SLA and handoff timers) to the worker process, which resumes it.
+        ``orchestrators`` replaces the retraining adapters ``retraining:`` names, per model
+        (the demo's in-process stand-in; nothing else passes it).
         """
         playbooks = load_configured_playbooks(settings)  # a broken one: ConfigError, no db
         rules = load_rules(rule_files(settings))  # likewise for a broken rules file
@@ -206,7 +211,9 @@ class Vigil:
             known |= set(settings.sources.prometheus.queries)
         snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz, metrics=known)
         rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
-        retrain = build_retrain(settings, db, timers, incidents, registry, clock, lambda: backends)
+        retrain = build_retrain(
+            settings, db, timers, incidents, registry, clock, lambda: backends, orchestrators
+        )
         rules_runner.listen(retrain.on_samples)  # K of N drifted windows start a retraining
         rollouts = build_rollouts(
             settings, db, timers, incidents, registry, models, clock, lambda: backends

@@ -4,9 +4,11 @@ A fraud model's accuracy slides from 0.94 to 0.71 while its input drifts. Vigil 
 incident, classifies it (P3 for drift alone, then P2 once accuracy falls below its SLA, with
 the reason in words), pages the on-call engineer, escalates when nobody answers, takes the
 acknowledgement, rolls the model back to its last known good version, and drafts the
-post-mortem when the incident is resolved. Everything runs through the real code paths
-(ingestion, classification, commands, paging timers, registry, playbooks, templates); only
-the clock is scripted, so the twenty minutes of the story take a second.
+post-mortem when the incident is resolved. In the second act (``demo_act2``) the model is
+retrained, judged in shadow, and sent out as a canary that the judge fails at 10 %. Everything
+runs through the real code paths (ingestion, classification, commands, paging timers,
+registry, playbooks, templates, retraining, shadow mode, rollouts and the judge); only the
+clock, the traffic and the orchestrator are scripted, so the day of the story takes seconds.
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.chat.backend import announcement
 from bot.config.load import Settings, load_settings
-from bot.incidents.reactions.changes import Change
-from bot.incidents.views import IncidentView
 from bot.ingest.generic import parse_generic
 from bot.runtime.app import Vigil
+from bot.runtime.demo_act2 import act_two
+from bot.runtime.demo_stage import MODEL, DemoClock, Transcript, advance, say
+from bot.runtime.demo_traffic import StandInAirflow
 
-MODEL = "fraud-scorer"
 CONFIG = """
 group_by: [model|service]          # every signal of one model joins one incident
 models:
@@ -35,60 +36,14 @@ escalation:
   levels:
     - {notify: ["@maya"], wait: 5m}
     - {notify: ["@sam"], wait: 10m}
+retraining:                         # the DAG is a stand-in in this process (no network)
+  fraud-scorer:
+    airflow: {url: "https://airflow.example.invalid", dag_id: retrain_fraud}
+    poll: 10m
+rollout: {steps: [5, 10, 25, 50, 100], every: 10m, severity: P4}  # rolled back: post, no page
 """
 # (minutes after 01:50, accuracy, PSI): the slide the monitor sees.
 READINGS = ((0, 0.94, 0.04), (6, 0.93, 0.12), (12, 0.91, 0.24), (15, 0.86, 0.29), (18, 0.71, 0.31))
-
-
-@dataclass
-class DemoClock:
-    now: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 1, 50, tzinfo=UTC))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Transcript:
-    """Prints the story: the team channel, direct pages, and what people type."""
-
-    name = "demo"
-
-    def __init__(self, out: TextIO, clock: DemoClock) -> None:
-        self._out = out
-        self._clock = clock
-        self.typing = ""
-
-    def line(self, who: str, text: str) -> None:
-        stamp = self._clock().strftime("%H:%M")
-        lines = text.splitlines() or [""]
-        self._out.write(f"{stamp}  {who:<16} {lines[0]}\n")
-        for rest in lines[1:]:
-            self._out.write(f"{'':23}{rest}\n")
-
-    def story(self, text: str) -> None:
-        self._out.write(f"\n── {text}\n")
-
-    def block(self, text: str) -> None:
-        self._out.write("\n" + text)
-
-    async def announce(self, change: Change) -> None:
-        if change.actor != self.typing:  # their own reply is printed already
-            self.line("#ml-incidents", announcement(change))
-
-    async def page(self, target: str, incident: IncidentView, text: str) -> None:
-        self.line(f"📟 DM {target}", text)
-
-    async def notice(self, text: str) -> None:
-        self.line("#ml-incidents", text)
-
-    async def progress(self, key: str, headline: str, line: str) -> None:
-        self.line("#ml-incidents", f"🚦 {line}")
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
 
 
 @contextmanager
@@ -106,7 +61,9 @@ async def run_demo(out: TextIO) -> int:
     """Play the scenario, writing the transcript to ``out``; 0 when the story completed."""
     clock = DemoClock()
     with _demo_settings() as settings:
-        vigil = await Vigil.create(settings, clock=clock, drive_timers=False)
+        vigil = await Vigil.create(
+            settings, clock=clock, drive_timers=False, orchestrators={MODEL: StandInAirflow()}
+        )
         chat = Transcript(out, clock)
         vigil.attach(chat)
         try:
@@ -128,7 +85,7 @@ async def _play(vigil: Vigil, chat: Transcript, clock: DemoClock) -> int:
     start = clock.now
     incident = 0
     for minutes, accuracy, psi in READINGS:
-        await _advance(vigil, clock, start + timedelta(minutes=minutes))
+        await advance(vigil, clock, start + timedelta(minutes=minutes))
         chat.line("monitor", f"{MODEL}: accuracy {accuracy:.2f} (SLA 0.90), input PSI {psi:.2f}")
         incident = await _report(vigil, clock, accuracy, psi) or incident
     if not incident:
@@ -136,38 +93,30 @@ async def _play(vigil: Vigil, chat: Transcript, clock: DemoClock) -> int:
         return 1
 
     out_story("Nobody answers @maya's page (she is asleep). Five minutes later Vigil escalates.")
-    await _advance(vigil, clock, clock.now + timedelta(minutes=5))
+    await advance(vigil, clock, clock.now + timedelta(minutes=5))
 
     out_story("@sam acknowledges from the page and rolls the model back first, diagnosis later.")
-    await _advance(vigil, clock, clock.now + timedelta(minutes=2))
-    await _say(vigil, chat, "@sam", f"/incident ack {incident}")
-    await _advance(vigil, clock, clock.now + timedelta(minutes=1))
-    await _say(vigil, chat, "@sam", f"/rollback {MODEL} --incident {incident}")
+    await advance(vigil, clock, clock.now + timedelta(minutes=2))
+    await say(vigil, chat, "@sam", f"/incident ack {incident}")
+    await advance(vigil, clock, clock.now + timedelta(minutes=1))
+    await say(vigil, chat, "@sam", f"/rollback {MODEL} --incident {incident}")
 
     out_story("Back on v2, accuracy recovers. The input drift stays: the data changed under v3.")
-    await _advance(vigil, clock, clock.now + timedelta(minutes=9))
+    await advance(vigil, clock, clock.now + timedelta(minutes=9))
     chat.line("monitor", f"{MODEL}: accuracy 0.93 (SLA 0.90), input PSI 0.31")
     await _report(vigil, clock, 0.93, 0.31, resolved=True)
-    await _advance(vigil, clock, clock.now + timedelta(minutes=4))
-    await _say(
+    await advance(vigil, clock, clock.now + timedelta(minutes=4))
+    await say(
         vigil, chat, "@sam", f"/incident resolve {incident} v3 rolled back; retrain on fresh data"
     )
 
     draft = vigil.postmortems.path_for(incident)
     out_story(f"Every P1 and P2 gets a post-mortem. Vigil drafted it ({draft.name}):")
     chat.block(draft.read_text(encoding="utf-8"))
+    if not await act_two(vigil, chat, clock, incident):
+        return 1
     out_story("That was `vigil demo`. Next: `make run`, then post an alert (see README).")
     return 0
-
-
-async def _advance(vigil: Vigil, clock: DemoClock, to: datetime) -> None:
-    """Move the scripted clock, running each durable timer at its own time on the way."""
-    for timer in sorted(await vigil.timers.pending(), key=lambda p: p.at):
-        if timer.at <= to:
-            clock.now = max(clock.now, timer.at)
-            await vigil.timers.run_due(clock.now)
-    clock.now = to
-    await vigil.timers.run_due(clock.now)
 
 
 async def _report(
@@ -200,17 +149,3 @@ async def _report(
         return None
     outcomes = await vigil.ingestor.ingest(parse_generic({"alerts": alerts}, now=clock()))
     return next((o.incident_id for o in outcomes if o.incident_id), None)
-
-
-async def _say(vigil: Vigil, chat: Transcript, who: str, text: str) -> None:
-    chat.line(who, text)
-    chat.typing = who
-    try:
-        if text.startswith("/rollback"):
-            reply = await vigil.commands.run_rollback(text.removeprefix("/rollback"), actor=who)
-        else:
-            said = text.removeprefix("/incident")
-            reply = await vigil.commands.run_incident(said, actor=who, markdown=False)
-    finally:
-        chat.typing = ""
-    chat.line("vigil → " + ("you" if reply.ephemeral else "channel"), reply.text)

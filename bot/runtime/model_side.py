@@ -8,7 +8,7 @@ registry that ``registry:`` names, and nothing else in the root needs their insi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from bot.chat.backend import ChatBackend
 from bot.config.load import Settings
@@ -19,6 +19,7 @@ from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.service import ModelQualityService
 from bot.monitoring.store import ReferenceStore
 from bot.registry.base import ModelRegistry, stable_version
+from bot.retrain.adapters.base import Orchestrator
 from bot.retrain.adapters.build import build_orchestrator
 from bot.retrain.follow import RunFollower
 from bot.retrain.service import RetrainService
@@ -60,8 +61,10 @@ def build_retrain(
     registry: ModelRegistry,
     clock: Clock,
     senders: Callable[[], Sequence[ChatBackend]],
+    orchestrators: Mapping[str, Orchestrator] | None = None,
 ) -> RetrainService:
-    """Retraining on drift, on cron and on ``/incident retrain N`` (``retraining:``)."""
+    """Retraining on drift, on cron and on ``/incident retrain N`` (``retraining:``);
+    ``orchestrators`` stands in for the configured adapters of the models it names."""
     runs = RunStore(db)
     plans = settings.retraining
     follower = RunFollower(
@@ -70,7 +73,8 @@ def build_retrain(
         incidents,
         registry,
         plans,
-        {m: build_orchestrator(p.orchestration) for m, p in plans.items()},
+        {m: build_orchestrator(p.orchestration) for m, p in plans.items()}
+        | dict(orchestrators or {}),
         clock=clock,
         senders=senders,
     )
