@@ -52,7 +52,12 @@ async def act_two(vigil: Vigil, chat: Transcript, clock: DemoClock, incident: in
 
     chat.story(f"{new} runs in shadow: it scores the requests {live} serves; nobody sees it.")
     await vigil.models.store.save(
-        MODEL, live, reference_profile(), source="fresh-data.parquet", actor="@sam", now=clock()
+        MODEL,
+        live,
+        reference_profile(),
+        source="the demo's fresh traffic",
+        actor="@sam",
+        now=clock(),
     )
     for minute in range(1, 6):
         await advance(vigil, clock, clock.now + timedelta(minutes=1))
