@@ -62,9 +62,12 @@ def announcement(change: Change) -> str:
                 if (change.kind == "alert" and firing)
                 else ""
             )
+            # A line that already says what to do next (a retraining run, a rollout) keeps
+            # its own: a second "Next:" about the incident would bury it.
+            then = "" if "Next:" in change.text else f" {render.next_step(view)}"
             return (
                 f"{mark(view.severity)} {view.severity} #{view.id} {view.title}: "
-                f"{what}{still}. {render.next_step(view)}"
+                f"{what}{still}.{then}"
             )
 
 
