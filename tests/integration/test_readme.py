@@ -3,7 +3,8 @@
 Every ``yaml`` block that is a piece of ``vigil.yaml`` passes the same checks as
 ``vigil check`` (the Alertmanager receiver passes ``amtool check-config``); every command of
 the README's command table is accepted by the command runner, never answered with its usage
-line; the ``vigil model`` lines run in order against a real database; the heartbeat and
+line (``/rollout`` too: a rollout started, read, stopped, and an A/B test started); the
+``vigil model`` lines run in order against a real database; the heartbeat and
 generic-alert examples are accepted by the API, and the heartbeat's answer has the fields
 the README shows; the predictions examples are accepted and counted under their versions.
 Other examples are run where their feature is tested (the list and
@@ -93,7 +94,7 @@ def test_the_alertmanager_receiver_example_passes_amtool(tmp_path: Path) -> None
 
 def table_commands() -> list[str]:
     """The command column of the README's table, with its placeholders filled in."""
-    cells = re.findall(r"^\| `(/(?:incident|rollback)[^`]*)` \|", README, re.M)
+    cells = re.findall(r"^\| `(/(?:incident|rollback|rollout)[^`]*)` \|", README, re.M)
     filled = {
         "N": "1",
         "TITLE": "Ranker slow",
@@ -105,6 +106,8 @@ def table_commands() -> list[str]:
         "S": "payments",
         "M": "fraud-scorer",
         "VERSION": "v1",
+        "A": "v2",
+        "B": "v1",
     }
     out = []
     for cell in cells:
@@ -113,7 +116,7 @@ def table_commands() -> list[str]:
         text = re.sub(r"\[--service S \| --model M\]", "--service payments", text)
         text = re.sub(r"\[([^\]]*)\]", r"\1", text)  # optional parts: given
         text = re.sub(
-            r"\b(N|TITLE|TEXT|MODEL|NAME|SINCE|C|S|M|VERSION)\b", lambda m: filled[m[1]], text
+            r"\b(N|TITLE|TEXT|MODEL|NAME|SINCE|C|S|M|VERSION|A|B)\b", lambda m: filled[m[1]], text
         )
         out.append(text)
     return out
@@ -143,6 +146,11 @@ async def test_every_command_of_the_table_does_what_it_says(
         if words[0] == "/rollback":  # v2 serves again (contain --pin put v1 back)
             await vigil.registry.promote("fraud-scorer", "v2", actor="@maya")
             reply = await vigil.commands.run_rollback(rest, actor="@maya")
+        elif words[0] == "/rollout":  # v1 against v2, the stable version (see /rollback)
+            stable = await vigil.registry.stable("fraud-scorer")
+            if words[1] in ("start", "ab") and stable is not None and stable.version != "v2":
+                await vigil.registry.promote("fraud-scorer", "v2", actor="@maya")
+            reply = await vigil.commands.run_rollout(rest, actor="@maya")
         else:
             if words[1:3] == ["snooze", str(opened.id)] and words[3] == "off":
                 await vigil.commands.run_incident(f"snooze {opened.id} 30m", actor="@maya")
