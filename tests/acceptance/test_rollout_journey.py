@@ -3,9 +3,9 @@
 the rollout started with the CLI (``vigil model canary``) while the server runs, both
 versions' predictions and labels posted over HTTP a batch a second, as live traffic comes
 (the canary's accuracy about 0.71, the stable's about 0.94; the judge counts whole minutes
-from the start, so the rows of the starting minute never count), and then, without anyone acting: the canary back at 0 % in the
-registry, a P2 opened with the judge's reasons, and ``vigil model rollout`` showing the
-rollout as failed with its looks.
+from the start, so the rows of the starting minute never count), and then, without anyone
+acting: the canary back at 0 % in the registry, a P2 opened with the judge's reasons, and
+``vigil model rollout`` showing the rollout as failed with its looks.
 
 The product runs as a process on the real clock; the short interval and the judge's values
 come from ``vigil.yaml``, never from patched code. Every wait is a bounded poll.
