@@ -1,7 +1,8 @@
 """The console chat backend: type ``/incident …`` in the terminal, see the team's channel.
 
 It runs the same ``CommandRunner`` Slack will, so everything can be tried with no Slack
-workspace. Lines without a leading slash work too (``incident list``, ``rollback m``), and
+workspace. Lines without a leading slash work too (``incident list``, ``rollback m``,
+``rollout status m``), and
 so do bare subcommands (``ack 3``). Changes made by
 others (alerts, the API) are announced as they commit; the console user's own actions are
 not echoed twice.
@@ -92,6 +93,8 @@ class ConsoleBackend:
             word, rest = "incident", text.lstrip("/")
         if word == "rollback":
             reply = await self._runner.run_rollback(rest, actor=self.user)
+        elif word == "rollout":
+            reply = await self._runner.run_rollout(rest, actor=self.user)
         elif word == "incident":
             reply = await self._runner.run_incident(rest, actor=self.user, markdown=False)
         else:

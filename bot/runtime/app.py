@@ -243,6 +243,7 @@ class Vigil:
                 snoozes=snoozes,
                 schedules=schedule_book.current,
                 retrain=retrain,
+                rollouts=rollouts,
             ),
             metrics=metrics,
             postmortems=postmortems,

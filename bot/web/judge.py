@@ -1,17 +1,36 @@
 """The canary judge over HTTP, for teams already on Flagger or Argo Rollouts.
 
 - ``GET /api/v1/judge/{model}?canary=V[&baseline=W][&since=RFC3339]``: Argo Rollouts' web
-  metric provider. Always 200 with the judgement: ``{"verdict": "pass"|"marginal"|"fail"|
-  "inconclusive", "pass": bool, "score", "summary", "metrics": [...]}``; point the metric's
-  ``jsonPath: "{$.verdict}"`` at it with ``successCondition: result == "pass"`` and
-  ``failureCondition: result == "fail"`` (anything else is Argo's inconclusive).
-- ``POST /api/v1/judge/flagger``: Flagger's webhook body (``name``, ``namespace``,
-  ``phase``, ``metadata``); ``metadata.model`` (default ``name``), ``metadata.canary``
-  (required), ``metadata.baseline``, ``metadata.since``. 200 = go, 412 = halt, with the
-  judgement in the body. As a ``confirm-rollout``/``confirm-promotion`` gate only PASS is
-  200 (Flagger waits while the judge is not sure); with ``metadata.gate: fail-only`` (for a
-  ``rollout`` check, whose non-2xx counts toward the failure threshold) everything but
-  FAIL is 200, so "no values yet" at low traffic never fails a canary.
+  metric provider, which GETs the ``url`` with the ``headers`` it is given (the API token
+  as ``Authorization: Bearer``) and reads the JSON body. Always 200 with the judgement:
+  ``{"verdict": "pass"|"marginal"|"fail"|"inconclusive", "pass": bool, "score",
+  "summary", "metrics": [...]}``; the metric's ``jsonPath: "{$.verdict}"`` makes that
+  string Argo's ``result``, matched by ``successCondition: result == "pass"`` and
+  ``failureCondition: result == "fail"`` (neither: Argo's inconclusive). An error status
+  (400 bad input, 404 unknown model) is Argo's measurement error.
+- ``POST /api/v1/judge/flagger``: Flagger's webhook body, ``{"name", "namespace",
+  "phase", "checksum", "metadata": {string: string}}`` (any other key is ignored);
+  ``metadata.model`` (default ``name``), ``metadata.canary`` (required),
+  ``metadata.baseline``, ``metadata.since``. Flagger reads only the status: 2xx goes on,
+  anything else halts (and counts toward the analysis threshold, for ``pre-rollout`` and
+  ``rollout`` hooks); it cannot send headers, so with an API token set it goes in
+  ``metadata.token``. Flagger does not say which kind of hook called, so
+  ``metadata.gate`` says what 200 means:
+
+  - ``pass`` (default; ``confirm-rollout``, ``confirm-traffic-increase``,
+    ``confirm-promotion``): 200 on PASS only, else 412 (Flagger waits while the judge is
+    not sure);
+  - ``fail-only`` (a ``rollout`` or ``pre-rollout`` check): 200 unless FAIL, so "no values
+    yet" at low traffic never fails a canary;
+  - ``rollback`` (a ``rollback`` hook, where 2xx makes Flagger roll back): 200 on FAIL
+    only, else 412.
+
+  The judgement is in the body either way (Flagger logs a non-2xx body in its events).
+
+The shapes were checked against the projects' own documentation:
+https://docs.flagger.app/usage/webhooks (hook types, the payload, "200-202 advance,
+timeout or non-2xx halt") and https://argo-rollouts.readthedocs.io/en/stable/analysis/web/
+(``url``, ``headers``, ``jsonPath``, ``successCondition``/``failureCondition``).
 
 The baseline defaults to the registry's stable version; ``since`` to every row the monitor
 keeps. The judge reads cumulative counts since ``since``: keep it fixed for one rollout.
@@ -37,6 +56,7 @@ from bot.web.body import read_json
 from bot.web.replies import authorized, error, unauthorized
 
 NAME_MAX = 200
+GATES = ("pass", "fail-only", "rollback")  # what a 200 means: see the module docstring
 
 
 class JudgeRoutes:
@@ -76,20 +96,21 @@ class JudgeRoutes:
 
     async def flagger(self, request: web.Request) -> web.Response:
         """``POST /api/v1/judge/flagger``: 200 go, 412 halt (see the module docstring)."""
-        if not authorized(request, self._token):
-            return unauthorized()
         body = await read_json(request, "webhook", max_body=self._max_body)
         if isinstance(body, web.Response):
-            return body
+            return body if authorized(request, self._token) else unauthorized()
         hook = body.value
+        meta = hook.get("metadata") if isinstance(hook, dict) else None
+        if not (authorized(request, self._token) or _token_in(meta, self._token)):
+            return unauthorized()
         if not isinstance(hook, dict):
             return error(400, "invalid", "body", "must be Flagger's webhook object")
-        meta = hook.get("metadata") or {}
+        meta = meta or {}
         if not isinstance(meta, dict):
             return error(400, "invalid", "metadata", "must be an object of strings")
         gate = meta.get("gate", "pass")
-        if gate not in ("pass", "fail-only"):
-            return error(400, "invalid", "metadata.gate", "must be pass or fail-only")
+        if gate not in GATES:
+            return error(400, "invalid", "metadata.gate", "must be pass, fail-only or rollback")
         try:
             found = await self._judge(
                 _text(meta.get("model", hook.get("name")), "metadata.model"),
@@ -102,7 +123,8 @@ class JudgeRoutes:
             return error(400, "invalid", exc.field, exc.detail)
         except NotFoundError as exc:
             return error(404, "not_found", "metadata.model", exc.message)
-        go = found["pass"] if gate == "pass" else found["verdict"] != Verdict.FAIL.value
+        failed = found["verdict"] == Verdict.FAIL.value
+        go = {"pass": found["pass"], "fail-only": not failed, "rollback": failed}[gate]
         return web.json_response(found, status=200 if go else 412)
 
     async def _judge(
@@ -135,6 +157,12 @@ class JudgeRoutes:
             self._settings,
         )
         return reply(name, old, new, result)
+
+
+def _token_in(meta: object, token: Secret | None) -> bool:
+    """The API token in Flagger's ``metadata.token`` (Flagger sends no headers)."""
+    candidate = meta.get("token") if isinstance(meta, dict) else None
+    return token is not None and isinstance(candidate, str) and token.matches(candidate)
 
 
 def _text(value: object, field: str) -> str:

@@ -1,7 +1,10 @@
 """The canary judge over HTTP in the shapes Flagger's webhook and Argo Rollouts' web metric
 provider read: Argo gets 200 and a verdict to match (``{$.verdict}``), Flagger 200 to go and
 412 to halt; a PASS-only gate holds a canary the judge is not sure of, a ``fail-only`` gate
-lets "no data yet" through and halts a FAIL. Bad input is a 400 naming the field."""
+lets "no data yet" through and halts a FAIL, a ``rollback`` gate answers 200 only on FAIL.
+Flagger's body is the one it really POSTs (``name``, ``namespace``, ``phase``,
+``checksum``, ``metadata`` of strings) and, since Flagger sends no headers, the API token
+rides in ``metadata.token``. Bad input is a 400 naming the field."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.config.load import SourcesSettings
+from bot.core.secret import Secret
 from bot.monitoring.settings import QualitySettings
 from bot.quality.windows import WindowSpec
 from bot.runtime.app import Vigil
@@ -31,8 +35,18 @@ def config() -> dict[str, Any]:
     }
 
 
+TOKEN = "judge-api-token-5e1f"
+
+
 def hook(**meta: str) -> dict[str, Any]:
-    return {"name": MODEL, "namespace": "ml", "phase": "Progressing", "metadata": meta}
+    """The body Flagger POSTs to a webhook (docs.flagger.app/usage/webhooks)."""
+    return {
+        "name": MODEL,
+        "namespace": "ml",
+        "phase": "Progressing",
+        "checksum": "7d9c5f8b6",
+        "metadata": meta,
+    }
 
 
 async def answer(vigil: Vigil, method: str, path: str, **kw: Any) -> tuple[int, Any]:
@@ -100,3 +114,38 @@ async def test_bad_input_is_a_400_naming_the_field(
     assert (status, body["field"]) == (400, "body")
     status, body = await answer(vigil, "GET", "/api/v1/judge/nope", params={"canary": "v8"})
     assert status in (400, 404)
+
+
+async def test_flagger_sends_no_headers_so_its_token_is_in_the_metadata(
+    make_vigil: MakeVigil,
+    config: dict[str, Any],
+    clock: FakeClock,
+) -> None:
+    vigil = await ready(make_vigil, {**config, "api_token": Secret(TOKEN)}, clock)
+    status, body = await answer(vigil, "POST", FLAGGER, json=hook(canary="v8", token=TOKEN))
+    assert (status, body["verdict"]) == (412, "inconclusive")  # judged: no rows yet
+    assert TOKEN not in str(body)
+    status, _ = await answer(vigil, "POST", FLAGGER, json=hook(canary="v8", token="wrong"))
+    assert status == 401
+    status, _ = await answer(vigil, "POST", FLAGGER, json=hook(canary="v8"))
+    assert status == 401
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    status, _ = await answer(vigil, "POST", FLAGGER, json=hook(canary="v8"), headers=bearer)
+    assert status == 412
+    status, _ = await answer(vigil, "GET", ARGO, params={"canary": "v8"})
+    assert status == 401  # Argo sends the headers it is given: the token goes there
+    status, body = await answer(vigil, "GET", ARGO, params={"canary": "v8"}, headers=bearer)
+    assert (status, body["verdict"]) == (200, "inconclusive")
+
+
+async def test_a_rollback_gate_says_200_only_when_the_judge_fails_the_canary(
+    make_vigil: MakeVigil,
+    config: dict[str, Any],
+    clock: FakeClock,
+) -> None:
+    vigil = await ready(make_vigil, config, clock)
+    status, _ = await answer(vigil, "POST", FLAGGER, json=hook(canary="v8", gate="rollback"))
+    assert status == 412  # not sure yet: no rollback
+    await traffic(vigil, canary_shifted=True, seed=17)
+    status, body = await answer(vigil, "POST", FLAGGER, json=hook(canary="v8", gate="rollback"))
+    assert (status, body["verdict"]) == (200, "fail")  # 2xx: Flagger rolls the canary back

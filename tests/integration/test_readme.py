@@ -3,7 +3,8 @@
 Every ``yaml`` block that is a piece of ``vigil.yaml`` passes the same checks as
 ``vigil check`` (the Alertmanager receiver passes ``amtool check-config``); every command of
 the README's command table is accepted by the command runner, never answered with its usage
-line; the ``vigil model`` lines run in order against a real database; the heartbeat and
+line (``/rollout`` too: a rollout started, read, stopped, and an A/B test started); the
+``vigil model`` lines run in order against a real database; the heartbeat and
 generic-alert examples are accepted by the API, and the heartbeat's answer has the fields
 the README shows; the predictions examples are accepted and counted under their versions.
 Other examples are run where their feature is tested (the list and
@@ -27,11 +28,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.chat.commands.spec import SUBCOMMANDS
 from bot.config.load import Settings, load_settings
+from bot.core.secret import Secret
 from bot.monitoring.store import ReferenceStore
 from bot.quality.profile import build_profile
 from bot.runtime.checks import run_checks
 from tests.conftest import MakeVigil
 from tests.integration.procs import in_ci, vigil_model
+from tests.integration.test_model_quality import store_reference
 from tests.support import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,11 +53,12 @@ def blocks(language: str) -> list[str]:
 
 
 def config_blocks() -> list[Any]:
-    """The ``yaml`` blocks that are pieces of vigil.yaml (not Alertmanager's own file)."""
+    """The ``yaml`` blocks that are pieces of vigil.yaml (not Alertmanager's own file, nor
+    the Flagger and Argo Rollouts objects: ``test_the_flagger_and_argo_examples_…``)."""
     return [
         pytest.param(body, id=next(iter(yaml.safe_load(body))))
         for body in blocks("yaml")
-        if "receivers" not in yaml.safe_load(body)
+        if not {"receivers", "apiVersion"} & set(yaml.safe_load(body))  # Alertmanager, k8s
     ]
 
 
@@ -93,7 +97,7 @@ def test_the_alertmanager_receiver_example_passes_amtool(tmp_path: Path) -> None
 
 def table_commands() -> list[str]:
     """The command column of the README's table, with its placeholders filled in."""
-    cells = re.findall(r"^\| `(/(?:incident|rollback)[^`]*)` \|", README, re.M)
+    cells = re.findall(r"^\| `(/(?:incident|rollback|rollout)[^`]*)` \|", README, re.M)
     filled = {
         "N": "1",
         "TITLE": "Ranker slow",
@@ -105,6 +109,8 @@ def table_commands() -> list[str]:
         "S": "payments",
         "M": "fraud-scorer",
         "VERSION": "v1",
+        "A": "v2",
+        "B": "v1",
     }
     out = []
     for cell in cells:
@@ -113,7 +119,7 @@ def table_commands() -> list[str]:
         text = re.sub(r"\[--service S \| --model M\]", "--service payments", text)
         text = re.sub(r"\[([^\]]*)\]", r"\1", text)  # optional parts: given
         text = re.sub(
-            r"\b(N|TITLE|TEXT|MODEL|NAME|SINCE|C|S|M|VERSION)\b", lambda m: filled[m[1]], text
+            r"\b(N|TITLE|TEXT|MODEL|NAME|SINCE|C|S|M|VERSION|A|B)\b", lambda m: filled[m[1]], text
         )
         out.append(text)
     return out
@@ -143,6 +149,11 @@ async def test_every_command_of_the_table_does_what_it_says(
         if words[0] == "/rollback":  # v2 serves again (contain --pin put v1 back)
             await vigil.registry.promote("fraud-scorer", "v2", actor="@maya")
             reply = await vigil.commands.run_rollback(rest, actor="@maya")
+        elif words[0] == "/rollout":  # v1 against v2, the stable version (see /rollback)
+            stable = await vigil.registry.stable("fraud-scorer")
+            if words[1] in ("start", "ab") and stable is not None and stable.version != "v2":
+                await vigil.registry.promote("fraud-scorer", "v2", actor="@maya")
+            reply = await vigil.commands.run_rollout(rest, actor="@maya")
         else:
             if words[1:3] == ["snooze", str(opened.id)] and words[3] == "off":
                 await vigil.commands.run_incident(f"snooze {opened.id} 30m", actor="@maya")
@@ -302,3 +313,47 @@ async def test_the_shadow_example_is_paired_and_read_without_touching_the_live_f
         )
         resp = await client.get("/api/v1/models/fraud-scorer/quality")
         assert [v["version"] for v in (await resp.json())["versions"]] == ["unknown"]
+
+
+def kubernetes_example(kind: str) -> Any:
+    [found] = [doc for doc in map(yaml.safe_load, blocks("yaml")) if doc.get("kind") == kind]
+    return found
+
+
+async def test_the_flagger_and_argo_examples_reach_the_judge(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    """The README's Flagger webhooks and Argo web metric, sent as Flagger and Argo send them
+    (Flagger: its JSON body with the hook's metadata; Argo: a GET of the url with its
+    headers, the args filled in), are judged: no 400, no 401."""
+    vigil = await make_vigil(api_token=Secret("your-vigil-api-token"))
+    await store_reference(vigil, clock, "v3")
+    await vigil.registry.register("fraud-scorer", "v3", stage="stable", actor="@maya")
+    await vigil.registry.register("fraud-scorer", "v4", actor="@maya")
+    canary = kubernetes_example("Canary")
+    hooks = canary["spec"]["analysis"]["webhooks"]
+    assert {h["type"] for h in hooks} == {"rollout", "confirm-promotion"}
+    template = kubernetes_example("AnalysisTemplate")
+    [metric] = template["spec"]["metrics"]
+    web = metric["provider"]["web"]
+    args = {"canary": "v4", "baseline": "v3", "since": "2026-12-01T14:00:00Z"}
+    args["vigil-token"] = "your-vigil-api-token"
+    url = re.sub(r"\{\{args\.([\w-]+)\}\}", lambda m: args[m[1]], web["url"])
+    headers = {
+        h["key"]: re.sub(r"\{\{args\.([\w-]+)\}\}", lambda m: args[m[1]], h["value"])
+        for h in web["headers"]
+    }
+    assert web["jsonPath"] == "{$.verdict}"
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        for h in hooks:
+            body = {"name": "fraud-scorer", "namespace": "ml", "phase": "Progressing"}
+            resp = await client.post(
+                h["url"].split(":8080", 1)[1], json={**body, "metadata": h["metadata"]}
+            )
+            got = await resp.json()
+            assert resp.status in (200, 412), got  # judged (go or halt), not refused
+            assert got["verdict"] == "inconclusive", got
+        resp = await client.get(url.split(":8080", 1)[1], headers=headers)
+        got = await resp.json()
+        assert resp.status == 200, got
+        assert got["verdict"] == "inconclusive", got

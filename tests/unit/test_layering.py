@@ -65,6 +65,7 @@ PURE = [
     "chat/commands/tokens.py",
     "chat/commands/render.py",
     "chat/commands/rollback.py",
+    "chat/commands/rollout.py",
     "chat/commands/types.py",
     "chat/slack/blocks/actions.py",
     "chat/slack/blocks/kit.py",

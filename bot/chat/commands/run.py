@@ -1,5 +1,5 @@
-"""Runs parsed ``/incident`` and ``/rollback`` commands against the services, and words
-the replies.
+"""Runs parsed ``/incident``, ``/rollback`` and ``/rollout`` commands against the services,
+and words the replies.
 
 Chat-agnostic: the console and Slack hand it the text and the caller's name and show the
 ``Reply`` it returns. Errors (bad input, unknown incident, illegal transition) become a reply
@@ -12,10 +12,20 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from bot.chat.commands import parse as p
-from bot.chat.commands import remedies, render, spec
+from bot.chat.commands import remedies, render, rollout_replies, spec
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import HELP as ROLLBACK_HELP
 from bot.chat.commands.rollback import Rollback, RollbackHelp, parse_rollback
+from bot.chat.commands.rollout import HELP as ROLLOUT_HELP
+from bot.chat.commands.rollout import (
+    RolloutAB,
+    RolloutAbort,
+    RolloutCommand,
+    RolloutHelp,
+    RolloutStart,
+    RolloutStatus,
+    parse_rollout,
+)
 from bot.core.clock import Clock
 from bot.core.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService, Unchanged
@@ -28,11 +38,13 @@ from bot.oncall.status import oncall_text
 from bot.playbooks.service import PlaybookService
 from bot.postmortem.service import PostmortemService
 from bot.retrain.service import RetrainService
+from bot.rollouts.service import RolloutService
 
 __all__ = ["CommandRunner", "Reply"]
 
 log = logging.getLogger(__name__)
 NO_REPORTS = "Reports are not available here."
+NO_ROLLOUTS = "Rollouts are not available here."
 INTERNAL_ERROR = (
     "⚠️ Vigil hit an internal error and changed nothing. Try again; if it repeats, "
     "check the bot's log."
@@ -53,7 +65,9 @@ class CommandRunner:
         snoozes: SnoozeService | None = None,
         schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
         retrain: RetrainService | None = None,
+        rollouts: RolloutService | None = None,
     ) -> None:
+        self._rollouts = rollouts
         self._retrain = retrain  # models with a retraining: entry; the rest: the playbook
         self._incidents = incidents
         self._schedules = schedules  # with imported overrides; else the configured ones
@@ -97,6 +111,40 @@ class CommandRunner:
             c.model, c.version, incident_id=c.incident_id, actor=actor, dry_run=c.dry_run
         )
         return remedies.rollback(c, result, plan, actor=actor)
+
+    async def run_rollout(self, text: str, *, actor: str) -> Reply:
+        """Run the text that followed ``/rollout``: start, ab, status, abort, help.
+
+        Bad input and refusals (unknown model or version, a rollout already running, no
+        stable version to compare with) are a private reply, and nothing starts.
+        """
+        command = parse_rollout(text)
+        if isinstance(command, p.ParseError):
+            return Reply(f"⚠️ {command.message}\nUsage: {command.usage}", ephemeral=True)
+        if isinstance(command, RolloutHelp):
+            return Reply(ROLLOUT_HELP, ephemeral=True)
+        if self._rollouts is None:
+            return Reply(NO_ROLLOUTS, ephemeral=True)
+        work = self._rollout(self._rollouts, command, actor)
+        return await _guarded(
+            work, f"/rollout {text.split(' ', 1)[0]}", refused=" Nothing changed."
+        )
+
+    async def _rollout(self, rollouts: RolloutService, c: RolloutCommand, actor: str) -> Reply:
+        match c:
+            case RolloutStart(model, version, steps, every):
+                state = await rollouts.start(model, version, actor=actor, steps=steps, every=every)
+                return rollout_replies.started(state)
+            case RolloutAB(model, a, b, share, every):
+                state = await rollouts.start(
+                    model, b, actor=actor, steps=(share,), every=every, mode="ab", baseline=a
+                )
+                return rollout_replies.started(state)
+            case RolloutAbort(model):
+                return rollout_replies.aborted(await rollouts.abort(model, actor=actor), actor)
+            case RolloutStatus(model):
+                return rollout_replies.status(model, await rollouts.status(model))
+        raise AssertionError(f"unhandled command {c!r}")
 
     async def _dispatch(self, c: p.Command, actor: str, *, markdown: bool) -> Reply:
         inc = self._incidents

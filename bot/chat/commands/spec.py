@@ -64,11 +64,17 @@ SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)
 DESCRIPTION: Mapping[str, str] = MappingProxyType({name: desc for name, _, desc in _SPEC})
 ALL_USAGE = "\n".join(USAGE.values())
 N_NOTE = "N is an incident number: 12 or #12."
-# /rollback is its own slash command (bot.chat.commands.rollback, which imports this module);
-# the /incident help points at it so nobody has to know it exists. A test keeps them equal.
-ROLLBACK_POINTER = (
-    "/rollback MODEL [VERSION] [--incident N] [--dry-run]",
-    "put the last known good version of a model back in service (/rollback help)",
+# /rollback and /rollout are slash commands of their own (bot.chat.commands.rollback and
+# .rollout); the /incident help points at them so nobody has to know they exist.
+POINTERS = (
+    (
+        "/rollback MODEL [VERSION] [--incident N] [--dry-run]",
+        "put the last known good version of a model back in service (/rollback help)",
+    ),
+    (
+        "/rollout start|ab|status|abort MODEL …",
+        "a canary stepped up while the judge passes, rolled back on FAIL (/rollout help)",
+    ),
 )
 
 
@@ -81,6 +87,7 @@ def help_text(topic: str | None = None) -> str:
     lines = [f"Vigil incident commands ({N_NOTE[:-1]}):"]
     for name in SUBCOMMANDS:
         lines.append(f"  {USAGE[name]}\n      {DESCRIPTION[name]}")
-    lines.append(f"Also:\n  {ROLLBACK_POINTER[0]}\n      {ROLLBACK_POINTER[1]}")
+    lines.append("Also:")
+    lines.extend(f"  {usage}\n      {what}" for usage, what in POINTERS)
     full = "\n".join(lines)
     return f"Unknown subcommand {quote(topic or '')}.\n\n{full}" if key else full

@@ -15,8 +15,9 @@ unreachable that turned every slash command into a 500. Requests are authorized 
 Answers reuse one HTTP session (keep-alive): Bolt's own ``respond`` opens a new session, so
 a new TCP and TLS handshake with hooks.slack.com, for every answer (``answers.py``).
 
-Permissions: only members of the configured responder groups may roll back, contain or
-change severity; anyone else gets an ephemeral refusal and the attempt is on the timeline.
+Permissions: only members of the configured responder groups may roll back, contain,
+change severity, or start and stop rollouts; anyone else gets an ephemeral refusal and the
+attempt is on the timeline.
 Checks before Bolt (``inbound``): the signature over the raw bytes, a timestamp of digits
 within 5 minutes, a body that parses as what it claims; a refusal is a 4xx JSON body and one
 short log line, never the body. Repeats (``replay``): a replayed request (same signature)
@@ -51,6 +52,7 @@ from bot.chat.commands import parse as p
 from bot.chat.commands import spec
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
+from bot.chat.commands.rollout import RESPONDERS_ONLY, parse_rollout
 from bot.chat.commands.run import CommandRunner
 from bot.chat.slack import inbound
 from bot.chat.slack.answers import KeepAliveRespond, answer, refused
@@ -79,7 +81,8 @@ from bot.registry.base import ModelRegistry
 
 log = logging.getLogger(__name__)
 
-_GUARDED = {p.Sev: "change severity", p.Contain: "contain incidents", p.Retrain: "retrain models"}
+_GUARDED: dict[type, str] = {p.Sev: "change severity", p.Contain: "contain incidents"}
+_GUARDED |= {p.Retrain: "retrain models", **RESPONDERS_ONLY}  # /rollout status: anyone's
 _RETRIES_S = 900  # Slack retries a delivery for about 6 minutes; bodies are kept for 15
 _NO_FORM = (
     "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
@@ -134,6 +137,7 @@ class SlackFront:
         self.app.use(self._keep_alive)
         self.app.command("/incident")(self._on_incident)
         self.app.command("/rollback")(self._on_rollback)
+        self.app.command("/rollout")(self._on_rollout)
         for action_id in (ACK, ESCALATE, CONTAIN, RESOLVE):
             self.app.action(action_id)(self._on_button)
         for action_id in (ROLLBACK, ROLLBACK_CONFIRM):
@@ -252,6 +256,16 @@ class SlackFront:
             text=f"Roll back {parsed.model}: replace {plan.from_version} with {plan.to_version}?",
             blocks=confirm,
             response_type="ephemeral",
+        )
+
+    async def _on_rollout(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        text, user = html.unescape(command.get("text", "")), command["user_id"]
+        refusal = await self._refuse(user, parse_rollout(text))
+        await answer(
+            respond, refusal or await self._commands.run_rollout(text, actor=actor_of(user))
         )
 
     # -- buttons ---------------------------------------------------------------------------
