@@ -13,8 +13,10 @@ before the record is written: a look killed in between runs again and makes the 
 idempotent move. Lines for chat that a short-lived process (``vigil model canary``) cannot
 post itself go through a timer of their own (:data:`SAY`), posted by the running bot.
 
-The evidence is the model monitor's, in this process's memory (a restart starts it empty,
-so the looks after a restart judge the rows since the restart).
+The evidence is the model monitor's minute ledger, stored every 15 s and at stop
+(``ModelQualityService.summaries``), so a restart keeps it. It is read from the start of
+the minute the rollout began: the stable version's rows of that minute before the start
+join its baseline, which is harmless, and none of the canary's first rows are lost.
 """
 
 from __future__ import annotations
@@ -99,7 +101,11 @@ class RolloutDriver:
     async def judgement(self, row: Rollout) -> Judgement:
         """The judge on both versions' rows since the rollout began (none yet: INCONCLUSIVE)."""
         try:
-            found = await self._summaries(row.model, row.started_at)
+            # From the start of the minute it began: the evidence is kept by the minute,
+            # and a read from the next whole minute would drop the canary's first rows.
+            found = await self._summaries(
+                row.model, row.started_at.replace(second=0, microsecond=0)
+            )
         except NotFoundError:  # no reference stored for the model: nothing is watched yet
             found = {}
         return judge(

@@ -159,6 +159,22 @@ async def test_a_bad_canary_is_rolled_back_and_an_incident_opened_with_the_evide
     assert (await vigil.rollouts.start(MODEL, "v8", actor="@maya")).state == "running"
 
 
+async def test_rows_posted_in_the_minute_a_rollout_starts_count_as_evidence(
+    make_vigil: MakeVigil, config: dict[str, Any], clock: FakeClock
+) -> None:
+    """Started at 10:00:30, the canary's rows of 10:00:30-10:00:59 are its first evidence;
+    the ledger keeps minutes, and reading from the next whole minute dropped them."""
+    vigil = await ready(make_vigil, config, clock)
+    clock.advance(seconds=30)
+    await vigil.rollouts.start(MODEL, "v8", actor="@maya")
+    await traffic(vigil, canary_shifted=True, seed=5)
+    await look(vigil, clock)
+
+    report = await vigil.rollouts.status(MODEL)
+    assert report is not None
+    assert (report.rollout.state, report.rollout.verdict) == ("failed", "fail")
+
+
 async def test_one_rollout_per_model_and_a_person_may_stop_it(
     make_vigil: MakeVigil, config: dict[str, Any], clock: FakeClock
 ) -> None:
