@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from tests.conftest import postgres_url
-from tests.integration.procs import BIN, clean_env, free_port, running, until, vigil_model
+from tests.integration.procs import clean_env, serving, until, vigil_model
 from tests.slack_signing import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_CHANNEL_NAME,
@@ -153,16 +153,10 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
             SLACK_SIGNING_SECRET=SIGNING,
             SLACK_API_URL=slack.url,
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        argv = [str(BIN / "vigil"), "serve", "--port", str(port)]
-        headers = {"Authorization": f"Bearer {TOKEN}"}
         async with (
             asyncio.timeout(BUDGET),
-            running("serve", argv, log_path=tmp_path / "serve.log", cwd=tmp_path, env=env) as vigil,
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15), headers=headers) as http,
+            serving(tmp_path, env, TOKEN) as (vigil, http, base),
         ):
-            await vigil.wait_http(f"{base}/healthz", within=60)
 
             async def send(rows: list[dict[str, Any]]) -> None:
                 url = f"{base}/api/v1/models/{MODEL}/predictions"

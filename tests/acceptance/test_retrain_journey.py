@@ -13,11 +13,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 
 from tests.acceptance.test_model_journey import MODEL, QUALITY_RULES, scored, write_reference
-from tests.integration.procs import BIN, clean_env, free_port, running, until, vigil_model
+from tests.integration.procs import clean_env, serving, until, vigil_model
 from tests.orchestrator_standin import OrchestratorStandin
 
 BUDGET = 120.0
@@ -65,16 +64,10 @@ async def test_drift_in_two_of_three_windows_starts_one_dag_run_followed_to_a_sh
             VIGIL_INGEST_TOKEN=TOKEN,
             VIGIL_AIRFLOW_TOKEN=AIRFLOW_TOKEN,
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        argv = [str(BIN / "vigil"), "serve", "--port", str(port)]
-        headers = {"Authorization": f"Bearer {TOKEN}"}
         async with (
             asyncio.timeout(BUDGET),
-            running("serve", argv, log_path=tmp_path / "serve.log", cwd=tmp_path, env=env) as vigil,
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15), headers=headers) as http,
+            serving(tmp_path, env, TOKEN) as (vigil, http, base),
         ):
-            await vigil.wait_http(f"{base}/healthz", within=60)
 
             async def send(rows: list[dict[str, Any]]) -> None:
                 url = f"{base}/api/v1/models/{MODEL}/predictions"

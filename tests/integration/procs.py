@@ -156,6 +156,25 @@ async def running(
         await child.stop()
 
 
+@asynccontextmanager
+async def serving(
+    tmp_path: Path, env: Mapping[str, str], token: str
+) -> AsyncIterator[tuple[Child, aiohttp.ClientSession, str]]:
+    """``vigil serve`` on a free loopback port, run in ``tmp_path`` (its vigil.yaml there),
+    ready on ``/healthz``, with an HTTP session carrying ``token``; its base URL. Both are
+    stopped on the way out."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    argv = [str(BIN / "vigil"), "serve", "--port", str(port)]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        running("serve", argv, log_path=tmp_path / "serve.log", cwd=tmp_path, env=env) as vigil,
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15), headers=headers) as http,
+    ):
+        await vigil.wait_http(f"{base}/healthz", within=60)
+        yield vigil, http, base
+
+
 async def until(child: Child, probe: Callable[[], Awaitable[Any]]) -> Any:
     """Await ``probe()`` until it returns something truthy, failing at once with the
     child's log if the child exits meanwhile (the caller's ``asyncio.timeout`` bounds it)."""
