@@ -1,4 +1,11 @@
-"""What the verbs that read vigil.yaml share: their settings, and where their log lines go."""
+"""What the verbs that read vigil.yaml share: their settings, and where their log lines go.
+
+A short verb reads the top level (:func:`bot.config.base.read_config`) and parses only the
+sections it uses, with those sections' own parsers: it reads what it uses, and imports
+nothing of the others (``vigil incidents`` loads no Slack, paging or retraining settings).
+``run``/``serve`` load every section (:func:`bot.config.load.load_settings`), ``check``
+validates the whole file.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +16,14 @@ import os
 import sys
 from datetime import datetime
 
-from bot.config.load import Settings, load_settings
+from bot.config.base import BaseSettings, ConfigFile, read_config
 
 
-def settings_of(args: argparse.Namespace) -> Settings:
-    """vigil.yaml and the environment, with ``--host``/``--port`` where the verb has them; a
-    ``ConfigError`` naming the file and key when they are wrong."""
-    return load_settings(
+def config_of(args: argparse.Namespace) -> ConfigFile:
+    """vigil.yaml's top level and the environment, with ``--host``/``--port`` where the verb
+    has them; a ``ConfigError`` naming the file and key when they are wrong. The sections
+    are left as written, for the verb to parse those it uses."""
+    return read_config(
         args.config,
         dict(os.environ),
         host=getattr(args, "host", None),
@@ -23,7 +31,7 @@ def settings_of(args: argparse.Namespace) -> Settings:
     )
 
 
-def log_to_stderr(level: str, settings: Settings) -> None:
+def log_to_stderr(level: str, settings: BaseSettings) -> None:
     """Log lines on stderr at ``level``, so what a verb prints on stdout stays clean; the
     libraries' chatter (migrations, the timer scheduler) only at DEBUG."""
     logging.basicConfig(
@@ -47,11 +55,11 @@ def actor() -> str:
         return "cli:unknown"
 
 
-def quiet(args: argparse.Namespace) -> Settings:
-    """The settings of a verb that prints an answer: only warnings and errors are logged (on
-    stderr), so nothing mixes into what it prints."""
-    config = settings_of(args)
-    log_to_stderr("WARNING", config)
+def quiet(args: argparse.Namespace) -> ConfigFile:
+    """The configuration of a verb that prints an answer: only warnings and errors are
+    logged (on stderr), so nothing mixes into what it prints."""
+    config = config_of(args)
+    log_to_stderr("WARNING", config.settings)
     return config
 
 

@@ -12,19 +12,19 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from bot.cli.errors import StartupError
-from bot.config.load import Settings
+from bot.config.base import BaseSettings
 from bot.core.errors import VigilError
 from bot.store.db import Database, redact_url
 
 
-def cannot_open(settings: Settings, exc: Exception) -> StartupError:
+def cannot_open(settings: BaseSettings, exc: Exception) -> StartupError:
     """The error that says which database could not be opened (password hidden) and why."""
     return StartupError(
         f"cannot open the database {redact_url(settings.database_url)}: {type(exc).__name__}: {exc}"
     )
 
 
-async def opened(settings: Settings) -> Database:
+async def opened(settings: BaseSettings) -> Database:
     """The database, migrated to this version's schema."""
     db = Database(settings.database_url)
     try:
@@ -35,7 +35,7 @@ async def opened(settings: Settings) -> Database:
     return db
 
 
-async def once(settings: Settings, work: Callable[[Database], Awaitable[str]]) -> str | None:
+async def once(settings: BaseSettings, work: Callable[[Database], Awaitable[str]]) -> str | None:
     """Open the database for one command, run ``work`` and close it: what ``work`` returns,
     or None after saying on stderr why it refused (a ``VigilError``)."""
     db = await opened(settings)

@@ -34,13 +34,18 @@ with contextlib.redirect_stdout(io.StringIO()) as out:
     except SystemExit as exc:  # --help ends with SystemExit(0)
         rc = exc.code
 print(out.getvalue(), file=sys.stderr)
-print(sorted(m.split(".")[0] for m in sys.modules))
+print(sorted(sys.modules))
 sys.exit(rc)
 """
 
 
 def loaded(tmp_path: Path, *argv: str, **env: str) -> set[str]:
     """The top-level packages a fresh interpreter has loaded after ``vigil ARGV`` ran."""
+    return {name.split(".")[0] for name in modules(tmp_path, *argv, **env)}
+
+
+def modules(tmp_path: Path, *argv: str, **env: str) -> set[str]:
+    """Every module a fresh interpreter has loaded after ``vigil ARGV`` ran."""
     done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed script)
         [sys.executable, "-c", PROBE, *argv],
         cwd=tmp_path,
@@ -134,3 +139,47 @@ def test_a_database_verb_on_a_database_at_the_head_loads_no_migrations(
     unwanted = {*MIGRATIONS, *HEAVY, "icalendar", "numpy", "aiohttp"}
     assert names.isdisjoint(unwanted), sorted(names & unwanted)
     assert "sqlalchemy" in names  # the probe ran the real command
+
+
+# What parses a section of vigil.yaml other than the top level, and the cron library behind
+# ``retraining:``; ``bot.config.load`` parses them all.
+SECTIONS = {
+    "bot.config.load": "",
+    "bot.chat.slack.settings": "",
+    "bot.oncall.paging.config": "",
+    "bot.retrain.config": "",
+    "apscheduler": "",
+    "bot.notify.settings": "",
+    "bot.sources.config": "",
+    "bot.heartbeats.spec": "",
+    "bot.monitoring.settings": "",
+    "bot.rollout.settings": "",
+    "bot.registry.settings": "model",
+    "bot.oncall.sla.config": "report",
+    "bot.oncall.schedules.config": "report schedule",  # report: through the SLA clocks
+}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("incidents",),
+        ("report",),
+        ("model", "list"),
+        ("model", "references", "fraud"),
+        ("schedule", "overrides", "ml-oncall"),
+    ],
+)
+def test_a_database_verb_loads_the_config_of_no_section_it_does_not_read(
+    tmp_path: Path, argv: tuple[str, ...]
+) -> None:
+    """``vigil incidents`` reads the top level of vigil.yaml (the database URL, the log
+    level) and imports no other section's parser; ``report`` adds the SLA's, ``model`` the
+    registry's, ``schedule`` the schedules'."""
+    (tmp_path / "vigil.yaml").write_text(SCHEDULE)
+    names = modules(tmp_path, *argv)
+    unread = {m for m, verbs in SECTIONS.items() if argv[0] not in verbs.split()}
+    assert not {n for n in names if n in unread or n.split(".")[0] in unread}, sorted(
+        n for n in names if n in unread or n.split(".")[0] in unread
+    )
+    assert "bot.config.base" in names  # the probe ran the real command

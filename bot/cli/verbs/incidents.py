@@ -2,7 +2,8 @@
 
 The same page and wording as ``/incident list`` (``render.listing``), so a list cut at the
 page size says "Showing 50 of 312" and ends with the ``vigil incidents … --cursor C`` that
-prints the next page. Reads the database; changes nothing.
+prints the next page. Reads the database; changes nothing. Of vigil.yaml it reads the top
+level only (the database URL, the log level).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.incidents.service import IncidentService
 
 def main(args: argparse.Namespace) -> int:
     """Print one page; 1 after one line naming a cursor that is not this list's."""
-    config = quiet(args)
+    config = quiet(args).settings
     text = asyncio.run(once(config, lambda db: run(args, IncidentService(db, clock=utcnow))))
     return printed(text)
 

@@ -9,6 +9,7 @@ version, a canary that would take the whole traffic) are ``VigilError``s, which 
 prints as one line and exits 1.
 Changes are recorded with the actor ``cli:$USER``, on the registry ``registry:`` in
 vigil.yaml names (the built-in one, MLflow or a serving webhook), as ``/rollback`` does.
+Of vigil.yaml these read the top level and ``registry:`` only (:func:`registry_of`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,24 @@ import asyncio
 
 from bot.cli.common import actor, quiet, when
 from bot.cli.database import once, printed
+from bot.config.base import ConfigFile
 from bot.core.clock import utcnow
 from bot.registry.base import ModelRegistry, VersionInfo
 from bot.registry.build import build_registry, close_registry
-from bot.registry.settings import RegistrySettings
+from bot.registry.settings import RegistrySettings, parse_registry
 from bot.store.db import Database
 
 
 def main(args: argparse.Namespace) -> int:
     """Carry out the action and print what it did; 1 after one line saying why not."""
     config = quiet(args)
-    return printed(asyncio.run(once(config, lambda db: _run(args, db, config.registry))))
+    where = registry_of(config)
+    return printed(asyncio.run(once(config.settings, lambda db: _run(args, db, where))))
+
+
+def registry_of(config: ConfigFile) -> RegistrySettings:
+    """``registry:`` parsed as the running bot parses it (``Settings.registry``)."""
+    return parse_registry(config.top.registry, config.env, config.where)
 
 
 async def _run(args: argparse.Namespace, db: Database, where: RegistrySettings) -> str:

@@ -28,7 +28,7 @@ from bot.store.db import Database
 
 def main(args: argparse.Namespace) -> int:
     """Store the reference and print what it holds; 1 after one line naming the problem."""
-    config = quiet(args)
+    config = quiet(args).settings
     return printed(asyncio.run(once(config, lambda db: _run(args, db))))
 
 

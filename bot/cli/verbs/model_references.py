@@ -19,7 +19,7 @@ from bot.store.db import Database
 
 def main(args: argparse.Namespace) -> int:
     """Print the model's references (or how to store one)."""
-    config = quiet(args)
+    config = quiet(args).settings
     return printed(asyncio.run(once(config, lambda db: _run(args.model, db))))
 
 

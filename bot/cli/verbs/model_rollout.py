@@ -6,7 +6,8 @@ need. This process only writes: the rollout row, the canary's first share, and t
 timers of the first look and of the line for chat; the running Vigil (``vigil serve``) makes
 the looks and posts the lines, since the evidence is in its memory. ``canary`` with a
 PERCENT keeps its old meaning (set the share, no judging) and goes to
-:mod:`bot.cli.verbs.model`.
+:mod:`bot.cli.verbs.model`. Of vigil.yaml it reads the top level, ``registry:`` and
+``rollout:`` (the steps, the look interval, the judge's thresholds).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import asyncio
 from bot.cli.common import actor, quiet, when
 from bot.cli.database import once, printed
 from bot.cli.verbs import model as plain
-from bot.config.load import Settings
 from bot.core.clock import utcnow
 from bot.core.durations import parse_duration
 from bot.core.errors import NotFoundError, ValidationError
@@ -25,6 +25,8 @@ from bot.incidents.reactions.changes import Notifier
 from bot.incidents.service import IncidentService
 from bot.quality.ledger import VersionSummary
 from bot.registry.build import build_registry, close_registry
+from bot.registry.settings import RegistrySettings
+from bot.rollout.settings import RolloutSettings, parse_rollout
 from bot.rollout.steps import parse_steps
 from bot.rollout.story import headline
 from bot.rollouts.chat import RolloutChat
@@ -42,15 +44,18 @@ def main(args: argparse.Namespace) -> int:
         if percent is not None:
             args.percent = percent
             return plain.main(args)
-    return printed(asyncio.run(once(config, lambda db: _run(args, db, config))))
+    registry, rollout = plain.registry_of(config), parse_rollout(config.top.rollout, config.where)
+    return printed(asyncio.run(once(config.settings, lambda db: _run(args, db, registry, rollout))))
 
 
 async def _no_evidence(model: str, since: object) -> dict[str, VersionSummary]:
     raise NotFoundError("this process holds no evidence; the running Vigil looks")
 
 
-async def _run(args: argparse.Namespace, db: Database, config: Settings) -> str:
-    registry = build_registry(config.registry, db, utcnow)
+async def _run(
+    args: argparse.Namespace, db: Database, where: RegistrySettings, settings: RolloutSettings
+) -> str:
+    registry = build_registry(where, db, utcnow)
     timers = Timers(db, clock=utcnow)
     store = RolloutStore(db)
     incidents = IncidentService(db, notifier=Notifier(), clock=utcnow)
@@ -62,7 +67,7 @@ async def _run(args: argparse.Namespace, db: Database, config: Settings) -> str:
         incidents,
         RolloutChat(list),
         _no_evidence,
-        config.rollout,
+        settings,
         clock=utcnow,
     )
     rollouts = RolloutService(db, store, registry, timers, driver, clock=utcnow)

@@ -25,7 +25,7 @@ TIMEOUT_S = 10.0
 
 
 def main(args: argparse.Namespace) -> int:
-    config = quiet(args)
+    config = quiet(args).settings  # the top level: http, VIGIL_API_TOKEN
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host  # noqa: S104
     base = (args.url or f"http://{host}:{config.port}").rstrip("/")
     query = urllib.parse.urlencode({"version": args.version})

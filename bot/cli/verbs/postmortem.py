@@ -1,5 +1,5 @@
 """``vigil postmortem N [--out FILE]``: the draft of incident N, printed or written; records
-nothing."""
+nothing. Of vigil.yaml it reads the top level only (``templates_dir``, ``postmortems_dir``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.cli.common import quiet
 from bot.cli.database import once
-from bot.config.load import Settings
+from bot.config.base import BaseSettings
 from bot.core.clock import utcnow
 from bot.incidents.service import IncidentService
 from bot.postmortem.draft import PostmortemRenderer
@@ -20,7 +20,7 @@ from bot.store.db import Database
 
 def main(args: argparse.Namespace) -> int:
     """Print the draft or write it to ``--out``; 1 after saying why there is none."""
-    config = quiet(args)
+    config = quiet(args).settings
     text = asyncio.run(once(config, lambda db: _draft(config, db, args.incident)))
     if text is None:
         return 1
@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _draft(settings: Settings, db: Database, incident_id: int) -> str:
+async def _draft(settings: BaseSettings, db: Database, incident_id: int) -> str:
     postmortems = PostmortemService(
         IncidentService(db, clock=utcnow),
         PostmortemRenderer(settings.templates_dir),

@@ -4,7 +4,9 @@
 (in the database, so every running replica reads it on its next look) and prints what
 changed, then who is on call now; ``overrides NAME`` lists those in effect or to come;
 ``remove NAME UID`` deletes one. Refusals (an unknown schedule, a bad event) are
-``VigilError``s, which the CLI prints as one line naming the field and exits 1 with.
+``VigilError``s, which the CLI prints as one line naming the field and exits 1 with. Of
+vigil.yaml it reads the top level, ``schedules:`` and ``rotations:`` (a name may not be
+both), with the running bot's parser.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.cli.common import actor, quiet
 from bot.cli.database import once, printed
 from bot.core.clock import utcnow
 from bot.core.errors import ValidationError
+from bot.oncall.schedules.config import parse_rosters
 from bot.oncall.schedules.layers import Schedule
 from bot.oncall.schedules.override_plan import ImportResult, StoredOverride
 from bot.oncall.schedules.overrides import ScheduleBook
@@ -30,10 +33,10 @@ from bot.oncall.status import oncall_answer
 def main(args: argparse.Namespace) -> int:
     """Carry out the action and print what changed; 1 after one line naming the field."""
     config = quiet(args)
-    configured = config.oncall.schedules
+    _, configured = parse_rosters(config.top.schedules, config.top.rotations, where=config.where)
     text = asyncio.run(
         once(
-            config,
+            config.settings,
             lambda db: run(args, ScheduleBook(db, configured, utcnow), who=actor(), now=utcnow()),
         )
     )

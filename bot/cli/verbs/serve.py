@@ -16,9 +16,9 @@ import sys
 
 from bot.chat.backend import announcement
 from bot.chat.console import ConsoleBackend, stdin_reader
-from bot.cli.common import log_to_stderr, settings_of
+from bot.cli.common import log_to_stderr
 from bot.cli.database import cannot_open
-from bot.config.load import Settings
+from bot.config.load import Settings, load_settings
 from bot.core.errors import ConfigError
 from bot.incidents.reactions.changes import Change
 from bot.runtime.app import Vigil
@@ -32,7 +32,13 @@ log = logging.getLogger("vigil")
 
 def main(args: argparse.Namespace) -> int:
     """Serve until stopped (SIGTERM, SIGINT, /quit on the console); 0 on a clean stop."""
-    config = settings_of(args)
+    # Every section: the running bot uses them all (the short verbs read only their own).
+    config = load_settings(
+        args.config,
+        dict(os.environ),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
     log_to_stderr(config.log_level, config)
     if args.command == "serve" and args.role is None:
         split = _split(args, config, dict(os.environ))

@@ -96,6 +96,24 @@ def parse_roster(raw: object, *, where: str, key: str = "rotations") -> dict[str
     return {name: section.build(name) for name, section in found.items()}
 
 
+def parse_rosters(
+    schedules: object, rotations: object, *, where: str
+) -> tuple[dict[str, Rotation], dict[str, Schedule]]:
+    """``rotations:`` and ``schedules:`` together (rotations first), as the running bot and
+    ``vigil schedule`` read them: one name in both is a ConfigError (a route's target and
+    ``/oncall NAME`` would not know which is meant)."""
+    roster = parse_roster(rotations, where=where)
+    found = parse_schedules(schedules, where=where)
+    both = sorted(set(roster) & set(found))
+    if both:
+        raise ConfigError(
+            f"{both[0]!r} is both a rotation and a schedule; rename one",
+            where=where,
+            key=f"schedules.{both[0]}",
+        )
+    return roster, found
+
+
 def parse_tz(raw: object, *, where: str, key: str) -> ZoneInfo:
     """An IANA time zone, or ConfigError naming ``key`` (also ``working_hours.tz``)."""
     try:
