@@ -5,7 +5,8 @@ newest reference of each model and re-watches a model whose reference changed (a
 ``vigil model reference`` run, from any process), starting its window empty, because rows
 counted against the old bins mean nothing against the new ones. The rule runner's
 model-quality poll calls ``sync`` first; a post for a model the monitor does not know yet
-syncs once before answering 404, so a reference stored a second ago is found.
+syncs once before answering 404, so a reference stored a second ago is found; ``summaries``
+syncs before each read, so the worker of a split serve (no rule poll) follows it too.
 
 Rows that name no version belong to the version the registry says is stable
 (``stable_version``, asked at most every ``STABLE_TTL`` per model and again after each
@@ -225,8 +226,11 @@ class ModelQualityService:
         """Per version of ``model``, its rows, labels (confusion), label-free estimate,
         latencies and prediction histograms over ``[since, until)``, to the minute: what the
         canary judge and shadow mode compare. Versions seen since the model's reference was
-        stored; an unknown model is ``NotFoundError``."""
-        await self._known(model)
+        stored; an unknown model is ``NotFoundError``. Syncs first (one query when nothing
+        changed): the worker of a split serve runs no rule poll, and holding an old
+        reference it would read none of the records stored under the new one."""
+        await self.sync()
+        self.monitor.watched(model)  # NotFoundError naming the command that fixes it
         reference = self._loaded[model]
         watched = self.monitor.watched(model)
         async with self._ledger_lock:

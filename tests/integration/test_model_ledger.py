@@ -102,6 +102,29 @@ async def test_a_second_process_reads_the_first_ones_flushed_evidence(
     assert (seen["v2"].rows, seen["v2"].labelled, seen["v2"].latency_rows) == (100, 100, 100)
 
 
+async def test_the_second_process_follows_a_reference_stored_after_it_read_the_first(
+    make_vigil: MakeVigil, clock: FakeClock
+) -> None:
+    """A worker that judged against the first reference still reads the evidence the HTTP
+    process stores under the new one (``vigil model reference`` while the serve runs);
+    it read only the old reference's records and saw nothing from then on."""
+    http = await make(make_vigil)
+    await store_reference(http, clock)
+    worker = await make(make_vigil)
+    assert await worker.models.summaries(MODEL) == {}  # the worker holds the first reference
+    clock.advance(minutes=1)
+    await store_reference(http, clock, version="v8")  # a new reference, from the CLI
+    await http.models.sync()  # the HTTP process's next rule poll
+    calm, truths = rows(100, shifted=False, seed=5)
+    async with serve(http) as client:
+        await post(client, PREDICTIONS, {"rows": tagged(calm, "v8", latency=9.0)})
+        await post(client, LABELS, {"rows": truths})
+    clock.advance(minutes=1)
+    await http.models.flush()
+    seen = await worker.models.summaries(MODEL)
+    assert (seen["v8"].rows, seen["v8"].labelled) == (100, 100)
+
+
 async def test_flushes_never_count_a_minute_twice(make_vigil: MakeVigil, clock: FakeClock) -> None:
     vigil = await make(make_vigil)
     await store_reference(vigil, clock)
