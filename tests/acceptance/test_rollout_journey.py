@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import yaml
 
 from tests.acceptance.test_model_journey import MODEL, write_reference
-from tests.integration.procs import clean_env, serving, until, vigil_model
+from tests.integration.procs import Child, clean_env, serving, until, vigil_model
 from tests.integration.test_model_quality import rows
 from tests.integration.test_model_versions import tagged
 
@@ -37,11 +39,13 @@ async def cli(db_url: str, tmp_path: Path, *args: str) -> str:
     return done.stdout
 
 
-async def test_a_worse_canary_is_rolled_back_by_the_running_vigil_with_an_incident(
-    tmp_path: Path,
-) -> None:
-    db_url = f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
-    model = partial(cli, db_url, tmp_path)
+Model = Callable[..., Awaitable[str]]
+"""``vigil model ARGS`` on the journey's database: :func:`cli` with its first two bound."""
+
+
+async def prepare(model: Model, tmp_path: Path) -> None:
+    """The reference, the stable v7 and the new v8 registered, and a ``vigil.yaml`` whose
+    ``rollout:`` looks every second with the judge's values."""
     write_reference(tmp_path / "validation.csv")
     await model("reference", MODEL, str(tmp_path / "validation.csv"), "--version", "v7")
     await model("register", MODEL, "v7", "--stage", "stable")
@@ -58,73 +62,82 @@ async def test_a_worse_canary_is_rolled_back_by_the_running_vigil_with_an_incide
         },
     }
     (tmp_path / "vigil.yaml").write_text(yaml.safe_dump(config))
+
+
+async def test_a_worse_canary_is_rolled_back_by_the_running_vigil_with_an_incident(
+    tmp_path: Path,
+) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'vigil.db'}"
+    model = partial(cli, db_url, tmp_path)
+    await prepare(model, tmp_path)
     env = clean_env(VIGIL_DATABASE_URL=db_url, VIGIL_INGEST_TOKEN=TOKEN, VIGIL_API_TOKEN=TOKEN)
     async with (
         asyncio.timeout(BUDGET),
         serving(tmp_path, env, TOKEN) as (vigil, http, base),
     ):
-        started = await model("canary", MODEL, "v8")
-        assert started.startswith("🚦 fraud-scorer v8 canary at 5 % (step 1 of 2)"), started
-        assert "  v8 · canary at 5 % · " in await model("list", MODEL)
+        await journey(model, vigil, http, base)
 
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            async with http.post(f"{base}/api/v1/models/{MODEL}/{path}", json=body) as resp:
-                answer: dict[str, Any] = await resp.json()
-                assert resp.status == 200, answer
-                return answer
 
-        async def opened() -> dict[str, Any] | None:
-            async with http.get(f"{base}/api/v1/incidents") as resp:
-                assert resp.status == 200, await resp.text()
-                listed = (await resp.json())["incidents"]
-            return next((i for i in listed if i["model"] == MODEL), None)
+async def journey(model: Model, vigil: Child, http: aiohttp.ClientSession, base: str) -> None:
+    """With ``vigil serve`` running: the canary started with the CLI, both versions'
+    traffic posted a batch a second until the incident opens, then what a user sees."""
+    started = await model("canary", MODEL, "v8")
+    assert started.startswith("🚦 fraud-scorer v8 canary at 5 % (step 1 of 2)"), started
+    assert "  v8 · canary at 5 % · " in await model("list", MODEL)
 
-        batch = iter(range(1, 1_000))
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with http.post(f"{base}/api/v1/models/{MODEL}/{path}", json=body) as resp:
+            answer: dict[str, Any] = await resp.json()
+            assert resp.status == 200, answer
+            return answer
 
-        async def traffic_until_opened() -> dict[str, Any] | None:
-            """One batch of both versions' rows and labels, as live traffic would bring, then
-            the incident if there is one. The judge counts whole minutes from the rollout's
-            start, so the rows of the minute it started in never count: traffic keeps
-            flowing until the verdict, as it does in production."""
-            n = next(batch)
-            stable, stable_truths = rows(BATCH, shifted=False, seed=2 * n, start=n * 10_000)
-            canary, canary_truths = rows(
-                BATCH, shifted=True, seed=2 * n + 1, start=n * 10_000 + 5_000
-            )
-            sent = await post("predictions", {"rows": tagged(stable, "v7") + tagged(canary, "v8")})
-            assert sent["accepted"] == 2 * BATCH, sent
-            matched = await post("labels", {"rows": stable_truths + canary_truths})
-            assert matched["matched"] == 2 * BATCH, matched
-            found = await opened()
-            if found is None:
-                await vigil.exited_within(1.0)  # a second of traffic; fails at once if it died
-            return found
+    async def opened() -> dict[str, Any] | None:
+        async with http.get(f"{base}/api/v1/incidents") as resp:
+            assert resp.status == 200, await resp.text()
+            listed = (await resp.json())["incidents"]
+        return next((i for i in listed if i["model"] == MODEL), None)
 
-        incident = await until(vigil, traffic_until_opened)
-        assert incident["severity"] == "P2"
-        assert incident["title"] == "fraud-scorer v8 canary failed at 5 %: rolled back to v7"
-        async with http.get(f"{base}/api/v1/incidents/{incident['id']}") as resp:
-            timeline = (await resp.json())["timeline"]
-        [evidence] = [e["text"] for e in timeline if e["kind"] == "note"]
-        assert evidence.startswith("The canary judge failed v8 against v7 at 5 %"), evidence
-        assert "v8 is back at 0 %, v7 serves all traffic" in evidence
-        assert "\nv8 vs v7: FAIL (score " in evidence, evidence  # the judge's reasons
-        assert re.search(r"\n- accuracy 0\.7\d vs 0\.9\d on \d+ labelled canary rows", evidence)
-        assert "past the 10-point allowance" in evidence, evidence
+    batch = iter(range(1, 1_000))
 
-        async def failed() -> str | None:
-            shown = await model("rollout", MODEL)
-            return shown if "FAILED" in shown else None
+    async def traffic_until_opened() -> dict[str, Any] | None:
+        """One batch of both versions' rows and labels, as live traffic would bring, then
+        the incident if there is one. The evidence reaches the judge by the minute (in a
+        split serve once its minute has closed and been stored): traffic keeps flowing
+        until the verdict, as it does in production."""
+        n = next(batch)
+        stable, stable_truths = rows(BATCH, shifted=False, seed=2 * n, start=n * 10_000)
+        canary, canary_truths = rows(BATCH, shifted=True, seed=2 * n + 1, start=n * 10_000 + 5_000)
+        sent = await post("predictions", {"rows": tagged(stable, "v7") + tagged(canary, "v8")})
+        assert sent["accepted"] == 2 * BATCH, sent
+        matched = await post("labels", {"rows": stable_truths + canary_truths})
+        assert matched["matched"] == 2 * BATCH, matched
+        found = await opened()
+        if found is None:
+            await vigil.exited_within(1.0)  # a second of traffic; fails at once if it died
+        return found
 
-        shown = await until(vigil, failed)
-        first = shown.splitlines()[0]
-        assert first == (
-            f"❌ fraud-scorer v8 canary FAILED at 5 % → rolled back to v7, "
-            f"incident #{incident['id']}"
-        ), shown
-        assert re.fullmatch(
-            r"  \S+ \S+  at 5 %: FAIL \(score \d+\) → abort", shown.splitlines()[-1]
-        )
-        versions = await model("list", MODEL)  # the canary at 0 %: v7 serves everything
-        assert "  v7 · stable at 100 % · " in versions, versions
-        assert "  v8 · shadow · " in versions, versions
+    incident = await until(vigil, traffic_until_opened)
+    assert incident["severity"] == "P2"
+    assert incident["title"] == "fraud-scorer v8 canary failed at 5 %: rolled back to v7"
+    async with http.get(f"{base}/api/v1/incidents/{incident['id']}") as resp:
+        timeline = (await resp.json())["timeline"]
+    [evidence] = [e["text"] for e in timeline if e["kind"] == "note"]
+    assert evidence.startswith("The canary judge failed v8 against v7 at 5 %"), evidence
+    assert "v8 is back at 0 %, v7 serves all traffic" in evidence
+    assert "\nv8 vs v7: FAIL (score " in evidence, evidence  # the judge's reasons
+    assert re.search(r"\n- accuracy 0\.7\d vs 0\.9\d on [\d,]+ labelled canary rows", evidence)
+    assert "past the 10-point allowance" in evidence, evidence
+
+    async def failed() -> str | None:
+        shown = await model("rollout", MODEL)
+        return shown if "FAILED" in shown else None
+
+    shown = await until(vigil, failed)
+    first = shown.splitlines()[0]
+    assert first == (
+        f"❌ fraud-scorer v8 canary FAILED at 5 % → rolled back to v7, incident #{incident['id']}"
+    ), shown
+    assert re.fullmatch(r"  \S+ \S+  at 5 %: FAIL \(score \d+\) → abort", shown.splitlines()[-1])
+    versions = await model("list", MODEL)  # the canary at 0 %: v7 serves everything
+    assert "  v7 · stable at 100 % · " in versions, versions
+    assert "  v8 · shadow · " in versions, versions

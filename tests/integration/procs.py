@@ -158,14 +158,14 @@ async def running(
 
 @asynccontextmanager
 async def serving(
-    tmp_path: Path, env: Mapping[str, str], token: str
+    tmp_path: Path, env: Mapping[str, str], token: str, *args: str
 ) -> AsyncIterator[tuple[Child, aiohttp.ClientSession, str]]:
-    """``vigil serve`` on a free loopback port, run in ``tmp_path`` (its vigil.yaml there),
-    ready on ``/healthz``, with an HTTP session carrying ``token``; its base URL. Both are
-    stopped on the way out."""
+    """``vigil serve ARGS`` on a free loopback port, run in ``tmp_path`` (its vigil.yaml
+    there), ready on ``/healthz``, with an HTTP session carrying ``token``; its base URL.
+    Both are stopped on the way out."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    argv = [str(BIN / "vigil"), "serve", "--port", str(port)]
+    argv = [str(BIN / "vigil"), "serve", "--port", str(port), *args]
     headers = {"Authorization": f"Bearer {token}"}
     async with (
         running("serve", argv, log_path=tmp_path / "serve.log", cwd=tmp_path, env=env) as vigil,
