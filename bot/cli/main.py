@@ -25,7 +25,7 @@ VERBS = {
     "rules": "rules",
     "demo": "demo",
     "postmortem": "postmortem",
-    "model": "model",
+    "model": "model.registry",
     "schedule": "schedule",
     "incidents": "incidents",
     "report": "report",
@@ -34,12 +34,12 @@ VERBS = {
 # model-quality maths (numpy), and for ``reference`` the dataset reader (pyarrow); the
 # rollouts, which load the judge (numpy).
 ACTIONS = {
-    ("model", "reference"): "model_reference",
-    ("model", "references"): "model_references",
-    ("model", "shadow"): "model_shadow",
-    ("model", "canary"): "model_rollout",
-    ("model", "ab"): "model_rollout",
-    ("model", "rollout"): "model_rollout",
+    ("model", "reference"): "model.reference",
+    ("model", "references"): "model.references",
+    ("model", "shadow"): "model.shadow",
+    ("model", "canary"): "model.rollout",
+    ("model", "ab"): "model.rollout",
+    ("model", "rollout"): "model.rollout",
 }
 
 

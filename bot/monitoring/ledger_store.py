@@ -1,6 +1,6 @@
 """The minute ledger in the database: flushed records in, a range of them out, old ones gone.
 
-Rows are additive deltas (``bot.quality.ledger.MinuteRecord``), appended in one batch per
+Rows are additive deltas (``bot.quality.compare.ledger.MinuteRecord``), appended in one batch per
 flush and never updated: no read-modify-write, so the same statements serve SQLite and
 PostgreSQL, and two processes (the HTTP process of a split ``vigil serve`` takes the posts,
 its worker reads) or two lives of one process never overwrite each other's minutes.
@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert
 from sqlmodel import col, select
 
 from bot.monitoring.tables import LedgerMinuteRow
-from bot.quality.ledger import MinuteRecord
+from bot.quality.compare.ledger import MinuteRecord
 from bot.store.db import Database
 
 _COUNTS = np.dtype("<i8")

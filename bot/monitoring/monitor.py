@@ -8,7 +8,7 @@ remembers the prediction of the last ``label_horizon`` ids (an id and a class la
 not the row), and keeps the last ``label_window`` labelled outcomes for realized accuracy.
 
 Every row belongs to a model version (``versions.py`` says which): each version seen has its
-own window, labelled outcomes and minute ledger (``bot.quality.ledger``), so a canary's
+own window, labelled outcomes and minute ledger (``bot.quality.compare.ledger``), so a canary's
 drift, estimate and accuracy are read apart from the stable version's, while the model's
 own figures stay those of every row together, as before versions existed. A label counts
 for the version of the prediction it joins.
@@ -45,8 +45,8 @@ from bot.monitoring.versions import (
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.batch import ColumnBatch
 from bot.quality.binning import FloatArray
+from bot.quality.compare.ledger import VersionLedger, VersionSummary
 from bot.quality.data import RowCheck, check_rows
-from bot.quality.ledger import VersionLedger, VersionSummary
 from bot.quality.performance import Metrics
 from bot.quality.profile import ReferenceProfile, category_key
 from bot.quality.windows import ModelWindow, WindowSnapshot, WindowSpec

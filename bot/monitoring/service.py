@@ -54,15 +54,15 @@ from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.versions import UNKNOWN
 from bot.monitoring.views import quality_json, version_json
-from bot.quality.data import RowCheck
-from bot.quality.ledger import (
+from bot.quality.compare.ledger import (
     DEFAULT_KEEP,
     MinuteRecord,
     VersionLedger,
     VersionSummary,
     minute_ceiling,
 )
-from bot.quality.shadow import ShadowPost
+from bot.quality.compare.shadow import ShadowPost
+from bot.quality.data import RowCheck
 
 StableVersion = Callable[[str], Awaitable[str | None]]
 """The registry's stable version of a model (None when it has none, or no such model)."""

@@ -28,7 +28,7 @@ from bot.core.errors import ValidationError
 from bot.quality.spec import MIN_LABELS, MIN_ROWS, WindowSpec
 
 DEFAULT_WINDOW = WindowSpec(rows=1_000)
-DEFAULT_LEDGER_KEEP = timedelta(hours=24)  # bot.quality.ledger.DEFAULT_KEEP, without numpy
+DEFAULT_LEDGER_KEEP = timedelta(hours=24)  # bot.quality.compare.ledger.DEFAULT_KEEP, without numpy
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 from bot.ingest.validate import child, fail, item, json_type
 from bot.monitoring.versions import RowTags, check_version, row_tags
 from bot.quality.binning import FloatArray
+from bot.quality.compare.shadow import PairRow, Prediction, segment_value
 from bot.quality.profile import (
     CategoricalProfile,
     NumericProfile,
@@ -34,7 +35,6 @@ from bot.quality.profile import (
     category_key,
     is_number,
 )
-from bot.quality.shadow import PairRow, Prediction, segment_value
 
 ERRORS_SHOWN = 20
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.monitoring.shadow_rows import ShadowRows
-from bot.quality.shadow import ShadowPost
+from bot.quality.compare.shadow import ShadowPost
 from bot.rollout.shadow import ShadowComparison, ShadowSettings
 
 

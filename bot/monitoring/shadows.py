@@ -4,7 +4,7 @@ A shadow post (``"shadow": true``, see ``shadow_rows.py``) goes here and only he
 never touches the model's window, label join, versions or ledgers, so drift, the estimate
 and accuracy of what serves read the same whether a shadow posted or not. Live posts are
 handed over after the monitor counted them; the book remembers them only while a shadow is
-active (``bot.quality.shadow``), so a model without one pays one dictionary look-up a post.
+active (``bot.quality.compare.shadow``), so a model without one pays one dictionary look-up a post.
 Labels are handed over too, and count for the pairs of their id. A new reference starts the
 model's book empty (the bins changed), as it starts the window empty; a restart forgets it.
 """
@@ -19,9 +19,9 @@ from bot.ingest.validate import bounded_list, fail, require_object
 from bot.monitoring.monitor import MAX_ROWS
 from bot.monitoring.shadow_rows import ShadowRows, live_rows, shadow_rows
 from bot.monitoring.versions import UnknownVersion, row_tags
+from bot.quality.compare.shadow import ShadowBook, ShadowPost
 from bot.quality.data import RowCheck
 from bot.quality.profile import ReferenceProfile, category_key
-from bot.quality.shadow import ShadowBook, ShadowPost
 from bot.rollout.shadow import ShadowComparison, ShadowSettings, compare
 
 FIELDS = ("rows", "version", "shadow")

@@ -58,7 +58,7 @@ class LedgerMinuteRow(SQLModel, table=True):
     reference_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: str = Field(sa_column=Column(String(200), nullable=False))
     minute: int = Field(sa_column=Column(BigInteger, nullable=False))
-    """Minutes since 1970-01-01 UTC (``bot.quality.ledger``'s bucket number)."""
+    """Minutes since 1970-01-01 UTC (``bot.quality.compare.ledger``'s bucket number)."""
     counts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     conf_sum: float = Field(sa_column=Column(Float, nullable=False))
     conf_var: float = Field(sa_column=Column(Float, nullable=False))

@@ -27,7 +27,7 @@ import numpy as np
 from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import child, fail, item, json_type
 from bot.quality.binning import FloatArray
-from bot.quality.ledger import DEFAULT_KEEP, VersionLedger
+from bot.quality.compare.ledger import DEFAULT_KEEP, VersionLedger
 from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.windows import ModelWindow
 

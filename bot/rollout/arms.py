@@ -1,6 +1,6 @@
 """One version's ledger summary as the judge's observations. Pure.
 
-:class:`bot.quality.ledger.VersionSummary` is what the model monitor keeps per version
+:class:`bot.quality.compare.ledger.VersionSummary` is what the model monitor keeps per version
 (rows, the labels joined to them, the label-free estimate, latencies, the prediction
 histogram on the reference's bins); :class:`ArmObservations` is what the judge reads. The
 driver reads both versions over the same range, since the rollout began, and hands them
@@ -9,7 +9,7 @@ here: cumulative counts, as the judge's error bounds need.
 
 from __future__ import annotations
 
-from bot.quality.ledger import VersionSummary
+from bot.quality.compare.ledger import VersionSummary
 from bot.rollout.observations import ArmObservations
 
 

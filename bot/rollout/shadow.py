@@ -1,6 +1,6 @@
 """Shadow mode's comparison and verdict: is a shadow version ready to go canary?
 
-Reads one shadow version's :class:`~bot.quality.shadow.ShadowTally` (pairs of live and
+Reads one shadow version's :class:`~bot.quality.compare.shadow.ShadowTally` (pairs of live and
 shadow outputs for the same ids) and says how alike they are: the agreement rate (same
 class; numeric predictions within the tolerance), the distance between the two score
 distributions on the reference's bins (PSI, and normed Wasserstein for a numeric
@@ -25,10 +25,10 @@ from enum import StrEnum
 import numpy as np
 
 from bot.core.errors import ValidationError
+from bot.quality.compare.shadow import ShadowTally
 from bot.quality.drift.divergence import psi_counts
 from bot.quality.drift.wasserstein import wasserstein_counts
 from bot.quality.profile import NumericProfile, ReferenceProfile
-from bot.quality.shadow import ShadowTally
 from bot.rollout.sequential import one_sided_p, within_p
 
 

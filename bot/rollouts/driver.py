@@ -29,7 +29,7 @@ from typing import Any
 from bot.core.clock import Clock
 from bot.core.errors import NotFoundError
 from bot.incidents.service import IncidentService
-from bot.quality.ledger import VersionSummary
+from bot.quality.compare.ledger import VersionSummary
 from bot.registry.base import ModelRegistry
 from bot.rollout.arms import arm_of
 from bot.rollout.judge import judge

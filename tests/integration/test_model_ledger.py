@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot.config.load import SourcesSettings, load_settings
 from bot.monitoring.settings import QualitySettings
 from bot.monitoring.tables import LedgerMinuteRow
-from bot.quality.ledger import VersionSummary
+from bot.quality.compare.ledger import VersionSummary
 from bot.quality.windows import WindowSpec
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil

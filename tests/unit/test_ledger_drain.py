@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.monitoring.monitor import ModelMonitor
-from bot.quality.ledger import LATENCIES_KEPT, MinuteRecord, VersionLedger, VersionSummary
+from bot.quality.compare.ledger import LATENCIES_KEPT, MinuteRecord, VersionLedger, VersionSummary
 from bot.quality.windows import WindowSpec
 from tests.unit.test_monitor import NOW, reference, rows
 from tests.unit.test_monitor_versions import tag

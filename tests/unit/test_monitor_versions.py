@@ -10,7 +10,7 @@ import pytest
 from bot.core.errors import ValidationError
 from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.versions import MAX_VERSIONS
-from bot.quality.ledger import LATENCIES_KEPT
+from bot.quality.compare.ledger import LATENCIES_KEPT
 from bot.quality.windows import WindowSpec
 from tests.unit.test_monitor import NOW, reference, rows
 

@@ -1,6 +1,6 @@
 """Shadow mode's pure parts: pairing by id within a window, and the comparison's numbers.
 
-Pairing (``bot.quality.shadow``): a shadow row meets the live row of its id whichever comes
+Pairing (``bot.quality.compare.shadow``): a shadow row meets the live row of its id whichever comes
 first, within the window; one whose partner never comes is unmatched; live rows are kept
 only while a shadow is active; re-sent rows count once; labels join pairs by id. The
 comparison (``bot.rollout.shadow``): agreement (classes; numbers within a tolerance), the
@@ -16,8 +16,8 @@ import pytest
 
 from bot.core.errors import ValidationError
 from bot.monitoring.shadow_rows import is_shadow, shadow_rows
+from bot.quality.compare.shadow import MAX_SHADOWS, PairRow, ShadowBook
 from bot.quality.profile import OTHER, ReferenceProfile, build_profile
-from bot.quality.shadow import MAX_SHADOWS, PairRow, ShadowBook
 from bot.rollout.shadow import ShadowSettings, ShadowVerdict, compare, top_segments
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

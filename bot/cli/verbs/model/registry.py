@@ -2,8 +2,8 @@
 
 ``list [MODEL]``, ``register``, ``promote``, ``canary``, ``retire`` and ``history``; the two
 actions on reference profiles have modules of their own, so these load no model-quality maths
-or dataset reader: ``references MODEL`` (:mod:`bot.cli.verbs.model_references`) and
-``reference MODEL FILE`` (:mod:`bot.cli.verbs.model_reference`). Each prints what it did
+or dataset reader: ``references MODEL`` (:mod:`bot.cli.verbs.model.references`) and
+``reference MODEL FILE`` (:mod:`bot.cli.verbs.model.reference`). Each prints what it did
 or found in plain lines and returns; the registry's refusals (an unknown model, no such
 version, a canary that would take the whole traffic) are ``VigilError``s, which the CLI
 prints as one line and exits 1.
@@ -75,7 +75,7 @@ async def run(
         info = await registry.promote(model, version, actor=who)
         was = f"; {before.version} stays deployable as a shadow" if before else ""
         return f"{model} {info.version} is now stable{was}.\n" + await _list(registry, model)
-    if cmd == "canary":  # a share set by hand (the progressive rollout: model_rollout.py)
+    if cmd == "canary":  # a share set by hand (the progressive rollout: model/rollout.py)
         info = await registry.set_canary(model, version, args.percent, actor=who)
         return f"{model} {version} is now {_stage(info)}.\n" + await _list(registry, model)
     assert cmd == "retire", cmd

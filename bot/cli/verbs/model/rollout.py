@@ -6,7 +6,7 @@ need. This process only writes: the rollout row, the canary's first share, and t
 timers of the first look and of the line for chat; the running Vigil (``vigil serve``) makes
 the looks and posts the lines, since the evidence is in its memory. ``canary`` with a
 PERCENT keeps its old meaning (set the share, no judging) and goes to
-:mod:`bot.cli.verbs.model`. Of vigil.yaml it reads the top level, ``registry:`` and
+:mod:`bot.cli.verbs.model.registry`. Of vigil.yaml it reads the top level, ``registry:`` and
 ``rollout:`` (the steps, the look interval, the judge's thresholds).
 """
 
@@ -17,13 +17,13 @@ import asyncio
 
 from bot.cli.common import actor, quiet, when
 from bot.cli.database import once, printed
-from bot.cli.verbs import model as plain
+from bot.cli.verbs.model import registry as plain
 from bot.core.clock import utcnow
 from bot.core.durations import parse_duration
 from bot.core.errors import NotFoundError, ValidationError
 from bot.incidents.reactions.changes import Notifier
 from bot.incidents.service import IncidentService
-from bot.quality.ledger import VersionSummary
+from bot.quality.compare.ledger import VersionSummary
 from bot.registry.build import build_registry, close_registry
 from bot.registry.settings import RegistrySettings
 from bot.rollout.settings import RolloutSettings, parse_rollout

@@ -3,7 +3,7 @@ one in use) first.
 
 Its own module because the reference store decodes profiles with the model-quality maths
 (numpy): listing them loads that, ``vigil model list`` and the registry actions
-(:mod:`bot.cli.verbs.model`) do not.
+(:mod:`bot.cli.verbs.model.registry`) do not.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ store it as the model's reference, the profile production rows are judged agains
 
 Its own module because it is the one model action that reads a file: the reader
 (``bot.monitoring.reference``, with pyarrow and numpy) loads only for it, not for
-``vigil model list`` and the other registry actions (:mod:`bot.cli.verbs.model`).
+``vigil model list`` and the other registry actions (:mod:`bot.cli.verbs.model.registry`).
 """
 
 from __future__ import annotations
