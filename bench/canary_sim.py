@@ -25,11 +25,12 @@ from bot.rollout.counts import LatencyGrid, auc
 from bot.rollout.evidence import (
     Evidence,
     estimate_gap,
+    labelled_accuracy,
     latency_shift,
     latency_spread,
     latency_tail,
     prediction_drift,
-    proportions,
+    request_errors,
     verdicts,
 )
 from bot.rollout.observations import JudgeSettings
@@ -121,17 +122,7 @@ class Totals:
 def evidence(s: Totals, c: Totals, cfg: JudgeSettings, labels: bool) -> dict[str, Evidence]:
     """Every test the judge runs, on a batch of rollouts."""
     if labels:
-        accuracy = proportions(
-            s.rows - s.correct,
-            s.rows,
-            c.rows - c.correct,
-            c.rows,
-            allowance=cfg.accuracy_allowance,
-            tau=cfg.accuracy_tau,
-            minimum=cfg.min_labels,
-            alpha=cfg.test_alpha,
-            pass_alpha=cfg.labels_pass_alpha,
-        )
+        accuracy = labelled_accuracy(s.rows - s.correct, s.rows, c.rows - c.correct, c.rows, cfg)
     else:
         accuracy = estimate_gap(
             s.sum_conf / s.rows,
@@ -144,17 +135,7 @@ def evidence(s: Totals, c: Totals, cfg: JudgeSettings, labels: bool) -> dict[str
         )
     return {
         "accuracy": accuracy,
-        "request errors": proportions(
-            s.errors,
-            s.rows,
-            c.errors,
-            c.rows,
-            allowance=cfg.error_allowance,
-            tau=cfg.error_tau,
-            minimum=cfg.min_rows,
-            alpha=cfg.test_alpha,
-            pass_alpha=cfg.pass_alpha,
-        ),
+        "request errors": request_errors(s.errors, s.rows, c.errors, c.rows, cfg),
         "latency": latency_shift(s.latency, c.latency, cfg),
         "p99 latency": latency_tail(s.latency, c.latency, cfg),
         "latency spread": latency_spread(s.latency, c.latency, cfg),

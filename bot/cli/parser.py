@@ -239,7 +239,7 @@ def _reference(actions: Sub) -> None:
         help="feature importances at training time: a JSON object file or inline pairs",
     )
     # No default here: the default bin count lives with the binning (bot.quality.binning,
-    # which loads numpy); bot.cli.verbs.model.registry fills it in when --bins is not given.
+    # which loads numpy); bot.cli.verbs.model.reference fills it in when --bins is not given.
     ref.add_argument("--bins", type=int, help="bins per numeric feature")
 
 

@@ -108,6 +108,49 @@ def proportions(
     return Evidence(can, failed, proven, gap > allowance, p, q, rate_s, rate_c, gap)
 
 
+def labelled_accuracy(
+    wrong_s: npt.ArrayLike,
+    n_s: npt.ArrayLike,
+    wrong_c: npt.ArrayLike,
+    n_c: npt.ArrayLike,
+    s: JudgeSettings,
+) -> Evidence:
+    """Accuracy on labelled rows, as :func:`proportions` of wrong answers with the accuracy
+    allowance; the judge and the bench both ask it this way, so they cannot drift apart."""
+    return proportions(
+        wrong_s,
+        n_s,
+        wrong_c,
+        n_c,
+        allowance=s.accuracy_allowance,
+        tau=s.accuracy_tau,
+        minimum=s.min_labels,
+        alpha=s.test_alpha,
+        pass_alpha=s.labels_pass_alpha,
+    )
+
+
+def request_errors(
+    errors_s: npt.ArrayLike,
+    n_s: npt.ArrayLike,
+    errors_c: npt.ArrayLike,
+    n_c: npt.ArrayLike,
+    s: JudgeSettings,
+) -> Evidence:
+    """Failed requests, as :func:`proportions` with the error allowance."""
+    return proportions(
+        errors_s,
+        n_s,
+        errors_c,
+        n_c,
+        allowance=s.error_allowance,
+        tau=s.error_tau,
+        minimum=s.min_rows,
+        alpha=s.test_alpha,
+        pass_alpha=s.pass_alpha,
+    )
+
+
 def estimate_gap(
     value_s: npt.ArrayLike,
     se_s: npt.ArrayLike,

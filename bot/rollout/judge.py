@@ -27,11 +27,12 @@ from bot.rollout import wording as w
 from bot.rollout.evidence import (
     Evidence,
     estimate_gap,
+    labelled_accuracy,
     latency_shift,
     latency_spread,
     latency_tail,
     prediction_drift,
-    proportions,
+    request_errors,
     verdict_of,
     verdicts,
 )
@@ -103,16 +104,8 @@ def _accuracy(
         return [_result("estimated accuracy", e, case, reason)]
     if st.labelled == 0 and ca.labelled == 0:
         return []
-    e = proportions(
-        st.labelled - st.correct,
-        st.labelled,
-        ca.labelled - ca.correct,
-        ca.labelled,
-        allowance=s.accuracy_allowance,
-        tau=s.accuracy_tau,
-        minimum=s.min_labels,
-        alpha=s.test_alpha,
-        pass_alpha=s.labels_pass_alpha,
+    e = labelled_accuracy(
+        st.labelled - st.correct, st.labelled, ca.labelled - ca.correct, ca.labelled, s
     )
     case = _case(e, s, ca.version, at, s.labels_pass_alpha)
     acc_s, acc_c = 1 - float(e.stable), 1 - float(e.canary)
@@ -137,17 +130,7 @@ def _errors(
 ) -> list[MetricResult]:
     if st.errors is None or ca.errors is None:
         return []
-    e = proportions(
-        st.errors,
-        st.rows,
-        ca.errors,
-        ca.rows,
-        allowance=s.error_allowance,
-        tau=s.error_tau,
-        minimum=s.min_rows,
-        alpha=s.test_alpha,
-        pass_alpha=s.pass_alpha,
-    )
+    e = request_errors(st.errors, st.rows, ca.errors, ca.rows, s)
     case = _case(e, s, ca.version, at, s.pass_alpha)
     if not bool(e.judged):
         low, who = (ca.rows, ca.version) if ca.rows <= st.rows else (st.rows, st.version)
