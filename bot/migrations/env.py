@@ -24,6 +24,7 @@ from bot.outbox import tables as _outbox_tables  # noqa: F401  (outbox, migratio
 from bot.registry import tables as _registry_tables  # noqa: F401  (registry + run tables)
 from bot.retrain import tables as _retrain_tables  # noqa: F401  (retrain runs, migration 0014)
 from bot.rollouts import tables as _rollout_tables  # noqa: F401  (rollouts, migration 0016)
+from bot.silences import tables as _silence_tables  # noqa: F401  (silences, migration 0017)
 
 target_metadata = SQLModel.metadata
 

@@ -88,8 +88,10 @@ class Incident(SQLModel, table=True):
 class Alert(SQLModel, table=True):
     """One alert identity (fingerprint) within one incident, updated in place on repeats.
 
-    ``incident_id`` is NULL only for a resolved alert that arrived with no open incident to
-    attach to: it is still stored, so nothing a sender told us is lost.
+    ``incident_id`` is NULL for a resolved alert that arrived with no open incident to
+    attach to, and for a firing alert a silence, a maintenance window or inhibition kept from
+    opening one (``muted_by`` says which, migration 0017): it is still stored, so nothing a
+    sender told us is lost, and a muted alert still firing when its mute ends is released.
     """
 
     __tablename__ = "alerts"
@@ -115,6 +117,9 @@ class Alert(SQLModel, table=True):
     first_seen: datetime = _utc_column(nullable=False)
     last_seen: datetime = _utc_column(nullable=False)
     count: int = 1
+    muted_by: list[dict[str, Any]] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
 
 
 class TimelineEvent(SQLModel, table=True):

@@ -70,6 +70,12 @@ def firing_line(alerts: Sequence[AlertFacts], *, again: bool = False) -> str:
     return f"{'Firing again' if again else 'Firing'}: {_what(alerts)}"
 
 
+def muted_line(alerts: Sequence[AlertFacts], why: str) -> str:
+    """``Firing, muted (nobody paged): T; silenced by 1a2b3c4d until 14:00 UTC``: the alert
+    is here and stored, and what keeps it from paging (it pages if still firing after)."""
+    return f"Firing, muted (nobody paged): {_what(alerts)}; {why}"
+
+
 def cleared_line(
     alerts: Sequence[AlertFacts], *, incident_id: int, still_firing: int, then: str = ""
 ) -> str:

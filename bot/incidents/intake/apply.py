@@ -30,6 +30,7 @@ from bot.core.errors import StorageError
 from bot.incidents import store
 from bot.incidents.intake.fingerprint import group_key, key_digest
 from bot.incidents.intake.lines import Lines
+from bot.incidents.intake.muting import MutedAlerts, Muter
 from bot.incidents.intake.reclassify import reclassify
 from bot.incidents.intake.rows import NewAlert
 from bot.incidents.quiet import follows_words, refiring_words
@@ -46,7 +47,8 @@ _ATTEMPTS = 3
 @dataclass(frozen=True)
 class IngestOutcome:
     """What became of one inbound alert: ``opened``, ``joined``, ``repeated``, ``refired``,
-    ``resolved`` or ``stored`` (resolved with no open incident)."""
+    ``resolved``, ``stored`` (resolved with no open incident) or ``muted`` (firing, stored,
+    but a silence, a maintenance window or inhibition keeps it from opening an incident)."""
 
     fingerprint: str
     incident_id: int | None
@@ -57,12 +59,19 @@ class PostApplier:
     """Applies validated ``AlertIn`` values to the incident store, one transaction a call."""
 
     def __init__(
-        self, db: Database, settings: IncidentSettings, *, notifier: Notifier, clock: Clock
+        self,
+        db: Database,
+        settings: IncidentSettings,
+        *,
+        notifier: Notifier,
+        clock: Clock,
+        muter: Muter | None = None,
     ) -> None:
         self._db = db
         self._settings = settings
         self._notifier = notifier
         self._clock = clock
+        self.muter = muter  # set by the composition root once the silences exist
 
     async def apply(
         self, alerts: Sequence[AlertIn]
@@ -101,10 +110,28 @@ class PostApplier:
                 )
             )
             new_rows: list[NewAlert] = []
+            started = self._clock()
+            mutes = await self.muter.load(s, started) if self.muter is not None else None
+            muted = (
+                await MutedAlerts.read(s, {a.fingerprint for a in alerts})
+                if mutes is not None
+                else MutedAlerts({})
+            )
             for key, index in sorted(keyed):
                 alert = alerts[index]
                 incident = open_by_key.get(key)
-                if alert.status == "firing":
+                reasons = (
+                    mutes.reasons(alert.labels, alert.fingerprint)
+                    if mutes is not None and alert.status == "firing"
+                    else []
+                )
+                if reasons:
+                    assert mutes is not None
+                    near = incident.id if incident is not None else None
+                    muted.fire(alert, reasons, started, new_rows, near, mutes.words(reasons))
+                    slots[index] = IngestOutcome(alert.fingerprint, None, "muted")
+                elif alert.status == "firing":
+                    muted.unmuted(alert.fingerprint)
                     if incident is None:
                         incident = await self._new_incident(s, alert, key)
                         assert incident.id is not None
@@ -132,6 +159,9 @@ class PostApplier:
                     row = None
                     if incident is not None and incident.id is not None:
                         row = known.get((incident.id, alert.fingerprint))
+                    if (incident is None or row is None) and muted.resolve(alert, started):
+                        slots[index] = IngestOutcome(alert.fingerprint, None, "resolved")
+                        continue
                     action = self._apply_resolved(incident, alert, row, new_rows)
                     if incident is not None and action == "resolved":
                         lines.note(incident, action, alert)
@@ -139,6 +169,9 @@ class PostApplier:
                     slots[index] = IngestOutcome(alert.fingerprint, attached, action)
             if new_rows:  # one statement (an executemany), before anything reads them
                 await s.exec(insert(Alert), params=[r.values() for r in new_rows])
+            await muted.write(s, started)
+            if muted.reasons and self.muter is not None:
+                await self.muter.record(s, muted.reasons, started)
             now = self._clock()
             cleared = await lines.write(s, now, self._settings.auto_resolve)
             refired = [(i, refiring_words(was_clear, now)) for i, was_clear in refiring.values()]

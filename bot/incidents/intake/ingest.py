@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from bot.core.clock import Clock, utcnow
 from bot.incidents.intake.apply import IngestOutcome, PostApplier
+from bot.incidents.intake.muting import Muter
 from bot.incidents.reactions.changes import Notifier
 from bot.incidents.settings import IncidentSettings
 from bot.ingest.model import AlertIn
@@ -93,6 +94,11 @@ class AlertIngestor:
                     self._storing -= 1
                     self._stored_at.append(asyncio.get_running_loop().time())
         return await post.done
+
+    def mute_with(self, muter: Muter) -> None:
+        """Silences, maintenance windows and inhibition, consulted by every transaction from
+        now on (``bot.silences``, above this room, so it is handed in)."""
+        self._applier.muter = muter
 
     def busy(self) -> bool:
         """Are alerts being stored, waiting to be, or is a storm on (:data:`STORM_POSTS`

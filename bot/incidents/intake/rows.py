@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.ingest.model import AlertIn
 
@@ -35,6 +36,7 @@ class NewAlert:
     first_seen: datetime
     last_seen: datetime
     count: int = 1
+    muted_by: list[dict[str, Any]] | None = None
 
     @classmethod
     def of(cls, alert: AlertIn, incident_id: int | None, now: datetime) -> NewAlert:

@@ -1,0 +1,1 @@
+"""Silences, maintenance windows and inhibition: what keeps an alert from paging (issue 18)."""
