@@ -85,6 +85,7 @@ class TopLevel(ConfigModel):
     groups: Section = None
     heartbeats: Section = None
     http: HttpSection = Field(default_factory=HttpSection)
+    inhibit_rules: Section = None
     log_level: Any = None  # any text; upper-cased by the loader
     models: Section = Field(default_factory=dict)
     notify: Section = None

@@ -112,6 +112,11 @@ PURE = [
     "registry/rules.py",
     "registry/replay.py",
     "registry/serving.py",
+    # silences and inhibition
+    "silences/config.py",
+    "silences/inhibit.py",
+    "silences/matchers.py",
+    "silences/re2.py",
     # notify and outbox decisions
     "notify/base.py",
     "notify/fallback.py",
