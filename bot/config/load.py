@@ -44,6 +44,8 @@ from bot.registry.settings import RegistrySettings, parse_registry
 from bot.retrain.config import ModelRetraining, parse_retraining
 from bot.rollout.settings import RolloutSettings, parse_rollout
 from bot.rules.loader import default_rules_file
+from bot.silences.window_config import parse_maintenance
+from bot.silences.windows import Window
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
 )
@@ -68,6 +70,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = field(default_factory=NotifySettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)  # where models move
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # progressive rollouts
+    maintenance: tuple[Window, ...] = ()  # planned windows that hush what they name
 
 
 def load_settings(
@@ -99,6 +102,7 @@ def load_settings(
         notify=parse_notify(top.notify, env, where),
         registry=parse_registry(top.registry, env, where),
         rollout=parse_rollout(top.rollout, where),
+        maintenance=parse_maintenance(top.maintenance, where),
     )
 
 

@@ -86,6 +86,7 @@ class TopLevel(ConfigModel):
     heartbeats: Section = None
     http: HttpSection = Field(default_factory=HttpSection)
     log_level: Any = None  # any text; upper-cased by the loader
+    maintenance: Section = None
     models: Section = Field(default_factory=dict)
     notify: Section = None
     playbooks_dir: DirPath = None
