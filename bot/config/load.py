@@ -46,6 +46,8 @@ from bot.rollout.settings import RolloutSettings, parse_rollout
 from bot.rules.loader import default_rules_file
 from bot.silences.config import parse_inhibit_rules
 from bot.silences.inhibit import DEFAULT_RULES, InhibitRule
+from bot.silences.window_config import parse_maintenance
+from bot.silences.windows import Window
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
 )
@@ -71,6 +73,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = field(default_factory=RegistrySettings)  # where models move
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # progressive rollouts
     inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_RULES  # which firing alerts mute others
+    maintenance: tuple[Window, ...] = ()  # planned windows that hush what they name
 
 
 def load_settings(
@@ -103,6 +106,7 @@ def load_settings(
         registry=parse_registry(top.registry, env, where),
         rollout=parse_rollout(top.rollout, where),
         inhibit_rules=parse_inhibit_rules(top.inhibit_rules, where=where),
+        maintenance=parse_maintenance(top.maintenance, where),
     )
 
 

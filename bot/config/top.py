@@ -87,6 +87,7 @@ class TopLevel(ConfigModel):
     http: HttpSection = Field(default_factory=HttpSection)
     inhibit_rules: Section = None
     log_level: Any = None  # any text; upper-cased by the loader
+    maintenance: Section = None
     models: Section = Field(default_factory=dict)
     notify: Section = None
     playbooks_dir: DirPath = None

@@ -206,6 +206,14 @@ BAD_RULE = (
             id="playbooks-dir-missing",
         ),
         pytest.param(
+            {
+                "vigil.yaml": "maintenance:\n  - {name: db, start: '2026-12-13T02:00', "
+                "duration: 2h, rrule: 'FREQ=WEEKLY;BYDAY=SUN', services: [payments]}\n"
+            },
+            ["vigil.yaml: maintenance[0].rrule: is not an RFC 5545 RRULE: invalid 'BYDAY'"],
+            id="maintenance-bad-rrule",
+        ),
+        pytest.param(
             {"vigil.yaml": "retrain_url: ftp://trainer/retrain\n"},
             ["vigil.yaml: retrain_url: must be an http:// or https:// URL with a host"],
             id="retrain-url-not-http",

@@ -154,6 +154,7 @@ SECTIONS = {
     "bot.heartbeats.spec": "",
     "bot.monitoring.settings": "",
     "bot.rollout.settings": "",
+    "bot.silences.window_config": "",
     "bot.registry.settings": "model",
     "bot.oncall.sla.config": "report",
     "bot.oncall.schedules.config": "report schedule",  # report: through the SLA clocks

@@ -107,6 +107,9 @@ PURE = [
     "oncall/sla/config.py",
     "oncall/sla/report.py",
     "oncall/sla/report_text.py",
+    # maintenance windows (when they are on) and their section
+    "silences/windows.py",
+    "silences/window_config.py",
     # the record of moves on an outside registry, rebuilt; what a serving target is told
     "registry/base.py",
     "registry/rules.py",
