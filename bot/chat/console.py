@@ -95,6 +95,8 @@ class ConsoleBackend:
             reply = await self._runner.run_rollback(rest, actor=self.user)
         elif word == "rollout":
             reply = await self._runner.run_rollout(rest, actor=self.user)
+        elif word == "silence":
+            reply = await self._runner.run_silence(rest, actor=self.user)
         elif word == "incident":
             reply = await self._runner.run_incident(rest, actor=self.user, markdown=False)
         else:

@@ -51,17 +51,17 @@ from bot.rollouts.service import RolloutService
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.runtime.model_side import build_models, build_retrain, build_rollouts
+from bot.runtime.noise import build_silences
+from bot.runtime.routes import web_app
+from bot.silences.service import SilenceService
+from bot.silences.watch import SilenceWatch
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
-from bot.sources.http import dependency_states
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
 from bot.store.db import Database
 from bot.store.timers import Timers
-from bot.web.app import Routes, build_web_app
-from bot.web.judge import JudgeRoutes
-from bot.web.schedules import ScheduleRoutes
 
 if TYPE_CHECKING:  # Slack's libraries load only when Slack is configured (see create)
     from bot.chat.slack.wiring import SlackParts
@@ -99,6 +99,8 @@ class Vigil:
     reactor: Reactor  # runs the follow-ups of committed changes (paging first) until done
     retrain: RetrainService  # retraining on drift, on cron and on /incident retrain N
     rollouts: RolloutService  # canary rollouts and A/B tests, judged every interval
+    silences: SilenceService  # silences, maintenance windows, inhibition: the intake's muter
+    silence_watch: SilenceWatch  # releases what a mute held when it ends; reminders
     channels: list[Channel] = field(default_factory=list)
     backends: list[ChatBackend] = field(default_factory=list)
     slack: SlackParts | None = None
@@ -218,6 +220,9 @@ class Vigil:
         rollouts = build_rollouts(
             settings, db, timers, incidents, registry, models, clock, lambda: backends
         )
+        silences, silence_watch, silence_chat = build_silences(
+            settings, db, timers, ingestor, notifier, incidents, clock, lambda: backends
+        )
         handoffs = HandoffWatch(
             timers,
             schedules=schedule_book.current,
@@ -244,6 +249,7 @@ class Vigil:
                 schedules=schedule_book.current,
                 retrain=retrain,
                 rollouts=rollouts,
+                silences=silence_chat,
             ),
             metrics=metrics,
             postmortems=postmortems,
@@ -263,6 +269,8 @@ class Vigil:
             reactor=reactor,
             retrain=retrain,
             rollouts=rollouts,
+            silences=silences,
+            silence_watch=silence_watch,
             channels=channels,
             backends=backends,
         )
@@ -317,6 +325,8 @@ class Vigil:
                 await sla_watch.resume()  # incidents opened before this process: SLA timers
                 await handoffs.resume()  # each schedule's next handoff, unless one is pending
                 await rollouts.resume()  # a running rollout whose look timer was lost
+                await silence_watch.schedule_windows()  # each window's next start or end
+                await silence_watch.release()  # mutes that ended while no process ran
         except Exception:
             await db.dispose()
             raise
@@ -332,48 +342,8 @@ class Vigil:
         self.notifier.subscribe(backend.announce, first=True)  # the news before any page
 
     def web_app(self) -> web.Application:
-        routes = Routes(
-            db=self.db,
-            incidents=self.incidents,
-            ingestor=self.ingestor,
-            metrics=self.metrics,
-            clock=self.clock,
-            ingest_token=self.settings.ingest_token,
-            api_token=self.settings.api_token,
-            max_body_bytes=self.settings.max_body_bytes,
-            outbox_depth=self.slack.outbox.pending if self.slack is not None else None,
-            pushed=self.pushed,
-            source_statuses=self.rules_runner.statuses,
-            dependencies=lambda: dependency_states(self.rules_runner.sources),
-            overdue=self.reactor.overdue,
-            heartbeats=self.heartbeats,
-            models=self.models,
-            pagerduty_secrets=(
-                self.settings.notify.pagerduty.webhook_secrets
-                if self.settings.notify.pagerduty is not None
-                else ()
-            ),
-            key_prefix=self.settings.notify.key_prefix,
-        )
-        app = build_web_app(routes, max_body_bytes=self.settings.max_body_bytes)
-        ScheduleRoutes(
-            self.schedule_book,
-            api_token=self.settings.api_token,
-            max_body_bytes=self.settings.max_body_bytes,
-            clock=self.clock,
-        ).install(app)
-        JudgeRoutes(
-            self.models,
-            self.registry,
-            self.rollouts.driver.judge_settings,
-            api_token=self.settings.api_token,
-            max_body_bytes=self.settings.max_body_bytes,
-        ).install(app)
-        # Events, slash commands and interactivity on one URL; not in Socket Mode, where
-        # requests arrive over the socket and an HTTP route would take unsigned ones.
-        if self.slack is not None and not self.slack.front.settings.socket_mode:
-            app.router.add_post("/slack/events", self.slack.front.handle)
-        return app
+        """The HTTP server's routes (``bot.runtime.routes``)."""
+        return web_app(self)
 
     async def close(self) -> None:
         for backend in self.backends:

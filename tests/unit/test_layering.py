@@ -66,6 +66,7 @@ PURE = [
     "chat/commands/render.py",
     "chat/commands/rollback.py",
     "chat/commands/rollout.py",
+    "chat/commands/silence.py",
     "chat/commands/types.py",
     "chat/slack/blocks/actions.py",
     "chat/slack/blocks/kit.py",
@@ -120,6 +121,8 @@ PURE = [
     "silences/inhibit.py",
     "silences/matchers.py",
     "silences/re2.py",
+    "silences/mutes.py",
+    "silences/spec.py",
     # notify and outbox decisions
     "notify/base.py",
     "notify/fallback.py",

@@ -35,6 +35,7 @@ EXPECTED_USAGE = {
     "ack": "/incident ack N",
     "escalate": "/incident escalate N",
     "snooze": "/incident snooze N [DURATION] [until CONDITION [for DURATION]] | off",
+    "silence": "/incident silence N [DURATION] [--yes] [-- COMMENT]",
     "sev": "/incident sev N P1..P4",
     "assign": "/incident assign N @user",
     "note": "/incident note N TEXT",

@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from bot.chat.commands.silence import parse_incident_silence
 from bot.chat.commands.spec import ALL_USAGE, SUBCOMMANDS, USAGE
 from bot.chat.commands.tokens import (
     KNOWN_OPTION_NAMES,
@@ -37,6 +38,7 @@ from bot.chat.commands.types import (
     Contain,
     Escalate,
     Help,
+    IncidentSilence,
     List,
     New,
     Note,
@@ -61,6 +63,7 @@ __all__ = [
     "Contain",
     "Escalate",
     "Help",
+    "IncidentSilence",
     "List",
     "New",
     "Note",
@@ -129,6 +132,8 @@ def parse_incident(text: str) -> Command | ParseError:
         return _no_extra(sub, rest) or Escalate(number)
     if sub == "snooze":
         return _parse_snooze(number, free_text)
+    if sub == "silence":
+        return parse_incident_silence(number, free_text)
     if sub == "contain":
         return _parse_contain(number, rest)
     if sub == "retrain":

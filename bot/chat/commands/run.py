@@ -26,6 +26,8 @@ from bot.chat.commands.rollout import (
     RolloutStatus,
     parse_rollout,
 )
+from bot.chat.commands.silence import parse_silence
+from bot.chat.commands.silence_run import SilenceCommands
 from bot.core.clock import Clock
 from bot.core.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService, Unchanged
@@ -45,6 +47,7 @@ __all__ = ["CommandRunner", "Reply"]
 log = logging.getLogger(__name__)
 NO_REPORTS = "Reports are not available here."
 NO_ROLLOUTS = "Rollouts are not available here."
+NO_SILENCES = "Silences are not available here."
 INTERNAL_ERROR = (
     "⚠️ Vigil hit an internal error and changed nothing. Try again; if it repeats, "
     "check the bot's log."
@@ -66,8 +69,10 @@ class CommandRunner:
         schedules: Callable[[], Awaitable[Mapping[str, Schedule]]] | None = None,
         retrain: RetrainService | None = None,
         rollouts: RolloutService | None = None,
+        silences: SilenceCommands | None = None,
     ) -> None:
         self._rollouts = rollouts
+        self.silences = silences  # set by the composition root once the silences exist
         self._retrain = retrain  # models with a retraining: entry; the rest: the playbook
         self._incidents = incidents
         self._schedules = schedules  # with imported overrides; else the configured ones
@@ -130,6 +135,17 @@ class CommandRunner:
             work, f"/rollout {text.split(' ', 1)[0]}", refused=" Nothing changed."
         )
 
+    async def run_silence(self, text: str, *, actor: str) -> Reply:
+        """Run the text that followed ``/silence``: a new silence (a preview without
+        ``--yes``), list, show, expire, extend, help. A refusal changes nothing."""
+        command = parse_silence(text)
+        if isinstance(command, p.ParseError):
+            return Reply(f"⚠️ {command.message}\nUsage: {command.usage}", ephemeral=True)
+        if self.silences is None:
+            return Reply(NO_SILENCES, ephemeral=True)
+        work = self.silences.run(command, actor)
+        return await _guarded(work, "/silence", refused=" Nothing changed.")
+
     async def _rollout(self, rollouts: RolloutService, c: RolloutCommand, actor: str) -> Reply:
         match c:
             case RolloutStart(model, version, steps, every):
@@ -183,6 +199,10 @@ class CommandRunner:
                         return Reply(f"⚠️ {exc.detail}\nUsage: {usage}", ephemeral=True)
                 # Public: the channel must know nobody will be paged (or that paging is back).
                 return Reply(f"😴 {done.text}", ephemeral=False, incident=done.incident)
+            case p.IncidentSilence():
+                if self.silences is None:
+                    return Reply(NO_SILENCES, ephemeral=True)
+                return await self.silences.for_incident(c, actor)
             case p.Sev(n, severity):
                 try:
                     v = await inc.set_severity(n, severity, actor=actor)

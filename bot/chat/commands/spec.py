@@ -33,6 +33,12 @@ _SPEC: tuple[tuple[str, str, str], ...] = (
         "channel is told, nobody paged): snooze 12 30m, snooze 12 until psi<0.1 for 30m; "
         "off ends it now (paging again unless someone has acked)",
     ),
+    (
+        "silence",
+        "/incident silence N [DURATION] [--yes] [-- COMMENT]",
+        "hush this incident's alerts (default 1h): no new incident, no page; without --yes "
+        "a preview; ends by itself once #N has stayed resolved 30 min",
+    ),
     ("sev", "/incident sev N P1..P4", "set severity (a human choice wins over the policy)"),
     ("assign", "/incident assign N @user", "make @user the incident commander"),
     ("note", "/incident note N TEXT", "add TEXT to the incident's timeline"),

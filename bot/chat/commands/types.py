@@ -6,6 +6,7 @@ Kept apart from the parser so that the code that runs commands imports only thes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeAlias
 
 
@@ -105,6 +106,16 @@ class Help:
     topic: str | None = None
 
 
+@dataclass(frozen=True)
+class IncidentSilence:
+    """Silence the incident's own alerts (``bot.chat.commands.silence`` parses the tail)."""
+
+    incident_id: int
+    duration: timedelta | None
+    comment: str
+    confirm: bool
+
+
 Command: TypeAlias = (
     New
     | List
@@ -122,6 +133,7 @@ Command: TypeAlias = (
     | Oncall
     | Report
     | Help
+    | IncidentSilence
 )
 
 

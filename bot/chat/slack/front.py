@@ -12,12 +12,10 @@ authorization calls ``auth.test`` there, and after a restart while Slack's Web A
 unreachable that turned every slash command into a 500. Requests are authorized from what
 :class:`bot.chat.slack.identity.BotIdentity` learned at start and in the background.
 
-Answers reuse one HTTP session (keep-alive): Bolt's own ``respond`` opens a new session, so
-a new TCP and TLS handshake with hooks.slack.com, for every answer (``answers.py``).
-
+Answers reuse one HTTP session (keep-alive, ``answers.py``), not one per answer as Bolt's.
 Permissions: only members of the configured responder groups may roll back, contain,
-change severity, or start and stop rollouts; anyone else gets an ephemeral refusal and the
-attempt is on the timeline.
+change severity, start and stop rollouts, or silence alerts; anyone else gets an ephemeral
+refusal and the attempt is on the timeline.
 Checks before Bolt (``inbound``): the signature over the raw bytes, a timestamp of digits
 within 5 minutes, a body that parses as what it claims; a refusal is a 4xx JSON body and one
 short log line, never the body. Repeats (``replay``): a replayed request (same signature)
@@ -54,6 +52,7 @@ from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.rollout import RESPONDERS_ONLY, parse_rollout
 from bot.chat.commands.run import CommandRunner
+from bot.chat.commands.silence import SilenceExpire, SilenceExtend, SilenceNew, parse_silence
 from bot.chat.slack import inbound
 from bot.chat.slack.answers import KeepAliveRespond, answer, refused
 from bot.chat.slack.blocks.actions import (
@@ -83,6 +82,8 @@ log = logging.getLogger(__name__)
 
 _GUARDED: dict[type, str] = {p.Sev: "change severity", p.Contain: "contain incidents"}
 _GUARDED |= {p.Retrain: "retrain models", **RESPONDERS_ONLY}  # /rollout status: anyone's
+_SILENCING = (p.IncidentSilence, SilenceNew, SilenceExpire, SilenceExtend)  # list, show: anyone
+_GUARDED |= dict.fromkeys(_SILENCING, "silence alerts")
 _RETRIES_S = 900  # Slack retries a delivery for about 6 minutes; bodies are kept for 15
 _NO_FORM = (
     "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
@@ -137,7 +138,8 @@ class SlackFront:
         self.app.use(self._keep_alive)
         self.app.command("/incident")(self._on_incident)
         self.app.command("/rollback")(self._on_rollback)
-        self.app.command("/rollout")(self._on_rollout)
+        self.app.command("/rollout")(self._plain(parse_rollout, commands.run_rollout))
+        self.app.command("/silence")(self._plain(parse_silence, commands.run_silence))
         for action_id in (ACK, ESCALATE, CONTAIN, RESOLVE):
             self.app.action(action_id)(self._on_button)
         for action_id in (ROLLBACK, ROLLBACK_CONFIRM):
@@ -258,15 +260,17 @@ class SlackFront:
             response_type="ephemeral",
         )
 
-    async def _on_rollout(
-        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        await ack()
-        text, user = html.unescape(command.get("text", "")), command["user_id"]
-        refusal = await self._refuse(user, parse_rollout(text))
-        await answer(
-            respond, refusal or await self._commands.run_rollout(text, actor=actor_of(user))
-        )
+    def _plain(self, parse: Callable[[str], object], run: Callable[..., Awaitable[Reply]]) -> Any:
+        """A slash command with no step of Slack's own (``/rollout``, ``/silence``): the
+        responder guard on the parsed text, then the command runner's reply."""
+
+        async def handler(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+            await ack()
+            text, user = html.unescape(command.get("text", "")), command["user_id"]
+            refusal = await self._refuse(user, parse(text))
+            await answer(respond, refusal or await run(text, actor=actor_of(user)))
+
+        return handler
 
     # -- buttons ---------------------------------------------------------------------------
 
@@ -375,9 +379,8 @@ class SlackFront:
         return await self._refusal(user, what, incident_id)
 
     async def _refuse_rollback(self, user: str, incident_id: object) -> Reply | None:
-        if self.settings.may_respond(user):
-            return None
-        return await self._refusal(user, "roll back models", incident_id)
+        ok = self.settings.may_respond(user)
+        return None if ok else await self._refusal(user, "roll back models", incident_id)
 
     async def _refusal(self, user: str, what: str, incident_id: object) -> Reply:
         groups = ", ".join(sorted(self.settings.responder_groups))
