@@ -61,7 +61,8 @@ async def test_a_silenced_alert_pages_nobody_and_pages_when_the_silence_ends_whi
     assert (await vigil.incidents.page(include_closed=True)).total == 0
     [alert] = await vigil.silences.firing()
     assert alert.count == 2
-    assert alert.muted_by is not None and alert.muted_by[0]["id"] == silence.id
+    assert alert.muted_by is not None
+    assert alert.muted_by[0]["id"] == silence.id
 
     clock.advance(minutes=44)  # 15 min before the end: the channel is reminded
     await vigil.timers.run_due(clock())
@@ -74,7 +75,8 @@ async def test_a_silenced_alert_pages_nobody_and_pages_when_the_silence_ends_whi
     [(who, incident_id, _)] = chat.pages
     assert who == "@alice"
     view = await vigil.incidents.get(incident_id)
-    assert view.state == "triggered" and view.service == "payments"
+    assert view.state == "triggered"
+    assert view.service == "payments"
     assert any("has ended and 1 alert(s) it held still fire" in n for n in chat.notices)
     assert [a for a in await vigil.silences.firing() if a.incident_id is None] == []
 
@@ -102,7 +104,8 @@ async def test_expiring_a_silence_early_releases_what_it_held_at_once(
     assert other[1] == "opened"
     assert [p[1] for p in chat.pages] == [other[0]]
     ended = await vigil.silences.expire(silence.short_id, "bob")
-    assert ended.expired_by == "bob" and ended.state(clock()) == "expired"
+    assert ended.expired_by == "bob"
+    assert ended.state(clock()) == "expired"
     await vigil.timers.run_due(clock())
     assert len(chat.pages) == 2
     assert (await vigil.incidents.get(chat.pages[1][1])).service == "payments"
@@ -113,7 +116,8 @@ async def test_a_p1_mutes_its_symptoms_which_join_its_timeline_and_page_once_it_
 ) -> None:
     vigil, chat = await paged_vigil(make_vigil, oncall)
     p1, _ = await _post(vigil, clock, alertname="PaymentsDown", severity="critical")
-    assert p1 is not None and (await vigil.incidents.get(p1)).severity == "P1"
+    assert p1 is not None
+    assert (await vigil.incidents.get(p1)).severity == "P1"
     pages = len(chat.pages)
 
     symptom = await _post(vigil, clock, alertname="QueueBacklog", severity="warning")
@@ -127,7 +131,8 @@ async def test_a_p1_mutes_its_symptoms_which_join_its_timeline_and_page_once_it_
     )
     # critical alerts of the same service are not symptoms: they still page
     db_down, action = await _post(vigil, clock, alertname="DbDown")
-    assert action == "opened" and db_down is not None
+    assert action == "opened"
+    assert db_down is not None
 
     await vigil.incidents.resolve(p1, actor="alice")
     await vigil.timers.run_due(clock())
@@ -142,7 +147,7 @@ async def test_a_p1_mutes_its_symptoms_which_join_its_timeline_and_page_once_it_
 async def test_a_silence_for_an_incident_expires_once_it_stayed_resolved(
     make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
 ) -> None:
-    vigil, chat = await paged_vigil(make_vigil, oncall)
+    vigil, _chat = await paged_vigil(make_vigil, oncall)
     n, _ = await _post(vigil, clock)
     assert n is not None
     silence = await vigil.silences.create(
@@ -194,7 +199,8 @@ async def test_a_maintenance_window_hushes_and_announces_its_end(
     vigil, chat = await paged_vigil(make_vigil, oncall, maintenance=(window,))
     assert await _post(vigil, clock) == (None, "muted")
     [alert] = await vigil.silences.firing()
-    assert alert.muted_by is not None and alert.muted_by[0]["name"] == "db-migration"
+    assert alert.muted_by is not None
+    assert alert.muted_by[0]["name"] == "db-migration"
     clock.advance(minutes=30)
     await vigil.timers.run_due(clock())
     assert len(chat.pages) == 1
