@@ -29,6 +29,7 @@ VERBS = {
     "schedule": "schedule",
     "incidents": "incidents",
     "report": "report",
+    "silence": "silence",
 }
 # Actions with a module of their own: the two on reference profiles, which load the
 # model-quality maths (numpy), and for ``reference`` the dataset reader (pyarrow); the

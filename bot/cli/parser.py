@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     _model(sub)
     _schedule(sub)
     _incidents(sub)
+    _silence(sub)
     _rules(sub)
     _report(sub)
     sub.add_parser(
@@ -282,6 +283,39 @@ def _schedule(sub: Sub) -> None:
     remove = actions.add_parser("remove", help="remove one imported override by its UID")
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("uid", metavar="UID", help="as 'vigil schedule overrides NAME' shows it")
+
+
+def _silence(sub: Sub) -> None:
+    silence = sub.add_parser(
+        "silence",
+        help="hush alerts for a while: add, query or expire silences (as amtool does)",
+        description="Silences with Alertmanager's matchers (name=value, name!=value, "
+        'name=~"regex", name!~"regex"). A silenced alert is stored and shown but opens no '
+        "incident and pages nobody; if it still fires when the silence ends, it pages then.",
+    )
+    silence.add_argument("--config", help="path of vigil.yaml")
+    actions = silence.add_subparsers(dest="silence_command", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        help="silence the alerts the matchers match; prints what fires under it now",
+        description="Create a silence (over 24h needs --comment saying why). Prints its id "
+        "and the firing alerts it mutes now.",
+    )
+    add.add_argument("matchers", nargs="+", metavar="MATCHER", help="e.g. service=payments")
+    add.add_argument("-d", "--duration", default="1h", help="how long (default 1h)")
+    add.add_argument("-c", "--comment", help="why (needed over 24h)")
+    add.add_argument("-a", "--author", help="who (default: your user name)")
+    add.add_argument("--expire-unused", help="end it once it has muted nothing this long")
+    add.add_argument(
+        "--dry-run", action="store_true", help="only print the firing alerts it would mute"
+    )
+    query = actions.add_parser("query", help="list the silences (--expired: ended ones too)")
+    query.add_argument("matchers", nargs="*", metavar="MATCHER", help="only silences with it")
+    query.add_argument("--expired", action="store_true", help="ended silences too")
+    query.add_argument("-q", "--quiet", action="store_true", help="only the ids")
+    expire = actions.add_parser("expire", help="end silences now; what they held pages")
+    expire.add_argument("ids", nargs="+", metavar="ID", help="an id or its first 8 characters")
+    expire.add_argument("-a", "--author", help="who (default: your user name)")
 
 
 def _incidents(sub: Sub) -> None:

@@ -37,7 +37,7 @@ _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _FORM = re.compile(r"\s*([^=!~\s\"{},]*)\s*(=~|!~|!=|=)\s*(.*?)\s*", re.DOTALL)
 _OPS = {"=": (False, True), "!=": (False, False), "=~": (True, True), "!~": (True, False)}
 _OP_TEXT = {flags: op for op, flags in _OPS.items()}
-_EXAMPLE = 'e.g. service="payments", alertname=~"Latency.*" or env!="staging"'
+_EXAMPLE = 'e.g. service="payments" or alertname=~"Latency.*" (then env!="staging" may narrow it)'
 
 
 class MatcherError(ValueError):

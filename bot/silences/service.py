@@ -10,10 +10,11 @@ CLI on the same database, holds from the next alert on, with no cache to go stal
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -29,8 +30,31 @@ from bot.silences.mutes import ActiveSilence, MuteSet, WindowRule
 from bot.silences.spec import SilenceSpec, SilenceView, checked, silence_words
 from bot.silences.tables import SilenceRow
 from bot.store.db import Database
-from bot.store.tables import Alert, Incident
-from bot.store.timers import Timers
+from bot.store.tables import TIMERS_TABLE, Alert, Incident
+from bot.store.timer_rows import TimerRows
+
+class TimerSink(Protocol):
+    """Where a silence's timers are written, in the silence's own transaction: the running
+    bot's :class:`~bot.store.timers.Timers`, or ``vigil silence``'s plain rows, which the
+    serving process then runs."""
+
+    async def schedule_in(
+        self, session: AsyncSession, kind: str, key: str, at: datetime, payload: dict[str, Any]
+    ) -> None: ...
+
+
+class TimerRowsSink:
+    """Timer rows written without a running timer loop (the CLI): the serving process's
+    loop finds them and runs them with its handlers."""
+
+    def __init__(self, db: Database) -> None:
+        self._rows = TimerRows(db, TIMERS_TABLE)
+
+    async def schedule_in(
+        self, session: AsyncSession, kind: str, key: str, at: datetime, payload: dict[str, Any]
+    ) -> None:
+        await self._rows.write(session, kind, key, at, json.dumps(payload), 0)
+
 
 REMIND_BEFORE = timedelta(minutes=15)  # the channel is told this long before a silence ends
 PREVIEW_MOST = 5_000  # firing alerts a preview looks at
@@ -61,7 +85,7 @@ class SilenceService:
         db: Database,
         *,
         clock: Clock,
-        timers: Timers | None,
+        timers: TimerSink | None,
         windows: Sequence[WindowRule] = (),
         rules: Sequence[InhibitRule] = (),
     ) -> None:

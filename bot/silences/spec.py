@@ -103,7 +103,7 @@ def checked(spec: SilenceSpec, now: datetime) -> SilenceSpec:
     if length > COMMENT_OVER and not spec.comment.strip():
         raise ValidationError(
             "comment",
-            f"a silence longer than {words_rounded(COMMENT_OVER)} needs a comment saying why "
+            "a silence longer than 24 h needs a comment saying why "
             "(whoever finds it next week must know whether it can go)",
         )
     if spec.expire_unused is not None and spec.expire_unused <= timedelta(0):

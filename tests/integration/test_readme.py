@@ -19,6 +19,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.chat.commands.spec import SUBCOMMANDS
 from bot.config.load import Settings, load_settings
 from bot.core.secret import Secret
+from bot.ingest.generic import parse_generic
 from bot.monitoring.store import ReferenceStore
 from bot.quality.profile import build_profile
 from bot.runtime.checks import run_checks
+from bot.silences.matchers import Matcher
+from bot.silences.spec import SilenceSpec
 from tests.conftest import MakeVigil
 from tests.integration.procs import in_ci, vigil_model
 from tests.integration.test_model_quality import store_reference
@@ -97,7 +101,7 @@ def test_the_alertmanager_receiver_example_passes_amtool(tmp_path: Path) -> None
 
 def table_commands() -> list[str]:
     """The command column of the README's table, with its placeholders filled in."""
-    cells = re.findall(r"^\| `(/(?:incident|rollback|rollout)[^`]*)` \|", README, re.M)
+    cells = re.findall(r"^\| `(/(?:incident|rollback|rollout|silence)[^`]*)` \|", README, re.M)
     filled = {
         "N": "1",
         "TITLE": "Ranker slow",
@@ -143,6 +147,23 @@ async def test_every_command_of_the_table_does_what_it_says(
         opened = await vigil.incidents.open(
             title="Ranker slow", actor="@maya", model="fraud-scorer", severity="P2"
         )
+        if command.startswith("/incident silence"):  # an incident of alerts
+            alert = {
+                "title": "Latency high",
+                "labels": {"alertname": "LatencyHigh", "service": "payments"},
+            }
+            [made] = await vigil.ingestor.ingest(parse_generic(alert, now=vigil.clock()))
+            opened = await vigil.incidents.get(made.incident_id or 0)
+        if " ID" in command:  # a silence to expire or extend
+            held = await vigil.silences.create(
+                SilenceSpec(
+                    (Matcher("service", "payments"),),
+                    vigil.clock(),
+                    vigil.clock() + timedelta(hours=1),
+                    "@maya",
+                )
+            )
+            command = command.replace(" ID", f" {held.short_id}")
         command = re.sub(r"\b1\b", str(opened.id), command).replace("--cursor WyJvcGVuIl0", "")
         words = shlex.split(command)
         rest = " ".join(words[1:])
@@ -154,6 +175,8 @@ async def test_every_command_of_the_table_does_what_it_says(
             if words[1] in ("start", "ab") and stable is not None and stable.version != "v2":
                 await vigil.registry.promote("fraud-scorer", "v2", actor="@maya")
             reply = await vigil.commands.run_rollout(rest, actor="@maya")
+        elif words[0] == "/silence":
+            reply = await vigil.commands.run_silence(command[len("/silence ") :], actor="@maya")
         else:
             if words[1:3] == ["snooze", str(opened.id)] and words[3] == "off":
                 await vigil.commands.run_incident(f"snooze {opened.id} 30m", actor="@maya")

@@ -18,7 +18,7 @@ def _manifest() -> dict[str, Any]:
 def test_every_command_and_interactivity_point_at_the_one_events_route() -> None:
     m = _manifest()
     commands = {c["command"]: c["url"] for c in m["features"]["slash_commands"]}
-    assert set(commands) == {"/incident", "/rollback", "/rollout"}
+    assert set(commands) == {"/incident", "/rollback", "/rollout", "/silence"}
     urls = [*commands.values(), m["settings"]["interactivity"]["request_url"]]
     assert all(url.endswith("/slack/events") for url in urls)
     assert m["settings"]["interactivity"]["is_enabled"] is True
