@@ -41,7 +41,12 @@ _EXAMPLE = 'e.g. service="payments" or alertname=~"Latency.*" (then env!="stagin
 
 
 class MatcherError(ValueError):
-    """A matcher Vigil will not take; its text says which one and why, for the user."""
+    """A matcher Vigil will not take; its text says which one and why, for the user.
+    ``reason`` is the why alone, for a caller that names the matcher its own way."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
 
 
 def is_label_name(text: str) -> bool:
@@ -56,7 +61,7 @@ def _compiled(value: str) -> re.Pattern[str]:
     try:
         return re.compile(f"(?:{translate(value)})")
     except re.error as exc:
-        raise ValueError(f"is not a valid regular expression: {exc.msg}") from None
+        raise ValueError(f"does not compile: {exc.msg}") from None
 
 
 @dataclass(frozen=True)
@@ -71,19 +76,18 @@ class Matcher:
 
     def __post_init__(self) -> None:
         if not _LABEL_NAME.fullmatch(self.name):
-            raise MatcherError(
-                f"{self}: {self.name!r} is not a label name (letters, digits and _, "
-                "not starting with a digit)"
-            )
+            why = f"{self.name!r} is not a label name (letters, digits and _, no digit first)"
+            raise MatcherError(f"{self}: {why}", reason=why)
         try:
             self.value.encode()
         except UnicodeEncodeError:
-            raise MatcherError(f"{self.name}: the value is not valid UTF-8 text") from None
+            why = "the value is not valid UTF-8 text"
+            raise MatcherError(f"{self.name}: {why}", reason=why) from None
         if self.is_regex:
             try:
                 _compiled(self.value)
             except ValueError as exc:
-                raise MatcherError(f"{self}: the regex {exc}") from None
+                raise MatcherError(f"{self}: the regex {exc}", reason=f"the regex {exc}") from None
 
     @property
     def op(self) -> str:
@@ -163,17 +167,12 @@ def parse_matcher(text: str) -> Matcher:
             f"({_EXAMPLE})"
         )
     name, op, raw = form.groups()
-    if not _LABEL_NAME.fullmatch(name):
-        raise MatcherError(
-            f"{text.strip()!r}: {name!r} is not a label name (letters, digits and _, "
-            "not starting with a digit)"
-        )
     value = _unquote(raw, text)
     is_regex, is_equal = _OPS[op]
     try:
         return Matcher(name, value, is_regex, is_equal)
     except MatcherError as exc:
-        raise MatcherError(f"{text.strip()!r}: {exc}") from None
+        raise MatcherError(f"{text.strip()!r}: {exc.reason}") from None
 
 
 def _unquote(raw: str, text: str) -> str:

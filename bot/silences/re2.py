@@ -53,7 +53,7 @@ _REFUSED_GROUPS = (
 
 
 def _refuse(what: str) -> ValueError:
-    return ValueError(f"{what} is not something Alertmanager's regular expressions (RE2) know")
+    return ValueError(f"uses {what}, which Alertmanager's regular expressions (RE2) lack")
 
 
 class _Translator:
