@@ -44,6 +44,13 @@ class Metrics:
             ["format", "reason"],
             registry=self.registry,
         )
+        self.alerts_muted = Counter(
+            "vigil_alerts_muted",
+            "Firing alerts stored but muted (a silence, a maintenance window, inhibition): no "
+            "incident, no page. By source format.",
+            ["format"],
+            registry=self.registry,
+        )
         self.incidents_opened = Counter(
             "vigil_incidents_opened",
             "Incidents opened from alerts, by severity at opening.",

@@ -54,8 +54,11 @@ class MuteSet:
     rules: Sequence[InhibitRule] = ()
     sources: Sequence[SourceAlert] = ()
 
-    def reasons(self, labels: Mapping[str, str], fingerprint: str) -> list[Reason]:
-        """Every reason the alert is muted now; empty when it is not."""
+    def reasons(
+        self, labels: Mapping[str, str], fingerprint: str, severity: str | None = None
+    ) -> list[Reason]:
+        """Every reason the alert is muted now; empty when it is not. ``severity``: that of
+        the open incident the alert would join (a P1's own alerts never inhibit each other)."""
         out: list[Reason] = [
             {"kind": "silence", "id": s.id, "until": iso_z(s.ends_at)}
             for s in self.silences
@@ -70,7 +73,7 @@ class MuteSet:
             if occ is not None:
                 out.append({"kind": "window", "name": rule.window.name, "until": iso_z(occ.end)})
         if self.rules and self.sources:
-            inh = inhibitor(self.rules, labels, self._others(fingerprint))
+            inh = inhibitor(self.rules, labels, self._others(fingerprint), target_severity=severity)
             if inh is not None:
                 out.append(
                     {

@@ -33,6 +33,7 @@ from bot.store.db import Database
 from bot.store.tables import TIMERS_TABLE, Alert, Incident
 from bot.store.timer_rows import TimerRows
 
+
 class TimerSink(Protocol):
     """Where a silence's timers are written, in the silence's own transaction: the running
     bot's :class:`~bot.store.timers.Timers`, or ``vigil silence``'s plain rows, which the

@@ -199,6 +199,9 @@ class Routes:
             return answer
         for alert in alerts:
             self._metrics.alerts_received.labels(fmt, alert.status).inc()
+        muted = sum(1 for o in outcomes if o.action == "muted")
+        if muted:
+            self._metrics.alerts_muted.labels(fmt).inc(muted)
         return web.json_response(_ingest_body(outcomes), status=200)
 
     async def list_incidents(self, request: web.Request) -> web.Response:

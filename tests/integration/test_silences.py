@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from bot.ingest.generic import parse_generic
 from bot.oncall.settings import OncallSettings
 from bot.runtime.app import Vigil
@@ -205,3 +207,20 @@ async def test_a_maintenance_window_hushes_and_announces_its_end(
     await vigil.timers.run_due(clock())
     assert len(chat.pages) == 1
     assert any(n.startswith("Maintenance window db-migration has ended") for n in chat.notices)
+
+
+async def test_a_muted_alert_is_answered_muted_and_counted(
+    make_vigil: MakeVigil, oncall: OncallSettings, clock: FakeClock
+) -> None:
+    vigil, chat = await paged_vigil(make_vigil, oncall)
+    await vigil.silences.create(_spec(clock))
+    body = {"title": "Latency on payments", "labels": {"alertname": "L", "service": "payments"}}
+    async with TestClient(TestServer(vigil.web_app(), host="127.0.0.1")) as client:
+        resp = await client.post("/alerts/generic", json=body)
+        assert resp.status == 200
+        answer = await resp.json()
+        assert answer["incidents"] == []
+        assert [r["action"] for r in answer["results"]] == ["muted"]
+        text = await (await client.get("/metrics")).text()
+    assert 'vigil_alerts_muted_total{format="generic"} 1.0' in text
+    assert chat.pages == []

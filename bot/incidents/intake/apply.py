@@ -121,7 +121,9 @@ class PostApplier:
                 alert = alerts[index]
                 incident = open_by_key.get(key)
                 reasons = (
-                    mutes.reasons(alert.labels, alert.fingerprint)
+                    mutes.reasons(
+                        alert.labels, alert.fingerprint, incident.severity if incident else None
+                    )
                     if mutes is not None and alert.status == "firing"
                     else []
                 )

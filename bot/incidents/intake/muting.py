@@ -32,7 +32,9 @@ Reasons = list[dict[str, Any]]
 class Mutes(Protocol):
     """What mutes, as of one transaction's moment."""
 
-    def reasons(self, labels: Mapping[str, str], fingerprint: str) -> Reasons: ...
+    def reasons(
+        self, labels: Mapping[str, str], fingerprint: str, severity: str | None = None
+    ) -> Reasons: ...
 
     def words(self, reasons: Sequence[dict[str, Any]]) -> str: ...
 
