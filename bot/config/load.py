@@ -43,6 +43,7 @@ from bot.oncall.sla.config import parse_sla
 from bot.registry.settings import RegistrySettings, parse_registry
 from bot.retrain.config import ModelRetraining, parse_retraining
 from bot.rollout.settings import RolloutSettings, parse_rollout
+from bot.rules.heightened.config import Sensitivity, parse_sensitivity
 from bot.rules.loader import default_rules_file
 from bot.sources.config import (
     HttpCheckSettings as HttpCheckSettings,  # re-exported: callers import them from here
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     notify: NotifySettings = field(default_factory=NotifySettings)
     registry: RegistrySettings = field(default_factory=RegistrySettings)  # where models move
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # progressive rollouts
+    # How long and how tightly rules watch a subject after its incident resolves.
+    sensitivity: Sensitivity = field(default_factory=Sensitivity)
 
 
 def load_settings(
@@ -99,6 +102,7 @@ def load_settings(
         notify=parse_notify(top.notify, env, where),
         registry=parse_registry(top.registry, env, where),
         rollout=parse_rollout(top.rollout, where),
+        sensitivity=parse_sensitivity(top.sensitivity, where),
     )
 
 

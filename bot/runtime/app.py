@@ -51,6 +51,7 @@ from bot.rollouts.service import RolloutService
 from bot.rules.loader import load_rules
 from bot.rules.runner import RuleRunner
 from bot.runtime.model_side import build_models, build_retrain, build_rollouts
+from bot.runtime.watch_side import build_watch_book, follow_watch
 from bot.sources.base import Source
 from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
@@ -168,6 +169,7 @@ class Vigil:
             await db.dispose()
             raise
         sources.append(ModelQualitySource(models.monitor, sync=models.sync))
+        watch_book = build_watch_book(settings, db)  # rules watch closely after a fix
         rules_runner = RuleRunner(
             sources,
             rules,
@@ -178,6 +180,7 @@ class Vigil:
             clock=clock,
             metrics=metrics,
             poll_interval=settings.sources.interval,
+            watches=watch_book,
         )
         backends: list[ChatBackend] = []
         channels = build_channels(settings.notify)
@@ -278,6 +281,7 @@ class Vigil:
         )
         auto = AutoResolver(incidents, timers, quiet=settings.incidents.auto_resolve)
         notifier.follow("auto-resolve", auto.on_change, wants=lambda c: c.kind in AUTO_WATCHED)
+        follow_watch(notifier, settings, incidents, watch_book, rules)  # before the draft
         notifier.follow(
             "postmortem",
             postmortems.on_change,
