@@ -120,6 +120,8 @@ def follows_words(previous: int, resolved_at: datetime | None, now: datetime) ->
 #: incident ``relapse_of`` resolved at ``watched_since`` (``bot.rules.heightened``).
 RELAPSE_OF = "relapse_of"
 WATCHED_SINCE = "watched_since"
+WATCH_KIND = "watch"  # the timeline entry "Watching closely for 24 h: …" at resolve
+RELAPSE_KIND = "relapse"  # the entry "Relapsed: #13 opened …" on the incident that relapsed
 
 
 def relapse_of(annotations: Mapping[str, str]) -> tuple[int, datetime | None] | None:

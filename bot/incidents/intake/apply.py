@@ -32,7 +32,13 @@ from bot.incidents.intake.fingerprint import group_key, key_digest
 from bot.incidents.intake.lines import Lines
 from bot.incidents.intake.reclassify import reclassify
 from bot.incidents.intake.rows import NewAlert
-from bot.incidents.quiet import follows_words, refiring_words, relapse_of, relapse_words
+from bot.incidents.quiet import (
+    RELAPSE_KIND,
+    follows_words,
+    refiring_words,
+    relapse_of,
+    relapse_words,
+)
 from bot.incidents.reactions.changes import Change, Notifier, Staged
 from bot.incidents.settings import IncidentSettings
 from bot.incidents.states import OPEN_STATES
@@ -258,7 +264,7 @@ class PostApplier:
                 session=s,
                 incident=old,
                 at=self._clock(),
-                kind="relapse",
+                kind=RELAPSE_KIND,
                 actor="vigil",
                 text=f"Relapsed: #{new.id} opened while watching closely: {title}",
                 data={"incident": new.id},

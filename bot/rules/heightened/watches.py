@@ -27,6 +27,7 @@ from types import MappingProxyType
 from sqlmodel import col, select
 
 from bot.core.timefmt import iso_z
+from bot.incidents.quiet import WATCH_KIND
 from bot.incidents.reactions.changes import Change
 from bot.incidents.service import IncidentService
 from bot.rules.alerts import SOURCE
@@ -45,7 +46,7 @@ from bot.store.tables import Alert, Incident
 
 log = logging.getLogger(__name__)
 
-KIND = "watch"  # the timeline entry's kind
+KIND = WATCH_KIND  # the timeline entry's kind (the post-mortem draft reads it)
 REFRESH = timedelta(seconds=10)
 _NONE: Mapping[WatchKey, Heightening] = MappingProxyType({})
 
@@ -169,6 +170,11 @@ class WatchLine:
             kind=KIND,
             text=watching_words(period, lines),
             actor="vigil",
-            data={"resolved_at": resolved, "until": iso_z(until), "watches": watches},
+            data={
+                "resolved_at": resolved,
+                "until": iso_z(until),
+                "lines": lines,
+                "watches": watches,
+            },
         )
         log.info("watching %d rule(s) of #%d closely until %s", len(lines), view.id, until)
