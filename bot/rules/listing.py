@@ -55,9 +55,7 @@ def condition(status: RuleStatus) -> str:
     return text
 
 
-def rule_lines(
-    statuses: Sequence[RuleStatus], sensitivity: Sensitivity | None = None
-) -> list[str]:
+def rule_lines(statuses: Sequence[RuleStatus], sensitivity: Sensitivity | None = None) -> list[str]:
     """One aligned line per rule: ON/OFF, name, condition, ``for``, group, kind, and with
     ``sensitivity`` its form while watching a subject closely after a fix."""
     rows = [
