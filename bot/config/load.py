@@ -43,6 +43,7 @@ from bot.oncall.sla.config import parse_sla
 from bot.registry.settings import RegistrySettings, parse_registry
 from bot.retrain.config import ModelRetraining, parse_retraining
 from bot.rollout.settings import RolloutSettings, parse_rollout
+from bot.rules.heightened.config import Sensitivity, parse_sensitivity
 from bot.rules.loader import default_rules_file
 from bot.silences.config import parse_inhibit_rules
 from bot.silences.inhibit import DEFAULT_RULES, InhibitRule
@@ -74,6 +75,8 @@ class Settings(BaseSettings):
     rollout: RolloutSettings = field(default_factory=RolloutSettings)  # progressive rollouts
     inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_RULES  # which firing alerts mute others
     maintenance: tuple[Window, ...] = ()  # planned windows that hush what they name
+    # How long and how tightly rules watch a subject after its incident resolves.
+    sensitivity: Sensitivity = field(default_factory=Sensitivity)
 
 
 def load_settings(
@@ -107,6 +110,7 @@ def load_settings(
         rollout=parse_rollout(top.rollout, where),
         inhibit_rules=parse_inhibit_rules(top.inhibit_rules, where=where),
         maintenance=parse_maintenance(top.maintenance, where),
+        sensitivity=parse_sensitivity(top.sensitivity, where),
     )
 
 

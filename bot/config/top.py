@@ -101,6 +101,7 @@ class TopLevel(ConfigModel):
     routes: Section = None
     rules_dir: DirPath = None
     schedules: Section = None
+    sensitivity: Section = None
     services: Section = Field(default_factory=dict)
     severity_paging: Section = None
     sla: Section = None

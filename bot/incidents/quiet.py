@@ -114,3 +114,32 @@ def follows_words(previous: int, resolved_at: datetime | None, now: datetime) ->
         f"The same alerts were incident #{previous}, resolved "
         f"{format_duration(now - resolved_at)} ago: it came back."
     )
+
+
+#: Annotations of an alert that Vigil's rules fired while watching its subject closely after
+#: incident ``relapse_of`` resolved at ``watched_since`` (``bot.rules.heightened``).
+RELAPSE_OF = "relapse_of"
+WATCHED_SINCE = "watched_since"
+WATCH_KIND = "watch"  # the timeline entry "Watching closely for 24 h: …" at resolve
+RELAPSE_KIND = "relapse"  # the entry "Relapsed: #13 opened …" on the incident that relapsed
+
+
+def relapse_of(annotations: Mapping[str, str]) -> tuple[int, datetime | None] | None:
+    """The incident an alert relapses, and when it resolved; None for any other alert."""
+    raw = annotations.get(RELAPSE_OF, "")
+    if not raw.isdigit():
+        return None
+    try:
+        since: datetime | None = datetime.fromisoformat(annotations.get(WATCHED_SINCE, ""))
+    except ValueError:
+        since = None
+    return int(raw), since
+
+
+def relapse_words(previous: int, resolved_at: datetime | None, now: datetime) -> str:
+    """``Relapse of #12 (resolved 3 h ago; watched closely since)``: the head of a relapse
+    incident's title and of its first timeline line."""
+    if resolved_at is None:
+        return f"Relapse of #{previous} (watched closely since it resolved)"
+    ago = format_duration(max(now - resolved_at, timedelta(0)))
+    return f"Relapse of #{previous} (resolved {ago} ago; watched closely since)"

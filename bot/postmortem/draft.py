@@ -14,7 +14,9 @@ Template context: ``incident`` (IncidentView), ``timings`` (Timings), ``now``, `
 ("model fraud-scorer"), ``summary`` (one sentence), ``alerts`` (AlertFact, earliest first),
 ``first_alert``, ``severity_events``, ``containment_events``, ``human_override``,
 ``needs_postmortem``, ``evidence`` (Evidence: the charts attached to the incident, in
-timeline order), ``extra`` (the caller's mapping). Filters: ``duration``, ``when``, ``cell``
+timeline order), ``watches`` (Watch: the close watch after the fix, from the timeline's
+``watch`` entries), ``relapses`` (the ``relapse`` entries: incidents opened when a watched
+rule fired again), ``extra`` (the caller's mapping). Filters: ``duration``, ``when``, ``cell``
 (a Markdown table cell), ``num``.
 
 Charts are linked by absolute path: the same draft is written to ``postmortems_dir``,
@@ -37,6 +39,7 @@ from bot.core.durations import words_table
 from bot.core.errors import ConfigError
 from bot.core.resources import bundled
 from bot.evidence.plan import EVIDENCE
+from bot.incidents.quiet import RELAPSE_KIND, WATCH_KIND
 from bot.incidents.views import AlertView, EventView, IncidentView
 from bot.postmortem.report import Timings, needs_postmortem, timings
 
@@ -84,6 +87,31 @@ class Evidence:
         alt = self.title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
         target = f"<{self.path}>" if _NEEDS_BRACKETS.search(self.path) else self.path
         return f"![{alt}]({target})"
+
+
+@dataclass(frozen=True)
+class Watch:
+    """The close watch after the fix (a timeline ``watch`` entry): until when, and one line
+    per rule saying what changed ("fires after 2m30s (normally 5m) below 91% …")."""
+
+    at: datetime
+    until: datetime | None
+    lines: tuple[str, ...]
+
+
+def _watches(view: IncidentView) -> tuple[Watch, ...]:
+    found = []
+    for e in view.timeline:
+        if e.kind != WATCH_KIND:
+            continue
+        try:
+            until: datetime | None = datetime.fromisoformat(str(e.data.get("until")))
+        except ValueError:
+            until = None
+        lines = e.data.get("lines")
+        shown = tuple(str(x) for x in lines) if isinstance(lines, list) else (e.text,)
+        found.append(Watch(e.at, until, shown))
+    return tuple(found)
 
 
 def _evidence(view: IncidentView) -> tuple[Evidence, ...]:
@@ -198,6 +226,8 @@ def context(view: IncidentView, *, now: datetime) -> dict[str, object]:
         "human_override": view.severity_source == "human",
         "needs_postmortem": needs_postmortem(view),
         "evidence": _evidence(view),
+        "watches": _watches(view),
+        "relapses": tuple(e for e in view.timeline if e.kind == RELAPSE_KIND),
     }
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
 
+from bot.incidents.quiet import RELAPSE_OF, WATCHED_SINCE
 from bot.rules.alerts import (
     AlertChange,
     absent_labels,
@@ -34,11 +35,24 @@ from bot.rules.alerts import (
 )
 from bot.rules.baseline import Deviation, deviation
 from bot.rules.effective import Subjects, threshold_for
+from bot.rules.heightened.tighten import (
+    NORMAL,
+    NORMAL_WINDOW,
+    USUAL_THRESHOLD,
+    Heightening,
+    WatchKey,
+    keep_recent,
+    median_before,
+    shortened,
+    tightened_threshold,
+    watch_key,
+)
 from bot.rules.schema import CEILINGS, Point, Rule, Series, holds, still_holds
 
 Phase = Literal["inactive", "pending", "firing"]
 _NONE: Subjects = MappingProxyType({})
 _NO_NOTES: Mapping[str, str] = MappingProxyType({})
+_NO_WATCHES: Mapping[WatchKey, Heightening] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,9 @@ class SeriesState:
     absent_since: datetime | None = None
     history: tuple[Point, ...] = ()
     notes: Mapping[str, str] | None = None  # the latest point's evidence
+    #: ``threshold`` rules: one value a minute over the last hour and ``for``, whose median
+    #: before the condition began is the subject's normal (``bot.rules.heightened``).
+    recent: tuple[Point, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,12 +93,15 @@ def evaluate(
     models: Subjects = _NONE,
     services: Subjects = _NONE,
     heartbeats: Subjects = _NONE,
+    heightened: Mapping[WatchKey, Heightening] = _NO_WATCHES,
 ) -> tuple[EvalState, list[AlertChange]]:
     """Advance every enabled rule to ``now``; return the new state and the alert changes.
 
     ``samples_by_series`` holds the new points per series (the latest only, or a batch);
     points at or before a series' last seen time are ignored, and one stamped after ``now``
-    counts as seen at ``now``.
+    counts as seen at ``now``. ``heightened`` are the watches after a fix in force at
+    ``now``: the (rule, subject) pairs they name are judged by the tightened rule, and an
+    alert they fire says which incident it relapses (``relapse_of``).
     """
     state = state or EvalState()
     started = state.started or now
@@ -90,6 +110,7 @@ def evaluate(
     known_of: dict[str, set[Series]] = {}
     for name, s in state.series:
         known_of.setdefault(name, set()).add(s)
+    watched = {name for name, _ in heightened}
     for rule in rules:
         if not rule.enabled:
             continue
@@ -100,7 +121,10 @@ def evaluate(
             seen = {placeholder}
         for series in sorted(seen):
             old = state.series.get((rule.name, series), SeriesState())
-            ctx = _Ctx(rule, series, now, models, services, heartbeats, changes)
+            watch = None
+            if rule.name in watched:
+                watch = heightened.get(watch_key(rule.name, alert_labels(rule, series)))
+            ctx = _Ctx(rule, series, now, models, services, heartbeats, changes, watch)
             if series == placeholder and len(seen) > 1 and not samples_by_series.get(series):
                 ctx.retire(old)  # the metric reports now, under real labels
                 continue
@@ -117,6 +141,13 @@ class _Ctx:
     services: Subjects
     heartbeats: Subjects
     out: list[AlertChange]
+    watch: Heightening | None = None
+    usual: Rule | None = None  # the rule as it is outside the watch
+
+    def __post_init__(self) -> None:
+        self.usual = self.rule
+        if self.watch is not None:
+            self.rule = shortened(self.rule, self.watch)
 
     def step(self, st: SeriesState, points: Iterable[Point], started: datetime) -> SeriesState:
         # A point stamped after ``now`` is taken as seen now, not dropped: Prometheus stamps
@@ -146,11 +177,20 @@ class _Ctx:
 
     def _observe(self, st: SeriesState, point: Point) -> SeriesState:
         history = st.history
+        recent = st.recent
         if self.rule.kind == "baseline" and self.rule.baseline is not None:
             oldest = point.at - self.rule.baseline.window
             history = (*(p for p in history if p.at >= oldest), point)
+        elif self.rule.kind == "threshold":
+            span = NORMAL_WINDOW + max(self.rule.for_, (self.usual or self.rule).for_)
+            recent = keep_recent(recent, point, span)
         st = replace(
-            st, last_seen=point.at, last_value=point.value, history=history, notes=point.notes
+            st,
+            last_seen=point.at,
+            last_value=point.value,
+            history=history,
+            notes=point.notes,
+            recent=recent,
         )
         return self._judge(st, point.value, point.at) if self.rule.kind != "absent" else st
 
@@ -197,6 +237,9 @@ class _Ctx:
         )
         if threshold is None:
             return st
+        usual = threshold
+        if self.watch is not None:
+            threshold = tightened_threshold(rule, threshold, self.watch)
         dev: Deviation | None = None
         measured = value
         if rule.kind == "baseline" and rule.baseline is not None:
@@ -217,8 +260,25 @@ class _Ctx:
         since = st.since if st.phase == "pending" and st.since is not None else at
         if at - since < rule.for_:
             return replace(st, phase="pending", since=since)
-        self._changed("firing", st, measured, threshold, at, dev, value)
+        notes = self._firing_notes(st, since, threshold, usual)
+        self._changed("firing", st, measured, threshold, at, dev, value, notes)
         return replace(st, phase="firing", since=since, fired_at=at)
+
+    def _firing_notes(
+        self, st: SeriesState, since: datetime, threshold: float, usual: float
+    ) -> dict[str, str]:
+        """What a firing alert adds for the watch after a fix: the subject's normal (the
+        median of the hour before the condition began, if it is on the clear side), and,
+        during a watch, the incident it relapses and the threshold it normally uses."""
+        notes: dict[str, str] = {}
+        normal = median_before(st.recent, since) if self.rule.kind == "threshold" else None
+        if normal is not None and not holds(self.rule.op, normal, usual):
+            notes[NORMAL] = repr(normal)
+        if self.watch is not None:
+            notes[RELAPSE_OF] = str(self.watch.incident_id)
+            notes[WATCHED_SINCE] = self.watch.resolved_at.isoformat()
+            notes[USUAL_THRESHOLD] = repr(usual)
+        return notes
 
     def _changed(
         self,
@@ -229,6 +289,7 @@ class _Ctx:
         at: datetime,
         dev: Deviation | None,
         observed: float,
+        extra: Mapping[str, str] = _NO_NOTES,
     ) -> None:
         labels = alert_labels(self.rule, self.series)
         shown = dev.z if dev is not None else measured  # baselines quote the signed z
@@ -241,6 +302,7 @@ class _Ctx:
             text = f"{text} — {notes['detail']}"
         if dev is not None:
             notes |= {"observed": repr(observed), "median": repr(dev.median), "mad": repr(dev.mad)}
+        notes |= extra
         starts = at if firing else (st.fired_at or at)
         self._emit(status, labels, shown, threshold, self.rule.for_, text, starts, notes)
 

@@ -2,10 +2,13 @@
 
 ::
 
-    ON   cpu-high          cpu_utilization > 80%                  for 5m  infrastructure  threshold
-    OFF  api-latency-p95…  needs services.<name>.latency_p95_sla…  for 5m  infrastructure  threshold
+    ON   cpu-high   cpu_utilization > 80%  for 5m  infrastructure  threshold  watched 24h aft…
+    OFF  api-late…  needs services.<name>…  for 5m  infrastructure  threshold  watched 24h aft…
 
-(shortened here; the real lines are aligned to the longest cell)
+(shortened here; the real lines are aligned to the longest cell). The last column is the
+rule's form during the watch after a fix (``sensitivity:``): the shortened ``for`` and how
+the threshold moves. A threshold rule's normal is its subject's own recent median, known
+only when it fires, so the list says the share rather than a number; no database is read.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Sequence
 
 from bot.core.durations import short_duration
 from bot.rules.effective import RuleStatus
+from bot.rules.heightened.config import Sensitivity
+from bot.rules.heightened.tighten import listed_form
 from bot.rules.schema import Rule, format_value
 
 
@@ -50,8 +55,9 @@ def condition(status: RuleStatus) -> str:
     return text
 
 
-def rule_lines(statuses: Sequence[RuleStatus]) -> list[str]:
-    """One aligned line per rule: ON/OFF, name, condition, ``for``, group, kind."""
+def rule_lines(statuses: Sequence[RuleStatus], sensitivity: Sensitivity | None = None) -> list[str]:
+    """One aligned line per rule: ON/OFF, name, condition, ``for``, group, kind, and with
+    ``sensitivity`` its form while watching a subject closely after a fix."""
     rows = [
         (
             "ON" if s.on else "OFF",
@@ -60,14 +66,18 @@ def rule_lines(statuses: Sequence[RuleStatus]) -> list[str]:
             f"for {short_duration(s.rule.for_)}",
             s.rule.group,
             s.rule.kind,
+            *([listed_form(s.rule, sensitivity)] if sensitivity is not None else []),
         )
         for s in statuses
     ]
     if not rows:
         return []
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    aligned = len(rows[0]) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(aligned)]
     return [
-        "  ".join([*(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)), row[5]])
+        "  ".join(
+            [*(cell.ljust(w) for cell, w in zip(row[:aligned], widths, strict=True)), row[-1]]
+        )
         for row in rows
     ]
 

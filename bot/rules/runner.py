@@ -14,6 +14,11 @@ call per group. A group's evaluation state and its consumed samples are committe
 that call has returned, so an outage of the database re-evaluates the same samples on the
 next run instead of losing the alert.
 
+The watches after a fix (``watches``, a :class:`bot.rules.heightened.watches.WatchBook` in
+the app) are asked before each evaluation: a rule that fired in an incident resolved a while
+ago judges that incident's subject by its tightened form until the watch ends. A failing
+read keeps the watches last read (the database being down must not stop the rules).
+
 Every poll's samples also go to the listeners added with ``listen`` (a snooze waiting for
 ``psi<0.1`` hears them there), before the rules judge them; a failing listener is logged.
 """
@@ -23,8 +28,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.core.clock import Clock
 from bot.core.metrics import Metrics
@@ -33,6 +39,7 @@ from bot.incidents.intake.ingest import AlertIngestor
 from bot.rules.alerts import to_alert_in
 from bot.rules.effective import Subjects
 from bot.rules.evaluate import EvalState, evaluate
+from bot.rules.heightened.tighten import Heightening, WatchKey
 from bot.rules.schema import Point, Rule, Series
 from bot.sources.base import Sample, Source, SourceStatus, poll
 
@@ -57,6 +64,12 @@ def describe_status(status: SourceStatus) -> str:
     return "up" if status.is_up else f"unavailable: {status.reason}"
 
 
+class Watches(Protocol):
+    """The watches after a fix in force at a time (``bot.rules.heightened.watches``)."""
+
+    async def current(self, now: datetime) -> Mapping[WatchKey, Heightening]: ...
+
+
 MAX_POINTS_PER_SERIES = 64
 """Most unevaluated points kept per series for a group that runs less often than the poll."""
 
@@ -76,6 +89,7 @@ class RuleRunner:
         clock: Clock,
         metrics: Metrics | None = None,
         poll_interval: timedelta = timedelta(seconds=15),
+        watches: Watches | None = None,
     ) -> None:
         self.sources = list(sources)
         self._metrics = metrics
@@ -100,6 +114,8 @@ class RuleRunner:
         self._statuses: dict[str, SourceStatus] = {}
         self._lock = asyncio.Lock()
         self._listeners: list[SampleListener] = []
+        self._watches = watches
+        self._heightened: Mapping[WatchKey, Heightening] = {}
 
     def statuses(self) -> dict[str, str]:
         """Each polled source's status in words, by source name."""
@@ -145,6 +161,7 @@ class RuleRunner:
 
     async def _evaluate(self, group: str, now: datetime) -> list[IngestOutcome]:
         pending = self._pending.get(group, {})
+        heightened = await self._current_watches(now)
         started = time.perf_counter()
         state, changes = evaluate(
             self.groups.get(group, []),
@@ -154,6 +171,7 @@ class RuleRunner:
             models=self._models,
             services=self._services,
             heartbeats=self._heartbeats,
+            heightened=heightened,
         )
         if self._metrics is not None:
             self._metrics.rule_evaluation.labels(group).observe(time.perf_counter() - started)
@@ -163,6 +181,15 @@ class RuleRunner:
         self._states[group] = state
         self._pending[group] = {}
         return outcomes
+
+    async def _current_watches(self, now: datetime) -> Mapping[WatchKey, Heightening]:
+        if self._watches is None:
+            return self._heightened
+        try:
+            self._heightened = await self._watches.current(now)
+        except Exception:  # the database is away: judge by the watches last read
+            log.warning("could not read the watches after a fix; using the last ones read")
+        return {k: h for k, h in self._heightened.items() if h.until > now}
 
     async def wait_idle(self) -> None:
         """Return once no poll or evaluation is in flight (used at shutdown)."""

@@ -53,6 +53,7 @@ from bot.rules.runner import RuleRunner
 from bot.runtime.model_side import build_models, build_retrain, build_rollouts
 from bot.runtime.noise import build_silences
 from bot.runtime.routes import web_app
+from bot.runtime.watch_side import build_watch_book, follow_watch
 from bot.silences.service import SilenceService
 from bot.silences.watch import SilenceWatch
 from bot.sources.base import Source
@@ -170,6 +171,7 @@ class Vigil:
             await db.dispose()
             raise
         sources.append(ModelQualitySource(models.monitor, sync=models.sync))
+        watch_book = build_watch_book(settings, db)  # rules watch closely after a fix
         rules_runner = RuleRunner(
             sources,
             rules,
@@ -180,6 +182,7 @@ class Vigil:
             clock=clock,
             metrics=metrics,
             poll_interval=settings.sources.interval,
+            watches=watch_book,
         )
         backends: list[ChatBackend] = []
         channels = build_channels(settings.notify)
@@ -286,6 +289,7 @@ class Vigil:
         )
         auto = AutoResolver(incidents, timers, quiet=settings.incidents.auto_resolve)
         notifier.follow("auto-resolve", auto.on_change, wants=lambda c: c.kind in AUTO_WATCHED)
+        follow_watch(notifier, settings, incidents, watch_book, rules)  # before the draft
         notifier.follow(
             "postmortem",
             postmortems.on_change,

@@ -59,7 +59,7 @@ def test_default_rules_list_shows_the_sla_rules_off_naming_the_key(tmp_path: Pat
         assert f"needs {key}" in rules[name][1]
     state, rest = rules["cpu-high"]
     assert state == "ON"
-    assert rest.split() == [
+    assert rest.split()[:7] == [
         "cpu_utilization",
         ">",
         "80%",
@@ -68,7 +68,31 @@ def test_default_rules_list_shows_the_sla_rules_off_naming_the_key(tmp_path: Pat
         "infrastructure",
         "threshold",
     ]
-    assert rules["request-volume-anomalous"][1].endswith("baseline")
+    # the last column: its form while watching a subject closely after a P1/P2 fix
+    assert rest.endswith("watched 24h after P1/P2: for 2m30s, threshold 25% toward normal")
+    assert rules["request-volume-anomalous"][1].endswith(
+        "baseline   watched 24h after P1/P2: for 2m30s, |robust z| > 2.625"
+    )
+
+
+def test_rules_list_shows_the_configured_watch_after_a_fix(tmp_path: Path) -> None:
+    (tmp_path / "vigil.yaml").write_text(
+        "sensitivity: {P1: 6h, P2: off, P3: 2h, for_factor: 0, threshold_fraction: 0.5}\n"
+    )
+    rules = listed(tmp_path)
+    assert rules["cpu-high"][1].endswith(
+        "watched after P1 6h, P3 2h: for 0s, threshold 50% toward normal"
+    )
+    (tmp_path / "vigil.yaml").write_text("sensitivity: off\n")
+    assert listed(tmp_path)["cpu-high"][1].endswith("not watched (sensitivity: off)")
+
+
+def test_a_bad_sensitivity_names_the_key(tmp_path: Path) -> None:
+    (tmp_path / "vigil.yaml").write_text("sensitivity: {P2: soon}\n")
+    for args in (("check",), ("rules", "list")):
+        done = vigil(*args, cwd=tmp_path)
+        assert done.returncode == 1, done.stdout
+        assert "vigil.yaml: sensitivity.P2" in done.stderr, done.stderr
 
 
 def test_a_configured_sla_turns_its_rule_on(tmp_path: Path) -> None:

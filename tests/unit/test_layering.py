@@ -84,6 +84,8 @@ PURE = [
     "rules/effective.py",
     "rules/alerts.py",
     "rules/loader.py",
+    "rules/heightened/config.py",
+    "rules/heightened/tighten.py",
     "sources/config.py",
     # on-call rooms
     "oncall/calendar.py",

@@ -419,3 +419,28 @@ def test_a_missing_override_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist") as err:
         PostmortemRenderer(tmp_path / "nope")
     assert err.value.where == str(tmp_path / "nope")
+
+
+def test_the_watch_after_the_fix_and_its_relapses_have_a_section() -> None:
+    line = (
+        "accuracy-below-sla on model fraud-scorer: fires after 2m30s (normally 5m) below 91% "
+        "(normally 90%), until Sun 6 Dec 14:00 UTC"
+    )
+    watched = (
+        event(
+            72,
+            "watch",
+            "vigil",
+            f"Watching closely for 24 h: {line}",
+            until=at(72 + 1440).isoformat(),
+            lines=[line],
+        ),
+        event(250, "relapse", "vigil", "Relapsed: #13 opened while watching closely: accuracy"),
+    )
+    view = replace(RESOLVED, timeline=(*TIMELINE, *watched))
+    text = section(PostmortemRenderer().render(view, now=NOW), "Watched closely after the fix")
+    assert f"until {(at(72 + 1440)):%Y-%m-%d %H:%M}Z" in text
+    assert f"- {line}" in text
+    assert "Relapses while watched:" in text
+    assert "Relapsed: #13 opened while watching closely" in text
+    assert "Watched closely" not in PostmortemRenderer().render(RESOLVED, now=NOW)

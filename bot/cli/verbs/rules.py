@@ -1,4 +1,5 @@
-"""``vigil rules list``: every effective rule on one line, ON or OFF and why."""
+"""``vigil rules list``: every effective rule on one line, ON or OFF and why, and how it
+judges a subject while watching it closely after a fix (``sensitivity:``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.rules.listing import rule_lines
 
 def main(args: argparse.Namespace) -> int:
     """Print the rules; a broken rules file is a ``ConfigError`` naming it (exit 1)."""
-    for line in rule_lines(check_rules(load_settings(args.config, dict(os.environ)))):
+    settings = load_settings(args.config, dict(os.environ))
+    for line in rule_lines(check_rules(settings), settings.sensitivity):
         print(line)
     return 0

@@ -33,7 +33,13 @@ from bot.incidents.intake.lines import Lines
 from bot.incidents.intake.muting import MutedAlerts, Muter
 from bot.incidents.intake.reclassify import reclassify
 from bot.incidents.intake.rows import NewAlert
-from bot.incidents.quiet import follows_words, refiring_words
+from bot.incidents.quiet import (
+    RELAPSE_KIND,
+    follows_words,
+    refiring_words,
+    relapse_of,
+    relapse_words,
+)
 from bot.incidents.reactions.changes import Change, Notifier, Staged
 from bot.incidents.settings import IncidentSettings
 from bot.incidents.states import OPEN_STATES
@@ -253,9 +259,20 @@ class PostApplier:
         if before is not None and before[0] is not None:
             opened_text += f". {follows_words(before[0], before[1], self._clock())}"
             data["follows"] = before[0]
-        return await store.create_incident(
+        title = alert.title
+        # A rule watching its subject closely after a fix fired again: a new incident that
+        # names the one it relapses first thing (a resolved incident is never reopened: its
+        # post-mortem and response times stand), and a line on that one's timeline.
+        relapse = relapse_of(alert.annotations)
+        if relapse is not None:
+            previous, resolved_at = relapse
+            head = relapse_words(previous, resolved_at, self._clock())
+            title = f"{head}: {alert.title}"
+            opened_text = f"{head}. The same rule fired again on the same subject. {opened_text}"
+            data["follows"] = data["relapse_of"] = previous
+        row = await store.create_incident(
             session=s,
-            title=alert.title,
+            title=title,
             severity="P4",
             reason="",  # classified right after the alerts are applied
             source="policy",
@@ -268,6 +285,25 @@ class PostApplier:
             opened_text=opened_text,
             data=data,
         )
+        if relapse is not None:
+            await self._tell_relapsed(s, relapse[0], row, alert.title)
+        return row
+
+    async def _tell_relapsed(
+        self, s: AsyncSession, previous: int, new: Incident, title: str
+    ) -> None:
+        """``Relapsed: #13 opened …`` on the incident that relapsed, in the same transaction."""
+        old = await s.get(Incident, previous)
+        if old is not None:
+            store.add_event(
+                session=s,
+                incident=old,
+                at=self._clock(),
+                kind=RELAPSE_KIND,
+                actor="vigil",
+                text=f"Relapsed: #{new.id} opened while watching closely: {title}",
+                data={"incident": new.id},
+            )
 
     def _apply_firing(
         self,
