@@ -117,7 +117,10 @@ class PostApplier:
             )
             new_rows: list[NewAlert] = []
             started = self._clock()
-            mutes = await self.muter.load(s, started) if self.muter is not None else None
+            mutes = None
+            if self.muter is not None:
+                firing = [a.labels for a in alerts if a.status == "firing"]
+                mutes = await self.muter.load(s, started, firing)
             muted = (
                 await MutedAlerts.read(s, {a.fingerprint for a in alerts})
                 if mutes is not None

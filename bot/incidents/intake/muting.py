@@ -42,7 +42,9 @@ class Mutes(Protocol):
 class Muter(Protocol):
     """Reads what mutes, inside the ingest transaction, and records what it muted."""
 
-    async def load(self, s: AsyncSession, now: datetime) -> Mutes: ...
+    async def load(
+        self, s: AsyncSession, now: datetime, candidates: Sequence[Mapping[str, str]] | None = None
+    ) -> Mutes: ...
 
     async def record(self, s: AsyncSession, muted: Sequence[Reasons], now: datetime) -> None: ...
 
