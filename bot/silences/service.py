@@ -102,9 +102,10 @@ class SilenceService:
         self, s: AsyncSession, now: datetime, candidates: Sequence[Mapping[str, str]] | None = None
     ) -> MuteSet:
         """What mutes at ``now``: the active silences, the windows, and the inhibition
-        sources, read only when one of the ``candidates`` (the label sets about to be judged;
-        None: the muted alerts, for a release) is a target of some rule: a storm of P1 alerts, none of
-        them a symptom, does not read every firing alert of the P1 incidents per batch."""
+        sources, read only when one of the ``candidates`` (the label sets about to be
+        judged; None: the muted alerts, for a release) is a target of some rule: a storm of
+        P1 alerts, none of them a symptom, does not read every firing alert of the P1
+        incidents per batch."""
         rows = (
             await s.exec(
                 select(SilenceRow.id, SilenceRow.matchers, SilenceRow.ends_at).where(

@@ -19,3 +19,6 @@ class Reply:
     text: str
     ephemeral: bool
     incident: IncidentView | None = None
+    # A preview's command that carries it out (``/silence … --yes``): Slack shows it as a
+    # button; the console prints it in the text.
+    confirm: str | None = None

@@ -160,8 +160,9 @@ class SilenceCommands:
             return Reply(
                 f"🔕 Preview, nothing silenced yet: {matchers_text(matchers)} for "
                 f"{words_rounded(length)} would mute {_alerts_words(alerts)}\n"
-                f"To create it, send: {create}",
+                f"To create it: {create}",
                 ephemeral=True,
+                confirm=create,
             )
         view = await self._silences.create(spec)
         alerts = await self._silences.preview(matchers)

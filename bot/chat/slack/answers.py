@@ -23,7 +23,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.commands.reply import Reply
 from bot.chat.slack import inbound
-from bot.chat.slack.blocks.replies import reply_blocks
+from bot.chat.slack.blocks.replies import confirmable, reply_blocks
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,14 @@ def refused(refusal: inbound.Refusal, size: int) -> web.Response:
 async def answer(respond: AsyncRespond, reply: Reply, *, replace: bool = False) -> None:
     """Ephemeral replies to the caller only; the others to the channel the command came from."""
     mentions = _MENTIONS.findall(reply.text)  # the people Vigil named stay mentions
+    blocks = (
+        confirmable(reply.text, reply.confirm, mentions=mentions)
+        if reply.confirm
+        else reply_blocks(reply.text, mentions=mentions)
+    )
     await respond(
         text=reply.text,
-        blocks=reply_blocks(reply.text, mentions=mentions),
+        blocks=blocks,
         response_type="ephemeral" if reply.ephemeral else "in_channel",
         replace_original=replace,
     )

@@ -27,7 +27,6 @@ or the rollback guard (the version it would replace is no longer serving).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
 import html
@@ -50,13 +49,14 @@ from bot.chat.commands import parse as p
 from bot.chat.commands import spec
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
-from bot.chat.commands.rollout import RESPONDERS_ONLY, parse_rollout
+from bot.chat.commands.rollout import parse_rollout
 from bot.chat.commands.run import CommandRunner
-from bot.chat.commands.silence import SilenceExpire, SilenceExtend, SilenceNew, parse_silence
+from bot.chat.commands.silence import parse_silence
 from bot.chat.slack import inbound
 from bot.chat.slack.answers import KeepAliveRespond, answer, refused
 from bot.chat.slack.blocks.actions import (
     ACK,
+    CONFIRM,
     CONTAIN,
     ESCALATE,
     RESOLVE,
@@ -66,6 +66,7 @@ from bot.chat.slack.blocks.actions import (
 )
 from bot.chat.slack.blocks.replies import rollback_confirm
 from bot.chat.slack.bolt_check import QuietRequestVerification
+from bot.chat.slack.guard import Guard, actor_of
 from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.modals import (
     NEW_INCIDENT_CALLBACK,
@@ -80,20 +81,11 @@ from bot.registry.base import ModelRegistry
 
 log = logging.getLogger(__name__)
 
-_GUARDED: dict[type, str] = {p.Sev: "change severity", p.Contain: "contain incidents"}
-_GUARDED |= {p.Retrain: "retrain models", **RESPONDERS_ONLY}  # /rollout status: anyone's
-_SILENCING = (p.IncidentSilence, SilenceNew, SilenceExpire, SilenceExtend)  # list, show: anyone
-_GUARDED |= dict.fromkeys(_SILENCING, "silence alerts")
 _RETRIES_S = 900  # Slack retries a delivery for about 6 minutes; bodies are kept for 15
 _NO_FORM = (
     "⚠️ The new-incident form could not be opened (Slack did not answer). Open one with "
     f"{spec.USAGE['new']}"
 )
-
-
-def actor_of(user_id: str) -> str:
-    """How a Slack user appears on the timeline: a mention, which Slack renders as a name."""
-    return f"<@{user_id}>"
 
 
 class SlackFront:
@@ -114,6 +106,7 @@ class SlackFront:
         self.identity = identity
         self._commands = commands
         self._incidents = incidents
+        self._guard = Guard(settings, incidents)
         self._registry = registry
         self._wall = wall  # Slack's timestamps are wall-clock seconds
         self._secret = settings.signing_secret.reveal().encode()
@@ -145,6 +138,7 @@ class SlackFront:
         for action_id in (ROLLBACK, ROLLBACK_CONFIRM):
             self.app.action(action_id)(self._on_rollback_confirm)
         self.app.action(ROLLBACK_CANCEL)(self._on_rollback_cancel)
+        self.app.action(CONFIRM)(self._on_confirm)
         self.app.view(NEW_INCIDENT_CALLBACK)(self._on_new_incident)
 
     async def close(self) -> None:
@@ -226,7 +220,7 @@ class SlackFront:
                 await answer(respond, Reply(_NO_FORM, ephemeral=True))
             return
         parsed = p.parse_incident(text)
-        refusal = await self._refuse(user, parsed)
+        refusal = await self._guard.refuse(user, parsed)
         reply = refusal or await self._commands.run_incident(text, actor=actor_of(user))
         await answer(respond, reply)
 
@@ -240,7 +234,7 @@ class SlackFront:
         if not isinstance(parsed, Rollback) or parsed.dry_run:
             await answer(respond, await self._commands.run_rollback(text, actor=actor_of(user)))
             return
-        refusal = await self._refuse_rollback(user, parsed.incident_id)
+        refusal = await self._guard.refuse_rollback(user, parsed.incident_id)
         if refusal:
             await answer(respond, refusal)
             return
@@ -267,7 +261,7 @@ class SlackFront:
         async def handler(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
             await ack()
             text, user = html.unescape(command.get("text", "")), command["user_id"]
-            refusal = await self._refuse(user, parse(text))
+            refusal = await self._guard.refuse(user, parse(text))
             await answer(respond, refusal or await run(text, actor=actor_of(user)))
 
         return handler
@@ -289,7 +283,7 @@ class SlackFront:
         }[action["action_id"]]
         text = f"{verb} {incident_id}"
         parsed = p.parse_incident(text)
-        refusal = await self._refuse(user, parsed)
+        refusal = await self._guard.refuse(user, parsed)
         reply = refusal or await self._commands.run_incident(text, actor=actor)
         if reply.ephemeral or verb == "escalate":  # a refusal or an error: only the clicker
             # sees it; so does an escalation done from a page DM, which no card update shows
@@ -305,6 +299,22 @@ class SlackFront:
         value = json.loads(body["actions"][0]["value"])
         await self._rollback_confirmed(body["user"]["id"], value, respond)
 
+    async def _on_confirm(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """A preview's button (a silence): the command it names, run as if the clicker typed
+        it, through the same guard and checks; the outcome is a new answer."""
+        await ack()
+        slash, _, text = str(body["actions"][0].get("value", "")).partition(" ")
+        runs = {
+            "/silence": (parse_silence, self._commands.run_silence),
+            "/incident": (p.parse_incident, self._commands.run_incident),
+        }
+        if slash not in runs:
+            return
+        parse, run = runs[slash]
+        user = body["user"]["id"]
+        refusal = await self._guard.refuse(user, parse(text))
+        await answer(respond, refusal or await run(text, actor=actor_of(user)))
+
     async def _on_rollback_cancel(self, ack: AsyncAck, respond: AsyncRespond) -> None:
         await ack()
         await respond(text="Rollback cancelled. Nothing changed.", replace_original=True)
@@ -314,7 +324,7 @@ class SlackFront:
     ) -> None:
         model = str(value["model"])
         incident = value.get("incident")
-        refusal = await self._refuse_rollback(user, incident)
+        refusal = await self._guard.refuse_rollback(user, incident)
         if refusal:
             await answer(respond, refusal, replace=False)
             return
@@ -368,32 +378,3 @@ class SlackFront:
             return
         if values.get("description"):
             await self._incidents.note(opened.id, str(values["description"]), actor=actor_of(user))
-
-    # -- permissions and repeats ----------------------------------------------------------
-
-    async def _refuse(self, user: str, parsed: object) -> Reply | None:
-        what = next((w for kind, w in _GUARDED.items() if isinstance(parsed, kind)), None)
-        if what is None or self.settings.may_respond(user):
-            return None
-        incident_id = getattr(parsed, "incident_id", None)
-        return await self._refusal(user, what, incident_id)
-
-    async def _refuse_rollback(self, user: str, incident_id: object) -> Reply | None:
-        ok = self.settings.may_respond(user)
-        return None if ok else await self._refusal(user, "roll back models", incident_id)
-
-    async def _refusal(self, user: str, what: str, incident_id: object) -> Reply:
-        groups = ", ".join(sorted(self.settings.responder_groups))
-        if isinstance(incident_id, int):
-            with contextlib.suppress(VigilError):  # no such incident: the refusal still stands
-                await self._incidents.record(
-                    incident_id,
-                    kind="refused",
-                    text=f"{actor_of(user)} tried to {what}; refused (not a responder)",
-                    actor=actor_of(user),
-                )
-        return Reply(
-            f"⛔ Only responders ({groups}) may {what}. Nothing changed. Ask one of them, or "
-            "add a note with /incident note N TEXT.",
-            ephemeral=True,
-        )

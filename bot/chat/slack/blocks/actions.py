@@ -13,6 +13,7 @@ RESOLVE = "vigil_resolve"
 ROLLBACK = "vigil_rollback"
 ROLLBACK_CONFIRM = "vigil_rollback_confirm"
 ROLLBACK_CANCEL = "vigil_rollback_cancel"
+CONFIRM = "vigil_confirm"  # carries out the command a preview names (a silence)
 #: Every action_id Vigil's messages carry, for registering handlers in one loop.
 ACTIONS: tuple[str, ...] = (
     ACK,
@@ -22,4 +23,5 @@ ACTIONS: tuple[str, ...] = (
     ROLLBACK,
     ROLLBACK_CONFIRM,
     ROLLBACK_CANCEL,
+    CONFIRM,
 )

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from bot.chat.slack.blocks.actions import ROLLBACK_CANCEL, ROLLBACK_CONFIRM
+from bot.chat.slack.blocks.actions import CONFIRM, ROLLBACK_CANCEL, ROLLBACK_CONFIRM
 from bot.chat.slack.blocks.kit import (
     BUTTON_VALUE_MAX,
     MESSAGE_BLOCKS_MAX,
@@ -70,6 +70,17 @@ def reply_blocks(text: str, *, mentions: Iterable[str] = ()) -> list[Block]:
     if len(chunks) > MESSAGE_BLOCKS_MAX:
         chunks = [*chunks[: MESSAGE_BLOCKS_MAX - 1], "… cut: too long for one Slack message."]
     return [section(chunk) for chunk in chunks]
+
+
+def confirmable(text: str, command: str, *, mentions: Iterable[str] = ()) -> list[Block]:
+    """A preview with the button that carries it out (the button's value is the command,
+    run as typed, with the same guard, when clicked); no button when the command is too
+    long for a button's value: the text already shows it to copy."""
+    blocks = reply_blocks(text, mentions=mentions)
+    if len(command) <= BUTTON_VALUE_MAX and len(blocks) < MESSAGE_BLOCKS_MAX:
+        go = button("Create it", CONFIRM, command, style="primary")
+        blocks.append({"type": "actions", "block_id": "vigil_confirm", "elements": [go]})
+    return blocks
 
 
 def ephemeral(text: str, *, mentions: Iterable[str] = ()) -> list[Block]:
