@@ -9,8 +9,8 @@ from __future__ import annotations
 from bot.incidents.intake.fingerprint import fingerprint
 from bot.silences.inhibit import (
     DEFAULT_RULES,
-    InhibitRule,
     Inhibition,
+    InhibitRule,
     SourceAlert,
     inhibition_words,
     inhibitor,
@@ -50,7 +50,8 @@ def test_non_strict_counts_missing_on_both_as_equal_like_alertmanager() -> None:
     loose = InhibitRule(DB_RULE.name, DB_RULE.source, DB_RULE.target, DB_RULE.equal, strict=False)
     db = source({"alertname": "DatabaseDown"})
     found = inhibitor([loose], {"alertname": "HighLatency"}, [db])
-    assert found is not None and found.fingerprint == db.fingerprint
+    assert found is not None
+    assert found.fingerprint == db.fingerprint
     # present on one side only is unequal either way
     assert inhibitor([loose], {"alertname": "HighLatency", "cluster": "eu"}, [db]) is None
 
@@ -113,7 +114,8 @@ def test_alerts_of_one_p1_incident_do_not_mute_each_other() -> None:
         {"alertname": "Down", "service": "payments", "severity": "critical"}, incident=3, sev="P1"
     )
     found = inhibitor(DEFAULT_RULES, dict(a.labels), [a, b, crit], target_severity="P1")
-    assert found is not None and found.fingerprint == crit.fingerprint
+    assert found is not None
+    assert found.fingerprint == crit.fingerprint
 
 
 def test_the_first_rule_and_source_in_order_win() -> None:
@@ -121,7 +123,8 @@ def test_the_first_rule_and_source_in_order_win() -> None:
     db1 = source({"alertname": "DatabaseDown", "cluster": "eu"}, incident=1)
     db2 = source({"alertname": "DatabaseDown", "cluster": "us"}, incident=2)
     found = inhibitor([first, DB_RULE], {"alertname": "HighLatency", "cluster": "us"}, [db1, db2])
-    assert found is not None and (found.rule, found.incident_id) == ("first", 1)
+    assert found is not None
+    assert (found.rule, found.incident_id) == ("first", 1)
 
 
 def test_words_without_an_incident_or_equal_labels() -> None:

@@ -13,6 +13,7 @@ from bot.silences.matchers import (
     Matcher,
     MatcherError,
     matches_all,
+    matches_filter,
     parse_matcher,
     parse_matchers,
     refusal,
@@ -83,6 +84,26 @@ def test_all_matchers_must_match() -> None:
     assert matches_all(ms, PAY)
     assert not matches_all(ms, {**PAY, "env": "staging"})
     assert matches_all((), PAY)  # as in Alertmanager; refusal() stops such a silence
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        ('team!=""', {"team": ""}, True),  # present, even empty: kept (matches_all: no)
+        ('team!=""', {}, False),
+        ('team!~""', {"team": ""}, True),
+        ('team=""', {}, True),
+        ('team=""', {"team": ""}, True),
+        ('team=""', {"team": "db"}, False),
+        ('team!="db"', {}, True),  # a non-empty filter value: as matches_all
+        ('team=~"d.*"', {"team": "db"}, True),
+        ('team=~"d.*"', {}, False),
+    ],
+)
+def test_api_filters_read_an_empty_value_as_alertmanager_does(
+    text: str, values: dict[str, str], expected: bool
+) -> None:
+    assert matches_filter([parse_matcher(text)], values) is expected
 
 
 @pytest.mark.parametrize(
@@ -207,7 +228,8 @@ def test_from_json_names_the_field_path(data: dict[str, object], says: str) -> N
 def test_a_regex_is_compiled_once() -> None:
     a = Matcher("x", "cache-me-[0-9]+", is_regex=True)
     b = Matcher("y", "cache-me-[0-9]+", is_regex=True)
-    assert a.matches({"x": "cache-me-1"}) and b.matches({"y": "cache-me-22"})
+    assert a.matches({"x": "cache-me-1"})
+    assert b.matches({"y": "cache-me-22"})
     info = module._compiled.cache_info()
     assert module._compiled("cache-me-[0-9]+") is module._compiled("cache-me-[0-9]+")
     assert module._compiled.cache_info().hits >= info.hits + 2
@@ -218,7 +240,8 @@ def test_a_regex_is_compiled_once() -> None:
 
 def test_no_matchers_are_refused() -> None:
     why = refusal(())
-    assert why is not None and "at least one matcher" in why
+    assert why is not None
+    assert "at least one matcher" in why
 
 
 @pytest.mark.parametrize(
