@@ -26,6 +26,7 @@ __all__ = [
     "MatcherError",
     "is_label_name",
     "matches_all",
+    "matches_filter",
     "parse_matcher",
     "parse_matchers",
     "refusal",
@@ -242,6 +243,22 @@ def _split_braces(text: str) -> list[str]:
 def matches_all(matchers: Sequence[Matcher], labels: Mapping[str, str]) -> bool:
     """Whether an alert with ``labels`` satisfies every matcher (Alertmanager's AND)."""
     return all(m.matches(labels) for m in matchers)
+
+
+def matches_filter(filters: Sequence[Matcher], values: Mapping[str, str]) -> bool:
+    """Alertmanager's API ``filter=`` (``matchFilterLabels``): like :func:`matches_all`,
+    except that a filter with an empty value asks whether the label is there at all:
+    ``team!=""`` keeps every object that has a ``team`` (even an empty one) and ``team=""``
+    every object without one. ``values`` are an alert's labels, or a silence's matchers as
+    ``name: pattern`` (so ``alertname=~"Lat.*"`` finds the silence ``alertname=~"Latency.*"``).
+    """
+    for f in filters:
+        present = f.name in values
+        if f.value == "" and present != f.is_equal:
+            continue
+        if not f.matches_value(values.get(f.name, "")):
+            return False
+    return True
 
 
 def _only_empty(m: Matcher) -> bool:

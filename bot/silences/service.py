@@ -221,6 +221,7 @@ class SilenceService:
             row = await s.get(SilenceRow, sid) if sid else None
             if sid and (row is None or row.ends_at <= now):
                 raise NotFoundError(f"no silence {sid} to update (it may have ended)")
+            started = row is not None and row.starts_at <= now
             if row is None:
                 row = SilenceRow(
                     id=str(uuid.uuid4()),
@@ -233,7 +234,10 @@ class SilenceService:
                     updated_at=now,
                 )
             row.matchers = [m.to_json() for m in spec.matchers]
-            row.starts_at, row.ends_at = spec.starts_at, spec.ends_at
+            starts = spec.starts_at
+            if started and starts <= now:  # an update of a silence already on keeps its
+                starts = row.starts_at  # start, as in Alertmanager (amtool sends it back)
+            row.starts_at, row.ends_at = starts, spec.ends_at
             row.created_by, row.comment = spec.created_by, spec.comment
             row.incident_id = spec.incident_id
             row.expire_on_resolve = spec.expire_on_resolve

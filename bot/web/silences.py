@@ -8,8 +8,14 @@ client of Alertmanager's API work against Vigil unchanged:
   preview of a silence: the alerts a filter matches are those it would silence.
 
 Vigil's refusals keep Alertmanager's status codes (400 for a bad silence, 404 for an unknown
-id) with Vigil's JSON error body naming the field; every route takes the API token
-(``amtool --http.config.file`` with ``authorization: {credentials: …}``).
+id) and Alertmanager's error body, a JSON *string*, which starts with the field it names
+(``"matchers: … would hush every alert …"``): Alertmanager's clients read a 400 as a string,
+so Vigil's usual error object would reach an ``amtool`` user as "cannot unmarshal object"
+instead of the reason. Every route takes the API token (``amtool --http.config.file`` with
+``authorization: {credentials: …}``; a 401 keeps Vigil's usual body, which amtool does not
+read). ``amtool`` also asks ``GET /api/v2/status`` first; Vigil has no Alertmanager status to
+give, and amtool goes on quietly on a 404 (an answer with Vigil's version would make it warn
+"versions are different" on every command).
 """
 
 from __future__ import annotations
@@ -24,15 +30,21 @@ from bot.core.clock import Clock
 from bot.core.errors import NotFoundError, StorageError, ValidationError
 from bot.core.secret import Secret
 from bot.core.timefmt import iso_z
-from bot.silences.matchers import Matcher, MatcherError, matches_all, parse_matcher
+from bot.silences.matchers import Matcher, MatcherError, matches_filter, parse_matcher
 from bot.silences.mutes import inhibited_by, silenced_by
 from bot.silences.service import SilenceService
 from bot.silences.spec import SilenceView, gettable, parse_postable
 from bot.store.tables import Alert
 from bot.web.body import read_json
-from bot.web.replies import authorized, error, not_stored, unauthorized
+from bot.web.replies import authorized, not_stored, unauthorized
 
 log = logging.getLogger(__name__)
+
+
+def refused(status: int, field: str, message: str) -> web.Response:
+    """Alertmanager's error body: one JSON string, here ``"field: reason"``."""
+    text = message if message.startswith(field) else f"{field}: {message}"
+    return web.json_response(text, status=status)
 
 
 def _filters(request: web.Request) -> list[Matcher] | web.Response:
@@ -41,14 +53,14 @@ def _filters(request: web.Request) -> list[Matcher] | web.Response:
         try:
             out.append(parse_matcher(text))
         except MatcherError as exc:
-            return error(400, "invalid", f"filter[{i}]", str(exc))
+            return refused(400, f"filter[{i}]", str(exc))
     return out
 
 
 def _flag(request: web.Request, name: str) -> bool | web.Response:
     raw = request.query.get(name, "true").lower()
     if raw not in ("true", "false"):
-        return error(400, "invalid", name, "true or false")
+        return refused(400, name, "true or false")
     return raw == "true"
 
 
@@ -85,7 +97,7 @@ class SilenceRoutes:
         views = [
             v
             for v in await self._silences.listed()
-            if matches_all(filters, {m.name: m.value for m in v.matchers})
+            if matches_filter(filters, {m.name: m.value for m in v.matchers})
         ]
         views.sort(key=lambda v: _sort_key(v, now))
         return web.json_response([gettable(v, now) for v in views])
@@ -100,9 +112,9 @@ class SilenceRoutes:
             sid, spec = parse_postable(body.value, now=self._clock())
             view = await self._silences.create(spec, sid=sid)
         except ValidationError as exc:
-            return error(400, "invalid", exc.field, exc.detail)
+            return refused(400, exc.field, exc.detail)
         except NotFoundError as exc:
-            return error(404, "not_found", "id", exc.message)
+            return refused(404, "id", exc.message)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not store a silence")
             return not_stored(exc, "could not store the silence; nothing was kept, retry")
@@ -115,7 +127,7 @@ class SilenceRoutes:
         try:
             view = await self._silences.get(request.match_info["id"])
         except (NotFoundError, ValidationError) as exc:
-            return error(404, "not_found", "id", exc.message)
+            return refused(404, "id", exc.message)
         return web.json_response(gettable(view, self._clock()))
 
     async def delete_silence(self, request: web.Request) -> web.Response:
@@ -125,7 +137,7 @@ class SilenceRoutes:
         try:
             await self._silences.expire(request.match_info["id"], actor)
         except (NotFoundError, ValidationError) as exc:
-            return error(404, "not_found", "id", exc.message)
+            return refused(404, "id", exc.message)
         except (StorageError, SQLAlchemyError, OSError) as exc:
             log.exception("could not expire a silence")
             return not_stored(exc, "could not expire the silence; nothing changed, retry")
@@ -143,7 +155,7 @@ class SilenceRoutes:
                 return value
         out = []
         for alert in await self._silences.firing():
-            if not matches_all(filters, alert.labels):
+            if not matches_filter(filters, alert.labels):
                 continue
             silenced, inhibited = silenced_by(alert.muted_by), inhibited_by(alert.muted_by)
             if (silenced and not flags["silenced"]) or (inhibited and not flags["inhibited"]):

@@ -13,6 +13,7 @@ from bot.silences.matchers import (
     Matcher,
     MatcherError,
     matches_all,
+    matches_filter,
     parse_matcher,
     parse_matchers,
     refusal,
@@ -83,6 +84,26 @@ def test_all_matchers_must_match() -> None:
     assert matches_all(ms, PAY)
     assert not matches_all(ms, {**PAY, "env": "staging"})
     assert matches_all((), PAY)  # as in Alertmanager; refusal() stops such a silence
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        ('team!=""', {"team": ""}, True),  # present, even empty: kept (matches_all: no)
+        ('team!=""', {}, False),
+        ('team!~""', {"team": ""}, True),
+        ('team=""', {}, True),
+        ('team=""', {"team": ""}, True),
+        ('team=""', {"team": "db"}, False),
+        ('team!="db"', {}, True),  # a non-empty filter value: as matches_all
+        ('team=~"d.*"', {"team": "db"}, True),
+        ('team=~"d.*"', {}, False),
+    ],
+)
+def test_api_filters_read_an_empty_value_as_alertmanager_does(
+    text: str, values: dict[str, str], expected: bool
+) -> None:
+    assert matches_filter([parse_matcher(text)], values) is expected
 
 
 @pytest.mark.parametrize(
