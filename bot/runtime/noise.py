@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from bot.chat.backend import ChatBackend
-from bot.chat.commands.silence_run import SilenceCommands
+from bot.chat.commands.silences.run import SilenceCommands
 from bot.config.load import Settings
 from bot.core.clock import Clock
 from bot.incidents.intake.ingest import AlertIngestor

@@ -22,6 +22,7 @@ from tests.slack_signing import (
     DEFAULT_CHANNEL_ID,
     DEFAULT_CHANNEL_NAME,
     DEFAULT_USER_ID,
+    block_action_body,
     post_signed,
     slash_command_body,
 )
@@ -161,6 +162,22 @@ async def test_silenced_from_slack_no_page_until_it_ends_while_firing(tmp_path: 
                 "1 firing alert(s):"
             ), preview.text
             assert f"(incident #{opened['id']})" in preview.text, preview.text
-            assert "To create it, send: /silence service=payments 1h --yes" in preview.text
+            assert "To create it: /silence service=payments 1h --yes" in preview.text
+            [button] = [
+                e for b in preview.body["blocks"] if b["type"] == "actions" for e in b["elements"]
+            ]
+            assert button["value"] == "/silence service=payments 1h --yes", button
             assert [s["id"] for s in await api("/api/v2/silences")] == [silence["id"]]
             assert len(dms()) == 1
+
+            # The preview's button creates it, as if the responder had typed --yes.
+            url = slack.response_url()
+            click = block_action_body(
+                button["action_id"], button["value"], block_id="vigil_confirm", response_url=url
+            )
+            resp = await post_signed(http, f"{base}/slack/events", click, SIGNING)
+            assert resp.status == 200
+            [made] = await slack.wait_for(lambda: slack.responses_to(url), timeout=15)
+            assert made.response_type == "in_channel", made.body
+            assert "1 firing alert(s) muted now" in made.text, made.text
+            assert len(await api("/api/v2/silences")) == 2

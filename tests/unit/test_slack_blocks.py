@@ -23,6 +23,7 @@ from bot.chat.slack import modals
 from bot.chat.slack.blocks.actions import (
     ACK,
     ACTIONS,
+    CONFIRM,
     CONTAIN,
     ESCALATE,
     RESOLVE,
@@ -33,7 +34,7 @@ from bot.chat.slack.blocks.actions import (
 from bot.chat.slack.blocks.card import incident_card, summary
 from bot.chat.slack.blocks.kit import FALLBACK_TEXT_MAX, MESSAGE_BLOCKS_MAX
 from bot.chat.slack.blocks.page import page_message
-from bot.chat.slack.blocks.replies import ephemeral, reply_blocks, rollback_confirm
+from bot.chat.slack.blocks.replies import confirmable, ephemeral, reply_blocks, rollback_confirm
 from bot.chat.slack.blocks.thread import timeline_reply
 from bot.chat.slack.modals import (
     DESCRIPTION_BLOCK,
@@ -489,7 +490,7 @@ def test_action_ids_are_the_contract() -> None:
         "vigil_resolve",
         "vigil_rollback",
     )
-    assert len(set(ACTIONS)) == len(ACTIONS) == 7
+    assert len(set(ACTIONS)) == len(ACTIONS) == 8
 
 
 # -- the New incident modal -------------------------------------------------------------
@@ -637,3 +638,13 @@ def test_rendering_imports_no_chat_library_and_no_io(module: object) -> None:
     assert not {
         n for n in names if n.startswith("bot.chat.slack.") and n.endswith(("front", "tables"))
     }
+
+
+def test_a_preview_carries_the_button_that_runs_its_command() -> None:
+    command = '/silence service=payments alertname=~"Latency.*" 2h --yes -- migration'
+    blocks = confirmable("🔕 Preview, nothing silenced yet: …", command)
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    [go] = actions["elements"]
+    assert (go["action_id"], go["value"], go["text"]["text"]) == (CONFIRM, command, "Create it")
+    too_long = "/silence " + "a=b " * 600  # over a button value's 2,000 characters
+    assert [b["type"] for b in confirmable("preview", too_long)] == ["section"]

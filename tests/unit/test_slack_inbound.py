@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from bot.chat.slack.inbound import Refusal, body_text, verify
+from bot.chat.slack.gate.inbound import Refusal, body_text, verify
 
 KEY = b"signing-secret"
 

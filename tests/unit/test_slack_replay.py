@@ -3,7 +3,7 @@ than the cap (only signed requests reach it, but a memory must not grow without 
 
 from __future__ import annotations
 
-from bot.chat.slack.replay import SeenRequests
+from bot.chat.slack.gate.replay import SeenRequests
 
 
 def test_a_key_is_refused_until_its_expiry_then_accepted_again() -> None:

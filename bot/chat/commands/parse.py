@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.chat.commands.silence import parse_incident_silence
+from bot.chat.commands.silences.parse import parse_incident_silence
 from bot.chat.commands.spec import ALL_USAGE, SUBCOMMANDS, USAGE
 from bot.chat.commands.tokens import (
     KNOWN_OPTION_NAMES,

@@ -26,8 +26,8 @@ from bot.chat.commands.rollout import (
     RolloutStatus,
     parse_rollout,
 )
-from bot.chat.commands.silence import parse_silence
-from bot.chat.commands.silence_run import SilenceCommands
+from bot.chat.commands.silences.parse import parse_silence
+from bot.chat.commands.silences.run import SilenceCommands
 from bot.core.clock import Clock
 from bot.core.errors import ValidationError, VigilError
 from bot.incidents.service import IncidentService, Unchanged

@@ -108,7 +108,7 @@ class Help:
 
 @dataclass(frozen=True)
 class IncidentSilence:
-    """Silence the incident's own alerts (``bot.chat.commands.silence`` parses the tail)."""
+    """Silence the incident's own alerts (``bot.chat.commands.silences.parse`` parses the tail)."""
 
     incident_id: int
     duration: timedelta | None

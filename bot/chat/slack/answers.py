@@ -22,8 +22,8 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.commands.reply import Reply
-from bot.chat.slack import inbound
 from bot.chat.slack.blocks.replies import confirmable, reply_blocks
+from bot.chat.slack.gate import inbound
 
 log = logging.getLogger(__name__)
 

@@ -51,8 +51,7 @@ from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollback import Rollback, parse_rollback
 from bot.chat.commands.rollout import parse_rollout
 from bot.chat.commands.run import CommandRunner
-from bot.chat.commands.silence import parse_silence
-from bot.chat.slack import inbound
+from bot.chat.commands.silences.parse import parse_silence
 from bot.chat.slack.answers import KeepAliveRespond, answer, refused
 from bot.chat.slack.blocks.actions import (
     ACK,
@@ -65,15 +64,16 @@ from bot.chat.slack.blocks.actions import (
     ROLLBACK_CONFIRM,
 )
 from bot.chat.slack.blocks.replies import rollback_confirm
-from bot.chat.slack.bolt_check import QuietRequestVerification
-from bot.chat.slack.guard import Guard, actor_of
+from bot.chat.slack.gate import inbound
+from bot.chat.slack.gate.bolt_check import QuietRequestVerification
+from bot.chat.slack.gate.guard import Guard, actor_of
+from bot.chat.slack.gate.replay import SeenRequests
 from bot.chat.slack.identity import BotIdentity
 from bot.chat.slack.modals import (
     NEW_INCIDENT_CALLBACK,
     new_incident_modal,
     parse_new_incident_submission,
 )
-from bot.chat.slack.replay import SeenRequests
 from bot.chat.slack.settings import SlackSettings
 from bot.core.errors import VigilError
 from bot.incidents.service import IncidentService

@@ -13,7 +13,7 @@ import contextlib
 from bot.chat.commands import parse as p
 from bot.chat.commands.reply import Reply
 from bot.chat.commands.rollout import RESPONDERS_ONLY
-from bot.chat.commands.silence import SilenceExpire, SilenceExtend, SilenceNew
+from bot.chat.commands.silences.parse import SilenceExpire, SilenceExtend, SilenceNew
 from bot.chat.slack.settings import SlackSettings
 from bot.core.errors import VigilError
 from bot.incidents.service import IncidentService

@@ -18,7 +18,7 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot.chat.slack import inbound
+from bot.chat.slack.gate import inbound
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.chat.commands.reply import Reply
-from bot.chat.commands.silence import (
+from bot.chat.commands.silences.parse import (
     HELP,
     SilenceCommand,
     SilenceExpire,

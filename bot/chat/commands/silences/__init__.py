@@ -1,0 +1,2 @@
+"""``/silence`` and ``/incident silence N``: ``parse`` (pure) and ``run`` (on the silence
+service, with the replies' wording)."""
