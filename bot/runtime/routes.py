@@ -15,6 +15,7 @@ from bot.web.app import Routes, build_web_app
 from bot.web.judge import JudgeRoutes
 from bot.web.schedules import ScheduleRoutes
 from bot.web.silences import SilenceRoutes
+from bot.webui import app as webui
 
 if TYPE_CHECKING:  # the root imports this module; it hands itself in
     from bot.runtime.app import Vigil
@@ -65,6 +66,15 @@ def web_app(vigil: Vigil) -> web.Application:
         api_token=vigil.settings.api_token,
         max_body_bytes=vigil.settings.max_body_bytes,
     ).install(app)
+    webui.install(
+        app,
+        db=vigil.db,
+        api_token=vigil.settings.api_token,
+        clock=vigil.clock,
+        group_by=vigil.settings.incidents.group_by,
+        evidence_dir=vigil.settings.evidence_dir,
+        postmortem_path=vigil.postmortems.path_for,
+    )
     # Events, slash commands and interactivity on one URL; not in Socket Mode, where
     # requests arrive over the socket and an HTTP route would take unsigned ones.
     if vigil.slack is not None and not vigil.slack.front.settings.socket_mode:

@@ -191,7 +191,7 @@ IO_LIBRARIES = (
     "sqlmodel",
 )
 """Libraries that talk to a database, the network, a chat service or the machine."""
-FRONT_DOORS = ("bot.runtime", "bot.cli", "bot.web")
+FRONT_DOORS = ("bot.runtime", "bot.cli", "bot.web", "bot.webui")
 """The composition root and the front doors: they import the rest, never the other way."""
 DEFERRED_OWN_IMPORTS = {
     # The composition root loads the Slack backend (slack_bolt, slack_sdk) only when Slack
