@@ -60,13 +60,16 @@ class LoginRoutes:
                 request,
                 403,
                 "Not signed out",
-                "This form is out of date or came from another site. Reload the page and try again.",
+                "This form is out of date or came from another site. "
+                "Reload the page and try again.",
             )
         response = see_other("/login")
         response.del_cookie(COOKIE, path="/", httponly=True, samesite="Strict")
         return response
 
-    def _login_page(self, request: web.Request, target: str, *, wrong: bool = False) -> web.Response:
+    def _login_page(
+        self, request: web.Request, target: str, *, wrong: bool = False
+    ) -> web.Response:
         return self._pages.render(
             request, "login.html.j2", status=401 if wrong else 200, target=target, wrong=wrong
         )

@@ -82,7 +82,10 @@ async def read_detail(
     mine = col(Alert.incident_id) == incident_id
     alerts = (
         await session.exec(
-            select(Alert).where(mine).order_by(col(Alert.first_seen), col(Alert.id)).limit(MAX_ALERTS)
+            select(Alert)
+            .where(mine)
+            .order_by(col(Alert.first_seen), col(Alert.id))
+            .limit(MAX_ALERTS)
         )
     ).all()
     alert_total = int((await session.exec(select(func.count()).where(mine))).one())
@@ -92,9 +95,9 @@ async def read_detail(
     owned = col(TimelineEvent.incident_id) == incident_id
     counted = (
         await session.exec(
-            select(col(TimelineEvent.kind), func.count()).where(owned).group_by(
-                col(TimelineEvent.kind)
-            )
+            select(col(TimelineEvent.kind), func.count())
+            .where(owned)
+            .group_by(col(TimelineEvent.kind))
         )
     ).all()
     stmt = select(TimelineEvent).where(owned)

@@ -127,15 +127,21 @@ async def incident_page(
     stmt: Any = sa_select(*fields).where(*where).order_by(*_order(filters.order))
     stmt = stmt.offset((filters.page - 1) * PER_PAGE).limit(PER_PAGE)
     rows = (await session.exec(stmt)).all()
-    total = int((await session.exec(select(func.count()).select_from(Incident).where(*where))).one())
+    total = int(
+        (await session.exec(select(func.count()).select_from(Incident).where(*where))).one()
+    )
     ids = [int(r[0]) for r in rows]
     if not ids:
         return Listing((), total, filters.page)
     in_page = col(Alert.incident_id).in_(ids)
     counts = dict(
-        (await session.exec(select(col(Alert.incident_id), func.count()).where(in_page).group_by(
-            col(Alert.incident_id)
-        ))).all()
+        (
+            await session.exec(
+                select(col(Alert.incident_id), func.count())
+                .where(in_page)
+                .group_by(col(Alert.incident_id))
+            )
+        ).all()
     )
     version = version_label()
     vstmt: Any = (

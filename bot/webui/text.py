@@ -85,7 +85,7 @@ def markdown(text: str) -> Markup:
         elif heading:
             flush()
             level = min(len(heading.group(1)) + 1, 5)  # the page's own <h1> stays the only one
-            html.append(Markup(f"<h{level}>%s</h{level}>") % _inline(heading.group(2)))
+            html.append(Markup("<h%d>%s</h%d>") % (level, _inline(heading.group(2)), level))
         elif stripped.startswith("|"):
             if not table:
                 flush()

@@ -174,6 +174,10 @@ PURE = [
     "monitoring/versions.py",
     "monitoring/shadow_rows.py",
     "monitoring/shadow_views.py",
+    # the web view's session cookie, list filters and text
+    "webui/session.py",
+    "webui/filters.py",
+    "webui/text.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
