@@ -164,6 +164,10 @@ class Pages:
         context.set_default_timeout(WAIT_MS)
         context.set_default_navigation_timeout(WAIT_MS)
         self.contexts.append(context)
+        return await self.tab(context)
+
+    async def tab(self, context: BrowserContext) -> Page:
+        """Another page in ``context`` (its cookies: the same signed-in person)."""
         page = await context.new_page()
         page.on("dialog", self._dialog)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
