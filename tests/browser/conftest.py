@@ -18,7 +18,6 @@ test fails.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -32,20 +31,32 @@ import pytest_asyncio
 from tests.integration.procs import BIN, Child, clean_env, free_port, in_ci, running
 
 NO_PLAYWRIGHT = "no Playwright: install the browser dependency group (uv sync --group browser)"
-if in_ci() and importlib.util.find_spec("playwright") is None:
-    pytest.fail(NO_PLAYWRIGHT + " (CI=true: the browser tests must run)", pytrace=False)
-pytest.importorskip("playwright.async_api", reason=NO_PLAYWRIGHT)
+try:
+    from playwright.async_api import (
+        Browser,
+        BrowserContext,
+        Dialog,
+        Page,
+        ViewportSize,
+        async_playwright,
+        expect,
+    )
+    from playwright.async_api import Error as PlaywrightError
+except ImportError as exc:  # the test modules skip (or fail under CI=true): require_playwright
+    MISSING: str | None = f"{NO_PLAYWRIGHT} ({exc})"
+else:
+    MISSING = None
 
-from playwright.async_api import (  # noqa: E402 (only once we know it is installed)
-    Browser,
-    BrowserContext,
-    Dialog,
-    Page,
-    ViewportSize,
-    async_playwright,
-    expect,
-)
-from playwright.async_api import Error as PlaywrightError  # noqa: E402
+
+def require_playwright() -> None:
+    """Called at the top of each browser test module, before it imports Playwright: skips
+    the module without it, saying what to install; with ``CI=true`` it fails instead."""
+    if MISSING is None:
+        return
+    if in_ci():
+        pytest.fail(MISSING + " (CI=true: the browser tests must run)", pytrace=False)
+    pytest.skip(MISSING, allow_module_level=True)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium; the only browser these tests launch."""

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from playwright.async_api import Page
 
-from tests.browser.conftest import SCREENSHOTS, Pages, Served
+from tests.browser.conftest import SCREENSHOTS, Pages, Served, require_playwright
+
+require_playwright()
+
+from playwright.async_api import Page  # noqa: E402 (once we know it is installed)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,10 +15,14 @@ import re
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, ViewportSize, expect
 
-from tests.browser.conftest import Pages, Served
-from tests.browser.web import (
+from tests.browser.conftest import Pages, Served, require_playwright
+
+require_playwright()
+
+from playwright.async_api import Page, ViewportSize, expect  # noqa: E402 (it is installed)
+
+from tests.browser.web import (  # noqa: E402
     FOCUSED,
     INCIDENT_LINK,
     SCRIPT_TITLE,
