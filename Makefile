@@ -1,7 +1,9 @@
 # Vigil's two commands: `make run` and `make test`. Everything else is set-up they call.
 # The virtual environment is built by uv from uv.lock (exact, hashed versions); uv itself
 # is bootstrapped with the machine's own python3 into .tools/, pinned below. The mlflow group
-# brings a real `mlflow server` for the MLflow registry tests (the product never imports it).
+# brings a real `mlflow server` for the MLflow registry tests (the product never imports it);
+# the browser group brings Playwright, which drives the machine's own chromium (apt install
+# chromium) in tests/browser/ and never downloads a browser of its own.
 PYTHON     ?= python3
 UV_VERSION := 0.13.9
 TOOLS      := .tools
@@ -10,6 +12,7 @@ VENV       := .venv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test venv lint typecheck unit clean check serve demo bench bench-quick bench-ingest
 
@@ -17,7 +20,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev --group mlflow
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev --group mlflow --group browser
 	touch $@
 
 venv: $(VENV)/.synced
