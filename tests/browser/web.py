@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
-import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import Served
@@ -71,17 +70,6 @@ async def seed(served: Served) -> Seeded:
     )  # fmt: skip
     assert joined == payments
     return Seeded(payments=payments, search=search, script=script)
-
-
-async def require_web_view(served: Served) -> None:
-    """Skip, naming why, while this build has no web view (its pages come with issue 19's
-    UI branch). Delete this guard once the UI has merged: from then on a 404 is a failure."""
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http,
-        http.get(served.url("/login"), allow_redirects=False) as resp,
-    ):
-        if resp.status == 404:
-            pytest.skip("no web view in this build yet: GET /login answers 404 (issue 19's UI)")
 
 
 def path_of(url: str) -> str:
