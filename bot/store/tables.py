@@ -15,12 +15,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -95,6 +97,14 @@ class Alert(SQLModel, table=True):
     """
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "ix_alerts_muted_fingerprint",
+            "fingerprint",
+            postgresql_where=text("muted_by IS NOT NULL"),
+            sqlite_where=text("muted_by IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int | None = Field(
@@ -117,8 +127,10 @@ class Alert(SQLModel, table=True):
     first_seen: datetime = _utc_column(nullable=False)
     last_seen: datetime = _utc_column(nullable=False)
     count: int = 1
+    # none_as_null: an alert nothing muted is SQL NULL, not JSON 'null' (the partial index
+    # and every "muted_by IS NOT NULL" read rely on it).
     muted_by: list[dict[str, Any]] | None = Field(
-        default=None, sa_column=Column(JSON, nullable=True)
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
 
 

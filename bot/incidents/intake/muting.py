@@ -60,14 +60,17 @@ class MutedAlerts:
 
     @classmethod
     async def read(cls, s: AsyncSession, fingerprints: set[str]) -> MutedAlerts:
-        """The muted, still firing, detached rows with one of the post's fingerprints."""
+        """The muted, still firing, detached rows with one of the post's fingerprints. Only
+        ``muted_by`` and the fingerprints in SQL: that is the partial index
+        ``ix_alerts_muted_fingerprint`` (muted rows only, so a storm's look-up is free);
+        a muted row is always detached, and a resolved one is left out here."""
         stmt = select(Alert).where(
-            col(Alert.incident_id).is_(None),
-            col(Alert.status) == "firing",
-            col(Alert.muted_by).is_not(None),
-            col(Alert.fingerprint).in_(sorted(fingerprints)),
+            col(Alert.muted_by).is_not(None), col(Alert.fingerprint).in_(sorted(fingerprints))
         )
-        return cls({a.fingerprint: a for a in (await s.exec(stmt)).all()})
+        rows = (await s.exec(stmt)).all()
+        return cls(
+            {a.fingerprint: a for a in rows if a.status == "firing" and a.incident_id is None}
+        )
 
     def fire(
         self,

@@ -46,9 +46,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_silences_ends_at"), ["ends_at"], unique=False)
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("muted_by", sa.JSON(), nullable=True))
+    # Every ingest looks up its fingerprints among the muted alerts: a partial index holds
+    # only those, so the look-up costs nothing while nothing is muted (a storm's batches).
+    op.create_index(
+        "ix_alerts_muted_fingerprint",
+        "alerts",
+        ["fingerprint"],
+        postgresql_where=sa.text("muted_by IS NOT NULL"),
+        sqlite_where=sa.text("muted_by IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alerts_muted_fingerprint", table_name="alerts")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_column("muted_by")
     with op.batch_alter_table("silences", schema=None) as batch_op:
