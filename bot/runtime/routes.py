@@ -16,6 +16,7 @@ from bot.web.judge import JudgeRoutes
 from bot.web.schedules import ScheduleRoutes
 from bot.web.silences import SilenceRoutes
 from bot.webui import app as webui
+from bot.webui.views.status import StatusSources
 
 if TYPE_CHECKING:  # the root imports this module; it hands itself in
     from bot.runtime.app import Vigil
@@ -74,6 +75,21 @@ def web_app(vigil: Vigil) -> web.Application:
         group_by=vigil.settings.incidents.group_by,
         evidence_dir=vigil.settings.evidence_dir,
         postmortem_path=vigil.postmortems.path_for,
+        services=webui.Services(
+            schedule_book=vigil.schedule_book,
+            oncall=vigil.settings.oncall,
+            registry=vigil.registry,
+            models=vigil.models,
+            rollouts=vigil.rollouts,
+            silences=vigil.silences,
+            status=StatusSources(
+                db=vigil.db,
+                source_statuses=vigil.rules_runner.statuses,
+                dependencies=lambda: dependency_states(vigil.rules_runner.sources),
+                overdue=vigil.reactor.overdue,
+                outbox_depth=vigil.slack.outbox.pending if vigil.slack is not None else None,
+            ),
+        ),
     )
     # Events, slash commands and interactivity on one URL; not in Socket Mode, where
     # requests arrive over the socket and an HTTP route would take unsigned ones.

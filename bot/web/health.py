@@ -17,6 +17,43 @@ from bot.incidents.service import IncidentService
 from bot.store.db import Database
 
 
+async def health_report(
+    db: Database,
+    *,
+    overdue: Callable[[], Awaitable[tuple[int, float]]] | None = None,
+    source_statuses: Callable[[], Mapping[str, str]] | None = None,
+    dependencies: Callable[[], Mapping[str, Mapping[str, str]]] | None = None,
+) -> tuple[dict[str, Any], int]:
+    """The body and status of ``/healthz`` (see ``HealthRoutes.healthz``); the web view's
+    status page shows the same. Dependency URLs are already without credentials
+    (``bot.sources.dependency.safe_url``)."""
+    health = await db.health()
+    body: dict[str, Any]
+    if not health.readable:
+        body, status = {"status": "unavailable", "database": "down"}, 503
+    elif not health.writable:
+        body, status = {"status": "unavailable", "database": "read-only"}, 503
+        body["message"] = f"the database can be read but not written ({health.error})"
+    elif health.delayed:
+        body, status = {"status": "degraded", "database": "up"}, 200
+        body["writes"] = f"delayed {health.delayed:.0f} s"
+    else:
+        body, status = {"status": "ok", "database": "up"}, 200
+    if status == 200 and overdue is not None:
+        late, oldest = await overdue()
+        if late:  # pages and timers wait: the worker is stopped, or cannot keep up
+            body["status"] = "degraded"
+            body["follow_ups"] = (
+                f"{late} overdue (pages, escalations, SLA timers), the oldest by "
+                f"{oldest:.0f} s: is the worker running? (`vigil serve` starts it)"
+            )
+    if source_statuses is not None:
+        body["sources"] = dict(source_statuses())
+    if dependencies is not None:
+        body["dependencies"] = {k: dict(v) for k, v in dependencies().items()}
+    return body, status
+
+
 class HealthRoutes:
     """The health and metrics handlers, bound to what they read."""
 
@@ -54,30 +91,12 @@ class HealthRoutes:
         ``dependencies`` says whether each checked dependency is up, and a dependency down
         leaves ``status`` as it is: Vigil is healthy and alerting about it, and a balancer
         must not drop the bot because the feature store is down."""
-        health = await self._db.health()
-        body: dict[str, Any]
-        if not health.readable:
-            body, status = {"status": "unavailable", "database": "down"}, 503
-        elif not health.writable:
-            body, status = {"status": "unavailable", "database": "read-only"}, 503
-            body["message"] = f"the database can be read but not written ({health.error})"
-        elif health.delayed:
-            body, status = {"status": "degraded", "database": "up"}, 200
-            body["writes"] = f"delayed {health.delayed:.0f} s"
-        else:
-            body, status = {"status": "ok", "database": "up"}, 200
-        if status == 200 and self._overdue is not None:
-            late, oldest = await self._overdue()
-            if late:  # pages and timers wait: the worker is stopped, or cannot keep up
-                body["status"] = "degraded"
-                body["follow_ups"] = (
-                    f"{late} overdue (pages, escalations, SLA timers), the oldest by "
-                    f"{oldest:.0f} s: is the worker running? (`vigil serve` starts it)"
-                )
-        if self._source_statuses is not None:
-            body["sources"] = dict(self._source_statuses())
-        if self._dependencies is not None:
-            body["dependencies"] = {k: dict(v) for k, v in self._dependencies().items()}
+        body, status = await health_report(
+            self._db,
+            overdue=self._overdue,
+            source_statuses=self._source_statuses,
+            dependencies=self._dependencies,
+        )
         return web.json_response(body, status=status)
 
     async def metrics(self, request: web.Request) -> web.Response:

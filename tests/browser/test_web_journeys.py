@@ -1,7 +1,8 @@
 """What a person sees in Vigil's web view, clicked through in a real chromium against a real
 ``vigil serve``: signing in, filtering the incidents (the filters kept in the URL, so a
 filtered view is a link), opening one and filtering its timeline, the nav to the on-call
-page, markup in an alert shown as text, a phone's screen, and the keyboard.
+page and every nav page on a phone's screen, a silence made through the API seen and
+expired on its page, markup in an alert shown as text, and the keyboard.
 
 The alerts are posted once per module through the HTTP API, as a monitor would: a P1 on
 payments (two instances, so its timeline holds an alert line beside "Opened"), a P3 on
@@ -33,6 +34,7 @@ from tests.browser.web import (  # noqa: E402
     query_of,
     seed,
     sign_in,
+    silence,
     submit,
 )
 
@@ -43,6 +45,14 @@ FILTERS = ("severity", "state", "service", "model", "q", "sort")
 
 NAV = ("Incidents", "On call", "Models", "Silences", "Status")
 PHONE: ViewportSize = {"width": 375, "height": 812}
+NAV_PAGES = (
+    ("Incidents", "/incidents", "Incidents"),
+    ("On call", "/oncall", "On call"),
+    ("Models", "/models", "Models"),
+    ("Silences", "/silences", "Silences"),
+    ("Status", "/status", "status"),
+)
+"""Each nav link, the page it opens and words of that page's one heading."""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -151,14 +161,58 @@ async def test_the_nav_leads_to_the_on_call_page(
     async with page.expect_response(lambda r: path_of(r.url) == "/oncall") as answer:
         await nav.get_by_role("link", name="On call", exact=True).click()
     response = await answer.value
-    await expect(page).to_have_url(served.url("/oncall"))
-    await pages.shot(page, "oncall")
-    if response.status == 404:
-        pytest.xfail("the on-call page is not built yet: /oncall answers 404 (issue 19)")
     assert response.ok, response.status
+    await expect(page).to_have_url(served.url("/oncall"))
     await expect(page.get_by_role("heading", level=1)).to_contain_text(
         re.compile(r"on.call", re.IGNORECASE)
     )
+    await expect(nav.get_by_role("link", name="On call", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
+    await pages.shot(page, "oncall")
+
+
+@pytest.mark.parametrize(("name", "path", "heading"), NAV_PAGES)
+async def test_each_nav_page_fits_a_phone(
+    served: Served, seeded: Seeded, pages: Pages, name: str, path: str, heading: str
+) -> None:
+    page = await pages.open(viewport=PHONE)
+    await sign_in(page, served)
+    await page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+    await expect(page).to_have_url(served.url(path))
+    h1 = page.get_by_role("heading", level=1)
+    await expect(h1).to_have_count(1)
+    await expect(h1).to_contain_text(heading)
+    widths = await page.evaluate(
+        "() => ({page: document.documentElement.scrollWidth,"
+        " body: document.body.scrollWidth, screen: window.innerWidth})"
+    )
+    assert widths["page"] <= widths["screen"], widths  # nothing scrolls sideways
+    assert widths["body"] <= widths["screen"], widths
+    assert pages.errors == []
+    await pages.shot(page, "phone")
+
+
+async def test_a_silence_made_through_the_api_is_seen_and_expired_on_its_page(
+    served: Served, seeded: Seeded, pages: Pages
+) -> None:
+    sid = await silence(served, "browser-journey", "disk swap <b>tonight</b>")
+    page = await pages.open()
+    await sign_in(page, served, "/silences")
+    row = page.locator(f"#silence-{sid[:8]}")
+    await expect(row).to_contain_text("active")
+    await expect(row).to_contain_text('service="browser-journey"')
+    await expect(row).to_contain_text("browser-test")
+    await expect(row).to_contain_text("disk swap <b>tonight</b>")  # shown as text
+    await pages.shot(page, "1-active")
+
+    await row.get_by_role("button", name=f"Expire silence {sid[:8]}").click()
+    await expect(page).to_have_url(served.url(f"/silences?expired={sid[:8]}"))
+    await expect(page.get_by_role("status")).to_contain_text(f"Silence {sid[:8]} expired")
+    ended = page.locator("table.expired").locator(f"#silence-{sid[:8]}")
+    await expect(ended).to_contain_text("web")  # who expired it
+    await expect(page.locator("table.silences:not(.expired)")).not_to_contain_text(sid[:8])
+    await pages.shot(page, "2-expired")
 
 
 async def test_markup_in_an_alert_is_shown_as_text(

@@ -1,11 +1,13 @@
 """What the web view's journeys share: signing in as a person does, posting alerts the way a
-monitor does, and reading back what a page shows (which incidents its table links to, where
-the keyboard's focus is and whether a person can see it)."""
+monitor does, silencing as ``amtool`` does, and reading back what a page shows (which
+incidents its table links to, where the keyboard's focus is and whether a person can see
+it)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -70,6 +72,28 @@ async def seed(served: Served) -> Seeded:
     )  # fmt: skip
     assert joined == payments
     return Seeded(payments=payments, search=search, script=script)
+
+
+async def silence(served: Served, service: str, comment: str) -> str:
+    """A silence of ``service`` for an hour, posted as ``amtool`` does (Alertmanager's API v2
+    JSON, the API token); its id."""
+    now = datetime.now(UTC)
+    body = {
+        "matchers": [{"name": "service", "value": service, "isRegex": False, "isEqual": True}],
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=1)).isoformat(),
+        "createdBy": "browser-test",
+        "comment": comment,
+    }
+    headers = {"Authorization": f"Bearer {served.api_token}"}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http,
+        http.post(served.url("/api/v2/silences"), json=body, headers=headers) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        answer = await resp.json()
+    sid: str = answer["silenceID"]
+    return sid
 
 
 def path_of(url: str) -> str:

@@ -178,6 +178,8 @@ PURE = [
     "webui/session.py",
     "webui/filters.py",
     "webui/text.py",
+    "webui/views/oncall_view.py",
+    "webui/views/charts.py",
 ]
 IO_LIBRARIES = (
     "aiohttp",
