@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import repeat
 from typing import Any
@@ -88,6 +88,9 @@ class Watched:
     versions: dict[str, VersionState] = field(default_factory=dict)
     sole: str | None = None
     """The one version seen so far, whose window is ``window`` itself; None once two were."""
+    confidence_seen: tuple[int, float] = (0, 0.0)
+    """Rows with a confidence and the sum of their confidences since ``watch``: counters for
+    the rules' sequential detector (``bot.rules.sequential``), which needs every row once."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,10 @@ class ModelMonitor:
         present = set(tags.versions)
         self._prepare(watched, present, now)
         watched.window.add_batch(check.batch, now)
+        if check.batch.confidence is not None:
+            conf = check.batch.confidence[~np.isnan(check.batch.confidence)]
+            n, total = watched.confidence_seen
+            watched.confidence_seen = (n + len(conf), total + float(conf.sum()))
         if importances is not None:
             watched.importances = importances
         latencies = None if tags.latencies is None else tags.latencies[list(check.positions)]
@@ -265,6 +272,7 @@ class ModelMonitor:
             current_importances=watched.importances,
             min_rows=self.min_rows,
         )
+        result = replace(result, confidence_seen=watched.confidence_seen)
         estimate = result.estimate
         if estimate is not None or result.realized is not None:
             point = AccuracyPoint(

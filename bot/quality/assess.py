@@ -54,6 +54,12 @@ class Assessment:
     estimate: AccuracyEstimate | None
     realized: Metrics | None = None
     stability: Stability | None = None
+    confidence_seen: tuple[int, float] | None = None
+    """Rows with a confidence and their sum since the model was watched: running counters
+    (never a window) that a sequential detector differences between readings; set by the
+    monitor, None from ``assess`` alone."""
+    reference_confidence: tuple[float, float] | None = None
+    """The reference's per-row confidence mean and standard deviation, when it has them."""
 
     @property
     def input_psi(self) -> float | None:
@@ -118,4 +124,10 @@ def assess(
         estimate=estimate,
         realized=realized,
         stability=stability,
+        reference_confidence=_reference_confidence(profile),
     )
+
+
+def _reference_confidence(profile: ReferenceProfile) -> tuple[float, float] | None:
+    c = profile.confidence
+    return None if c is None or not c.std > 0 else (c.mean, c.std)

@@ -48,6 +48,7 @@ from bot.rules.heightened.tighten import (
     watch_key,
 )
 from bot.rules.schema import CEILINGS, Point, Rule, Series, holds, still_holds
+from bot.rules.sequential import STREAM_NOTES, Cusum, reading, update
 
 Phase = Literal["inactive", "pending", "firing"]
 _NONE: Subjects = MappingProxyType({})
@@ -74,6 +75,8 @@ class SeriesState:
     #: ``threshold`` rules: one value a minute over the last hour and ``for``, whose median
     #: before the condition began is the subject's normal (``bot.rules.heightened``).
     recent: tuple[Point, ...] = ()
+    #: ``detect: cusum`` rules: the sequential detector, fed by the points' row counters.
+    cusum: Cusum | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ class _Ctx:
             history=history,
             notes=point.notes,
             recent=recent,
+            cusum=self._detector(st.cusum, point),
         )
         return self._judge(st, point.value, point.at) if self.rule.kind != "absent" else st
 
@@ -226,6 +230,23 @@ class _Ctx:
         )
         return threshold is None
 
+    def _detector(self, cusum: Cusum | None, point: Point) -> Cusum | None:
+        """The CUSUM advanced by the rows since the last point (``detect`` rules whose
+        series carries row counters; others keep None and wait ``for``)."""
+        spec, read = self.rule.detect, reading(point.notes)
+        if spec is None or read is None or self.rule.kind != "threshold":
+            return cusum
+        threshold = threshold_for(
+            self.rule,
+            self.series.label_map,
+            models=self.models,
+            services=self.services,
+            heartbeats=self.heartbeats,
+        )
+        if threshold is None:
+            return cusum
+        return update(cusum or Cusum(), read, spec, self.rule.op, threshold)
+
     def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
         rule = self.rule
         threshold = threshold_for(
@@ -254,15 +275,20 @@ class _Ctx:
             if still_holds(rule.op, measured, threshold, rule.resolve_hysteresis, ceiling=ceiling):
                 return replace(st, last_value=value)
             self._changed("resolved", st, measured, threshold, at, dev, value)
-            return replace(st, phase="inactive", since=None, fired_at=None)
+            cusum = st.cusum.restart() if st.cusum is not None else None
+            return replace(st, phase="inactive", since=None, fired_at=None, cusum=cusum)
         if not holds(rule.op, measured, threshold):
             return replace(st, phase="inactive", since=None)
         since = st.since if st.phase == "pending" and st.since is not None else at
-        if at - since < rule.for_:
+        detected = st.cusum is not None and st.cusum.seen is not None
+        if not (st.cusum.alarm if st.cusum is not None and detected else at - since >= rule.for_):
             return replace(st, phase="pending", since=since)
         notes = self._firing_notes(st, since, threshold, usual)
+        if st.cusum is not None and detected:
+            notes |= {"detector": "cusum", "detected_after_rows": str(st.cusum.rows)}
         self._changed("firing", st, measured, threshold, at, dev, value, notes)
-        return replace(st, phase="firing", since=since, fired_at=at)
+        cusum = st.cusum.restart() if st.cusum is not None else None
+        return replace(st, phase="firing", since=since, fired_at=at, cusum=cusum)
 
     def _firing_notes(
         self, st: SeriesState, since: datetime, threshold: float, usual: float
@@ -297,14 +323,21 @@ class _Ctx:
         text = describe(
             self.rule, labels, shown, threshold, firing=firing, dev=dev, observed=observed
         )
-        notes = dict(st.notes or {})
+        notes = {k: v for k, v in (st.notes or {}).items() if k not in STREAM_NOTES}
+        window = self.rule.for_
+        if firing and "detected_after_rows" in extra:  # fired by the detector, not the wait
+            window = timedelta(0)
+            rule = replace(self.rule, for_=window)
+            text = describe(rule, labels, shown, threshold, firing=True)
+            rows = extra["detected_after_rows"]
+            text += f" (a sustained change from the reference, CUSUM over {rows} rows)"
         if firing and notes.get("detail"):
             text = f"{text} — {notes['detail']}"
         if dev is not None:
             notes |= {"observed": repr(observed), "median": repr(dev.median), "mad": repr(dev.mad)}
         notes |= extra
         starts = at if firing else (st.fired_at or at)
-        self._emit(status, labels, shown, threshold, self.rule.for_, text, starts, notes)
+        self._emit(status, labels, shown, threshold, window, text, starts, notes)
 
     def _emit(
         self,

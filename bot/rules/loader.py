@@ -36,12 +36,13 @@ from bot.rules.schema import (
     Op,
     Rule,
 )
+from bot.rules.sequential import DETECTORS, MIN_ARL0, DetectSpec
 
 # fmt: off
 RULE_KEYS = frozenset({
     "name", "title", "metric", "kind", "op", "threshold", "threshold_from", "for",
     "resolve_hysteresis", "absent_after", "labels", "unit", "enabled", "baseline", "match",
-    "group", "cleared",
+    "group", "cleared", "detect", "arl0", "shift",
 })
 # fmt: on
 BASELINE_KEYS = frozenset({"window", "min_samples"})
@@ -185,6 +186,7 @@ def _build(e: _Entry) -> Rule:
         baseline=_baseline(e, kind),
         match=_match(e),
         group=_group(e),
+        detect=_detect(e, kind),
         source=e.origin["metric"][0],
         origins=MappingProxyType({k: where for k, (where, _) in e.origin.items()}),
     )
@@ -274,3 +276,25 @@ def _baseline(e: _Entry, kind: str) -> BaselineSpec | None:
     if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 3:
         raise e.err("baseline", "min_samples must be a whole number >= 3")
     return BaselineSpec(window=window, min_samples=min_samples)
+
+
+def _detect(e: _Entry, kind: str) -> DetectSpec | None:
+    """``detect: cusum`` with its optional ``arl0`` (rows) and ``shift`` (reference sds);
+    ``detect: none`` switches an earlier file's detector off (back to ``for``)."""
+    method = e.raw.get("detect")
+    if method is None or method == "none":
+        for key in ("arl0", "shift"):
+            if key in e.raw:
+                raise e.err(key, "only a rule with `detect: cusum` takes it")
+        return None
+    if method not in DETECTORS:
+        raise e.err("detect", f"{method!r} is not one of {', '.join(sorted(DETECTORS))} or none")
+    if kind != "threshold":
+        raise e.err("detect", f"only a threshold rule takes it (this one is kind {kind})")
+    arl0 = e.raw.get("arl0", DetectSpec().arl0)
+    if isinstance(arl0, bool) or not isinstance(arl0, int) or arl0 < MIN_ARL0:
+        raise e.err("arl0", f"{arl0!r} must be a whole number of rows >= {MIN_ARL0}")
+    shift = _number(e, "shift", None)
+    if shift is not None and shift <= 0:
+        raise e.err("shift", f"{shift!r} must be above 0 (reference standard deviations)")
+    return DetectSpec(method, arl0, shift)

@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from bot.core.durations import short_duration
+from bot.rules.sequential import DetectSpec
 
 Op = Literal[">", ">=", "<", "<="]
 Kind = Literal["threshold", "baseline", "absent"]
@@ -85,6 +86,9 @@ class Rule:
     match: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: The evaluation group: each group runs on its own interval (``sources.group_intervals``).
     group: str = "default"
+    #: ``detect: cusum``: a sequential test on the rows replaces the ``for`` wait wherever the
+    #: series carries row counters (``bot.rules.sequential``); None: the ``for`` wait only.
+    detect: DetectSpec | None = None
     source: str = ""
     #: Which file supplied each key, after overrides (``{"threshold": "rules/mine.yaml"}``).
     origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.monitoring.monitor import ModelMonitor
 from bot.quality.assess import Assessment
+from bot.rules.sequential import REFERENCE_MEAN, REFERENCE_SD, ROWS_SEEN, ROWS_SUM
 from bot.sources.base import Sample, SourceUnavailable
 
 
@@ -33,9 +34,10 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
         top = a.top_features()
         add("input_drift_psi", a.input_psi, {"detail": f"top drift (PSI): {top}", "top": top})
     add("output_drift_kl", a.output_kl)
-    add("prediction_confidence_mean", a.mean_confidence if a.estimate is not None else None)
+    rows = row_counters(a)
+    add("prediction_confidence_mean", a.mean_confidence if a.estimate is not None else None, rows)
     if a.estimate is not None:
-        add("accuracy_estimated", a.estimate.value, {"detail": estimate_detail(a)})
+        add("accuracy_estimated", a.estimate.value, {"detail": estimate_detail(a)} | rows)
     add("data_quality_score", a.quality if a.n_received else None)
     if a.realized is not None:
         r = a.realized
@@ -49,6 +51,21 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
         moves = "; ".join(m.describe() for m in a.stability.moves[:2])
         add("feature_importance_rank_corr", a.stability.tau, {"detail": moves} if moves else None)
     return out
+
+
+def row_counters(a: Assessment) -> dict[str, str]:
+    """The running confidence counters and the reference row mean/sd, as notes for the
+    rules' sequential detector (``detect: cusum``); empty when either is unknown. Both the
+    mean confidence and the estimate are means of each row's confidence, so both carry them."""
+    if a.confidence_seen is None or a.reference_confidence is None:
+        return {}
+    (seen, total), (mean, sd) = a.confidence_seen, a.reference_confidence
+    return {
+        ROWS_SEEN: str(seen),
+        ROWS_SUM: repr(total),
+        REFERENCE_MEAN: repr(mean),
+        REFERENCE_SD: repr(sd),
+    }
 
 
 def estimate_detail(a: Assessment) -> str:
