@@ -80,6 +80,7 @@ PURE = [
     # rules and sources' pure parts
     "rules/schema.py",
     "rules/baseline.py",
+    "rules/sequential.py",
     "rules/evaluate.py",
     "rules/effective.py",
     "rules/alerts.py",
