@@ -47,7 +47,7 @@ import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ from bench.scenario import (
     make_reference,
     make_stream,
 )
+from bot.core.durations import short_duration
 from bot.monitoring.monitor import ModelMonitor
 from bot.quality.profile import ReferenceProfile, build_profile
 from bot.quality.windows import WindowSpec
@@ -85,6 +86,8 @@ SHORT = {
     "input-drift-psi": "PSI",
     "accuracy-below-sla": "realized accuracy",
 }
+TODAY = "@for"
+"""Suffix of a rule's copy as it was before ``detect: cusum``: the fixed ``for`` wait only."""
 LABEL_WINDOW = 5_000  # ModelMonitor's default label_window, restated for the warm-up
 START = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -123,14 +126,26 @@ class Run:
     """Minute the shifted traffic begins (its first post is at ``shift_at + 1``), or None."""
     count_from: int
     """First evaluation minute counted for false alarms (the end of the warm-up)."""
-    firings: dict[str, list[int]] = field(default_factory=lambda: {r: [] for r in RULES})
+    tracked: tuple[str, ...] = RULES
+    """The rules studied: ``RULES`` and, before each that says ``detect``, its ``TODAY`` copy."""
+    firings: dict[str, list[int]] = field(default_factory=dict)
     """Minute of every transition to firing, per rule."""
-    values: dict[str, dict[int, float]] = field(default_factory=lambda: {r: {} for r in RULES})
+    values: dict[str, dict[int, float]] = field(default_factory=dict)
     """The rule's metric at every evaluation that had a sample."""
-    held: dict[str, set[int]] = field(default_factory=lambda: {r: set() for r in RULES})
+    held: dict[str, set[int]] = field(default_factory=dict)
     """Evaluations whose raw condition held (before ``for:``)."""
+    alarmed: dict[str, set[int]] = field(default_factory=dict)
+    """``detect`` rules: evaluations at which the detector alarmed (CUSUM >= h), whatever
+    the value; its onsets on unshifted rows measure the detector's own false-alarm rate."""
     other_firings: list[tuple[str, int]] = field(default_factory=list)
     """Other rules of the group that fired: (rule, minute)."""
+
+    def __post_init__(self) -> None:
+        for name in self.tracked:
+            self.firings.setdefault(name, [])
+            self.values.setdefault(name, {})
+            self.held.setdefault(name, set())
+            self.alarmed.setdefault(name, set())
 
     def _counted(self, t: int) -> bool:
         """Evaluations judged only on reference-like rows, after the warm-up."""
@@ -146,6 +161,12 @@ class Run:
     def false_alarms(self, rule: str) -> int:
         return sum(1 for t in self.firings[rule] if self._counted(t))
 
+    def alarm_onsets(self, rule: str) -> int:
+        """Counted evaluations where the detector alarmed and had not one evaluation before."""
+        return sum(
+            1 for t in self.alarmed[rule] if self._counted(t) and t - 1 not in self.alarmed[rule]
+        )
+
     def evaluations(self, rule: str) -> int:
         return sum(1 for t in self.values[rule] if self._counted(t))
 
@@ -160,12 +181,35 @@ class Run:
 
 
 def model_quality_rules() -> list[Rule]:
-    """The bundled rules of the model-quality group, as the runner evaluates them."""
+    """The bundled rules of the model-quality group, as the runner evaluates them, and for
+    each studied rule that says ``detect:`` a ``TODAY`` copy without it (its ``for`` wait
+    only, as before the detector): both judge the same streams in the same run."""
     rules = [r for r in load_rules([default_rules_file()]) if r.group == GROUP]
     missing = set(RULES) - {r.name for r in rules}
     if missing:
         raise SystemExit(f"rules/default.yaml lacks {sorted(missing)} in group {GROUP}")
-    return rules
+    today = [
+        replace(r, name=r.name + TODAY, detect=None)
+        for r in rules
+        if r.name in RULES and r.detect is not None
+    ]
+    return rules + today
+
+
+def tracked(rules: Sequence[Rule]) -> tuple[str, ...]:
+    """``RULES`` in order, each preceded by its ``TODAY`` copy when ``rules`` has one."""
+    names = {r.name for r in rules}
+    return tuple(n for rule in RULES for n in (rule + TODAY, rule) if n in names)
+
+
+def short(name: str, rules: Sequence[Rule] | None = None) -> str:
+    """``estimate, for 10m`` / ``estimate, detect: cusum``: a row's label in the tables."""
+    base = name.removesuffix(TODAY)
+    rule = next((r for r in rules or () if r.name == name), None)
+    if rule is None:
+        return SHORT[base]
+    how = f"detect: {rule.detect.method}" if rule.detect else f"for {short_duration(rule.for_)}"
+    return f"{SHORT[base]}, {how}" + (" (today)" if name.endswith(TODAY) else "")
 
 
 def reference_profile(seed: int) -> ReferenceProfile:
@@ -224,7 +268,7 @@ def simulate(
     if minutes > before:
         shifted = make_stream((minutes - before) * setup.rate, shifted=True, seed=seed)
         segments += [(shifted, k * setup.rate) for k in range(minutes - before)]
-    run = Run(setup, seed, minutes, shift_at, setup.warmup + 1)
+    run = Run(setup, seed, minutes, shift_at, setup.warmup + 1, tracked(rules))
     state: EvalState | None = None
     for k in range(minutes):
         t = k + 1
@@ -245,7 +289,7 @@ def simulate(
                 run.firings[change.rule].append(t)
             else:
                 run.other_firings.append((change.rule, t))
-        for name in RULES:
+        for name in run.tracked:
             rule = by_name[name]
             for series, points in grouped.items():
                 if rule.watches(series):
@@ -253,6 +297,9 @@ def simulate(
                     run.values[name][t] = value
                     if holds(rule.op, value, _threshold(rule, series)):
                         run.held[name].add(t)
+                    kept = state.series.get((name, series))
+                    if kept is not None and kept.cusum is not None and kept.cusum.alarm:
+                        run.alarmed[name].add(t)
     return run
 
 
@@ -291,6 +338,8 @@ class Study:
     shifted: list[Run]
     unshifted: list[Run]
     seconds: float
+    rules: Sequence[Rule] = ()
+    """The rules judged (for the tables' labels: ``for 10m`` or ``detect: cusum``)."""
 
 
 def study(setup: Setup, seeds: Sequence[int], *, windows: int) -> Study:
@@ -299,7 +348,7 @@ def study(setup: Setup, seeds: Sequence[int], *, windows: int) -> Study:
     rules = model_quality_rules()
     shifted = [shifted_run(setup, s, rules=rules) for s in seeds]
     unshifted = [unshifted_run(setup, 1_000 + s, windows=windows, rules=rules) for s in seeds]
-    return Study(setup, shifted, unshifted, time.perf_counter() - started)
+    return Study(setup, shifted, unshifted, time.perf_counter() - started, rules)
 
 
 def _spread(values: Sequence[float]) -> str:
@@ -327,7 +376,7 @@ def shift_table(result: Study) -> list[str]:
         "|------|-------|------------------|---------------------"
         "|----------------------------|-----------------|",
     ]
-    for rule in RULES:
+    for rule in runs[0].tracked:
         delays = [d for r in runs if (d := r.after_shift(r.firings[rule])) is not None]
         held = [d for r in runs if (d := r.after_shift(r.held[rule])) is not None]
         at_fire = [
@@ -337,11 +386,12 @@ def shift_table(result: Study) -> list[str]:
         ]
         value = f"{statistics.median(at_fire):.3f}" if at_fire else "-"
         lines.append(
-            f"| {SHORT[rule]} (`{rule}`) | {len(delays)}/{len(runs)} | "
+            f"| {short(rule, result.rules)} (`{rule.removesuffix(TODAY)}`) | "
+            f"{len(delays)}/{len(runs)} | "
             f"{_spread([d * setup.rate for d in delays])} | {_spread(delays)} | "
             f"{_spread(held)} | {value} |"
         )
-    early = sum(1 for r in runs for rule in RULES for t in r.firings[rule] if t <= shift)
+    early = sum(1 for r in runs for rule in r.tracked for t in r.firings[rule] if t <= shift)
     others = sorted({name for r in runs for name, t in r.other_firings if t > shift})
     lines += ["", f"Firings of these rules before the shift: {early}.", _levels(result)]
     if others:
@@ -386,18 +436,31 @@ def false_alarm_table(result: Study) -> list[str]:
         "|------|--------------|-----------------|-------------------------"
         "|----------------------|-------------|",
     ]
-    for rule in RULES:
+    for rule in runs[0].tracked:
         alarms = sum(r.false_alarms(rule) for r in runs)
         seen = sum(r.evaluations(rule) for r in runs)
         breached = sum(r.breaches(rule) for r in runs)
         values = [v for r in runs for t, v in r.values[rule].items() if t >= r.count_from]
-        worst = max(values) if rule == "input-drift-psi" else min(values)
+        worst = max(values) if rule.startswith("input-drift-psi") else min(values)
         bound = _poisson_upper(alarms) / windows * 100
         share = f"{breached / seen:.2%} ({breached}/{seen})" if seen else "-"
         lines.append(
-            f"| {SHORT[rule]} (`{rule}`) | {alarms} | {alarms / windows * 100:.2f} | "
+            f"| {short(rule, result.rules)} (`{rule.removesuffix(TODAY)}`) | {alarms} | "
+            f"{alarms / windows * 100:.2f} | "
             f"{bound:.2f} | {share} | {worst:.3f} |"
         )
+    for rule in runs[0].tracked:
+        spec = next((r.detect for r in result.rules if r.name == rule), None)
+        if spec is None:
+            continue
+        onsets = sum(r.alarm_onsets(rule) for r in runs)
+        rows = windows * setup.window
+        lines += [
+            "",
+            f"Detector of `{rule}` alone (CUSUM >= h, before the value condition): {onsets} "
+            f"alarm onsets in {rows:,.0f} rows ({onsets / windows * 100:.2f} per 100 windows; "
+            f"its ARL0 of {spec.arl0:,} rows expects about {rows / spec.arl0:.1f}).",
+        ]
     others = sorted(
         f"{name} at minute {t} (seed {r.seed})"
         for r in runs
