@@ -55,15 +55,22 @@ def condition(status: RuleStatus) -> str:
     return text
 
 
+def when(rule: Rule) -> str:
+    """When the rule fires once its condition holds: ``for 5m``, or its sequential detector
+    (``detect: cusum ARL0 100,000 rows, else for 10m``: the wait for series without rows)."""
+    wait = f"for {short_duration(rule.for_)}"
+    return wait if rule.detect is None else f"detect: {rule.detect.describe()}, else {wait}"
+
+
 def rule_lines(statuses: Sequence[RuleStatus], sensitivity: Sensitivity | None = None) -> list[str]:
-    """One aligned line per rule: ON/OFF, name, condition, ``for``, group, kind, and with
-    ``sensitivity`` its form while watching a subject closely after a fix."""
+    """One aligned line per rule: ON/OFF, name, condition, ``for`` (or ``detect``), group,
+    kind, and with ``sensitivity`` its form while watching a subject closely after a fix."""
     rows = [
         (
             "ON" if s.on else "OFF",
             s.rule.name,
             condition(s),
-            f"for {short_duration(s.rule.for_)}",
+            when(s.rule),
             s.rule.group,
             s.rule.kind,
             *([listed_form(s.rule, sensitivity)] if sensitivity is not None else []),
