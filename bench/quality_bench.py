@@ -10,6 +10,12 @@ of ``rules/default.yaml`` and ``accuracy_sla: 0.90`` (as ``vigil demo`` sets it)
 * ``input-drift-psi``: the worst feature's PSI > 0.2 for 10m;
 * ``accuracy-below-sla``: realized accuracy (joined labels) < SLA for 10m.
 
+Issue 20: a rule that says ``detect: cusum`` (the estimate's) is also judged as it was
+before, by a copy named ``<rule>@for`` with its ``for: 10m`` wait only: both read the same
+samples of the same streams in the same run, so the tables put today's and the detector's
+rows after the shift and false alarms side by side, with the detector's own alarm onsets
+on unshifted rows (before the value condition) against its ARL0.
+
 Time is injected. Traffic: ``rate`` rows a minute; minute ``k``'s rows are served during
 ``[k, k+1)`` and posted in one batch at ``k+1``; the monitor is then assessed and the group
 evaluated at that same instant (one evaluation a minute, as ``group_intervals:
