@@ -219,16 +219,17 @@ class _Ctx:
         default)? Then its data going missing is no news either: ``vigil rules list`` said
         the rule was off, yet "no data for model_latency_p99_ms" opened an incident two
         minutes after a model stopped pushing it. (An ``absent`` rule needs no threshold.)"""
-        if self.rule.kind == "absent":
-            return False
-        threshold = threshold_for(
+        return self.rule.kind != "absent" and self._threshold() is None
+
+    def _threshold(self) -> float | None:
+        """This rule's threshold for this series (its labels, the subject's settings)."""
+        return threshold_for(
             self.rule,
             self.series.label_map,
             models=self.models,
             services=self.services,
             heartbeats=self.heartbeats,
         )
-        return threshold is None
 
     def _detector(self, cusum: Cusum | None, point: Point) -> Cusum | None:
         """The CUSUM advanced by the rows since the last point (``detect`` rules whose
@@ -236,26 +237,14 @@ class _Ctx:
         spec, read = self.rule.detect, reading(point.notes)
         if spec is None or read is None or self.rule.kind != "threshold":
             return cusum
-        threshold = threshold_for(
-            self.rule,
-            self.series.label_map,
-            models=self.models,
-            services=self.services,
-            heartbeats=self.heartbeats,
-        )
+        threshold = self._threshold()
         if threshold is None:
             return cusum
         return update(cusum or Cusum(), read, spec, self.rule.op, threshold)
 
     def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
         rule = self.rule
-        threshold = threshold_for(
-            rule,
-            self.series.label_map,
-            models=self.models,
-            services=self.services,
-            heartbeats=self.heartbeats,
-        )
+        threshold = self._threshold()
         if threshold is None:
             return st
         usual = threshold

@@ -41,7 +41,7 @@ def alertmanager_binary() -> str:
             f"{AM_NAME} is not installed (apt-get install -y --no-install-recommends {AM_NAME})"
         )
         if in_ci():
-            pytest.fail(message + " (CI=true: the Alertmanager comparisons must run)")
+            pytest.fail(message + " (CI=true: the tests that need Alertmanager must run)")
         pytest.skip(message)
     return found
 

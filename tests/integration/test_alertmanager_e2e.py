@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -32,30 +31,13 @@ from bot.incidents.intake.fingerprint import fingerprint
 from bot.incidents.reactions.changes import Change
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
-from tests.integration.procs import Child, free_port, in_ci, running
+from tests.integration.alertmanager_proc import alertmanager_binary, rfc3339
+from tests.integration.procs import Child, free_port, running
 
 AM_NAME = "prometheus-alertmanager"
 TEST_BUDGET = 60.0  # seconds for one whole test, start-up and teardown included
 WAIT = 20.0  # seconds to await one notification from Alertmanager
 TOKEN = "e2e-ingest-token-5c2f"
-
-
-def _alertmanager_binary() -> str:
-    found = shutil.which(AM_NAME) or (
-        f"/usr/bin/{AM_NAME}" if Path(f"/usr/bin/{AM_NAME}").is_file() else None
-    )
-    if found is None:
-        message = (
-            f"{AM_NAME} is not installed (apt-get install -y --no-install-recommends {AM_NAME})"
-        )
-        if in_ci():
-            pytest.fail(message + " (CI=true: the Alertmanager end-to-end tests must run)")
-        pytest.skip(message)
-    return found
-
-
-def _rfc3339(at: datetime) -> str:
-    return at.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 # --- Vigil's side: the test server, with a recorder of what Alertmanager sent -------------
@@ -193,7 +175,7 @@ StartAM = Callable[[dict[str, Any]], Awaitable[AM]]
 @pytest.fixture
 async def start_alertmanager(tmp_path: Path) -> AsyncIterator[StartAM]:
     """Start Alertmanager with a config; every one started is stopped at teardown."""
-    binary = _alertmanager_binary()
+    binary = alertmanager_binary()
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
@@ -258,8 +240,8 @@ def alert(
     return {
         "labels": labels,
         "annotations": annotations or {},
-        "startsAt": _rfc3339(starts_at),
-        "endsAt": _rfc3339(ends_at),
+        "startsAt": rfc3339(starts_at),
+        "endsAt": rfc3339(ends_at),
         "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=job%3Aerrors%3Aratio5m",
     }
 
@@ -336,7 +318,7 @@ async def test_firing_then_resolved_through_a_real_alertmanager(
         incident = await (await client.get(f"/api/v1/incidents/{opened.incident.id}")).json()
         [stored] = incident["alerts"]
         assert stored["status"] == "resolved"
-        assert stored["ends_at"] == _rfc3339(resolved_at)
+        assert stored["ends_at"] == rfc3339(resolved_at)
         resolved_lines = [e for e in incident["timeline"] if e["kind"] == "alert_resolved"]
         assert len(resolved_lines) == 1, incident["timeline"]
         assert resolved_lines[0]["text"].startswith(f"Alert cleared: {annotations['summary']}")
