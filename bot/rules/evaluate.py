@@ -269,8 +269,10 @@ class _Ctx:
         if not holds(rule.op, measured, threshold):
             return replace(st, phase="inactive", since=None)
         since = st.since if st.phase == "pending" and st.since is not None else at
-        detected = st.cusum is not None and st.cusum.seen is not None
-        if not (st.cusum.alarm if st.cusum is not None and detected else at - since >= rule.for_):
+        # The detector can only bring the firing forward: a sustained change it has seen
+        # fires at once, and the rule's `for:` still bounds the wait (what a user tuned holds).
+        detected = st.cusum is not None and st.cusum.seen is not None and st.cusum.alarm
+        if not (detected or at - since >= rule.for_):
             return replace(st, phase="pending", since=since)
         notes = self._firing_notes(st, since, threshold, usual)
         if st.cusum is not None and detected:

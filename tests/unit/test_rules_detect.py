@@ -189,3 +189,15 @@ def test_without_row_counters_a_detect_rule_waits_its_for() -> None:
     points = [Point(p.at, p.value) for p in stream(minutes=60, shift_at=30)]
     ((fired, _),) = firings(detects, points)
     assert fired - (T0 + 31 * MIN) >= 10 * MIN
+
+
+def test_the_for_still_bounds_the_wait_when_the_detector_has_not_alarmed() -> None:
+    """A value past the threshold the detector is slow to call (it expects a bigger shift
+    than the one on the rows) fires after the rule's ``for:`` all the same: the detector only
+    brings the firing forward; what a user tuned still holds."""
+    (slow,) = parse(item(detect="cusum", arl0=10_000_000, shift=20.0, **{"for": "2m"}))
+    points = stream(minutes=60, shift_at=30)
+    crossed = next(p.at for p in points if p.value < 0.90)
+    ((fired, change),) = firings(slow, points)
+    assert fired - crossed == 2 * MIN
+    assert "detector" not in change.annotations
