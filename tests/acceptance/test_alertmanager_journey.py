@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from tests.conftest import postgres_url
+from tests.integration.alertmanager_proc import rfc3339
 from tests.integration.procs import BIN, POLL, Child, clean_env, free_port, running
 from tests.integration.test_alertmanager_e2e import (  # noqa: F401 (fixture)
     AM,
     StartAM,
-    _rfc3339,
     am_config,
     start_alertmanager,
 )
@@ -41,8 +41,8 @@ def alert(*, ends: datetime | None = None) -> dict[str, Any]:
     return {
         "labels": LABELS,
         "annotations": {"summary": "payments is down"},
-        "startsAt": _rfc3339(now - timedelta(seconds=5)),
-        "endsAt": _rfc3339(ends or now + timedelta(hours=1)),
+        "startsAt": rfc3339(now - timedelta(seconds=5)),
+        "endsAt": rfc3339(ends or now + timedelta(hours=1)),
     }
 
 
