@@ -38,9 +38,9 @@ of rows is close to normal, one row is not).
 **Firing.** A ``detect: cusum`` rule fires when its value is past the threshold and either
 the detector alarms or the value has held for the rule's ``for``: the threshold still says
 what is bad, the CUSUM brings the firing forward when the rows show a real change, and the
-``for`` a user tuned still bounds the wait. ``S`` restarts at 0 when the rule fires and when it resolves, and
-the counters are re-read from scratch when they go backwards (a restarted monitor). A
-series with no counters (e.g. a Prometheus metric) falls back to the rule's ``for``.
+``for`` a user tuned still bounds the wait. ``S`` restarts at 0 when the rule fires and
+when it resolves, and the counters are re-read from scratch when they go backwards (a
+restarted monitor). A series with no counters (e.g. a Prometheus metric) waits its ``for``.
 
 Pure: no I/O, no clock.
 """
