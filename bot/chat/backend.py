@@ -7,6 +7,8 @@ typed commands back to the shared ``CommandRunner``.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Protocol
 
 from bot.chat.commands import render
@@ -38,6 +40,19 @@ class ChatBackend(Protocol):
 
     async def stop(self) -> None:
         """Stop taking commands and release what ``start`` took."""
+
+
+log = logging.getLogger(__name__)
+
+
+async def notice_all(backends: Iterable[ChatBackend], text: str) -> None:
+    """A team-channel notice on every backend; one that fails is logged and the others
+    still get it (a notice follows something already done: it is never retried)."""
+    for backend in backends:
+        try:
+            await backend.notice(text)
+        except Exception:
+            log.exception("could not post a notice to %s", getattr(backend, "name", backend))
 
 
 def announcement(change: Change) -> str:

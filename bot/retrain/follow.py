@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.chat.backend import ChatBackend
+from bot.chat.backend import ChatBackend, notice_all
 from bot.core.clock import Clock
 from bot.incidents.service import IncidentService
 from bot.registry.base import ModelRegistry, RegistryError
@@ -208,11 +208,7 @@ class RunFollower:
                 return
             except Exception:
                 log.exception("could not post retraining news on incident #%d", incident)
-        for backend in self._senders():
-            try:
-                await backend.notice(text)
-            except Exception:
-                log.exception("could not post retraining news to the team channel")
+        await notice_all(self._senders(), text)
 
 
 def payload_key(run_id: int, kind: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.chat.backend import ChatBackend
+from bot.chat.backend import ChatBackend, notice_all
 from bot.chat.commands.silences.run import SilenceCommands
 from bot.config.load import Settings
 from bot.core.clock import Clock
@@ -45,8 +45,7 @@ def build_silences(
     ingestor.mute_with(silences)
 
     async def notice(text: str) -> None:
-        for backend in senders():
-            await backend.notice(text)
+        await notice_all(senders(), text)
 
     watch = SilenceWatch(db, silences, ingestor, timers, clock=clock, notice=notice)
     notifier.follow(

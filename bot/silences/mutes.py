@@ -93,6 +93,11 @@ class MuteSet:
         return [s for s in self.sources if s.fingerprint != fingerprint]
 
 
+def held_by(reasons: Sequence[Reason] | None, silence_id: str) -> bool:
+    """Do these reasons (an alert's ``muted_by``) name this silence?"""
+    return any(r.get("kind") == "silence" and r.get("id") == silence_id for r in reasons or ())
+
+
 def silenced_by(reasons: Sequence[Reason] | None) -> list[str]:
     """Alertmanager's ``status.silencedBy``: the ids of silences (windows are named
     ``window:NAME``, so a client that only shows ids still shows why)."""

@@ -33,6 +33,7 @@ from bot.core.errors import NotFoundError
 from bot.incidents.intake.ingest import AlertIngestor
 from bot.incidents.reactions.changes import Change
 from bot.ingest.model import AlertIn
+from bot.silences.mutes import held_by
 from bot.silences.service import SilenceService
 from bot.silences.spec import silence_words
 from bot.silences.tables import SilenceRow
@@ -61,10 +62,6 @@ def alert_in(row: Alert) -> AlertIn:
         severity_hint=row.severity_hint,
         generator_url=row.generator_url,
     )
-
-
-def _muted_by(row: Alert, silence_id: str) -> bool:
-    return any(r.get("id") == silence_id for r in row.muted_by or ())
 
 
 class SilenceWatch:
@@ -136,16 +133,10 @@ class SilenceWatch:
     async def _on_release(self, payload: dict[str, Any]) -> None:
         freed = await self.release()
         if freed:
-            await self._tell(
+            await self._notice(
                 f"{len(freed)} muted alert(s) still fire and nothing mutes them any more (the "
                 "inhibiting incident cleared): they now open incidents and page as usual."
             )
-
-    async def _tell(self, text: str) -> None:
-        try:
-            await self._notice(text)
-        except Exception:  # the release happened; a lost notice is logged, not retried
-            log.exception("could not post a silence notice")
 
     async def _on_end(self, payload: dict[str, Any]) -> None:
         try:
@@ -156,16 +147,16 @@ class SilenceWatch:
         if view.ends_at > now:  # extended since this timer was set: its new timer will come
             return
         freed = await self.release()
-        mine = [a for a in freed if _muted_by(a, view.id)]
+        mine = [a for a in freed if held_by(a.muted_by, view.id)]
         if mine:
             titles = ", ".join(dict.fromkeys(a.title for a in mine[:3]))
             more = f" and {len(mine) - 3} more" if len(mine) > 3 else ""
-            await self._tell(
+            await self._notice(
                 f"Silence {view.short_id} has ended and {len(mine)} alert(s) it held still "
                 f"fire: they now open incidents and page as usual ({titles}{more})."
             )
         elif view.last_matched_at is not None:
-            await self._tell(
+            await self._notice(
                 f"Silence {view.short_id} has ended; nothing it held still fires. "
                 f"({silence_words(view, now)})"
             )
@@ -178,13 +169,13 @@ class SilenceWatch:
         now = self._clock()
         if view.state(now) != "active":
             return
-        held = [a for a in await self._muted() if _muted_by(a, view.id)]
+        held = [a for a in await self._muted() if held_by(a.muted_by, view.id)]
         what = (
             f"{len(held)} firing alert(s) under it will page then"
             if held
             else "nothing under it fires now"
         )
-        await self._tell(
+        await self._notice(
             f"Silence {view.short_id} ends in {words_rounded(view.ends_at - now)}: {what}. "
             f"To keep it: /silence extend {view.short_id} 1h; to end it now: "
             f"/silence expire {view.short_id}. ({silence_words(view, now)})"
@@ -206,7 +197,7 @@ class SilenceWatch:
             return
         why = f"it muted nothing for {words_rounded(view.expire_unused)}"
         await self._silences.expire(view.id, "vigil", why=why)
-        await self._tell(f"Silence {view.short_id} expired: {why}. ({silence_words(view, now)})")
+        await self._notice(f"Silence {view.short_id} expired: {why}. ({silence_words(view, now)})")
 
     async def _on_resolved(self, payload: dict[str, Any]) -> None:
         try:
@@ -219,7 +210,7 @@ class SilenceWatch:
         recent = [
             a
             for a in await self._muted()
-            if _muted_by(a, view.id) and a.last_seen > now - QUIET_AFTER_RESOLVE
+            if held_by(a.muted_by, view.id) and a.last_seen > now - QUIET_AFTER_RESOLVE
         ]
         if recent:  # what it silences still fires: the fix has not held yet
             await self._timers.schedule(
@@ -233,7 +224,7 @@ class SilenceWatch:
             f"incident #{view.incident_id} stayed resolved for {words_rounded(QUIET_AFTER_RESOLVE)}"
         )
         await self._silences.expire(view.id, "vigil", why=why)
-        await self._tell(f"Silence {view.short_id} expired: {why}.")
+        await self._notice(f"Silence {view.short_id} expired: {why}.")
 
     async def on_change(self, change: Change) -> None:
         """A follower: a resolved incident starts the quiet period of its silences that
@@ -282,7 +273,7 @@ class SilenceWatch:
         now = self._clock()
         occ = active(rule.window, now)
         if occ is not None:
-            await self._tell(
+            await self._notice(
                 f"{window_words(rule.window, occ)}: its alerts open no incident and page "
                 "nobody until it ends; they are stored and shown, and page at the end if "
                 "they still fire."
@@ -294,7 +285,7 @@ class SilenceWatch:
                 if freed
                 else "; nothing it held still fires"
             )
-            await self._tell(f"Maintenance window {name} has ended{tail}.")
+            await self._notice(f"Maintenance window {name} has ended{tail}.")
         edge = next_change(rule.window, now)
         if edge is not None:
             await self._timers.schedule("window-edge", f"window-edge:{name}", edge, payload)

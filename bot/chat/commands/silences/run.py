@@ -29,6 +29,7 @@ from bot.core.durations import short_duration, words_rounded
 from bot.core.errors import ValidationError
 from bot.incidents.service import IncidentService
 from bot.silences.matchers import Matcher
+from bot.silences.mutes import held_by
 from bot.silences.service import SilenceService
 from bot.silences.spec import DEFAULT_LENGTH, SilenceSpec, SilenceView, matchers_text, silence_words
 from bot.store.tables import Alert
@@ -82,7 +83,7 @@ class SilenceCommands:
                 return await self._list(everything)
             case SilenceShow(ref):
                 view = await self._silences.get(ref)
-                muting = [a for a in await self._silences.firing() if _held_by(a, view.id)]
+                muting = [a for a in await self._silences.firing() if held_by(a.muted_by, view.id)]
                 now = self._clock()
                 return Reply(
                     f"{silence_words(view, now)}\nMuting now: {_alerts_words(muting)}",
@@ -196,10 +197,6 @@ class SilenceCommands:
             f"{words_rounded(duration)}. ({silence_words(view, now)})",
             ephemeral=False,
         )
-
-
-def _held_by(alert: Alert, silence_id: str) -> bool:
-    return any(r.get("id") == silence_id for r in alert.muted_by or ())
 
 
 def _with_yes(again: str, comment: str) -> str:
