@@ -12,6 +12,8 @@ Without ``/usr/bin/amtool`` these tests skip, saying so; with ``CI=true`` they f
 from __future__ import annotations
 
 import asyncio
+import re
+import shlex
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from bot.core.secret import Secret
 from bot.ingest.alertmanager import parse_alertmanager
 from bot.runtime.app import Vigil
 from tests.conftest import MakeVigil
-from tests.integration.procs import in_ci
+from tests.integration.procs import BIN, clean_env, in_ci
 from tests.support import am_payload
 
 CALL_S = 20.0  # one amtool call, start to exit
@@ -46,6 +48,9 @@ def _binary() -> str:
             pytest.fail(message + " (CI=true: the amtool tests must run)")
         pytest.skip(message)
     return found
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 @pytest.fixture
@@ -229,3 +234,34 @@ async def test_the_api_token_through_http_config_file(
             assert TOKEN not in refused.err
         assert [v.id for v in await vigil.silences.listed()] == [sid]
         assert (await vigil.silences.get(sid)).state(utcnow()) == "active"
+
+
+async def test_the_readme_silence_lines_run_as_written(vigil: Vigil, amtool: Amtool) -> None:
+    """The README's two silence commands, as written (amtool's URL pointed at this server,
+    ``vigil silence`` at this database): each stores the silence the README says."""
+    [block] = [b for b in re.findall(r"```sh\n(.*?)```", README, re.S) if "amtool silence" in b]
+    lines = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+    [am] = [w for w in lines if w[0] == "amtool"]
+    [cli] = [w for w in lines if w[0] == "vigil"]
+    made = ok(await amtool(*[w for w in am[1:] if not w.startswith("--alertmanager.url")]))
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "vigil"),
+        *cli[1:],
+        env=clean_env(VIGIL_DATABASE_URL=vigil.settings.database_url, USER="alice"),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), CALL_S)
+    assert proc.returncode == 0, err.decode()
+    listed = {v.id: v for v in await vigil.silences.listed()}
+    assert set(listed) == {made.strip(), out.decode().splitlines()[0]}
+    assert sorted(str(m) for v in listed.values() for m in v.matchers) == [
+        'alertname=~"Latency.*"',
+        'service="payments"',
+        'service="payments"',
+    ]
+    assert {v.comment for v in listed.values()} == {"migration"}
+    # amtool stamps its own start; the server takes a start in the past as its now
+    lengths = {round((v.ends_at - v.starts_at) / timedelta(minutes=1)) for v in listed.values()}
+    assert lengths == {120}
