@@ -34,25 +34,28 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from bot.core.errors import ValidationError
-from bot.quality.batch import MISSING, Column, ColumnBatch, outside_reference
-from bot.quality.binning import FloatArray, IntArray
-from bot.quality.profile import (
-    CategoricalProfile,
-    FeatureProfile,
-    NumericProfile,
-    ReferenceProfile,
+from bot.quality.batch import ColumnBatch
+from bot.quality.binning import IntArray
+from bot.quality.profile import ReferenceProfile
+from bot.quality.sketch import (
+    CONF_SUM,
+    CONF_VAR,
+    DEFAULT_CONFIDENCE_EDGES,
+    NO_FIRST,
+    NO_LAST,
+    PRED_SQ,
+    PRED_SUM,
+    SUMS,
+    Sketch,
+    SketchLayout,
 )
 from bot.quality.spec import WindowSpec as WindowSpec  # its home is spec; read here too
 
 DEFAULT_PANES = 10
-DEFAULT_CONFIDENCE_EDGES = tuple(round(0.1 * k, 1) for k in range(1, 10))
-"""Confidence bins (deciles of [0, 1]) when the profile has no reference confidence."""
+__all__ = ["DEFAULT_CONFIDENCE_EDGES", "ModelWindow", "WindowSnapshot", "WindowSpec"]
 
 _EMPTY = np.iinfo(np.int64).min
-_NO_TIME_FIRST = np.iinfo(np.int64).max
-_NO_TIME_LAST = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CONF_SUM, _CONF_VAR, _PRED_SUM, _PRED_SQ = range(4)
 
 
 @dataclass(frozen=True)
@@ -119,18 +122,44 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
-def _edges_of(profile: FeatureProfile) -> FloatArray | None:
-    return profile.edges_array() if isinstance(profile, NumericProfile) else None
-
-
 def _readonly(array: IntArray) -> IntArray:
     copy = array.copy()
     copy.setflags(write=False)
     return copy
 
 
+def _moment(micros: int, empty: int) -> datetime | None:
+    return None if micros == empty else _EPOCH + timedelta(microseconds=micros)
+
+
+def snapshot_of(layout: SketchLayout, sketch: Sketch, at: datetime) -> WindowSnapshot:
+    """The figures a window's merged sketch holds, as a snapshot taken at ``at``."""
+    total, sums = sketch.counts, sketch.sums
+    features = layout.profile.features
+    missing_at, outside_at = layout.missing_at, layout.outside_at
+    return WindowSnapshot(
+        at=at,
+        n_rows=int(total[layout.rows_at]),
+        n_clean=int(total[layout.clean_at]),
+        n_rejected=int(total[layout.rejected_at]),
+        counts={s.name: _readonly(total[at_ : at_ + w]) for s, _, at_, w in layout.bins},
+        missing={s.name: int(total[missing_at + i]) for i, s in enumerate(features)},
+        outside={s.name: int(total[outside_at + i]) for i, s in enumerate(features)},
+        prediction_counts=_readonly(total[layout.pred_at : layout.pred_at + layout.pred_width]),
+        prediction_missing=int(total[layout.pred_missing_at]),
+        prediction_sum=float(sums[PRED_SUM]),
+        prediction_sum_squares=float(sums[PRED_SQ]),
+        confidence_counts=_readonly(total[layout.conf_at : layout.rows_at]),
+        confidence_sum=float(sums[CONF_SUM]),
+        confidence_variance_sum=float(sums[CONF_VAR]),
+        first_seen=_moment(sketch.first, NO_FIRST),
+        last_seen=_moment(sketch.last, NO_LAST),
+    )
+
+
 class ModelWindow:
-    """Streaming counts of one model version's production rows against its profile."""
+    """Streaming counts of one model version's production rows against its profile: a ring
+    of panes, each a :class:`~bot.quality.sketch.Sketch` kept as one row of an array."""
 
     def __init__(
         self, profile: ReferenceProfile, spec: WindowSpec, *, panes: int = DEFAULT_PANES
@@ -148,42 +177,16 @@ class ModelWindow:
             self.panes = panes
             self._pane_rows = 0
             self._pane_micros = max(1, spec.duration // timedelta(microseconds=1) // panes)
-        self._layout(profile)
-        self._counts = np.zeros((self.panes, self._size), dtype=np.int64)
-        self._sums = np.zeros((self.panes, 4), dtype=np.float64)
-        self._first = np.full(self.panes, _NO_TIME_FIRST, dtype=np.int64)
-        self._last = np.full(self.panes, _NO_TIME_LAST, dtype=np.int64)
+        self.layout = SketchLayout(profile)
+        size = self.layout.size
+        self._counts = np.zeros((self.panes, size), dtype=np.int64)
+        self._sums = np.zeros((self.panes, SUMS), dtype=np.float64)
+        self._first = np.full(self.panes, NO_FIRST, dtype=np.int64)
+        self._last = np.full(self.panes, NO_LAST, dtype=np.int64)
         self._ids = np.full(self.panes, _EMPTY, dtype=np.int64)
-        self._total = np.zeros(self._size, dtype=np.int64)
+        self._total = np.zeros(size, dtype=np.int64)
         self._latest = _EMPTY
         self._position = 0  # rows received so far (row windows)
-
-    def _layout(self, profile: ReferenceProfile) -> None:
-        """Offsets of each block inside a pane's flat count vector."""
-        size = 0
-        self._bins: list[tuple[FeatureProfile, FloatArray | None, int, int]] = []
-        for spec in profile.features:  # each: profile, edges (numeric), offset, width
-            width = len(spec.histogram)
-            self._bins.append((spec, _edges_of(spec), size, width))
-            size += width
-        features = len(profile.features)
-        self._missing_at, self._outside_at = size, size + features
-        size += 2 * features
-        prediction = profile.prediction
-        self._pred_edges = None if prediction is None else _edges_of(prediction)
-        self._pred_at, self._pred_width = (
-            size,
-            0 if prediction is None else len(prediction.histogram),
-        )
-        self._pred_missing_at = size + self._pred_width
-        size += self._pred_width + 1
-        confidence = profile.confidence
-        edges = DEFAULT_CONFIDENCE_EDGES if confidence is None else confidence.edges
-        self._conf_edges = np.asarray(edges, dtype=np.float64)
-        self._conf_at = size
-        size += len(edges) + 1
-        self._rows_at, self._clean_at, self._rejected_at = size, size + 1, size + 2
-        self._size = size + 3
 
     def copy(self) -> ModelWindow:
         """An independent window holding the same counts (the profile is shared: it is
@@ -199,48 +202,11 @@ class ModelWindow:
         arrays = (self._counts, self._sums, self._first, self._last, self._ids, self._total)
         return sum(a.nbytes for a in arrays)
 
-    @staticmethod
-    def _index(edges: FloatArray | None, column: Column, at: int, missing_at: int) -> IntArray:
-        """Each value's slot in the pane vector: its bin or category, or the missing count."""
-        if edges is None:
-            return np.where(column == MISSING, missing_at, at + column)
-        bins = np.searchsorted(edges, column, side="right")
-        return np.where(np.isnan(column), missing_at, at + bins)
-
-    def _delta(self, batch: ColumnBatch) -> tuple[IntArray, FloatArray]:
-        """Counts and sums of ``batch``'s rows as one pane-shaped vector (one bincount)."""
-        parts: list[IntArray] = []
-        delta = np.zeros(self._size, dtype=np.int64)
-        for number, (spec, edges, at, _) in enumerate(self._bins):
-            column = batch.features[spec.name]
-            parts.append(self._index(edges, column, at, self._missing_at + number))
-            delta[self._outside_at + number] = np.count_nonzero(outside_reference(spec, column))
-        sums = np.zeros(4, dtype=np.float64)
-        prediction = self.profile.prediction
-        if prediction is not None:
-            parts.append(
-                self._index(
-                    self._pred_edges, batch.prediction, self._pred_at, self._pred_missing_at
-                )
-            )
-        if prediction is not None and not isinstance(prediction, CategoricalProfile):
-            present = batch.prediction[~np.isnan(batch.prediction)]
-            sums[_PRED_SUM], sums[_PRED_SQ] = present.sum(), np.square(present).sum()
-        if batch.confidence is not None:
-            conf = batch.confidence[~np.isnan(batch.confidence)]
-            parts.append(self._conf_at + np.searchsorted(self._conf_edges, conf, side="right"))
-            sums[_CONF_SUM], sums[_CONF_VAR] = conf.sum(), (conf * (1.0 - conf)).sum()
-        if parts:
-            delta += np.bincount(np.concatenate(parts), minlength=self._size)
-        delta[self._rows_at] = batch.n_rows
-        delta[self._clean_at] = np.count_nonzero(batch.clean)
-        return delta, sums
-
     def _evict(self, slot: int) -> None:
         self._total -= self._counts[slot]
         self._counts[slot] = 0
         self._sums[slot] = 0.0
-        self._first[slot], self._last[slot] = _NO_TIME_FIRST, _NO_TIME_LAST
+        self._first[slot], self._last[slot] = NO_FIRST, NO_LAST
         self._ids[slot] = _EMPTY
 
     def _slide(self, pane: int) -> None:
@@ -260,19 +226,14 @@ class ModelWindow:
                 self._evict(slot)
             self._ids[slot] = pane
         if batch is not None and batch.n_rows:
-            delta, sums = self._delta(batch)
-            self._counts[slot] += delta
-            self._total += delta
-            self._sums[slot] += sums
-            times = np.full(batch.n_rows, now_micros, dtype=np.int64)
-            if batch.timestamps is not None:
-                stamps = batch.timestamps.astype("datetime64[us]")
-                known = ~np.isnat(stamps)
-                times[known] = stamps[known].astype(np.int64)
-            self._first[slot] = min(self._first[slot], times.min())
-            self._last[slot] = max(self._last[slot], times.max())
-        self._counts[slot, self._rejected_at] += rejected
-        self._total[self._rejected_at] += rejected
+            delta = self.layout.count(batch.with_rejected(0), now_micros)
+            self._counts[slot] += delta.counts
+            self._total += delta.counts
+            self._sums[slot] += delta.sums
+            self._first[slot] = min(self._first[slot], delta.first)
+            self._last[slot] = max(self._last[slot], delta.last)
+        self._counts[slot, self.layout.rejected_at] += rejected
+        self._total[self.layout.rejected_at] += rejected
 
     def add_batch(self, batch: ColumnBatch, now: datetime) -> None:
         """Count ``batch`` (and its ``rejected`` rows) into the window as of ``now``."""
@@ -301,31 +262,33 @@ class ModelWindow:
             self._count(pane, rows, rejected, now_micros)
             at = stop
 
-    def snapshot(self, now: datetime) -> WindowSnapshot:
-        """The window's totals as of ``now`` (time windows first slide to ``now``)."""
+    def _slide_to(self, now: datetime) -> None:
         if self._pane_micros:
             self._slide(_micros(now) // self._pane_micros)
-        total = self._total
-        features = self.profile.features
+
+    def pane_sketches(self, now: datetime) -> list[Sketch]:
+        """The live panes as of ``now``, oldest first (copies): what a detector that looks
+        for the point a window changed at reads, pane by pane."""
+        self._slide_to(now)
+        live = [int(slot) for slot in np.argsort(self._ids) if self._ids[slot] != _EMPTY]
+        return [
+            Sketch(
+                self._counts[slot].copy(),
+                self._sums[slot].copy(),
+                int(self._first[slot]),
+                int(self._last[slot]),
+            )
+            for slot in live
+        ]
+
+    def sketch(self, now: datetime) -> Sketch:
+        """The whole window as one sketch as of ``now`` (the panes merged)."""
+        self._slide_to(now)
         live = self._ids != _EMPTY
-        first = int(self._first[live].min()) if live.any() else _NO_TIME_FIRST
-        last = int(self._last[live].max()) if live.any() else _NO_TIME_LAST
-        sums = self._sums.sum(axis=0)
-        return WindowSnapshot(
-            at=now,
-            n_rows=int(total[self._rows_at]),
-            n_clean=int(total[self._clean_at]),
-            n_rejected=int(total[self._rejected_at]),
-            counts={s.name: _readonly(total[at : at + w]) for s, _, at, w in self._bins},
-            missing={s.name: int(total[self._missing_at + i]) for i, s in enumerate(features)},
-            outside={s.name: int(total[self._outside_at + i]) for i, s in enumerate(features)},
-            prediction_counts=_readonly(total[self._pred_at : self._pred_at + self._pred_width]),
-            prediction_missing=int(total[self._pred_missing_at]),
-            prediction_sum=float(sums[_PRED_SUM]),
-            prediction_sum_squares=float(sums[_PRED_SQ]),
-            confidence_counts=_readonly(total[self._conf_at : self._rows_at]),
-            confidence_sum=float(sums[_CONF_SUM]),
-            confidence_variance_sum=float(sums[_CONF_VAR]),
-            first_seen=None if first == _NO_TIME_FIRST else _EPOCH + timedelta(microseconds=first),
-            last_seen=None if last == _NO_TIME_LAST else _EPOCH + timedelta(microseconds=last),
-        )
+        first = int(self._first[live].min()) if live.any() else NO_FIRST
+        last = int(self._last[live].max()) if live.any() else NO_LAST
+        return Sketch(self._total.copy(), self._sums.sum(axis=0), first, last)
+
+    def snapshot(self, now: datetime) -> WindowSnapshot:
+        """The window's totals as of ``now`` (time windows first slide to ``now``)."""
+        return snapshot_of(self.layout, self.sketch(now), now)
