@@ -133,7 +133,7 @@ class EvidenceService:
         now = self._clock()
         done = plan.attached(view)
         out: list[_Chart] = []
-        snapshot = watched.window.snapshot(now)
+        snapshot = self._monitor.snapshot(model, now)  # the panes the last rule poll read
         # also the history's latest point
         assessment = self._monitor.assessment(model, now, snapshot=snapshot)
         kinds = plan.firing_kinds(view)
@@ -141,7 +141,7 @@ class EvidenceService:
         top_psi = assessment.drift[0].psi if assessment.drift else 0.0
         if plan.DRIFT in wanted - done and assessment.drift and plan.draws_drift(kinds, top_psi):
             top = assessment.drift[0]
-            window = _window_text(watched.window.spec, snapshot.n_rows)
+            window = _window_text(self._monitor.spec, snapshot.n_rows)
             render = functools.partial(
                 _drift_png,
                 watched.profile.feature(top.feature),

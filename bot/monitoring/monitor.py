@@ -1,55 +1,60 @@
-"""Per-model state between posts: the reference, the streaming window, the label join.
+"""Per-model state between posts: the reference, the panes of the window, the label join.
 
 A model is watched once it has a reference profile (``vigil model reference``). Each post
 of predictions is checked row by row against it (bad rows are reported, never fatal, and
-never drop the good rows of the batch) and counted into the model's window; nothing keeps
-the feature values themselves. Labels arrive later and are joined by row id: the monitor
-remembers the prediction of the last ``label_horizon`` ids (an id and a class label each,
-not the row), and keeps the last ``label_window`` labelled outcomes for realized accuracy.
+never drop the good rows of the batch) and reduced to one sketch per version
+(``bot.quality.sketch``) for the minute it arrived; nothing keeps the feature values
+themselves. The predictions (row id and class) are kept for the label join; labels arrive
+later and are joined by row id, and count for their prediction's version and minute.
 
-Every row belongs to a model version (``versions.py`` says which): each version seen has its
-own window, labelled outcomes and minute ledger (``bot.quality.compare.ledger``), so a canary's
-drift, estimate and accuracy are read apart from the stable version's, while the model's
-own figures stay those of every row together, as before versions existed. A label counts
-for the version of the prediction it joins.
+Where the panes live is the caller's choice. Alone (``local=True``: the demo, the benches,
+tests) the monitor adds each post to its own panes and joins labels in memory. Under the
+service (``local=False``) it only *counts*: :meth:`ModelMonitor.predictions` returns the
+post's panes and awaiting predictions, which the service stores (``pane_store``) before
+answering, and :meth:`ModelMonitor.load` hands back what every replica stored; the
+readings then come from those panes (``bot.quality.panes``: which minutes a window takes).
 
-``samples(now)`` is what the rule engine polls (through ``bot.sources.models``): one sample
-per metric per model, labelled ``model`` (and ``model_version``), the drift sample carrying
-the top drifting features as a note for the alert. In memory: a restart starts the windows
-empty (the reference stays in the database), which delays a drift alert by one window at
-worst and never invents one.
+Every row belongs to a model version (``versions.py`` says which): each version has its
+own panes and minute ledger (``bot.quality.compare.ledger``), so a canary's drift, estimate
+and accuracy are read apart from the stable version's, while the model's own figures are
+every version's panes added minute by minute.
+
+``assessment(model, now)`` is what the rule engine polls (through ``bot.sources.models``).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, OrderedDict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
-from bot.monitoring.versions import (
-    UNKNOWN,
-    Outcomes,
-    UnknownVersion,
-    VersionState,
-    make_room,
-    row_tags,
-)
+from bot.monitoring.pane_store import LATENCIES_KEPT, Awaiting, Joined, Pane, PaneKey
+from bot.monitoring.versions import UNKNOWN, UnknownVersion, VersionState, make_room, row_tags
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.batch import ColumnBatch
 from bot.quality.binning import FloatArray
 from bot.quality.compare.ledger import VersionLedger, VersionSummary
 from bot.quality.data import RowCheck, check_rows
-from bot.quality.performance import Metrics
+from bot.quality.panes import (
+    Chosen,
+    SeenCounter,
+    by_minute,
+    choose,
+    label_counts,
+    micros_of,
+    minute_of,
+)
+from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.profile import ReferenceProfile, category_key
-from bot.quality.windows import ModelWindow, WindowSnapshot, WindowSpec
+from bot.quality.sketch import Sketch, SketchLayout
+from bot.quality.windows import WindowSnapshot, WindowSpec, snapshot_of
 
 MAX_ROWS = 10_000
 """Most rows accepted in one post of predictions or labels."""
@@ -71,26 +76,32 @@ class AccuracyPoint:
 
 @dataclass
 class Watched:
-    """One model under watch: its reference, window and label join, and its versions.
-
-    ``window`` and ``outcomes`` are the model's, every version together (what the rules and
-    the quality answer have always read); ``versions`` holds each version's own."""
+    """One model under watch: its reference and layout, the panes read, its versions."""
 
     version: str
     """The reference's version."""
     profile: ReferenceProfile
-    window: ModelWindow
-    outcomes: Outcomes
+    reference_id: int
+    layout: SketchLayout
+    panes: dict[str, dict[int, Sketch]] = field(default_factory=dict)
+    """Version → minute → sketch: what this monitor counted (local) or last loaded."""
     awaiting: OrderedDict[str, tuple[str, str, int]] = field(default_factory=OrderedDict)
-    """Row id → (predicted class, version, minute of arrival) until its label comes."""
+    """Local mode's label join: row id → (predicted class, version, minute)."""
     importances: Mapping[str, float] | None = None
     history: deque[AccuracyPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     versions: dict[str, VersionState] = field(default_factory=dict)
-    sole: str | None = None
-    """The one version seen so far, whose window is ``window`` itself; None once two were."""
-    confidence_seen: tuple[int, float] = (0, 0.0)
-    """Rows with a confidence and the sum of their confidences since ``watch``: counters for
-    the rules' sequential detector (``bot.rules.sequential``), which needs every row once."""
+    seen: SeenCounter = field(default_factory=SeenCounter)
+    """Rows with a confidence and their sum, every pane read once: counters for the
+    rules' sequential detector (``bot.rules.sequential``), which needs every row once."""
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A post of predictions, counted: what the caller stores before answering."""
+
+    check: RowCheck
+    panes: dict[PaneKey, Pane]
+    awaiting: list[Awaiting]
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,7 @@ class LabelResult:
 
 
 class ModelMonitor:
-    """Holds every watched model's window; thread-free, used from the event loop only."""
+    """Holds every watched model's panes; thread-free, used from the event loop only."""
 
     def __init__(
         self,
@@ -113,17 +124,21 @@ class ModelMonitor:
         label_horizon: int = 100_000,
         label_window: int = 5_000,
         min_rows: int = MIN_ROWS,
+        local: bool = True,
     ) -> None:
         self.spec = spec
         self.min_rows = min_rows
-        self._horizon = label_horizon
-        self._label_window = label_window
+        self.local = local
+        self.label_horizon = label_horizon
+        self.label_window = label_window
         self._models: dict[str, Watched] = {}
 
-    def watch(self, model: str, version: str, profile: ReferenceProfile) -> None:
-        """Start (or restart, on a new reference) watching ``model`` with an empty window."""
-        window = ModelWindow(profile, self.spec)
-        self._models[model] = Watched(version, profile, window, Outcomes(self._label_window))
+    def watch(
+        self, model: str, version: str, profile: ReferenceProfile, reference_id: int = 0
+    ) -> None:
+        """Start (or restart, on a new reference) watching ``model`` with no panes."""
+        watched = Watched(version, profile, reference_id, SketchLayout(profile))
+        self._models[model] = watched
 
     def models(self) -> list[str]:
         return sorted(self._models)
@@ -138,11 +153,15 @@ class ModelMonitor:
         return found
 
     def versions(self, model: str) -> list[str]:
-        """The versions whose rows the model's window has seen since it was watched."""
-        return sorted(self.watched(model).versions)
+        """The versions whose rows the model's panes hold (or its ledgers saw)."""
+        watched = self.watched(model)
+        return sorted(watched.versions.keys() | watched.panes.keys())
 
     def version(self, model: str, version: str) -> VersionState:
-        state = self.watched(model).versions.get(version)
+        watched = self.watched(model)
+        state = watched.versions.get(version)
+        if state is None and version in watched.panes:
+            state = watched.versions[version] = VersionState(VersionLedger(watched.profile))
         if state is None:
             seen = ", ".join(self.versions(model)) or "none yet"
             raise UnknownVersion(
@@ -152,7 +171,7 @@ class ModelMonitor:
 
     def predictions(
         self, model: str, payload: object, now: datetime, *, default_version: str = UNKNOWN
-    ) -> RowCheck:
+    ) -> Counted:
         """Check and count a post ``{"rows": [...], "importances": {...}?, "version": ...?}``;
         rows that name no version (and a post that names none) are ``default_version``'s."""
         watched = self.watched(model)
@@ -162,67 +181,81 @@ class ModelMonitor:
         tags = row_tags(rows, body.get("version"), default_version)
         check = check_rows(rows, watched.profile)
         present = set(tags.versions)
-        self._prepare(watched, present, now)
-        watched.window.add_batch(check.batch, now)
-        if check.batch.confidence is not None:
-            conf = check.batch.confidence[~np.isnan(check.batch.confidence)]
-            n, total = watched.confidence_seen
-            watched.confidence_seen = (n + len(conf), total + float(conf.sum()))
+        new = sorted(present - watched.versions.keys())
+        if new:
+            make_room(watched.versions, len(new), now)
+            for gone in watched.panes.keys() - watched.versions.keys() if self.local else ():
+                del watched.panes[gone]  # a day quiet and forgotten (the store prunes its own)
+            for version in new:
+                watched.versions[version] = VersionState(VersionLedger(watched.profile))
         if importances is not None:
             watched.importances = importances
         latencies = None if tags.latencies is None else tags.latencies[list(check.positions)]
+        minute, arrival = minute_of(now), micros_of(now)
+        panes: dict[PaneKey, Pane] = {}
         if len(present) == 1:
             (version,) = present
-            minute = _count(watched, version, check.batch, latencies, now)
-            tagged: Iterable[tuple[str, int]] = repeat((version, minute))  # endless: one a row
+            parts = [(version, check.batch, latencies)]
         else:
-            tagged = _count_apart(watched, tags.versions, check, latencies, now)
-        awaiting = watched.awaiting
-        remember = awaiting.move_to_end
-        for position, (version, minute) in zip(check.positions, tagged, strict=False):
+            parts = _apart(tags.versions, check, latencies)
+        for version, batch, kept in parts:
+            watched.versions[version].ledger.add(batch, kept, now)
+            key = PaneKey(model, watched.reference_id, version, minute)
+            panes[key] = _pane(watched.layout.count(batch, arrival), kept)
+        awaiting: list[Awaiting] = []
+        versions = tags.versions
+        for position in check.positions:
             row: Any = rows[position]  # an accepted row is an object
             predicted = category_key(row.get("prediction"))
             if predicted is not None:
-                row_id = str(row["id"])
-                awaiting[row_id] = (predicted, version, minute)
-                remember(row_id)
-        while len(awaiting) > self._horizon:
-            awaiting.popitem(last=False)
-        return check
+                key = PaneKey(model, watched.reference_id, versions[position], minute)
+                awaiting.append(Awaiting(str(row["id"]), predicted, key))
+        counted = Counted(check, panes, awaiting)
+        if self.local:
+            self._absorb(watched, counted, now)
+        return counted
 
-    def _prepare(self, watched: Watched, present: set[str], now: datetime) -> None:
-        """A state for each version new in this post, before any of its rows is counted."""
-        new = sorted(present - watched.versions.keys())
-        if not new:
-            return
-        make_room(watched.versions, watched.sole, len(new), now)
-        if not watched.versions and len(new) == 1:
-            (only,) = new
-            ledger = VersionLedger(watched.profile)
-            watched.versions[only] = VersionState(watched.window, ledger, self._outcomes())
-            watched.sole = only
-            return
-        if watched.sole is not None:  # the window it shared was all its rows: now its own
-            watched.versions[watched.sole].window = watched.window.copy()
-            watched.sole = None
-        for version in new:
-            watched.versions[version] = VersionState(
-                ModelWindow(watched.profile, self.spec),
-                VersionLedger(watched.profile),
-                self._outcomes(),
-            )
+    def _absorb(self, watched: Watched, counted: Counted, now: datetime) -> None:
+        """Local mode: add a post's panes and awaiting predictions to this monitor's own."""
+        for key, pane in counted.panes.items():
+            _add(watched, key.version, key.minute, pane.sketch)
+        remember = watched.awaiting
+        for entry in counted.awaiting:
+            remember[entry.row_id] = (entry.predicted, entry.key.version, entry.key.minute)
+            remember.move_to_end(entry.row_id)
+        while len(remember) > self.label_horizon:
+            remember.popitem(last=False)
+        self._trim(watched, now)
 
-    def _outcomes(self) -> Outcomes:
-        return Outcomes(self._label_window)
+    def _trim(self, watched: Watched, now: datetime) -> None:
+        """Local mode: forget minutes no window nor label window reads any more."""
+        for view in watched.panes.values():
+            keep = choose(view, watched.layout, self.spec, now).minutes
+            _, label_oldest = label_counts(view, self.label_window)
+            oldest = min([*keep[:1], *([] if label_oldest is None else [label_oldest])])
+            for minute in [m for m in view if m < oldest]:
+                del view[minute]
 
-    def labels(self, model: str, payload: object) -> LabelResult:
-        """Join a post ``{"rows": [{"id": ..., "label": ...}]}`` to remembered predictions;
-        each label counts for the model and for the version of its prediction.
+    def load(self, model: str, panes: Mapping[str, Mapping[int, Pane]]) -> None:
+        """Service mode: the panes every replica stored (version → minute → pane)."""
+        watched = self.watched(model)
+        layout = watched.layout
+        loaded: dict[str, dict[int, Sketch]] = {}
+        for version, minutes in panes.items():
+            view = loaded[version] = {}
+            for minute, pane in minutes.items():
+                sketch = pane.sketch
+                if sketch.counts.shape != (layout.size,):  # labels only: its pane was pruned
+                    sketch = layout.labels(sketch.confusion)
+                view[minute] = sketch
+        watched.panes = loaded
+
+    def parse_labels(self, model: str, payload: object) -> list[tuple[str, str]]:
+        """The (row id, label) pairs of a post ``{"rows": [{"id": ..., "label": ...}]}``.
 
         The whole post is validated first; one malformed row refuses the post (400 naming
-        it) so a half-applied label feed never skews the realized accuracy.
-        """
-        watched = self.watched(model)
+        it) so a half-applied label feed never skews the realized accuracy."""
+        self.watched(model)
         rows = _rows(require_object(payload, ""), fields=("rows", "importances"))
         pairs: list[tuple[str, str]] = []
         for i, row in enumerate(rows):
@@ -235,27 +268,81 @@ class ModelMonitor:
             if label is None:
                 raise fail(child(path, "label"), "is required (the true class)")
             pairs.append((str(raw_id), label))
-        unknown: list[str] = []
-        matched = 0
+        return pairs
+
+    def labels(self, model: str, payload: object) -> LabelResult:
+        """Local mode: join a post of labels to the predictions this monitor remembers."""
+        watched = self.watched(model)
+        pairs = self.parse_labels(model, payload)
+        found: list[Joined] = []
         for row_id, label in pairs:
-            found = watched.awaiting.pop(row_id, None)
-            if found is None:
-                unknown.append(row_id)
+            held = watched.awaiting.pop(row_id, None)
+            if held is None:
                 continue
-            matched += 1
-            predicted, version, minute = found
-            watched.outcomes.add(label, predicted)
-            state = watched.versions.get(version)
-            if state is not None:
-                state.outcomes.add(label, predicted)
-                state.ledger.label(minute, label, predicted)
-        return LabelResult(len(pairs), matched, tuple(unknown[:20]), len(unknown))
+            predicted, version, minute = held
+            key = PaneKey(model, watched.reference_id, version, minute)
+            found.append(Joined(row_id, label, predicted, key))
+            _add(watched, version, minute, watched.layout.labels({(label, predicted): 1}))
+        return self.joined(model, pairs, found)
+
+    def joined(
+        self, model: str, pairs: Sequence[tuple[str, str]], found: Sequence[Joined]
+    ) -> LabelResult:
+        """What became of a post of labels whose ``found`` ones joined; each joined label
+        also counts in its version's minute ledger."""
+        watched = self.watched(model)
+        for item_ in found:
+            state = watched.versions.get(item_.key.version)
+            if state is not None and item_.key.reference_id == watched.reference_id:
+                state.ledger.label(item_.key.minute, item_.label, item_.predicted)
+        joined = Counter(j.row_id for j in found)  # an id posted twice joins once
+        unknown: list[str] = []
+        for row_id, _ in pairs:
+            if joined[row_id]:
+                joined[row_id] -= 1
+            else:
+                unknown.append(row_id)
+        return LabelResult(len(pairs), len(found), tuple(unknown[:20]), len(unknown))
+
+    def view(self, model: str, version: str | None = None) -> dict[int, Sketch]:
+        """The model's panes (every version's, minute by minute), or one version's."""
+        watched = self.watched(model)
+        if version is not None:
+            self.version(model, version)  # UnknownVersion naming the versions seen
+            return watched.panes.get(version, {})
+        if len(watched.panes) == 1:
+            return next(iter(watched.panes.values()))
+        return by_minute(list(watched.panes.values()))
+
+    def horizon_minute(self, model: str) -> int | None:
+        """The oldest minute of the newest ``label_horizon`` predictions in the panes read
+        (None when they hold fewer): awaiting predictions before it are past the horizon."""
+        watched = self.watched(model)
+        view = self.view(model)
+        rows = 0
+        for minute in sorted(view, reverse=True):
+            rows += watched.layout.rows(view[minute])
+            if rows >= self.label_horizon:
+                return minute
+        return None
+
+    def window(self, model: str, now: datetime, version: str | None = None) -> Chosen:
+        """The model's window as of ``now`` (every version's rows), or one version's."""
+        watched = self.watched(model)
+        return choose(self.view(model, version), watched.layout, self.spec, now)
+
+    def snapshot(self, model: str, now: datetime, version: str | None = None) -> WindowSnapshot:
+        watched = self.watched(model)
+        return snapshot_of(watched.layout, self.window(model, now, version).sketch, now)
 
     def realized(self, model: str, version: str | None = None) -> Metrics | None:
-        """Realized metrics over the model's last labelled rows, or one version's."""
-        if version is None:
-            return self.watched(model).outcomes.metrics()
-        return self.version(model, version).outcomes.metrics()
+        """Realized metrics over the labels of the model's newest predictions (at least
+        ``label_window`` of them when there are), or one version's."""
+        counts, _ = label_counts(self.view(model, version), self.label_window)
+        if not counts:
+            return None
+        confusion: dict[tuple[Label, Label], int] = dict(counts.items())
+        return Confusion(confusion).metrics()
 
     def assessment(
         self, model: str, now: datetime, *, snapshot: WindowSnapshot | None = None
@@ -264,15 +351,21 @@ class ModelMonitor:
         point per moment: a second assessment at the same ``now`` replaces the first).
         ``snapshot``: the window's ``snapshot(now)`` when the caller already took it."""
         watched = self.watched(model)
+        view = self.view(model, None)
         result = assess(
             model,
             watched.profile,
-            snapshot if snapshot is not None else watched.window.snapshot(now),
+            snapshot if snapshot is not None else self.snapshot(model, now),
             realized=self.realized(model),
             current_importances=watched.importances,
             min_rows=self.min_rows,
         )
-        result = replace(result, confidence_seen=watched.confidence_seen)
+        layout = watched.layout
+        totals = {
+            m: (int(s.counts[layout.conf_at : layout.rows_at].sum()), float(s.sums[0]))
+            for m, s in view.items()
+        }
+        result = replace(result, confidence_seen=watched.seen.advance(totals))
         estimate = result.estimate
         if estimate is not None or result.realized is not None:
             point = AccuracyPoint(
@@ -292,12 +385,11 @@ class ModelMonitor:
     ) -> Assessment:
         """One version's window judged as the model's is (kept off the model's history)."""
         watched = self.watched(model)
-        state = self.version(model, version)
         return assess(
             model,
             watched.profile,
-            snapshot if snapshot is not None else state.window.snapshot(now),
-            realized=state.outcomes.metrics(),
+            snapshot if snapshot is not None else self.snapshot(model, now, version),
+            realized=self.realized(model, version),
             current_importances=watched.importances,
             min_rows=self.min_rows,
         )
@@ -313,40 +405,33 @@ class ModelMonitor:
         return list(self.watched(model).history)
 
 
-def _count(
-    watched: Watched,
-    version: str,
-    batch: ColumnBatch,
-    latencies: FloatArray | None,
-    now: datetime,
-) -> int:
-    """Count one version's rows into its window (unless it is the model's) and ledger."""
-    state = watched.versions[version]
-    if state.window is not watched.window:
-        state.window.add_batch(batch, now)
-    return state.ledger.add(batch, latencies, now)
+def _add(watched: Watched, version: str, minute: int, sketch: Sketch) -> None:
+    view = watched.panes.setdefault(version, {})
+    held = view.get(minute)
+    view[minute] = sketch.copy() if held is None else held + sketch
 
 
-def _count_apart(
-    watched: Watched,
-    versions: list[str],
-    check: RowCheck,
-    latencies: FloatArray | None,
-    now: datetime,
-) -> list[tuple[str, int]]:
-    """A post of several versions: each one's rows (and rejected rows) counted apart;
-    returns each accepted row's (version, minute)."""
+def _pane(sketch: Sketch, latencies: FloatArray | None) -> Pane:
+    if latencies is None:
+        return Pane(sketch)
+    present = latencies[~np.isnan(latencies)].astype(np.float32)
+    return Pane(sketch, present[:LATENCIES_KEPT], int(present.shape[0]))
+
+
+def _apart(
+    versions: list[str], check: RowCheck, latencies: FloatArray | None
+) -> list[tuple[str, ColumnBatch, FloatArray | None]]:
+    """A post of several versions: each one's rows (and rejected rows) apart."""
     accepted = [versions[p] for p in check.positions]
     rejected = Counter(versions)
     rejected.subtract(accepted)
     names = np.array(accepted, dtype=object)
-    minute_of: dict[str, int] = {}
+    out: list[tuple[str, ColumnBatch, FloatArray | None]] = []
     for version in sorted(set(versions)):
         index = np.flatnonzero(names == version)
         part = check.batch.take(index, rejected=rejected[version])
-        chosen = None if latencies is None else latencies[index]
-        minute_of[version] = _count(watched, version, part, chosen, now)
-    return [(version, minute_of[version]) for version in accepted]
+        out.append((version, part, None if latencies is None else latencies[index]))
+    return out
 
 
 def _rows(

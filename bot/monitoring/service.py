@@ -14,6 +14,16 @@ sync, so a post costs no registry read), else ``unknown``; when the registry can
 read the last answer stands. ``summaries`` is the per-version read the canary judge and
 shadow mode take: each version's ledger over a time range.
 
+The windows and the label join are in the database (``pane_store``, issue 20): a post of
+predictions is reduced to one sketch per version and minute, and answered once the
+group-commit writer (``pane_writer``) stored it with its awaiting predictions; a post of
+labels is joined there (each label once, whichever replica took it). Every reading (the
+rule poll through ``refresh``, ``quality``) first loads the panes the window needs from
+the table, so any number of replicas take posts and each judges all of them; a restart,
+even ``kill -9``, loses nothing a post's answer acknowledged. ``refresh`` reads back
+``_lookback`` minutes, grown (x4, up to ``ledger_keep``) while the window or the label
+window is not full and older panes exist, and shrunk back when they were full sooner.
+
 The ledger is durable (``ledger_store``): ``flush`` (every ``FLUSH_EVERY`` in the process
 that takes posts, and once more, open minute included, when Vigil closes) drains each
 version's *closed* minutes, plus labels joined since to any minute, into the table as
@@ -48,6 +58,8 @@ from bot.incidents.policy.classify import SubjectPolicy
 from bot.ingest.validate import require_object
 from bot.monitoring.ledger_store import LedgerBatch, LedgerStore
 from bot.monitoring.monitor import LabelResult, ModelMonitor
+from bot.monitoring.pane_store import PaneStore
+from bot.monitoring.pane_writer import PaneWriter
 from bot.monitoring.shadow_rows import ShadowRows, is_shadow
 from bot.monitoring.shadow_views import shadow_json
 from bot.monitoring.shadows import ShadowMonitor
@@ -63,11 +75,14 @@ from bot.quality.compare.ledger import (
 )
 from bot.quality.compare.shadow import ShadowPost
 from bot.quality.data import RowCheck
+from bot.quality.panes import MINUTE, label_counts, minute_of
 
 StableVersion = Callable[[str], Awaitable[str | None]]
 """The registry's stable version of a model (None when it has none, or no such model)."""
 
 STABLE_TTL = timedelta(seconds=5)
+LOOKBACK = 15
+"""Minutes of panes a reading loads at first (grown while the windows are not full)."""
 FLUSH_EVERY = 15.0
 """Seconds between two flushes of the minute ledger (a minute is flushed once closed)."""
 
@@ -86,8 +101,15 @@ class ModelQualityService:
         ledger: LedgerStore | None = None,
         ledger_keep: timedelta = DEFAULT_KEEP,
         shadows: ShadowMonitor | None = None,
+        panes: PaneStore | None = None,
+        writer: PaneWriter | None = None,
     ) -> None:
+        if (panes is None) != monitor.local:
+            raise ValueError("a monitor reads its own panes (local) or the store's, not both")
         self.monitor = monitor
+        self._panes = panes
+        self._writer = writer if writer is not None or panes is None else PaneWriter(panes)
+        self._lookback: dict[str, int] = {}
         self.shadows = shadows or ShadowMonitor()
         self.store = store
         self._models = models
@@ -111,7 +133,8 @@ class ModelQualityService:
             stored = await self.store.get(newest)
             if stored is None:  # pragma: no cover - rows are never deleted
                 continue
-            self.monitor.watch(model, stored.version, stored.profile)
+            self.monitor.watch(model, stored.version, stored.profile, stored.id)
+            self._lookback.pop(model, None)
             self._loaded[model] = stored
             if held is None:
                 log.info(
@@ -163,15 +186,54 @@ class ModelQualityService:
         if is_shadow(body):
             return self.shadows.post(model, body, profile, now)
         default = await self.default_version(model)
-        check = self.monitor.predictions(model, body, now, default_version=default)
-        self.shadows.live(model, body, check, profile, now)
-        return check
+        counted = self.monitor.predictions(model, body, now, default_version=default)
+        if self._writer is not None:  # answered once stored: a crash loses no answered row
+            await self._writer.predictions(counted.panes, counted.awaiting)
+        self.shadows.live(model, body, counted.check, profile, now)
+        return counted.check
 
     async def labels(self, model: str, payload: object) -> LabelResult:
         await self._known(model)
-        result = self.monitor.labels(model, payload)
+        if self._writer is None:
+            result = self.monitor.labels(model, payload)
+        else:
+            pairs = self.monitor.parse_labels(model, payload)
+            found = await self._writer.labels(model, pairs)
+            result = self.monitor.joined(model, pairs, found)
         self.shadows.labels(model, payload)
         return result
+
+    async def refresh_all(self) -> None:
+        """Sync the references, then load every watched model's panes: what the rule poll
+        runs before it judges."""
+        await self.sync()
+        for model in self.monitor.models():
+            await self.refresh(model)
+
+    async def refresh(self, model: str) -> None:
+        """Load the panes ``model``'s readings need, as every replica stored them."""
+        if self._panes is None:
+            return
+        reference = self._loaded[model]
+        now = self._clock()
+        keep = max(LOOKBACK, self._ledger_keep // MINUTE)
+        oldest = await self._panes.oldest(model, reference.id)
+        lookback = self._lookback.get(model, LOOKBACK)
+        if self.monitor.spec.duration is not None:
+            lookback = max(lookback, self.monitor.spec.duration // MINUTE + 2)
+        while True:
+            since = minute_of(now) - lookback
+            self.monitor.load(model, await self._panes.read(model, reference.id, since))
+            window = self.monitor.window(model, now)
+            counts, first = label_counts(self.monitor.view(model), self.monitor.label_window)
+            short = not window.full or sum(counts.values()) < self.monitor.label_window
+            if not short or oldest is None or oldest >= since or lookback >= keep:
+                break
+            lookback = min(keep, lookback * 4)
+        if not short:  # both full: read about twice what they took next time
+            used = minute_of(now) - min(window.minutes[:1] + (() if first is None else (first,)))
+            lookback = min(lookback, max(LOOKBACK, 2 * used + 2))
+        self._lookback[model] = lookback
 
     async def shadow(self, model: str, version: str) -> dict[str, Any]:
         """What ``GET /api/v1/models/{model}/shadow?version=V`` answers: shadow ``V``
@@ -189,8 +251,8 @@ class ModelQualityService:
         watched = self.monitor.watched(model)
         stored = self._loaded[model]
         policy = self._models.get(model)
-        state = None if version is None else self.monitor.version(model, version)
-        snapshot = (watched.window if state is None else state.window).snapshot(now)
+        await self.refresh(model)
+        snapshot = self.monitor.snapshot(model, now, version)
         if version is None:
             assessment = self.monitor.assessment(model, now, snapshot=snapshot)
         else:
@@ -273,7 +335,20 @@ class ModelQualityService:
             written = await self._ledger.append(self._queued)
             self._queued.clear()
             await self._ledger.prune(VersionLedger.minute_of(now - self._ledger_keep))
-            return written
+        if self._panes is not None:
+            await self._prune_panes(now)
+        return written
+
+    async def _prune_panes(self, now: datetime) -> None:
+        """Drop panes past ``ledger_keep``, and awaiting predictions older than the newest
+        ``label_horizon`` rows of their model (to the minute) or than ``ledger_keep``."""
+        assert self._panes is not None
+        before = minute_of(now - self._ledger_keep)
+        horizon: dict[str, int] = {}
+        for model in self.monitor.models():
+            cut = self.monitor.horizon_minute(model)
+            horizon[model] = before if cut is None else max(before, cut)
+        await self._panes.prune(before, awaiting_before=horizon)
 
     async def close(self) -> None:
         """The last flush, open minutes included: a clean restart keeps every row's evidence.
@@ -281,6 +356,8 @@ class ModelQualityService:
         if self._closed:
             return
         self._closed = True
+        if self._writer is not None:
+            await self._writer.close()
         try:
             await self.flush(everything=True)
         except (SQLAlchemyError, OSError) as exc:

@@ -1,4 +1,4 @@
-"""The model monitor's tables: reference profiles (migration 0007) and ledger minutes (0015).
+"""The model monitor's tables: references (0007), ledger minutes (0015), panes (0018).
 
 ``model_references``: one row per ``vigil model reference`` run, never updated: the newest
 row of a model is the reference it is judged against, and the older rows say what it was
@@ -65,3 +65,55 @@ class LedgerMinuteRow(SQLModel, table=True):
     latencies: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     latency_rows: int = Field(sa_column=Column(BigInteger, nullable=False))
     confusion: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PaneRow(SQLModel, table=True):
+    """One minute of one model version's production rows, as a merged sketch (migration
+    0018; ``bot.monitoring.pane_store``).
+
+    One row per (model, reference, version, minute), whoever wrote it: each replica adds
+    what it took since its last write with a locked read-modify-write in one transaction
+    (an upsert of merged deltas, never a row per prediction), so any number of processes
+    write the same minute and every reader sees the sum. ``counts``: the sketch's int64
+    vector (little-endian) on the bins of reference ``reference_id``
+    (``bot.quality.sketch.SketchLayout``); ``sums``: its four float64 sums; ``first`` /
+    ``last``: the rows' time span (microseconds since the epoch); ``confusion``: the labels
+    joined since to this minute's predictions, JSON ``[[label, predicted, n], ...]``;
+    ``latencies``: up to ``LATENCIES_KEPT`` values (float32), ``latency_rows`` all that had one.
+    """
+
+    __tablename__ = "model_panes"
+    __table_args__ = (
+        Index("ux_model_panes_key", "model", "reference_id", "version", "minute", unique=True),
+        Index("ix_model_panes_minute", "minute"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    model: str = Field(sa_column=Column(String(200), nullable=False))
+    reference_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    version: str = Field(sa_column=Column(String(200), nullable=False))
+    minute: int = Field(sa_column=Column(BigInteger, nullable=False))
+    counts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sums: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    first: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last: int = Field(sa_column=Column(BigInteger, nullable=False))
+    confusion: str = Field(sa_column=Column(Text, nullable=False))
+    latencies: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    latency_rows: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AwaitingRow(SQLModel, table=True):
+    """A served prediction waiting for its label (migration 0018): the label join, shared by
+    every replica and kept across restarts. Written in bulk with the panes of the same
+    post; a label deletes its row as it joins it (``DELETE ... RETURNING``: a label posted
+    twice, or to two replicas at once, is counted once). Rows past ``label_horizon`` go."""
+
+    __tablename__ = "model_awaiting"
+    __table_args__ = (Index("ix_model_awaiting_minute", "model", "minute"),)
+
+    model: str = Field(sa_column=Column(String(200), primary_key=True))
+    row_id: str = Field(sa_column=Column(String(200), primary_key=True))
+    reference_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    version: str = Field(sa_column=Column(String(200), nullable=False))
+    minute: int = Field(sa_column=Column(BigInteger, nullable=False))
+    predicted: str = Field(sa_column=Column(String(200), nullable=False))

@@ -29,7 +29,6 @@ from bot.ingest.validate import child, fail, item, json_type
 from bot.quality.binning import FloatArray
 from bot.quality.compare.ledger import DEFAULT_KEEP, VersionLedger
 from bot.quality.performance import Confusion, Label, Metrics
-from bot.quality.windows import ModelWindow
 
 UNKNOWN = "unknown"
 """The version of rows that name none, for a model the registry has no stable version of."""
@@ -150,21 +149,13 @@ class Outcomes:
 
 @dataclass
 class VersionState:
-    """One version of a watched model: its window, its ledger, its labelled outcomes.
+    """One version of a watched model, in this process: its minute ledger (its panes are
+    the monitor's, by version)."""
 
-    While a model has seen one version only, that version's window *is* the model's window
-    (the same object: no row is counted twice); the monitor gives it a copy of its own when
-    a second version appears, from which point both are counted.
-    """
-
-    window: ModelWindow
     ledger: VersionLedger
-    outcomes: Outcomes
 
 
-def make_room(
-    versions: dict[str, VersionState], sole: str | None, wanted: int, now: datetime
-) -> None:
+def make_room(versions: dict[str, VersionState], wanted: int, now: datetime) -> None:
     """Forget versions that sent no row for a day while there would be more than
     ``MAX_VERSIONS``; refuse the post when they all did (each version holds a window and a
     day of minutes: a sender inventing versions must not grow memory without end)."""
@@ -173,7 +164,7 @@ def make_room(
     oldest_kept = VersionLedger.minute_of(now - DEFAULT_KEEP)
     for version, state in sorted(versions.items()):
         last = state.ledger.last_minute
-        if version != sole and (last is None or last < oldest_kept):
+        if last is None or last < oldest_kept:
             del versions[version]
     if len(versions) + wanted > MAX_VERSIONS:
         raise ValidationError(

@@ -170,7 +170,7 @@ class Vigil:
         except Exception:
             await db.dispose()
             raise
-        sources.append(ModelQualitySource(models.monitor, sync=models.sync))
+        sources.append(ModelQualitySource(models.monitor, sync=models.refresh_all))
         watch_book = build_watch_book(settings, db)  # rules watch closely after a fix
         rules_runner = RuleRunner(
             sources,

@@ -16,6 +16,7 @@ from bot.core.clock import Clock
 from bot.incidents.service import IncidentService
 from bot.monitoring.ledger_store import LedgerStore
 from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.pane_store import PaneStore
 from bot.monitoring.service import ModelQualityService
 from bot.monitoring.store import ReferenceStore
 from bot.registry.base import ModelRegistry, stable_version
@@ -43,6 +44,7 @@ def build_models(
             label_horizon=quality.label_horizon,
             label_window=quality.label_window,
             min_rows=quality.min_rows,
+            local=False,  # the panes and the label join are the database's: every replica's
         ),
         ReferenceStore(db),
         models=settings.incidents.models,
@@ -50,6 +52,7 @@ def build_models(
         stable_version=lambda model: stable_version(registry, model),
         ledger=LedgerStore(db),  # the minute ledger outlives a restart (quality.ledger_keep)
         ledger_keep=quality.ledger_keep,
+        panes=PaneStore(db),
     )
 
 

@@ -351,9 +351,10 @@ async def stored(vigil: Vigil, clock: FakeClock) -> Any:
             every = text(f'SELECT * FROM "{table}"')  # noqa: S608 (names from the catalogue)
             result = await conn.execute(every)
             rows[table] = sorted(repr(tuple(r)) for r in result.all())
+    await vigil.models.refresh(MODEL)
     watched = vigil.models.monitor.watched(MODEL)
-    window = watched.window.snapshot(clock())
-    monitor = (window.n_rows, window.n_rejected, watched.importances, list(watched.awaiting))
+    window = vigil.models.monitor.snapshot(MODEL, clock())
+    monitor = (window.n_rows, window.n_rejected, watched.importances)  # the panes: rows above
     return rows, await vigil.pushed.collect(clock()), monitor
 
 

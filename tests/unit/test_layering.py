@@ -154,6 +154,7 @@ PURE = [
     "quality/profile_dict.py",
     "quality/compare/shadow.py",
     "quality/spec.py",
+    "quality/panes.py",
     "quality/sketch.py",
     "quality/stability.py",
     "quality/windows.py",

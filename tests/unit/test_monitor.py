@@ -89,7 +89,7 @@ def test_bad_rows_are_reported_and_count_against_quality_without_dropping_good_o
     batch = rows(400)
     batch[3]["features"]["income"] = "lots"
     batch[5] = "not a row"  # type: ignore[call-overload]
-    check = monitor.predictions("credit", {"rows": batch}, NOW)
+    check = monitor.predictions("credit", {"rows": batch}, NOW).check
     assert check.accepted == 398
     assert check.bad_total == 2
     assert "rows[3].features.income" in check.describe_rejections()
@@ -117,11 +117,12 @@ def test_labels_join_by_id_and_realized_accuracy_appears() -> None:
     assert monitor.labels("credit", {"rows": labels[:1]}).matched == 0
 
 
-def test_realized_accuracy_is_over_the_last_label_window_only() -> None:
+def test_realized_accuracy_is_over_the_labels_of_the_newest_predictions_only() -> None:
     monitor = ModelMonitor(WindowSpec(rows=1_000), label_window=100)
     monitor.watch("credit", "v1", reference())
     batch = rows(200)
-    monitor.predictions("credit", {"rows": batch}, NOW)
+    monitor.predictions("credit", {"rows": batch[:100]}, NOW - timedelta(minutes=1))
+    monitor.predictions("credit", {"rows": batch[100:]}, NOW)
     wrong_then_right = [
         {"id": r["id"], "label": "wrong" if i < 100 else r["prediction"]}
         for i, r in enumerate(batch)
@@ -129,7 +130,7 @@ def test_realized_accuracy_is_over_the_last_label_window_only() -> None:
     monitor.labels("credit", {"rows": wrong_then_right})
     realized = monitor.realized("credit")
     assert realized is not None
-    assert (realized.n, realized.accuracy) == (100, 1.0)  # the 100 wrong ones slid out
+    assert (realized.n, realized.accuracy) == (100, 1.0)  # the older minute's wrong ones: out
 
 
 def test_pushed_importances_give_rank_stability() -> None:

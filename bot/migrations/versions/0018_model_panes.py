@@ -1,0 +1,65 @@
+"""model_panes, model_awaiting: the model monitor's windows and label join, in the database
+
+One merged sketch per (model, reference, version, minute), upserted by every replica, and
+the predictions awaiting their labels (bot.monitoring.pane_store).
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "model_panes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=200), nullable=False),
+        sa.Column("reference_id", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.String(length=200), nullable=False),
+        sa.Column("minute", sa.BigInteger(), nullable=False),
+        sa.Column("counts", sa.LargeBinary(), nullable=False),
+        sa.Column("sums", sa.LargeBinary(), nullable=False),
+        sa.Column("first", sa.BigInteger(), nullable=False),
+        sa.Column("last", sa.BigInteger(), nullable=False),
+        sa.Column("confusion", sa.Text(), nullable=False),
+        sa.Column("latencies", sa.LargeBinary(), nullable=False),
+        sa.Column("latency_rows", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("model_panes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ux_model_panes_key", ["model", "reference_id", "version", "minute"], unique=True
+        )
+        batch_op.create_index("ix_model_panes_minute", ["minute"], unique=False)
+    op.create_table(
+        "model_awaiting",
+        sa.Column("model", sa.String(length=200), nullable=False),
+        sa.Column("row_id", sa.String(length=200), nullable=False),
+        sa.Column("reference_id", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.String(length=200), nullable=False),
+        sa.Column("minute", sa.BigInteger(), nullable=False),
+        sa.Column("predicted", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("model", "row_id"),
+    )
+    with op.batch_alter_table("model_awaiting", schema=None) as batch_op:
+        batch_op.create_index("ix_model_awaiting_minute", ["model", "minute"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("model_awaiting", schema=None) as batch_op:
+        batch_op.drop_index("ix_model_awaiting_minute")
+    op.drop_table("model_awaiting")
+    with op.batch_alter_table("model_panes", schema=None) as batch_op:
+        batch_op.drop_index("ix_model_panes_minute")
+        batch_op.drop_index("ux_model_panes_key")
+    op.drop_table("model_panes")

@@ -1,0 +1,321 @@
+"""The model monitor's panes and label join in the database, shared by every replica.
+
+A pane is one minute of one model version's rows as a merged sketch
+(``bot.quality.sketch``), keyed by (model, reference, version, minute). :meth:`PaneStore.write`
+takes what a process gathered since its last write (merged deltas, never a row per
+prediction), the predictions now awaiting a label, and the labels posted, and in ONE
+transaction:
+
+1. stores the awaiting predictions (a row id posted again is the newer prediction);
+2. joins each label to its prediction by deleting the awaiting row (``DELETE ... RETURNING``:
+   a label posted twice, or to two replicas at once, joins once) and credits it to the
+   prediction's pane as a confusion count;
+3. adds every delta to its pane: insert the missing keys, lock them all in key order
+   (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer is already exclusive), add,
+   update. Locking in one order means two replicas writing the same minutes wait for each
+   other instead of deadlocking, and neither overwrites the other's counts.
+
+So what a post's answer acknowledged is stored, and what any replica reads is the sum of what
+every replica wrote. Reads (:meth:`read`) return the panes of a minute range; :meth:`prune`
+drops panes past the retention and awaiting predictions past the label horizon.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import bindparam, delete, func, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+
+from bot.monitoring.tables import AwaitingRow, PaneRow
+from bot.quality.sketch import NO_FIRST, NO_LAST, SUMS, Sketch
+from bot.store.db import Database
+
+LATENCIES_KEPT = 1_000
+"""Latency values kept per pane (the rest are counted, not kept): rank tests need values."""
+
+_COUNTS = np.dtype("<i8")
+_SUMS = np.dtype("<f8")
+_LATENCY = np.dtype("<f4")
+_PANES: Any = PaneRow.__table__  # type: ignore[attr-defined]
+_AWAITING: Any = AwaitingRow.__table__  # type: ignore[attr-defined]
+_IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
+
+
+@dataclass(frozen=True, order=True)
+class PaneKey:
+    model: str
+    reference_id: int
+    version: str
+    minute: int
+
+
+@dataclass
+class Pane:
+    """A pane's sketch with the latencies it kept; ``counts`` may be empty in a delta that
+    only carries labels (the store adds it to whatever the pane holds)."""
+
+    sketch: Sketch
+    latencies: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.float32)
+    )
+    latency_rows: int = 0
+
+    @staticmethod
+    def labels_only(pairs: Mapping[tuple[str, str], int]) -> Pane:
+        sketch = Sketch(np.zeros(0, dtype=np.int64), np.zeros(SUMS, dtype=np.float64))
+        sketch.confusion.update(pairs)
+        return Pane(sketch)
+
+    def add(self, other: Pane) -> None:
+        """Add ``other`` in place (counts of an empty vector take the other's shape)."""
+        mine, theirs = self.sketch, other.sketch
+        if not theirs.counts.size:
+            counts = mine.counts
+        elif not mine.counts.size:
+            counts = theirs.counts.copy()
+        else:
+            counts = mine.counts + theirs.counts
+        self.sketch = Sketch(
+            counts,
+            mine.sums + theirs.sums,
+            min(mine.first, theirs.first),
+            max(mine.last, theirs.last),
+            mine.confusion + theirs.confusion,
+        )
+        room = LATENCIES_KEPT - len(self.latencies)
+        if room > 0 and len(other.latencies):
+            self.latencies = np.concatenate([self.latencies, other.latencies[:room]])
+        self.latency_rows += other.latency_rows
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """A prediction whose label may come: its row id, class and pane."""
+
+    row_id: str
+    predicted: str
+    key: PaneKey
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A label that found its prediction."""
+
+    row_id: str
+    label: str
+    predicted: str
+    key: PaneKey
+
+
+def _pane(row: Any) -> Pane:
+    sketch = Sketch(
+        np.frombuffer(row.counts, dtype=_COUNTS).astype(np.int64),
+        np.frombuffer(row.sums, dtype=_SUMS).astype(np.float64),
+        int(row.first),
+        int(row.last),
+        Sketch.confusion_from_json(row.confusion),
+    )
+    return Pane(sketch, np.frombuffer(row.latencies, dtype=_LATENCY), int(row.latency_rows))
+
+
+def _values(pane: Pane) -> dict[str, object]:
+    s = pane.sketch
+    return {
+        "counts": s.counts.astype(_COUNTS).tobytes(),
+        "sums": s.sums.astype(_SUMS).tobytes(),
+        "first": s.first,
+        "last": s.last,
+        "confusion": s.confusion_json(),
+        "latencies": pane.latencies.astype(_LATENCY).tobytes(),
+        "latency_rows": pane.latency_rows,
+    }
+
+
+def _key_columns() -> tuple[Any, ...]:
+    return (
+        col(PaneRow.model),
+        col(PaneRow.reference_id),
+        col(PaneRow.version),
+        col(PaneRow.minute),
+    )
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> list[Sequence[Any]]:
+    return [items[at : at + size] for at in range(0, len(items), size)]
+
+
+class PaneStore:
+    """Reads and writes ``model_panes`` and ``model_awaiting``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._dialect: Any = sqlite if db.is_sqlite else postgresql
+
+    async def write(
+        self,
+        deltas: Mapping[PaneKey, Pane],
+        awaiting: Sequence[Awaiting],
+        labels: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    ) -> list[list[Joined]]:
+        """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post: the model and
+        its (row id, label) pairs); returns, per post, the labels that joined. One
+        transaction: all of it is stored, or none."""
+        adding: defaultdict[PaneKey, Pane] = defaultdict(
+            lambda: Pane.labels_only({}),
+        )
+        for key, pane in deltas.items():
+            adding[key].add(pane)
+        joined: list[list[Joined]] = []
+        async with self._db.session() as s, s.begin():
+            await self._remember(s, awaiting)
+            for model, pairs in labels:
+                found = await self._join(s, model, pairs)
+                joined.append(found)
+                for item in found:
+                    adding[item.key].add(Pane.labels_only({(item.label, item.predicted): 1}))
+            await self._add(s, adding)
+        return joined
+
+    async def _remember(self, s: Any, awaiting: Sequence[Awaiting]) -> None:
+        latest: dict[tuple[str, str], Awaiting] = {}
+        for item in awaiting:  # a row id posted twice in one write: the later prediction
+            latest[(item.key.model, item.row_id)] = item
+        rows = [
+            {
+                "model": model,
+                "row_id": row_id,
+                "reference_id": a.key.reference_id,
+                "version": a.key.version,
+                "minute": a.key.minute,
+                "predicted": a.predicted,
+            }
+            for (model, row_id), a in sorted(latest.items())
+        ]
+        for chunk in _chunks(rows, 2_000):
+            stmt = self._dialect.insert(_AWAITING)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["model", "row_id"],
+                set_={
+                    name: stmt.excluded[name]
+                    for name in ("reference_id", "version", "minute", "predicted")
+                },
+            )
+            await s.exec(stmt, params=chunk)
+
+    async def _join(self, s: Any, model: str, pairs: Sequence[tuple[str, str]]) -> list[Joined]:
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for row_id, label in pairs:
+            wanted[row_id].append(label)
+        out: list[Joined] = []
+        for ids in _chunks(sorted(wanted)):
+            table = _AWAITING
+            stmt = (
+                delete(table)
+                .where(table.c.model == model)
+                .where(table.c.row_id.in_(list(ids)))
+                .returning(
+                    table.c.row_id,
+                    table.c.reference_id,
+                    table.c.version,
+                    table.c.minute,
+                    table.c.predicted,
+                )
+            )
+            for row in (await s.exec(stmt)).all():
+                key = PaneKey(model, int(row.reference_id), row.version, int(row.minute))
+                label = wanted[row.row_id][0]  # a repeat of the id in the post is unknown
+                out.append(Joined(row.row_id, label, row.predicted, key))
+        return out
+
+    async def _add(self, s: Any, adding: Mapping[PaneKey, Pane]) -> None:
+        keys = sorted(adding)
+        if not keys:
+            return
+        empty = _values(Pane(Sketch(np.zeros(0, np.int64), np.zeros(SUMS, np.float64))))
+        empty |= {"first": NO_FIRST, "last": NO_LAST}
+        for chunk in _chunks(keys):
+            rows = [
+                {"model": k.model, "reference_id": k.reference_id, "version": k.version}
+                | {"minute": k.minute}
+                | empty
+                for k in chunk
+            ]
+            stmt = self._dialect.insert(_PANES).on_conflict_do_nothing(
+                index_elements=["model", "reference_id", "version", "minute"]
+            )
+            await s.exec(stmt, params=rows)
+            query = (
+                select(PaneRow)
+                .where(tuple_(*_key_columns()).in_([tuple(vars(k).values()) for k in chunk]))
+                .order_by(*_key_columns())
+            )
+            if not self._db.is_sqlite:
+                query = query.with_for_update()
+            stored = {
+                PaneKey(r.model, r.reference_id, r.version, r.minute): r
+                for r in (await s.exec(query)).all()
+            }
+            updates: list[dict[str, object]] = []
+            for key in chunk:
+                row = stored[key]
+                pane = _pane(row)
+                pane.add(adding[key])
+                updates.append({"pane_id": row.id} | _values(pane))
+            table = _PANES
+            await s.exec(
+                update(table).where(table.c.id == bindparam("pane_id")),
+                params=updates,
+            )
+
+    async def read(
+        self, model: str, reference_id: int, since: int | None = None
+    ) -> dict[str, dict[int, Pane]]:
+        """Version → minute → pane, of minutes ``since`` (inclusive) on."""
+        query = (
+            select(PaneRow)
+            .where(col(PaneRow.model) == model)
+            .where(col(PaneRow.reference_id) == reference_id)
+        )
+        if since is not None:
+            query = query.where(col(PaneRow.minute) >= since)
+        out: defaultdict[str, dict[int, Pane]] = defaultdict(dict)
+        async with self._db.read() as s, s.begin():
+            for row in (await s.exec(query)).all():
+                out[row.version][row.minute] = _pane(row)
+        return dict(out)
+
+    async def oldest(self, model: str, reference_id: int) -> int | None:
+        """The oldest minute stored for ``model`` under ``reference_id`` (None: none)."""
+        query = (
+            select(func.min(col(PaneRow.minute)))
+            .where(col(PaneRow.model) == model)
+            .where(col(PaneRow.reference_id) == reference_id)
+        )
+        async with self._db.read() as s, s.begin():
+            found = (await s.exec(query)).one()
+        return None if found is None else int(found)
+
+    async def prune(self, before: int, *, awaiting_before: Mapping[str, int]) -> int:
+        """Drop panes of minutes before ``before`` and, per model, awaiting predictions
+        of minutes before ``awaiting_before[model]``; returns the panes dropped."""
+        async with self._db.session() as s, s.begin():
+            result = await s.exec(delete(PaneRow).where(col(PaneRow.minute) < before))
+            for model, minute in sorted(awaiting_before.items()):
+                await s.exec(
+                    delete(AwaitingRow)
+                    .where(col(AwaitingRow.model) == model)
+                    .where(col(AwaitingRow.minute) < minute)
+                )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    async def awaiting_count(self, model: str) -> int:
+        async with self._db.read() as s, s.begin():
+            query = select(func.count()).where(col(AwaitingRow.model) == model)
+            return int((await s.exec(query)).one())
