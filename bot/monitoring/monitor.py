@@ -45,11 +45,12 @@ from bot.quality.data import RowCheck, check_rows
 from bot.quality.panes import (
     Chosen,
     SeenCounter,
-    by_minute,
+    Slice,
     choose,
     label_counts,
     micros_of,
     minute_of,
+    minute_totals,
 )
 from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.profile import ReferenceProfile, category_key
@@ -83,8 +84,9 @@ class Watched:
     profile: ReferenceProfile
     reference_id: int
     layout: SketchLayout
-    panes: dict[str, dict[int, Sketch]] = field(default_factory=dict)
-    """Version → minute → sketch: what this monitor counted (local) or last loaded."""
+    panes: list[tuple[str, int, Sketch]] = field(default_factory=list)
+    """(version, minute, sketch) in arrival order: what this monitor counted (local) or
+    last loaded."""
     awaiting: OrderedDict[str, tuple[str, str, int]] = field(default_factory=OrderedDict)
     """Local mode's label join: row id → (predicted class, version, minute)."""
     importances: Mapping[str, float] | None = None
@@ -155,12 +157,12 @@ class ModelMonitor:
     def versions(self, model: str) -> list[str]:
         """The versions whose rows the model's panes hold (or its ledgers saw)."""
         watched = self.watched(model)
-        return sorted(watched.versions.keys() | watched.panes.keys())
+        return sorted(watched.versions.keys() | {v for v, _, _ in watched.panes})
 
     def version(self, model: str, version: str) -> VersionState:
         watched = self.watched(model)
         state = watched.versions.get(version)
-        if state is None and version in watched.panes:
+        if state is None and any(v == version for v, _, _ in watched.panes):
             state = watched.versions[version] = VersionState(VersionLedger(watched.profile))
         if state is None:
             seen = ", ".join(self.versions(model)) or "none yet"
@@ -184,8 +186,8 @@ class ModelMonitor:
         new = sorted(present - watched.versions.keys())
         if new:
             make_room(watched.versions, len(new), now)
-            for gone in watched.panes.keys() - watched.versions.keys() if self.local else ():
-                del watched.panes[gone]  # a day quiet and forgotten (the store prunes its own)
+            if self.local:  # a day quiet and forgotten (the store prunes its own)
+                watched.panes = [p for p in watched.panes if p[0] in watched.versions]
             for version in new:
                 watched.versions[version] = VersionState(VersionLedger(watched.profile))
         if importances is not None:
@@ -218,7 +220,7 @@ class ModelMonitor:
     def _absorb(self, watched: Watched, counted: Counted, now: datetime) -> None:
         """Local mode: add a post's panes and awaiting predictions to this monitor's own."""
         for key, pane in counted.panes.items():
-            _add(watched, key.version, key.minute, pane.sketch)
+            watched.panes.append((key.version, key.minute, pane.sketch))
         remember = watched.awaiting
         for entry in counted.awaiting:
             remember[entry.row_id] = (entry.predicted, entry.key.version, entry.key.minute)
@@ -228,26 +230,27 @@ class ModelMonitor:
         self._trim(watched, now)
 
     def _trim(self, watched: Watched, now: datetime) -> None:
-        """Local mode: forget minutes no window nor label window reads any more."""
-        for view in watched.panes.values():
-            keep = choose(view, watched.layout, self.spec, now).minutes
-            _, label_oldest = label_counts(view, self.label_window)
-            oldest = min([*keep[:1], *([] if label_oldest is None else [label_oldest])])
-            for minute in [m for m in view if m < oldest]:
-                del view[minute]
+        """Local mode: forget the minutes no window nor label window reads any more."""
+        oldest: list[int] = []
+        for version in (None, *{v for v, _, _ in watched.panes}):
+            view = _select(watched, version)
+            oldest += choose(view, watched.layout, self.spec, now).minutes[:1]
+            labelled = label_counts(view, self.label_window)[1]
+            oldest += [] if labelled is None else [labelled]
+        if oldest:
+            first = min(oldest)
+            watched.panes = [p for p in watched.panes if p[1] >= first]
 
-    def load(self, model: str, panes: Mapping[str, Mapping[int, Pane]]) -> None:
-        """Service mode: the panes every replica stored (version → minute → pane)."""
+    def load(self, model: str, panes: Sequence[tuple[str, int, Pane]]) -> None:
+        """Service mode: the panes every replica stored, (version, minute, pane) in order."""
         watched = self.watched(model)
         layout = watched.layout
-        loaded: dict[str, dict[int, Sketch]] = {}
-        for version, minutes in panes.items():
-            view = loaded[version] = {}
-            for minute, pane in minutes.items():
-                sketch = pane.sketch
-                if sketch.counts.shape != (layout.size,):  # labels only: its pane was pruned
-                    sketch = layout.labels(sketch.confusion)
-                view[minute] = sketch
+        loaded: list[tuple[str, int, Sketch]] = []
+        for version, minute, pane in panes:
+            sketch = pane.sketch
+            if sketch.counts.shape != (layout.size,):  # labels only
+                sketch = layout.labels(sketch.confusion)
+            loaded.append((version, minute, sketch))
         watched.panes = loaded
 
     def parse_labels(self, model: str, payload: object) -> list[tuple[str, str]]:
@@ -282,7 +285,7 @@ class ModelMonitor:
             predicted, version, minute = held
             key = PaneKey(model, watched.reference_id, version, minute)
             found.append(Joined(row_id, label, predicted, key))
-            _add(watched, version, minute, watched.layout.labels({(label, predicted): 1}))
+            watched.panes.append((version, minute, watched.layout.labels({(label, predicted): 1})))
         return self.joined(model, pairs, found)
 
     def joined(
@@ -304,24 +307,20 @@ class ModelMonitor:
                 unknown.append(row_id)
         return LabelResult(len(pairs), len(found), tuple(unknown[:20]), len(unknown))
 
-    def view(self, model: str, version: str | None = None) -> dict[int, Sketch]:
-        """The model's panes (every version's, minute by minute), or one version's."""
+    def view(self, model: str, version: str | None = None) -> list[Slice]:
+        """The model's panes (every version's), or one version's, in arrival order."""
         watched = self.watched(model)
         if version is not None:
             self.version(model, version)  # UnknownVersion naming the versions seen
-            return watched.panes.get(version, {})
-        if len(watched.panes) == 1:
-            return next(iter(watched.panes.values()))
-        return by_minute(list(watched.panes.values()))
+        return _select(watched, version)
 
     def horizon_minute(self, model: str) -> int | None:
         """The oldest minute of the newest ``label_horizon`` predictions in the panes read
         (None when they hold fewer): awaiting predictions before it are past the horizon."""
         watched = self.watched(model)
-        view = self.view(model)
         rows = 0
-        for minute in sorted(view, reverse=True):
-            rows += watched.layout.rows(view[minute])
+        for _, minute, sketch in reversed(watched.panes):
+            rows += watched.layout.rows(sketch)
             if rows >= self.label_horizon:
                 return minute
         return None
@@ -360,11 +359,7 @@ class ModelMonitor:
             current_importances=watched.importances,
             min_rows=self.min_rows,
         )
-        layout = watched.layout
-        totals = {
-            m: (int(s.counts[layout.conf_at : layout.rows_at].sum()), float(s.sums[0]))
-            for m, s in view.items()
-        }
+        totals = minute_totals(view, watched.layout)
         result = replace(result, confidence_seen=watched.seen.advance(totals))
         estimate = result.estimate
         if estimate is not None or result.realized is not None:
@@ -405,10 +400,8 @@ class ModelMonitor:
         return list(self.watched(model).history)
 
 
-def _add(watched: Watched, version: str, minute: int, sketch: Sketch) -> None:
-    view = watched.panes.setdefault(version, {})
-    held = view.get(minute)
-    view[minute] = sketch.copy() if held is None else held + sketch
+def _select(watched: Watched, version: str | None) -> list[Slice]:
+    return [(m, s) for v, m, s in watched.panes if version is None or v == version]
 
 
 def _pane(sketch: Sketch, latencies: FloatArray | None) -> Pane:

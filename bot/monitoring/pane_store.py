@@ -1,23 +1,23 @@
 """The model monitor's panes and label join in the database, shared by every replica.
 
-A pane is one minute of one model version's rows as a merged sketch
-(``bot.quality.sketch``), keyed by (model, reference, version, minute). :meth:`PaneStore.write`
-takes what a process gathered since its last write (merged deltas, never a row per
-prediction), the predictions now awaiting a label, and the labels posted, and in ONE
-transaction:
+A pane is a slice of one model version's rows as a merged sketch (``bot.quality.sketch``),
+under (model, reference, version, minute of arrival). :meth:`PaneStore.write` takes what a
+process gathered since its last write (merged deltas, never a row per prediction), the
+predictions now awaiting a label, and the labels posted, and in ONE transaction:
 
 1. stores the awaiting predictions (a row id posted again is the newer prediction);
 2. joins each label to its prediction by deleting the awaiting row (``DELETE ... RETURNING``:
-   a label posted twice, or to two replicas at once, joins once) and credits it to the
-   prediction's pane as a confusion count;
-3. adds every delta to its pane: insert the missing keys, lock them all in key order
-   (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's writer is already exclusive), add,
-   update. Locking in one order means two replicas writing the same minutes wait for each
-   other instead of deadlocking, and neither overwrites the other's counts.
+   a label posted twice, or to two replicas at once, joins once), crediting it to the
+   prediction's minute as a confusion count;
+3. appends one pane per (model, reference, version, minute) it touched: an insert, no
+   read, no lock, so replicas never wait for one another nor overwrite each other.
 
-So what a post's answer acknowledged is stored, and what any replica reads is the sum of what
-every replica wrote. Reads (:meth:`read`) return the panes of a minute range; :meth:`prune`
-drops panes past the retention and awaiting predictions past the label horizon.
+The panes' ids order them by arrival, so a row window ("the last N rows") takes the newest
+panes to within one write (a quarter of a second) for recent minutes. :meth:`compact` folds
+the panes of each closed minute into one (``DELETE ... RETURNING`` then one insert, in one
+transaction: a pane is folded once, whoever compacts), so a minute costs one row to read
+once it is over. :meth:`read` returns the panes of a minute range in id order;
+:meth:`prune` drops panes past the retention and awaiting predictions past the horizon.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import bindparam, delete, func, tuple_, update
+from sqlalchemy import delete, func, insert, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from bot.monitoring.tables import AwaitingRow, PaneRow
-from bot.quality.sketch import NO_FIRST, NO_LAST, SUMS, Sketch
+from bot.quality.sketch import SUMS, Sketch
 from bot.store.db import Database
 
 LATENCIES_KEPT = 1_000
@@ -138,15 +138,6 @@ def _values(pane: Pane) -> dict[str, object]:
     }
 
 
-def _key_columns() -> tuple[Any, ...]:
-    return (
-        col(PaneRow.model),
-        col(PaneRow.reference_id),
-        col(PaneRow.version),
-        col(PaneRow.minute),
-    )
-
-
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> list[Sequence[Any]]:
     return [items[at : at + size] for at in range(0, len(items), size)]
 
@@ -180,7 +171,7 @@ class PaneStore:
                 joined.append(found)
                 for item in found:
                     adding[item.key].add(Pane.labels_only({(item.label, item.predicted): 1}))
-            await self._add(s, adding)
+            await self._append(s, adding)
         return joined
 
     async def _remember(self, s: Any, awaiting: Sequence[Awaiting]) -> None:
@@ -234,50 +225,53 @@ class PaneStore:
                 out.append(Joined(row.row_id, label, row.predicted, key))
         return out
 
-    async def _add(self, s: Any, adding: Mapping[PaneKey, Pane]) -> None:
-        keys = sorted(adding)
-        if not keys:
-            return
-        empty = _values(Pane(Sketch(np.zeros(0, np.int64), np.zeros(SUMS, np.float64))))
-        empty |= {"first": NO_FIRST, "last": NO_LAST}
-        for chunk in _chunks(keys):
-            rows = [
-                {"model": k.model, "reference_id": k.reference_id, "version": k.version}
-                | {"minute": k.minute}
-                | empty
-                for k in chunk
-            ]
-            stmt = self._dialect.insert(_PANES).on_conflict_do_nothing(
-                index_elements=["model", "reference_id", "version", "minute"]
-            )
-            await s.exec(stmt, params=rows)
-            query = (
-                select(PaneRow)
-                .where(tuple_(*_key_columns()).in_([tuple(vars(k).values()) for k in chunk]))
-                .order_by(*_key_columns())
-            )
-            if not self._db.is_sqlite:
-                query = query.with_for_update()
-            stored = {
-                PaneKey(r.model, r.reference_id, r.version, r.minute): r
-                for r in (await s.exec(query)).all()
-            }
-            updates: list[dict[str, object]] = []
-            for key in chunk:
-                row = stored[key]
-                pane = _pane(row)
-                pane.add(adding[key])
-                updates.append({"pane_id": row.id} | _values(pane))
-            table = _PANES
-            await s.exec(
-                update(table).where(table.c.id == bindparam("pane_id")),
-                params=updates,
-            )
+    async def _append(self, s: Any, adding: Mapping[PaneKey, Pane]) -> None:
+        rows = [
+            {"model": k.model, "reference_id": k.reference_id, "version": k.version}
+            | {"minute": k.minute}
+            | _values(adding[k])
+            for k in sorted(adding)
+        ]
+        if rows:
+            await s.exec(insert(_PANES), params=rows)
+
+    async def compact(self, before: int, *, since: int) -> int:
+        """Fold the panes of each minute in ``[since, before)`` that has several into one;
+        returns the panes folded away."""
+        table = _PANES
+        keys = (table.c.model, table.c.reference_id, table.c.version, table.c.minute)
+        crowded = (
+            select(*keys)
+            .where(table.c.minute >= since)
+            .where(table.c.minute < before)
+            .group_by(*keys)
+            .having(func.count() > 1)
+        )
+        folded = 0
+        async with self._db.session() as s, s.begin():
+            for model, reference_id, version, minute in (await s.exec(crowded)).all():
+                key = PaneKey(model, int(reference_id), version, int(minute))
+                taken = (
+                    await s.exec(
+                        delete(table)
+                        .where(tuple_(*keys) == (model, reference_id, version, minute))
+                        .returning(*table.c)
+                    )
+                ).all()
+                if not taken:  # another process folded it first
+                    continue
+                total = _pane(taken[0])
+                for row in taken[1:]:
+                    total.add(_pane(row))
+                await self._append(s, {key: total})
+                folded += len(taken) - 1
+        return folded
 
     async def read(
         self, model: str, reference_id: int, since: int | None = None
-    ) -> dict[str, dict[int, Pane]]:
-        """Version → minute → pane, of minutes ``since`` (inclusive) on."""
+    ) -> list[tuple[str, int, Pane]]:
+        """The panes of minutes ``since`` (inclusive) on, as (version, minute, pane), by
+        minute and, within a minute, in the order they were written."""
         query = (
             select(PaneRow)
             .where(col(PaneRow.model) == model)
@@ -285,11 +279,9 @@ class PaneStore:
         )
         if since is not None:
             query = query.where(col(PaneRow.minute) >= since)
-        out: defaultdict[str, dict[int, Pane]] = defaultdict(dict)
+        query = query.order_by(col(PaneRow.minute), col(PaneRow.id))
         async with self._db.read() as s, s.begin():
-            for row in (await s.exec(query)).all():
-                out[row.version][row.minute] = _pane(row)
-        return dict(out)
+            return [(row.version, row.minute, _pane(row)) for row in (await s.exec(query)).all()]
 
     async def oldest(self, model: str, reference_id: int) -> int | None:
         """The oldest minute stored for ``model`` under ``reference_id`` (None: none)."""

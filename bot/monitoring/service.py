@@ -340,9 +340,12 @@ class ModelQualityService:
         return written
 
     async def _prune_panes(self, now: datetime) -> None:
-        """Drop panes past ``ledger_keep``, and awaiting predictions older than the newest
+        """Fold each closed minute's panes into one; drop panes past ``ledger_keep``, and
+        awaiting predictions older than the newest
         ``label_horizon`` rows of their model (to the minute) or than ``ledger_keep``."""
         assert self._panes is not None
+        closed = minute_of(now) - 1  # a minute is folded once it is over (and a minute more)
+        await self._panes.compact(closed, since=closed - 120)
         before = minute_of(now - self._ledger_keep)
         horizon: dict[str, int] = {}
         for model in self.monitor.models():

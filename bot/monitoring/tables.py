@@ -68,13 +68,13 @@ class LedgerMinuteRow(SQLModel, table=True):
 
 
 class PaneRow(SQLModel, table=True):
-    """One minute of one model version's production rows, as a merged sketch (migration
-    0018; ``bot.monitoring.pane_store``).
+    """A slice of one minute of one model version's production rows, as a merged sketch
+    (migration 0018; ``bot.monitoring.pane_store``).
 
-    One row per (model, reference, version, minute), whoever wrote it: each replica adds
-    what it took since its last write with a locked read-modify-write in one transaction
-    (an upsert of merged deltas, never a row per prediction), so any number of processes
-    write the same minute and every reader sees the sum. ``counts``: the sketch's int64
+    Each write of each replica appends one row per (model, reference, version, minute) it
+    touched (the merged deltas of its posts since its last write, never a row per
+    prediction), without reading or locking; the rows of a minute add up to that minute,
+    and once the minute is over they are folded into one. ``counts``: the sketch's int64
     vector (little-endian) on the bins of reference ``reference_id``
     (``bot.quality.sketch.SketchLayout``); ``sums``: its four float64 sums; ``first`` /
     ``last``: the rows' time span (microseconds since the epoch); ``confusion``: the labels
@@ -84,7 +84,7 @@ class PaneRow(SQLModel, table=True):
 
     __tablename__ = "model_panes"
     __table_args__ = (
-        Index("ux_model_panes_key", "model", "reference_id", "version", "minute", unique=True),
+        Index("ix_model_panes_read", "model", "reference_id", "minute"),
         Index("ix_model_panes_minute", "minute"),
     )
 

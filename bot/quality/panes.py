@@ -1,15 +1,18 @@
-"""Windows read from one-minute panes: which minutes a window or a label window takes.
+"""Windows read from panes: which slices of traffic a window or a label window takes.
 
-Since issue 20 a model's production rows are kept as one merged sketch per version and
-minute of arrival (``bot.monitoring.pane_store``), shared by every replica, so a window is a
-choice of minutes, merged:
+Since issue 20 a model's production rows are kept as merged sketches (``pane_store``):
+each write of each replica adds one per version and minute of arrival, and a minute's are
+folded into one once it is over. Shared by every replica, so a window is a choice of panes,
+merged. The panes come in arrival order, as ``(minute, sketch)``:
 
-* a row window (``WindowSpec(rows=N)``) is the newest minutes whose rows add up to at least
-  ``N``, the current minute included: "the last N rows, to within one minute of traffic";
-* a time window (``WindowSpec(duration=T)``) is the minutes that started at or after the
-  minute ``now - T`` falls in: "the last T, to within one minute";
+* a row window (``WindowSpec(rows=N)``) is the newest panes whose rows add up to at least
+  ``N``: "the last N rows", to within one write for the current minutes and one minute of
+  traffic for older ones;
+* a time window (``WindowSpec(duration=T)``) is the panes of the minutes that started at or
+  after the minute ``now - T`` falls in: "the last T, to within one minute";
 * realized accuracy reads the labels joined to the newest predictions: the newest minutes
-  whose joined labels add up to at least ``label_window``.
+  whose joined labels add up to at least ``label_window`` (labels count for the minute
+  their prediction arrived).
 
 Pure: minutes are integers (minutes since 1970-01-01 UTC), the caller passes ``now``.
 """
@@ -21,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.quality.sketch import Sketch, SketchLayout
+from bot.quality.sketch import CONF_SUM, Sketch, SketchLayout
 from bot.quality.spec import WindowSpec
 
 MINUTE = timedelta(minutes=1)
@@ -38,73 +41,79 @@ def micros_of(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+Slice = tuple[int, Sketch]
+"""A pane: the minute its rows arrived in, and their sketch."""
+
+
 @dataclass(frozen=True)
 class Chosen:
-    """A window's minutes (oldest first) and what they hold merged."""
+    """A window's panes (oldest first) and what they hold merged."""
 
     minutes: tuple[int, ...]
+    """The minute of each pane taken, oldest first."""
     sketch: Sketch
     panes: tuple[Sketch, ...]
-    """The chosen minutes' sketches, oldest first: a change-point detector reads them."""
+    """The panes taken, oldest first: what a change-point detector reads."""
     full: bool
     """A row window holds its N rows (or a time window reached back its whole duration)."""
 
 
-def choose(
-    panes: Mapping[int, Sketch], layout: SketchLayout, spec: WindowSpec, now: datetime
-) -> Chosen:
-    """The window ``spec`` over ``panes`` (minute → sketch) as of ``now``."""
+def choose(panes: Sequence[Slice], layout: SketchLayout, spec: WindowSpec, now: datetime) -> Chosen:
+    """The window ``spec`` over ``panes`` (in arrival order) as of ``now``."""
     newest = minute_of(now)
-    minutes: list[int] = []
+    taken: list[Slice] = []
     full = False
     if spec.rows is not None:
         rows = 0
-        for minute in sorted((m for m in panes if m <= newest), reverse=True):
-            minutes.append(minute)
-            rows += layout.rows(panes[minute])
+        for minute, sketch in reversed(panes):
+            if minute > newest:
+                continue
+            count = layout.rows(sketch)
+            if not count:
+                continue  # labels only
+            taken.append((minute, sketch))
+            rows += count
             if rows >= spec.rows:
                 full = True
                 break
-        minutes.reverse()
+        taken.reverse()
     else:
         assert spec.duration is not None
         oldest = minute_of(now - spec.duration)
-        minutes = sorted(m for m in panes if oldest <= m <= newest)
-        full = bool(panes) and min(panes) <= oldest
-    chosen = tuple(panes[m] for m in minutes)
+        taken = [(m, s) for m, s in panes if oldest <= m <= newest and layout.rows(s)]
+        full = bool(panes) and panes[0][0] <= oldest
     total = layout.empty()
-    for sketch in chosen:
+    for _, sketch in taken:
         total += sketch
-    return Chosen(tuple(minutes), total, chosen, full)
+    return Chosen(tuple(m for m, _ in taken), total, tuple(s for _, s in taken), full)
 
 
-def label_counts(
-    panes: Mapping[int, Sketch], limit: int
-) -> tuple[Counter[tuple[str, str]], int | None]:
+def label_counts(panes: Sequence[Slice], limit: int) -> tuple[Counter[tuple[str, str]], int | None]:
     """The confusion of the newest minutes' labels, at least ``limit`` of them when there
     are; and the oldest minute taken (None when no label was)."""
+    by_minute: dict[int, Counter[tuple[str, str]]] = {}
+    for minute, sketch in panes:
+        if sketch.confusion:
+            by_minute.setdefault(minute, Counter()).update(sketch.confusion)
     out: Counter[tuple[str, str]] = Counter()
     taken = 0
     oldest = None
-    for minute in sorted(panes, reverse=True):
-        confusion = panes[minute].confusion
-        if not confusion:
-            continue
-        out.update(confusion)
-        taken += sum(confusion.values())
+    for minute in sorted(by_minute, reverse=True):
+        out.update(by_minute[minute])
+        taken += sum(by_minute[minute].values())
         oldest = minute
         if taken >= limit:
             break
     return out, oldest
 
 
-def by_minute(views: Sequence[Mapping[int, Sketch]]) -> dict[int, Sketch]:
-    """Several versions' panes merged minute by minute: the model's own panes."""
-    out: dict[int, Sketch] = {}
-    for view in views:
-        for minute, sketch in view.items():
-            held = out.get(minute)
-            out[minute] = sketch.copy() if held is None else held + sketch
+def minute_totals(panes: Sequence[Slice], layout: SketchLayout) -> dict[int, tuple[int, float]]:
+    """Per minute: rows with a confidence and their sum (what ``SeenCounter`` reads)."""
+    out: dict[int, tuple[int, float]] = {}
+    for minute, sketch in panes:
+        n, total = out.get(minute, (0, 0.0))
+        conf = int(sketch.counts[layout.conf_at : layout.rows_at].sum())
+        out[minute] = (n + conf, total + float(sketch.sums[CONF_SUM]))
     return out
 
 

@@ -1,7 +1,8 @@
 """model_panes, model_awaiting: the model monitor's windows and label join, in the database
 
-One merged sketch per (model, reference, version, minute), upserted by every replica, and
-the predictions awaiting their labels (bot.monitoring.pane_store).
+Merged sketches by (model, reference, version, minute), appended by every replica's writes
+and folded once the minute is over, and the predictions awaiting their labels
+(bot.monitoring.pane_store).
 
 Revision ID: 0018
 Revises: 0017
@@ -38,7 +39,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("model_panes", schema=None) as batch_op:
         batch_op.create_index(
-            "ux_model_panes_key", ["model", "reference_id", "version", "minute"], unique=True
+            "ix_model_panes_read", ["model", "reference_id", "minute"], unique=False
         )
         batch_op.create_index("ix_model_panes_minute", ["minute"], unique=False)
     op.create_table(
@@ -61,5 +62,5 @@ def downgrade() -> None:
     op.drop_table("model_awaiting")
     with op.batch_alter_table("model_panes", schema=None) as batch_op:
         batch_op.drop_index("ix_model_panes_minute")
-        batch_op.drop_index("ux_model_panes_key")
+        batch_op.drop_index("ix_model_panes_read")
     op.drop_table("model_panes")

@@ -1,0 +1,150 @@
+"""The shared panes: two writers (two replicas, two connections) adding to the same minutes
+never lose or double a row, a label joins once however often it is posted, and posts
+queued together are written together. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.monitoring.pane_store import Awaiting, Pane, PaneKey, PaneStore
+from bot.monitoring.pane_writer import PaneWriter
+from bot.quality.sketch import SUMS, Sketch
+from bot.store.db import Database
+
+SIZE = 12
+
+
+def pane(rows: int, conf: float = 0.5, latency: float | None = None) -> Pane:
+    counts = np.zeros(SIZE, dtype=np.int64)
+    counts[0] = rows
+    counts[-3] = rows
+    sums = np.zeros(SUMS, dtype=np.float64)
+    sums[0] = conf * rows
+    sketch = Sketch(counts, sums, first=1_000 * rows, last=2_000 * rows)
+    if latency is None:
+        return Pane(sketch)
+    return Pane(sketch, np.full(rows, latency, dtype=np.float32), rows)
+
+
+def total(panes: list[tuple[str, int, Pane]], version: str, minute: int) -> Pane:
+    out = Pane.labels_only({})
+    for v, m, p in panes:
+        if (v, m) == (version, minute):
+            out.add(p)
+    return out
+
+
+def key(minute: int, version: str = "v1") -> PaneKey:
+    return PaneKey("credit", 1, version, minute)
+
+
+async def test_two_replicas_adding_to_the_same_minutes_lose_nothing(db: Database) -> None:
+    other = Database(db.url)  # a second replica: its own engine and connections
+    try:
+        one, two = PaneStore(db), PaneStore(other)
+        writes = [
+            store.write({key(m): pane(r), key(m + 1, "v2"): pane(1)}, [], [])
+            for r in range(1, 11)
+            for m in (100, 101)
+            for store in (one, two)
+        ]
+        await asyncio.gather(*writes)
+        before = await one.read("credit", 1, since=100)
+        folded = await two.compact(200, since=0)  # every minute is over: one pane each
+        stored = await one.read("credit", 1, since=100)
+    finally:
+        await other.dispose()
+    assert len(before) == 4 * 20
+    assert folded == 4 * 20 - 4
+    assert [(v, m) for v, m, _ in stored] == [("v1", 100), ("v1", 101), ("v2", 101), ("v2", 102)]
+    totals = {(v, m): total(before, v, m) for v, m, _ in stored}
+    for version, minute, folded_pane in stored:  # folding changed no count
+        expected = totals[(version, minute)].sketch.counts.tolist()
+        assert folded_pane.sketch.counts.tolist() == expected
+    # each minute: rows 1..10 from each replica
+    v1 = {m: p for v, m, p in stored if v == "v1"}
+    assert [int(v1[m].sketch.counts[0]) for m in (100, 101)] == [110, 110]
+    assert v1[100].sketch.sums[0] == pytest.approx(55.0)
+    assert (v1[100].sketch.first, v1[100].sketch.last) == (1_000, 20_000)
+
+
+async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) -> None:
+    other = Database(db.url)
+    try:
+        one, two = PaneStore(db), PaneStore(other)
+        awaiting = [Awaiting(f"r{i}", "yes" if i % 2 else "no", key(200)) for i in range(50)]
+        await one.write({key(200): pane(50)}, awaiting, [])
+        labels = [(f"r{i}", "yes") for i in range(50)] + [("ghost", "yes")]
+        first, second = await asyncio.gather(
+            one.write({}, [], [("credit", labels)]),
+            two.write({}, [], [("credit", labels)]),
+        )
+        stored = total(await one.read("credit", 1), "v1", 200)
+        left = await one.awaiting_count("credit")
+    finally:
+        await other.dispose()
+    joined = [j.row_id for j in first[0] + second[0]]
+    assert sorted(joined) == sorted(f"r{i}" for i in range(50))  # each once, ghost never
+    confusion = stored.sketch.confusion
+    assert confusion == Counter({("yes", "yes"): 25, ("yes", "no"): 25})
+    assert int(stored.sketch.counts[0]) == 50  # the rows are untouched
+    assert left == 0
+
+
+async def test_a_prediction_posted_again_is_the_newer_one(db: Database) -> None:
+    store = PaneStore(db)
+    await store.write({}, [Awaiting("r1", "no", key(300))], [])
+    await store.write({}, [Awaiting("r1", "yes", key(301))], [])
+    (joined,) = await store.write({}, [], [("credit", [("r1", "yes"), ("r1", "yes")])])
+    assert [(j.predicted, j.key.minute) for j in joined] == [("yes", 301)]
+
+
+async def test_posts_queued_together_are_written_in_one_transaction(db: Database) -> None:
+    store = PaneStore(db)
+    writer = PaneWriter(store, every=0.05)
+    posts = [
+        writer.predictions({key(400): pane(3, latency=12.0)}, [Awaiting(f"p{i}", "yes", key(400))])
+        for i in range(40)
+    ]
+    await asyncio.gather(*posts)
+    joined = await writer.labels("credit", [("p0", "yes"), ("p1", "no"), ("nope", "yes")])
+    stored = total(await store.read("credit", 1), "v1", 400)
+    assert int(stored.sketch.counts[0]) == 120
+    assert stored.latency_rows == 120
+    assert len(stored.latencies) == 120
+    assert writer.writes < 40 + 1  # merged, not one a post
+    assert [j.row_id for j in joined] == ["p0", "p1"]
+    assert stored.sketch.confusion == Counter({("yes", "yes"): 1, ("no", "yes"): 1})
+
+
+async def test_a_failed_write_answers_every_post_and_stores_none_of_it(db: Database) -> None:
+    store = PaneStore(db)
+    writer = PaneWriter(store, every=0.0)
+    async with db.engine.begin() as conn:  # the panes table is gone: the upsert fails
+        await conn.execute(text("DROP TABLE model_panes"))
+    posts = [
+        writer.predictions({key(1): pane(1)}, [Awaiting(f"r{i}", "yes", key(1))]) for i in range(3)
+    ]
+    answers = await asyncio.gather(*posts, return_exceptions=True)
+    assert all(isinstance(a, SQLAlchemyError) for a in answers)
+    assert await store.awaiting_count("credit") == 0  # the predictions went with it
+
+
+async def test_old_panes_and_predictions_past_the_horizon_go(db: Database) -> None:
+    store = PaneStore(db)
+    await store.write(
+        {key(m): pane(1) for m in (10, 20, 30)},
+        [Awaiting(f"r{m}", "yes", key(m)) for m in (10, 20, 30)],
+        [],
+    )
+    assert await store.oldest("credit", 1) == 10
+    dropped = await store.prune(15, awaiting_before={"credit": 25})
+    assert dropped == 1
+    assert [m for _, m, _ in await store.read("credit", 1)] == [20, 30]
+    assert await store.awaiting_count("credit") == 1
