@@ -271,6 +271,7 @@ class ModelMonitor:
             realized=self.realized(model),
             current_importances=watched.importances,
             min_rows=self.min_rows,
+            panes=watched.window.pane_sketches(now),
         )
         result = replace(result, confidence_seen=watched.confidence_seen)
         estimate = result.estimate
@@ -300,6 +301,7 @@ class ModelMonitor:
             realized=state.outcomes.metrics(),
             current_importances=watched.importances,
             min_rows=self.min_rows,
+            panes=state.window.pane_sketches(now),
         )
 
     def summary(
