@@ -4,17 +4,21 @@ Issue 7: the synthetic credit model of ``bench/scenario.py`` (calibrated; accura
 reference-like traffic, 0.71 under the shift) is streamed through the real ``ModelMonitor``,
 its assessments turned into samples by ``bot.sources.models.assessment_samples``, and those
 judged by the real evaluator (``bot.rules.evaluate``) with the real ``model-quality`` rules
-of ``rules/default.yaml`` and ``accuracy_sla: 0.90`` (as ``vigil demo`` sets it):
+of ``rules/default.yaml``, ``accuracy_sla: 0.90`` (as ``vigil demo`` sets it) and
+``confidence_floor: 0.85``:
 
-* ``accuracy-estimated-below-sla``: label-free estimate (mean confidence) < SLA for 10m;
-* ``input-drift-psi``: the worst feature's PSI > 0.2 for 10m;
+* ``accuracy-estimated-below-sla``: label-free estimate (mean confidence) < SLA;
+* ``confidence-below-floor``: mean confidence < the floor;
+* ``input-drift-psi``: the worst feature's PSI > 0.2;
 * ``accuracy-below-sla``: realized accuracy (joined labels) < SLA for 10m.
 
-Issue 20: a rule that says ``detect: cusum`` (the estimate's) is also judged as it was
-before, by a copy named ``<rule>@for`` with its ``for: 10m`` wait only: both read the same
-samples of the same streams in the same run, so the tables put today's and the detector's
-rows after the shift and false alarms side by side, with the detector's own alarm onsets
-on unshifted rows (before the value condition) against its ARL0.
+Issue 20: a rule that says ``detect:`` (``cusum`` for the estimate and the confidence,
+``changepoint`` for PSI) is also judged as it was before, by a copy named ``<rule>@for``
+with its ``for: 10m`` wait only: both read the same samples of the same streams in the same
+run, so the tables put today's and the detector's rows after the shift and false alarms
+side by side (the first table, "today vs the detector", in one place), with each
+detector's own alarm onsets on unshifted rows (before the value condition) against its
+stated rate: ARL0 rows for a CUSUM, alpha per assessment for the change-point test.
 
 Time is injected. Traffic: ``rate`` rows a minute; minute ``k``'s rows are served during
 ``[k, k+1)`` and posted in one batch at ``k+1``; the monitor is then assessed and the group
@@ -27,10 +31,12 @@ Shifted run: reference-like traffic for a warm-up of ``S`` minutes (the label de
 time to fill the label window, plus one: every metric is live and steady), then shifted
 traffic. A rule firing at evaluation time ``t`` fired ``t - S`` minutes and ``(t - S) *
 rate`` rows after the shift; "condition first held" is the first evaluation past the
-threshold, before ``for:``. Each seed has its own reference, streams and label draws.
+threshold, before ``for:`` (for ``detect: changepoint``, the window's value or the value on
+the rows since the change point); "value at firing" is the value the alert quoted. Each
+seed has its own reference, streams and label draws.
 
 Unshifted run (other seeds): reference-like traffic only. After the same warm-up, every
-transition to *firing* of the three rules is a false alarm. A "window" is ``window`` rows,
+transition to *firing* of the studied rules is a false alarm. A "window" is ``window`` rows,
 one non-overlapping window of the drift window's size (``window / rate`` minutes, so
 ``window / rate`` evaluations); the rate is false alarms per 100 such windows, with a
 one-sided 95% Poisson upper bound. "Evaluations breached" is the share of evaluations whose
@@ -73,22 +79,34 @@ from bench.scenario import (
 )
 from bot.core.durations import short_duration
 from bot.monitoring.monitor import ModelMonitor
+from bot.quality.drift.changepoint import DEFAULT_ALPHA
 from bot.quality.profile import ReferenceProfile, build_profile
 from bot.quality.windows import WindowSpec
 from bot.rules import EvalState, Rule, Series, default_rules_file, evaluate, load_rules
 from bot.rules.effective import threshold_for
 from bot.rules.runner import group_samples
 from bot.rules.schema import holds
+from bot.rules.sequential import CHANGEPOINT
+from bot.rules.sequential import change as change_point
 from bot.sources.models import assessment_samples
 
 MODEL = "credit"
 VERSION = "v1"
 ACCURACY_SLA = 0.90
-MODELS: Mapping[str, Mapping[str, float]] = {MODEL: {"accuracy_sla": ACCURACY_SLA}}
+CONFIDENCE_FLOOR = 0.85
+MODELS: Mapping[str, Mapping[str, float]] = {
+    MODEL: {"accuracy_sla": ACCURACY_SLA, "confidence_floor": CONFIDENCE_FLOOR}
+}
 GROUP = "model-quality"
-RULES = ("accuracy-estimated-below-sla", "input-drift-psi", "accuracy-below-sla")
+RULES = (
+    "accuracy-estimated-below-sla",
+    "confidence-below-floor",
+    "input-drift-psi",
+    "accuracy-below-sla",
+)
 SHORT = {
     "accuracy-estimated-below-sla": "estimate",
+    "confidence-below-floor": "confidence",
     "input-drift-psi": "PSI",
     "accuracy-below-sla": "realized accuracy",
 }
@@ -138,11 +156,14 @@ class Run:
     """Minute of every transition to firing, per rule."""
     values: dict[str, dict[int, float]] = field(default_factory=dict)
     """The rule's metric at every evaluation that had a sample."""
+    fired_values: dict[str, dict[int, float]] = field(default_factory=dict)
+    """The value each firing quoted (a change point's: the metric on the rows since it)."""
     held: dict[str, set[int]] = field(default_factory=dict)
     """Evaluations whose raw condition held (before ``for:``)."""
     alarmed: dict[str, set[int]] = field(default_factory=dict)
-    """``detect`` rules: evaluations at which the detector alarmed (CUSUM >= h), whatever
-    the value; its onsets on unshifted rows measure the detector's own false-alarm rate."""
+    """``detect`` rules: evaluations at which the detector alarmed (CUSUM >= h, or the
+    sample carried a change point), whatever the value; its onsets on unshifted rows
+    measure the detector's own false-alarm rate."""
     other_firings: list[tuple[str, int]] = field(default_factory=list)
     """Other rules of the group that fired: (rule, minute)."""
 
@@ -150,6 +171,7 @@ class Run:
         for name in self.tracked:
             self.firings.setdefault(name, [])
             self.values.setdefault(name, {})
+            self.fired_values.setdefault(name, {})
             self.held.setdefault(name, set())
             self.alarmed.setdefault(name, set())
 
@@ -293,6 +315,8 @@ def simulate(
                 continue  # resolutions, and DataAbsent (never expected here)
             if change.rule in run.firings:
                 run.firings[change.rule].append(t)
+                if change.value is not None:
+                    run.fired_values[change.rule][t] = change.value
             else:
                 run.other_firings.append((change.rule, t))
         for name in run.tracked:
@@ -301,7 +325,14 @@ def simulate(
                 if rule.watches(series):
                     value = points[-1].value
                     run.values[name][t] = value
-                    if holds(rule.op, value, _threshold(rule, series)):
+                    judged = [value]
+                    moved = None
+                    if rule.detect is not None and rule.detect.method == CHANGEPOINT:
+                        moved = change_point(points[-1].notes)
+                    if moved is not None:  # the rule judges the rows since the change too
+                        run.alarmed[name].add(t)
+                        judged.append(moved.value)
+                    if any(holds(rule.op, x, _threshold(rule, series)) for x in judged):
                         run.held[name].add(t)
                     kept = state.series.get((name, series))
                     if kept is not None and kept.cusum is not None and kept.cusum.alarm:
@@ -386,7 +417,7 @@ def shift_table(result: Study) -> list[str]:
         delays = [d for r in runs if (d := r.after_shift(r.firings[rule])) is not None]
         held = [d for r in runs if (d := r.after_shift(r.held[rule])) is not None]
         at_fire = [
-            r.values[rule][shift + d]
+            r.fired_values[rule][shift + d]
             for r in runs
             if (d := r.after_shift(r.firings[rule])) is not None
         ]
@@ -461,11 +492,18 @@ def false_alarm_table(result: Study) -> list[str]:
             continue
         onsets = sum(r.alarm_onsets(rule) for r in runs)
         rows = windows * setup.window
+        if spec.method == CHANGEPOINT:
+            what = "a change point on the sample"
+            bound = evaluations * DEFAULT_ALPHA
+            expects = f"its alpha of {DEFAULT_ALPHA:g} per assessment bounds it by {bound:.1f}"
+        else:
+            what = "CUSUM >= h"
+            expects = f"its ARL0 of {spec.arl0:,} rows expects about {rows / spec.arl0:.1f}"
         lines += [
             "",
-            f"Detector of `{rule}` alone (CUSUM >= h, before the value condition): {onsets} "
+            f"Detector of `{rule}` alone ({what}, before the value condition): {onsets} "
             f"alarm onsets in {rows:,.0f} rows ({onsets / windows * 100:.2f} per 100 windows; "
-            f"its ARL0 of {spec.arl0:,} rows expects about {rows / spec.arl0:.1f}).",
+            f"{expects}).",
         ]
     others = sorted(
         f"{name} at minute {t} (seed {r.seed})"
@@ -488,9 +526,52 @@ def _poisson_upper(k: int) -> float:
     return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3 / 2
 
 
+def comparison_table(result: Study) -> list[str]:
+    """Per rule with a detector: today's ``for`` wait beside the detector, in rows after the
+    shift to firing (median and max over seeds; a seed that never fired counts as "-") and
+    false alarms per 100 stable windows with the 95% upper bound."""
+    setup, shifted, unshifted = result.setup, result.shifted, result.unshifted
+    windows = sum(r.counted_windows for r in unshifted)
+    lines = [
+        "Today (`for` only) vs the detector: rows after the shift to firing (median / max "
+        f"over {len(shifted)} seeds) and false alarms per 100 stable windows (95% upper "
+        f"bound) over {windows:,.0f} windows:",
+        "",
+        "| rule | today: rows | detector: rows | today: false alarms / 100 "
+        "| detector: false alarms / 100 |",
+        "|------|-------------|----------------|---------------------------"
+        "|------------------------------|",
+    ]
+
+    def rows(name: str) -> str:
+        delays = [r.after_shift(r.firings[name]) for r in shifted]
+        fired = [d * setup.rate for d in delays if d is not None]
+        if not fired:
+            return "never"
+        worst = _number(max(fired)) if len(fired) == len(delays) else "never"
+        return f"{_number(statistics.median(fired))} / {worst}"
+
+    def alarms(name: str) -> str:
+        count = sum(r.false_alarms(name) for r in unshifted)
+        bound = _poisson_upper(count) / windows * 100
+        return f"{count / windows * 100:.2f} (≤ {bound:.2f})"
+
+    for name in shifted[0].tracked:
+        if not name.endswith(TODAY):
+            continue
+        rule = name.removesuffix(TODAY)
+        lines.append(
+            f"| {short(rule, result.rules)} (`{rule}`) | {rows(name)} | {rows(rule)} | "
+            f"{alarms(name)} | {alarms(rule)} |"
+        )
+    return lines
+
+
 def report(result: Study) -> list[str]:
     return [
         f"### {result.setup.describe()}",
+        "",
+        *comparison_table(result),
         "",
         *shift_table(result),
         "",

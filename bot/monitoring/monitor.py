@@ -358,6 +358,7 @@ class ModelMonitor:
             realized=self.realized(model),
             current_importances=watched.importances,
             min_rows=self.min_rows,
+            panes=watched.window.pane_sketches(now),
         )
         totals = minute_totals(view, watched.layout)
         result = replace(result, confidence_seen=watched.seen.advance(totals))
@@ -387,6 +388,7 @@ class ModelMonitor:
             realized=self.realized(model, version),
             current_importances=watched.importances,
             min_rows=self.min_rows,
+            panes=state.window.pane_sketches(now),
         )
 
     def summary(

@@ -4,7 +4,9 @@
 brief's model-quality metrics: input drift PSI per feature (the model's figure is the worst
 feature, so one drifting input is enough to alert, and the alert names it), output drift KL
 of the prediction mix, mean confidence, the label-free accuracy estimate with its interval,
-the data-quality score, and, when given, realized metrics and importance stability.
+the data-quality score, and, when given, realized metrics and importance stability, and
+from the window's panes the change point of its inputs (``drift.changepoint``: the rows since
+the inputs stopped looking like the reference, and the features that moved).
 
 Windows too small to judge yield ``None`` rather than a number: PSI over 20 rows swings
 past 0.2 on noise alone, and a false drift page at 2 a.m. costs more than a late one.
@@ -13,16 +15,18 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
+from bot.quality.drift.changepoint import ChangePoint, detect_change
 from bot.quality.drift.divergence import kl_counts, psi_counts
 from bot.quality.estimate import AccuracyEstimate, estimate_from_sums
 from bot.quality.performance import Metrics
 from bot.quality.profile import ReferenceProfile
+from bot.quality.sketch import Sketch, SketchLayout
 from bot.quality.spec import MIN_LABELS
 from bot.quality.spec import MIN_ROWS as MIN_ROWS  # its home is spec; monitor reads it here
 from bot.quality.stability import Stability, importance_stability
@@ -60,6 +64,8 @@ class Assessment:
     monitor, None from ``assess`` alone."""
     reference_confidence: tuple[float, float] | None = None
     """The reference's per-row confidence mean and standard deviation, when it has them."""
+    change: ChangePoint | None = None
+    """The panes' change-point test of the inputs (None: no panes given, or too few rows)."""
 
     @property
     def input_psi(self) -> float | None:
@@ -79,8 +85,11 @@ def assess(
     realized: Metrics | None = None,
     current_importances: Mapping[str, float] | None = None,
     min_rows: int = MIN_ROWS,
+    panes: Sequence[Sketch] | None = None,
 ) -> Assessment:
-    """Judge ``snapshot`` against ``profile``; drift needs at least ``min_rows`` rows."""
+    """Judge ``snapshot`` against ``profile``; drift needs at least ``min_rows`` rows.
+    ``panes``: the same window's panes, oldest first, counted on ``profile``'s layout, for
+    the change-point test (which sets its own minimum rows per tested suffix)."""
     enough = snapshot.n_rows >= min_rows
     drift: list[FeatureDrift] = []
     if enough:
@@ -125,6 +134,7 @@ def assess(
         realized=realized,
         stability=stability,
         reference_confidence=_reference_confidence(profile),
+        change=detect_change(SketchLayout(profile), panes) if panes else None,
     )
 
 

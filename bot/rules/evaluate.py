@@ -48,7 +48,16 @@ from bot.rules.heightened.tighten import (
     watch_key,
 )
 from bot.rules.schema import CEILINGS, Point, Rule, Series, holds, still_holds
-from bot.rules.sequential import STREAM_NOTES, Cusum, reading, update
+from bot.rules.sequential import (
+    CHANGEPOINT,
+    CUSUM,
+    STREAM_NOTES,
+    Change,
+    Cusum,
+    change,
+    reading,
+    update,
+)
 
 Phase = Literal["inactive", "pending", "firing"]
 _NONE: Subjects = MappingProxyType({})
@@ -235,12 +244,19 @@ class _Ctx:
         """The CUSUM advanced by the rows since the last point (``detect`` rules whose
         series carries row counters; others keep None and wait ``for``)."""
         spec, read = self.rule.detect, reading(point.notes)
-        if spec is None or read is None or self.rule.kind != "threshold":
+        if spec is None or spec.method != CUSUM or read is None or self.rule.kind != "threshold":
             return cusum
         threshold = self._threshold()
         if threshold is None:
             return cusum
         return update(cusum or Cusum(), read, spec, self.rule.op, threshold)
+
+    def _change(self, st: SeriesState) -> Change | None:
+        """The change point on the latest point (``detect: changepoint`` rules only)."""
+        spec = self.rule.detect
+        if spec is None or spec.method != CHANGEPOINT or self.rule.kind != "threshold":
+            return None
+        return change(st.notes)
 
     def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
         rule = self.rule
@@ -259,24 +275,37 @@ class _Ctx:
             if dev is None:
                 return st  # too little history to judge: keep the phase as it is
             measured = abs(dev.z)
+        moved = self._change(st)
         if st.phase == "firing":
             ceiling = CEILINGS.get(rule.unit) if rule.kind == "threshold" else None
-            if still_holds(rule.op, measured, threshold, rule.resolve_hysteresis, ceiling=ceiling):
+            judged = (measured,) if moved is None else (measured, moved.value)
+            if any(
+                still_holds(rule.op, x, threshold, rule.resolve_hysteresis, ceiling=ceiling)
+                for x in judged
+            ):
                 return replace(st, last_value=value)
             self._changed("resolved", st, measured, threshold, at, dev, value)
             cusum = st.cusum.restart() if st.cusum is not None else None
             return replace(st, phase="inactive", since=None, fired_at=None, cusum=cusum)
-        if not holds(rule.op, measured, threshold):
+        held = holds(rule.op, measured, threshold)
+        # A change point whose rows are past the threshold is the condition itself, judged
+        # on the rows since the change rather than on the whole (diluted) window.
+        if moved is not None and not holds(rule.op, moved.value, threshold):
+            moved = None
+        if not held and moved is None:
             return replace(st, phase="inactive", since=None)
         since = st.since if st.phase == "pending" and st.since is not None else at
         # The detector can only bring the firing forward: a sustained change it has seen
         # fires at once, and the rule's `for:` still bounds the wait (what a user tuned holds).
-        detected = st.cusum is not None and st.cusum.seen is not None and st.cusum.alarm
-        if not (detected or at - since >= rule.for_):
+        detected = held and st.cusum is not None and st.cusum.seen is not None and st.cusum.alarm
+        if not (detected or moved is not None or (held and at - since >= rule.for_)):
             return replace(st, phase="pending", since=since)
         notes = self._firing_notes(st, since, threshold, usual)
         if st.cusum is not None and detected:
-            notes |= {"detector": "cusum", "detected_after_rows": str(st.cusum.rows)}
+            notes |= {"detector": CUSUM, "detected_after_rows": str(st.cusum.rows)}
+        elif moved is not None and not (held and at - since >= rule.for_):
+            notes |= {"detector": CHANGEPOINT, "detected_after_rows": str(moved.rows)}
+            measured = value = moved.value
         self._changed("firing", st, measured, threshold, at, dev, value, notes)
         cusum = st.cusum.restart() if st.cusum is not None else None
         return replace(st, phase="firing", since=since, fired_at=at, cusum=cusum)
@@ -321,7 +350,11 @@ class _Ctx:
             rule = replace(self.rule, for_=window)
             text = describe(rule, labels, shown, threshold, firing=True)
             rows = extra["detected_after_rows"]
-            text += f" (a sustained change from the reference, CUSUM over {rows} rows)"
+            moved = change(st.notes) if extra.get("detector") == CHANGEPOINT else None
+            if moved is not None:
+                text += moved.words()
+            else:
+                text += f" (a sustained change from the reference, CUSUM over {rows} rows)"
         if firing and notes.get("detail"):
             text = f"{text} — {notes['detail']}"
         if dev is not None:

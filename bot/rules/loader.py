@@ -36,7 +36,7 @@ from bot.rules.schema import (
     Op,
     Rule,
 )
-from bot.rules.sequential import DETECTORS, MIN_ARL0, DetectSpec
+from bot.rules.sequential import CHANGEPOINT, DETECTORS, MIN_ARL0, DetectSpec
 
 # fmt: off
 RULE_KEYS = frozenset({
@@ -279,8 +279,9 @@ def _baseline(e: _Entry, kind: str) -> BaselineSpec | None:
 
 
 def _detect(e: _Entry, kind: str) -> DetectSpec | None:
-    """``detect: cusum`` with its optional ``arl0`` (rows) and ``shift`` (reference sds);
-    ``detect: none`` switches an earlier file's detector off (back to ``for``)."""
+    """``detect: cusum`` with its optional ``arl0`` (rows) and ``shift`` (reference sds),
+    ``detect: changepoint`` (the change point the source found, on its notes); ``detect:
+    none`` switches an earlier file's detector off (back to ``for``)."""
     method = e.raw.get("detect")
     if method is None or method == "none":
         for key in ("arl0", "shift"):
@@ -291,6 +292,11 @@ def _detect(e: _Entry, kind: str) -> DetectSpec | None:
         raise e.err("detect", f"{method!r} is not one of {', '.join(sorted(DETECTORS))} or none")
     if kind != "threshold":
         raise e.err("detect", f"only a threshold rule takes it (this one is kind {kind})")
+    if method == CHANGEPOINT:  # the source's test sets its own rate: nothing to tune here
+        for key in ("arl0", "shift"):
+            if key in e.raw:
+                raise e.err(key, "only a rule with `detect: cusum` takes it")
+        return DetectSpec(method)
     arl0 = e.raw.get("arl0", DetectSpec().arl0)
     if isinstance(arl0, bool) or not isinstance(arl0, int) or arl0 < MIN_ARL0:
         raise e.err("arl0", f"{arl0!r} must be a whole number of rows >= {MIN_ARL0}")

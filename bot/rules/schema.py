@@ -87,7 +87,8 @@ class Rule:
     #: The evaluation group: each group runs on its own interval (``sources.group_intervals``).
     group: str = "default"
     #: ``detect: cusum``: a sequential test on the rows replaces the ``for`` wait wherever the
-    #: series carries row counters (``bot.rules.sequential``); None: the ``for`` wait only.
+    #: series carries row counters, ``detect: changepoint`` wherever the sample carries a
+    #: change point (``bot.rules.sequential``); None: the ``for`` wait only.
     detect: DetectSpec | None = None
     source: str = ""
     #: Which file supplied each key, after overrides (``{"threshold": "rules/mine.yaml"}``).

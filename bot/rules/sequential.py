@@ -1,4 +1,5 @@
-"""A sequential change detector (one-sided CUSUM) that fires a rule in rows, not minutes.
+"""Sequential change detectors (a one-sided CUSUM; a change point found by the source) that
+fire a rule in rows, not minutes.
 
 A fixed ``for: 10m`` asks "has the value been past the threshold for ten minutes?", so a
 model whose estimated accuracy fell off a cliff still waits ten minutes (1,000 rows at 100
@@ -35,6 +36,16 @@ Two things the approximation assumes are checked by the bench, not promised: row
 independent, and their sum near normal (a confidence is bounded and skewed; a batch of tens
 of rows is close to normal, one row is not).
 
+**A change point (``detect: changepoint``).** Some series are judged by a test the source
+already ran: the model monitor tests every suffix of a window's panes against the reference
+(``bot.quality.drift.changepoint``, stateless, its false-alarm rate set there) and, when it
+finds the point the inputs changed at, puts on the sample ``change_rows`` (rows since the
+change), ``change_value`` (the metric on those rows alone, e.g. the moved features' worst
+PSI) and ``change_features`` (which moved). The rule then judges ``change_value`` against
+its threshold: the threshold still says how far is bad, the test says the change is real,
+and the rows since the change are no longer diluted by the window's older rows. Without
+those notes the rule judges its value with its ``for``, as before; nothing is kept here.
+
 **Firing.** A ``detect: cusum`` rule fires when its value is past the threshold and either
 the detector alarms or the value has held for the rule's ``for``: the threshold still says
 what is bad, the CUSUM brings the firing forward when the rows show a real change, and the
@@ -56,10 +67,17 @@ ROWS_SEEN = "rows_seen"
 ROWS_SUM = "rows_sum"
 REFERENCE_MEAN = "reference_mean"
 REFERENCE_SD = "reference_sd"
-#: The note keys the detector reads; the evaluator keeps them out of alert annotations.
-STREAM_NOTES = frozenset({ROWS_SEEN, ROWS_SUM, REFERENCE_MEAN, REFERENCE_SD})
+CHANGE_ROWS = "change_rows"
+CHANGE_VALUE = "change_value"
+CHANGE_FEATURES = "change_features"
+#: The counters a CUSUM reads (all of them, or the sample has none).
+COUNTER_NOTES = frozenset({ROWS_SEEN, ROWS_SUM, REFERENCE_MEAN, REFERENCE_SD})
+#: The note keys the detectors read; the evaluator keeps them out of alert annotations.
+STREAM_NOTES = COUNTER_NOTES | {CHANGE_ROWS, CHANGE_VALUE, CHANGE_FEATURES}
 
-DETECTORS = frozenset({"cusum"})
+CUSUM = "cusum"
+CHANGEPOINT = "changepoint"
+DETECTORS = frozenset({CUSUM, CHANGEPOINT})
 DEFAULT_ARL0 = 100_000
 """Rows between false alarms on reference-like traffic: one per 100 windows of 1,000 rows."""
 MIN_ARL0 = 100
@@ -81,6 +99,8 @@ class DetectSpec:
 
     def describe(self) -> str:
         """``cusum ARL0 100,000 rows`` (and the shift when set), for ``vigil rules list``."""
+        if self.method == CHANGEPOINT:
+            return f"{CHANGEPOINT} (the source's test of the window's panes)"
         shift = f", shift {self.shift:g} sd" if self.shift is not None else ""
         return f"{self.method} ARL0 {self.arl0:,} rows{shift}"
 
@@ -113,7 +133,7 @@ class Reading:
 
 def reading(notes: Mapping[str, str] | None) -> Reading | None:
     """The sample's counters, or None when it carries none (or nonsense)."""
-    if not notes or not notes.keys() >= STREAM_NOTES:
+    if not notes or not notes.keys() >= COUNTER_NOTES:
         return None
     try:
         seen = int(notes[ROWS_SEEN])
@@ -123,6 +143,33 @@ def reading(notes: Mapping[str, str] | None) -> Reading | None:
     if seen < 0 or not all(math.isfinite(x) for x in (total, mean, sd)) or sd <= 0:
         return None
     return Reading(seen, total, mean, sd)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change point the source found: rows since it, the metric on them, what moved."""
+
+    rows: int
+    value: float
+    features: str = ""
+
+    def words(self) -> str:
+        """`` (on the 200 rows since a change the monitor found: income 0.61)``."""
+        moved = f": {self.features}" if self.features else ""
+        return f" (on the {self.rows:,} rows since a change the monitor found{moved})"
+
+
+def change(notes: Mapping[str, str] | None) -> Change | None:
+    """The sample's change point, or None when its source found none (or sent nonsense)."""
+    if not notes or CHANGE_ROWS not in notes or CHANGE_VALUE not in notes:
+        return None
+    try:
+        rows, value = int(notes[CHANGE_ROWS]), float(notes[CHANGE_VALUE])
+    except ValueError:
+        return None
+    if rows <= 0 or not math.isfinite(value):
+        return None
+    return Change(rows, value, notes.get(CHANGE_FEATURES, ""))
 
 
 def drift_allowance(spec: DetectSpec, op: str, mean: float, sd: float, threshold: float) -> float:

@@ -1,7 +1,9 @@
 """Model-quality samples from the monitor's windows, polled like any other source.
 
 Each watched model yields, when its window holds enough rows to judge: the worst feature's
-input drift PSI (noted with the top drifting features, so the alert names them), output
+input drift PSI (noted with the top drifting features, so the alert names them, and with the
+change point of the inputs when the monitor's pane test found one, for ``detect:
+changepoint``), output
 drift KL, mean prediction confidence, the label-free accuracy estimate, the data-quality
 score, realized accuracy (and precision, recall, F1) once labels have arrived, and
 importance stability when the model pushed current importances. Metric names are those of
@@ -17,7 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.monitoring.monitor import ModelMonitor
 from bot.quality.assess import Assessment
-from bot.rules.sequential import REFERENCE_MEAN, REFERENCE_SD, ROWS_SEEN, ROWS_SUM
+from bot.rules.sequential import (
+    CHANGE_FEATURES,
+    CHANGE_ROWS,
+    CHANGE_VALUE,
+    REFERENCE_MEAN,
+    REFERENCE_SD,
+    ROWS_SEEN,
+    ROWS_SUM,
+)
 from bot.sources.base import Sample, SourceUnavailable
 
 
@@ -32,7 +42,8 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
 
     if a.drift:
         top = a.top_features()
-        add("input_drift_psi", a.input_psi, {"detail": f"top drift (PSI): {top}", "top": top})
+        notes = {"detail": f"top drift (PSI): {top}", "top": top} | change_notes(a)
+        add("input_drift_psi", a.input_psi, notes)
     add("output_drift_kl", a.output_kl)
     rows = row_counters(a)
     add("prediction_confidence_mean", a.mean_confidence if a.estimate is not None else None, rows)
@@ -65,6 +76,19 @@ def row_counters(a: Assessment) -> dict[str, str]:
         ROWS_SUM: repr(total),
         REFERENCE_MEAN: repr(mean),
         REFERENCE_SD: repr(sd),
+    }
+
+
+def change_notes(a: Assessment) -> dict[str, str]:
+    """The inputs' change point, when the pane test alarmed: rows since it, the worst moved
+    feature's PSI on those rows, and the moved features (``detect: changepoint``)."""
+    c = a.change
+    if c is None or not c.alarm or c.psi is None:
+        return {}
+    return {
+        CHANGE_ROWS: str(c.rows),
+        CHANGE_VALUE: repr(c.psi),
+        CHANGE_FEATURES: c.top_features(),
     }
 
 

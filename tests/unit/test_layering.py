@@ -147,6 +147,7 @@ PURE = [
     "quality/drift/stat_tests.py",
     "quality/drift/wasserstein.py",
     "quality/drift/methods.py",
+    "quality/drift/changepoint.py",
     "quality/estimate.py",
     "quality/compare/ledger.py",
     "quality/performance.py",

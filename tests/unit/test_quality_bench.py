@@ -22,6 +22,7 @@ from bench.quality_bench import (
 
 SETUP = Setup(rate=500, window=1_000, label_delay=15)
 ESTIMATE, PSI, REALIZED = "accuracy-estimated-below-sla", "input-drift-psi", "accuracy-below-sla"
+CONFIDENCE = "confidence-below-floor"
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +49,18 @@ def test_a_shift_fires_psi_and_the_estimate_long_before_the_labels_confirm_it(
     assert estimate is not None
     assert psi is not None
     assert realized is not None
-    # PSI and realized accuracy wait their 10m (the labels add their delay on top); the
-    # estimate's CUSUM fires on the first minute of shifted rows.
+    # Realized accuracy waits its 10m (the labels add their delay on top); the estimate's
+    # CUSUM and PSI's change point fire on the first minutes of shifted rows.
     assert estimate <= 2
-    assert 10 <= psi < realized
+    assert psi <= 1 < realized
     assert realized >= SETUP.label_delay + 10
     assert all(t > SETUP.warmup for rule in shifted.tracked for t in shifted.firings[rule])
 
 
-def test_the_detector_fires_the_estimate_far_sooner_than_the_old_for_wait(shifted: Run) -> None:
-    old = shifted.after_shift(shifted.firings[ESTIMATE + TODAY])
-    new = shifted.after_shift(shifted.firings[ESTIMATE])
+@pytest.mark.parametrize("rule", [ESTIMATE, CONFIDENCE, PSI])
+def test_each_detector_fires_far_sooner_than_the_old_for_wait(shifted: Run, rule: str) -> None:
+    old = shifted.after_shift(shifted.firings[rule + TODAY])
+    new = shifted.after_shift(shifted.firings[rule])
     assert old is not None
     assert new is not None
     assert old >= 10
@@ -76,7 +78,7 @@ def test_the_estimate_lands_near_the_accuracy_the_labels_later_show(shifted: Run
 def test_an_unshifted_stream_fires_nothing(unshifted: Run) -> None:
     assert unshifted.counted_windows >= 10
     names = unshifted.tracked
-    assert ESTIMATE + TODAY in names
+    assert {ESTIMATE + TODAY, CONFIDENCE + TODAY, PSI + TODAY} <= set(names)
     assert {rule: unshifted.firings[rule] for rule in names} == {rule: [] for rule in names}
     assert unshifted.other_firings == []
     assert all(unshifted.evaluations(rule) > 0 for rule in RULES)
@@ -86,5 +88,7 @@ def test_the_report_prints_both_tables(shifted: Run, unshifted: Run) -> None:
     text = "\n".join(report(Study(SETUP, [shifted], [unshifted], 0.0, model_quality_rules())))
     assert "| estimate, for 10m (today) (`accuracy-estimated-below-sla`) | 1/1 |" in text
     assert "| estimate, detect: cusum (`accuracy-estimated-below-sla`) | 1/1 |" in text
-    assert "| PSI, for 10m (`input-drift-psi`) | 0 | 0.00 |" in text
+    assert "| PSI, for 10m (today) (`input-drift-psi`) | 0 | 0.00 |" in text
+    assert "| PSI, detect: changepoint (`input-drift-psi`) | 0 | 0.00 |" in text
+    assert "| PSI, detect: changepoint (`input-drift-psi`) | 5,500 / 5,500 | 500 / 500 |" in text
     assert "Firings of these rules before the shift: 0." in text

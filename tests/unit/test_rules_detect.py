@@ -1,5 +1,6 @@
-"""``detect: cusum`` rules: the syntax and its errors, ``vigil rules list``, and the evaluator
-firing a detect rule sooner than the same rule with ``for: 10m`` on the same rows."""
+"""``detect: cusum`` and ``detect: changepoint`` rules: the syntax and its errors, ``vigil
+rules list``, and the evaluator firing a detect rule sooner than the same rule with ``for:
+10m`` on the same rows."""
 
 from __future__ import annotations
 
@@ -80,7 +81,12 @@ def test_a_later_file_can_switch_the_detector_off() -> None:
 @pytest.mark.parametrize(
     ("over", "key", "says"),
     [
-        ({"detect": "ewma"}, "rules[0].detect", "is not one of cusum or none"),
+        ({"detect": "ewma"}, "rules[0].detect", "is not one of changepoint, cusum or none"),
+        (
+            {"detect": "changepoint", "arl0": 5_000},
+            "rules[0].arl0",
+            "only a rule with `detect: cusum`",
+        ),
         ({"detect": "cusum", "arl0": 10}, "rules[0].arl0", "whole number of rows >= 100"),
         ({"detect": "cusum", "arl0": 1e5}, "rules[0].arl0", "whole number"),
         ({"detect": "cusum", "shift": 0}, "rules[0].shift", "above 0"),
@@ -106,11 +112,14 @@ def test_rules_list_shows_the_detector_and_the_fallback_wait() -> None:
     assert "for 10m" in lines[1]
 
 
-def test_the_bundled_estimate_rule_uses_the_detector_and_psi_keeps_its_wait() -> None:
+def test_the_bundled_model_quality_rules_use_the_detectors_and_keep_their_wait() -> None:
     bundled = {r.name: r for r in load_rules([default_rules_file()])}
     assert bundled["accuracy-estimated-below-sla"].detect == DetectSpec()
-    assert bundled["input-drift-psi"].detect is None
-    assert bundled["input-drift-psi"].for_ == timedelta(minutes=10)
+    assert bundled["confidence-below-floor"].detect == DetectSpec()
+    assert bundled["input-drift-psi"].detect == DetectSpec("changepoint")
+    for name in ("accuracy-estimated-below-sla", "confidence-below-floor", "input-drift-psi"):
+        assert bundled[name].for_ == timedelta(minutes=10)
+    assert bundled["output-drift-kl"].detect is None
 
 
 def stream(
