@@ -351,14 +351,15 @@ class ModelMonitor:
         ``snapshot``: the window's ``snapshot(now)`` when the caller already took it."""
         watched = self.watched(model)
         view = self.view(model, None)
+        window = choose(view, watched.layout, self.spec, now)
         result = assess(
             model,
             watched.profile,
-            snapshot if snapshot is not None else self.snapshot(model, now),
+            snapshot if snapshot is not None else snapshot_of(watched.layout, window.sketch, now),
             realized=self.realized(model),
             current_importances=watched.importances,
             min_rows=self.min_rows,
-            panes=watched.window.pane_sketches(now),
+            panes=window.panes,
         )
         totals = minute_totals(view, watched.layout)
         result = replace(result, confidence_seen=watched.seen.advance(totals))
@@ -381,14 +382,15 @@ class ModelMonitor:
     ) -> Assessment:
         """One version's window judged as the model's is (kept off the model's history)."""
         watched = self.watched(model)
+        window = self.window(model, now, version)
         return assess(
             model,
             watched.profile,
-            snapshot if snapshot is not None else self.snapshot(model, now, version),
+            snapshot if snapshot is not None else snapshot_of(watched.layout, window.sketch, now),
             realized=self.realized(model, version),
             current_importances=watched.importances,
             min_rows=self.min_rows,
-            panes=state.window.pane_sketches(now),
+            panes=window.panes,
         )
 
     def summary(
