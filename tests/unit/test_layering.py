@@ -152,6 +152,7 @@ PURE = [
     "quality/performance.py",
     "quality/profile.py",
     "quality/profile_dict.py",
+    "quality/row_fields.py",
     "quality/compare/shadow.py",
     "quality/spec.py",
     "quality/sketch.py",
