@@ -153,6 +153,7 @@ PURE = [
     "quality/profile.py",
     "quality/profile_dict.py",
     "quality/row_fields.py",
+    "quality/arrow_rows.py",
     "quality/compare/shadow.py",
     "quality/spec.py",
     "quality/sketch.py",
