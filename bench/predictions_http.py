@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.procs import clean_env, serving, vigil_model  # noqa: E402
 
 MODEL = "bench-model"
-TOKEN = "bench-ingest-token-0123456789"
+TOKEN = "bench-ingest-token-0123456789"  # noqa: S105  # a throwaway token for the child
 NUMERIC = [f"n{i}" for i in range(16)]
 CATEGORICAL = [f"c{i}" for i in range(4)]
 
@@ -112,7 +113,7 @@ async def run(args: Any) -> None:
         assert stored.returncode == 0, stored.stderr
         (path / "vigil.yaml").write_text("sources:\n  system: false\n")
         env = clean_env(VIGIL_DATABASE_URL=db, VIGIL_INGEST_TOKEN=TOKEN)
-        env["PYTHONPATH"] = str(Path(args.code).resolve())  # the code the server runs
+        env["PYTHONPATH"] = os.path.abspath(args.code)  # the code the server runs
         json_bodies = [
             json.dumps({"rows": scored(1_000, 10 + p, p * 1_000)}).encode() for p in range(20)
         ]
@@ -145,7 +146,8 @@ async def run(args: Any) -> None:
                     f"{q[98]:6.1f} ms  server CPU {cpu / args.seconds:.2f} cores"
                 )
             print(
-                f"  server RSS {rss0:.0f} MiB before, {server.memory_info().rss / 2**20:.0f} MiB after"
+                f"  server RSS {rss0:.0f} MiB before, "
+                f"{server.memory_info().rss / 2**20:.0f} MiB after"
             )
 
 

@@ -87,11 +87,7 @@ def _bad_ids(ids: list[object]) -> Iterable[int]:
     kinds = set(map(type, ids))
     if kinds <= {int} or (kinds == {str} and all(map(str.strip, cast(list[str], ids)))):
         return ()
-    return (
-        i
-        for i, v in enumerate(ids)
-        if not (type(v) is int or (type(v) is str and v.strip()))
-    )
+    return (i for i, v in enumerate(ids) if not (type(v) is int or (type(v) is str and v.strip())))
 
 
 def _bad_predictions(predictions: list[object], numeric: bool) -> Iterable[int]:
