@@ -113,7 +113,7 @@ async def run(args: Any) -> None:
         assert stored.returncode == 0, stored.stderr
         (path / "vigil.yaml").write_text("sources:\n  system: false\n")
         env = clean_env(VIGIL_DATABASE_URL=db, VIGIL_INGEST_TOKEN=TOKEN)
-        env["PYTHONPATH"] = os.path.abspath(args.code)  # the code the server runs
+        env["PYTHONPATH"] = args.code  # the code the server runs (absolute: see main)
         json_bodies = [
             json.dumps({"rows": scored(1_000, 10 + p, p * 1_000)}).encode() for p in range(20)
         ]
@@ -157,7 +157,9 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--code", default=str(ROOT), help="the checkout the server runs")
     parser.add_argument("--json-only", action="store_true", help="old code: no Arrow")
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    args.code = os.path.abspath(args.code)  # the child runs in a temp dir
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":
