@@ -17,6 +17,13 @@ a sample value or an importance must be finite; each parser says which.
 
 Pure: bytes in, a value out. Only a body that holds one of these is walked to name the
 field; the rest (a whole alert storm, emoji and all) cost one extra pass at C speed at most.
+
+Most bodies are decoded by ``orjson`` (three times faster than the standard parser, which
+was a third of a predictions post). It reads the same values from plain UTF-8 JSON, but
+not from every body: it turns integers beyond 64 bits into floats, and refuses NaN, UTF-16
+and a BOM. So a body is handed to it only when one scan at C speed finds no long digit
+run, NUL or surrogate escape in it, and anything orjson refuses goes to the standard
+parser: the values, and every refusal, are the standard parser's.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+import orjson
 
 from bot.ingest.validate import child, fail, item
 
@@ -33,6 +42,23 @@ MAX_NUMBER_DIGITS = 309
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 """The only way a surrogate gets into decoded text: as a ``\\u`` escape (NUL likewise, as
 ``\\u0000``). Pairs, as JSON writes an emoji, are most of them, and they decode whole."""
+
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+"""A run of 19 digits (after the translation above) may be an integer beyond 64 bits, which
+orjson would make a float: such a body goes to the standard parser. A float's long
+mantissa matches too; it only costs that body the slower parser."""
+_CHECKED_ESCAPE = re.compile(rb"\\u0000|\\u[dD][89a-fA-F]")
+"""Escapes the checks below must see decoded by the standard parser: NUL, surrogates."""
+
+
+def _orjson_reads_alike(raw: bytes) -> bool:
+    """Whether orjson reads ``raw`` as the standard parser does (three C-speed scans; a
+    regular expression for the digit runs took longer than the standard parser)."""
+    if _LONG_NUMBER in raw.translate(_DIGITS_AS_ZERO):
+        return False
+    return b"\\u" not in raw or not _CHECKED_ESCAPE.search(raw)
 
 
 class _TooLarge:
@@ -49,6 +75,11 @@ def decode_json(raw: bytes) -> Any:
     ``RecursionError`` when ``raw`` is not JSON at all, and ``ValidationError`` naming the
     field when it is JSON holding a value Vigil cannot keep. Surrogates written as raw bytes
     are not decoded (Python's ``json.loads`` would let them through)."""
+    if _orjson_reads_alike(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass  # NaN, UTF-16, a BOM, or not JSON: the standard parser reads it or says why
     text = raw.decode(json.detect_encoding(raw))  # strict: no encoded surrogates
     text = text.removeprefix("\ufeff")
     large: list[bool] = []

@@ -15,9 +15,11 @@ score is the share of rows inside it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, TypeAlias, cast
 
 import numpy as np
@@ -125,15 +127,16 @@ class Encoded:
 
 def category_codes(profile: CategoricalProfile, values: Column | Sequence[object]) -> IntArray:
     """Codes of raw category values: kept index, ``K`` for any other, ``MISSING``."""
-    index = {name: code for code, name in enumerate(profile.categories)}
+    index: dict[str | None, int] = {name: code for code, name in enumerate(profile.categories)}
+    index[None] = MISSING
     other = len(profile.categories)
     items: Sequence[object] = values.tolist() if isinstance(values, np.ndarray) else values
     if set(map(type, items)) <= {str, type(None)}:
         keys = cast(Sequence[str | None], items)  # already canonical: skip category_key
     else:
         keys = [category_key(v) for v in items]
-    codes = [MISSING if k is None else index.get(k, other) for k in keys]
-    return np.array(codes, dtype=np.int64).reshape(len(codes))
+    codes = map(index.get, keys, repeat(other))  # one C-level pass, no Python per value
+    return np.fromiter(codes, dtype=np.int64, count=len(keys))
 
 
 def missing_mask(profile: FeatureProfile, column: Column) -> BoolArray:
@@ -155,6 +158,9 @@ def _numbers(values: Column | Sequence[object]) -> FloatArray:
     """Float64 of numeric values; anything else (labels, booleans, None) reads as NaN."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "iuf":
         return values.astype(np.float64)
+    if not isinstance(values, np.ndarray) and set(map(type, values)) <= {int, float}:
+        with contextlib.suppress(OverflowError):  # an integer too large: value by value
+            return np.array(values, dtype=np.float64).reshape(len(values))
     items = [float(cast(float, v)) if is_number(v) else np.nan for v in values]
     return np.array(items, dtype=np.float64).reshape(len(items))
 

@@ -30,7 +30,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple, cast
 
 import numpy as np
@@ -38,15 +38,13 @@ import numpy as np
 from bot.quality.batch import ColumnBatch, FeatureIssues, encode_columns
 from bot.quality.binning import FloatArray
 from bot.quality.profile import NumericProfile, ReferenceProfile, is_number, type_name
+from bot.quality.row_fields import EPOCH, MAX_EPOCH, NAT, feature_columns, finite, read_fields
 
 MAX_REPORTED = 20
 """Most rejected rows (and unknown feature names) listed in a ``RowCheck``."""
 
 ROW_ISSUES = ("missing", "out_of_range", "unknown_category")
 REJECTIONS = ("not_object", "missing_field", "wrong_type", "invalid")
-_MAX_EPOCH = 253402300800  # 10000-01-01: larger "seconds" are milliseconds sent by mistake
-_NAT = np.iinfo(np.int64).min
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBERS = {int, float, type(None)}
 _CATEGORY_TYPES = {str, int, float, bool, type(None)}
 
@@ -117,15 +115,6 @@ def _key(name: str) -> str:
     return name if name.isidentifier() else f"[{json.dumps(name)}]"
 
 
-def _finite(value: object) -> float | None:
-    """A JSON number as a float, or None when it is infinite, NaN or too large for a float."""
-    try:
-        number = float(cast(float, value))
-    except OverflowError:  # a 400-digit integer is valid JSON
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _path(index: int, *keys: str) -> str:
     tail = "".join(k if k.startswith("[") else f".{k}" for k in map(_key, keys))
     return f"rows[{index}]{tail}"
@@ -134,8 +123,8 @@ def _path(index: int, *keys: str) -> str:
 def _timestamp(value: object, index: int) -> int:
     """Microseconds since the epoch of an ISO 8601 string (with offset) or epoch seconds."""
     if is_number(value):
-        seconds = _finite(value)
-        if seconds is None or abs(seconds) >= _MAX_EPOCH:
+        seconds = finite(value)
+        if seconds is None or abs(seconds) >= MAX_EPOCH:
             raise _Rejected(
                 _path(index, "timestamp"), "must be epoch seconds (not milliseconds)", "invalid"
             )
@@ -158,7 +147,7 @@ def _timestamp(value: object, index: int) -> int:
         raise _Rejected(
             _path(index, "timestamp"), "must include a UTC offset, such as Z or +02:00", "invalid"
         )
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 class _Parsed(NamedTuple):
@@ -187,7 +176,7 @@ def _row(row: object, index: int, numeric: bool) -> _Parsed:
     if prediction is None:
         raise _Rejected(_path(index, "prediction"), "is required", "missing_field")
     if is_number(prediction):
-        if _finite(prediction) is None:
+        if finite(prediction) is None:
             raise _Rejected(_path(index, "prediction"), "must be a finite number", "invalid")
     elif numeric or not isinstance(prediction, str | bool):
         expected = "a number" if numeric else "a number or string"
@@ -204,11 +193,11 @@ def _row(row: object, index: int, numeric: bool) -> _Parsed:
         if not is_number(confidence):
             reason = f"must be a number, not {type_name(confidence)}"
             raise _Rejected(_path(index, "confidence"), reason, "wrong_type")
-        confidence = _finite(confidence)
+        confidence = finite(confidence)
         if confidence is None or not 0.0 <= confidence <= 1.0:
             raise _Rejected(_path(index, "confidence"), "must be between 0 and 1", "invalid")
     stamp = row.get("timestamp")
-    micros = _NAT if stamp is None else _timestamp(stamp, index)
+    micros = NAT if stamp is None else _timestamp(stamp, index)
     return _Parsed(index, row_id, prediction, features, confidence, micros)
 
 
@@ -219,7 +208,7 @@ def _feature_error(numeric: bool, value: object) -> tuple[str, str] | None:
             return None
         if not is_number(value):
             return f"must be a number, not {type_name(value)}", "wrong_type"
-        if _finite(value) is None and not (isinstance(value, float) and math.isnan(value)):
+        if finite(value) is None and not (isinstance(value, float) and math.isnan(value)):
             return "must be a finite number", "invalid"
         return None
     if type(value) in _CATEGORY_TYPES:
@@ -227,7 +216,7 @@ def _feature_error(numeric: bool, value: object) -> tuple[str, str] | None:
     return f"must be a string or number, not {type_name(value)}", "wrong_type"
 
 
-def _numeric_column(values: list[object]) -> FloatArray | None:
+def _numeric_column(values: Sequence[object]) -> FloatArray | None:
     """The values as float64 (None as NaN), or None when some value needs a closer look."""
     if not set(map(type, values)) <= _NUMBERS:
         return None
@@ -239,56 +228,72 @@ def _numeric_column(values: list[object]) -> FloatArray | None:
 
 
 def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
-    """Judge each row against ``profile``; the accepted ones become a ``ColumnBatch``."""
-    rejected: dict[int, BadRow] = {}
-    parsed: list[_Parsed] = []
+    """Judge each row against ``profile``; the accepted ones become a ``ColumnBatch``.
+
+    Fields are read column by column (``bot.quality.row_fields``); only the rows and the
+    feature columns that fail that fast reading are judged one value at a time, by the
+    exact checks above, so every verdict and message is theirs."""
     numeric_prediction = isinstance(profile.prediction, NumericProfile)
-    for index, row in enumerate(rows):
+    fields = read_fields(rows, numeric_prediction)
+    rejected: dict[int, BadRow] = {}
+    ids, predictions, features = fields.ids, fields.predictions, fields.features
+    confidence, micros = fields.confidence, fields.micros
+    for index in fields.suspects:
         try:
-            parsed.append(_row(row, index, numeric_prediction))
+            p = _row(rows[index], index, numeric_prediction)
         except _Rejected as exc:
             rejected[index] = BadRow(index, exc.field, exc.reason, exc.kind)
-    columns: dict[str, list[object] | FloatArray] = {}
-    for spec in profile.features:
-        values = [p.features.get(spec.name) for p in parsed]
-        numeric = isinstance(spec, NumericProfile)
-        array = _numeric_column(values) if numeric else None
-        if array is not None or (not numeric and set(map(type, values)) <= _CATEGORY_TYPES):
-            columns[spec.name] = values if array is None else array
             continue
+        ids[index], predictions[index], features[index] = p.id, p.prediction, p.features
+        confidence[index] = math.nan if p.confidence is None else p.confidence
+        micros[index] = p.micros
+    positions = [i for i in range(len(rows)) if i not in rejected] if rejected else None
+    if positions is not None:
+        ids, predictions = [ids[i] for i in positions], [predictions[i] for i in positions]
+        features = [features[i] for i in positions]
+        confidence, micros = confidence[positions], micros[positions]
+    maps = cast(list[Mapping[str, object]], features)
+    columns: dict[str, list[object] | tuple[object, ...] | FloatArray] = {}
+    raw_columns, only_known = feature_columns(maps, profile.names)
+    for spec, raw in zip(profile.features, raw_columns, strict=True):
+        numeric = isinstance(spec, NumericProfile)
+        array = _numeric_column(raw) if numeric else None
+        if array is not None or (not numeric and set(map(type, raw)) <= _CATEGORY_TYPES):
+            columns[spec.name] = raw if array is None else array  # type: ignore[assignment]
+            continue
+        values = list(raw)
         for position, value in enumerate(values):
             error = _feature_error(numeric, value)
             if error is not None:
-                index = parsed[position].row
+                index = position if positions is None else positions[position]
                 field = _path(index, "features", spec.name)
                 rejected.setdefault(index, BadRow(index, field, *error))
                 values[position] = None
         columns[spec.name] = np.array(values, dtype=np.float64) if numeric else values
-    known = set(profile.names)
     unknown: Counter[str] = Counter()
-    for p in parsed:
-        extra = p.features.keys() - known
-        if extra:
-            unknown.update(extra)
-    keep = [position for position, p in enumerate(parsed) if p.row not in rejected]
-    if len(keep) < len(parsed):
-        parsed = [parsed[position] for position in keep]
+    if not only_known:
+        known = set(profile.names)
+        for mapping in maps:
+            extra = mapping.keys() - known
+            if extra:
+                unknown.update(extra)
+    if positions is None:
+        positions = list(range(len(rows)))
+    if len(rejected) > len(rows) - len(positions):  # some rows failed on a feature
+        keep = [k for k, index in enumerate(positions) if index not in rejected]
+        positions, ids = [positions[k] for k in keep], [ids[k] for k in keep]
+        predictions = [predictions[k] for k in keep]
         columns = {
             name: values[keep] if isinstance(values, np.ndarray) else [values[k] for k in keep]
             for name, values in columns.items()
         }
-    confidences = [p.confidence for p in parsed]
-    stamps = [p.micros for p in parsed]
+        confidence, micros = confidence[keep], micros[keep]
     encoded = encode_columns(
         profile,
         columns,
-        [p.prediction for p in parsed],
-        confidence=None
-        if all(c is None for c in confidences)
-        else np.array(confidences, dtype=np.float64).reshape(len(confidences)),
-        timestamps=None
-        if all(s == _NAT for s in stamps)
-        else np.array(stamps, dtype=np.int64).view("datetime64[us]"),
+        predictions,
+        confidence=None if np.isnan(confidence).all() else confidence,
+        timestamps=None if (micros == NAT).all() else micros.view("datetime64[us]"),
         rejected=len(rejected),
     )
     kinds = Counter(bad.kind for bad in rejected.values())
@@ -300,8 +305,8 @@ def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
     }
     return RowCheck(
         batch=encoded.batch,
-        ids=tuple(p.id for p in parsed),
-        positions=tuple(p.row for p in parsed),
+        ids=tuple(cast(list[str | int], ids)),
+        positions=tuple(positions),
         received=len(rows),
         bad=tuple(rejected[i] for i in sorted(rejected)[:MAX_REPORTED]),
         bad_total=len(rejected),

@@ -6,7 +6,9 @@ and the label-free accuracy estimate, every version together with a line per ver
 one version's (``?version=V``). A post with ``"shadow": true`` is a shadow version's
 outputs, paired by id with the live ones and never counted in the live figures; ``GET
 /api/v1/models/{model}/shadow?version=V`` (the API token) reads that comparison and its
-verdict. Installed only when the monitor is configured.
+verdict. A predictions post may be an Arrow IPC stream instead of JSON
+(``Content-Type: application/vnd.apache.arrow.stream``, ``bot.quality.arrow_rows``).
+Installed only when the monitor is configured.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bot.monitoring.replies import labels_reply, predictions_reply
 from bot.monitoring.service import ModelQualityService
 from bot.monitoring.shadow_views import shadow_post_json
 from bot.monitoring.versions import UnknownVersion, check_version
-from bot.web.body import read_json
+from bot.web.body import read_json, read_rows
 from bot.web.replies import authorized, error, unauthorized, unavailable
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,10 @@ class ModelRoutes:
         model = request.match_info["model"]
         if len(model) > 200:
             return error(400, "invalid", "model", "a model name is at most 200 characters")
-        body = await read_json(request, what, max_body=self._max_body)
+        if what == "predictions":
+            body = await read_rows(request, what, max_body=self._max_body)
+        else:
+            body = await read_json(request, what, max_body=self._max_body)
         if isinstance(body, web.Response):
             return body
         try:

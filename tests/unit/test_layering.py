@@ -153,6 +153,8 @@ PURE = [
     "quality/performance.py",
     "quality/profile.py",
     "quality/profile_dict.py",
+    "quality/row_fields.py",
+    "quality/arrow_rows.py",
     "quality/compare/shadow.py",
     "quality/spec.py",
     "quality/panes.py",

@@ -1,0 +1,166 @@
+"""Issue 20, item 4: predictions ingested end to end over HTTP by a real ``vigil serve``.
+
+Run: ``PYTHONPATH=. .venv/bin/python bench/predictions_http.py [--seconds 10] [--senders 4]``;
+``--code DIR --json-only`` serves another checkout's code (today's, for the before figures).
+
+One ``vigil serve`` child (one process, one event loop: one core at most) on SQLite, with a
+reference of 16 numeric and 4 categorical features stored by ``vigil model reference``.
+``--senders`` concurrent senders, each on one keep-alive connection, post for ``--seconds``:
+first JSON bodies of 1,000 rows (pre-encoded, so the senders cost little), then Arrow IPC
+streams of 5,000 rows (within the default body limit). Reports rows/s, post p50/p99 and the
+server's resident memory before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import numpy as np
+import psutil
+import pyarrow as pa  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.integration.procs import clean_env, serving, vigil_model  # noqa: E402
+
+MODEL = "bench-model"
+TOKEN = "bench-ingest-token-0123456789"  # noqa: S105  # a throwaway token for the child
+NUMERIC = [f"n{i}" for i in range(16)]
+CATEGORICAL = [f"c{i}" for i in range(4)]
+
+
+def scored(n: int, seed: int, start: int = 0) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    num = {k: rng.normal(0, 1, n).round(4).tolist() for k in NUMERIC}
+    cat = {k: rng.choice(["a", "b", "c", "d"], n).tolist() for k in CATEGORICAL}
+    conf = rng.uniform(0.5, 1, n).round(4).tolist()
+    pred = rng.choice(["yes", "no"], n).tolist()
+    return [
+        {
+            "id": f"r{start + i}",
+            "features": {**{k: num[k][i] for k in NUMERIC}, **{k: cat[k][i] for k in CATEGORICAL}},
+            "prediction": pred[i],
+            "confidence": conf[i],
+        }
+        for i in range(n)
+    ]
+
+
+def arrow_body(rows: list[dict[str, Any]]) -> bytes:
+    table = pa.Table.from_pylist(rows)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+async def storm(
+    http: aiohttp.ClientSession, url: str, bodies: list[bytes], rows: int, kind: str, args: Any
+) -> tuple[float, list[float]]:
+    headers = {"Content-Type": kind}
+    took: list[float] = []
+    stop = time.perf_counter() + args.seconds
+
+    async def sender(k: int) -> int:
+        sent = 0
+        while time.perf_counter() < stop:
+            body = bodies[(k + sent) % len(bodies)]
+            started = time.perf_counter()
+            async with http.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                assert resp.status == 200, await resp.text()
+            took.append((time.perf_counter() - started) * 1000)
+            sent += 1
+        return sent
+
+    began = time.perf_counter()
+    posts = sum(await asyncio.gather(*(sender(k) for k in range(args.senders))))
+    return posts * rows / (time.perf_counter() - began), took
+
+
+async def run(args: Any) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp)
+        db = f"sqlite+aiosqlite:///{path / 'vigil.db'}"
+        with (path / "ref.csv").open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["id", *NUMERIC, *CATEGORICAL, "prediction", "confidence"])
+            for r in scored(5_000, 1):
+                feats = r["features"]
+                out.writerow(
+                    [
+                        r["id"],
+                        *(feats[k] for k in (*NUMERIC, *CATEGORICAL)),
+                        r["prediction"],
+                        r["confidence"],
+                    ]
+                )
+        stored = vigil_model(
+            db, "reference", MODEL, str(path / "ref.csv"), "--version", "v1", cwd=path
+        )
+        assert stored.returncode == 0, stored.stderr
+        (path / "vigil.yaml").write_text("sources:\n  system: false\n")
+        env = clean_env(VIGIL_DATABASE_URL=db, VIGIL_INGEST_TOKEN=TOKEN)
+        env["PYTHONPATH"] = args.code  # the code the server runs (absolute: see main)
+        json_bodies = [
+            json.dumps({"rows": scored(1_000, 10 + p, p * 1_000)}).encode() for p in range(20)
+        ]
+        arrow_bodies = [arrow_body(scored(5_000, 50 + p, p * 5_000)) for p in range(4)]
+        async with serving(path, env, TOKEN) as (vigil, http, base):
+            server = psutil.Process(vigil.proc.pid)
+            url = f"{base}/api/v1/models/{MODEL}/predictions"
+            rss0 = server.memory_info().rss / 2**20
+            print(
+                f"vigil serve ({args.code}): 1 process; {args.senders} senders; "
+                f"{args.seconds:.0f} s each"
+            )
+            for name, bodies, rows, kind in (
+                ("JSON, 1,000-row posts", json_bodies, 1_000, "application/json"),
+                (
+                    "Arrow, 5,000-row posts",
+                    arrow_bodies,
+                    5_000,
+                    "application/vnd.apache.arrow.stream",
+                ),
+            ):
+                if "Arrow" in name and args.json_only:
+                    continue
+                cpu0 = sum(server.cpu_times()[:2])
+                rate, took = await storm(http, url, bodies, rows, kind, args)
+                cpu = sum(server.cpu_times()[:2]) - cpu0
+                q = statistics.quantiles(took, n=100)
+                print(
+                    f"  {name:<26} {rate:>10,.0f} rows/s  post p50 {q[49]:6.1f} ms  p99 "
+                    f"{q[98]:6.1f} ms  server CPU {cpu / args.seconds:.2f} cores"
+                )
+            print(
+                f"  server RSS {rss0:.0f} MiB before, "
+                f"{server.memory_info().rss / 2**20:.0f} MiB after"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--code", default=str(ROOT), help="the checkout the server runs")
+    parser.add_argument("--json-only", action="store_true", help="old code: no Arrow")
+    args = parser.parse_args()
+    args.code = os.path.abspath(args.code)  # the child runs in a temp dir
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
