@@ -77,6 +77,10 @@ class DuckFile:
             config["threads"] = threads
         self.con = duckdb.connect(":memory:", config=config)
         self.con.execute("SET preserve_insertion_order = false")
+        # Parquet min/max statistics never hold NaN (pyarrow leaves NaN out of them), and
+        # DuckDB's statistics propagation then folds isnan(x) to false: NaN would count as
+        # a value, not as missing. Off, so NaN is seen.
+        self.con.execute("SET disabled_optimizers = 'statistics_propagation'")
         scan = _scan(path)
         if file_format(path) == "csv":
             types = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
