@@ -15,13 +15,13 @@ import pyarrow.parquet as pq
 def _table(rows: int, seed: int, shift: float, cities: list[str | None]) -> pa.Table:
     rng = np.random.default_rng(seed)
     x = rng.normal(shift, 1.0, rows)
-    x[rng.random(rows) < 0.05] = np.nan
+    x[rng.random(rows) < 0.01] = np.nan
     prediction = rng.choice(["fraud", "legit"], rows).tolist()
     return pa.table(
         {
             "amount": x,
             "items": rng.integers(0, 4, rows).astype(float),
-            "city": rng.choice(np.array(cities, dtype=object), rows).tolist(),
+            "city": rng.choice(np.array(cities, dtype=object), rows, p=[0.5, 0.3, 0.19, 0.01]).tolist(),
             "flag": rng.choice(["True", "False"], rows).tolist(),
             "prediction": prediction,
             "confidence": rng.random(rows) * (1.0 - shift / 4),
