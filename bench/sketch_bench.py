@@ -1,7 +1,7 @@
 """Rows per second of one file reduced to one sketch, on each engine (DuckDB, Spark
 ``local[*]``, in process), for ``vigil model profile`` on a big batch.
 
-The data (N rows × 20 numeric features, a class prediction and a confidence) is generated on
+The data (N rows x 20 numeric features, a class prediction and a confidence) is generated on
 disk as Parquet in chunks of 10^6 rows, so 10^8 rows never sit in memory; the reference is
 the first chunk profiled in process. Each engine then sketches the whole file on the
 reference's layout; the sketches must be equal (counts exactly, sums to 1e-9), else exit 1.
@@ -77,7 +77,7 @@ def main() -> int:
     layout = SketchLayout(profile)
     read = batch_columns(data, profile, Roles())
     results: dict[str, Sketch] = {}
-    print(f"| engine | rows | seconds | rows/s |\n|---|---:|---:|---:|")
+    print("| engine | rows | seconds | rows/s |\n|---|---:|---:|---:|")
     for name in args.engines.split(","):
         engine: Engine = name  # type: ignore[assignment]
         if engine == "memory" and args.rows > args.memory_max:

@@ -21,7 +21,9 @@ def _table(rows: int, seed: int, shift: float, cities: list[str | None]) -> pa.T
         {
             "amount": x,
             "items": rng.integers(0, 4, rows).astype(float),
-            "city": rng.choice(np.array(cities, dtype=object), rows, p=[0.5, 0.3, 0.19, 0.01]).tolist(),
+            "city": rng.choice(
+                np.array(cities, dtype=object), rows, p=[0.5, 0.3, 0.19, 0.01]
+            ).tolist(),
             "flag": rng.choice(["True", "False"], rows).tolist(),
             "prediction": prediction,
             "confidence": rng.random(rows) * (1.0 - shift / 4),
@@ -33,9 +35,7 @@ def _table(rows: int, seed: int, shift: float, cities: list[str | None]) -> pa.T
 def write_files(folder: Path, rows: int = 3000) -> dict[str, Path]:
     """``ref.csv``, ``ref.parquet``, ``prod.csv``, ``prod.parquet`` (production drifted)."""
     reference = _table(rows, 1, 0.0, ["paris", "lyon", "nice", None])
-    production = _table(rows, 2, 1.0, ["paris", "lyon", "marseille", None]).drop_columns(
-        ["label"]
-    )
+    production = _table(rows, 2, 1.0, ["paris", "lyon", "marseille", None]).drop_columns(["label"])
     out = {}
     for name, table in (("ref", reference), ("prod", production)):
         out[f"{name}.parquet"] = folder / f"{name}.parquet"

@@ -131,15 +131,17 @@ class DuckFile:
                 f"count(*) FILTER (WHERE regexp_matches({c}, {_literal(LEADING_ZERO)}))",
                 f"count(*) FILTER (WHERE lower({c}) IN ({words}))",
             ]
-        row = self._query(f"SELECT {', '.join(parts)} FROM {self.scan}")[0]
+        row = self._query(f"SELECT {', '.join(parts)} FROM {self.scan}")[0]  # noqa: S608 (names quoted by quoted())
         return {n: TextStats(*row[4 * i : 4 * i + 4]) for i, n in enumerate(names)}
 
     def expr(self, name: str) -> str:
         """The normalized column: DOUBLE without NaN, or text, NULL for missing."""
         c, source = quoted(name), self.sources[name]
         if source == "number":
-            raw = f"TRY_CAST(trim({c}) AS DOUBLE)" if file_format(self.path) == "csv" else (
-                f"TRY_CAST({c} AS DOUBLE)"
+            raw = (
+                f"TRY_CAST(trim({c}) AS DOUBLE)"
+                if file_format(self.path) == "csv"
+                else (f"TRY_CAST({c} AS DOUBLE)")
             )
             return f"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)"
         if source == "boolean":
@@ -150,12 +152,12 @@ class DuckFile:
 
     def _from(self) -> str:
         columns = ", ".join(f"{self.expr(n)} AS {quoted(n)}" for n in self.wanted)
-        return f"(SELECT {columns} FROM {self.scan})"
+        return f"(SELECT {columns} FROM {self.scan})"  # noqa: S608 (names quoted by quoted())
 
     # -- bot.profiling.table.Table --------------------------------------------------------
 
     def n_rows(self) -> int:
-        return int(self._query(f"SELECT count(*) FROM {self.scan}")[0][0])
+        return int(self._query(f"SELECT count(*) FROM {self.scan}")[0][0])  # noqa: S608 (names quoted by quoted())
 
     def numeric_summaries(self, names: Sequence[str]) -> dict[str, NumericSummary]:
         if not names:
@@ -174,7 +176,7 @@ class DuckFile:
                 f"count(DISTINCT {c})",
                 f"coalesce(bool_and({c} = floor({c})), true)",
             ]
-        row = self._query(f"SELECT {', '.join(parts)} FROM {self._from()}")[0]
+        row = self._query(f"SELECT {', '.join(parts)} FROM {self._from()}")[0]  # noqa: S608 (names quoted by quoted())
         out = {}
         for i, name in enumerate(names):
             present, missing, inf, low, high, mean, std, distinct, whole = row[9 * i : 9 * i + 9]
@@ -193,14 +195,14 @@ class DuckFile:
 
     def distinct_values(self, name: str) -> list[float]:
         c = quoted(name)
-        rows = self._query(f"SELECT DISTINCT {c} FROM {self._from()} WHERE {c} IS NOT NULL")
+        rows = self._query(f"SELECT DISTINCT {c} FROM {self._from()} WHERE {c} IS NOT NULL")  # noqa: S608 (names quoted by quoted())
         return sorted(float(v) for (v,) in rows)
 
     def order_statistics(self, name: str, positions: Sequence[int]) -> dict[int, float]:
         c = quoted(name)
         marks = ", ".join(str(int(p)) for p in positions)
         rows = self._query(
-            f"SELECT k, v FROM (SELECT {c} AS v, row_number() OVER (ORDER BY {c}) - 1 AS k "
+            f"SELECT k, v FROM (SELECT {c} AS v, row_number() OVER (ORDER BY {c}) - 1 AS k "  # noqa: S608 (names quoted by quoted())
             f"FROM {self._from()} WHERE {c} IS NOT NULL) WHERE k IN ({marks})"
         )
         return {int(k): float(v) for k, v in rows}
@@ -214,7 +216,7 @@ class DuckFile:
             shape.append((name, len(cuts)))
         if not parts:
             return {}
-        row = self._query(f"SELECT {', '.join(parts)} FROM {self._from()}", params)[0]
+        row = self._query(f"SELECT {', '.join(parts)} FROM {self._from()}", params)[0]  # noqa: S608 (names quoted by quoted())
         out, at = {}, 0
         for name, width in shape:
             out[name] = [int(v) for v in row[at : at + width]]
@@ -226,7 +228,7 @@ class DuckFile:
         return [
             (v, int(n))
             for v, n in self._query(
-                f"SELECT {c}, count(*) FROM {self._from()} WHERE {c} IS NOT NULL GROUP BY {c}"
+                f"SELECT {c}, count(*) FROM {self._from()} WHERE {c} IS NOT NULL GROUP BY {c}"  # noqa: S608 (names quoted by quoted())
             )
         ]
 
@@ -235,7 +237,7 @@ class DuckFile:
         return [
             (x, y, int(n))
             for x, y, n in self._query(
-                f"SELECT {a}, {b}, count(*) FROM {self._from()} "
+                f"SELECT {a}, {b}, count(*) FROM {self._from()} "  # noqa: S608 (names quoted by quoted())
                 f"WHERE {a} IS NOT NULL AND {b} IS NOT NULL GROUP BY {a}, {b}"
             )
         ]
@@ -245,7 +247,7 @@ class DuckFile:
     def batches(self, rows: int = 1 << 17) -> Iterator[Any]:
         """The normalized wanted columns as Arrow record batches, streamed."""
         try:
-            reader = self.con.sql(f"SELECT * FROM {self._from()}").to_arrow_reader(rows)
+            reader = self.con.sql(f"SELECT * FROM {self._from()}").to_arrow_reader(rows)  # noqa: S608 (names quoted by quoted())
             yield from reader
         except duckdb.Error as exc:
             raise ValidationError("file", f"{self.path}: {short(str(exc))}") from None

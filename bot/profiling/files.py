@@ -15,7 +15,12 @@ from typing import Literal
 
 from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import read_columns, read_header
-from bot.monitoring.reference.load import ReferenceSummary, load_reference, plan_reference, summarize
+from bot.monitoring.reference.load import (
+    ReferenceSummary,
+    load_reference,
+    plan_reference,
+    summarize,
+)
 from bot.monitoring.reference.roles import Roles, assign
 from bot.profiling import spark_engine
 from bot.profiling.duckdb_engine import DuckFile
@@ -57,10 +62,14 @@ def reference_profile(
     try:
         if table.n_rows() == 0:
             raise ValidationError("file", f"{path}: has a header but no data rows")
-        sources = table.sources  # type: ignore[attr-defined]
+        sources = table.sources
         features = [
-            Column(n, n, f"features.{n}", "categorical" if n in forced or sources[n] != "number"
-                   else "numeric")
+            Column(
+                n,
+                n,
+                f"features.{n}",
+                "categorical" if n in forced or sources[n] != "number" else "numeric",
+            )
             for n in plan.features
         ]
         prediction = confidence = None
@@ -83,7 +92,7 @@ def reference_profile(
         if "label" in plan.roles and isinstance(profile.prediction, CategoricalProfile):
             accuracy = agreement(table.pair_counts(plan.roles["prediction"], plan.roles["label"]))
     finally:
-        table.close()  # type: ignore[attr-defined]
+        table.close()
     return profile, summarize(profile, plan, accuracy)
 
 
@@ -146,7 +155,9 @@ def sketch_file(
         rows = len(next(iter(columns.values())))
         return count_columns(layout, read.wanted, columns, rows, arrival)
     if engine == "spark":
-        return spark_engine.sketch(path, read_header(path), layout, read.wanted, cats, nums, arrival)
+        return spark_engine.sketch(
+            path, read_header(path), layout, read.wanted, cats, nums, arrival
+        )
     with DuckFile(
         path, read_header(path), wanted, categorical=cats, numeric=nums, threads=threads
     ) as duck:

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from bot.core.errors import ValidationError
-from bot.quality.binning import FloatArray
+from bot.quality.binning import FloatArray, IntArray
 
 
 def probabilities(bins: int) -> FloatArray:
@@ -29,7 +29,7 @@ def probabilities(bins: int) -> FloatArray:
     return np.linspace(0.0, 1.0, bins + 1)[1:-1]
 
 
-def _neighbours(n: int, bins: int) -> tuple[FloatArray, np.ndarray, np.ndarray]:
+def _neighbours(n: int, bins: int) -> tuple[FloatArray, IntArray, IntArray]:
     """NumPy's virtual indexes, and the positions below and above each (``_get_indexes``)."""
     virtual = (n - 1) * probabilities(bins)
     below = np.floor(virtual)
@@ -37,7 +37,7 @@ def _neighbours(n: int, bins: int) -> tuple[FloatArray, np.ndarray, np.ndarray]:
     top = virtual >= n - 1
     below[top] = -1
     above[top] = -1
-    return virtual, below.astype(np.intp), above.astype(np.intp)
+    return virtual, below.astype(np.int64), above.astype(np.int64)
 
 
 def positions(n: int, bins: int) -> list[int]:

@@ -44,9 +44,7 @@ class Column:
     """None: decide (the prediction: class labels or a regression output)."""
 
 
-def keyed_counts(
-    pairs: Sequence[tuple[object, int]], source: Source, field: str
-) -> Counter[str]:
+def keyed_counts(pairs: Sequence[tuple[object, int]], source: Source, field: str) -> Counter[str]:
     """Value counts as category-key counts, the keys live rows get (``category_key``); a
     CSV text column of only true/false spellings is keyed as booleans are."""
     if source == "csv-text" and pairs and {str(v).lower() for v, _ in pairs} <= _BOOLEANS:
@@ -130,8 +128,10 @@ def profile_table(
         summary = summaries[column.source]
         _check_numeric(summary, column.field)
         few = table.distinct_values(column.source) if summary.distinct <= bins else None
-        stats = None if few is not None else table.order_statistics(
-            column.source, positions(summary.present, bins)
+        stats = (
+            None
+            if few is not None
+            else table.order_statistics(column.source, positions(summary.present, bins))
         )
         edges[column.source] = [float(e) for e in numeric_edges(summary.present, bins, few, stats)]
     above = table.at_or_above(edges)

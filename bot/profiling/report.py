@@ -37,7 +37,7 @@ def problems(assessment: Assessment) -> list[str]:
 
 def headline(assessment: Assessment) -> str:
     """The first line: BAD with what is wrong, TOO FEW ROWS, or OK."""
-    if assessment.n_rows == 0 or not assessment.drift and assessment.quality is None:
+    if assessment.n_rows == 0 or (not assessment.drift and assessment.quality is None):
         return f"TOO FEW ROWS to judge: {assessment.n_received:,} rows"
     found = problems(assessment)
     if found:
@@ -90,7 +90,9 @@ def as_json(model: str, assessment: Assessment, **context: Any) -> dict[str, Any
     """The same figures for a script: ``status`` is ``bad``, ``ok`` or ``too_few_rows``."""
     a = assessment
     first = headline(a)
-    status = "bad" if first.startswith("BAD") else "ok" if first.startswith("OK") else "too_few_rows"
+    status = (
+        "bad" if first.startswith("BAD") else "ok" if first.startswith("OK") else "too_few_rows"
+    )
     e = a.estimate
     return {
         "model": model,

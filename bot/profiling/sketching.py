@@ -107,8 +107,10 @@ def sketch_batches(
 def sketch_bytes(sketch: Sketch) -> bytes:
     """A partial sketch as bytes for an engine to ship (counts, sums, first, last)."""
     span = np.array([sketch.first, sketch.last], dtype=np.int64)
-    return sketch.counts.astype("<i8").tobytes() + sketch.sums.astype("<f8").tobytes() + (
-        span.astype("<i8").tobytes()
+    return (
+        sketch.counts.astype("<i8").tobytes()
+        + sketch.sums.astype("<f8").tobytes()
+        + (span.astype("<i8").tobytes())
     )
 
 

@@ -146,7 +146,9 @@ class SparkFile:
                 f.count(f.when(f.lower(c).isin(list(BOOLEAN_WORDS)), 1)),
             ]
         row = self.raw.agg(*parts).collect()[0] if parts else []
-        return {n: TextStats(*[int(v) for v in row[4 * i : 4 * i + 4]]) for i, n in enumerate(names)}
+        return {
+            n: TextStats(*[int(v) for v in row[4 * i : 4 * i + 4]]) for i, n in enumerate(names)
+        }
 
     def expr(self, name: str) -> Any:
         f, c, source = _functions(), _col(name), self.sources[name]
@@ -269,7 +271,5 @@ def sketch(
     arrival: int,
 ) -> Sketch:
     """A local file's rows as one sketch, read and counted by Spark."""
-    spark_file = SparkFile(
-        path, names, wanted.columns(), categorical=categorical, numeric=numeric
-    )
+    spark_file = SparkFile(path, names, wanted.columns(), categorical=categorical, numeric=numeric)
     return sketch_frame(spark_file.frame, layout, wanted, arrival)

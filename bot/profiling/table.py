@@ -55,6 +55,10 @@ class NumericSummary:
 class Table(Protocol):
     """One file on one engine, its columns normalized as their ``Source`` says."""
 
+    sources: dict[str, Source]
+
+    def close(self) -> None: ...
+
     def n_rows(self) -> int: ...
 
     def numeric_summaries(self, names: Sequence[str]) -> dict[str, NumericSummary]: ...

@@ -8,6 +8,8 @@ gives the same figures to a script; a batch like the reference reads OK.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,8 @@ def test_a_drifted_batch_reads_bad_and_names_the_feature(db: str, tmp_path: Path
     assert "3,000 rows of" in text
     assert "estimated accuracy (no labels)" in text
     assert "data quality" in text
-    assert "amount:" in text and "DRIFT" in text
+    assert "amount:" in text
+    assert "DRIFT" in text
     as_json = vigil_model(db, "profile", M, str(files["prod.parquet"]), "--json", cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
     figures = json.loads(as_json.stdout)
@@ -62,3 +65,19 @@ def test_no_reference_is_one_line_saying_how_to_store_one(db: str, tmp_path: Pat
     assert done.returncode == 1
     assert f"vigil model reference {M} FILE" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_readme_profile_commands_run_as_written(db: str, tmp_path: Path) -> None:
+    files = write_files(tmp_path)
+    files["prod.parquet"].rename(tmp_path / "last-night.parquet")
+    assert vigil_model(db, "reference", M, str(files["ref.parquet"]), cwd=tmp_path).returncode == 0
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [block] = [b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "model profile" in b]
+    lines = [line.strip() for line in block.splitlines() if line.strip()]
+    assert len(lines) == 2
+    for line in lines:
+        words = shlex.split(line, comments=True)
+        assert words[:3] == ["vigil", "model", "profile"], line
+        done = vigil_model(db, *words[2:], cwd=tmp_path)
+        assert done.returncode == 0, (line, done.stderr)
+        assert done.stdout.startswith("BAD: ") or '"status": "bad"' in done.stdout, done.stdout

@@ -149,9 +149,9 @@ def load_reference(
     )
     del columns, confidence
     agreement = None
-    if label is not None and prediction is not None:
-        if isinstance(profile.prediction, CategoricalProfile):
-            agreement = _agreement(prediction, label)
+    classes = isinstance(profile.prediction, CategoricalProfile)
+    if label is not None and prediction is not None and classes:
+        agreement = _agreement(prediction, label)
     return profile, summarize(profile, plan, agreement)
 
 
@@ -172,9 +172,7 @@ def summarize(
                 "the same kind of value (1/0 against fraud/legit)?"
             )
     elif "label" in plan.roles and profile.prediction is not None:
-        warnings.append(
-            "the prediction is numeric (a regression output), so no reference accuracy"
-        )
+        warnings.append("the prediction is numeric (a regression output), so no reference accuracy")
     return ReferenceSummary(
         rows=profile.n_rows,
         features=tuple((f.name, f.kind) for f in profile.features),
