@@ -20,7 +20,7 @@ $(UV):
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(TOOLS) uv==$(UV_VERSION)
 
 $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
-	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev --group mlflow --group browser
+	PYTHONPATH=$(TOOLS) $(UV) sync --frozen --group dev --group mlflow --group browser --group spark
 	touch $@
 
 venv: $(VENV)/.synced

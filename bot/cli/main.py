@@ -31,12 +31,13 @@ VERBS = {
     "report": "report",
     "silence": "silence",
 }
-# Actions with a module of their own: the two on reference profiles, which load the
+# Actions with a module of their own: the three on reference profiles, which load the
 # model-quality maths (numpy), and for ``reference`` the dataset reader (pyarrow); the
 # rollouts, which load the judge (numpy).
 ACTIONS = {
     ("model", "reference"): "model.reference",
     ("model", "references"): "model.references",
+    ("model", "profile"): "model.profile",
     ("model", "shadow"): "model.shadow",
     ("model", "canary"): "model.rollout",
     ("model", "ab"): "model.rollout",

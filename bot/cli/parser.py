@@ -158,6 +158,7 @@ def _model(sub: Sub) -> None:
     history = actions.add_parser("history", help="every change to a model's versions")
     history.add_argument("model", metavar="MODEL")
     _reference(actions)
+    _profile(actions)
     references = actions.add_parser("references", help="every reference stored for a model")
     references.add_argument("model", metavar="MODEL")
     shadow = actions.add_parser(
@@ -242,6 +243,42 @@ def _reference(actions: Sub) -> None:
     # No default here: the default bin count lives with the binning (bot.quality.binning,
     # which loads numpy); bot.cli.verbs.model.reference fills it in when --bins is not given.
     ref.add_argument("--bins", type=int, help="bins per numeric feature")
+    _engine(ref)
+
+
+ENGINES = ("duckdb", "spark", "memory")
+"""``bot.profiling.files.ENGINES``, named here so parsing loads no engine."""
+
+
+def _engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="what reads the file: duckdb (default; out of core, larger than memory), spark "
+        "(a Spark job: VIGIL_SPARK_MASTER, default local[*]) or memory (in process)",
+    )
+
+
+def _profile(actions: Sub) -> None:
+    prof = actions.add_parser(
+        "profile",
+        help="judge a batch of production rows (CSV or Parquet) against MODEL's reference",
+        description="Reduce FILE (production rows: features, and the prediction and "
+        "confidence columns when it has them) to one sketch on the bins of MODEL's newest "
+        "reference and judge it as the live monitor judges a window: drift per feature "
+        "(PSI), prediction drift, the data-quality score and the label-free accuracy "
+        "estimate. The first line says how bad it is. Exit status 0 whatever the verdict.",
+    )
+    prof.add_argument("model", metavar="MODEL")
+    prof.add_argument("file", type=Path, metavar="FILE", help="a .csv or .parquet file")
+    for role in ("id", "prediction", "confidence", "label", "timestamp"):
+        prof.add_argument(f"--{role}", metavar="COLUMN", help=f"the {role} column")
+    prof.add_argument(
+        "--ignore", action="append", default=[], metavar="COLUMN", help="not a feature (repeat)"
+    )
+    prof.add_argument("--json", action="store_true", help="the figures as JSON")
+    _engine(prof)
 
 
 def _model_version(p: argparse.ArgumentParser) -> None:

@@ -161,6 +161,11 @@ PURE = [
     "quality/sketch.py",
     "quality/stability.py",
     "quality/windows.py",
+    # the engines' pure parts: quantile cuts, the profile from an engine's answers, the report
+    "profiling/quantiles.py",
+    "profiling/reference.py",
+    "profiling/table.py",
+    "profiling/report.py",
     # rollout judging
     "rollout/counts.py",
     "rollout/evidence.py",

@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import read_columns, read_header
-from bot.monitoring.reference.roles import Roles, assign
+from bot.monitoring.reference.roles import Assignment, Roles, assign
 from bot.quality.binning import DEFAULT_BINS
 from bot.quality.profile import (
     DEFAULT_MAX_CATEGORIES,
@@ -78,22 +78,12 @@ class ReferenceSummary:
         return out
 
 
-def load_reference(
-    path: Path,
-    roles: Roles,
-    *,
-    importances: Mapping[str, float] | None = None,
-    bins: int = DEFAULT_BINS,
-    max_categories: int = DEFAULT_MAX_CATEGORIES,
-) -> tuple[ReferenceProfile, ReferenceSummary]:
-    """Read ``path`` and reduce it to the model's reference profile, with what was understood.
-
-    The id and timestamp columns are never read: they identify rows, they do not describe
-    the data. The label is read only to compute the reference accuracy the live realized
-    accuracy can be held against.
-    """
-    names = read_header(path)
-    plan = assign(path, names, roles)
+def plan_reference(
+    path: Path, roles: Roles, importances: Mapping[str, float] | None = None
+) -> Assignment:
+    """The file's header read and its columns given their roles (no data read); every
+    importance must name a feature. Shared by every engine."""
+    plan = assign(path, read_header(path), roles)
     for name in importances or {}:
         if name not in plan.features:
             role = next((r for r, c in plan.roles.items() if c == name), None)
@@ -105,16 +95,39 @@ def load_reference(
                 else f"is not a column of {path.name}"
             )
             raise ValidationError(f"importances.{name}", why)
+    return plan
+
+
+def empty_feature(path: Path, name: str) -> ValidationError:
+    """The refusal of a feature that is missing on every row."""
+    return ValidationError(
+        f"features.{name}", f"is empty on every row of {path.name}; pass --ignore {name}"
+    )
+
+
+def load_reference(
+    path: Path,
+    roles: Roles,
+    *,
+    importances: Mapping[str, float] | None = None,
+    bins: int = DEFAULT_BINS,
+    max_categories: int = DEFAULT_MAX_CATEGORIES,
+) -> tuple[ReferenceProfile, ReferenceSummary]:
+    """Read ``path`` and reduce it to the model's reference profile, with what was understood
+    (the in-process engine: the whole file in memory; ``bot.profiling`` has the others).
+
+    The id and timestamp columns are never read: they identify rows, they do not describe
+    the data. The label is read only to compute the reference accuracy the live realized
+    accuracy can be held against.
+    """
+    plan = plan_reference(path, roles, importances)
     used = {plan.roles[r] for r in ("prediction", "confidence", "label") if r in plan.roles}
     columns = read_columns(
         path, columns=set(plan.features) | used, categorical=set(roles.categorical)
     )
     for name in plan.features:
         if _all_missing(columns[name]):
-            raise ValidationError(
-                f"features.{name}",
-                f"is empty on every row of {path.name}; pass --ignore {name}",
-            )
+            raise empty_feature(path, name)
     prediction = columns.pop(plan.roles["prediction"]) if "prediction" in plan.roles else None
     confidence = columns.pop(plan.roles["confidence"]) if "confidence" in plan.roles else None
     label = columns.pop(plan.roles["label"]) if "label" in plan.roles else None
@@ -135,22 +148,32 @@ def load_reference(
         max_categories=max_categories,
     )
     del columns, confidence
+    agreement = None
+    classes = isinstance(profile.prediction, CategoricalProfile)
+    if label is not None and prediction is not None and classes:
+        agreement = _agreement(prediction, label)
+    return profile, summarize(profile, plan, agreement)
+
+
+def summarize(
+    profile: ReferenceProfile, plan: Assignment, agreement: tuple[float | None, int] | None
+) -> ReferenceSummary:
+    """What the user is told: the columns' roles and kinds, and the reference accuracy
+    (``agreement``: accuracy and labelled rows, None without both a class prediction and a
+    label), with the warnings they call for."""
     accuracy, labelled, warnings = None, 0, []
-    if label is not None and prediction is not None:
-        if isinstance(profile.prediction, CategoricalProfile):
-            accuracy, labelled = _agreement(prediction, label)
-            if accuracy is None:
-                warnings.append("no row has both a prediction and a label: no accuracy")
-            elif accuracy == 0.0:
-                warnings.append(
-                    "no prediction equals its label: are the prediction and label columns "
-                    "the same kind of value (1/0 against fraud/legit)?"
-                )
-        else:
+    if agreement is not None:
+        accuracy, labelled = agreement
+        if accuracy is None:
+            warnings.append("no row has both a prediction and a label: no accuracy")
+        elif accuracy == 0.0:
             warnings.append(
-                "the prediction is numeric (a regression output), so no reference accuracy"
+                "no prediction equals its label: are the prediction and label columns "
+                "the same kind of value (1/0 against fraud/legit)?"
             )
-    summary = ReferenceSummary(
+    elif "label" in plan.roles and profile.prediction is not None:
+        warnings.append("the prediction is numeric (a regression output), so no reference accuracy")
+    return ReferenceSummary(
         rows=profile.n_rows,
         features=tuple((f.name, f.kind) for f in profile.features),
         prediction=plan.roles.get("prediction"),
@@ -164,7 +187,6 @@ def load_reference(
         labelled=labelled,
         warnings=tuple(warnings),
     )
-    return profile, summary
 
 
 def _all_missing(values: Column) -> bool:

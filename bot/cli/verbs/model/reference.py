@@ -17,10 +17,11 @@ from bot.cli.database import once, printed
 from bot.core.clock import utcnow
 from bot.core.errors import VigilError
 from bot.monitoring.reference.importances import parse_importances
-from bot.monitoring.reference.load import load_reference
 from bot.monitoring.reference.roles import Roles
 from bot.monitoring.store import ReferenceStore
+from bot.profiling.files import reference_profile
 from bot.quality.binning import DEFAULT_BINS
+from bot.quality.profile import DEFAULT_MAX_CATEGORIES
 from bot.registry.base import ModelRegistry
 from bot.registry.builtin import BuiltinRegistry
 from bot.store.db import Database
@@ -59,7 +60,13 @@ async def reference(
     bins = DEFAULT_BINS if args.bins is None else args.bins
     # Off the event loop: a million-row CSV takes seconds to read and bin.
     profile, summary = await asyncio.to_thread(
-        load_reference, args.file, roles, importances=importances, bins=bins
+        reference_profile,
+        args.file,
+        roles,
+        engine=args.engine,
+        importances=importances,
+        bins=bins,
+        max_categories=DEFAULT_MAX_CATEGORIES,
     )
     version = args.version
     if version is None:
@@ -70,7 +77,7 @@ async def reference(
     )
     lines = [
         f"Stored the reference of {args.model} {version} from {args.file} "
-        f"(reference #{stored.id}).",
+        f"(reference #{stored.id}, profiled on {args.engine}).",
         *(f"  {line}" for line in summary.lines()),
         "A running Vigil judges production rows against it from its next model-quality poll; "
         "the model's window starts empty.",
