@@ -283,6 +283,17 @@ class PaneStore:
         async with self._db.read() as s, s.begin():
             return [(row.version, row.minute, _pane(row)) for row in (await s.exec(query)).all()]
 
+    async def versions(self, model: str, reference_id: int) -> list[str]:
+        """The versions with a stored pane under ``reference_id``, by name."""
+        query = (
+            select(col(PaneRow.version))
+            .where(col(PaneRow.model) == model)
+            .where(col(PaneRow.reference_id) == reference_id)
+            .distinct()
+        )
+        async with self._db.read() as s, s.begin():
+            return sorted((await s.exec(query)).all())
+
     async def oldest(self, model: str, reference_id: int) -> int | None:
         """The oldest minute stored for ``model`` under ``reference_id`` (None: none)."""
         query = (

@@ -24,16 +24,12 @@ even ``kill -9``, loses nothing a post's answer acknowledged. ``refresh`` reads 
 ``_lookback`` minutes, grown (x4, up to ``ledger_keep``) while the window or the label
 window is not full and older panes exist, and shrunk back when they were full sooner.
 
-The ledger is durable (``ledger_store``): ``flush`` (every ``FLUSH_EVERY`` in the process
-that takes posts, and once more, open minute included, when Vigil closes) drains each
-version's *closed* minutes, plus labels joined since to any minute, into the table as
-additive records, and deletes the ones older than ``ledger_keep``; ``summaries`` adds the
-table's records to what memory still holds. A drained record leaves memory in the same step
-as it is queued, and is read from the queue until its batch commits, so no minute is counted
-twice or missed. The open minute waits for its close: one row a version and minute instead
-of one a flush. What a crash loses is what was not flushed: at most the open minute and
-``FLUSH_EVERY`` before it; a restart also forgets the predictions awaiting their labels (the
-label join is in memory), so labels of rows served before it are not joined.
+``summaries`` (what the canary judge and shadow mode compare) sums the same panes over a
+time range (``pane_summary``), so the evidence of a rollout is as durable and as shared as
+the windows. ``flush`` (every ``FLUSH_EVERY``, and at close) folds each closed minute's
+panes into one and deletes what is past ``ledger_keep`` or the label horizon. Alone
+(a ``local`` monitor, no store: the demo's first act, benches) the monitor keeps its own
+panes and a minute ledger per version in memory.
 A shadow post (``"shadow": true``) goes to ``shadows`` (``ShadowMonitor``) instead of the
 monitor, so what serves reads the same; live posts and labels are handed to it after the
 monitor counted them, and ``shadow`` answers ``GET /api/v1/models/{model}/shadow?version=V``.
@@ -56,9 +52,9 @@ from bot.core.errors import NotFoundError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
 from bot.ingest.validate import require_object
-from bot.monitoring.ledger_store import LedgerBatch, LedgerStore
 from bot.monitoring.monitor import LabelResult, ModelMonitor
-from bot.monitoring.pane_store import PaneStore
+from bot.monitoring.pane_store import Pane, PaneStore
+from bot.monitoring.pane_summary import summary_of
 from bot.monitoring.pane_writer import PaneWriter
 from bot.monitoring.shadow_rows import ShadowRows, is_shadow
 from bot.monitoring.shadow_views import shadow_json
@@ -66,13 +62,7 @@ from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.versions import UNKNOWN
 from bot.monitoring.views import quality_json, version_json
-from bot.quality.compare.ledger import (
-    DEFAULT_KEEP,
-    MinuteRecord,
-    VersionLedger,
-    VersionSummary,
-    minute_ceiling,
-)
+from bot.quality.compare.ledger import DEFAULT_KEEP, VersionSummary, minute_ceiling
 from bot.quality.compare.shadow import ShadowPost
 from bot.quality.data import RowCheck
 from bot.quality.panes import MINUTE, label_counts, minute_of
@@ -84,7 +74,7 @@ STABLE_TTL = timedelta(seconds=5)
 LOOKBACK = 15
 """Minutes of panes a reading loads at first (grown while the windows are not full)."""
 FLUSH_EVERY = 15.0
-"""Seconds between two flushes of the minute ledger (a minute is flushed once closed)."""
+"""Seconds between two foldings of the closed minutes' panes (and prunings)."""
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +88,6 @@ class ModelQualityService:
         models: Mapping[str, SubjectPolicy],
         clock: Clock,
         stable_version: StableVersion | None = None,
-        ledger: LedgerStore | None = None,
         ledger_keep: timedelta = DEFAULT_KEEP,
         shadows: ShadowMonitor | None = None,
         panes: PaneStore | None = None,
@@ -117,10 +106,7 @@ class ModelQualityService:
         self._stable_version = stable_version
         self._stable: dict[str, tuple[str, datetime]] = {}
         self._loaded: dict[str, StoredReference] = {}
-        self._ledger = ledger
         self._ledger_keep = ledger_keep
-        self._queued: list[LedgerBatch] = []  # drained, not yet committed
-        self._ledger_lock = asyncio.Lock()  # a flush and a summaries read, one at a time
         self._closed = False
 
     async def sync(self) -> None:
@@ -290,66 +276,42 @@ class ModelQualityService:
         canary judge and shadow mode compare. Versions seen since the model's reference was
         stored; an unknown model is ``NotFoundError``. Syncs first (one query when nothing
         changed): the worker of a split serve runs no rule poll, and holding an old
-        reference it would read none of the records stored under the new one."""
+        reference it would read none of the panes stored under the new one."""
         await self.sync()
-        self.monitor.watched(model)  # NotFoundError naming the command that fixes it
+        watched = self.monitor.watched(model)  # NotFoundError naming the command that fixes it
+        if self._panes is None:
+            return {
+                name: self.monitor.summary(model, name, since=since, until=until)
+                for name in self.monitor.versions(model)
+            }
         reference = self._loaded[model]
-        watched = self.monitor.watched(model)
-        async with self._ledger_lock:
-            stored: defaultdict[str, list[MinuteRecord]] = defaultdict(list)
-            if self._ledger is not None:
-                low = None if since is None else minute_ceiling(since)
-                high = None if until is None else minute_ceiling(until)
-                read = await self._ledger.read(model, reference.id, low, high)
-                for name, records in read.items():
-                    stored[name].extend(records)
-                for name in await self._ledger.versions(model, reference.id):
-                    stored.setdefault(name, [])  # stored out of the range: still a version
-            for batch in self._queued:
-                if batch.model == model and batch.reference_id == reference.id:
-                    stored[batch.version].extend(batch.records)
-            out: dict[str, VersionSummary] = {}
-            for name in sorted(watched.versions.keys() | stored.keys()):
-                state = watched.versions.get(name)
-                ledger = state.ledger if state is not None else VersionLedger(watched.profile)
-                out[name] = ledger.summary(model, name, since, until, stored.get(name, ()))
-            return out
+        low = None if since is None else minute_ceiling(since)
+        high = None if until is None else minute_ceiling(until)
+        chosen: defaultdict[str, list[Pane]] = defaultdict(list)
+        for name in await self._panes.versions(model, reference.id):
+            chosen[name] = []  # stored out of the range: still a version
+        for name, minute, pane in await self._panes.read(model, reference.id, low):
+            if high is None or minute < high:
+                chosen[name].append(pane)
+        return {
+            name: summary_of(watched.layout, model, name, since, until, chosen[name])
+            for name in sorted(chosen)
+        }
 
-    async def flush(self, *, everything: bool = False) -> int:
-        """Store each version's closed minutes (every minute with ``everything``: at close)
-        and delete the stored minutes past ``ledger_keep``; returns the records written. A
-        failed write keeps its records queued (and counted by ``summaries``) for the next."""
-        if self._ledger is None:
-            return 0
-        async with self._ledger_lock:
-            now = self._clock()
-            before = None if everything else VersionLedger.minute_of(now)
-            for model in self.monitor.models():
-                reference = self._loaded.get(model)
-                if reference is None:  # pragma: no cover - watched through sync only
-                    continue
-                for name, state in sorted(self.monitor.watched(model).versions.items()):
-                    records = state.ledger.drain(before)
-                    if records:
-                        self._queued.append(LedgerBatch(model, reference.id, name, records))
-            written = await self._ledger.append(self._queued)
-            self._queued.clear()
-            await self._ledger.prune(VersionLedger.minute_of(now - self._ledger_keep))
+    async def flush(self) -> None:
+        """Fold each closed minute's panes into one; delete the panes past ``ledger_keep``
+        and the awaiting predictions past the label horizon (nothing to do when local)."""
         if self._panes is not None:
-            await self._prune_panes(now)
-        return written
+            await self._prune_panes(self._clock())
 
     async def _prune_panes(self, now: datetime) -> None:
-        """Fold each closed minute's panes into one; drop panes past ``ledger_keep``, and
-        awaiting predictions older than the newest
-        ``label_horizon`` rows of their model (to the minute) or than ``ledger_keep``."""
         assert self._panes is not None
         closed = minute_of(now) - 1  # a minute is folded once it is over (and a minute more)
         await self._panes.compact(closed, since=closed - 120)
         before = minute_of(now - self._ledger_keep)
         horizon: dict[str, int] = {}
         for model in self.monitor.models():
-            cut = self.monitor.horizon_minute(model)
+            cut = self.monitor.horizon_minute(model)  # the newest label_horizon predictions
             horizon[model] = before if cut is None else max(before, cut)
         await self._panes.prune(before, awaiting_before=horizon)
 
@@ -360,11 +322,7 @@ class ModelQualityService:
             return
         self._closed = True
         if self._writer is not None:
-            await self._writer.close()
-        try:
-            await self.flush(everything=True)
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("could not store the model ledger at close (%s)", exc)
+            await self._writer.close()  # the posts still waiting for their answer
 
     async def flush_every(self, stop: asyncio.Event, seconds: float = FLUSH_EVERY) -> None:
         """Flush until ``stop`` is set (a failure is logged and tried at the next turn)."""
@@ -374,7 +332,7 @@ class ModelQualityService:
             try:
                 await self.flush()
             except (SQLAlchemyError, OSError) as exc:
-                log.warning("could not store the model ledger (%s); trying again", exc)
+                log.warning("could not fold or prune the model panes (%s); trying again", exc)
 
     def reference_of(self, model: str) -> StoredReference:
         found = self._loaded.get(model)

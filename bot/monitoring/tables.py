@@ -1,4 +1,4 @@
-"""The model monitor's tables: references (0007), ledger minutes (0015), panes (0018).
+"""The model monitor's tables: references (0007), panes and awaiting predictions (0018).
 
 ``model_references``: one row per ``vigil model reference`` run, never updated: the newest
 row of a model is the reference it is judged against, and the older rows say what it was
@@ -6,15 +6,16 @@ judged against before (when a drift alert started after someone swapped the refe
 that is the first thing to check). The profile is JSON (``bot.quality.profile_dict``): bin
 edges and counts, not rows, about 10 KB for 20 features.
 
-``model_ledger_minutes``: the per-version minute ledger's evidence once flushed, so a
-restart, or the other process of a split ``vigil serve``, reads what the canary judge needs.
+``model_panes`` and ``model_awaiting``: the windows, the canary judge's evidence and the
+label join, shared by every replica (``pane_store``); they replaced the minute ledger's
+table of 0015.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Float, Index, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 from bot.store.tables import UTCDateTime
@@ -34,37 +35,6 @@ class ModelReferenceRow(SQLModel, table=True):
     actor: str = Field(sa_column=Column(String(200), nullable=False))
     profile: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-
-
-class LedgerMinuteRow(SQLModel, table=True):
-    """What one minute of one model version gained between two flushes of its ledger
-    (migration 0015; ``bot.monitoring.ledger_store``).
-
-    Additive, never updated: the rows of a minute sum to its evidence, so two processes, or
-    one before and after a restart, each add theirs without reading the other's. ``counts``
-    is the ledger's count vector (int64, little-endian), laid out on the bins of reference
-    ``reference_id``; ``latencies`` the kept values (float32, little-endian); ``confusion``
-    JSON ``[[label, predicted, n], ...]``. Rows older than the retention are deleted.
-    """
-
-    __tablename__ = "model_ledger_minutes"
-    __table_args__ = (
-        Index("ix_model_ledger_minutes_read", "model", "reference_id", "minute"),
-        Index("ix_model_ledger_minutes_minute", "minute"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    model: str = Field(sa_column=Column(String(200), nullable=False))
-    reference_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    version: str = Field(sa_column=Column(String(200), nullable=False))
-    minute: int = Field(sa_column=Column(BigInteger, nullable=False))
-    """Minutes since 1970-01-01 UTC (``bot.quality.compare.ledger``'s bucket number)."""
-    counts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    conf_sum: float = Field(sa_column=Column(Float, nullable=False))
-    conf_var: float = Field(sa_column=Column(Float, nullable=False))
-    latencies: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    latency_rows: int = Field(sa_column=Column(BigInteger, nullable=False))
-    confusion: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class PaneRow(SQLModel, table=True):

@@ -14,7 +14,6 @@ from bot.chat.backend import ChatBackend
 from bot.config.load import Settings
 from bot.core.clock import Clock
 from bot.incidents.service import IncidentService
-from bot.monitoring.ledger_store import LedgerStore
 from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.pane_store import PaneStore
 from bot.monitoring.service import ModelQualityService
@@ -50,7 +49,6 @@ def build_models(
         models=settings.incidents.models,
         clock=clock,
         stable_version=lambda model: stable_version(registry, model),
-        ledger=LedgerStore(db),  # the minute ledger outlives a restart (quality.ledger_keep)
         ledger_keep=quality.ledger_keep,
         panes=PaneStore(db),
     )

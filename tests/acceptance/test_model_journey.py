@@ -197,12 +197,15 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
             assert card.text.startswith(f"🟠 P2 #{n} Input drift PSI "), card.text
             await slack.wait_for(lambda: len(slack.shared_files(DEFAULT_CHANNEL_ID)) >= 2, 30)
             assert all(f.thread_ts == card.ts for f in slack.shared_files(DEFAULT_CHANNEL_ID))
-            dms = [
-                c
-                for c in slack.calls_to("chat.postMessage")
-                if str(c.args.get("channel", "")).startswith("D")
-            ]
-            assert len(dms) == 1, dms
+
+            def dms() -> list[Any]:
+                return [
+                    c
+                    for c in slack.calls_to("chat.postMessage")
+                    if str(c.args.get("channel", "")).startswith("D")
+                ]
+
+            assert len(await slack.wait_for(dms, 30)) == 1  # the page, once
 
             # Snoozed from Slack until the drift metric, by the README's short name.
             snooze = slash_command_body(
@@ -221,12 +224,7 @@ async def test_a_quiet_accuracy_slide_is_one_p2_snoozed_until_drift_is_back(
             ), ended[1]["text"]
             [resolved] = await until(vigil, lambda: timeline("state"))
             assert resolved["text"].startswith("Resolved by vigil: every alert cleared at ")
-            dms = [
-                c
-                for c in slack.calls_to("chat.postMessage")
-                if str(c.args.get("channel", "")).startswith("D")
-            ]
-            assert len(dms) == 1, "paged again after the snooze ended by itself"
+            assert len(dms()) == 1, "paged again after the snooze ended by itself"
 
 
 async def _at_least(items: Any, n: int) -> list[dict[str, Any]] | None:

@@ -1,5 +1,6 @@
-"""The minute ledger outlives the process: what the canary judge reads survives a restart,
-reaches a second process on the same database, is never counted twice across flushes, and
+"""The canary judge's evidence (the panes, summed by minute) outlives the process: it
+survives a restart, reaches a second process on the same database as soon as a post is
+answered, is never counted twice when a closed minute's panes are folded into one, and
 goes after ``quality.ledger_keep``. On SQLite and PostgreSQL; the last test stops a real
 ``vigil serve`` with SIGTERM and reads its evidence from a new process."""
 
@@ -16,7 +17,7 @@ from sqlmodel import select
 
 from bot.config.load import SourcesSettings, load_settings
 from bot.monitoring.settings import QualitySettings
-from bot.monitoring.tables import LedgerMinuteRow
+from bot.monitoring.tables import PaneRow
 from bot.quality.compare.ledger import VersionSummary
 from bot.quality.windows import WindowSpec
 from bot.runtime.app import Vigil
@@ -51,7 +52,7 @@ def all_figures(summaries: dict[str, VersionSummary]) -> dict[str, tuple[object,
 
 async def stored_rows(vigil: Vigil) -> int:
     async with vigil.db.read() as s, s.begin():
-        return (await s.exec(select(func.count()).select_from(LedgerMinuteRow))).one()
+        return (await s.exec(select(func.count()).select_from(PaneRow))).one()
 
 
 async def test_a_restart_keeps_what_the_canary_judge_reads(
@@ -66,7 +67,7 @@ async def test_a_restart_keeps_what_the_canary_judge_reads(
         await post(client, PREDICTIONS, {"rows": tagged(calm[:150], "v1", latency=20.0)})
         clock.advance(minutes=1)
         await post(client, PREDICTIONS, {"rows": tagged(shifted, "v2", latency=35.0)})
-        await first.models.flush()  # the first minute, closed, is stored
+        await first.models.flush()  # the first minute, closed, is folded into one pane
         await post(client, LABELS, {"rows": calm_truths[:150] + shifted_truths})
         clock.advance(minutes=1)
         await post(client, PREDICTIONS, {"rows": tagged(calm[150:], "v1", latency=21.0)})
@@ -74,7 +75,7 @@ async def test_a_restart_keeps_what_the_canary_judge_reads(
     spans = [(started, None), (started + timedelta(minutes=1), None), (None, clock())]
     before = [all_figures(await first.models.summaries(MODEL, since=a, until=b)) for a, b in spans]
     assert (before[0]["v1"][0], before[0]["v2"][0]) == (300, 200)
-    await first.close()  # stores the open minute too
+    await first.close()
 
     again = await make(make_vigil)  # a restart: a new app on the same database
     after = [all_figures(await again.models.summaries(MODEL, since=a, until=b)) for a, b in spans]
@@ -83,7 +84,7 @@ async def test_a_restart_keeps_what_the_canary_judge_reads(
     assert (whole.rows, whole.labelled, set(whole.latency_ms)) == (300, 300, {20.0, 21.0})
 
 
-async def test_a_second_process_reads_the_first_ones_flushed_evidence(
+async def test_a_second_process_reads_the_first_ones_evidence_once_answered(
     make_vigil: MakeVigil, clock: FakeClock
 ) -> None:
     """As the worker of a split ``vigil serve`` reads what the HTTP process took."""
@@ -94,10 +95,7 @@ async def test_a_second_process_reads_the_first_ones_flushed_evidence(
     async with serve(http) as client:
         await post(client, PREDICTIONS, {"rows": tagged(calm, "v2", latency=9.0)})
         await post(client, LABELS, {"rows": truths})
-    assert await worker.models.summaries(MODEL) == {}  # nothing stored yet: the minute is open
-    clock.advance(minutes=1)
-    await http.models.flush()
-    seen = await worker.models.summaries(MODEL)
+    seen = await worker.models.summaries(MODEL)  # stored before the posts were answered
     assert all_figures(seen) == all_figures(await http.models.summaries(MODEL))
     assert (seen["v2"].rows, seen["v2"].labelled, seen["v2"].latency_rows) == (100, 100, 100)
 
@@ -119,13 +117,11 @@ async def test_the_second_process_follows_a_reference_stored_after_it_read_the_f
     async with serve(http) as client:
         await post(client, PREDICTIONS, {"rows": tagged(calm, "v8", latency=9.0)})
         await post(client, LABELS, {"rows": truths})
-    clock.advance(minutes=1)
-    await http.models.flush()
     seen = await worker.models.summaries(MODEL)
     assert (seen["v8"].rows, seen["v8"].labelled) == (100, 100)
 
 
-async def test_flushes_never_count_a_minute_twice(make_vigil: MakeVigil, clock: FakeClock) -> None:
+async def test_folding_never_counts_a_minute_twice(make_vigil: MakeVigil, clock: FakeClock) -> None:
     vigil = await make(make_vigil)
     await store_reference(vigil, clock)
     batches = [rows(50, shifted=False, seed=10 + i, start=50 * i) for i in range(4)]
@@ -134,19 +130,20 @@ async def test_flushes_never_count_a_minute_twice(make_vigil: MakeVigil, clock: 
         for i, (scored, truths) in enumerate(batches):
             await post(client, PREDICTIONS, {"rows": tagged(scored, "v1")})
             posted += 50
-            await vigil.models.flush()  # closed minutes only: the open one waits
-            if i % 2:  # labels of this minute and the last, after their minutes flushed
+            await vigil.models.flush()  # folds the closed minutes only
+            if i % 2:  # labels of this minute and the last, after their minutes were folded
                 await post(client, LABELS, {"rows": batches[i - 1][1] + truths})
                 labelled += 100
             s = (await vigil.models.summaries(MODEL))["v1"]
             assert (s.rows, s.labelled) == (posted, labelled)
             clock.advance(seconds=40)  # posts at 0:00, 0:40 | 1:20 | 2:00
-        await vigil.models.flush(everything=True)
+        clock.advance(minutes=3)  # every minute is over
+        await vigil.models.flush()
         s = (await vigil.models.summaries(MODEL))["v1"]
         assert (s.rows, s.labelled) == (200, 200)
-    # Minute 0 (two posts, flushed at 2:00), minute 1 (flushed at 2:00), then at the close
-    # minute 1's labels that came after it was stored, and minute 2: all added, none twice.
-    assert await stored_rows(vigil) == 4
+    # Minute 0 (two posts), minute 1 (a post, then labels after it was folded), minute 2:
+    # each folded into one pane, every row and label in it once.
+    assert await stored_rows(vigil) == 3
 
 
 async def test_minutes_past_the_retention_are_deleted(
@@ -163,7 +160,7 @@ async def test_minutes_past_the_retention_are_deleted(
         assert await stored_rows(vigil) == 1
         clock.advance(minutes=61)
         await post(client, PREDICTIONS, {"rows": tagged(new, "v1")})
-        await vigil.models.flush(everything=True)
+        await vigil.models.flush()
     assert await stored_rows(vigil) == 1  # the new minute only
     assert (await vigil.models.summaries(MODEL))["v1"].rows == 20
 
