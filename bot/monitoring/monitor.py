@@ -397,7 +397,7 @@ class ModelMonitor:
         """One version's window judged as the model's is (kept off the model's history)."""
         watched = self.watched(model)
         window = self.window(model, now, version)
-        return assess(
+        result = assess(
             model,
             watched.profile,
             snapshot if snapshot is not None else snapshot_of(watched.layout, window.sketch, now),
@@ -406,6 +406,10 @@ class ModelMonitor:
             min_rows=self.min_rows,
             panes=window.panes,
         )
+        view = self.view(model, version)
+        reference = watched.profile.labels
+        health = label_health(view, watched.layout, reference, now, limit=self.label_window)
+        return replace(result, labels=health)
 
     def summary(
         self, model: str, version: str, *, since: datetime | None, until: datetime | None
