@@ -34,14 +34,23 @@ from typing import Any
 import numpy as np
 
 from bot.core.errors import NotFoundError, ValidationError
-from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
-from bot.monitoring.pane_store import LATENCIES_KEPT, Awaiting, Joined, Pane, PaneKey
+from bot.ingest.validate import bounded_list, child, fail, json_type, require_object
+from bot.monitoring.label_rows import posted_labels
+from bot.monitoring.pane_store import (
+    LATENCIES_KEPT,
+    Awaiting,
+    Joined,
+    Pane,
+    PaneKey,
+    PostedLabel,
+)
 from bot.monitoring.versions import UNKNOWN, UnknownVersion, VersionState, make_room, row_tags
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.batch import ColumnBatch
 from bot.quality.binning import FloatArray
 from bot.quality.compare.ledger import VersionLedger, VersionSummary
 from bot.quality.data import RowCheck, check_rows
+from bot.quality.labels.health import label_health
 from bot.quality.panes import (
     Chosen,
     SeenCounter,
@@ -87,8 +96,8 @@ class Watched:
     panes: list[tuple[str, int, Sketch]] = field(default_factory=list)
     """(version, minute, sketch) in arrival order: what this monitor counted (local) or
     last loaded."""
-    awaiting: OrderedDict[str, tuple[str, str, int]] = field(default_factory=OrderedDict)
-    """Local mode's label join: row id → (predicted class, version, minute)."""
+    awaiting: OrderedDict[str, Awaiting] = field(default_factory=OrderedDict)
+    """Local mode's label join: row id → its awaiting prediction."""
     importances: Mapping[str, float] | None = None
     history: deque[AccuracyPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     versions: dict[str, VersionState] = field(default_factory=dict)
@@ -206,12 +215,14 @@ class ModelMonitor:
             panes[key] = _pane(watched.layout.count(batch, arrival), kept)
         awaiting: list[Awaiting] = []
         versions = tags.versions
-        for position in check.positions:
+        conf = check.batch.confidence  # aligned with check.positions
+        for at, position in enumerate(check.positions):
             row: Any = rows[position]  # an accepted row is an object
             predicted = category_key(row.get("prediction"))
             if predicted is not None:
                 key = PaneKey(model, watched.reference_id, versions[position], minute)
-                awaiting.append(Awaiting(str(row["id"]), predicted, key))
+                c = None if conf is None or np.isnan(conf[at]) else float(conf[at])
+                awaiting.append(Awaiting(str(row["id"]), predicted, key, arrival, c))
         counted = Counted(check, panes, awaiting)
         if self.local:
             self._absorb(watched, counted, now)
@@ -223,7 +234,7 @@ class ModelMonitor:
             watched.panes.append((key.version, key.minute, pane.sketch))
         remember = watched.awaiting
         for entry in counted.awaiting:
-            remember[entry.row_id] = (entry.predicted, entry.key.version, entry.key.minute)
+            remember[entry.row_id] = entry
             remember.move_to_end(entry.row_id)
         while len(remember) > self.label_horizon:
             remember.popitem(last=False)
@@ -249,47 +260,47 @@ class ModelMonitor:
         for version, minute, pane in panes:
             sketch = pane.sketch
             if sketch.counts.shape != (layout.size,):  # labels only
-                sketch = layout.labels(sketch.confusion)
+                sketch = layout.labels(sketch.confusion, sketch.labels)
             loaded.append((version, minute, sketch))
         watched.panes = loaded
 
-    def parse_labels(self, model: str, payload: object) -> list[tuple[str, str]]:
-        """The (row id, label) pairs of a post ``{"rows": [{"id": ..., "label": ...}]}``.
-
-        The whole post is validated first; one malformed row refuses the post (400 naming
-        it) so a half-applied label feed never skews the realized accuracy."""
+    def parse_labels(self, model: str, payload: object) -> list[PostedLabel]:
+        """The rows of a post ``{"rows": [{"id", "label", "source"?}], "source"?}``
+        (``label_rows``: one malformed row refuses the whole post, 400 naming it)."""
         self.watched(model)
-        rows = _rows(require_object(payload, ""), fields=("rows", "importances"))
-        pairs: list[tuple[str, str]] = []
-        for i, row in enumerate(rows):
-            path = item("rows", i)
-            obj = require_object(row, path)
-            raw_id, raw_label = obj.get("id"), obj.get("label")
-            if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or raw_id == "":
-                raise fail(child(path, "id"), "is required (a non-empty string or integer)")
-            label = category_key(raw_label)
-            if label is None:
-                raise fail(child(path, "label"), "is required (the true class)")
-            pairs.append((str(raw_id), label))
-        return pairs
+        body = require_object(payload, "")
+        return posted_labels(body, _rows(body, fields=("rows", "importances", "source")))
 
-    def labels(self, model: str, payload: object) -> LabelResult:
-        """Local mode: join a post of labels to the predictions this monitor remembers."""
+    def labels(self, model: str, payload: object, now: datetime | None = None) -> LabelResult:
+        """Local mode: join a post of labels to the predictions this monitor remembers
+        (``now``: when the post arrived, for the labels' delay)."""
         watched = self.watched(model)
         pairs = self.parse_labels(model, payload)
         found: list[Joined] = []
-        for row_id, label in pairs:
-            held = watched.awaiting.pop(row_id, None)
+        for posted in pairs:
+            held = watched.awaiting.pop(posted.row_id, None)
             if held is None:
                 continue
-            predicted, version, minute = held
-            key = PaneKey(model, watched.reference_id, version, minute)
-            found.append(Joined(row_id, label, predicted, key))
-            watched.panes.append((version, minute, watched.layout.labels({(label, predicted): 1})))
+            delay = None
+            if now is not None and held.arrived:
+                delay = (micros_of(now) - held.arrived) / 1e6
+            item_ = Joined(
+                posted.row_id,
+                posted.label,
+                held.predicted,
+                held.key,
+                posted.source,
+                delay,
+                held.confidence,
+            )
+            found.append(item_)
+            pair = {(item_.label, item_.predicted): 1}
+            sketch = watched.layout.labels(pair, item_.tally())
+            watched.panes.append((held.key.version, held.key.minute, sketch))
         return self.joined(model, pairs, found)
 
     def joined(
-        self, model: str, pairs: Sequence[tuple[str, str]], found: Sequence[Joined]
+        self, model: str, pairs: Sequence[PostedLabel], found: Sequence[Joined]
     ) -> LabelResult:
         """What became of a post of labels whose ``found`` ones joined; each joined label
         also counts in its version's minute ledger."""
@@ -300,7 +311,7 @@ class ModelMonitor:
                 state.ledger.label(item_.key.minute, item_.label, item_.predicted)
         joined = Counter(j.row_id for j in found)  # an id posted twice joins once
         unknown: list[str] = []
-        for row_id, _ in pairs:
+        for row_id in (p.row_id for p in pairs):
             if joined[row_id]:
                 joined[row_id] -= 1
             else:
@@ -362,7 +373,10 @@ class ModelMonitor:
             panes=window.panes,
         )
         totals = minute_totals(view, watched.layout)
-        result = replace(result, confidence_seen=watched.seen.advance(totals))
+        health = label_health(
+            view, watched.layout, watched.profile.labels, now, limit=self.label_window
+        )
+        result = replace(result, confidence_seen=watched.seen.advance(totals), labels=health)
         estimate = result.estimate
         if estimate is not None or result.realized is not None:
             point = AccuracyPoint(
@@ -383,7 +397,7 @@ class ModelMonitor:
         """One version's window judged as the model's is (kept off the model's history)."""
         watched = self.watched(model)
         window = self.window(model, now, version)
-        return assess(
+        result = assess(
             model,
             watched.profile,
             snapshot if snapshot is not None else snapshot_of(watched.layout, window.sketch, now),
@@ -392,6 +406,10 @@ class ModelMonitor:
             min_rows=self.min_rows,
             panes=window.panes,
         )
+        view = self.view(model, version)
+        reference = watched.profile.labels
+        health = label_health(view, watched.layout, reference, now, limit=self.label_window)
+        return replace(result, labels=health)
 
     def summary(
         self, model: str, version: str, *, since: datetime | None, until: datetime | None

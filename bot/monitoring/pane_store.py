@@ -8,7 +8,8 @@ predictions now awaiting a label, and the labels posted, and in ONE transaction:
 1. stores the awaiting predictions (a row id posted again is the newer prediction);
 2. joins each label to its prediction by deleting the awaiting row (``DELETE ... RETURNING``:
    a label posted twice, or to two replicas at once, joins once), crediting it to the
-   prediction's minute as a confusion count;
+   prediction's minute as a confusion count and in the pane's label-health tally (its
+   source, its delay since the prediction arrived, the prediction's confidence);
 3. appends one pane per (model, reference, version, minute) it touched: an insert, no
    read, no lock, so replicas never wait for one another nor overwrite each other.
 
@@ -34,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from bot.monitoring.tables import AwaitingRow, PaneRow
+from bot.quality.labels.tally import LabelKey, LabelTally, conf_bin, delay_bin
 from bot.quality.sketch import SUMS, Sketch
 from bot.store.db import Database
 
@@ -68,9 +70,11 @@ class Pane:
     latency_rows: int = 0
 
     @staticmethod
-    def labels_only(pairs: Mapping[tuple[str, str], int]) -> Pane:
+    def labels_only(pairs: Mapping[tuple[str, str], int], tally: LabelTally | None = None) -> Pane:
         sketch = Sketch(np.zeros(0, dtype=np.int64), np.zeros(SUMS, dtype=np.float64))
         sketch.confusion.update(pairs)
+        if tally is not None:
+            sketch.labels += tally
         return Pane(sketch)
 
     def add(self, other: Pane) -> None:
@@ -88,6 +92,7 @@ class Pane:
             min(mine.first, theirs.first),
             max(mine.last, theirs.last),
             mine.confusion + theirs.confusion,
+            mine.labels + theirs.labels,
         )
         room = LATENCIES_KEPT - len(self.latencies)
         if room > 0 and len(other.latencies):
@@ -97,21 +102,59 @@ class Pane:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """A prediction whose label may come: its row id, class and pane."""
+    """A prediction whose label may come: its row id, class and pane; when it arrived
+    (microseconds since the epoch, 0: not recorded) and its confidence."""
 
     row_id: str
     predicted: str
     key: PaneKey
+    arrived: int = 0
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class PostedLabel:
+    """One row of a post of labels: the prediction's id, the true class, who said so."""
+
+    row_id: str
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class LabelPost:
+    """A post of labels for one model, with when it arrived (microseconds)."""
+
+    model: str
+    rows: Sequence[PostedLabel]
+    arrived: int
 
 
 @dataclass(frozen=True)
 class Joined:
-    """A label that found its prediction."""
+    """A label that found its prediction; ``delay``: seconds since the prediction arrived
+    (None when its arrival was not recorded)."""
 
     row_id: str
     label: str
     predicted: str
     key: PaneKey
+    source: str = ""
+    delay: float | None = None
+    confidence: float | None = None
+
+    def tally(self) -> LabelTally:
+        """This label as a label-health tally of one."""
+        out = LabelTally()
+        key = LabelKey(
+            self.label,
+            self.predicted,
+            self.source,
+            conf_bin(self.confidence),
+            delay_bin(self.delay),
+        )
+        out.add(key, self.confidence)
+        return out
 
 
 def _pane(row: Any) -> Pane:
@@ -121,6 +164,7 @@ def _pane(row: Any) -> Pane:
         int(row.first),
         int(row.last),
         Sketch.confusion_from_json(row.confusion),
+        LabelTally.from_json(row.labels),
     )
     return Pane(sketch, np.frombuffer(row.latencies, dtype=_LATENCY), int(row.latency_rows))
 
@@ -133,6 +177,7 @@ def _values(pane: Pane) -> dict[str, object]:
         "first": s.first,
         "last": s.last,
         "confusion": s.confusion_json(),
+        "labels": s.labels.to_json(),
         "latencies": pane.latencies.astype(_LATENCY).tobytes(),
         "latency_rows": pane.latency_rows,
     }
@@ -153,11 +198,10 @@ class PaneStore:
         self,
         deltas: Mapping[PaneKey, Pane],
         awaiting: Sequence[Awaiting],
-        labels: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+        labels: Sequence[LabelPost],
     ) -> list[list[Joined]]:
-        """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post: the model and
-        its (row id, label) pairs); returns, per post, the labels that joined. One
-        transaction: all of it is stored, or none."""
+        """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post); returns, per
+        post, the labels that joined. One transaction: all of it is stored, or none."""
         adding: defaultdict[PaneKey, Pane] = defaultdict(
             lambda: Pane.labels_only({}),
         )
@@ -166,11 +210,12 @@ class PaneStore:
         joined: list[list[Joined]] = []
         async with self._db.session() as s, s.begin():
             await self._remember(s, awaiting)
-            for model, pairs in labels:
-                found = await self._join(s, model, pairs)
+            for post in labels:
+                found = await self._join(s, post)
                 joined.append(found)
                 for item in found:
-                    adding[item.key].add(Pane.labels_only({(item.label, item.predicted): 1}))
+                    pair = {(item.label, item.predicted): 1}
+                    adding[item.key].add(Pane.labels_only(pair, item.tally()))
             await self._append(s, adding)
         return joined
 
@@ -186,6 +231,8 @@ class PaneStore:
                 "version": a.key.version,
                 "minute": a.key.minute,
                 "predicted": a.predicted,
+                "arrived": a.arrived or None,
+                "confidence": a.confidence,
             }
             for (model, row_id), a in sorted(latest.items())
         ]
@@ -195,15 +242,23 @@ class PaneStore:
                 index_elements=["model", "row_id"],
                 set_={
                     name: stmt.excluded[name]
-                    for name in ("reference_id", "version", "minute", "predicted")
+                    for name in (
+                        "reference_id",
+                        "version",
+                        "minute",
+                        "predicted",
+                        "arrived",
+                        "confidence",
+                    )
                 },
             )
             await s.exec(stmt, params=chunk)
 
-    async def _join(self, s: Any, model: str, pairs: Sequence[tuple[str, str]]) -> list[Joined]:
-        wanted: dict[str, list[str]] = defaultdict(list)
-        for row_id, label in pairs:
-            wanted[row_id].append(label)
+    async def _join(self, s: Any, post: LabelPost) -> list[Joined]:
+        model = post.model
+        wanted: dict[str, list[PostedLabel]] = defaultdict(list)
+        for posted in post.rows:
+            wanted[posted.row_id].append(posted)
         out: list[Joined] = []
         for ids in _chunks(sorted(wanted)):
             table = _AWAITING
@@ -217,12 +272,26 @@ class PaneStore:
                     table.c.version,
                     table.c.minute,
                     table.c.predicted,
+                    table.c.arrived,
+                    table.c.confidence,
                 )
             )
             for row in (await s.exec(stmt)).all():
                 key = PaneKey(model, int(row.reference_id), row.version, int(row.minute))
-                label = wanted[row.row_id][0]  # a repeat of the id in the post is unknown
-                out.append(Joined(row.row_id, label, row.predicted, key))
+                posted = wanted[row.row_id][0]  # a repeat of the id in the post is unknown
+                delay = None if not row.arrived else (post.arrived - int(row.arrived)) / 1e6
+                confidence = None if row.confidence is None else float(row.confidence)
+                out.append(
+                    Joined(
+                        row.row_id,
+                        posted.label,
+                        row.predicted,
+                        key,
+                        posted.source,
+                        delay,
+                        confidence,
+                    )
+                )
         return out
 
     async def _append(self, s: Any, adding: Mapping[PaneKey, Pane]) -> None:

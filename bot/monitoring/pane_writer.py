@@ -19,7 +19,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.monitoring.pane_store import Awaiting, Joined, Pane, PaneKey, PaneStore
+from bot.monitoring.pane_store import (
+    Awaiting,
+    Joined,
+    LabelPost,
+    Pane,
+    PaneKey,
+    PaneStore,
+    PostedLabel,
+)
 
 DEFAULT_EVERY = 0.25
 """Seconds between two writes at most: at most four upserts a second a replica, and a post
@@ -30,7 +38,7 @@ waits about that long for its answer under load (at once when the writer is idle
 class _Batch:
     deltas: dict[PaneKey, Pane] = field(default_factory=dict)
     awaiting: list[Awaiting] = field(default_factory=list)
-    labels: list[tuple[str, Sequence[tuple[str, str]]]] = field(default_factory=list)
+    labels: list[LabelPost] = field(default_factory=list)
     label_waiters: list[asyncio.Future[list[Joined]]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
@@ -68,11 +76,14 @@ class PaneWriter:
         self._start()
         await done
 
-    async def labels(self, model: str, pairs: Sequence[tuple[str, str]]) -> list[Joined]:
-        """Join ``pairs`` (row id, label) to stored predictions; returns the ones that
-        joined, once committed."""
+    async def labels(
+        self, model: str, rows: Sequence[PostedLabel], *, arrived: int
+    ) -> list[Joined]:
+        """Join ``rows`` to stored predictions (``arrived``: the post's time, microseconds
+        since the epoch, for the labels' delay); returns the ones that joined, once
+        committed."""
         done: asyncio.Future[list[Joined]] = asyncio.get_running_loop().create_future()
-        self._batch.labels.append((model, pairs))
+        self._batch.labels.append(LabelPost(model, rows, arrived))
         self._batch.label_waiters.append(done)
         self._start()
         return await done

@@ -65,7 +65,7 @@ from bot.monitoring.views import quality_json, version_json
 from bot.quality.compare.ledger import DEFAULT_KEEP, VersionSummary, minute_ceiling
 from bot.quality.compare.shadow import ShadowPost
 from bot.quality.data import RowCheck
-from bot.quality.panes import MINUTE, label_counts, minute_of
+from bot.quality.panes import MINUTE, label_counts, micros_of, minute_of
 
 StableVersion = Callable[[str], Awaitable[str | None]]
 """The registry's stable version of a model (None when it has none, or no such model)."""
@@ -181,10 +181,10 @@ class ModelQualityService:
     async def labels(self, model: str, payload: object) -> LabelResult:
         await self._known(model)
         if self._writer is None:
-            result = self.monitor.labels(model, payload)
+            result = self.monitor.labels(model, payload, self._clock())
         else:
             pairs = self.monitor.parse_labels(model, payload)
-            found = await self._writer.labels(model, pairs)
+            found = await self._writer.labels(model, pairs, arrived=micros_of(self._clock()))
             result = self.monitor.joined(model, pairs, found)
         self.shadows.labels(model, payload)
         return result

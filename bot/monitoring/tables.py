@@ -1,4 +1,5 @@
-"""The model monitor's tables: references (0007), panes and awaiting predictions (0018).
+"""The model monitor's tables: references (0007), panes and awaiting predictions (0018;
+their label-health columns 0019).
 
 ``model_references``: one row per ``vigil model reference`` run, never updated: the newest
 row of a model is the reference it is judged against, and the older rows say what it was
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Column, Float, Index, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 from bot.store.tables import UTCDateTime
@@ -49,7 +50,9 @@ class PaneRow(SQLModel, table=True):
     (``bot.quality.sketch.SketchLayout``); ``sums``: its four float64 sums; ``first`` /
     ``last``: the rows' time span (microseconds since the epoch); ``confusion``: the labels
     joined since to this minute's predictions, JSON ``[[label, predicted, n], ...]``;
-    ``latencies``: up to ``LATENCIES_KEPT`` values (float32), ``latency_rows`` all that had one.
+    ``latencies``: up to ``LATENCIES_KEPT`` values (float32), ``latency_rows`` all that had one;
+    ``labels`` (0019): the same joined labels by source, confidence and delay bin
+    (``bot.quality.labels.tally``, JSON), NULL in panes stored before it.
     """
 
     __tablename__ = "model_panes"
@@ -70,13 +73,16 @@ class PaneRow(SQLModel, table=True):
     confusion: str = Field(sa_column=Column(Text, nullable=False))
     latencies: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     latency_rows: int = Field(sa_column=Column(BigInteger, nullable=False))
+    labels: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class AwaitingRow(SQLModel, table=True):
     """A served prediction waiting for its label (migration 0018): the label join, shared by
     every replica and kept across restarts. Written in bulk with the panes of the same
     post; a label deletes its row as it joins it (``DELETE ... RETURNING``: a label posted
-    twice, or to two replicas at once, is counted once). Rows past ``label_horizon`` go."""
+    twice, or to two replicas at once, is counted once). Rows past ``label_horizon`` go.
+    ``arrived`` (microseconds since the epoch) and ``confidence`` (0019, NULL before): what
+    the label's delay and the label-health tally need."""
 
     __tablename__ = "model_awaiting"
     __table_args__ = (Index("ix_model_awaiting_minute", "model", "minute"),)
@@ -87,3 +93,5 @@ class AwaitingRow(SQLModel, table=True):
     version: str = Field(sa_column=Column(String(200), nullable=False))
     minute: int = Field(sa_column=Column(BigInteger, nullable=False))
     predicted: str = Field(sa_column=Column(String(200), nullable=False))
+    arrived: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    confidence: float | None = Field(default=None, sa_column=Column(Float, nullable=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.timefmt import iso_z
+from bot.monitoring.label_views import labels_json
 from bot.quality.assess import Assessment
 from bot.quality.performance import Metrics
 from bot.quality.windows import WindowSnapshot
@@ -94,6 +95,7 @@ def quality_json(
             "kendall_tau": a.stability.tau,
             "moves": [m.describe() for m in a.stability.moves],
         },
+        "labels": labels_json(a.labels),
     }
 
 

@@ -20,6 +20,7 @@ from bot.monitoring.reference.load import (
     load_reference,
     plan_reference,
     summarize,
+    with_labels,
 )
 from bot.monitoring.reference.roles import Roles, assign
 from bot.profiling import spark_engine
@@ -90,7 +91,9 @@ def reference_profile(
         )
         accuracy = None
         if "label" in plan.roles and isinstance(profile.prediction, CategoricalProfile):
-            accuracy = agreement(table.pair_counts(plan.roles["prediction"], plan.roles["label"]))
+            pairs = table.pair_counts(plan.roles["prediction"], plan.roles["label"])
+            accuracy = agreement(pairs)
+            profile = with_labels(profile, list(pairs))
     finally:
         table.close()
     return profile, summarize(profile, plan, accuracy)

@@ -24,6 +24,7 @@ import numpy as np
 from bot.quality.drift.changepoint import ChangePoint, detect_change
 from bot.quality.drift.divergence import kl_counts, psi_counts
 from bot.quality.estimate import AccuracyEstimate, estimate_from_sums
+from bot.quality.labels.health import LabelHealth
 from bot.quality.performance import Metrics
 from bot.quality.profile import ReferenceProfile
 from bot.quality.sketch import Sketch, SketchLayout
@@ -66,6 +67,8 @@ class Assessment:
     """The reference's per-row confidence mean and standard deviation, when it has them."""
     change: ChangePoint | None = None
     """The panes' change-point test of the inputs (None: no panes given, or too few rows)."""
+    labels: LabelHealth | None = None
+    """The recent labels' health (``bot.quality.labels``); set by the monitor."""
 
     @property
     def input_psi(self) -> float | None:

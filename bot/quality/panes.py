@@ -28,17 +28,17 @@ from bot.quality.sketch import CONF_SUM, Sketch, SketchLayout
 from bot.quality.spec import WindowSpec
 
 MINUTE = timedelta(minutes=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def minute_of(moment: datetime) -> int:
-    return (moment - _EPOCH) // MINUTE
+    return (moment - EPOCH) // MINUTE
 
 
 def micros_of(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 Slice = tuple[int, Sketch]

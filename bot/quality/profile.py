@@ -33,6 +33,7 @@ import numpy.typing as npt
 from bot.core.errors import ValidationError
 from bot.ingest.validate import json_type
 from bot.quality.binning import DEFAULT_BINS, FloatArray, bin_counts, quantile_edges
+from bot.quality.labels.reference import ReferenceLabels
 
 PROFILE_VERSION = 1
 """Bumped whenever the ``to_dict`` layout changes; ``from_dict`` refuses other versions."""
@@ -171,6 +172,8 @@ class ReferenceProfile:
     confidence: NumericProfile | None = None
     importances: Mapping[str, float] = field(default_factory=dict)
     version: int = PROFILE_VERSION
+    labels: ReferenceLabels | None = None
+    """The reference's label mix and agreement (None: the file had no label column)."""
 
     @property
     def names(self) -> tuple[str, ...]:

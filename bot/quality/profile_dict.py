@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 
 from bot.core.errors import ValidationError
+from bot.quality.labels.reference import labels_from_dict, labels_to_dict
 from bot.quality.profile import (
     KINDS,
     PROFILE_VERSION,
@@ -57,6 +58,7 @@ def profile_to_dict(profile: ReferenceProfile) -> dict[str, object]:
         "prediction": None if profile.prediction is None else _feature_to_dict(profile.prediction),
         "confidence": None if profile.confidence is None else _feature_to_dict(profile.confidence),
         "importances": dict(profile.importances),
+        "labels": None if profile.labels is None else labels_to_dict(profile.labels),
     }
 
 
@@ -211,6 +213,8 @@ def profile_from_dict(value: object) -> ReferenceProfile:
         if name not in names:
             raise ValidationError(f"importances.{name}", "is not a feature of the profile")
         importances[name] = _float(raw_importances, name, "importances")
+    raw_labels = data.get("labels")  # absent from profiles stored before issue 20
+    labels = None if raw_labels is None else labels_from_dict(_object(raw_labels, "labels"))
     return ReferenceProfile(
         n_rows=n_rows,
         features=features,
@@ -218,4 +222,5 @@ def profile_from_dict(value: object) -> ReferenceProfile:
         confidence=confident,
         importances=importances,
         version=version,
+        labels=labels,
     )

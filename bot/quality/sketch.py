@@ -6,7 +6,8 @@ rows fell in each bin of the reference's *fixed* edges (or each kept category, t
 "other"), how many were missing and how many lay outside the reference's range; the same
 for the prediction and the confidence; row / clean / rejected counts; four float sums (the
 confidence, ``c(1 - c)``, the numeric prediction and its square); the span of the rows'
-timestamps; and the labels joined to those rows as a confusion count.
+timestamps; and the labels joined to those rows as a confusion count, with their source,
+delay and the prediction's confidence (``bot.quality.labels.tally``: label health).
 
 So a :class:`Sketch` is that and nothing else, and merging two is addition, in any order:
 a pane of a window, a minute of one replica's traffic, a Spark partition or a DuckDB chunk
@@ -30,6 +31,7 @@ import numpy as np
 
 from bot.quality.batch import MISSING, Column, ColumnBatch, outside_reference
 from bot.quality.binning import FloatArray, IntArray
+from bot.quality.labels.tally import LabelTally
 from bot.quality.profile import CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile
 
 DEFAULT_CONFIDENCE_EDGES = tuple(round(0.1 * k, 1) for k in range(1, 10))
@@ -51,13 +53,15 @@ class Sketch:
 
     ``first``/``last``: microseconds since the epoch of the earliest and latest row (their
     own timestamps, else their arrival), ``NO_FIRST``/``NO_LAST`` when empty. ``confusion``:
-    (true label, predicted) → rows, for labels joined to these rows' predictions."""
+    (true label, predicted) → rows, for labels joined to these rows' predictions;
+    ``labels``: the same labels by source, delay and confidence bin (label health)."""
 
     counts: IntArray
     sums: FloatArray
     first: int = NO_FIRST
     last: int = NO_LAST
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    labels: LabelTally = field(default_factory=LabelTally)
 
     def __add__(self, other: Sketch) -> Sketch:
         out = self.copy()
@@ -75,11 +79,17 @@ class Sketch:
         self.first = min(self.first, other.first)
         self.last = max(self.last, other.last)
         self.confusion.update(other.confusion)
+        self.labels += other.labels
         return self
 
     def copy(self) -> Sketch:
         return Sketch(
-            self.counts.copy(), self.sums.copy(), self.first, self.last, Counter(self.confusion)
+            self.counts.copy(),
+            self.sums.copy(),
+            self.first,
+            self.last,
+            Counter(self.confusion),
+            self.labels.copy(),
         )
 
     def empty(self) -> bool:
@@ -188,10 +198,15 @@ class SketchLayout:
             first, last = int(times.min()), int(times.max())
         return Sketch(counts, sums, first, last)
 
-    def labels(self, pairs: Mapping[tuple[str, str], int]) -> Sketch:
-        """A sketch holding only joined labels: (true label, predicted) → rows."""
+    def labels(
+        self, pairs: Mapping[tuple[str, str], int], tally: LabelTally | None = None
+    ) -> Sketch:
+        """A sketch holding only joined labels: (true label, predicted) → rows, and their
+        label-health tally."""
         sketch = self.empty()
         sketch.confusion.update(pairs)
+        if tally is not None:
+            sketch.labels += tally
         return sketch
 
     def rows(self, sketch: Sketch) -> int:

@@ -15,6 +15,7 @@ orchestrator, which receives it as its idempotency key, refuses a second run.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -106,6 +107,28 @@ def drifted(values: Iterable[tuple[str, float]], *, psi: float, kl: float) -> bo
         elif metric == "output_drift_kl":
             verdict = bool(verdict) or value > kl
     return verdict
+
+
+LABEL_COPYING = 0.5
+"""A label source's disagreement ratio below this (rules/default.yaml label-feedback-loop)."""
+LABEL_HEALTH = 0.9
+"""A label health score below this (rules/default.yaml label-noise)."""
+
+
+def label_refusal(samples: Iterable[tuple[str, float, str]]) -> str | None:
+    """Why automatic retraining must wait for the labels (None: they look sound), from one
+    poll's (metric, value, detail) of a model: a label source copying the predictions (a
+    feedback loop) or labels too noisy. A model retrained on them learns its own mistakes
+    back, or the noise; input drift and a late or sparse label feed do not hold it."""
+    limits = {"label_disagreement_ratio": LABEL_COPYING, "label_health_score": LABEL_HEALTH}
+    worst = [d for metric, value, d in samples if value < limits.get(metric, -math.inf)]
+    if not worst:
+        return None
+    return (
+        f"label health is bad ({'; '.join(worst)}): retraining on these labels would teach "
+        "the model its own mistakes. Fix the label feed first, or retrain by hand with "
+        "/incident retrain N"
+    )
 
 
 @dataclass(frozen=True)

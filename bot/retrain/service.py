@@ -4,8 +4,10 @@ Three doors lead here and share one path: the drift listener (every model-qualit
 samples, counted into K-of-N windows), the cron schedule (``bot.retrain.cron``), and a
 person's ``/incident retrain N``. A request writes the run's row and the timer that
 submits it in one transaction, after the checks of ``bot.retrain.decide`` (one in flight,
-the cooldown) made on what that transaction read; the database then refuses a second row
-with the same dedup key, or a second run in flight of one model (the unique
+the cooldown) made on what that transaction read, and for the automatic doors only, the
+labels' health as the last poll saw it (``decide.label_refusal``: copied or noisy labels
+hold drift and cron; a person's ``/incident retrain`` is not held); the database then
+refuses a second row with the same dedup key, or a second run in flight of one model (the unique
 ``active_model``), even from another process. ``bot.retrain.follow`` does the rest.
 """
 
@@ -29,6 +31,7 @@ from bot.retrain.decide import (
     Trigger,
     dedup_key,
     drifted,
+    label_refusal,
     refusal,
     stamp,
     version_name,
@@ -77,6 +80,7 @@ class RetrainService:
             if p.drift is not None
         }
         self._asked: dict[str, str] = {}  # model → the last drift key asked for (no re-ask)
+        self._labels: dict[str, str] = {}  # model → why its labels hold automatic retraining
 
     def configured(self, model: str | None) -> bool:
         return model is not None and model in self.plans
@@ -96,6 +100,9 @@ class RetrainService:
         plan = self.plans[model]
         key = dedup_key(model, trigger, window)
         now = self._clock()
+        held = self._labels.get(model)
+        if held is not None and trigger != "manual":
+            return Requested(None, created=False, refused=held)
         if incident_id is None and trigger == "drift":
             incident_id = await self.store.open_incident(model)
         async with self._lock:
@@ -162,14 +169,22 @@ class RetrainService:
     async def on_samples(self, samples: Sequence[Sample], now: datetime) -> None:
         """Count each configured model's drift verdict of this poll into its windows; ask
         for a run when K of the last N drifted (once per window: the key says which)."""
-        if not self._windows:
-            return
         by_model: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        said: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
         for sample in samples:
             model = sample.labels.get("model")
-            if model in self._windows:
+            if model is not None and model in self.plans:
                 by_model[model].append((sample.metric, sample.value))
+                said[model].append((sample.metric, sample.value, sample.notes.get("detail", "")))
+        for model in by_model:
+            held = label_refusal(said[model])
+            if held is None:
+                self._labels.pop(model, None)
+            else:
+                self._labels[model] = held
         for model, values in by_model.items():
+            if model not in self._windows:
+                continue
             windows = self._windows[model]
             trigger = self.plans[model].drift
             assert trigger is not None

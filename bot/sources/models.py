@@ -6,8 +6,8 @@ change point of the inputs when the monitor's pane test found one, for ``detect:
 changepoint``), output
 drift KL, mean prediction confidence, the label-free accuracy estimate, the data-quality
 score, realized accuracy (and precision, recall, F1) once labels have arrived, and
-importance stability when the model pushed current importances. Metric names are those of
-``rules/default.yaml``.
+importance stability when the model pushed current importances, and label health once
+labels joined (``label_samples``). Metric names are those of ``rules/default.yaml``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,49 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
     if a.stability is not None:
         moves = "; ".join(m.describe() for m in a.stability.moves[:2])
         add("feature_importance_rank_corr", a.stability.tau, {"detail": moves} if moves else None)
+    return out + label_samples(a, version, now)
+
+
+def label_samples(a: Assessment, version: str, now: datetime) -> list[Sample]:
+    """Label health as samples: delay p50/p95 (seconds), coverage, label drift PSI, per
+    source the disagreement ratio (label ``label_source``), the noise score and the
+    estimate's excess gap; each only once there is enough to judge it."""
+    h = a.labels
+    if h is None:
+        return []
+    labels = {"model": a.model, "model_version": version}
+    out: list[Sample] = []
+
+    def add(metric: str, value: float | None, detail: str, **extra: str) -> None:
+        if value is not None:
+            out.append(Sample(metric, float(value), labels | extra, now, {"detail": detail}))
+
+    delays = f"{h.labelled} recent labels"
+    add("label_delay_p50_seconds", h.delay_p50, delays)
+    add("label_delay_p95_seconds", h.delay_p95, delays)
+    if h.coverage is not None:
+        c = h.coverage
+        add(
+            "label_coverage",
+            c.share,
+            f"{c.labelled} of {c.rows} rows labelled, of minutes over {c.wait:.0f}s ago "
+            "(the p95 label delay)",
+        )
+    if h.drift is not None:
+        mix = ", ".join(f"{k} {v}" for k, v in h.drift.mix.items())
+        said = f"recent labels: {mix} (chi-square p {h.drift.p_value:.3g})"
+        add("label_drift_psi", h.drift.psi, said)
+    for source in h.sources:
+        add(
+            "label_disagreement_ratio",
+            source.ratio,
+            h.agreement_words(source),
+            label_source=source.source,
+        )
+    if h.noise is not None:
+        add("label_health_score", h.noise.score, h.noise_words())
+    if h.gap is not None:
+        add("label_estimate_gap_excess", h.gap.excess, h.gap_words())
     return out
 
 

@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.monitoring.pane_store import Awaiting, Pane, PaneKey, PaneStore
+from bot.monitoring.pane_store import (
+    Awaiting,
+    LabelPost,
+    Pane,
+    PaneKey,
+    PaneStore,
+    PostedLabel,
+)
 from bot.monitoring.pane_writer import PaneWriter
 from bot.quality.sketch import SUMS, Sketch
 from bot.store.db import Database
@@ -80,10 +87,10 @@ async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) 
         one, two = PaneStore(db), PaneStore(other)
         awaiting = [Awaiting(f"r{i}", "yes" if i % 2 else "no", key(200)) for i in range(50)]
         await one.write({key(200): pane(50)}, awaiting, [])
-        labels = [(f"r{i}", "yes") for i in range(50)] + [("ghost", "yes")]
+        labels = [posted(f"r{i}", "yes") for i in range(50)] + [posted("ghost", "yes")]
         first, second = await asyncio.gather(
-            one.write({}, [], [("credit", labels)]),
-            two.write({}, [], [("credit", labels)]),
+            one.write({}, [], [LabelPost("credit", labels, 0)]),
+            two.write({}, [], [LabelPost("credit", labels, 0)]),
         )
         stored = total(await one.read("credit", 1), "v1", 200)
         left = await one.awaiting_count("credit")
@@ -97,11 +104,30 @@ async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) 
     assert left == 0
 
 
+def posted(row_id: str, label: str, source: str = "unspecified") -> PostedLabel:
+    return PostedLabel(row_id, label, source)
+
+
+async def test_a_label_is_tallied_with_its_source_delay_and_confidence(db: Database) -> None:
+    store = PaneStore(db)
+    second = 1_000_000
+    arrived = 200 * 60 * second
+    await store.write({}, [Awaiting("r1", "yes", key(200), arrived, 0.97)], [])
+    later = LabelPost("credit", [posted("r1", "no", "chargeback")], arrived + 3_600 * second)
+    (joined,) = await store.write({}, [], [later])
+    assert [(j.source, j.delay, j.confidence) for j in joined] == [("chargeback", 3_600.0, 0.97)]
+    tally = total(await store.read("credit", 1), "v1", 200).sketch.labels
+    ((found, n),) = tally.n.items()
+    assert (found.label, found.predicted, found.source, n) == ("no", "yes", "chargeback", 1)
+    assert tally.conf[found] == 0.97
+
+
 async def test_a_prediction_posted_again_is_the_newer_one(db: Database) -> None:
     store = PaneStore(db)
     await store.write({}, [Awaiting("r1", "no", key(300))], [])
     await store.write({}, [Awaiting("r1", "yes", key(301))], [])
-    (joined,) = await store.write({}, [], [("credit", [("r1", "yes"), ("r1", "yes")])])
+    twice = [posted("r1", "yes"), posted("r1", "yes")]
+    (joined,) = await store.write({}, [], [LabelPost("credit", twice, 0)])
     assert [(j.predicted, j.key.minute) for j in joined] == [("yes", 301)]
 
 
@@ -113,7 +139,8 @@ async def test_posts_queued_together_are_written_in_one_transaction(db: Database
         for i in range(40)
     ]
     await asyncio.gather(*posts)
-    joined = await writer.labels("credit", [("p0", "yes"), ("p1", "no"), ("nope", "yes")])
+    rows = [posted("p0", "yes"), posted("p1", "no"), posted("nope", "yes")]
+    joined = await writer.labels("credit", rows, arrived=0)
     stored = total(await store.read("credit", 1), "v1", 400)
     assert int(stored.sketch.counts[0]) == 120
     assert stored.latency_rows == 120

@@ -86,6 +86,8 @@ def _without_moments(profile: ReferenceProfile) -> ReferenceProfile:
         features=tuple(strip(f) for f in profile.features),
         prediction=strip(profile.prediction),
         confidence=strip(profile.confidence),
+        # The label health yardstick's gap is the confidence mean minus the agreement.
+        labels=None if profile.labels is None else dataclasses.replace(profile.labels, gap=0.0),
     )
 
 
@@ -100,6 +102,10 @@ def assert_same_profile(got: ReferenceProfile, want: ReferenceProfile) -> None:
         if isinstance(a, NumericProfile) and isinstance(b, NumericProfile):
             assert math.isclose(a.mean, b.mean, rel_tol=1e-12, abs_tol=1e-15)
             assert math.isclose(a.std, b.std, rel_tol=1e-12, abs_tol=1e-15)
+    if got.labels is not None and want.labels is not None:
+        assert got.labels.gap is not None
+        assert want.labels.gap is not None
+        assert math.isclose(got.labels.gap, want.labels.gap, rel_tol=1e-12, abs_tol=1e-15)
 
 
 def assert_same_sketch(got: Sketch, want: Sketch) -> None:

@@ -192,3 +192,42 @@ async def test_a_scheduled_run_is_news_for_the_team_channel(
     await vigil.timers.run_due()
     assert chat.notices[0].startswith(f"🔁 Retraining of {M} requested (schedule: cron 0 3 * * 1)")
     assert chat.notices[1].startswith(f"▶️ Retraining of {M} started")
+
+
+def copying(vigil: Vigil, ratio: float) -> Sample:
+    words = (
+        "labels may be copying predictions: agreement 0.99 from user-feedback (400 labels) "
+        f"vs 0.93 in the reference (ratio {ratio})"
+    )
+    labels = {"model": M, "model_version": "v7", "label_source": "user-feedback"}
+    return Sample("label_disagreement_ratio", ratio, labels, vigil.clock(), {"detail": words})
+
+
+async def test_automatic_retraining_waits_while_labels_look_copied_and_a_person_may_still_ask(
+    make_vigil: MakeVigil, clock: FakeClock, airflow: OrchestratorStandin
+) -> None:
+    vigil = await make_vigil(retraining=plans(airflow.url, schedule="0 3 * * 1"))
+    for psi in (0.5, 0.5, 0.5):  # drift in every window, but the labels copy the model
+        await vigil.retrain.on_samples([*drift(vigil, psi), copying(vigil, 0.14)], clock.now)
+        clock.advance(minutes=10)
+    assert await rows(vigil) == []
+    cron = await vigil.retrain.scheduled(M, clock.now)
+    assert cron.run is None
+    assert cron.refused is not None
+    assert cron.refused.startswith("label health is bad (labels may be copying predictions")
+    assert "agreement 0.99 from user-feedback" in cron.refused
+    assert "/incident retrain N" in cron.refused
+    # The labels recover (the source disagrees as the reference did): drift may ask again.
+    await vigil.retrain.on_samples([*drift(vigil, 0.5), copying(vigil, 1.0)], clock.now)
+    [run] = await rows(vigil)
+    assert run.trigger == "drift"
+
+
+async def test_a_person_retrains_even_while_labels_look_copied(
+    make_vigil: MakeVigil, clock: FakeClock, airflow: OrchestratorStandin
+) -> None:
+    vigil = await make_vigil(retraining=plans(airflow.url))
+    n = await open_incident(vigil)
+    await vigil.retrain.on_samples([copying(vigil, 0.1)], clock.now)
+    made = await vigil.retrain.manual(M, n, actor="@ana")
+    assert made.created

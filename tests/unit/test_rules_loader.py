@@ -58,8 +58,14 @@ BRIEF = [
 
 
 # Rules beyond the brief's table: accuracy estimated before labels, a likely bad GPU,
-# and heartbeats that check the data.
+# heartbeats that check the data, and label health (issue 20).
 BEYOND = {
+    "label-feedback-loop",
+    "label-noise",
+    "label-drift-psi",
+    "label-coverage-low",
+    "label-delay-high",
+    "estimate-untrusted",
     "accuracy-estimated-below-sla",
     "gpu-xid-hardware",
     "heartbeat-late",

@@ -9,8 +9,9 @@ then ``bot.quality.profile.build_profile``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import read_columns, read_header
 from bot.monitoring.reference.roles import Assignment, Roles, assign
 from bot.quality.binning import DEFAULT_BINS
+from bot.quality.labels.reference import reference_labels
 from bot.quality.profile import (
     DEFAULT_MAX_CATEGORIES,
     CategoricalProfile,
@@ -117,8 +119,8 @@ def load_reference(
     (the in-process engine: the whole file in memory; ``bot.profiling`` has the others).
 
     The id and timestamp columns are never read: they identify rows, they do not describe
-    the data. The label is read only to compute the reference accuracy the live realized
-    accuracy can be held against.
+    the data. The label is read only for what the live labels are held against: the
+    reference accuracy, the label mix and the estimate's gap (``profile.labels``).
     """
     plan = plan_reference(path, roles, importances)
     used = {plan.roles[r] for r in ("prediction", "confidence", "label") if r in plan.roles}
@@ -152,7 +154,24 @@ def load_reference(
     classes = isinstance(profile.prediction, CategoricalProfile)
     if label is not None and prediction is not None and classes:
         agreement = _agreement(prediction, label)
+        profile = with_labels(profile, pair_counts(prediction, label))
     return profile, summarize(profile, plan, agreement)
+
+
+def with_labels(
+    profile: ReferenceProfile, pairs: list[tuple[object, object, int]]
+) -> ReferenceProfile:
+    """``profile`` holding its labels' mix, agreement and estimate gap, from (prediction,
+    label, rows) counts (every engine's: keys compared as live rows')."""
+    keyed = [(category_key(p), category_key(t), n) for p, t, n in pairs]
+    mean = profile.confidence.mean if profile.confidence is not None else None
+    return replace(profile, labels=reference_labels(keyed, mean))
+
+
+def pair_counts(prediction: Column, label: Column) -> list[tuple[object, object, int]]:
+    """(prediction, label, rows) of the in-process columns (missing values as None)."""
+    counted = Counter(zip(_keys(prediction), _keys(label), strict=True))
+    return [(p, t, n) for (p, t), n in counted.items()]
 
 
 def summarize(
