@@ -29,13 +29,14 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import cast
 
 import numpy as np
 
 from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import bounded_list, child, fail, item, json_type, require_object
-from bot.monitoring.pane_store import LATENCIES_KEPT, Awaiting, Joined, Pane, PaneKey
+from bot.monitoring.pane_store import LATENCIES_KEPT, AwaitingBatch, Joined, Pane, PaneKey
 from bot.monitoring.versions import UNKNOWN, UnknownVersion, VersionState, make_room, row_tags
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.batch import ColumnBatch
@@ -54,6 +55,7 @@ from bot.quality.panes import (
 )
 from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.profile import ReferenceProfile, category_key
+from bot.quality.row_fields import ColumnarRows
 from bot.quality.sketch import Sketch, SketchLayout
 from bot.quality.windows import WindowSnapshot, WindowSpec, snapshot_of
 
@@ -103,7 +105,8 @@ class Counted:
 
     check: RowCheck
     panes: dict[PaneKey, Pane]
-    awaiting: list[Awaiting]
+    awaiting: list[AwaitingBatch]
+    """Per version, the accepted rows' ids and predicted classes, as columns."""
 
 
 @dataclass(frozen=True)
@@ -197,21 +200,26 @@ class ModelMonitor:
         panes: dict[PaneKey, Pane] = {}
         if len(present) == 1:
             (version,) = present
-            parts = [(version, check.batch, latencies)]
+            parts: list[tuple[str, ColumnBatch, FloatArray | None, list[int] | None]]
+            parts = [(version, check.batch, latencies, None)]
         else:
-            parts = _apart(tags.versions, check, latencies)
-        for version, batch, kept in parts:
+            parts = [*_apart(tags.versions, check, latencies)]
+        indices = [(version, index) for version, _, _, index in parts]
+        for version, batch, kept, _ in parts:
             watched.versions[version].ledger.add(batch, kept, now)
             key = PaneKey(model, watched.reference_id, version, minute)
             panes[key] = _pane(watched.layout.count(batch, arrival), kept)
-        awaiting: list[Awaiting] = []
-        versions = tags.versions
-        for position in check.positions:
-            row: Any = rows[position]  # an accepted row is an object
-            predicted = category_key(row.get("prediction"))
-            if predicted is not None:
-                key = PaneKey(model, watched.reference_id, versions[position], minute)
-                awaiting.append(Awaiting(str(row["id"]), predicted, key))
+        awaiting: list[AwaitingBatch] = []
+        row_ids = list(map(str, check.ids))
+        for version, index in indices:
+            key = PaneKey(model, watched.reference_id, version, minute)
+            if index is None:
+                awaiting.append(AwaitingBatch(key, row_ids, check.predicted))
+            else:
+                take = itemgetter(*index) if len(index) else None
+                ids = [] if take is None else _listed(take(row_ids))
+                predicted = [] if take is None else _listed(take(check.predicted))
+                awaiting.append(AwaitingBatch(key, ids, predicted))
         counted = Counted(check, panes, awaiting)
         if self.local:
             self._absorb(watched, counted, now)
@@ -222,9 +230,11 @@ class ModelMonitor:
         for key, pane in counted.panes.items():
             watched.panes.append((key.version, key.minute, pane.sketch))
         remember = watched.awaiting
-        for entry in counted.awaiting:
-            remember[entry.row_id] = (entry.predicted, entry.key.version, entry.key.minute)
-            remember.move_to_end(entry.row_id)
+        for batch in counted.awaiting:
+            held = (batch.key.version, batch.key.minute)
+            for row_id, predicted in zip(batch.row_ids, batch.predicted, strict=True):
+                remember[row_id] = (predicted, *held)
+                remember.move_to_end(row_id)
         while len(remember) > self.label_horizon:
             remember.popitem(last=False)
         self._trim(watched, now)
@@ -417,18 +427,25 @@ def _pane(sketch: Sketch, latencies: FloatArray | None) -> Pane:
 
 def _apart(
     versions: list[str], check: RowCheck, latencies: FloatArray | None
-) -> list[tuple[str, ColumnBatch, FloatArray | None]]:
-    """A post of several versions: each one's rows (and rejected rows) apart."""
+) -> list[tuple[str, ColumnBatch, FloatArray | None, list[int]]]:
+    """A post of several versions: each one's rows (and rejected rows) apart, with where
+    they sit in the batch."""
     accepted = [versions[p] for p in check.positions]
     rejected = Counter(versions)
     rejected.subtract(accepted)
     names = np.array(accepted, dtype=object)
-    out: list[tuple[str, ColumnBatch, FloatArray | None]] = []
+    out: list[tuple[str, ColumnBatch, FloatArray | None, list[int]]] = []
     for version in sorted(set(versions)):
         index = np.flatnonzero(names == version)
         part = check.batch.take(index, rejected=rejected[version])
-        out.append((version, part, None if latencies is None else latencies[index]))
+        kept = None if latencies is None else latencies[index]
+        out.append((version, part, kept, index.tolist()))
     return out
+
+
+def _listed(taken: object) -> list[str]:
+    """``itemgetter`` of one index gives the item, of several a tuple: always a list."""
+    return list(taken) if isinstance(taken, tuple) else [cast(str, taken)]
 
 
 def _rows(
@@ -436,7 +453,11 @@ def _rows(
     *,
     fields: tuple[str, ...] = ("rows", "importances", "version", "shadow"),
 ) -> Sequence[object]:
-    raw = bounded_list(body.get("rows"), "rows", most=MAX_ROWS, noun="row")
+    given = body.get("rows")
+    if isinstance(given, ColumnarRows) and 0 < len(given) <= MAX_ROWS:  # an Arrow body
+        raw: Sequence[object] = given
+    else:
+        raw = bounded_list(given, "rows", most=MAX_ROWS, noun="row")
     extra = sorted(set(body) - set(fields))
     if extra:
         raise fail(extra[0], f"is not a field of this endpoint ({', '.join(fields)})")

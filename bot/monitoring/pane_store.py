@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,18 @@ _LATENCY = np.dtype("<f4")
 _PANES: Any = PaneRow.__table__  # type: ignore[attr-defined]
 _AWAITING: Any = AwaitingRow.__table__  # type: ignore[attr-defined]
 _IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
+_COLUMNS = "model, row_id, reference_id, version, minute, predicted"
+_NEWER = (
+    "ON CONFLICT (model, row_id) DO UPDATE SET reference_id = excluded.reference_id, "
+    "version = excluded.version, minute = excluded.minute, predicted = excluded.predicted"
+)
+_SQLITE_REMEMBER = f"INSERT INTO model_awaiting ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) {_NEWER}"  # noqa: S608  # constant text: the values are bound
+_PG_REMEMBER = (
+    f"INSERT INTO model_awaiting ({_COLUMNS}) SELECT * FROM unnest($1::varchar[], "  # noqa: S608
+    "$2::varchar[], $3::bigint[], $4::varchar[], $5::bigint[], $6::varchar[]) "
+    f"ORDER BY 1, 2 {_NEWER}"
+)
+"""Sorted by key: two replicas upserting the same ids lock them in the same order."""
 
 
 @dataclass(frozen=True, order=True)
@@ -96,12 +109,21 @@ class Pane:
 
 
 @dataclass(frozen=True)
-class Awaiting:
-    """A prediction whose label may come: its row id, class and pane."""
+class AwaitingBatch:
+    """Predictions whose label may come, as parallel columns: one pane's row ids and
+    predicted classes (``row_ids[i]`` predicted ``predicted[i]``). Columns, not an object
+    per row: a post of 5,000 rows is two lists, written in one statement."""
 
-    row_id: str
-    predicted: str
     key: PaneKey
+    row_ids: Sequence[str]
+    predicted: Sequence[str]
+
+    def __post_init__(self) -> None:
+        if len(self.row_ids) != len(self.predicted):
+            raise ValueError("row_ids and predicted must have one entry per prediction")
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
 
 
 @dataclass(frozen=True)
@@ -152,7 +174,7 @@ class PaneStore:
     async def write(
         self,
         deltas: Mapping[PaneKey, Pane],
-        awaiting: Sequence[Awaiting],
+        awaiting: Sequence[AwaitingBatch],
         labels: Sequence[tuple[str, Sequence[tuple[str, str]]]],
     ) -> list[list[Joined]]:
         """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post: the model and
@@ -174,31 +196,33 @@ class PaneStore:
             await self._append(s, adding)
         return joined
 
-    async def _remember(self, s: Any, awaiting: Sequence[Awaiting]) -> None:
-        latest: dict[tuple[str, str], Awaiting] = {}
-        for item in awaiting:  # a row id posted twice in one write: the later prediction
-            latest[(item.key.model, item.row_id)] = item
-        rows = [
-            {
-                "model": model,
-                "row_id": row_id,
-                "reference_id": a.key.reference_id,
-                "version": a.key.version,
-                "minute": a.key.minute,
-                "predicted": a.predicted,
-            }
-            for (model, row_id), a in sorted(latest.items())
-        ]
-        for chunk in _chunks(rows, 2_000):
-            stmt = self._dialect.insert(_AWAITING)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["model", "row_id"],
-                set_={
-                    name: stmt.excluded[name]
-                    for name in ("reference_id", "version", "minute", "predicted")
-                },
+    async def _remember(self, s: Any, awaiting: Sequence[AwaitingBatch]) -> None:
+        """Upsert the awaiting predictions in bulk: a row id posted again (in this write or
+        an earlier one) is the newer prediction. Plain tuples to the driver, no ORM per row:
+        on PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)`` per column set (the rows
+        travel as six binary arrays), on SQLite one ``executemany``."""
+        if not any(len(batch) for batch in awaiting):
+            return
+        latest: dict[tuple[str, str], tuple[str, tuple[int, str, int]]] = {}
+        for batch in awaiting:  # later batches overwrite: the newer prediction wins
+            k = batch.key
+            latest.update(
+                zip(
+                    zip(repeat(k.model), batch.row_ids),
+                    zip(batch.predicted, repeat((k.reference_id, k.version, k.minute))),
+                    strict=True,
+                )
             )
-            await s.exec(stmt, params=chunk)
+        conn = await s.connection()
+        if self._db.is_sqlite:
+            rows = [(m, r, ref, v, mi, p) for (m, r), (p, (ref, v, mi)) in latest.items()]
+            await conn.exec_driver_sql(_SQLITE_REMEMBER, rows)
+            return
+        models, ids = zip(*latest, strict=True)
+        predicted, tails = zip(*latest.values(), strict=True)
+        references, versions, minutes = zip(*tails, strict=True)
+        columns = (models, ids, references, versions, minutes, predicted)
+        await conn.exec_driver_sql(_PG_REMEMBER, tuple(list(c) for c in columns))
 
     async def _join(self, s: Any, model: str, pairs: Sequence[tuple[str, str]]) -> list[Joined]:
         wanted: dict[str, list[str]] = defaultdict(list)

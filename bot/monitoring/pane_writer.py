@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.monitoring.pane_store import Awaiting, Joined, Pane, PaneKey, PaneStore
+from bot.monitoring.pane_store import AwaitingBatch, Joined, Pane, PaneKey, PaneStore
 
 DEFAULT_EVERY = 0.25
 """Seconds between two writes at most: at most four upserts a second a replica, and a post
@@ -29,7 +29,7 @@ waits about that long for its answer under load (at once when the writer is idle
 @dataclass
 class _Batch:
     deltas: dict[PaneKey, Pane] = field(default_factory=dict)
-    awaiting: list[Awaiting] = field(default_factory=list)
+    awaiting: list[AwaitingBatch] = field(default_factory=list)
     labels: list[tuple[str, Sequence[tuple[str, str]]]] = field(default_factory=list)
     label_waiters: list[asyncio.Future[list[Joined]]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -51,7 +51,7 @@ class PaneWriter:
         """Writes committed so far (tests and the metrics read it)."""
 
     async def predictions(
-        self, deltas: Mapping[PaneKey, Pane], awaiting: Sequence[Awaiting]
+        self, deltas: Mapping[PaneKey, Pane], awaiting: Sequence[AwaitingBatch]
     ) -> None:
         """Returns once ``deltas`` and ``awaiting`` are committed; raises what the write
         raised otherwise (nothing of the post is then stored)."""

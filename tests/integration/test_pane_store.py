@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.monitoring.pane_store import Awaiting, Pane, PaneKey, PaneStore
+from bot.monitoring.pane_store import AwaitingBatch, Pane, PaneKey, PaneStore
 from bot.monitoring.pane_writer import PaneWriter
 from bot.quality.sketch import SUMS, Sketch
 from bot.store.db import Database
@@ -78,7 +78,8 @@ async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) 
     other = Database(db.url)
     try:
         one, two = PaneStore(db), PaneStore(other)
-        awaiting = [Awaiting(f"r{i}", "yes" if i % 2 else "no", key(200)) for i in range(50)]
+        ids, classes = [f"r{i}" for i in range(50)], ["yes" if i % 2 else "no" for i in range(50)]
+        awaiting = [AwaitingBatch(key(200), ids, classes)]
         await one.write({key(200): pane(50)}, awaiting, [])
         labels = [(f"r{i}", "yes") for i in range(50)] + [("ghost", "yes")]
         first, second = await asyncio.gather(
@@ -99,17 +100,32 @@ async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) 
 
 async def test_a_prediction_posted_again_is_the_newer_one(db: Database) -> None:
     store = PaneStore(db)
-    await store.write({}, [Awaiting("r1", "no", key(300))], [])
-    await store.write({}, [Awaiting("r1", "yes", key(301))], [])
+    await store.write({}, [AwaitingBatch(key(300), ["r1"], ["no"])], [])
+    await store.write({}, [AwaitingBatch(key(301), ["r1"], ["yes"])], [])
     (joined,) = await store.write({}, [], [("credit", [("r1", "yes"), ("r1", "yes")])])
     assert [(j.predicted, j.key.minute) for j in joined] == [("yes", 301)]
+
+
+async def test_a_prediction_posted_twice_in_one_write_is_the_later_one(db: Database) -> None:
+    store = PaneStore(db)
+    posts = [
+        AwaitingBatch(key(300), ["r1", "r2", "r1"], ["no", "no", "maybe"]),
+        AwaitingBatch(key(301, "v2"), ["r2", "r3"], ["yes", "no"]),
+    ]
+    await store.write({}, posts, [])
+    pairs = [("r1", "x"), ("r2", "x"), ("r3", "x")]
+    (joined,) = await store.write({}, [], [("credit", pairs)])
+    found = sorted((j.row_id, j.predicted, j.key.version, j.key.minute) for j in joined)
+    assert found == [("r1", "maybe", "v1", 300), ("r2", "yes", "v2", 301), ("r3", "no", "v2", 301)]
 
 
 async def test_posts_queued_together_are_written_in_one_transaction(db: Database) -> None:
     store = PaneStore(db)
     writer = PaneWriter(store, every=0.05)
     posts = [
-        writer.predictions({key(400): pane(3, latency=12.0)}, [Awaiting(f"p{i}", "yes", key(400))])
+        writer.predictions(
+            {key(400): pane(3, latency=12.0)}, [AwaitingBatch(key(400), [f"p{i}"], ["yes"])]
+        )
         for i in range(40)
     ]
     await asyncio.gather(*posts)
@@ -129,7 +145,8 @@ async def test_a_failed_write_answers_every_post_and_stores_none_of_it(db: Datab
     async with db.engine.begin() as conn:  # the panes table is gone: the upsert fails
         await conn.execute(text("DROP TABLE model_panes"))
     posts = [
-        writer.predictions({key(1): pane(1)}, [Awaiting(f"r{i}", "yes", key(1))]) for i in range(3)
+        writer.predictions({key(1): pane(1)}, [AwaitingBatch(key(1), [f"r{i}"], ["yes"])])
+        for i in range(3)
     ]
     answers = await asyncio.gather(*posts, return_exceptions=True)
     assert all(isinstance(a, SQLAlchemyError) for a in answers)
@@ -140,7 +157,7 @@ async def test_old_panes_and_predictions_past_the_horizon_go(db: Database) -> No
     store = PaneStore(db)
     await store.write(
         {key(m): pane(1) for m in (10, 20, 30)},
-        [Awaiting(f"r{m}", "yes", key(m)) for m in (10, 20, 30)],
+        [AwaitingBatch(key(m), [f"r{m}"], ["yes"]) for m in (10, 20, 30)],
         [],
     )
     assert await store.oldest("credit", 1) == 10
