@@ -54,11 +54,13 @@ _NEWER = (
 )
 _SQLITE_REMEMBER = f"INSERT INTO model_awaiting ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) {_NEWER}"  # noqa: S608  # constant text: the values are bound
 _PG_REMEMBER = (
-    f"INSERT INTO model_awaiting ({_COLUMNS}) SELECT * FROM unnest($1::varchar[], "  # noqa: S608
-    "$2::varchar[], $3::bigint[], $4::varchar[], $5::bigint[], $6::varchar[]) "
-    f"ORDER BY 1, 2 {_NEWER}"
+    f"INSERT INTO model_awaiting ({_COLUMNS}) SELECT DISTINCT ON (model, row_id) {_COLUMNS} "  # noqa: S608
+    "FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::bigint[], "
+    f"$6::varchar[]) WITH ORDINALITY AS t({_COLUMNS}, at) ORDER BY model, row_id, at DESC {_NEWER}"
 )
-"""Sorted by key: two replicas upserting the same ids lock them in the same order."""
+"""One statement, the rows as six arrays. ``DISTINCT ON`` keeps an id's last prediction of
+the write (an upsert may not touch a row twice); sorted by key, so two replicas upserting
+the same ids lock them in the same order."""
 
 
 @dataclass(frozen=True, order=True)
@@ -203,26 +205,32 @@ class PaneStore:
         travel as six binary arrays), on SQLite one ``executemany``."""
         if not any(len(batch) for batch in awaiting):
             return
-        latest: dict[tuple[str, str], tuple[str, tuple[int, str, int]]] = {}
-        for batch in awaiting:  # later batches overwrite: the newer prediction wins
-            k = batch.key
-            latest.update(
-                zip(
-                    zip(repeat(k.model), batch.row_ids),
-                    zip(batch.predicted, repeat((k.reference_id, k.version, k.minute))),
-                    strict=True,
-                )
-            )
         conn = await s.connection()
-        if self._db.is_sqlite:
-            rows = [(m, r, ref, v, mi, p) for (m, r), (p, (ref, v, mi)) in latest.items()]
+        if self._db.is_sqlite:  # one statement a row, in order: the later prediction wins
+            rows: list[tuple[object, ...]] = []
+            for batch in awaiting:
+                k = batch.key
+                rows += zip(
+                    repeat(k.model),
+                    batch.row_ids,
+                    repeat(k.reference_id),
+                    repeat(k.version),
+                    repeat(k.minute),
+                    batch.predicted,
+                )
             await conn.exec_driver_sql(_SQLITE_REMEMBER, rows)
             return
-        models, ids = zip(*latest, strict=True)
-        predicted, tails = zip(*latest.values(), strict=True)
-        references, versions, minutes = zip(*tails, strict=True)
-        columns = (models, ids, references, versions, minutes, predicted)
-        await conn.exec_driver_sql(_PG_REMEMBER, tuple(list(c) for c in columns))
+        columns: tuple[list[object], ...] = ([], [], [], [], [], [])
+        models, ids, references, versions, minutes, predicted = columns
+        for batch in awaiting:
+            k, n = batch.key, len(batch)
+            models += repeat(k.model, n)
+            ids += batch.row_ids
+            references += repeat(k.reference_id, n)
+            versions += repeat(k.version, n)
+            minutes += repeat(k.minute, n)
+            predicted += batch.predicted
+        await conn.exec_driver_sql(_PG_REMEMBER, columns)
 
     async def _join(self, s: Any, model: str, pairs: Sequence[tuple[str, str]]) -> list[Joined]:
         wanted: dict[str, list[str]] = defaultdict(list)
