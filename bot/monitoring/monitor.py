@@ -29,7 +29,8 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from bot.ingest.validate import bounded_list, child, fail, json_type, require_ob
 from bot.monitoring.label_rows import posted_labels
 from bot.monitoring.pane_store import (
     LATENCIES_KEPT,
-    Awaiting,
+    AwaitingBatch,
     Joined,
     Pane,
     PaneKey,
@@ -62,7 +63,8 @@ from bot.quality.panes import (
     minute_totals,
 )
 from bot.quality.performance import Confusion, Label, Metrics
-from bot.quality.profile import ReferenceProfile, category_key
+from bot.quality.profile import ReferenceProfile
+from bot.quality.row_fields import ColumnarRows
 from bot.quality.sketch import Sketch, SketchLayout
 from bot.quality.windows import WindowSnapshot, WindowSpec, snapshot_of
 
@@ -84,6 +86,15 @@ class AccuracyPoint:
     realized: float | None
 
 
+class Held(NamedTuple):
+    """Local mode: a prediction awaiting its label."""
+
+    predicted: str
+    key: PaneKey
+    arrived: int
+    confidence: float | None
+
+
 @dataclass
 class Watched:
     """One model under watch: its reference and layout, the panes read, its versions."""
@@ -96,7 +107,7 @@ class Watched:
     panes: list[tuple[str, int, Sketch]] = field(default_factory=list)
     """(version, minute, sketch) in arrival order: what this monitor counted (local) or
     last loaded."""
-    awaiting: OrderedDict[str, Awaiting] = field(default_factory=OrderedDict)
+    awaiting: OrderedDict[str, Held] = field(default_factory=OrderedDict)
     """Local mode's label join: row id → its awaiting prediction."""
     importances: Mapping[str, float] | None = None
     history: deque[AccuracyPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
@@ -112,7 +123,8 @@ class Counted:
 
     check: RowCheck
     panes: dict[PaneKey, Pane]
-    awaiting: list[Awaiting]
+    awaiting: list[AwaitingBatch]
+    """Per version, the accepted rows' ids and predicted classes, as columns."""
 
 
 @dataclass(frozen=True)
@@ -206,23 +218,32 @@ class ModelMonitor:
         panes: dict[PaneKey, Pane] = {}
         if len(present) == 1:
             (version,) = present
-            parts = [(version, check.batch, latencies)]
+            parts: list[tuple[str, ColumnBatch, FloatArray | None, list[int] | None]]
+            parts = [(version, check.batch, latencies, None)]
         else:
-            parts = _apart(tags.versions, check, latencies)
-        for version, batch, kept in parts:
+            parts = [*_apart(tags.versions, check, latencies)]
+        indices = [(version, index) for version, _, _, index in parts]
+        for version, batch, kept, _ in parts:
             watched.versions[version].ledger.add(batch, kept, now)
             key = PaneKey(model, watched.reference_id, version, minute)
             panes[key] = _pane(watched.layout.count(batch, arrival), kept)
-        awaiting: list[Awaiting] = []
-        versions = tags.versions
-        conf = check.batch.confidence  # aligned with check.positions
-        for at, position in enumerate(check.positions):
-            row: Any = rows[position]  # an accepted row is an object
-            predicted = category_key(row.get("prediction"))
-            if predicted is not None:
-                key = PaneKey(model, watched.reference_id, versions[position], minute)
-                c = None if conf is None or np.isnan(conf[at]) else float(conf[at])
-                awaiting.append(Awaiting(str(row["id"]), predicted, key, arrival, c))
+        awaiting: list[AwaitingBatch] = []
+        row_ids = list(map(str, check.ids))
+        confidences = _confidences(check)
+        for version, index in indices:
+            key = PaneKey(model, watched.reference_id, version, minute)
+            if index is None:
+                batch_conf = confidences
+                awaiting.append(AwaitingBatch(key, row_ids, check.predicted, arrival, batch_conf))
+            else:
+                take = itemgetter(*index) if len(index) else None
+                ids = [] if take is None else _listed(take(row_ids))
+                predicted = [] if take is None else _listed(take(check.predicted))
+                conf = None
+                if confidences is not None and take is not None:
+                    got = take(confidences)
+                    conf = list(got) if isinstance(got, tuple) else [got]
+                awaiting.append(AwaitingBatch(key, ids, predicted, arrival, conf))
         counted = Counted(check, panes, awaiting)
         if self.local:
             self._absorb(watched, counted, now)
@@ -233,9 +254,13 @@ class ModelMonitor:
         for key, pane in counted.panes.items():
             watched.panes.append((key.version, key.minute, pane.sketch))
         remember = watched.awaiting
-        for entry in counted.awaiting:
-            remember[entry.row_id] = entry
-            remember.move_to_end(entry.row_id)
+        for batch in counted.awaiting:
+            for at, (row_id, predicted) in enumerate(
+                zip(batch.row_ids, batch.predicted, strict=True)
+            ):
+                conf = None if batch.confidence is None else batch.confidence[at]
+                remember[row_id] = Held(predicted, batch.key, batch.arrived, conf)
+                remember.move_to_end(row_id)
         while len(remember) > self.label_horizon:
             remember.popitem(last=False)
         self._trim(watched, now)
@@ -433,20 +458,35 @@ def _pane(sketch: Sketch, latencies: FloatArray | None) -> Pane:
     return Pane(sketch, present[:LATENCIES_KEPT], int(present.shape[0]))
 
 
+def _confidences(check: RowCheck) -> list[float | None] | None:
+    """Each accepted row's confidence (None where it had none), or None without any."""
+    conf = check.batch.confidence
+    if conf is None:
+        return None
+    return [None if math.isnan(c) else c for c in conf.tolist()]
+
+
 def _apart(
     versions: list[str], check: RowCheck, latencies: FloatArray | None
-) -> list[tuple[str, ColumnBatch, FloatArray | None]]:
-    """A post of several versions: each one's rows (and rejected rows) apart."""
+) -> list[tuple[str, ColumnBatch, FloatArray | None, list[int]]]:
+    """A post of several versions: each one's rows (and rejected rows) apart, with where
+    they sit in the batch."""
     accepted = [versions[p] for p in check.positions]
     rejected = Counter(versions)
     rejected.subtract(accepted)
     names = np.array(accepted, dtype=object)
-    out: list[tuple[str, ColumnBatch, FloatArray | None]] = []
+    out: list[tuple[str, ColumnBatch, FloatArray | None, list[int]]] = []
     for version in sorted(set(versions)):
         index = np.flatnonzero(names == version)
         part = check.batch.take(index, rejected=rejected[version])
-        out.append((version, part, None if latencies is None else latencies[index]))
+        kept = None if latencies is None else latencies[index]
+        out.append((version, part, kept, index.tolist()))
     return out
+
+
+def _listed(taken: object) -> list[str]:
+    """``itemgetter`` of one index gives the item, of several a tuple: always a list."""
+    return list(taken) if isinstance(taken, tuple) else [cast(str, taken)]
 
 
 def _rows(
@@ -454,7 +494,11 @@ def _rows(
     *,
     fields: tuple[str, ...] = ("rows", "importances", "version", "shadow"),
 ) -> Sequence[object]:
-    raw = bounded_list(body.get("rows"), "rows", most=MAX_ROWS, noun="row")
+    given = body.get("rows")
+    if isinstance(given, ColumnarRows) and 0 < len(given) <= MAX_ROWS:  # an Arrow body
+        raw: Sequence[object] = given
+    else:
+        raw = bounded_list(given, "rows", most=MAX_ROWS, noun="row")
     extra = sorted(set(body) - set(fields))
     if extra:
         raise fail(extra[0], f"is not a field of this endpoint ({', '.join(fields)})")

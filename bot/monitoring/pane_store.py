@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,24 @@ _LATENCY = np.dtype("<f4")
 _PANES: Any = PaneRow.__table__  # type: ignore[attr-defined]
 _AWAITING: Any = AwaitingRow.__table__  # type: ignore[attr-defined]
 _IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's and asyncpg's parameter limits
+_COLUMNS = "model, row_id, reference_id, version, minute, predicted, arrived, confidence"
+_NEWER = (
+    "ON CONFLICT (model, row_id) DO UPDATE SET reference_id = excluded.reference_id, "
+    "version = excluded.version, minute = excluded.minute, predicted = excluded.predicted, "
+    "arrived = excluded.arrived, confidence = excluded.confidence"
+)
+_SQLITE_REMEMBER = (
+    f"INSERT INTO model_awaiting ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"  # noqa: S608, E501  # constant text: the values are bound
+)
+_PG_REMEMBER = (
+    f"INSERT INTO model_awaiting ({_COLUMNS}) SELECT DISTINCT ON (model, row_id) {_COLUMNS} "  # noqa: S608
+    "FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::varchar[], $5::bigint[], "
+    "$6::varchar[], $7::bigint[], $8::float8[]) "
+    f"WITH ORDINALITY AS t({_COLUMNS}, at) ORDER BY model, row_id, at DESC {_NEWER}"
+)
+"""One statement, the rows as eight arrays. ``DISTINCT ON`` keeps an id's last prediction of
+the write (an upsert may not touch a row twice); sorted by key, so two replicas upserting
+the same ids lock them in the same order."""
 
 
 @dataclass(frozen=True, order=True)
@@ -101,15 +120,27 @@ class Pane:
 
 
 @dataclass(frozen=True)
-class Awaiting:
-    """A prediction whose label may come: its row id, class and pane; when it arrived
-    (microseconds since the epoch, 0: not recorded) and its confidence."""
+class AwaitingBatch:
+    """Predictions whose label may come, as parallel columns: one pane's row ids and
+    predicted classes (``row_ids[i]`` predicted ``predicted[i]``). Columns, not an object
+    per row: a post of 5,000 rows is two lists, written in one statement."""
 
-    row_id: str
-    predicted: str
     key: PaneKey
+    row_ids: Sequence[str]
+    predicted: Sequence[str]
     arrived: int = 0
-    confidence: float | None = None
+    """When the post arrived (microseconds since the epoch; 0: not recorded)."""
+    confidence: Sequence[float | None] | None = None
+    """Each prediction's confidence (None: the post had none)."""
+
+    def __post_init__(self) -> None:
+        if len(self.row_ids) != len(self.predicted):
+            raise ValueError("row_ids and predicted must have one entry per prediction")
+        if self.confidence is not None and len(self.confidence) != len(self.row_ids):
+            raise ValueError("confidence must have one entry per prediction")
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
 
 
 @dataclass(frozen=True)
@@ -197,7 +228,7 @@ class PaneStore:
     async def write(
         self,
         deltas: Mapping[PaneKey, Pane],
-        awaiting: Sequence[Awaiting],
+        awaiting: Sequence[AwaitingBatch],
         labels: Sequence[LabelPost],
     ) -> list[list[Joined]]:
         """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post); returns, per
@@ -219,40 +250,44 @@ class PaneStore:
             await self._append(s, adding)
         return joined
 
-    async def _remember(self, s: Any, awaiting: Sequence[Awaiting]) -> None:
-        latest: dict[tuple[str, str], Awaiting] = {}
-        for item in awaiting:  # a row id posted twice in one write: the later prediction
-            latest[(item.key.model, item.row_id)] = item
-        rows = [
-            {
-                "model": model,
-                "row_id": row_id,
-                "reference_id": a.key.reference_id,
-                "version": a.key.version,
-                "minute": a.key.minute,
-                "predicted": a.predicted,
-                "arrived": a.arrived or None,
-                "confidence": a.confidence,
-            }
-            for (model, row_id), a in sorted(latest.items())
-        ]
-        for chunk in _chunks(rows, 2_000):
-            stmt = self._dialect.insert(_AWAITING)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["model", "row_id"],
-                set_={
-                    name: stmt.excluded[name]
-                    for name in (
-                        "reference_id",
-                        "version",
-                        "minute",
-                        "predicted",
-                        "arrived",
-                        "confidence",
-                    )
-                },
-            )
-            await s.exec(stmt, params=chunk)
+    async def _remember(self, s: Any, awaiting: Sequence[AwaitingBatch]) -> None:
+        """Upsert the awaiting predictions in bulk: a row id posted again (in this write or
+        an earlier one) is the newer prediction. Plain tuples to the driver, no ORM per row:
+        on PostgreSQL one ``INSERT ... SELECT FROM unnest(arrays)`` per column set (the rows
+        travel as eight binary arrays), on SQLite one ``executemany``."""
+        if not any(len(batch) for batch in awaiting):
+            return
+        conn = await s.connection()
+        if self._db.is_sqlite:  # one statement a row, in order: the later prediction wins
+            rows: list[tuple[object, ...]] = []
+            for batch in awaiting:
+                k = batch.key
+                rows += zip(
+                    repeat(k.model),
+                    batch.row_ids,
+                    repeat(k.reference_id),
+                    repeat(k.version),
+                    repeat(k.minute),
+                    batch.predicted,
+                    repeat(batch.arrived or None),
+                    _confidences(batch),
+                    strict=False,
+                )
+            await conn.exec_driver_sql(_SQLITE_REMEMBER, rows)
+            return
+        columns: tuple[list[object], ...] = ([], [], [], [], [], [], [], [])
+        models, ids, references, versions, minutes, predicted, arrived, confidence = columns
+        for batch in awaiting:
+            k, n = batch.key, len(batch)
+            models += repeat(k.model, n)
+            ids += batch.row_ids
+            references += repeat(k.reference_id, n)
+            versions += repeat(k.version, n)
+            minutes += repeat(k.minute, n)
+            predicted += batch.predicted
+            arrived += repeat(batch.arrived or None, n)
+            confidence += _confidences(batch)
+        await conn.exec_driver_sql(_PG_REMEMBER, columns)
 
     async def _join(self, s: Any, post: LabelPost) -> list[Joined]:
         model = post.model
@@ -391,3 +426,7 @@ class PaneStore:
         async with self._db.read() as s, s.begin():
             query = select(func.count()).where(col(AwaitingRow.model) == model)
             return int((await s.exec(query)).one())
+
+
+def _confidences(batch: AwaitingBatch) -> Sequence[float | None]:
+    return batch.confidence if batch.confidence is not None else [None] * len(batch)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.monitoring.pane_store import (
-    Awaiting,
+    AwaitingBatch,
     Joined,
     LabelPost,
     Pane,
@@ -37,7 +37,7 @@ waits about that long for its answer under load (at once when the writer is idle
 @dataclass
 class _Batch:
     deltas: dict[PaneKey, Pane] = field(default_factory=dict)
-    awaiting: list[Awaiting] = field(default_factory=list)
+    awaiting: list[AwaitingBatch] = field(default_factory=list)
     labels: list[LabelPost] = field(default_factory=list)
     label_waiters: list[asyncio.Future[list[Joined]]] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -59,7 +59,7 @@ class PaneWriter:
         """Writes committed so far (tests and the metrics read it)."""
 
     async def predictions(
-        self, deltas: Mapping[PaneKey, Pane], awaiting: Sequence[Awaiting]
+        self, deltas: Mapping[PaneKey, Pane], awaiting: Sequence[AwaitingBatch]
     ) -> None:
         """Returns once ``deltas`` and ``awaiting`` are committed; raises what the write
         raised otherwise (nothing of the post is then stored)."""

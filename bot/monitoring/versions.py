@@ -21,6 +21,8 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from bot.ingest.validate import child, fail, item, json_type
 from bot.quality.binning import FloatArray
 from bot.quality.compare.ledger import DEFAULT_KEEP, VersionLedger
 from bot.quality.performance import Confusion, Label, Metrics
+from bot.quality.row_fields import ColumnarRows
 
 UNKNOWN = "unknown"
 """The version of rows that name none, for a model the registry has no stable version of."""
@@ -79,8 +82,14 @@ def row_tags(rows: Sequence[object], post_version: object, default: str) -> RowT
     one refuses the post. Rows that are not objects take the post's version: the row checks
     reject them and count them against that version's data quality."""
     fallback = default if post_version is None else check_version(post_version, "version")
-    named = [row.get("version") if type(row) is dict else None for row in rows]
-    timed = [row.get("latency_ms") if type(row) is dict else None for row in rows]
+    if isinstance(rows, ColumnarRows):  # an Arrow body: its columns as they are
+        named, timed = rows.column("version"), rows.column("latency_ms")
+    else:
+        objects: Sequence[Any] = rows
+        if not set(map(type, rows)) <= {dict}:
+            objects = [row if type(row) is dict else {} for row in rows]
+        named = list(map(dict.get, objects, repeat("version")))  # one C-level pass a column
+        timed = list(map(dict.get, objects, repeat("latency_ms")))
     first = named[0] if named else None
     if (first is None or type(first) is str) and named.count(first) == len(named):
         # The common post: one version (or none) for every row, checked once.

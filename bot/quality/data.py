@@ -37,8 +37,23 @@ import numpy as np
 
 from bot.quality.batch import ColumnBatch, FeatureIssues, encode_columns
 from bot.quality.binning import FloatArray
-from bot.quality.profile import NumericProfile, ReferenceProfile, is_number, type_name
-from bot.quality.row_fields import EPOCH, MAX_EPOCH, NAT, feature_columns, finite, read_fields
+from bot.quality.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+    category_key,
+    is_number,
+    type_name,
+)
+from bot.quality.row_fields import (
+    EPOCH,
+    MAX_EPOCH,
+    NAT,
+    ColumnarRows,
+    feature_columns,
+    finite,
+    read_fields,
+)
 
 MAX_REPORTED = 20
 """Most rejected rows (and unknown feature names) listed in a ``RowCheck``."""
@@ -81,6 +96,9 @@ class RowCheck:
     feature_issues: Mapping[str, FeatureIssues] = field(default_factory=dict)
     unknown_features: Mapping[str, int] = field(default_factory=dict)
     """Names not in the profile (at most ``MAX_REPORTED``) and how many rows carried each."""
+    predicted: Sequence[str] = ()
+    """Each accepted row's prediction as a category key (``category_key``), in batch
+    order: what the label join remembers, built once for the whole column."""
 
     @property
     def accepted(self) -> int:
@@ -227,6 +245,19 @@ def _numeric_column(values: Sequence[object]) -> FloatArray | None:
     return None if np.isinf(array).any() else array
 
 
+def _taken(
+    column: FloatArray | Sequence[object] | None, n: int, positions: list[int] | None
+) -> FloatArray | Sequence[object]:
+    """A columnar feature's values at ``positions`` (all rows when None)."""
+    if column is None:
+        return [None] * (n if positions is None else len(positions))
+    if positions is None:
+        return column
+    if isinstance(column, np.ndarray):
+        return column[positions]
+    return [column[i] for i in positions]
+
+
 def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
     """Judge each row against ``profile``; the accepted ones become a ``ColumnBatch``.
 
@@ -254,9 +285,23 @@ def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
         confidence, micros = confidence[positions], micros[positions]
     maps = cast(list[Mapping[str, object]], features)
     columns: dict[str, list[object] | tuple[object, ...] | FloatArray] = {}
-    raw_columns, only_known = feature_columns(maps, profile.names)
+    unknown: Counter[str] = Counter()
+    raw_columns: Sequence[FloatArray | Sequence[object]]
+    if isinstance(rows, ColumnarRows):
+        raw_columns = [
+            _taken(rows.feature(f.name, isinstance(f, NumericProfile)), len(rows), positions)
+            for f in profile.features
+        ]
+        extra = set(rows.feature_names()) - set(profile.names)
+        unknown.update({name: len(ids) for name in extra})  # every row carries a column
+        only_known = True
+    else:
+        raw_columns, only_known = feature_columns(maps, profile.names)
     for spec, raw in zip(profile.features, raw_columns, strict=True):
         numeric = isinstance(spec, NumericProfile)
+        if isinstance(raw, np.ndarray):  # a columnar body's numbers, checked finite
+            columns[spec.name] = raw
+            continue
         array = _numeric_column(raw) if numeric else None
         if array is not None or (not numeric and set(map(type, raw)) <= _CATEGORY_TYPES):
             columns[spec.name] = raw if array is None else array  # type: ignore[assignment]
@@ -270,7 +315,6 @@ def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
                 rejected.setdefault(index, BadRow(index, field, *error))
                 values[position] = None
         columns[spec.name] = np.array(values, dtype=np.float64) if numeric else values
-    unknown: Counter[str] = Counter()
     if not only_known:
         known = set(profile.names)
         for mapping in maps:
@@ -288,10 +332,11 @@ def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
             for name, values in columns.items()
         }
         confidence, micros = confidence[keep], micros[keep]
+    keys = prediction_keys(predictions)
     encoded = encode_columns(
         profile,
         columns,
-        predictions,
+        keys if isinstance(profile.prediction, CategoricalProfile) else predictions,
         confidence=None if np.isnan(confidence).all() else confidence,
         timestamps=None if (micros == NAT).all() else micros.view("datetime64[us]"),
         rejected=len(rejected),
@@ -313,4 +358,13 @@ def check_rows(rows: Sequence[object], profile: ReferenceProfile) -> RowCheck:
         reasons=reasons,
         feature_issues=encoded.issues,
         unknown_features=dict(sorted(unknown.items())[:MAX_REPORTED]),
+        predicted=keys,
     )
+
+
+def prediction_keys(predictions: Sequence[object]) -> list[str]:
+    """The category keys of accepted predictions (labels as they are; numbers and booleans
+    by ``category_key``): one pass, no Python call per label when all are strings."""
+    if set(map(type, predictions)) <= {str}:
+        return cast(list[str], list(predictions))
+    return [category_key(v) or "" for v in predictions]  # accepted: never missing

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -59,8 +60,38 @@ class Fields:
     """Rows (ascending) that the exact row check must judge."""
 
 
+class ColumnarRows(Sequence[dict[str, object]]):
+    """A post's rows that arrived as columns (an Arrow body, ``bot.quality.arrow_rows``).
+
+    ``check_rows`` and the monitor read the columns directly; indexing builds one row's
+    dict, which only the exact check of a suspect row (and shadow mode) ever asks for, so
+    a clean post never becomes Python objects per row. ``column`` gives one row-level key's
+    values, ``feature`` one feature's: a float64 array (NaN missing) when every value is
+    certainly a finite number or missing, else the raw values for the exact checks."""
+
+    @abstractmethod
+    def fields(self, numeric_prediction: bool) -> Fields:
+        """``read_fields``' answer for these rows (``features`` unused)."""
+
+    @abstractmethod
+    def column(self, key: str) -> list[object]:
+        """Every row's value of a row-level key (None where absent or null)."""
+
+    @abstractmethod
+    def feature(self, name: str, numbers: bool) -> FloatArray | Sequence[object] | None:
+        """Every row's value of one feature; None when no row carries it. ``numbers``: the
+        profile wants numbers, so a column certain to hold only finite numbers or nulls
+        comes as float64 (null as NaN); otherwise the values as they are."""
+
+    @abstractmethod
+    def feature_names(self) -> list[str]:
+        """The features the rows carry (each row carries every one: a column)."""
+
+
 def read_fields(rows: Sequence[object], numeric_prediction: bool) -> Fields:
     """The row-level fields of ``rows``, and which rows need the exact check."""
+    if isinstance(rows, ColumnarRows):
+        return rows.fields(numeric_prediction)
     objects = cast(Sequence[dict[str, object]], rows)
     if not set(map(type, rows)) <= {dict}:  # a non-object row has no id: suspect below
         objects = [r if type(r) is dict else _EMPTY for r in rows]
@@ -70,27 +101,27 @@ def read_fields(rows: Sequence[object], numeric_prediction: bool) -> Fields:
         return list(map(dict.get, objects, repeat(key)))
 
     ids = column("id")
-    suspects.update(_bad_ids(ids))
+    suspects.update(bad_ids(ids))
     predictions = column("prediction")
-    suspects.update(_bad_predictions(predictions, numeric_prediction))
+    suspects.update(bad_predictions(predictions, numeric_prediction))
     features = column("features")
     if not set(map(type, features)) <= {dict}:
         suspects.update(i for i, f in enumerate(features) if type(f) is not dict)
     confidence, unsure = _confidences(column("confidence"))
     suspects.update(unsure)
-    micros, unsure = _timestamps(column("timestamp"))
+    micros, unsure = timestamps(column("timestamp"))
     suspects.update(unsure)
     return Fields(ids, predictions, features, confidence, micros, sorted(suspects))
 
 
-def _bad_ids(ids: list[object]) -> Iterable[int]:
+def bad_ids(ids: list[object]) -> Iterable[int]:
     kinds = set(map(type, ids))
     if kinds <= {int} or (kinds == {str} and all(map(str.strip, cast(list[str], ids)))):
         return ()
     return (i for i, v in enumerate(ids) if not (type(v) is int or (type(v) is str and v.strip())))
 
 
-def _bad_predictions(predictions: list[object], numeric: bool) -> Iterable[int]:
+def bad_predictions(predictions: list[object], numeric: bool) -> Iterable[int]:
     kinds = set(map(type, predictions))
     if not numeric and kinds <= {str, bool}:
         return ()
@@ -134,7 +165,7 @@ def _confidence(value: object) -> float:
     return math.nan  # suspect unless None
 
 
-def _timestamps(values: list[object]) -> tuple[IntArray, Iterable[int]]:
+def timestamps(values: list[object]) -> tuple[IntArray, Iterable[int]]:
     n = len(values)
     kinds = set(map(type, values))
     if kinds <= {_NONE}:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.monitoring.pane_store import (
-    Awaiting,
+    AwaitingBatch,
     LabelPost,
     Pane,
     PaneKey,
@@ -85,7 +85,8 @@ async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) 
     other = Database(db.url)
     try:
         one, two = PaneStore(db), PaneStore(other)
-        awaiting = [Awaiting(f"r{i}", "yes" if i % 2 else "no", key(200)) for i in range(50)]
+        ids, classes = [f"r{i}" for i in range(50)], ["yes" if i % 2 else "no" for i in range(50)]
+        awaiting = [AwaitingBatch(key(200), ids, classes)]
         await one.write({key(200): pane(50)}, awaiting, [])
         labels = [posted(f"r{i}", "yes") for i in range(50)] + [posted("ghost", "yes")]
         first, second = await asyncio.gather(
@@ -112,7 +113,7 @@ async def test_a_label_is_tallied_with_its_source_delay_and_confidence(db: Datab
     store = PaneStore(db)
     second = 1_000_000
     arrived = 200 * 60 * second
-    await store.write({}, [Awaiting("r1", "yes", key(200), arrived, 0.97)], [])
+    await store.write({}, [AwaitingBatch(key(200), ["r1"], ["yes"], arrived, [0.97])], [])
     later = LabelPost("credit", [posted("r1", "no", "chargeback")], arrived + 3_600 * second)
     (joined,) = await store.write({}, [], [later])
     assert [(j.source, j.delay, j.confidence) for j in joined] == [("chargeback", 3_600.0, 0.97)]
@@ -124,18 +125,33 @@ async def test_a_label_is_tallied_with_its_source_delay_and_confidence(db: Datab
 
 async def test_a_prediction_posted_again_is_the_newer_one(db: Database) -> None:
     store = PaneStore(db)
-    await store.write({}, [Awaiting("r1", "no", key(300))], [])
-    await store.write({}, [Awaiting("r1", "yes", key(301))], [])
+    await store.write({}, [AwaitingBatch(key(300), ["r1"], ["no"])], [])
+    await store.write({}, [AwaitingBatch(key(301), ["r1"], ["yes"])], [])
     twice = [posted("r1", "yes"), posted("r1", "yes")]
     (joined,) = await store.write({}, [], [LabelPost("credit", twice, 0)])
     assert [(j.predicted, j.key.minute) for j in joined] == [("yes", 301)]
+
+
+async def test_a_prediction_posted_twice_in_one_write_is_the_later_one(db: Database) -> None:
+    store = PaneStore(db)
+    posts = [
+        AwaitingBatch(key(300), ["r1", "r2", "r1"], ["no", "no", "maybe"]),
+        AwaitingBatch(key(301, "v2"), ["r2", "r3"], ["yes", "no"]),
+    ]
+    await store.write({}, posts, [])
+    pairs = [posted("r1", "x"), posted("r2", "x"), posted("r3", "x")]
+    (joined,) = await store.write({}, [], [LabelPost("credit", pairs, 0)])
+    found = sorted((j.row_id, j.predicted, j.key.version, j.key.minute) for j in joined)
+    assert found == [("r1", "maybe", "v1", 300), ("r2", "yes", "v2", 301), ("r3", "no", "v2", 301)]
 
 
 async def test_posts_queued_together_are_written_in_one_transaction(db: Database) -> None:
     store = PaneStore(db)
     writer = PaneWriter(store, every=0.05)
     posts = [
-        writer.predictions({key(400): pane(3, latency=12.0)}, [Awaiting(f"p{i}", "yes", key(400))])
+        writer.predictions(
+            {key(400): pane(3, latency=12.0)}, [AwaitingBatch(key(400), [f"p{i}"], ["yes"])]
+        )
         for i in range(40)
     ]
     await asyncio.gather(*posts)
@@ -156,7 +172,8 @@ async def test_a_failed_write_answers_every_post_and_stores_none_of_it(db: Datab
     async with db.engine.begin() as conn:  # the panes table is gone: the upsert fails
         await conn.execute(text("DROP TABLE model_panes"))
     posts = [
-        writer.predictions({key(1): pane(1)}, [Awaiting(f"r{i}", "yes", key(1))]) for i in range(3)
+        writer.predictions({key(1): pane(1)}, [AwaitingBatch(key(1), [f"r{i}"], ["yes"])])
+        for i in range(3)
     ]
     answers = await asyncio.gather(*posts, return_exceptions=True)
     assert all(isinstance(a, SQLAlchemyError) for a in answers)
@@ -167,7 +184,7 @@ async def test_old_panes_and_predictions_past_the_horizon_go(db: Database) -> No
     store = PaneStore(db)
     await store.write(
         {key(m): pane(1) for m in (10, 20, 30)},
-        [Awaiting(f"r{m}", "yes", key(m)) for m in (10, 20, 30)],
+        [AwaitingBatch(key(m), [f"r{m}"], ["yes"]) for m in (10, 20, 30)],
         [],
     )
     assert await store.oldest("credit", 1) == 10
