@@ -3,8 +3,8 @@
 ``POST /api/v1/samples`` kept them in the memory of the process it reached: a second
 replica never judged them and a restart forgot them (bot.sources.pushed_store).
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import bot.store.tables
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
