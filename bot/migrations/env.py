@@ -25,6 +25,7 @@ from bot.registry import tables as _registry_tables  # noqa: F401  (registry + r
 from bot.retrain import tables as _retrain_tables  # noqa: F401  (retrain runs, migration 0014)
 from bot.rollouts import tables as _rollout_tables  # noqa: F401  (rollouts, migration 0016)
 from bot.silences import tables as _silence_tables  # noqa: F401  (silences, migration 0017)
+from bot.sources import pushed_store as _pushed  # noqa: F401  (pushed samples, migration 0020)
 
 target_metadata = SQLModel.metadata
 

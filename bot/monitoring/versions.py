@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
 from typing import Any
@@ -30,7 +29,6 @@ from bot.core.errors import NotFoundError, ValidationError
 from bot.ingest.validate import child, fail, item, json_type
 from bot.quality.binning import FloatArray
 from bot.quality.compare.ledger import DEFAULT_KEEP, VersionLedger
-from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.row_fields import ColumnarRows
 
 UNKNOWN = "unknown"
@@ -129,31 +127,6 @@ def _latency(value: object, index: int) -> float:
     if not 0.0 <= ms <= MAX_LATENCY_MS:  # NaN fails too
         raise fail(path, f"must be from 0 to {MAX_LATENCY_MS:.0f} milliseconds, got {value!r:.40}")
     return ms
-
-
-@dataclass
-class Outcomes:
-    """The last ``limit`` labelled outcomes (label, predicted), counted as they come and go:
-    realized metrics read the counts instead of recounting thousands of outcomes a poll."""
-
-    limit: int
-    recent: deque[tuple[str, str]] = field(default_factory=deque)
-    tally: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-    def add(self, label: str, predicted: str) -> None:
-        self.recent.append((label, predicted))
-        self.tally[(label, predicted)] += 1
-        while len(self.recent) > self.limit:
-            old = self.recent.popleft()
-            self.tally[old] -= 1
-            if not self.tally[old]:
-                del self.tally[old]
-
-    def metrics(self) -> Metrics | None:
-        if not self.tally:
-            return None
-        counts: dict[tuple[Label, Label], int] = dict(self.tally.items())
-        return Confusion(counts).metrics()
 
 
 @dataclass

@@ -61,6 +61,7 @@ from bot.sources.build import build_sources
 from bot.sources.heartbeats import HeartbeatSource
 from bot.sources.models import ModelQualitySource
 from bot.sources.pushed import PushedSource
+from bot.sources.pushed_store import PushedStore
 from bot.store.db import Database
 from bot.store.timers import Timers
 
@@ -159,7 +160,7 @@ class Vigil:
             poll=settings.timer_poll,
             on_failure=lambda kind: metrics.timer_failures.labels(kind).inc(),
         )
-        pushed = PushedSource()
+        pushed = PushedSource(store=lambda bound: PushedStore(db, max_series=bound))  # shared
         sources: list[Source] = build_sources(settings.sources, pushed)
         beats = HeartbeatStore(db)
         if settings.heartbeats:

@@ -4,15 +4,19 @@
 ``ValidationError`` naming the offending field (``samples[2].value``), using the same
 helpers as the alert parsers so every inbound format fails the same way. ``PushedSource``
 keeps only the latest value of each series, bounded in how many series it will hold, and
-hands them to the rule runner like any other source.
+hands them to the rule runner like any other source: in the database when it is given a
+``PushedStore`` (``vigil serve``: every replica takes pushes, a restart forgets none), in
+memory otherwise (the demo's rule tests, benches).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.errors import ValidationError
 from bot.ingest.validate import (
@@ -26,7 +30,8 @@ from bot.ingest.validate import (
     require_object,
     require_string,
 )
-from bot.sources.base import Sample
+from bot.sources.base import Sample, SourceUnavailable
+from bot.sources.pushed_store import PushedStore
 
 MAX_SAMPLES = 5000
 """Most samples accepted in one post."""
@@ -85,24 +90,30 @@ def series_key(sample: Sample) -> SeriesKey:
 class PushedSource:
     """The latest pushed value per series; at most ``max_series`` distinct series."""
 
-    def __init__(self, *, max_series: int = MAX_SERIES, name: str = "pushed") -> None:
+    def __init__(
+        self,
+        *,
+        max_series: int = MAX_SERIES,
+        name: str = "pushed",
+        store: Callable[[int], PushedStore] | None = None,
+    ) -> None:
         self._max_series = max_series
         self._name = name
         self._latest: dict[SeriesKey, Sample] = {}
+        self._store = None if store is None else store(max_series)
 
     @property
     def name(self) -> str:
         return self._name
 
-    def __len__(self) -> int:
-        return len(self._latest)
-
-    def push(self, samples: Sequence[Sample]) -> int:
+    async def push(self, samples: Sequence[Sample]) -> int:
         """Keep each series' newest sample; all or nothing when the series bound would break.
 
         Raises ``ValidationError`` (field ``samples``) without storing anything if the post
-        would take the buffer past ``max_series``.
+        would take the buffer past ``max_series``. Stored (committed) on return.
         """
+        if self._store is not None:
+            return await self._store.push(samples)
         new = {series_key(s) for s in samples} - self._latest.keys()
         if len(self._latest) + len(new) > self._max_series:
             raise ValidationError(
@@ -118,4 +129,11 @@ class PushedSource:
         return len(samples)
 
     async def collect(self, now: datetime) -> list[Sample]:
+        if self._store is not None:
+            try:
+                return await self._store.latest(now)
+            except (SQLAlchemyError, OSError) as exc:  # this poll says why; the next retries
+                raise SourceUnavailable(
+                    f"could not read the pushed samples: {type(exc).__name__}", source=self._name
+                ) from exc
         return [s for s in self._latest.values() if s.at <= now]

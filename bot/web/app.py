@@ -141,9 +141,12 @@ class Routes:
             return payload
         try:
             samples = parse_samples(payload.value, now=self._clock())
-            accepted = self._pushed.push(samples)
+            accepted = await self._pushed.push(samples)
         except ValidationError as exc:
             return error(400, "invalid", exc.field, exc.detail)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("could not store pushed samples (%s)", type(exc).__name__)
+            return error(503, "unavailable", "", "could not store the samples; none kept, retry")
         return web.json_response({"accepted": accepted}, status=200)
 
     async def heartbeat(self, request: web.Request) -> web.Response:

@@ -24,9 +24,9 @@ NO_HOST = SourcesSettings(system=False)
 WATCH = Sensitivity(periods={"P1": timedelta(hours=2), "P2": timedelta(hours=2)})
 
 
-def push(vigil: Vigil, clock: FakeClock, value: float) -> None:
+async def push(vigil: Vigil, clock: FakeClock, value: float) -> None:
     sample = Sample("error_rate", value, {"service": "payments"}, clock())
-    vigil.pushed.push([sample])
+    await vigil.pushed.push([sample])
 
 
 async def run_minutes(vigil: Vigil, clock: FakeClock, value: float, n: int) -> list[str]:
@@ -34,7 +34,7 @@ async def run_minutes(vigil: Vigil, clock: FakeClock, value: float, n: int) -> l
     actions: list[str] = []
     for _ in range(n):
         clock.advance(minutes=1)
-        push(vigil, clock, value)
+        await push(vigil, clock, value)
         actions += [o.action for o in await vigil.rules_runner.tick(clock())]
     return actions
 
@@ -71,7 +71,7 @@ async def test_a_relapse_during_the_watch_opens_an_incident_named_after_the_firs
     clock.advance(minutes=29, seconds=30)
     assert await run_minutes(vigil, clock, 0.009, 3) == []  # pending for 2 minutes
     clock.advance(seconds=30)
-    push(vigil, clock, 0.009)
+    await push(vigil, clock, 0.009)
     outcomes = await vigil.rules_runner.tick(clock())
     assert [o.action for o in outcomes] == ["opened"]
     second = await vigil.incidents.get(outcomes[0].incident_id or 0)

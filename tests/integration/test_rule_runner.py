@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -152,7 +153,7 @@ async def test_bad_payloads_are_refused_naming_the_field_and_nothing_is_stored(
         resp = await client.post(SAMPLES, data=b"{not json")
         assert resp.status == 400
         assert (await resp.json())["field"] == "body"
-    assert len(vigil.pushed) == 0
+    assert len(await vigil.pushed.collect(datetime.now(UTC))) == 0
     clock.advance(minutes=10)
     assert await vigil.rules_runner.tick(clock()) == []
     assert await alert_count(vigil) == 0
@@ -165,7 +166,7 @@ async def test_samples_need_the_ingest_token_when_one_is_set(make_vigil: MakeVig
         assert (status, answer["error"]) == (401, "unauthorized")
         status, _ = await push(client, payments(0.5), Authorization="Bearer wrong")
         assert status == 401
-        assert len(vigil.pushed) == 0
+        assert len(await vigil.pushed.collect(datetime.now(UTC))) == 0
         status, answer = await push(client, payments(0.5), Authorization="Bearer s3cret")
         assert (status, answer) == (200, {"accepted": 1})
-    assert len(vigil.pushed) == 1
+    assert len(await vigil.pushed.collect(datetime.now(UTC))) == 1

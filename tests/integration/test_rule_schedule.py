@@ -73,7 +73,7 @@ async def test_groups_run_on_their_own_interval_jobs_and_open_incidents(
 ) -> None:
     source = CountingSource()
     now = clock()
-    source.push(
+    await source.push(
         [
             Sample("error_rate", 0.2, {"service": "payments"}, now),
             Sample("input_drift_psi", 0.4, {"model": "fraud"}, now),
@@ -142,7 +142,7 @@ async def test_a_slower_group_sees_every_point_since_its_last_run(
     await runner.run_group("model-quality")
     for psi in (0.05, 0.5, 0.05):  # one breaching point between two model-quality runs
         clock.advance(seconds=15)
-        source.push([Sample("input_drift_psi", psi, {"model": "fraud"}, clock())])
+        await source.push([Sample("input_drift_psi", psi, {"model": "fraud"}, clock())])
         await runner.run_group("infrastructure")
     outcomes = await runner.run_group("model-quality")
     assert [(o.action, o.incident_id) for o in outcomes] == [("opened", 1), ("resolved", 1)]

@@ -70,7 +70,7 @@ async def _psi(
                 }
             ]
         }
-        vigil.pushed.push(parse_samples(body, now=clock()))
+        await vigil.pushed.push(parse_samples(body, now=clock()))
     await vigil.rules_runner.tick(clock())
 
 

@@ -66,8 +66,8 @@ async def test_pushed_source_keeps_the_newest_value_per_series() -> None:
     early = NOW.replace(minute=0)
     late = NOW.replace(minute=5)
     pay = {"service": "payments"}
-    source.push([Sample("error_rate", 0.5, pay, late), Sample("error_rate", 0.1, pay, early)])
-    source.push([Sample("error_rate", 0.2, {"service": "search"}, early)])
+    await source.push([Sample("error_rate", 0.5, pay, late), Sample("error_rate", 0.1, pay, early)])
+    await source.push([Sample("error_rate", 0.2, {"service": "search"}, early)])
     got = await source.collect(late)
     assert sorted((dict(s.labels)["service"], s.value) for s in got) == [
         ("payments", 0.5),
@@ -76,12 +76,12 @@ async def test_pushed_source_keeps_the_newest_value_per_series() -> None:
     assert await source.collect(early) == [Sample("error_rate", 0.2, {"service": "search"}, early)]
 
 
-def test_pushed_source_refuses_new_series_past_its_bound_and_stores_nothing() -> None:
+async def test_pushed_source_refuses_new_series_past_its_bound_and_stores_nothing() -> None:
     source = PushedSource(max_series=2)
-    source.push([Sample("a", 1, {}, NOW), Sample("b", 1, {}, NOW)])
+    await source.push([Sample("a", 1, {}, NOW), Sample("b", 1, {}, NOW)])
     with pytest.raises(ValidationError) as caught:
-        source.push([Sample("a", 2, {}, NOW), Sample("c", 1, {}, NOW)])
+        await source.push([Sample("a", 2, {}, NOW), Sample("c", 1, {}, NOW)])
     assert caught.value.field == "samples"
-    assert len(source) == 2
-    source.push([Sample("a", 3, {}, NOW)])  # known series still update
-    assert len(source) == 2
+    assert {(s.metric, s.value) for s in await source.collect(NOW)} == {("a", 1), ("b", 1)}
+    await source.push([Sample("a", 3, {}, NOW)])  # known series still update
+    assert {(s.metric, s.value) for s in await source.collect(NOW)} == {("a", 3), ("b", 1)}
