@@ -56,7 +56,7 @@ _NEWER = (
     "arrived = excluded.arrived, confidence = excluded.confidence"
 )
 _SQLITE_REMEMBER = (
-    f"INSERT INTO model_awaiting ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"  # noqa: S608, E501  # constant text: the values are bound
+    f"INSERT INTO model_awaiting ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_NEWER}"  # noqa: S608  # constant text: the values are bound
 )
 _PG_REMEMBER = (
     f"INSERT INTO model_awaiting ({_COLUMNS}) SELECT DISTINCT ON (model, row_id) {_COLUMNS} "  # noqa: S608
@@ -141,6 +141,22 @@ class AwaitingBatch:
 
     def __len__(self) -> int:
         return len(self.row_ids)
+
+
+@dataclass(frozen=True)
+class Grown:
+    """A pane a writer appended, to be updated in place to ``whole``."""
+
+    pane_id: int
+    whole: Pane
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write did: per label post, the labels that joined; each pane appended's id."""
+
+    joined: list[list[Joined]]
+    appended: dict[PaneKey, int]
 
 
 @dataclass(frozen=True)
@@ -230,14 +246,24 @@ class PaneStore:
         deltas: Mapping[PaneKey, Pane],
         awaiting: Sequence[AwaitingBatch],
         labels: Sequence[LabelPost],
-    ) -> list[list[Joined]]:
-        """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post); returns, per
-        post, the labels that joined. One transaction: all of it is stored, or none."""
+        *,
+        grow: Mapping[PaneKey, Grown] | None = None,
+    ) -> Written:
+        """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post). One
+        transaction: all of it is stored, or none.
+
+        ``grow``: panes this writer appended a moment ago and alone writes to, with their
+        new whole content: they are updated in place instead of a new pane appended (a
+        replica's second of traffic stays one row however many writes it took). A pane that
+        is gone (another process folded its minute) gets the delta appended instead. Each
+        other delta is appended, and :class:`Written` says where."""
         adding: defaultdict[PaneKey, Pane] = defaultdict(
             lambda: Pane.labels_only({}),
         )
+        grown = grow or {}
         for key, pane in deltas.items():
-            adding[key].add(pane)
+            if key not in grown:
+                adding[key].add(pane)
         joined: list[list[Joined]] = []
         async with self._db.session() as s, s.begin():
             await self._remember(s, awaiting)
@@ -247,8 +273,17 @@ class PaneStore:
                 for item in found:
                     pair = {(item.label, item.predicted): 1}
                     adding[item.key].add(Pane.labels_only(pair, item.tally()))
-            await self._append(s, adding)
-        return joined
+            for key in sorted(grown):
+                update = grown[key]
+                done = await s.exec(
+                    _PANES.update()
+                    .where(_PANES.c.id == update.pane_id)
+                    .values(**_values(update.whole))
+                )
+                if not done.rowcount:  # folded away meanwhile: its content is in the fold
+                    adding[key].add(deltas[key])
+            appended = await self._append(s, adding)
+        return Written(joined, appended)
 
     async def _remember(self, s: Any, awaiting: Sequence[AwaitingBatch]) -> None:
         """Upsert the awaiting predictions in bulk: a row id posted again (in this write or
@@ -329,15 +364,15 @@ class PaneStore:
                 )
         return out
 
-    async def _append(self, s: Any, adding: Mapping[PaneKey, Pane]) -> None:
-        rows = [
-            {"model": k.model, "reference_id": k.reference_id, "version": k.version}
-            | {"minute": k.minute}
-            | _values(adding[k])
-            for k in sorted(adding)
-        ]
-        if rows:
-            await s.exec(insert(_PANES), params=rows)
+    async def _append(self, s: Any, adding: Mapping[PaneKey, Pane]) -> dict[PaneKey, int]:
+        """Append one pane per key; returns each one's id."""
+        out: dict[PaneKey, int] = {}
+        for k in sorted(adding):
+            row = {"model": k.model, "reference_id": k.reference_id, "version": k.version}
+            row |= {"minute": k.minute} | _values(adding[k])
+            stmt = insert(_PANES).values(**row).returning(_PANES.c.id)
+            out[k] = int((await s.exec(stmt)).one()[0])
+        return out
 
     async def compact(self, before: int, *, since: int) -> int:
         """Fold the panes of each minute in ``[since, before)`` that has several into one;

@@ -2,12 +2,17 @@
 
 A post of predictions or labels is acknowledged only once it is in the database, so a crash
 (even ``kill -9``) loses nothing a sender was told was taken. Writing each post alone would
-cost a transaction per post and, on busy minutes, contend for the same pane rows; so posts
-that arrive while a write is in flight (or within ``every`` of the previous one) are merged
-into the next: their sketches added per pane, their awaiting predictions and labels queued,
-and all of it written by one :meth:`~bot.monitoring.pane_store.PaneStore.write`. Each post
-then gets its own answer (the labels it joined) or, when the write failed, the error, so
-the sender retries and nothing is half-stored.
+cost a transaction per post; so posts that arrive while a write is in flight are merged into
+the next: their sketches added per pane, their awaiting predictions and labels queued, and
+all of it written by one :meth:`~bot.monitoring.pane_store.PaneStore.write` as soon as the
+previous write ends. Each post then gets its own answer (the labels it joined) or, when the
+write failed, the error, so the sender retries and nothing is half-stored.
+
+A write appends one pane per (version, minute) it touched, and for ``OWN_FOR`` (a second)
+after, this writer's later writes to the same key update that pane in place (it alone
+writes it, so the new content is known without a read): a replica adds one row a second a
+version however busy it is, and a sender that posts one batch at a time is answered as
+fast as the database commits.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 from bot.monitoring.pane_store import (
     AwaitingBatch,
+    Grown,
     Joined,
     LabelPost,
     Pane,
@@ -29,9 +35,10 @@ from bot.monitoring.pane_store import (
     PostedLabel,
 )
 
-DEFAULT_EVERY = 0.25
-"""Seconds between two writes at most: at most four upserts a second a replica, and a post
-waits about that long for its answer under load (at once when the writer is idle)."""
+DEFAULT_EVERY = 0.0
+"""Seconds between the starts of two writes at least (0: the next starts when one ends)."""
+OWN_FOR = 1.0
+"""Seconds a pane this writer appended keeps taking its later writes in place."""
 
 
 @dataclass
@@ -55,6 +62,8 @@ class PaneWriter:
         self._batch = _Batch()
         self._task: asyncio.Task[None] | None = None
         self._last = 0.0
+        self._own: dict[PaneKey, tuple[int, Pane, float]] = {}
+        """Key → (pane id, its whole content, when appended): the panes taking writes."""
         self.writes = 0
         """Writes committed so far (tests and the metrics read it)."""
 
@@ -98,9 +107,12 @@ class PaneWriter:
             if wait > 0:
                 await asyncio.sleep(wait)  # let more posts join this write
             batch, self._batch = self._batch, _Batch()
-            self._last = time.monotonic()
+            self._last = now = time.monotonic()
+            grow = self._grown(batch.deltas, now)
             try:
-                joined = await self._store.write(batch.deltas, batch.awaiting, batch.labels)
+                written = await self._store.write(
+                    batch.deltas, batch.awaiting, batch.labels, grow=grow
+                )
             except BaseException as exc:  # every waiter learns it; the loop carries on
                 waiters: list[asyncio.Future[Any]] = [*batch.waiters, *batch.label_waiters]
                 for waiter in waiters:
@@ -110,12 +122,34 @@ class PaneWriter:
                     raise
                 continue
             self.writes += 1
+            joined = written.joined
+            for key, grown in grow.items():
+                self._own[key] = (grown.pane_id, grown.whole, self._own[key][2])
+            for key, pane_id in written.appended.items():
+                if key in batch.deltas and key not in grow:
+                    self._own[key] = (pane_id, batch.deltas[key], now)
+                else:
+                    self._own.pop(key, None)  # labels went in: its content is not all ours
             for waiter in batch.waiters:
                 if not waiter.done():
                     waiter.set_result(None)
             for waiter, found in zip(batch.label_waiters, joined, strict=True):
                 if not waiter.done():
                     waiter.set_result(found)
+
+    def _grown(self, deltas: dict[PaneKey, Pane], now: float) -> dict[PaneKey, Grown]:
+        """The panes of ``deltas`` this writer appended less than ``OWN_FOR`` ago, with
+        their content after this write; the older ones are let go."""
+        for key in [k for k, (_, _, at) in self._own.items() if now - at >= OWN_FOR]:
+            del self._own[key]
+        out: dict[PaneKey, Grown] = {}
+        for key, delta in deltas.items():
+            held = self._own.get(key)
+            if held is not None:
+                whole = Pane(held[1].sketch.copy(), held[1].latencies, held[1].latency_rows)
+                whole.add(delta)
+                out[key] = Grown(held[0], whole)
+        return out
 
     async def close(self) -> None:
         """Wait for what is queued to be written (posts still awaiting an answer)."""

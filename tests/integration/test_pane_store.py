@@ -97,7 +97,7 @@ async def test_a_label_joins_its_prediction_once_whoever_posts_it(db: Database) 
         left = await one.awaiting_count("credit")
     finally:
         await other.dispose()
-    joined = [j.row_id for j in first[0] + second[0]]
+    joined = [j.row_id for j in first.joined[0] + second.joined[0]]
     assert sorted(joined) == sorted(f"r{i}" for i in range(50))  # each once, ghost never
     confusion = stored.sketch.confusion
     assert confusion == Counter({("yes", "yes"): 25, ("yes", "no"): 25})
@@ -115,7 +115,7 @@ async def test_a_label_is_tallied_with_its_source_delay_and_confidence(db: Datab
     arrived = 200 * 60 * second
     await store.write({}, [AwaitingBatch(key(200), ["r1"], ["yes"], arrived, [0.97])], [])
     later = LabelPost("credit", [posted("r1", "no", "chargeback")], arrived + 3_600 * second)
-    (joined,) = await store.write({}, [], [later])
+    (joined,) = (await store.write({}, [], [later])).joined
     assert [(j.source, j.delay, j.confidence) for j in joined] == [("chargeback", 3_600.0, 0.97)]
     tally = total(await store.read("credit", 1), "v1", 200).sketch.labels
     ((found, n),) = tally.n.items()
@@ -128,7 +128,7 @@ async def test_a_prediction_posted_again_is_the_newer_one(db: Database) -> None:
     await store.write({}, [AwaitingBatch(key(300), ["r1"], ["no"])], [])
     await store.write({}, [AwaitingBatch(key(301), ["r1"], ["yes"])], [])
     twice = [posted("r1", "yes"), posted("r1", "yes")]
-    (joined,) = await store.write({}, [], [LabelPost("credit", twice, 0)])
+    (joined,) = (await store.write({}, [], [LabelPost("credit", twice, 0)])).joined
     assert [(j.predicted, j.key.minute) for j in joined] == [("yes", 301)]
 
 
@@ -140,9 +140,25 @@ async def test_a_prediction_posted_twice_in_one_write_is_the_later_one(db: Datab
     ]
     await store.write({}, posts, [])
     pairs = [posted("r1", "x"), posted("r2", "x"), posted("r3", "x")]
-    (joined,) = await store.write({}, [], [LabelPost("credit", pairs, 0)])
+    (joined,) = (await store.write({}, [], [LabelPost("credit", pairs, 0)])).joined
     found = sorted((j.row_id, j.predicted, j.key.version, j.key.minute) for j in joined)
     assert found == [("r1", "maybe", "v1", 300), ("r2", "yes", "v2", 301), ("r3", "no", "v2", 301)]
+
+
+async def test_one_sender_posting_in_turn_is_answered_at_once_into_one_pane(
+    db: Database,
+) -> None:
+    """A sender that waits for each answer is never held back for a batching interval, and
+    its writes of the same second grow the writer's own pane instead of adding rows."""
+    store = PaneStore(db)
+    writer = PaneWriter(store)
+    for i in range(20):  # one at a time: each awaits its answer before the next
+        await writer.predictions({key(500): pane(2)}, [AwaitingBatch(key(500), [f"s{i}"], ["no"])])
+    assert writer.writes == 20
+    rows = [p for _, m, p in await store.read("credit", 1) if m == 500]
+    assert len(rows) <= 2  # a pane a second (the loop may straddle a second's end)
+    assert sum(int(p.sketch.counts[0]) for p in rows) == 40
+    assert await store.awaiting_count("credit") == 20
 
 
 async def test_posts_queued_together_are_written_in_one_transaction(db: Database) -> None:
