@@ -26,6 +26,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.types as pt  # type: ignore[import-untyped]
 
+from bot.quality.arrow_body import ArrowBodyError
 from bot.quality.binning import FloatArray
 from bot.quality.row_fields import (
     MAX_EPOCH,
@@ -36,16 +37,6 @@ from bot.quality.row_fields import (
     bad_predictions,
     timestamps,
 )
-
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
-class ArrowBodyError(ValueError):
-    """The body is no Arrow stream, or a column has a type no row could hold."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field, message
 
 
 def _numeric(t: pa.DataType) -> bool:

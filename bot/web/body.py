@@ -3,7 +3,7 @@
 A body over the size limit is a 413 that says to send fewer items per post; text that is not
 JSON, or holds a value no database can keep (``bot.ingest.json_body``), is a 400 naming the
 field. Every JSON route of :mod:`bot.web.app` and :mod:`bot.web.models` reads through here.
-A predictions post may instead be an Arrow IPC stream (``bot.quality.arrow_rows``), bounded
+A predictions post may instead be an Arrow IPC stream (``bot.quality.arrow_body``), bounded
 alike; a column of the wrong type is a 400 naming it.
 """
 
@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.core.errors import ValidationError
 from bot.ingest.json_body import decode_json
-from bot.quality.arrow_rows import ARROW_STREAM, ArrowBodyError, arrow_rows
+from bot.quality.arrow_body import ARROW_STREAM, ArrowBodyError, parse
 from bot.web.replies import error
 
 
@@ -67,7 +67,7 @@ async def read_rows(request: web.Request, what: str, *, max_body: int) -> Body |
     if isinstance(raw, web.Response):
         return raw
     try:
-        return Body({"rows": arrow_rows(raw)})
+        return Body({"rows": parse(raw)})
     except ArrowBodyError as exc:
         code = "invalid_arrow" if exc.field == "body" else "invalid"
         return error(400, code, exc.field, exc.message)

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa  # type: ignore[import-untyped]
 from sqlalchemy import text
 
-from bot.quality.arrow_rows import ARROW_STREAM
+from bot.quality.arrow_body import ARROW_STREAM
 from tests.conftest import MakeVigil
 from tests.integration.test_model_quality import (
     PREDICTIONS,

@@ -110,7 +110,7 @@ def test_check_counts_what_it_validated(tmp_path: Path) -> None:
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "OK: config vigil.yaml; 1 classification rules; 18 rules on, 8 off until configured; "
+        "OK: config vigil.yaml; 1 classification rules; 24 rules on, 8 off until configured; "
         "3 playbooks (bundled) [playbooks/ holds 1 playbook that vigil run does not load: set "
         "playbooks_dir: playbooks in vigil.yaml to use them]; 1 template (bundled) "
         "[templates/ holds 1 template that vigil run does not load: set templates_dir: "

@@ -52,7 +52,7 @@ def listed(tmp_path: Path, *args: str) -> dict[str, list[str]]:
 def test_default_rules_list_shows_the_sla_rules_off_naming_the_key(tmp_path: Path) -> None:
     rules = listed(tmp_path)
     # the brief's 20, the label-free accuracy rule, gpu-xid-hardware and 4 heartbeat rules
-    assert len(rules) == 26
+    assert len(rules) == 32
     off = {name for name, (state, _) in rules.items() if state == "OFF"}
     assert off == set(NEEDS)
     for name, key in NEEDS.items():
@@ -105,7 +105,7 @@ def test_a_configured_sla_turns_its_rule_on(tmp_path: Path) -> None:
     assert rules["queue-depth-above-capacity"][0] == "OFF"
     done = vigil("check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "19 rules on, 7 off until configured" in done.stdout
+    assert "25 rules on, 7 off until configured" in done.stdout
 
 
 def test_rules_dir_overrides_and_explicit_config(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_rules_dir_overrides_and_explicit_config(tmp_path: Path) -> None:
     assert "disabled" in rules["cache-hit-low"][1]
     done = vigil("check", "--config", "other.yaml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "17 rules on, 8 off until configured, 1 disabled" in done.stdout
+    assert "23 rules on, 8 off until configured, 1 disabled" in done.stdout
 
 
 def test_check_fails_on_a_bad_rules_file_naming_file_and_key(tmp_path: Path) -> None:

@@ -159,6 +159,7 @@ PURE = [
     "quality/profile_dict.py",
     "quality/row_fields.py",
     "quality/arrow_rows.py",
+    "quality/arrow_body.py",
     "quality/compare/shadow.py",
     "quality/spec.py",
     "quality/panes.py",
