@@ -50,7 +50,8 @@ from bot.incidents.reactions.changes import Change
 from bot.incidents.service import IncidentService
 from bot.incidents.states import OPEN_STATES
 from bot.incidents.views import IncidentView
-from bot.monitoring.monitor import AccuracyPoint, ModelMonitor
+from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.watched import AccuracyPoint
 from bot.quality.binning import IntArray
 from bot.quality.profile import FeatureProfile
 from bot.quality.windows import WindowSpec

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bot.ingest.validate import child, fail, item, json_type, require_object
-from bot.monitoring.pane_store import PostedLabel
+from bot.monitoring.panes.parts import PostedLabel
 from bot.quality.labels.tally import DEFAULT_SOURCE
 from bot.quality.profile import category_key
 

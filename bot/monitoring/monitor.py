@@ -10,7 +10,7 @@ later and are joined by row id, and count for their prediction's version and min
 Where the panes live is the caller's choice. Alone (``local=True``: the demo, the benches,
 tests) the monitor adds each post to its own panes and joins labels in memory. Under the
 service (``local=False``) it only *counts*: :meth:`ModelMonitor.predictions` returns the
-post's panes and awaiting predictions, which the service stores (``pane_store``) before
+post's panes and awaiting predictions, which the service stores (``panes.store``) before
 answering, and :meth:`ModelMonitor.load` hands back what every replica stored; the
 readings then come from those panes (``bot.quality.panes``: which minutes a window takes).
 
@@ -24,37 +24,33 @@ every version's panes added minute by minute.
 
 from __future__ import annotations
 
-import math
-from collections import Counter, OrderedDict, deque
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from operator import itemgetter
-from typing import NamedTuple, cast
 
-import numpy as np
-
-from bot.core.errors import NotFoundError, ValidationError
-from bot.ingest.validate import bounded_list, child, fail, json_type, require_object
+from bot.core.errors import NotFoundError
+from bot.ingest.validate import require_object
 from bot.monitoring.label_rows import posted_labels
-from bot.monitoring.pane_store import (
-    LATENCIES_KEPT,
+from bot.monitoring.panes.parts import (
     AwaitingBatch,
     Joined,
     Pane,
     PaneKey,
     PostedLabel,
 )
+from bot.monitoring.posts import apart, confidences, importances, listed, pane_of, post_rows
 from bot.monitoring.versions import UNKNOWN, UnknownVersion, VersionState, make_room, row_tags
+from bot.monitoring.watched import AccuracyPoint, Counted, Held, LabelResult, Watched
 from bot.quality.assess import MIN_ROWS, Assessment, assess
 from bot.quality.batch import ColumnBatch
 from bot.quality.binning import FloatArray
 from bot.quality.compare.ledger import VersionLedger, VersionSummary
-from bot.quality.data import RowCheck, check_rows
+from bot.quality.data import check_rows
 from bot.quality.labels.health import label_health
 from bot.quality.panes import (
     Chosen,
-    SeenCounter,
     Slice,
     choose,
     label_counts,
@@ -64,77 +60,8 @@ from bot.quality.panes import (
 )
 from bot.quality.performance import Confusion, Label, Metrics
 from bot.quality.profile import ReferenceProfile
-from bot.quality.row_fields import ColumnarRows
 from bot.quality.sketch import Sketch, SketchLayout
 from bot.quality.windows import WindowSnapshot, WindowSpec, snapshot_of
-
-MAX_ROWS = 10_000
-"""Most rows accepted in one post of predictions or labels."""
-
-HISTORY_POINTS = 1_440
-"""Accuracy points kept per model for the chart: a day at one assessment a minute."""
-
-
-@dataclass(frozen=True)
-class AccuracyPoint:
-    """One assessment's accuracy figures, for the accuracy-over-time chart."""
-
-    at: datetime
-    estimated: float | None
-    low: float | None
-    high: float | None
-    realized: float | None
-
-
-class Held(NamedTuple):
-    """Local mode: a prediction awaiting its label."""
-
-    predicted: str
-    key: PaneKey
-    arrived: int
-    confidence: float | None
-
-
-@dataclass
-class Watched:
-    """One model under watch: its reference and layout, the panes read, its versions."""
-
-    version: str
-    """The reference's version."""
-    profile: ReferenceProfile
-    reference_id: int
-    layout: SketchLayout
-    panes: list[tuple[str, int, Sketch]] = field(default_factory=list)
-    """(version, minute, sketch) in arrival order: what this monitor counted (local) or
-    last loaded."""
-    awaiting: OrderedDict[str, Held] = field(default_factory=OrderedDict)
-    """Local mode's label join: row id → its awaiting prediction."""
-    importances: Mapping[str, float] | None = None
-    history: deque[AccuracyPoint] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
-    versions: dict[str, VersionState] = field(default_factory=dict)
-    seen: SeenCounter = field(default_factory=SeenCounter)
-    """Rows with a confidence and their sum, every pane read once: counters for the
-    rules' sequential detector (``bot.rules.sequential``), which needs every row once."""
-
-
-@dataclass(frozen=True)
-class Counted:
-    """A post of predictions, counted: what the caller stores before answering."""
-
-    check: RowCheck
-    panes: dict[PaneKey, Pane]
-    awaiting: list[AwaitingBatch]
-    """Per version, the accepted rows' ids and predicted classes, as columns."""
-
-
-@dataclass(frozen=True)
-class LabelResult:
-    """What became of a post of labels."""
-
-    received: int
-    matched: int
-    unknown: tuple[str, ...]  # ids with no remembered prediction (first 20)
-    unknown_total: int
 
 
 class ModelMonitor:
@@ -199,8 +126,8 @@ class ModelMonitor:
         rows that name no version (and a post that names none) are ``default_version``'s."""
         watched = self.watched(model)
         body = require_object(payload, "")
-        rows = _rows(body)
-        importances = _importances(body.get("importances"), watched.profile)
+        rows = post_rows(body)
+        pushed = importances(body.get("importances"), watched.profile)
         tags = row_tags(rows, body.get("version"), default_version)
         check = check_rows(rows, watched.profile)
         present = set(tags.versions)
@@ -211,8 +138,8 @@ class ModelMonitor:
                 watched.panes = [p for p in watched.panes if p[0] in watched.versions]
             for version in new:
                 watched.versions[version] = VersionState(VersionLedger(watched.profile))
-        if importances is not None:
-            watched.importances = importances
+        if pushed is not None:
+            watched.importances = pushed
         latencies = None if tags.latencies is None else tags.latencies[list(check.positions)]
         minute, arrival = minute_of(now), micros_of(now)
         panes: dict[PaneKey, Pane] = {}
@@ -221,27 +148,27 @@ class ModelMonitor:
             parts: list[tuple[str, ColumnBatch, FloatArray | None, list[int] | None]]
             parts = [(version, check.batch, latencies, None)]
         else:
-            parts = [*_apart(tags.versions, check, latencies)]
+            parts = [*apart(tags.versions, check, latencies)]
         indices = [(version, index) for version, _, _, index in parts]
         for version, batch, kept, _ in parts:
             watched.versions[version].ledger.add(batch, kept, now)
             key = PaneKey(model, watched.reference_id, version, minute)
-            panes[key] = _pane(watched.layout.count(batch, arrival), kept)
+            panes[key] = pane_of(watched.layout.count(batch, arrival), kept)
         awaiting: list[AwaitingBatch] = []
         row_ids = list(map(str, check.ids))
-        confidences = _confidences(check)
+        confs = confidences(check)
         for version, index in indices:
             key = PaneKey(model, watched.reference_id, version, minute)
             if index is None:
-                batch_conf = confidences
+                batch_conf = confs
                 awaiting.append(AwaitingBatch(key, row_ids, check.predicted, arrival, batch_conf))
             else:
                 take = itemgetter(*index) if len(index) else None
-                ids = [] if take is None else _listed(take(row_ids))
-                predicted = [] if take is None else _listed(take(check.predicted))
+                ids = [] if take is None else listed(take(row_ids))
+                predicted = [] if take is None else listed(take(check.predicted))
                 conf = None
-                if confidences is not None and take is not None:
-                    got = take(confidences)
+                if confs is not None and take is not None:
+                    got = take(confs)
                     conf = list(got) if isinstance(got, tuple) else [got]
                 awaiting.append(AwaitingBatch(key, ids, predicted, arrival, conf))
         counted = Counted(check, panes, awaiting)
@@ -294,7 +221,7 @@ class ModelMonitor:
         (``label_rows``: one malformed row refuses the whole post, 400 naming it)."""
         self.watched(model)
         body = require_object(payload, "")
-        return posted_labels(body, _rows(body, fields=("rows", "importances", "source")))
+        return posted_labels(body, post_rows(body, fields=("rows", "importances", "source")))
 
     def labels(self, model: str, payload: object, now: datetime | None = None) -> LabelResult:
         """Local mode: join a post of labels to the predictions this monitor remembers
@@ -449,80 +376,3 @@ class ModelMonitor:
 
 def _select(watched: Watched, version: str | None) -> list[Slice]:
     return [(m, s) for v, m, s in watched.panes if version is None or v == version]
-
-
-def _pane(sketch: Sketch, latencies: FloatArray | None) -> Pane:
-    if latencies is None:
-        return Pane(sketch)
-    present = latencies[~np.isnan(latencies)].astype(np.float32)
-    return Pane(sketch, present[:LATENCIES_KEPT], int(present.shape[0]))
-
-
-def _confidences(check: RowCheck) -> list[float | None] | None:
-    """Each accepted row's confidence (None where it had none), or None without any."""
-    conf = check.batch.confidence
-    if conf is None:
-        return None
-    return [None if math.isnan(c) else c for c in conf.tolist()]
-
-
-def _apart(
-    versions: list[str], check: RowCheck, latencies: FloatArray | None
-) -> list[tuple[str, ColumnBatch, FloatArray | None, list[int]]]:
-    """A post of several versions: each one's rows (and rejected rows) apart, with where
-    they sit in the batch."""
-    accepted = [versions[p] for p in check.positions]
-    rejected = Counter(versions)
-    rejected.subtract(accepted)
-    names = np.array(accepted, dtype=object)
-    out: list[tuple[str, ColumnBatch, FloatArray | None, list[int]]] = []
-    for version in sorted(set(versions)):
-        index = np.flatnonzero(names == version)
-        part = check.batch.take(index, rejected=rejected[version])
-        kept = None if latencies is None else latencies[index]
-        out.append((version, part, kept, index.tolist()))
-    return out
-
-
-def _listed(taken: object) -> list[str]:
-    """``itemgetter`` of one index gives the item, of several a tuple: always a list."""
-    return list(taken) if isinstance(taken, tuple) else [cast(str, taken)]
-
-
-def _rows(
-    body: Mapping[str, object],
-    *,
-    fields: tuple[str, ...] = ("rows", "importances", "version", "shadow"),
-) -> Sequence[object]:
-    given = body.get("rows")
-    if isinstance(given, ColumnarRows) and 0 < len(given) <= MAX_ROWS:  # an Arrow body
-        raw: Sequence[object] = given
-    else:
-        raw = bounded_list(given, "rows", most=MAX_ROWS, noun="row")
-    extra = sorted(set(body) - set(fields))
-    if extra:
-        raise fail(extra[0], f"is not a field of this endpoint ({', '.join(fields)})")
-    return raw
-
-
-def _importances(raw: object, profile: ReferenceProfile) -> dict[str, float] | None:
-    if raw is None:
-        return None
-    obj = require_object(raw, "importances")
-    out: dict[str, float] = {}
-    for name, value in obj.items():
-        path = child("importances", name)
-        if name not in profile.names:
-            raise fail(path, "is not a feature of the reference profile")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise fail(path, f"must be a number, not {json_type(value)}")
-        try:
-            weight = float(value)
-        except OverflowError:  # an integer too large for a float
-            weight = math.inf
-        if not math.isfinite(weight):  # NaN would sort anywhere: the ranking means nothing
-            raise fail(path, f"must be a finite number, not {value!r:.40}")
-        out[name] = weight
-    if not out:
-        raise ValidationError("importances", "must name at least one feature")
-    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from bot.monitoring.monitor import LabelResult
+from bot.monitoring.watched import LabelResult
 from bot.quality.data import RowCheck
 
 

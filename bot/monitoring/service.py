@@ -14,9 +14,9 @@ sync, so a post costs no registry read), else ``unknown``; when the registry can
 read the last answer stands. ``summaries`` is the per-version read the canary judge and
 shadow mode take: each version's ledger over a time range.
 
-The windows and the label join are in the database (``pane_store``, issue 20): a post of
+The windows and the label join are in the database (``panes.store``, issue 20): a post of
 predictions is reduced to one sketch per version and minute, and answered once the
-group-commit writer (``pane_writer``) stored it with its awaiting predictions; a post of
+group-commit writer (``panes.writer``) stored it with its awaiting predictions; a post of
 labels is joined there (each label once, whichever replica took it). Every reading (the
 rule poll through ``refresh``, ``quality``) first loads the panes the window needs from
 the table, so any number of replicas take posts and each judges all of them; a restart,
@@ -25,7 +25,7 @@ even ``kill -9``, loses nothing a post's answer acknowledged. ``refresh`` reads 
 window is not full and older panes exist, and shrunk back when they were full sooner.
 
 ``summaries`` (what the canary judge and shadow mode compare) sums the same panes over a
-time range (``pane_summary``), so the evidence of a rollout is as durable and as shared as
+time range (``panes.summary``), so the evidence of a rollout is as durable and as shared as
 the windows. ``flush`` (every ``FLUSH_EVERY``, and at close) folds each closed minute's
 panes into one and deletes what is past ``ledger_keep`` or the label horizon. Alone
 (a ``local`` monitor, no store: the demo's first act, benches) the monitor keeps its own
@@ -52,16 +52,18 @@ from bot.core.errors import NotFoundError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
 from bot.ingest.validate import require_object
-from bot.monitoring.monitor import LabelResult, ModelMonitor
-from bot.monitoring.pane_store import Pane, PaneStore
-from bot.monitoring.pane_summary import summary_of
-from bot.monitoring.pane_writer import PaneWriter
+from bot.monitoring.monitor import ModelMonitor
+from bot.monitoring.panes.parts import Pane
+from bot.monitoring.panes.store import PaneStore
+from bot.monitoring.panes.summary import summary_of
+from bot.monitoring.panes.writer import PaneWriter
 from bot.monitoring.shadow_rows import ShadowRows, is_shadow
 from bot.monitoring.shadow_views import shadow_json
 from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
 from bot.monitoring.versions import UNKNOWN
 from bot.monitoring.views import quality_json, version_json
+from bot.monitoring.watched import LabelResult
 from bot.quality.compare.ledger import DEFAULT_KEEP, VersionSummary, minute_ceiling
 from bot.quality.compare.shadow import ShadowPost
 from bot.quality.data import RowCheck

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.ingest.validate import bounded_list, fail, require_object
-from bot.monitoring.monitor import MAX_ROWS
+from bot.monitoring.posts import MAX_ROWS
 from bot.monitoring.shadow_rows import ShadowRows, live_rows, shadow_rows
 from bot.monitoring.versions import UnknownVersion, row_tags
 from bot.quality.compare.shadow import ShadowBook, ShadowPost

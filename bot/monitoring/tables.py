@@ -8,7 +8,7 @@ that is the first thing to check). The profile is JSON (``bot.quality.profile_di
 edges and counts, not rows, about 10 KB for 20 features.
 
 ``model_panes`` and ``model_awaiting``: the windows, the canary judge's evidence and the
-label join, shared by every replica (``pane_store``); they replaced the minute ledger's
+label join, shared by every replica (``panes.store``); they replaced the minute ledger's
 table of 0015.
 """
 
@@ -40,7 +40,7 @@ class ModelReferenceRow(SQLModel, table=True):
 
 class PaneRow(SQLModel, table=True):
     """A slice of one minute of one model version's production rows, as a merged sketch
-    (migration 0018; ``bot.monitoring.pane_store``).
+    (migration 0018; ``bot.monitoring.panes.store``).
 
     Each write of each replica appends one row per (model, reference, version, minute) it
     touched (the merged deltas of its posts since its last write, never a row per

@@ -1,6 +1,6 @@
 """Windows read from panes: which slices of traffic a window or a label window takes.
 
-Since issue 20 a model's production rows are kept as merged sketches (``pane_store``):
+Since issue 20 a model's production rows are kept as merged sketches (``panes.store``):
 each write of each replica adds one per version and minute of arrival, and a minute's are
 folded into one once it is over. Shared by every replica, so a window is a choice of panes,
 merged. The panes come in arrival order, as ``(minute, sketch)``:

@@ -15,7 +15,7 @@ from bot.config.load import Settings
 from bot.core.clock import Clock
 from bot.incidents.service import IncidentService
 from bot.monitoring.monitor import ModelMonitor
-from bot.monitoring.pane_store import PaneStore
+from bot.monitoring.panes.store import PaneStore
 from bot.monitoring.service import ModelQualityService
 from bot.monitoring.store import ReferenceStore
 from bot.registry.base import ModelRegistry, stable_version

@@ -12,15 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.monitoring.pane_store import (
-    AwaitingBatch,
-    LabelPost,
-    Pane,
-    PaneKey,
-    PaneStore,
-    PostedLabel,
-)
-from bot.monitoring.pane_writer import PaneWriter
+from bot.monitoring.panes.parts import AwaitingBatch, LabelPost, Pane, PaneKey, PostedLabel
+from bot.monitoring.panes.store import PaneStore
+from bot.monitoring.panes.writer import PaneWriter
 from bot.quality.sketch import SUMS, Sketch
 from bot.store.db import Database
 

@@ -20,7 +20,7 @@ from bot.evidence.charts import (
     bin_labels,
     drift_chart,
 )
-from bot.monitoring.monitor import AccuracyPoint
+from bot.monitoring.watched import AccuracyPoint
 from bot.quality.binning import bin_counts
 from bot.quality.profile import CategoricalProfile, NumericProfile, build_profile
 

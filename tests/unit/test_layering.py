@@ -190,6 +190,9 @@ PURE = [
     "monitoring/versions.py",
     "monitoring/shadow_rows.py",
     "monitoring/shadow_views.py",
+    "monitoring/panes/parts.py",
+    "monitoring/posts.py",
+    "monitoring/watched.py",
     # the web view's session cookie, list filters and text
     "webui/session.py",
     "webui/filters.py",

@@ -2,7 +2,7 @@
 
 Merged sketches by (model, reference, version, minute), appended by every replica's writes
 and folded once the minute is over, and the predictions awaiting their labels
-(bot.monitoring.pane_store). model_ledger_minutes (0015) goes: the panes hold all it held,
+(bot.monitoring.panes.store). model_ledger_minutes (0015) goes: the panes hold all it held,
 stored as each post is answered; the ledger's last day of canary evidence is not carried
 over (a rollout judged across the upgrade compares from the upgrade on).
 

@@ -4,7 +4,7 @@ A post of predictions or labels is acknowledged only once it is in the database,
 (even ``kill -9``) loses nothing a sender was told was taken. Writing each post alone would
 cost a transaction per post; so posts that arrive while a write is in flight are merged into
 the next: their sketches added per pane, their awaiting predictions and labels queued, and
-all of it written by one :meth:`~bot.monitoring.pane_store.PaneStore.write` as soon as the
+all of it written by one :meth:`~bot.monitoring.panes.store.PaneStore.write` as soon as the
 previous write ends. Each post then gets its own answer (the labels it joined) or, when the
 write failed, the error, so the sender retries and nothing is half-stored.
 
@@ -24,16 +24,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.monitoring.pane_store import (
+from bot.monitoring.panes.parts import (
     AwaitingBatch,
     Grown,
     Joined,
     LabelPost,
     Pane,
     PaneKey,
-    PaneStore,
     PostedLabel,
 )
+from bot.monitoring.panes.store import PaneStore
 
 DEFAULT_EVERY = 0.0
 """Seconds between the starts of two writes at least (0: the next starts when one ends)."""

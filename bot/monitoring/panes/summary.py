@@ -1,6 +1,6 @@
 """One version's evidence over a time range, from its stored panes: what a canary judge reads.
 
-The panes (``pane_store``) hold, per version and minute of arrival, the rows' sketch, the
+The panes (``panes.store``) hold, per version and minute of arrival, the rows' sketch, the
 latencies kept and the labels joined since to those rows' predictions: everything the old
 minute ledger kept, stored as each post is acknowledged and shared by every replica. So a
 ``VersionSummary`` over ``[since, until)`` is the sum of the panes whose minute starts in
@@ -18,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bot.monitoring.pane_store import Pane
+from bot.monitoring.panes.parts import Pane
 from bot.quality.compare.ledger import VersionSummary
 from bot.quality.estimate import ConfidenceSums
 from bot.quality.sketch import CONF_SUM, CONF_VAR, SketchLayout
