@@ -99,7 +99,11 @@ class ModelQualityService:
             raise ValueError("a monitor reads its own panes (local) or the store's, not both")
         self.monitor = monitor
         self._panes = panes
-        self._writer = writer if writer is not None or panes is None else PaneWriter(panes)
+        rows = monitor.spec.rows
+        grain = None if rows is None else max(1, rows // 10)  # the old panes' N/10 rows
+        self._writer = (
+            writer if writer is not None or panes is None else PaneWriter(panes, pane_rows=grain)
+        )
         self._lookback: dict[str, int] = {}
         self.shadows = shadows or ShadowMonitor()
         self.store = store

@@ -6,8 +6,8 @@ folded into one once it is over. Shared by every replica, so a window is a choic
 merged. The panes come in arrival order, as ``(minute, sketch)``:
 
 * a row window (``WindowSpec(rows=N)``) is the newest panes whose rows add up to at least
-  ``N``: "the last N rows", to within one write for the current minutes and one minute of
-  traffic for older ones;
+  ``N``: "the last N rows", to within N/10 rows or a second of traffic for the current
+  minutes (``monitoring.panes.writer``) and one minute of traffic for older ones;
 * a time window (``WindowSpec(duration=T)``) is the panes of the minutes that started at or
   after the minute ``now - T`` falls in: "the last T, to within one minute";
 * realized accuracy reads the labels joined to the newest predictions: the newest minutes

@@ -96,6 +96,12 @@ class Sketch:
         return not (self.counts.any() or self.confusion)
 
     @property
+    def rows(self) -> int:
+        """Accepted rows (0 for a sketch of labels only): every layout keeps rows, clean
+        and rejected as the vector's last three counts."""
+        return int(self.counts[-3]) if self.counts.size >= 3 else 0
+
+    @property
     def labelled(self) -> int:
         return sum(self.confusion.values())
 

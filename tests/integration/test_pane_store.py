@@ -155,6 +155,16 @@ async def test_one_sender_posting_in_turn_is_answered_at_once_into_one_pane(
     assert await store.awaiting_count("credit") == 20
 
 
+async def test_a_pane_stops_growing_at_a_tenth_of_the_row_window(db: Database) -> None:
+    """A 50-row window ends within 5 rows of where it should, however fast rows come."""
+    store = PaneStore(db)
+    writer = PaneWriter(store, pane_rows=5)
+    for _ in range(4):
+        await writer.predictions({key(600): pane(3)}, [])
+    rows = [int(p.sketch.counts[0]) for _, m, p in await store.read("credit", 1) if m == 600]
+    assert rows == [6, 6]  # 3 grew to 6, then a new pane, which grew to 6
+
+
 async def test_posts_queued_together_are_written_in_one_transaction(db: Database) -> None:
     store = PaneStore(db)
     writer = PaneWriter(store, every=0.05)

@@ -14,7 +14,7 @@ predictions now awaiting a label, and the labels posted, and in ONE transaction:
    read, no lock, so replicas never wait for one another nor overwrite each other.
 
 The panes' ids order them by arrival, so a row window ("the last N rows") takes the newest
-panes to within one write (a quarter of a second) for recent minutes. :meth:`compact` folds
+panes to within N/10 rows or a second for recent minutes (``writer``). :meth:`compact` folds
 the panes of each closed minute into one (``DELETE ... RETURNING`` then one insert, in one
 transaction: a pane is folded once, whoever compacts), so a minute costs one row to read
 once it is over. :meth:`read` returns the panes of a minute range in id order;

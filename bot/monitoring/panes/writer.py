@@ -9,10 +9,11 @@ previous write ends. Each post then gets its own answer (the labels it joined) o
 write failed, the error, so the sender retries and nothing is half-stored.
 
 A write appends one pane per (version, minute) it touched, and for ``OWN_FOR`` (a second)
-after, this writer's later writes to the same key update that pane in place (it alone
-writes it, so the new content is known without a read): a replica adds one row a second a
-version however busy it is, and a sender that posts one batch at a time is answered as
-fast as the database commits.
+after, while the pane holds fewer than ``pane_rows`` rows, this writer's later writes to the
+same key update that pane in place (it alone writes it, so the new content is known
+without a read): a replica adds at most one row a second a version however busy it is, a
+sender that posts one batch at a time is answered as fast as the database commits, and a
+row window of N rows still ends within N/10 rows (``pane_rows``) of where it should.
 """
 
 from __future__ import annotations
@@ -56,9 +57,12 @@ class _Batch:
 class PaneWriter:
     """Queues posts and writes them together; one write at a time, from the event loop."""
 
-    def __init__(self, store: PaneStore, *, every: float = DEFAULT_EVERY) -> None:
+    def __init__(
+        self, store: PaneStore, *, every: float = DEFAULT_EVERY, pane_rows: int | None = None
+    ) -> None:
         self._store = store
         self._every = every
+        self._pane_rows = pane_rows
         self._batch = _Batch()
         self._task: asyncio.Task[None] | None = None
         self._last = 0.0
@@ -145,10 +149,14 @@ class PaneWriter:
         out: dict[PaneKey, Grown] = {}
         for key, delta in deltas.items():
             held = self._own.get(key)
-            if held is not None:
-                whole = Pane(held[1].sketch.copy(), held[1].latencies, held[1].latency_rows)
-                whole.add(delta)
-                out[key] = Grown(held[0], whole)
+            if held is None:
+                continue
+            if self._pane_rows is not None and held[1].sketch.rows >= self._pane_rows:
+                del self._own[key]  # as large as a window's granularity: the next is new
+                continue
+            whole = Pane(held[1].sketch.copy(), held[1].latencies, held[1].latency_rows)
+            whole.add(delta)
+            out[key] = Grown(held[0], whole)
         return out
 
     async def close(self) -> None:
