@@ -17,20 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import file_format
 from bot.monitoring.reference.csv_file import MISSING_TOKENS
 from bot.monitoring.reference.problems import short
-from bot.profiling.schema import parquet_source
+from bot.profiling.schema import column_sources
 from bot.profiling.table import (
     BOOLEAN_WORDS,
     LEADING_ZERO,
     NumericSummary,
     Source,
     TextStats,
-    source_of_text,
 )
 
 
@@ -107,16 +105,15 @@ class DuckFile:
             raise ValidationError("file", f"{self.path}: {short(str(exc))}") from None
 
     def _sources(self, categorical: set[str], numeric: set[str]) -> dict[str, Source]:
-        if file_format(self.path) == "parquet":
-            schema = pq.read_schema(self.path)
-            out = {n: parquet_source(self.path, n, schema.field(n).type) for n in self.wanted}
-            return {n: "number" if n in numeric else s for n, s in out.items()}
-        stats = self.text_stats(self.wanted)
-        self.boolean_text = {n for n, t in stats.items() if t.present and t.booleans == t.present}
-        return {
-            n: "number" if n in numeric else source_of_text(stats[n], n in categorical)
-            for n in self.wanted
-        }
+        sources, self.boolean_text = column_sources(
+            self.path,
+            self.wanted,
+            parquet=file_format(self.path) == "parquet",
+            categorical=categorical,
+            numeric=numeric,
+            text_stats=self.text_stats,
+        )
+        return sources
 
     def text_stats(self, names: Sequence[str]) -> dict[str, TextStats]:
         if not names:

@@ -28,6 +28,7 @@ from bot.quality.profile import (
     NumericProfile,
     ReferenceProfile,
     category_key,
+    ranked_categories,
 )
 
 _BOOLEANS = {"true", "false"}
@@ -64,15 +65,7 @@ def categorical(
     name: str, counts: Counter[str], missing: int, max_categories: int
 ) -> CategoricalProfile:
     """Kept categories ranked as ``build_profile`` ranks them (most rows, then by key)."""
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = ranked[:max_categories]
-    return CategoricalProfile(
-        name=name,
-        categories=tuple(k for k, _ in kept),
-        counts=tuple(c for _, c in kept),
-        other=sum(c for _, c in ranked[max_categories:]),
-        missing=missing,
-    )
+    return ranked_categories(name, counts, missing, max_categories)
 
 
 def _check_numeric(summary: NumericSummary, field: str) -> None:

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from bot.core.errors import ValidationError
 from bot.monitoring.reference.columns import file_format
 from bot.monitoring.reference.csv_file import MISSING_TOKENS
 from bot.monitoring.reference.problems import short
-from bot.profiling.schema import parquet_source
+from bot.profiling.schema import column_sources
 from bot.profiling.sketching import Wanted, sketch_batches, sketch_bytes, sketch_from_bytes
 from bot.profiling.table import (
     BOOLEAN_WORDS,
@@ -36,7 +35,6 @@ from bot.profiling.table import (
     NumericSummary,
     Source,
     TextStats,
-    source_of_text,
 )
 from bot.quality.sketch import Sketch, SketchLayout
 
@@ -123,16 +121,15 @@ class SparkFile:
         """Nothing to release: the session outlives one file (a JVM start is seconds)."""
 
     def _sources(self, categorical: set[str], numeric: set[str]) -> dict[str, Source]:
-        if not self.csv:
-            schema = pq.read_schema(self.path)
-            out = {n: parquet_source(self.path, n, schema.field(n).type) for n in self.wanted}
-            return {n: "number" if n in numeric else s for n, s in out.items()}
-        stats = self.text_stats(self.wanted)
-        self.boolean_text = {n for n, t in stats.items() if t.present and t.booleans == t.present}
-        return {
-            n: "number" if n in numeric else source_of_text(stats[n], n in categorical)
-            for n in self.wanted
-        }
+        sources, self.boolean_text = column_sources(
+            self.path,
+            self.wanted,
+            parquet=not self.csv,
+            categorical=categorical,
+            numeric=numeric,
+            text_stats=self.text_stats,
+        )
+        return sources
 
     def text_stats(self, names: Sequence[str]) -> dict[str, TextStats]:
         f = _functions()

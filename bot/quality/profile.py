@@ -288,13 +288,20 @@ def _categorical_profile(
     counter, missing = _category_counts(values, field)
     if not counter:
         raise ValidationError(field, "has no values (every row is missing)")
-    ranked = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = ranked[:max_categories]
+    return ranked_categories(name, counter, missing, max_categories)
+
+
+def ranked_categories(
+    name: str, counts: Mapping[str, int], missing: int, limit: int
+) -> CategoricalProfile:
+    """The most frequent categories (ties by key), the rest as other: every engine's."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = ranked[:limit]
     return CategoricalProfile(
         name=name,
         categories=tuple(k for k, _ in kept),
         counts=tuple(c for _, c in kept),
-        other=sum(c for _, c in ranked[max_categories:]),
+        other=sum(c for _, c in ranked[limit:]),
         missing=missing,
     )
 
