@@ -15,9 +15,9 @@ answering, and :meth:`ModelMonitor.load` hands back what every replica stored; t
 readings then come from those panes (``bot.quality.panes``: which minutes a window takes).
 
 Every row belongs to a model version (``versions.py`` says which): each version has its
-own panes and minute ledger (``bot.quality.compare.ledger``), so a canary's drift, estimate
-and accuracy are read apart from the stable version's, while the model's own figures are
-every version's panes added minute by minute.
+own panes (and, alone, a minute ledger: ``bot.quality.compare.ledger``), so a canary's
+drift, estimate and accuracy are read apart from the stable version's, while the model's
+own figures are every version's panes added minute by minute.
 
 ``assessment(model, now)`` is what the rule engine polls (through ``bot.sources.models``).
 """
@@ -102,6 +102,10 @@ class ModelMonitor:
             )
         return found
 
+    def _state(self, watched: Watched) -> VersionState:
+        """A new version's state: a minute ledger only when this monitor keeps its panes."""
+        return VersionState(VersionLedger(watched.profile) if self.local else None)
+
     def versions(self, model: str) -> list[str]:
         """The versions whose rows the model's panes hold (or its ledgers saw)."""
         watched = self.watched(model)
@@ -111,7 +115,7 @@ class ModelMonitor:
         watched = self.watched(model)
         state = watched.versions.get(version)
         if state is None and any(v == version for v, _, _ in watched.panes):
-            state = watched.versions[version] = VersionState(VersionLedger(watched.profile))
+            state = watched.versions[version] = self._state(watched)
         if state is None:
             seen = ", ".join(self.versions(model)) or "none yet"
             raise UnknownVersion(
@@ -137,7 +141,7 @@ class ModelMonitor:
             if self.local:  # a day quiet and forgotten (the store prunes its own)
                 watched.panes = [p for p in watched.panes if p[0] in watched.versions]
             for version in new:
-                watched.versions[version] = VersionState(VersionLedger(watched.profile))
+                watched.versions[version] = self._state(watched)
         if pushed is not None:
             watched.importances = pushed
         latencies = None if tags.latencies is None else tags.latencies[list(check.positions)]
@@ -151,7 +155,10 @@ class ModelMonitor:
             parts = [*apart(tags.versions, check, latencies)]
         indices = [(version, index) for version, _, _, index in parts]
         for version, batch, kept, _ in parts:
-            watched.versions[version].ledger.add(batch, kept, now)
+            state = watched.versions[version]
+            state.last_minute = minute
+            if state.ledger is not None:
+                state.ledger.add(batch, kept, now)
             key = PaneKey(model, watched.reference_id, version, minute)
             panes[key] = pane_of(watched.layout.count(batch, arrival), kept)
         awaiting: list[AwaitingBatch] = []
@@ -259,8 +266,9 @@ class ModelMonitor:
         watched = self.watched(model)
         for item_ in found:
             state = watched.versions.get(item_.key.version)
-            if state is not None and item_.key.reference_id == watched.reference_id:
-                state.ledger.label(item_.key.minute, item_.label, item_.predicted)
+            ledger = None if state is None else state.ledger
+            if ledger is not None and item_.key.reference_id == watched.reference_id:
+                ledger.label(item_.key.minute, item_.label, item_.predicted)
         joined = Counter(j.row_id for j in found)  # an id posted twice joins once
         unknown: list[str] = []
         for row_id in (p.row_id for p in pairs):
@@ -323,6 +331,7 @@ class ModelMonitor:
             current_importances=watched.importances,
             min_rows=self.min_rows,
             panes=window.panes,
+            layout=watched.layout,
         )
         totals = minute_totals(view, watched.layout)
         health = label_health(
@@ -357,6 +366,7 @@ class ModelMonitor:
             current_importances=watched.importances,
             min_rows=self.min_rows,
             panes=window.panes,
+            layout=watched.layout,
         )
         view = self.view(model, version)
         reference = watched.profile.labels
@@ -367,7 +377,8 @@ class ModelMonitor:
         self, model: str, version: str, *, since: datetime | None, until: datetime | None
     ) -> VersionSummary:
         """One version's ledger over ``[since, until)``: what a canary judge compares."""
-        return self.version(model, version).ledger.summary(model, version, since, until)
+        ledger = self.version(model, version).ledger or VersionLedger(self.watched(model).profile)
+        return ledger.summary(model, version, since, until)
 
     def history(self, model: str) -> list[AccuracyPoint]:
         """The model's accuracy over time, oldest first (at most ``HISTORY_POINTS``)."""

@@ -209,7 +209,8 @@ class ModelQualityService:
         reference = self._loaded[model]
         now = self._clock()
         keep = max(LOOKBACK, self._ledger_keep // MINUTE)
-        oldest = await self._panes.oldest(model, reference.id)
+        oldest: int | None = None  # asked once, and only when a window is short
+        asked = False
         lookback = self._lookback.get(model, LOOKBACK)
         if self.monitor.spec.duration is not None:
             lookback = max(lookback, self.monitor.spec.duration // MINUTE + 2)
@@ -219,7 +220,11 @@ class ModelQualityService:
             window = self.monitor.window(model, now)
             counts, first = label_counts(self.monitor.view(model), self.monitor.label_window)
             short = not window.full or sum(counts.values()) < self.monitor.label_window
-            if not short or oldest is None or oldest >= since or lookback >= keep:
+            if not short or lookback >= keep:
+                break
+            if not asked:
+                oldest, asked = await self._panes.oldest(model, reference.id), True
+            if oldest is None or oldest >= since:
                 break
             lookback = min(keep, lookback * 4)
         if not short:  # both full: read about twice what they took next time

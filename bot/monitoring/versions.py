@@ -131,10 +131,12 @@ def _latency(value: object, index: int) -> float:
 
 @dataclass
 class VersionState:
-    """One version of a watched model, in this process: its minute ledger (its panes are
-    the monitor's, by version)."""
+    """One version of a watched model, in this process: the newest minute it sent rows in,
+    and, for a monitor without a database, its minute ledger (with one, the stored panes
+    are its evidence: a ledger kept beside them would be counted and never read)."""
 
-    ledger: VersionLedger
+    ledger: VersionLedger | None = None
+    last_minute: int | None = None
 
 
 def make_room(versions: dict[str, VersionState], wanted: int, now: datetime) -> None:
@@ -145,7 +147,7 @@ def make_room(versions: dict[str, VersionState], wanted: int, now: datetime) -> 
         return
     oldest_kept = VersionLedger.minute_of(now - DEFAULT_KEEP)
     for version, state in sorted(versions.items()):
-        last = state.ledger.last_minute
+        last = state.last_minute
         if last is None or last < oldest_kept:
             del versions[version]
     if len(versions) + wanted > MAX_VERSIONS:

@@ -89,10 +89,12 @@ def assess(
     current_importances: Mapping[str, float] | None = None,
     min_rows: int = MIN_ROWS,
     panes: Sequence[Sketch] | None = None,
+    layout: SketchLayout | None = None,
 ) -> Assessment:
     """Judge ``snapshot`` against ``profile``; drift needs at least ``min_rows`` rows.
-    ``panes``: the same window's panes, oldest first, counted on ``profile``'s layout, for
-    the change-point test (which sets its own minimum rows per tested suffix)."""
+    ``panes``: the same window's panes, oldest first, counted on ``profile``'s layout
+    (``layout``, when the caller holds it), for the change-point test (which sets its own
+    minimum rows per tested suffix)."""
     enough = snapshot.n_rows >= min_rows
     drift: list[FeatureDrift] = []
     if enough:
@@ -137,7 +139,7 @@ def assess(
         realized=realized,
         stability=stability,
         reference_confidence=_reference_confidence(profile),
-        change=detect_change(SketchLayout(profile), panes) if panes else None,
+        change=detect_change(layout or SketchLayout(profile), panes) if panes else None,
     )
 
 

@@ -26,6 +26,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -154,7 +155,12 @@ class SketchLayout:
         size += len(edges) + 1
         self.rows_at, self.clean_at, self.rejected_at = size, size + 1, size + 2
         self.size = size + 3
-        self.digest = _digest(profile, self.conf_edges)
+
+    @cached_property
+    def digest(self) -> str:
+        """A short hash of every edge and category the layout counts on (its bins' version):
+        computed when asked, not with every layout."""
+        return _digest(self.profile, self.conf_edges)
 
     def empty(self) -> Sketch:
         return Sketch(np.zeros(self.size, dtype=np.int64), np.zeros(SUMS, dtype=np.float64))

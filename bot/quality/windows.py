@@ -29,13 +29,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from bot.core.errors import ValidationError
 from bot.quality.batch import ColumnBatch
 from bot.quality.binning import IntArray
+from bot.quality.panes import EPOCH, micros_of
 from bot.quality.profile import ReferenceProfile
 from bot.quality.sketch import (
     CONF_SUM,
@@ -55,7 +56,6 @@ DEFAULT_PANES = 10
 __all__ = ["DEFAULT_CONFIDENCE_EDGES", "ModelWindow", "WindowSnapshot", "WindowSpec"]
 
 _EMPTY = np.iinfo(np.int64).min
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -116,12 +116,6 @@ class WindowSnapshot:
         return self.last_seen - self.first_seen
 
 
-def _micros(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
 def _readonly(array: IntArray) -> IntArray:
     copy = array.copy()
     copy.setflags(write=False)
@@ -129,7 +123,7 @@ def _readonly(array: IntArray) -> IntArray:
 
 
 def _moment(micros: int, empty: int) -> datetime | None:
-    return None if micros == empty else _EPOCH + timedelta(microseconds=micros)
+    return None if micros == empty else EPOCH + timedelta(microseconds=micros)
 
 
 def snapshot_of(layout: SketchLayout, sketch: Sketch, at: datetime) -> WindowSnapshot:
@@ -240,7 +234,7 @@ class ModelWindow:
         missing = set(self.profile.names) - set(batch.features)
         if missing:
             raise ValueError(f"batch lacks features {sorted(missing)}")
-        now_micros = _micros(now)
+        now_micros = micros_of(now)
         if self._pane_micros:
             pane = max(now_micros // self._pane_micros, self._latest)
             self._count(pane, batch, batch.rejected, now_micros)
@@ -264,7 +258,7 @@ class ModelWindow:
 
     def _slide_to(self, now: datetime) -> None:
         if self._pane_micros:
-            self._slide(_micros(now) // self._pane_micros)
+            self._slide(micros_of(now) // self._pane_micros)
 
     def pane_sketches(self, now: datetime) -> list[Sketch]:
         """The live panes as of ``now``, oldest first (copies): what a detector that looks

@@ -29,7 +29,6 @@ from itertools import repeat
 from typing import Any
 
 from sqlalchemy import delete, func, insert, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from bot.monitoring.panes.parts import (
@@ -79,7 +78,6 @@ class PaneStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._dialect: Any = sqlite if db.is_sqlite else postgresql
 
     async def write(
         self,

@@ -36,8 +36,9 @@ import numpy.typing as npt
 from bot.quality.batch import MISSING, ColumnBatch
 from bot.quality.binning import FloatArray, IntArray
 from bot.quality.estimate import AccuracyEstimate, ConfidenceSums, estimate_from_sums
+from bot.quality.panes import minute_of
 from bot.quality.profile import NumericProfile, ReferenceProfile
-from bot.quality.windows import DEFAULT_CONFIDENCE_EDGES
+from bot.quality.sketch import DEFAULT_CONFIDENCE_EDGES
 
 BUCKET = timedelta(minutes=1)
 DEFAULT_KEEP = timedelta(hours=24)
@@ -47,10 +48,6 @@ LATENCIES_KEPT = 1_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ROWS, _CONFIDENT = 0, 1
 _HEAD = 2  # the count vector: rows, rows with a confidence, then the bins
-
-
-def _minute(moment: datetime) -> int:
-    return (moment - _EPOCH) // BUCKET
 
 
 def minute_ceiling(moment: datetime) -> int:
@@ -181,12 +178,12 @@ class VersionLedger:
     @staticmethod
     def minute_of(moment: datetime) -> int:
         """The bucket ``moment`` falls in (the label join remembers it with a prediction)."""
-        return _minute(moment)
+        return minute_of(moment)
 
     def add(self, batch: ColumnBatch, latencies: FloatArray | None, now: datetime) -> int:
         """Count ``batch``'s rows (and their latencies, NaN where none) into ``now``'s
         minute; returns that minute."""
-        minute = _minute(now)
+        minute = minute_of(now)
         bucket = self._bucket(minute)
         if batch.n_rows:
             parts: list[IntArray] = []
@@ -214,7 +211,7 @@ class VersionLedger:
         return minute
 
     @property
-    def last_minute(self) -> int | None:
+    def lastminute_of(self) -> int | None:
         """The newest minute that holds rows (None when every bucket is gone)."""
         return max(self._buckets, default=None)
 
