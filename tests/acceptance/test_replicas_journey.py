@@ -3,9 +3,10 @@
 Real processes, real PostgreSQL, real clock. Replicas A and B share one PostgreSQL
 database; C, alone on the embedded SQLite, is given every row. Predictions are split
 between A and B (a batch each in turn) and each label is posted to the replica that did
-NOT take its prediction; C gets all of both. Then A, B and C answer the same quality
-reading: the rows, the data-quality score, every feature's drift, the estimate and the
-realized accuracy. A is killed with SIGKILL right after more acknowledged posts, and B
+NOT take its prediction (one batch goes as an Arrow stream, labels name their source); C
+gets all of both as JSON. Then A, B and C answer the same quality reading: the rows, the
+data-quality score, every feature's drift, the estimate, the realized accuracy and each
+label source's agreement. A is killed with SIGKILL right after more acknowledged posts, and B
 still counts every one of them; B is killed too, and a fresh process on their database
 reads exactly what C reads: nothing a post's answer acknowledged was lost.
 """
@@ -22,9 +23,11 @@ import aiohttp
 import pytest
 import yaml
 
+from bot.quality.arrow_body import ARROW_STREAM
 from tests.acceptance.test_model_journey import MODEL, scored, write_reference
 from tests.conftest import postgres_url
 from tests.integration.procs import clean_env, serving, vigil_model
+from tests.integration.test_arrow_predictions import as_table, stream
 
 TOKEN = "replicas-journey-token-5e1c"
 BATCH = 120
@@ -59,6 +62,11 @@ def figures(answer: dict[str, Any]) -> dict[str, Any]:
         "estimated": round(estimated.get("value", -1.0), 9),
         "estimated_n": estimated.get("n"),
         "realized": (realized.get("accuracy"), realized.get("n")),
+        "labels": answer["labels"]["labelled"],
+        "sources": [
+            (s["source"], s["labels"], round(s["agreement"], 9))
+            for s in answer["labels"]["sources"]
+        ],
     }
 
 
@@ -88,9 +96,14 @@ async def test_two_replicas_read_what_one_process_reads_and_sigkill_loses_nothin
             start("a", shared), start("b", shared), start("c", alone)
         )
 
-        async def post(base: str, path: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        async def post(
+            base: str, path: str, rows: list[dict[str, Any]], *, arrow: bool = False
+        ) -> dict[str, Any]:
             url = f"{base}/api/v1/models/{MODEL}/{path}"
-            async with http.post(url, json={"rows": rows}) as resp:
+            body: dict[str, Any] = {"json": {"rows": rows}}
+            if arrow:  # the same rows as an Arrow IPC stream, as a model server may send them
+                body = {"data": stream(as_table(rows)), "headers": {"Content-Type": ARROW_STREAM}}
+            async with http.post(url, **body) as resp:
                 answer: dict[str, Any] = await resp.json()
                 assert resp.status == 200, answer
                 return answer
@@ -110,7 +123,11 @@ async def test_two_replicas_read_what_one_process_reads_and_sigkill_loses_nothin
         # Each label to the replica that did not take its prediction: the join is shared.
         for k, rows in enumerate(batches):
             labels = [
-                {"id": r["id"], "label": r["prediction"] if i % 4 else "other"}
+                {
+                    "id": r["id"],
+                    "label": r["prediction"] if i % 4 else "other",
+                    "source": "chargeback" if k % 2 else "human-review",
+                }
                 for i, r in enumerate(rows)
             ]
             other = base_b if taker[k] == base_a else base_a
@@ -122,6 +139,10 @@ async def test_two_replicas_read_what_one_process_reads_and_sigkill_loses_nothin
         one = await quality(base_c)
         assert one["rows"] == 10 * BATCH
         assert one["realized"] == (pytest.approx(0.75), 10 * BATCH)
+        assert [(s, n) for s, n, _ in one["sources"]] == [
+            ("chargeback", 5 * BATCH),
+            ("human-review", 5 * BATCH),
+        ]
         assert max(one["psi"].values()) > 0.2  # the shift is in there
         assert await quality(base_a) == one
         assert await quality(base_b) == one
