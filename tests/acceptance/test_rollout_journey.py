@@ -121,9 +121,14 @@ async def journey(model: Model, vigil: Child, http: aiohttp.ClientSession, base:
     incident = await until(vigil, traffic_until_opened)
     assert incident["severity"] == "P2"
     assert incident["title"] == "fraud-scorer v8 canary failed at 5 %: rolled back to v7"
-    async with http.get(f"{base}/api/v1/incidents/{incident['id']}") as resp:
-        timeline = (await resp.json())["timeline"]
-    [evidence] = [e["text"] for e in timeline if e["kind"] == "note"]
+
+    async def notes() -> list[str]:
+        """The incident's notes: the judge's evidence is added just after it opens."""
+        async with http.get(f"{base}/api/v1/incidents/{incident['id']}") as resp:
+            timeline = (await resp.json())["timeline"]
+        return [e["text"] for e in timeline if e["kind"] == "note"]
+
+    [evidence] = await until(vigil, notes)
     assert evidence.startswith("The canary judge failed v8 against v7 at 5 %"), evidence
     assert "v8 is back at 0 %, v7 serves all traffic" in evidence
     assert "\nv8 vs v7: FAIL (score " in evidence, evidence  # the judge's reasons
