@@ -191,7 +191,9 @@ async def measure(args: Any, code: str, db_kind: str, path: Path, db: str) -> No
             f"vigil serve ({code}) on {db_kind}: 1 process; {args.senders} senders; "
             f"{args.seconds:.0f} s each"
         )
-        posts = [("JSON, 1,000-row posts", json_bodies, 1_000, "application/json")]
+        posts = []
+        if not args.arrow_only:
+            posts.append(("JSON, 1,000-row posts", json_bodies, 1_000, "application/json"))
         if not args.json_only:
             posts.append(("Arrow, 5,000-row posts", arrow_bodies, 5_000, ARROW))
         for turn in range(args.rounds):
@@ -217,6 +219,7 @@ def main() -> None:
     )
     parser.add_argument("--db", default="sqlite", help="sqlite, postgresql or both")
     parser.add_argument("--json-only", action="store_true", help="old code: no Arrow")
+    parser.add_argument("--arrow-only", action="store_true", help="only the Arrow posts")
     parser.add_argument("--profile", help="write the server's cProfile stats to this file")
     parser.add_argument("--rounds", type=int, default=1, help="each kind this many times")
     args = parser.parse_args()

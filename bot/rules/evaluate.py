@@ -51,6 +51,8 @@ from bot.rules.schema import CEILINGS, Point, Rule, Series, holds, still_holds
 from bot.rules.sequential import (
     CHANGEPOINT,
     CUSUM,
+    ROWS_ARE_VALUE,
+    RUN,
     STREAM_NOTES,
     Change,
     Cusum,
@@ -258,6 +260,16 @@ class _Ctx:
             return None
         return change(st.notes)
 
+    def _run(self, st: SeriesState) -> Change | None:
+        """The CUSUM's run while it alarms, for a series whose value is its rows' mean
+        (``rows_are_value``): the rows since the change began, and their mean."""
+        spec, cusum = self.rule.detect, st.cusum
+        if spec is None or spec.method != CUSUM or cusum is None or not cusum.alarm:
+            return None
+        if not st.notes or st.notes.get(ROWS_ARE_VALUE) != "true":
+            return None
+        return cusum.run()
+
     def _judge(self, st: SeriesState, value: float, at: datetime) -> SeriesState:
         rule = self.rule
         threshold = self._threshold()
@@ -275,10 +287,10 @@ class _Ctx:
             if dev is None:
                 return st  # too little history to judge: keep the phase as it is
             measured = abs(dev.z)
-        moved = self._change(st)
+        moved, run = self._change(st), self._run(st)
         if st.phase == "firing":
             ceiling = CEILINGS.get(rule.unit) if rule.kind == "threshold" else None
-            judged = (measured,) if moved is None else (measured, moved.value)
+            judged = (measured, *(x.value for x in (moved, run) if x is not None))
             if any(
                 still_holds(rule.op, x, threshold, rule.resolve_hysteresis, ceiling=ceiling)
                 for x in judged
@@ -292,22 +304,29 @@ class _Ctx:
         # on the rows since the change rather than on the whole (diluted) window.
         if moved is not None and not holds(rule.op, moved.value, threshold):
             moved = None
-        if not held and moved is None:
+        if run is not None and not holds(rule.op, run.value, threshold):
+            run = None  # the same for a CUSUM's run (``bot.rules.sequential``, "The run")
+        if not held and moved is None and run is None:
             return replace(st, phase="inactive", since=None)
         since = st.since if st.phase == "pending" and st.since is not None else at
         # The detector can only bring the firing forward: a sustained change it has seen
         # fires at once, and the rule's `for:` still bounds the wait (what a user tuned holds).
         detected = held and st.cusum is not None and st.cusum.seen is not None and st.cusum.alarm
-        if not (detected or moved is not None or (held and at - since >= rule.for_)):
+        waited = held and at - since >= rule.for_
+        if not (detected or moved is not None or run is not None or waited):
             return replace(st, phase="pending", since=since)
         notes = self._firing_notes(st, since, threshold, usual)
-        if st.cusum is not None and detected:
+        cusum = st.cusum.restart() if st.cusum is not None else None
+        if run is not None and not waited:  # the run is judged, and kept, while it fires
+            notes |= {"detector": CUSUM, "detected_after_rows": str(run.rows), RUN: "true"}
+            measured = value = run.value
+            cusum = st.cusum
+        elif st.cusum is not None and detected:
             notes |= {"detector": CUSUM, "detected_after_rows": str(st.cusum.rows)}
-        elif moved is not None and not (held and at - since >= rule.for_):
+        elif moved is not None and not waited:
             notes |= {"detector": CHANGEPOINT, "detected_after_rows": str(moved.rows)}
             measured = value = moved.value
         self._changed("firing", st, measured, threshold, at, dev, value, notes)
-        cusum = st.cusum.restart() if st.cusum is not None else None
         return replace(st, phase="firing", since=since, fired_at=at, cusum=cusum)
 
     def _firing_notes(
@@ -353,6 +372,8 @@ class _Ctx:
             moved = change(st.notes) if extra.get("detector") == CHANGEPOINT else None
             if moved is not None:
                 text += moved.words()
+            elif extra.get(RUN):
+                text += f" (on the {int(rows):,} rows since the change began, CUSUM)"
             else:
                 text += f" (a sustained change from the reference, CUSUM over {rows} rows)"
         if firing and notes.get("detail"):

@@ -23,7 +23,8 @@ mean confidence is each row's confidence, so both rules read the same counters.
 (mirrored for ``>``), with ``mu0, sd0`` the reference row mean and sd and ``k`` half the
 shift worth detecting, in sds. The shift is the rule's ``shift:``; by default the distance
 from the reference mean to the rule's threshold, which is what the rule already says is
-worth an alert (at least ``MIN_SHIFT``). The detector *alarms* when ``S ≥ h``.
+worth an alert (at least ``MIN_SHIFT``). The detector *alarms* when ``S ≥ h``, and stays
+alarmed until ``S`` is back at 0.
 
 **False alarms (ARL0).** ``h`` is chosen so that on rows like the reference the average
 number of rows between false alarms (the in-control average run length, ARL0) is the
@@ -46,12 +47,23 @@ its threshold: the threshold still says how far is bad, the test says the change
 and the rows since the change are no longer diluted by the window's older rows. Without
 those notes the rule judges its value with its ``for``, as before; nothing is kept here.
 
+**The run.** The detector also keeps the rows of its current *run* (since ``S`` last left
+0) and their sum. When a sample's value is the mean of its rows (the note
+``rows_are_value``: the mean confidence), an alarm whose run's mean is past the threshold
+is the condition itself, judged on the rows since the change began rather than on the
+window, whose older rows dilute a fall (a window of 1,000 rows reads the floor only after
+hundreds of fallen rows). The rule then fires with the run's mean, and the detector is not
+restarted: while it fires, the run (still growing while rows stay low) keeps it firing, so a
+window that has not caught up yet cannot resolve it a minute later. Once the rows are back
+to the reference, ``S`` falls to 0, the run ends, and the window's value alone decides.
+
 **Firing.** A ``detect: cusum`` rule fires when its value is past the threshold and either
 the detector alarms or the value has held for the rule's ``for``: the threshold still says
 what is bad, the CUSUM brings the firing forward when the rows show a real change, and the
-``for`` a user tuned still bounds the wait. ``S`` restarts at 0 when the rule fires and
-when it resolves, and the counters are re-read from scratch when they go backwards (a
-restarted monitor). A series with no counters (e.g. a Prometheus metric) waits its ``for``.
+``for`` a user tuned still bounds the wait. ``S`` restarts at 0 when the rule fires (but
+for a run, above) and when it resolves, and the counters are re-read from scratch when they
+go backwards (a restarted monitor). A series with no counters (e.g. a Prometheus metric)
+waits its ``for``.
 
 Pure: no I/O, no clock.
 """
@@ -70,10 +82,15 @@ REFERENCE_SD = "reference_sd"
 CHANGE_ROWS = "change_rows"
 CHANGE_VALUE = "change_value"
 CHANGE_FEATURES = "change_features"
+ROWS_ARE_VALUE = "rows_are_value"
+"""A note saying the sample's value *is* the mean of its rows' values (the mean confidence,
+not the estimate built on it): a CUSUM alarm may then judge the rows of its run alone."""
+RUN = "cusum_run"
+"""An alert's note: it fired on the CUSUM run's rows (their mean is the value it quotes)."""
 #: The counters a CUSUM reads (all of them, or the sample has none).
 COUNTER_NOTES = frozenset({ROWS_SEEN, ROWS_SUM, REFERENCE_MEAN, REFERENCE_SD})
 #: The note keys the detectors read; the evaluator keeps them out of alert annotations.
-STREAM_NOTES = COUNTER_NOTES | {CHANGE_ROWS, CHANGE_VALUE, CHANGE_FEATURES}
+STREAM_NOTES = COUNTER_NOTES | {CHANGE_ROWS, CHANGE_VALUE, CHANGE_FEATURES, ROWS_ARE_VALUE}
 
 CUSUM = "cusum"
 CHANGEPOINT = "changepoint"
@@ -115,10 +132,19 @@ class Cusum:
     seen: int | None = None
     total: float | None = None
     alarm: bool = False
+    run_rows: int = 0
+    """Rows since the statistic last left 0 (the current excursion), and their sum."""
+    run_sum: float = 0.0
 
     def restart(self) -> Cusum:
         """After the rule fired or resolved: judge the next rows afresh."""
-        return replace(self, statistic=0.0, rows=0, alarm=False)
+        return replace(self, statistic=0.0, rows=0, alarm=False, run_rows=0, run_sum=0.0)
+
+    def run(self) -> Change | None:
+        """The run's rows and their mean, while there is one."""
+        if self.run_rows <= 0:
+            return None
+        return Change(self.run_rows, self.run_sum / self.run_rows)
 
 
 @dataclass(frozen=True)
@@ -211,5 +237,11 @@ def update(state: Cusum, read: Reading, spec: DetectSpec, op: str, threshold: fl
     k = drift_allowance(spec, op, read.mean, read.sd, threshold)
     away = rows * read.mean - total if op in ("<", "<=") else total - rows * read.mean
     statistic = max(0.0, state.statistic + away / read.sd - rows * k)
-    alarm = statistic >= decision_threshold(spec.arl0, round(k, 6))
-    return Cusum(statistic, state.rows + rows, read.seen, read.total, alarm)
+    # An alarm holds until the excursion ends (S back at 0), not just while S >= h.
+    alarm = statistic >= decision_threshold(spec.arl0, round(k, 6)) or (
+        state.alarm and statistic > 0
+    )
+    run_rows, run_sum = (0, 0.0)
+    if statistic > 0:  # the excursion goes on (or begins with these rows)
+        run_rows, run_sum = state.run_rows + rows, state.run_sum + total
+    return Cusum(statistic, state.rows + rows, read.seen, read.total, alarm, run_rows, run_sum)

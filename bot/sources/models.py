@@ -25,6 +25,7 @@ from bot.rules.sequential import (
     CHANGE_VALUE,
     REFERENCE_MEAN,
     REFERENCE_SD,
+    ROWS_ARE_VALUE,
     ROWS_SEEN,
     ROWS_SUM,
 )
@@ -46,7 +47,12 @@ def assessment_samples(a: Assessment, version: str, now: datetime) -> list[Sampl
         add("input_drift_psi", a.input_psi, notes)
     add("output_drift_kl", a.output_kl)
     rows = row_counters(a)
-    add("prediction_confidence_mean", a.mean_confidence if a.estimate is not None else None, rows)
+    confidence = rows | {ROWS_ARE_VALUE: "true"} if rows else rows  # its value is the rows' mean
+    add(
+        "prediction_confidence_mean",
+        a.mean_confidence if a.estimate is not None else None,
+        confidence,
+    )
     if a.estimate is not None:
         add("accuracy_estimated", a.estimate.value, {"detail": estimate_detail(a)} | rows)
     add("data_quality_score", a.quality if a.n_received else None)

@@ -28,8 +28,10 @@ from bot.rules.sequential import (
     DEFAULT_ARL0,
     REFERENCE_MEAN,
     REFERENCE_SD,
+    ROWS_ARE_VALUE,
     ROWS_SEEN,
     ROWS_SUM,
+    RUN,
     STREAM_NOTES,
     DetectSpec,
 )
@@ -123,11 +125,18 @@ def test_the_bundled_model_quality_rules_use_the_detectors_and_keep_their_wait()
 
 
 def stream(
-    minutes: int, shift_at: int, rate: int = 100, seed: int = 4, back_at: int | None = None
+    minutes: int,
+    shift_at: int,
+    rate: int = 100,
+    seed: int = 4,
+    back_at: int | None = None,
+    *,
+    mean_of_rows: bool = False,
 ) -> list[Point]:
     """A model's estimate minute by minute: rows at ``MEAN``, at 0.71 from ``shift_at`` (and
     at ``MEAN`` again from ``back_at``); each point is the mean of the last 1,000 rows and
-    carries the running row counters."""
+    carries the running row counters (and, ``mean_of_rows``, the note that its value is the
+    rows' mean, as the mean confidence's sample says)."""
     rng = np.random.default_rng(seed)
     rows: list[float] = []
     points = []
@@ -140,7 +149,7 @@ def stream(
             ROWS_SUM: repr(float(np.sum(rows))),
             REFERENCE_MEAN: repr(MEAN),
             REFERENCE_SD: repr(SD),
-        }
+        } | ({ROWS_ARE_VALUE: "true"} if mean_of_rows else {})
         at = T0 + (minute + 1) * MIN
         points.append(Point(at, float(np.mean(rows[-1_000:])), notes))
     return points
@@ -210,3 +219,59 @@ def test_the_for_still_bounds_the_wait_when_the_detector_has_not_alarmed() -> No
     ((fired, change),) = firings(slow, points)
     assert fired - crossed == 2 * MIN
     assert "detector" not in change.annotations
+
+
+def changes_of(rule: Rule, points: list[Point]) -> list[tuple[datetime, AlertChange]]:
+    state: EvalState | None = None
+    out = []
+    for point in points:
+        state, changes = evaluate([rule], {SERIES: [point]}, state, point.at)
+        out += [(point.at, c) for c in changes]
+    return out
+
+
+FLOOR = 0.80
+"""A threshold far below the reference's 0.94: the 1,000-row window reads it only once some
+600 rows have fallen to 0.71 (six minutes at 100 rows a minute)."""
+
+
+def test_a_run_of_fallen_rows_fires_before_the_window_reaches_the_threshold() -> None:
+    """The mean confidence's rule judges the rows since the fall began (the CUSUM's run) as
+    soon as the detector alarms, instead of waiting for the window's older rows to be
+    outnumbered: minutes sooner, quoting the fallen rows' mean."""
+    (detects,) = parse(item(detect="cusum", threshold=FLOOR))
+    shift = T0 + 31 * MIN
+    points = stream(minutes=60, shift_at=30, mean_of_rows=True)
+    crossed = next(p.at for p in points if p.value < FLOOR)
+    ((fired, change),) = firings(detects, points)
+    assert crossed - shift >= 5 * MIN  # the window alone: six minutes
+    assert fired - shift <= 3 * MIN
+    assert change.value is not None
+    assert change.value < 0.75  # the run's rows, not the window
+    assert change.annotations[RUN] == "true"
+    assert "rows since the change began" in change.summary
+    # A series whose value is not its rows' mean (the estimate) waits for the window.
+    plain = stream(minutes=60, shift_at=30)
+    ((later, _),) = firings(detects, plain)
+    assert later == crossed
+
+
+def test_a_rule_fired_on_its_run_holds_until_the_rows_and_the_window_recover() -> None:
+    """Fired on the run while the window still reads above the threshold, the alert is not
+    resolved at the next minute (the run keeps it firing until the window has caught up):
+    one firing, one resolution, after the rows came back."""
+    (detects,) = parse(item(detect="cusum", threshold=FLOOR))
+    points = stream(minutes=120, shift_at=30, back_at=60, mean_of_rows=True)
+    seen = changes_of(detects, points)
+    assert [c.status for _, c in seen] == ["firing", "resolved"]
+    (fired, _), (resolved, _) = seen
+    assert fired < T0 + 34 * MIN
+    assert resolved > T0 + 60 * MIN
+
+
+def test_stable_rows_never_fire_on_a_run() -> None:
+    (detects,) = parse(item(detect="cusum", threshold=FLOOR))
+    for seed in (9, 10, 11):
+        assert (
+            firings(detects, stream(minutes=300, shift_at=300, seed=seed, mean_of_rows=True)) == []
+        )
