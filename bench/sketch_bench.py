@@ -7,8 +7,9 @@ the first chunk profiled in process. Each engine then sketches the whole file on
 reference's layout; the sketches must be equal (counts exactly, sums to 1e-9), else exit 1.
 The in-process path streams the file in batches of 2^17 rows, so it runs at 10^8 rows too.
 Timings are wall clock, the JVM's start excluded (a warm-up sketch of the first chunk).
-"peak RSS" is this process's high-water mark so far (``ru_maxrss``, writing the data
-included; Spark's JVM is another process): an engine that held the file would raise it.
+"extra MB" is how far this process's resident set rose above where it stood when the engine
+started (``drift_bench.PeakMemory``: VmHWM after a ``clear_refs`` reset; Spark's JVM is
+another process, not counted): flat whatever ``--rows`` for an engine that streams.
 
     PYTHONPATH=. .venv/bin/python bench/sketch_bench.py --rows 10000000
     PYTHONPATH=. .venv/bin/python bench/sketch_bench.py            # 10^8 rows (~17 GB of Parquet)
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.drift_bench import PeakMemory
 from bot.monitoring.reference.roles import Roles
 from bot.profiling.files import ENGINES, Engine, batch_columns, reference_profile, sketch_file
 from bot.quality.sketch import Sketch, SketchLayout
@@ -79,17 +80,19 @@ def main() -> int:
     layout = SketchLayout(profile)
     read = batch_columns(data, profile, Roles())
     results: dict[str, Sketch] = {}
-    print("| engine | rows | seconds | rows/s | peak RSS MB |\n|---|---:|---:|---:|---:|")
+    print("| engine | rows | seconds | rows/s | extra MB |\n|---|---:|---:|---:|---:|")
     for name in args.engines.split(","):
         engine: Engine = name  # type: ignore[assignment]
         if engine == "spark":  # the JVM's start and the first job are not the engine's speed
             sketch_file(sample, layout, read, engine=engine, arrival=0)
+        memory = PeakMemory()
+        memory.start()
         began = time.perf_counter()
         results[engine] = sketch_file(data, layout, read, engine=engine, arrival=0)
         took = time.perf_counter() - began
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        extra = memory.peak_mb()
         print(
-            f"| {engine} | {args.rows:,} | {took:.1f} | {args.rows / took:,.0f} | {peak:,.0f} |",
+            f"| {engine} | {args.rows:,} | {took:.1f} | {args.rows / took:,.0f} | {extra:,.0f} |",
             flush=True,
         )
     sketches = list(results.values())

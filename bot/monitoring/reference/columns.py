@@ -63,8 +63,9 @@ def read_header(path: Path) -> tuple[str, ...]:
 
 BATCH_ROWS = 1 << 17
 """Rows in one batch ``stream_columns`` yields (DuckDB's batches are as long)."""
-CSV_BLOCK_BYTES = 1 << 23
-"""Bytes of CSV parsed at a time when streaming (Arrow's blocks; each cut into batches)."""
+CSV_BLOCK_BYTES = 1 << 21
+"""Bytes of CSV parsed at a time when streaming (Arrow's blocks, joined into batches). Arrow
+reads about 32 blocks ahead of a slow reader, so this bounds the memory: about 70 MB."""
 
 
 def _wanted(path: Path, names: Sequence[str], columns: Collection[str] | None) -> list[str]:
@@ -155,13 +156,28 @@ def stream_columns(
 
         blocks = parquet_batches(path, wanted, rows)
     seen = 0
-    for block in blocks:
-        for start in range(0, block.num_rows, rows):
-            batch = pa.Table.from_batches([block.slice(start, rows)])
-            yield {n: convert(n, batch.column(n)) for n in wanted}, batch.num_rows
-            seen += batch.num_rows
+    for batch in _rebatched(blocks, rows):
+        yield {n: convert(n, batch.column(n)) for n in wanted}, batch.num_rows
+        seen += batch.num_rows
     if not seen:
         raise _no_rows(path)
+
+
+def _rebatched(blocks: Iterable[Any], rows: int) -> Iterator[Any]:
+    """Tables of ``rows`` rows (the last one shorter) from record batches of any length:
+    Arrow's CSV blocks are small, and a short batch costs the counting its fixed part."""
+    held: list[Any] = []
+    count = 0
+    for block in blocks:
+        held.append(block)
+        count += block.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(held)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            held, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(held)
 
 
 def _check_exists(path: Path) -> None:
