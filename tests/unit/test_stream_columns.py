@@ -10,6 +10,7 @@ of any size counts what it counted when it read the file whole.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,12 +87,12 @@ def test_a_csv_streamed_in_small_batches_reads_as_the_whole_file(tmp_path: Path)
     assert whole["flag"][0] == "True"  # not a boolean column: "maybe" further down
     assert whole["zip"][0] == "501"  # "00508" further down: codes kept as text
     assert isinstance(whole["confidence"], list)  # "high" further down
+    packed = tmp_path / "mixed.csv.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
     for rows in (1, 3, 4, 100):
         # 64-byte Arrow blocks: the first look at each column spans many blocks too.
-        _assert_same_columns(
-            _joined(path, rows, categorical={"zip"}, block_bytes=64),
-            whole,
-        )
+        for file in (path, packed):
+            _assert_same_columns(_joined(file, rows, categorical={"zip"}, block_bytes=64), whole)
 
 
 def test_a_column_read_as_numbers_whatever_it_holds_streams_as_floats(tmp_path: Path) -> None:
