@@ -256,7 +256,8 @@ def _engine(p: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="duckdb",
         help="what reads the file: duckdb (default; out of core, larger than memory), spark "
-        "(a Spark job: VIGIL_SPARK_MASTER, default local[*]) or memory (in process)",
+        "(a Spark job: VIGIL_SPARK_MASTER, default local[*]) or memory (in process: a "
+        "reference profile holds the whole file, a batch is streamed)",
     )
 
 

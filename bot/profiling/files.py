@@ -1,9 +1,11 @@
 """A reference file profiled, or a batch of production rows sketched, on a chosen engine.
 
 ``ENGINES``: ``duckdb`` (the default: SQL over the file, out of core), ``spark`` (the same
-reduction as a Spark job, ``bot.profiling.spark_engine``) and ``memory`` (the whole file read
-in process by ``bot.monitoring.reference``). Whichever runs, the reference profile and the
-sketch are the same (``bot.profiling.reference``, ``bot.profiling.sketching``).
+reduction as a Spark job, ``bot.profiling.spark_engine``) and ``memory`` (in process, by
+``bot.monitoring.reference``: a sketch streams the file a batch at a time, so any size fits;
+a reference profile still holds the whole file, whose exact quantiles sort each column).
+Whichever runs, the reference profile and the sketch are the same
+(``bot.profiling.reference``, ``bot.profiling.sketching``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.core.errors import ValidationError
-from bot.monitoring.reference.columns import read_columns, read_header
+from bot.monitoring.reference.columns import BATCH_ROWS, read_header, stream_columns
 from bot.monitoring.reference.load import (
     ReferenceSummary,
     load_reference,
@@ -26,7 +28,7 @@ from bot.monitoring.reference.roles import Roles, assign
 from bot.profiling import spark_engine
 from bot.profiling.duckdb_engine import DuckFile
 from bot.profiling.reference import Column, agreement, profile_table
-from bot.profiling.sketching import Wanted, count_columns, sketch_batches
+from bot.profiling.sketching import Wanted, sketch_batches, sketch_parts
 from bot.profiling.table import Table
 from bot.quality.profile import CategoricalProfile, NumericProfile, ReferenceProfile
 from bot.quality.sketch import Sketch, SketchLayout
@@ -136,8 +138,12 @@ def sketch_file(
     engine: Engine,
     arrival: int,
     threads: int | None = None,
+    batch_rows: int = BATCH_ROWS,
 ) -> Sketch:
-    """The whole file as one sketch on ``layout`` (every row arriving at ``arrival``)."""
+    """The whole file as one sketch on ``layout`` (every row arriving at ``arrival``).
+
+    ``threads``: DuckDB's; ``batch_rows``: the in-process engine's batch length (its
+    memory), the sketch the same whatever it is."""
     profile = layout.profile
     categorical = {
         read.wanted.features[f.name] for f in profile.features if isinstance(f, CategoricalProfile)
@@ -154,9 +160,10 @@ def sketch_file(
     nums = {c for c in numeric if c is not None}
     wanted = read.wanted.columns()
     if engine == "memory":
-        columns = read_columns(path, columns=wanted, categorical=cats)
-        rows = len(next(iter(columns.values())))
-        return count_columns(layout, read.wanted, columns, rows, arrival)
+        parts = stream_columns(
+            path, columns=wanted, categorical=cats, numeric=nums, rows=batch_rows
+        )
+        return sketch_parts(layout, read.wanted, parts, arrival)
     if engine == "spark":
         return spark_engine.sketch(
             path, read_header(path), layout, read.wanted, cats, nums, arrival

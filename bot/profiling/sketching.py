@@ -1,11 +1,12 @@
-"""A batch of production rows (any engine's Arrow record batch, or the in-process reader's
-columns) reduced to one partial ``Sketch`` on a reference's layout.
+"""A batch of production rows (any engine's Arrow record batch, or a batch of the in-process
+reader's columns) reduced to one partial ``Sketch`` on a reference's layout.
 
 This is the one function every engine runs, DuckDB on the batches it streams, Spark inside
-``mapInArrow`` on each partition, the in-process path on the whole file: so their sketches are
-equal by construction, and merging partial sketches (addition) gives the file's sketch in any
-order. The engines only read and normalize the file (missing as null, numbers as DOUBLE, text
-as text); coding the values against the reference (``encode_columns``) and counting them
+``mapInArrow`` on each partition, the in-process path on the batches
+``bot.monitoring.reference.columns.stream_columns`` streams: so their sketches are equal by
+construction, and merging partial sketches (addition) gives the file's sketch in any order.
+The engines only read and normalize the file (missing as null, numbers as DOUBLE, text as
+text); coding the values against the reference (``encode_columns``) and counting them
 (``SketchLayout.count``) is exactly what the live monitor does with posted rows.
 """
 
@@ -18,9 +19,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from bot.monitoring.reference.values import strings
+from bot.monitoring.reference.values import floats, strings
 from bot.quality.batch import encode_columns
-from bot.quality.binning import FloatArray
 from bot.quality.profile import Column, NumericProfile
 from bot.quality.sketch import Sketch, SketchLayout
 
@@ -39,19 +39,6 @@ class Wanted:
         return list(dict.fromkeys(c for c in named if c is not None))
 
 
-def _floats(values: Column) -> FloatArray:
-    """Numbers as float64; a cell that is not a number (text in a numeric column) is NaN."""
-    if isinstance(values, np.ndarray):
-        return values.astype(np.float64)
-    out = np.full(len(values), np.nan)
-    for row, value in enumerate(values):
-        try:
-            out[row] = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
 def count_columns(
     layout: SketchLayout,
     wanted: Wanted,
@@ -67,15 +54,15 @@ def count_columns(
         if name is None:
             continue
         raw = columns[name]
-        features[spec.name] = _floats(raw) if isinstance(spec, NumericProfile) else raw
+        features[spec.name] = floats(raw) if isinstance(spec, NumericProfile) else raw
     prediction: Any = np.full(n_rows, np.nan)
     if wanted.prediction is not None:
         prediction = columns[wanted.prediction]
         if isinstance(layout.profile.prediction, NumericProfile):
-            prediction = _floats(prediction)
+            prediction = floats(prediction)
     confidence = None
     if wanted.confidence is not None:
-        confidence = _floats(columns[wanted.confidence])
+        confidence = floats(columns[wanted.confidence])
     encoded = encode_columns(layout.profile, features, prediction, confidence=confidence)
     return layout.count(encoded.batch, arrival)
 
@@ -93,15 +80,27 @@ def arrow_columns(batch: Any) -> dict[str, Column]:
     return out
 
 
+def sketch_parts(
+    layout: SketchLayout,
+    wanted: Wanted,
+    parts: Iterable[tuple[Mapping[str, Column], int]],
+    arrival: int,
+) -> Sketch:
+    """The sum of every part's sketch, each part ``count_columns``' columns and row count:
+    one partition's, or one file's, read a bounded batch at a time."""
+    total = layout.empty()
+    for columns, rows in parts:
+        if rows:
+            total += count_columns(layout, wanted, columns, rows, arrival)
+    return total
+
+
 def sketch_batches(
     layout: SketchLayout, wanted: Wanted, batches: Iterable[Any], arrival: int
 ) -> Sketch:
-    """The sum of every batch's sketch: one partition's, or one file's."""
-    total = layout.empty()
-    for batch in batches:
-        if batch.num_rows:
-            total += count_columns(layout, wanted, arrow_columns(batch), batch.num_rows, arrival)
-    return total
+    """The sum of every normalized Arrow record batch's sketch."""
+    parts = ((arrow_columns(b), b.num_rows) for b in batches if b.num_rows)
+    return sketch_parts(layout, wanted, parts, arrival)
 
 
 def sketch_bytes(sketch: Sketch) -> bytes:

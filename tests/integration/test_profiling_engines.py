@@ -1,5 +1,6 @@
 """DuckDB, Apache Spark and the in-process path give the same reference profile and the same
-sketch of the same file, CSV or Parquet.
+sketch of the same file, CSV or Parquet; the in-process path streams the file in batches and
+gives the same sketch whatever their length.
 
 Every count (bins, missing, outside the range, categories, prediction, confidence, rows),
 every edge, category, min and max is equal; the float sums of a sketch agree to 1e-9
@@ -145,3 +146,20 @@ def test_spark_profiles_and_sketches_as_duckdb_and_the_in_process_path(
         want = _sketch(files[f"prod.{kind}"], memory, "memory")
         assert_same_sketch(_sketch(files[f"prod.{kind}"], memory, "spark"), want)
         assert_same_sketch(_sketch(files[f"prod.{kind}"], memory, "duckdb"), want)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_the_in_process_path_streams_a_file_in_batches_to_the_same_sketch(
+    files: dict[str, Path], kind: str
+) -> None:
+    """3,000 rows in batches of 97 (memory flat whatever the file's size): the one-batch
+    sketch, and DuckDB's."""
+    memory = _profile(files[f"ref.{kind}"], "memory")
+    path = files[f"prod.{kind}"]
+    layout = SketchLayout(memory)
+    read = batch_columns(path, memory, Roles())
+    whole = sketch_file(path, layout, read, engine="memory", arrival=ARRIVAL, batch_rows=3000)
+    batched = sketch_file(path, layout, read, engine="memory", arrival=ARRIVAL, batch_rows=97)
+    assert batched.rows == 3000
+    assert_same_sketch(batched, whole)
+    assert_same_sketch(batched, _sketch(path, memory, "duckdb"))

@@ -11,7 +11,9 @@ text and every cell is kept verbatim.
 
 The data goes through ``pyarrow.csv`` (multi-threaded C, about 8 times faster than the
 ``csv`` module); the header, and the line of a ragged row Arrow does not name, are read
-with the ``csv`` module, which knows exact line numbers.
+with the ``csv`` module, which knows exact line numbers. A file too big to hold is streamed
+in blocks (``csv_blocks``): each block's look at a column (``CsvCells``) is summed over the
+file first, so the blocks are then read as one look at the whole column would read them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import csv
 import gzip
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -30,6 +33,7 @@ import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
 from bot.core.errors import ValidationError
 from bot.monitoring.reference.problems import ARROW_ERRORS, short, unreadable
 from bot.monitoring.reference.values import as_floats, strings
+from bot.quality.binning import FloatArray
 from bot.quality.profile import Column
 
 MISSING_TOKENS = (
@@ -118,8 +122,7 @@ def _not_utf8(path: Path) -> ValidationError:
     return ValidationError("file", f"{path}: is not UTF-8 text; save it as UTF-8 CSV")
 
 
-def read_csv_table(path: Path, names: Sequence[str], wanted: Sequence[str]) -> Any:
-    """Every wanted column as Arrow strings; numbers are recognised per column afterwards."""
+def _options(wanted: Sequence[str]) -> tuple[Any, Any]:
     convert = pa_csv.ConvertOptions(
         column_types={name: pa.string() for name in wanted},
         include_columns=list(wanted),
@@ -127,16 +130,41 @@ def read_csv_table(path: Path, names: Sequence[str], wanted: Sequence[str]) -> A
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
     )
-    parse = pa_csv.ParseOptions(newlines_in_values=True)
+    return pa_csv.ParseOptions(newlines_in_values=True), convert
+
+
+def _arrow_failure(path: Path, width: int, exc: BaseException) -> ValidationError:
+    text = str(exc)
+    if "UTF8" in text:
+        return _not_utf8(path)
+    if "CSV parse error" in text:
+        return _ragged(path, width, text)
+    return unreadable(path, exc)
+
+
+def read_csv_table(path: Path, names: Sequence[str], wanted: Sequence[str]) -> Any:
+    """Every wanted column as Arrow strings; numbers are recognised per column afterwards."""
+    parse, convert = _options(wanted)
     try:
         return pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
     except ARROW_ERRORS as exc:
-        text = str(exc)
-        if "UTF8" in text:
-            raise _not_utf8(path) from None
-        if "CSV parse error" in text:
-            raise _ragged(path, len(names), text) from None
-        raise unreadable(path, exc) from None
+        raise _arrow_failure(path, len(names), exc) from None
+
+
+def csv_blocks(
+    path: Path, names: Sequence[str], wanted: Sequence[str], block_bytes: int
+) -> Iterator[Any]:
+    """``read_csv_table`` streamed: Arrow record batches of about ``block_bytes`` of the
+    file each, so memory stays flat whatever its size (a bad row refused as it would be)."""
+    parse, convert = _options(wanted)
+    read = pa_csv.ReadOptions(block_size=block_bytes)
+    try:
+        with pa_csv.open_csv(
+            path, read_options=read, parse_options=parse, convert_options=convert
+        ) as reader:
+            yield from reader
+    except ARROW_ERRORS as exc:
+        raise _arrow_failure(path, len(names), exc) from None
 
 
 def _ragged(path: Path, width: int, arrow_message: str) -> ValidationError:
@@ -161,11 +189,64 @@ def _fields(count: int) -> str:
     return f"{count} field" if count == 1 else f"{count} fields"
 
 
+CsvReading = Literal["number", "text", "boolean"]
+"""How a CSV column is read: float64; its text verbatim; its text with true/false spellings
+as the keys of JSON booleans."""
+
+
+@dataclass(frozen=True)
+class CsvCells:
+    """What decides how a CSV column is read, seen in some of its cells (one block of a
+    streamed file). ``+`` joins two looks, so a file's blocks summed decide exactly as one
+    look at the whole column (``csv_column``) does: a number column in one block and text
+    in a later one is text throughout, as it always was."""
+
+    numbers: bool = True
+    """Every cell parses as a number (``as_floats``; no cell, or only missing ones, too)."""
+    leading_zero: bool = False
+    """A number cell is a code such as ``00501`` (looked for in forced-categorical columns)."""
+    booleans: bool = True
+    """Every present cell spells true or false, in any case."""
+
+    @classmethod
+    def of(cls, column: Any, categorical: bool, numbers: FloatArray | None = None) -> CsvCells:
+        """A look at ``column`` (``numbers``: its ``as_floats``, when already cast)."""
+        if numbers is None:
+            numbers = as_floats(column)
+        if numbers is not None:
+            code = categorical and pc.any(pc.match_substring_regex(column, _LEADING_ZERO))
+            return cls(True, bool(code and code.as_py()), column.null_count == len(column))
+        spelled = pc.utf8_lower(column.unique().drop_null())
+        only = pc.all(pc.is_in(spelled, value_set=pa.array(["true", "false"])), min_count=0)
+        return cls(False, False, bool(only.as_py()))
+
+    def __add__(self, other: CsvCells) -> CsvCells:
+        return CsvCells(
+            self.numbers and other.numbers,
+            self.leading_zero or other.leading_zero,
+            self.booleans and other.booleans,
+        )
+
+    def reading(self) -> CsvReading:
+        if self.numbers:
+            return "text" if self.leading_zero else "number"  # "00501": a code, keep the text
+        return "boolean" if self.booleans else "text"
+
+
+def csv_values(
+    path: Path, column: Any, reading: CsvReading, numbers: FloatArray | None = None
+) -> Column:
+    """Some of a column's cells read as the whole column's ``CsvCells`` say."""
+    if reading != "number":
+        return strings(column, booleans=reading == "boolean")
+    if numbers is None:
+        numbers = as_floats(column)
+    if numbers is None:  # a later block that was not there when the file was looked at
+        raise ValidationError("file", f"{path}: changed while it was being read")
+    return numbers
+
+
 def csv_column(path: Path, name: str, column: Any, categorical: bool) -> Column:
     """A column of text cells as numbers when every cell is one, else as its text."""
     numbers = as_floats(column)
-    if numbers is None:
-        return strings(column, booleans=True)
-    if categorical and pc.any(pc.match_substring_regex(column, _LEADING_ZERO)).as_py():
-        return strings(column, booleans=False)  # codes such as "00501": keep the text
-    return numbers
+    return csv_values(path, column, CsvCells.of(column, categorical, numbers).reading(), numbers)

@@ -14,6 +14,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from bot.quality.binning import FloatArray
+from bot.quality.profile import Column
 
 _BOOLEANS = {"true": "true", "false": "false"}
 
@@ -28,6 +29,20 @@ def as_floats(column: Any) -> FloatArray | None:
         except pa.ArrowInvalid:
             return None
     return np.asarray(numbers.to_numpy(), dtype=np.float64).reshape(len(numbers))
+
+
+def floats(values: Column) -> FloatArray:
+    """Converted values (``as_floats``' or ``strings``') as float64 for a column read as
+    numbers whatever it holds: a cell that is not a number (text) is NaN."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float64)
+    out = np.full(len(values), np.nan)
+    for row, value in enumerate(values):
+        try:
+            out[row] = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def strings(column: Any, booleans: bool) -> list[str | None]:
