@@ -34,11 +34,23 @@ def stamped(connection: Connection) -> set[str]:
     return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
+MIGRATION_LOCK = 0x76696769  # "vigi": the advisory lock key every Vigil process agrees on
+"""PostgreSQL advisory lock taken while migrating: two replicas started at once on a new
+database (a first deploy with ``replicas: 2``) would otherwise both create ``alembic_version``
+and one would exit with a duplicate-key error."""
+
+
 def upgrade(connection: Connection) -> None:
     """Apply every migration not yet applied, on ``connection``'s transaction; nothing at all
-    (not even an import of Alembic) when the database is already at :data:`SCHEMA_HEAD`."""
+    (not even an import of Alembic) when the database is already at :data:`SCHEMA_HEAD`.
+    On PostgreSQL one process migrates at a time (:data:`MIGRATION_LOCK`, held until the
+    transaction ends); the next finds the work done."""
     if stamped(connection) == {SCHEMA_HEAD}:
         return
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        if stamped(connection) == {SCHEMA_HEAD}:  # another process migrated meanwhile
+            return
     from alembic import command  # only when there is something to migrate (see the module)
 
     command.upgrade(alembic_config(connection), "head")

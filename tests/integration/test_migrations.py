@@ -6,6 +6,7 @@ must be the one the models describe, stamped at Alembic's head.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from bot.ingest.alertmanager import parse_alertmanager
 from bot.runtime.app import Vigil
 from bot.store.db import Database, alembic_config
 from bot.store.schema import SCHEMA_HEAD
+from tests.conftest import postgres_url
 from tests.support import FakeClock, fixture_json
 
 TABLES = {"incidents", "alerts", "timeline_events", "alembic_version"}
@@ -180,3 +182,19 @@ async def test_a_database_directory_blocked_by_a_file_fails_the_start(
     with pytest.raises(FileExistsError):
         await Vigil.create(settings, clock=clock)
     assert blocker.read_text() == "a file where the directory should be"
+
+
+@pytest.mark.postgres
+async def test_replicas_started_at_once_on_a_new_database_all_start() -> None:
+    """A first deploy with three replicas: each migrates the new PostgreSQL database at
+    start; one does the work, the others find it done, and none exits with an error."""
+    url = await postgres_url()
+    replicas = [Database(url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(db.migrate() for db in replicas))
+        tables, stamped, diffs = await schema(replicas[0])
+    finally:
+        await asyncio.gather(*(db.dispose() for db in replicas))
+    assert tables >= TABLES
+    assert stamped == [head()]
+    assert diffs == []
