@@ -39,6 +39,7 @@ from bot.monitoring.panes.parts import (
     Pane,
     PaneKey,
     PostedLabel,
+    Work,
     Written,
     pane_of_row,
     values_of,
@@ -86,6 +87,7 @@ class PaneStore:
         labels: Sequence[LabelPost],
         *,
         grow: Mapping[PaneKey, Grown] | None = None,
+        work: Sequence[Work] = (),
     ) -> Written:
         """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post). One
         transaction: all of it is stored, or none.
@@ -94,7 +96,8 @@ class PaneStore:
         new whole content: they are updated in place instead of a new pane appended (a
         replica's second of traffic stays one row however many writes it took). A pane that
         is gone (another process folded its minute) gets the delta appended instead. Each
-        other delta is appended, and :class:`Written` says where."""
+        other delta is appended, and :class:`Written` says where. Then each of ``work`` runs
+        on the same transaction, in order."""
         adding: defaultdict[PaneKey, Pane] = defaultdict(
             lambda: Pane.labels_only({}),
         )
@@ -121,7 +124,8 @@ class PaneStore:
                 if not done.rowcount:  # folded away meanwhile: its content is in the fold
                     adding[key].add(deltas[key])
             appended = await self._append(s, adding)
-        return Written(joined, appended)
+            worked = [await w(s) for w in work]
+        return Written(joined, appended, worked)
 
     async def _remember(self, s: Any, awaiting: Sequence[AwaitingBatch]) -> None:
         """Upsert the awaiting predictions in bulk: a row id posted again (in this write or
