@@ -111,7 +111,7 @@ class ShadowStore:
         """Append each tally that counts anything as a delta of its version."""
         rows = [
             {"model": who.model, "reference_id": who.reference_id, "version": t.version}
-            | tally_values(t)
+            | tally_values(t)._asdict()
             for t in tallies
             if t
         ]
@@ -151,7 +151,7 @@ class ShadowStore:
             rows = (await conn.execute(stored)).all()
             late = (await conn.execute(waiting.where(WAITING.c.at < cutoff))).scalar_one()
             total = (await conn.execute(waiting)).scalar_one()
-        tally = summed(who.scorer.empty(version), [(c, m, g) for c, m, g in rows])
+        tally = summed(who.scorer.empty(version), rows)
         tally.unmatched += int(late)
         return tally, int(total) - int(late)
 
@@ -219,5 +219,4 @@ class ShadowStore:
                 TALLIES.c.counts, TALLIES.c.sums, TALLIES.c.segments
             )
         )
-        rows = [(c, m, g) for c, m, g in taken.all()]
-        await self.append(conn, who, [summed(who.scorer.empty(version), rows)])
+        await self.append(conn, who, [summed(who.scorer.empty(version), taken.all())])

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +23,15 @@ _COUNTS = np.dtype("<i8")
 _SUMS = np.dtype("<f8")
 
 
-def tally_values(tally: ShadowTally) -> dict[str, object]:
+class StoredTally(NamedTuple):
+    """A tally as the columns of its row."""
+
+    counts: bytes
+    sums: bytes
+    segments: str
+
+
+def tally_values(tally: ShadowTally) -> StoredTally:
     """A tally as the ``counts``, ``sums`` and ``segments`` columns of its row."""
     scalars = np.array([getattr(tally, name) for name in tally.SCALARS], dtype=_COUNTS)
     vectors = [getattr(tally, name).astype(_COUNTS) for name in tally.VECTORS]
@@ -31,11 +41,9 @@ def tally_values(tally: ShadowTally) -> dict[str, object]:
         for (feature, value), n in tally.segment_pairs.items()
         if n
     )
-    return {
-        "counts": np.concatenate([scalars, *vectors]).tobytes(),
-        "sums": sums.tobytes(),
-        "segments": json.dumps(segments),
-    }
+    return StoredTally(
+        np.concatenate([scalars, *vectors]).tobytes(), sums.tobytes(), json.dumps(segments)
+    )
 
 
 def tally_of(empty: ShadowTally, counts: bytes, sums: bytes, segments: str) -> ShadowTally:
@@ -60,7 +68,7 @@ def tally_of(empty: ShadowTally, counts: bytes, sums: bytes, segments: str) -> S
     return empty
 
 
-def summed(empty: ShadowTally, rows: list[tuple[bytes, bytes, str]]) -> ShadowTally:
+def summed(empty: ShadowTally, rows: Iterable[tuple[bytes, bytes, str]]) -> ShadowTally:
     """The sum of stored tallies (``(counts, sums, segments)`` each) on ``empty``'s bins."""
     total = empty
     for counts, sums, segments in rows:

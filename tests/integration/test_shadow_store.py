@@ -1,0 +1,248 @@
+"""Shadow mode's pairing in the database, on SQLite and PostgreSQL: the rules one process
+kept in memory, now shared by replicas (two engines on one database) and kept across a
+restart.
+
+A shadow row meets the live row of its id whichever comes first, within the window; one
+whose partner never comes is unmatched; live rows are kept only while a shadow is active;
+re-sent rows count once; rows and versions are bounded; labels join pairs by id, once.
+Replicas racing on the same ids pair each once, and a restart reads what was written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.monitoring.panes.parts import Work
+from bot.monitoring.panes.store import PaneStore
+from bot.monitoring.shadow_pairing import Refused, ShadowPairing
+from bot.monitoring.shadow_store import LIVE, PAIRED, TALLIES, Shadowed, ShadowStore
+from bot.quality.compare.shadow import (
+    MAX_ROWS,
+    MAX_SHADOWS,
+    PairRow,
+    ShadowPost,
+    ShadowScorer,
+    ShadowTally,
+)
+from bot.store.db import Database
+from tests.unit.test_shadow import classifier, regressor, row
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+SCORER = ShadowScorer(classifier())
+WHO = Shadowed("credit", 1, SCORER)
+
+
+class Replica:
+    """One process's view: its own engine on the shared database, writing as the service
+    does (each post's work in a pane write)."""
+
+    def __init__(self, db: Database, *, max_rows: int = MAX_ROWS, who: Shadowed = WHO) -> None:
+        self.db = db
+        self.store = ShadowStore(db, max_rows=max_rows)
+        self.pairing = ShadowPairing(self.store)
+        self.panes = PaneStore(db)
+        self.who = who
+
+    async def run(self, work: Work) -> object:
+        return (await self.panes.write({}, [], [], work=[work])).worked[0]
+
+    async def shadow(self, version: str, rows: Sequence[PairRow], at: datetime) -> ShadowPost:
+        done = await self.run(self.pairing.post(self.who, version, rows, at))
+        assert isinstance(done, ShadowPost), done
+        return done
+
+    async def live(self, rows: Sequence[PairRow], at: datetime) -> int:
+        made = await self.run(self.pairing.live(self.who, lambda: rows, at))
+        assert isinstance(made, int)
+        return made
+
+    async def label(self, labels: list[tuple[str, str]]) -> int:
+        made = await self.run(self.pairing.labels(self.who, labels))
+        assert isinstance(made, int)
+        return made
+
+    async def tally(self, version: str, at: datetime) -> tuple[ShadowTally, int]:
+        found = await self.store.read(self.who, version, at)
+        assert found is not None
+        return found
+
+    async def count(self, table: object) -> int:
+        async with self.db.read() as s, s.begin():
+            conn = await s.connection()
+            return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def other(db: Database) -> AsyncIterator[Database]:
+    """A second replica: its own engine and connections on the same database."""
+    second = Database(db.url)
+    yield second
+    await second.dispose()
+
+
+async def test_a_shadow_pairs_with_its_live_row_whichever_comes_first(db: Database) -> None:
+    one = Replica(db)
+    post = await one.shadow("v8", [row(1, "ok"), row(2, "fraud")], T0)
+    assert (post.paired, post.waiting) == (0, 2)
+    assert await one.live([row(1, "ok"), row(2, "ok")], T0 + timedelta(minutes=5)) == 2
+    # Live first this time: remembered (a shadow is active), the shadow pairs on arrival.
+    await one.live([row(3, "ok")], T0 + timedelta(minutes=6))
+    post = await one.shadow("v8", [row(3, "ok")], T0 + timedelta(minutes=7))
+    assert (post.paired, post.waiting) == (1, 0)
+    tally, waiting = await one.tally("v8", T0 + timedelta(minutes=7))
+    assert (tally.pairs, tally.agree, tally.unmatched, waiting) == (3, 2, 0, 0)
+
+
+async def test_a_shadow_row_whose_live_row_never_comes_within_the_window_is_unmatched(
+    db: Database,
+) -> None:
+    one = Replica(db)
+    await one.shadow("v8", [row(1, "ok"), row(2, "ok")], T0)
+    assert await one.live([row(1, "ok")], T0 + timedelta(minutes=59)) == 1
+    # r2's live row comes after the hour: r2 is unmatched, never paired.
+    assert await one.live([row(2, "ok")], T0 + timedelta(minutes=61)) == 0
+    tally, waiting = await one.tally("v8", T0 + timedelta(minutes=61))
+    assert (tally.pairs, tally.unmatched, waiting) == (1, 1, 0)
+
+
+async def test_live_rows_are_remembered_only_while_a_shadow_is_active(db: Database) -> None:
+    one = Replica(db)
+    await one.shadow("v7", [], T0 - timedelta(hours=3))  # long quiet: not active
+    assert await one.live([row(1, "ok")], T0) == 0
+    assert await one.count(LIVE) == 0
+    # r1 was not remembered: its shadow waits, and is read as unmatched after the hour.
+    post = await one.shadow("v8", [row(1, "ok")], T0 + timedelta(minutes=1))
+    assert (post.paired, post.waiting) == (0, 1)
+    await one.live([row(2, "ok")], T0 + timedelta(minutes=2))
+    assert await one.count(LIVE) == 1
+    later = T0 + timedelta(hours=2)
+    tally, waiting = await one.tally("v8", later)
+    assert (tally.unmatched, waiting) == (1, 0)
+    # The upkeep drops the row (counting it once) and the live rows of a quiet shadow.
+    await one.store.upkeep([WHO], later)
+    tally, waiting = await one.tally("v8", later)
+    assert (tally.unmatched, waiting) == (1, 0)
+    assert await one.count(LIVE) == 0
+
+
+async def test_rows_are_bounded_and_a_row_pushed_out_unpaired_counts_as_unmatched(
+    db: Database,
+) -> None:
+    one = Replica(db, max_rows=3)
+    post = await one.shadow("v8", [row(i, "ok") for i in range(5)], T0)
+    assert post.waiting == 3
+    assert (await one.tally("v8", T0))[0].unmatched == 2
+    await one.live([row(i, "ok") for i in range(10, 20)], T0)
+    await one.store.upkeep([WHO], T0)
+    assert await one.count(LIVE) == 3
+
+
+async def test_a_resent_shadow_row_counts_once(db: Database) -> None:
+    one = Replica(db)
+    await one.shadow("v8", [], T0)
+    await one.live([row(1, "ok")], T0)
+    await one.shadow("v8", [row(1, "ok")], T0)
+    post = await one.shadow("v8", [row(1, "ok"), row(2, "ok"), row(2, "ok")], T0)
+    assert (post.duplicates, post.waiting) == (2, 1)
+    tally, _ = await one.tally("v8", T0)
+    assert (tally.pairs, tally.duplicates) == (1, 2)
+
+
+async def test_shadow_versions_are_bounded(db: Database) -> None:
+    one = Replica(db)
+    for v in range(MAX_SHADOWS):
+        await one.shadow(f"v{v}", [], T0)
+    refused = await one.run(one.pairing.post(WHO, "extra", [row(1, "ok")], T0 + timedelta(hours=1)))
+    assert isinstance(refused, Refused)
+    assert refused.field == "version"
+    assert "at most 8" in refused.reason
+    assert "extra" not in await one.store.versions("credit", 1)
+    # A day later the idle ones make room.
+    await one.shadow("extra", [], T0 + timedelta(hours=25))
+    assert await one.store.versions("credit", 1) == ["extra"]
+
+
+async def test_labels_join_pairs_once_whichever_replica_takes_them(
+    db: Database, other: Database
+) -> None:
+    one, two = Replica(db), Replica(other)
+    await one.shadow("v8", [], T0)
+    await one.live([row(1, "ok"), row(2, "fraud"), row(3, "ok")], T0)
+    await two.shadow("v8", [row(1, "ok"), row(2, "ok"), row(3, "fraud")], T0)
+    labels = [("r1", "ok"), ("r2", "fraud"), ("r3", "fraud"), ("r9", "ok")]
+    counted = await asyncio.gather(one.label(labels), two.label(labels))
+    assert sorted(counted) == [0, 3]
+    t, _ = await one.tally("v8", T0)
+    assert (t.labelled, t.live_correct, t.shadow_correct) == (3, 2, 2)
+    assert (t.live_only, t.shadow_only) == (1, 1)
+    assert await one.label([("r1", "ok")]) == 0  # a label counts once
+    assert await one.count(PAIRED) == 0
+
+
+async def test_replicas_racing_on_the_same_ids_pair_each_once(
+    db: Database, other: Database
+) -> None:
+    """Shadow rows to one replica, their live rows to the other, at the same moments: each
+    id pairs exactly once, none is left waiting, none is counted twice."""
+    one, two = Replica(db), Replica(other)
+    await one.shadow("v8", [], T0)
+    n, batch = 400, 20
+    posts = []
+    for start in range(0, n, batch):
+        ids = range(start, start + batch)
+        posts.append(one.shadow("v8", [row(i, "fraud" if i % 10 == 0 else "ok") for i in ids], T0))
+        posts.append(two.live([row(i, "ok") for i in ids], T0))
+    await asyncio.gather(*posts)
+    tally, waiting = await two.tally("v8", T0)
+    assert (tally.pairs, tally.agree, waiting, tally.unmatched) == (n, n - n // 10, 0, 0)
+    assert tally.duplicates == 0
+
+
+async def test_a_restart_reads_what_was_written_and_the_fold_changes_nothing(
+    database_url: str,
+) -> None:
+    first = Database(database_url)
+    await first.migrate()
+    try:
+        one = Replica(first)
+        await one.shadow("v8", [row(i, "ok", latency_ms=30.0) for i in range(50)], T0)
+        await one.live([row(i, "ok", latency_ms=20.0) for i in range(40)], T0)
+        await one.label([(f"r{i}", "ok") for i in range(10)])
+        before = await one.tally("v8", T0)
+    finally:
+        await first.dispose()
+    again = Database(database_url)
+    try:
+        two = Replica(again)
+        assert await two.count(TALLIES) == 2  # the first post counted nothing: no row
+        after = await two.tally("v8", T0)
+        await two.store.upkeep([WHO], T0)
+        assert await two.count(TALLIES) == 1
+        folded = await two.tally("v8", T0)
+    finally:
+        await again.dispose()
+    for tally, waiting in (after, folded):
+        assert waiting == before[1] == 10
+        assert (tally.pairs, tally.labelled, tally.latency_range) == (
+            40,
+            10,
+            [20.0, 20.0, 30.0, 30.0],
+        )
+        assert tally.live_latency.tolist() == before[0].live_latency.tolist()
+
+
+async def test_a_new_reference_starts_shadow_mode_afresh(db: Database) -> None:
+    one = Replica(db)
+    await one.shadow("v8", [row(1, "ok")], T0)
+    renewed = Replica(db, who=Shadowed("credit", 2, ShadowScorer(regressor())))
+    assert await renewed.store.read(renewed.who, "v8", T0) is None
+    assert await renewed.store.versions("credit", 2) == []
+    post = await renewed.shadow("v8", [row(1, 3.0)], T0)
+    assert (post.waiting, post.duplicates) == (1, 0)  # the old reference's row is gone
+    await renewed.store.upkeep([renewed.who], T0)
+    assert await one.store.versions("credit", 1) == []
