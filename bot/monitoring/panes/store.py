@@ -11,7 +11,9 @@ predictions now awaiting a label, and the labels posted, and in ONE transaction:
    prediction's minute as a confusion count and in the pane's label-health tally (its
    source, its delay since the prediction arrived, the prediction's confidence);
 3. appends one pane per (model, reference, version, minute) it touched: an insert, no
-   read, no lock, so replicas never wait for one another nor overwrite each other.
+   read, no lock, so replicas never wait for one another nor overwrite each other;
+4. runs each post's ``Work`` (shadow mode's pairing, ``monitoring.shadow_pairing``), so
+   what a post does beyond its panes commits with them.
 
 The panes' ids order them by arrival, so a row window ("the last N rows") takes the newest
 panes to within N/10 rows or a second for recent minutes (``writer``). :meth:`compact` folds

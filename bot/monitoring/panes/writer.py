@@ -6,7 +6,9 @@ cost a transaction per post; so posts that arrive while a write is in flight are
 the next: their sketches added per pane, their awaiting predictions and labels queued, and
 all of it written by one :meth:`~bot.monitoring.panes.store.PaneStore.write` as soon as the
 previous write ends. Each post then gets its own answer (the labels it joined) or, when the
-write failed, the error, so the sender retries and nothing is half-stored.
+write failed, the error, so the sender retries and nothing is half-stored. A post may bring
+a ``Work`` (shadow mode's pairing) to run in the same write, and a shadow post is nothing
+but one (:meth:`PaneWriter.run`): each is answered with what its work answered.
 
 A write appends one pane per (version, minute) it touched, and for ``OWN_FOR`` (a second)
 after, while the pane holds fewer than ``pane_rows`` rows, this writer's later writes to the
