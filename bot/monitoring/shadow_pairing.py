@@ -7,10 +7,11 @@ only once it did: a restart, even ``kill -9``, loses nothing acknowledged.
 
 * A **shadow post** (:meth:`ShadowPairing.post`) makes room for a new version (at
   ``MAX_SHADOWS``, the ones idle for ``IDLE`` go; else it is refused), marks its version
-  active (``shadow_versions.last_at``), drops its waiting rows past the window (unmatched),
-  counts an id already waiting or paired as a duplicate, pairs each new row with the live
-  row of its id remembered within the window, and leaves the rest waiting (the oldest past
-  ``max_rows`` pushed out, unmatched). A model's first shadow post after a quiet window
+  active (``shadow_versions.last_at``), counts an id already waiting (within the window)
+  or paired as a duplicate (one that waited past it is unmatched, and waits anew), pairs
+  each new row with the live row of its id remembered within the window, and leaves the
+  rest waiting (the oldest past ``max_rows`` pushed out, unmatched). The other rows past
+  the window go with the flush (``ShadowStore.upkeep``) and are read as unmatched until. A model's first shadow post after a quiet window
   forgets the live rows of before (they were remembered for a shadow that went away).
 * A **live post** (:meth:`ShadowPairing.live`) does nothing unless some shadow version
   posted within the window (one indexed read, no lock); then it takes the waiting shadow
@@ -97,16 +98,21 @@ class ShadowPairing:
             await conn.execute(delete(LIVE).where(LIVE.c.model == model))
         await self._mark(conn, who, version, now, new=version not in held)
         tally = who.scorer.empty(version)
-        expired = await conn.execute(
-            narrowed(delete(WAITING), WAITING, model, version).where(WAITING.c.at < cutoff)
-        )
-        tally.unmatched += expired.rowcount or 0
         first: dict[str, PairRow] = {}
         for row in rows:
             first.setdefault(row.id, row)
         ids = sorted(first)
         seen = await self._present(conn, PAIRED, model, version, ids)
-        seen |= await self._present(conn, WAITING, model, version, ids)
+        waited = await self._waited(conn, model, version, ids)
+        late = [i for i, at in waited.items() if at < cutoff]
+        if late:  # an id that waited past the window is unmatched, and may wait anew
+            gone = await conn.execute(
+                narrowed(delete(WAITING), WAITING, model, version).where(
+                    self.store.among(WAITING.c.row_id, late)
+                )
+            )
+            tally.unmatched += gone.rowcount or 0
+        seen |= {i for i, at in waited.items() if at >= cutoff}
         tally.duplicates = len(rows) - len(first) + len(seen)
         fresh = [first[i] for i in ids if i not in seen]
         live = await self._live(conn, who, [r.id for r in fresh], cutoff)
@@ -124,14 +130,34 @@ class ShadowPairing:
         for table, new in ((PAIRED, paired), (WAITING, waiting)):
             for part in chunks(new):
                 await conn.execute(self.store.upsert(table, part, keys), list(part))
-        count = (
-            await conn.execute(narrowed(select(func.count()), WAITING, model, version))
-        ).scalar_one()
-        if count > self.store.max_rows:  # the oldest are pushed out, unmatched
-            tally.unmatched += await self.store.trim(conn, WAITING, model, version, count)
-            count = self.store.max_rows
+        tally.unmatched += await self._bound(conn, model, version, cutoff)
+        held_now = await self._still_waiting(conn, model, version, cutoff)
         await self.store.append(conn, who, [tally])
-        return ShadowPost(version, len(rows), len(paired), int(count), tally.duplicates)
+        return ShadowPost(version, len(rows), len(paired), held_now, tally.duplicates)
+
+    async def _bound(self, conn: Any, model: str, version: str, cutoff: int) -> int:
+        """Push the oldest waiting rows past ``max_rows`` out; returns how many went (each
+        unmatched: one past the window already was, the others are now)."""
+        count = narrowed(select(func.count()), WAITING, model, version)
+        total = int((await conn.execute(count)).scalar_one())
+        return await self.store.trim(conn, WAITING, model, version, total)
+
+    async def _still_waiting(self, conn: Any, model: str, version: str, cutoff: int) -> int:
+        """The version's rows still waiting within the window."""
+        count = narrowed(select(func.count()), WAITING, model, version)
+        return int((await conn.execute(count.where(WAITING.c.at >= cutoff))).scalar_one())
+
+    async def _waited(
+        self, conn: Any, model: str, version: str, ids: Sequence[str]
+    ) -> dict[str, int]:
+        """Which of ``ids`` wait already, and since when."""
+        out: dict[str, int] = {}
+        for part in chunks(ids):
+            query = narrowed(select(WAITING.c.row_id, WAITING.c.at), WAITING, model, version).where(
+                self.store.among(WAITING.c.row_id, part)
+            )
+            out.update({str(i): int(at) for i, at in (await conn.execute(query)).all()})
+        return out
 
     async def _make_room(
         self, conn: Any, who: Shadowed, version: str, held: dict[str, int], now: int
@@ -186,7 +212,7 @@ class ShadowPairing:
                 select(table.c.row_id)
                 .where(table.c.model == model)
                 .where(table.c.version == version)
-                .where(table.c.row_id.in_(list(part)))
+                .where(self.store.among(table.c.row_id, part))
             )
             out.update((await conn.execute(query)).scalars())
         return out
@@ -201,7 +227,7 @@ class ShadowPairing:
                 .where(LIVE.c.model == who.model)
                 .where(LIVE.c.reference_id == who.reference_id)
                 .where(LIVE.c.at >= cutoff)
-                .where(LIVE.c.row_id.in_(list(part)))
+                .where(self.store.among(LIVE.c.row_id, part))
             )
             for row_id, stored in (await conn.execute(query)).all():
                 out[row_id] = row_of(row_id, stored)
@@ -247,7 +273,7 @@ class ShadowPairing:
                 delete(WAITING)
                 .where(WAITING.c.model == who.model)
                 .where(WAITING.c.reference_id == who.reference_id)
-                .where(WAITING.c.row_id.in_(list(part)))
+                .where(self.store.among(WAITING.c.row_id, part))
                 .returning(WAITING.c.version, WAITING.c.row_id, WAITING.c.at, WAITING.c.row)
             )
             for version, row_id, waited, stored in taken.all():
@@ -294,7 +320,7 @@ class ShadowPairing:
                     delete(PAIRED)
                     .where(PAIRED.c.model == who.model)
                     .where(PAIRED.c.reference_id == who.reference_id)
-                    .where(PAIRED.c.row_id.in_(list(part)))
+                    .where(self.store.among(PAIRED.c.row_id, part))
                     .returning(PAIRED.c.version, PAIRED.c.row_id, PAIRED.c.live, PAIRED.c.shadow)
                 )
                 for version, row_id, live, shadow in taken.all():
@@ -311,7 +337,7 @@ class ShadowPairing:
                 select(PAIRED.c.row_id)
                 .where(PAIRED.c.model == who.model)
                 .where(PAIRED.c.reference_id == who.reference_id)
-                .where(PAIRED.c.row_id.in_(list(part)))
+                .where(self.store.among(PAIRED.c.row_id, part))
                 .limit(1)
             )
             if (await conn.execute(query)).first() is not None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import ARRAY, Text, any_, cast, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,6 +87,15 @@ class ShadowStore:
         """Take the shadow writes' lock until the transaction ends (PostgreSQL)."""
         if not self.db.is_sqlite:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+
+    def among(self, column: Any, ids: Sequence[str]) -> Any:
+        """``column`` is one of ``ids``: on PostgreSQL one array parameter (``= ANY``: one
+        statement text whatever the count, each id looked up through the key), on SQLite
+        an ``IN`` list. The tables carry no index a lookup by id could be misplanned onto
+        (one on ``at`` read before the statistics exist scanned the whole table)."""
+        if self.db.is_sqlite:
+            return column.in_(list(ids))
+        return column == any_(cast(literal(list(ids)), ARRAY(Text)))
 
     def upsert(self, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> Any:
         """An insert of rows like ``rows[0]`` where a row of the same key is replaced."""

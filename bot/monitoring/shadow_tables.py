@@ -14,6 +14,11 @@ window: every replica reads it, so a live row taken by any replica is remembered
 ``shadow_paired``: paired ids awaiting their label, with both predictions' classes.
 ``shadow_tallies``: what each write added to a version's counts, appended without a read
 (as ``model_panes``), summed when read and folded into one row by the periodic flush.
+
+Rows are looked up by id (the key, and ``(model, row_id)`` for a post that names no
+version); no index on ``at``: PostgreSQL, before it has statistics, read lookups by id
+through one and filtered every row, and what reads by age (expiry, trimming) runs every
+15 s on one model's rows, where a scan is cheap.
 """
 
 from __future__ import annotations
@@ -36,7 +41,6 @@ class ShadowVersionRow(SQLModel, table=True):
 
 class ShadowLiveRow(SQLModel, table=True):
     __tablename__ = "shadow_live"
-    __table_args__ = (Index("ix_shadow_live_at", "model", "at"),)
 
     model: str = Field(sa_column=Column(String(200), primary_key=True))
     row_id: str = Field(sa_column=Column(String(MAX_ID), primary_key=True))
@@ -48,10 +52,7 @@ class ShadowLiveRow(SQLModel, table=True):
 
 class ShadowWaitingRow(SQLModel, table=True):
     __tablename__ = "shadow_waiting"
-    __table_args__ = (
-        Index("ix_shadow_waiting_id", "model", "row_id"),
-        Index("ix_shadow_waiting_at", "model", "version", "at"),
-    )
+    __table_args__ = (Index("ix_shadow_waiting_id", "model", "row_id"),)
 
     model: str = Field(sa_column=Column(String(200), primary_key=True))
     version: str = Field(sa_column=Column(String(200), primary_key=True))
@@ -63,10 +64,7 @@ class ShadowWaitingRow(SQLModel, table=True):
 
 class ShadowPairedRow(SQLModel, table=True):
     __tablename__ = "shadow_paired"
-    __table_args__ = (
-        Index("ix_shadow_paired_id", "model", "row_id"),
-        Index("ix_shadow_paired_at", "model", "version", "at"),
-    )
+    __table_args__ = (Index("ix_shadow_paired_id", "model", "row_id"),)
 
     model: str = Field(sa_column=Column(String(200), primary_key=True))
     version: str = Field(sa_column=Column(String(200), primary_key=True))

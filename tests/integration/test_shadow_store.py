@@ -154,6 +154,19 @@ async def test_a_resent_shadow_row_counts_once(db: Database) -> None:
     assert (tally.pairs, tally.duplicates) == (1, 2)
 
 
+async def test_a_row_resent_after_the_window_is_unmatched_once_and_waits_anew(
+    db: Database,
+) -> None:
+    one = Replica(db)
+    await one.shadow("v8", [row(1, "ok")], T0)
+    later = T0 + timedelta(minutes=61)
+    post = await one.shadow("v8", [row(1, "ok")], later)
+    assert (post.duplicates, post.waiting) == (0, 1)
+    tally, waiting = await one.tally("v8", later)
+    assert (tally.unmatched, waiting) == (1, 1)
+    assert await one.live([row(1, "ok")], later) == 1
+
+
 async def test_shadow_versions_are_bounded(db: Database) -> None:
     one = Replica(db)
     for v in range(MAX_SHADOWS):

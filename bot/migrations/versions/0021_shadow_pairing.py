@@ -43,8 +43,6 @@ def upgrade() -> None:
         sa.Column("row", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("model", "row_id"),
     )
-    with op.batch_alter_table("shadow_live", schema=None) as batch_op:
-        batch_op.create_index("ix_shadow_live_at", ["model", "at"], unique=False)
     op.create_table(
         "shadow_waiting",
         *_row_key("model", "version", "row_id"),
@@ -55,7 +53,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("shadow_waiting", schema=None) as batch_op:
         batch_op.create_index("ix_shadow_waiting_id", ["model", "row_id"], unique=False)
-        batch_op.create_index("ix_shadow_waiting_at", ["model", "version", "at"], unique=False)
     op.create_table(
         "shadow_paired",
         *_row_key("model", "version", "row_id"),
@@ -67,7 +64,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("shadow_paired", schema=None) as batch_op:
         batch_op.create_index("ix_shadow_paired_id", ["model", "row_id"], unique=False)
-        batch_op.create_index("ix_shadow_paired_at", ["model", "version", "at"], unique=False)
     op.create_table(
         "shadow_tallies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -90,14 +86,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_shadow_tallies_read")
     op.drop_table("shadow_tallies")
     with op.batch_alter_table("shadow_paired", schema=None) as batch_op:
-        batch_op.drop_index("ix_shadow_paired_at")
         batch_op.drop_index("ix_shadow_paired_id")
     op.drop_table("shadow_paired")
     with op.batch_alter_table("shadow_waiting", schema=None) as batch_op:
-        batch_op.drop_index("ix_shadow_waiting_at")
         batch_op.drop_index("ix_shadow_waiting_id")
     op.drop_table("shadow_waiting")
-    with op.batch_alter_table("shadow_live", schema=None) as batch_op:
-        batch_op.drop_index("ix_shadow_live_at")
     op.drop_table("shadow_live")
     op.drop_table("shadow_versions")
