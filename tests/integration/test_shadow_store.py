@@ -4,7 +4,8 @@ restart.
 
 A shadow row meets the live row of its id whichever comes first, within the window; one
 whose partner never comes is unmatched; live rows are kept only while a shadow is active;
-re-sent rows count once; rows and versions are bounded; labels join pairs by id, once.
+re-sent rows count once; rows and versions are bounded; labels join pairs by id, once; a
+post's pairing commits with its panes or not at all.
 Replicas racing on the same ids pair each once, and a restart reads what was written.
 """
 
@@ -13,13 +14,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.monitoring.panes.parts import Work
+from bot.monitoring.panes.parts import PaneKey, Work
 from bot.monitoring.panes.store import PaneStore
+from bot.monitoring.panes.writer import PaneWriter
 from bot.monitoring.shadow_pairing import Refused, ShadowPairing
 from bot.monitoring.shadow_store import LIVE, PAIRED, TALLIES, Shadowed, ShadowStore
 from bot.quality.compare.shadow import (
@@ -31,6 +35,7 @@ from bot.quality.compare.shadow import (
     ShadowTally,
 )
 from bot.store.db import Database
+from tests.integration.test_pane_store import pane
 from tests.unit.test_shadow import classifier, regressor, row
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -248,6 +253,44 @@ async def test_a_restart_reads_what_was_written_and_the_fold_changes_nothing(
             [20.0, 20.0, 30.0, 30.0],
         )
         assert tally.live_latency.tolist() == before[0].live_latency.tolist()
+
+
+def okay(i: int) -> list[PairRow]:
+    return [row(i, "ok")]
+
+
+async def test_a_posts_pairing_commits_with_its_panes_or_not_at_all(db: Database) -> None:
+    """Through the group-commit writer, as the service posts: queued posts share writes and
+    each gets its own answer; a write that fails answers every post with the error and
+    stores none of their pairing."""
+    one = Replica(db)
+    writer = PaneWriter(one.panes, every=0.05)
+    await writer.run(one.pairing.post(WHO, "v8", [], T0))
+    key = PaneKey("credit", 1, "v1", 100)
+    shadows = [writer.run(one.pairing.post(WHO, "v8", [row(i, "ok")], T0)) for i in range(0, 30, 3)]
+    lives = [
+        writer.predictions({key: pane(1)}, [], one.pairing.live(WHO, partial(okay, i), T0))
+        for i in range(0, 30, 3)
+    ]
+    answers = await asyncio.gather(*shadows, *lives)
+    assert writer.writes < 1 + 20  # merged, not one a post
+    assert [a.version for a in answers[:10] if isinstance(a, ShadowPost)] == ["v8"] * 10
+    assert (
+        sum(a for a in answers[10:] if isinstance(a, int))
+        + sum(a.paired for a in answers[:10] if isinstance(a, ShadowPost))
+        == 10
+    )
+    async with db.engine.begin() as conn:  # the panes table is gone: the write fails
+        await conn.execute(text("DROP TABLE model_panes"))
+    failed = await asyncio.gather(
+        writer.predictions({key: pane(1)}, [], one.pairing.live(WHO, partial(okay, 99), T0)),
+        writer.run(one.pairing.post(WHO, "v8", [row(98, "ok")], T0)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(f, SQLAlchemyError) for f in failed)
+    tally, waiting = await one.tally("v8", T0)
+    assert (tally.pairs, waiting) == (10, 0)
+    assert await one.count(LIVE) == 10  # r99 was not remembered
 
 
 async def test_a_new_reference_starts_shadow_mode_afresh(db: Database) -> None:
