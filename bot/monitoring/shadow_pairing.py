@@ -11,8 +11,9 @@ only once it did: a restart, even ``kill -9``, loses nothing acknowledged.
   or paired as a duplicate (one that waited past it is unmatched, and waits anew), pairs
   each new row with the live row of its id remembered within the window, and leaves the
   rest waiting (the oldest past ``max_rows`` pushed out, unmatched). The other rows past
-  the window go with the flush (``ShadowStore.upkeep``) and are read as unmatched until. A model's first shadow post after a quiet window
-  forgets the live rows of before (they were remembered for a shadow that went away).
+  the window go with the flush (``ShadowStore.upkeep``), read as unmatched until then. A
+  model's first shadow post after a quiet window forgets the live rows of before (they
+  were remembered for a shadow that went away).
 * A **live post** (:meth:`ShadowPairing.live`) does nothing unless some shadow version
   posted within the window (one indexed read, no lock); then it takes the waiting shadow
   rows of its ids with ``DELETE ... RETURNING`` (a row pairs once, whichever replica took
