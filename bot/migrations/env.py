@@ -17,6 +17,7 @@ import bot.store.tables  # noqa: F401  (registers the tables on SQLModel.metadat
 from bot.chat.slack import tables as _slack_tables  # noqa: F401  (slack cards, migration 0005)
 from bot.heartbeats import tables as _heartbeat_tables  # noqa: F401  (heartbeats, migration 0006)
 from bot.incidents.reactions import tables as _reactions  # noqa: F401  (reactions, migration 0009)
+from bot.monitoring import shadow_tables as _shadow_tables  # noqa: F401  (shadow mode, 0021)
 from bot.monitoring import tables as _monitoring_tables  # noqa: F401  (references 0007, panes 0018)
 from bot.oncall.schedules import tables as _schedule_tables  # noqa: F401  (overrides: 0008)
 from bot.oncall.snooze import tables as _snooze_tables  # noqa: F401  (snoozes: migration 0008)

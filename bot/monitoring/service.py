@@ -32,7 +32,10 @@ panes into one and deletes what is past ``ledger_keep`` or the label horizon. Al
 panes and a minute ledger per version in memory.
 A shadow post (``"shadow": true``) goes to ``shadows`` (``ShadowMonitor``) instead of the
 monitor, so what serves reads the same; live posts and labels are handed to it after the
-monitor counted them, and ``shadow`` answers ``GET /api/v1/models/{model}/shadow?version=V``.
+monitor counted them. Its pairing is stored by the same write as the post (the writer's
+``Work``), so shadow mode is as shared and as durable as the windows; ``shadow`` answers
+``GET /api/v1/models/{model}/shadow?version=V`` from the database, and ``flush`` keeps its
+tables (expiry, bounds, folding) too.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.core.clock import Clock
-from bot.core.errors import NotFoundError, VigilError
+from bot.core.errors import NotFoundError, ValidationError, VigilError
 from bot.core.timefmt import iso_z
 from bot.incidents.policy.classify import SubjectPolicy
 from bot.ingest.validate import require_object
@@ -105,7 +108,7 @@ class ModelQualityService:
             writer if writer is not None or panes is None else PaneWriter(panes, pane_rows=grain)
         )
         self._lookback: dict[str, int] = {}
-        self.shadows = shadows or ShadowMonitor()
+        self.shadows = shadows
         self.store = store
         self._models = models
         self._clock = clock
@@ -176,24 +179,45 @@ class ModelQualityService:
         now = self._clock()
         profile = self.monitor.watched(model).profile
         if is_shadow(body):
-            return self.shadows.post(model, body, profile, now)
+            shadows, writer = self._shadowing()
+            parsed = shadows.parse(body, profile)
+            who = shadows.shadowed(model, self._loaded[model].id, profile)
+            return parsed, shadows.answered(await writer.run(shadows.post(who, parsed, now)))
         default = await self.default_version(model)
         counted = self.monitor.predictions(model, body, now, default_version=default)
         if self._writer is not None:  # answered once stored: a crash loses no answered row
-            await self._writer.predictions(counted.panes, counted.awaiting)
-        self.shadows.live(model, body, counted.check, profile, now)
+            work = None
+            if self.shadows is not None:
+                who = self.shadows.shadowed(model, self._loaded[model].id, profile)
+                work = self.shadows.live(who, body, counted.check, profile, now)
+            await self._writer.predictions(counted.panes, counted.awaiting, work)
         return counted.check
 
     async def labels(self, model: str, payload: object) -> LabelResult:
         await self._known(model)
         if self._writer is None:
-            result = self.monitor.labels(model, payload, self._clock())
-        else:
-            pairs = self.monitor.parse_labels(model, payload)
-            found = await self._writer.labels(model, pairs, arrived=micros_of(self._clock()))
-            result = self.monitor.joined(model, pairs, found)
-        self.shadows.labels(model, payload)
-        return result
+            return self.monitor.labels(model, payload, self._clock())
+        pairs = self.monitor.parse_labels(model, payload)
+        work = None
+        if self.shadows is not None:
+            profile = self.monitor.watched(model).profile
+            who = self.shadows.shadowed(model, self._loaded[model].id, profile)
+            work = self.shadows.labels(who, pairs)
+        arrived = micros_of(self._clock())
+        found = await self._writer.labels(model, pairs, arrived=arrived, work=work)
+        return self.monitor.joined(model, pairs, found)
+
+    def _shadowing(self) -> tuple[ShadowMonitor, PaneWriter]:
+        if self.shadows is None or self._writer is None:
+            raise ValidationError("shadow", "shadow mode needs the database (no shadow store)")
+        return self.shadows, self._writer
+
+    async def shadow_versions(self, model: str) -> list[str]:
+        """The shadow versions of ``model`` under its reference, by name."""
+        await self._known(model)
+        if self.shadows is None:
+            return []
+        return await self.shadows.versions(model, self._loaded[model].id)
 
     async def refresh_all(self) -> None:
         """Sync the references, then load every watched model's panes: what the rule poll
@@ -236,9 +260,11 @@ class ModelQualityService:
         """What ``GET /api/v1/models/{model}/shadow?version=V`` answers: shadow ``V``
         beside what served, with its verdict; ``UnknownVersion`` when it posted nothing."""
         await self._known(model)
+        shadows, _ = self._shadowing()
         profile = self.monitor.watched(model).profile
-        comparison = self.shadows.comparison(model, version, profile, self._clock())
-        return shadow_json(model, comparison, self.shadows.settings)
+        who = shadows.shadowed(model, self._loaded[model].id, profile)
+        comparison = await shadows.comparison(who, version, self._clock())
+        return shadow_json(model, comparison, shadows.settings)
 
     async def quality(self, model: str, version: str | None = None) -> dict[str, Any]:
         """What ``GET /api/v1/models/{model}/quality[?version=V]`` answers: the model's
@@ -311,7 +337,8 @@ class ModelQualityService:
 
     async def flush(self) -> None:
         """Fold each closed minute's panes into one; delete the panes past ``ledger_keep``
-        and the awaiting predictions past the label horizon (nothing to do when local)."""
+        and the awaiting predictions past the label horizon; keep shadow mode's tables
+        (nothing to do when local)."""
         if self._panes is not None:
             await self._prune_panes(self._clock())
 
@@ -325,6 +352,13 @@ class ModelQualityService:
             cut = self.monitor.horizon_minute(model)  # the newest label_horizon predictions
             horizon[model] = before if cut is None else max(before, cut)
         await self._panes.prune(before, awaiting_before=horizon)
+        if self.shadows is not None:
+            watched = [
+                self.shadows.shadowed(m, self._loaded[m].id, self.monitor.watched(m).profile)
+                for m in self.monitor.models()
+                if m in self._loaded
+            ]
+            await self.shadows.upkeep(watched, now)
 
     async def close(self) -> None:
         """The last flush, open minutes included: a clean restart keeps every row's evidence.

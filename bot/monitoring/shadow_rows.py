@@ -14,7 +14,8 @@ row needs the ``id`` of the live row it shadows and a ``prediction``; ``confiden
 ``latency_ms`` and ``features`` are optional (the categorical values of a pair are read
 from the live row, else the shadow's). A row naming another version than the post's, a
 shadow post without a version, or a bad ``latency_ms`` refuses the post (400 naming the
-field); a row without an id or prediction is rejected alone and reported. Pure: no I/O.
+field); a row without an id (or with one over ``MAX_ID`` characters) or prediction is
+rejected alone and reported. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from bot.ingest.validate import child, fail, item, json_type
 from bot.monitoring.versions import RowTags, check_version, row_tags
 from bot.quality.binning import FloatArray
-from bot.quality.compare.shadow import PairRow, Prediction, segment_value
+from bot.quality.compare.shadow import MAX_ID, PairRow, Prediction, segment_value
 from bot.quality.profile import (
     CategoricalProfile,
     NumericProfile,
@@ -117,6 +118,8 @@ def _row(
     row_id = row.get("id")
     if isinstance(row_id, bool) or not isinstance(row_id, str | int) or row_id == "":
         raise _Rejected("id", "is required (the live row's id: a non-empty string or integer)")
+    if len(str(row_id)) > MAX_ID:
+        raise _Rejected("id", f"must be at most {MAX_ID} characters")
     prediction = _prediction(row.get("prediction"), profile)
     confidence = row.get("confidence")
     if confidence is not None:

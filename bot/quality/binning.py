@@ -11,6 +11,8 @@ PSI stable; repeated quantiles (a feature with few distinct values) collapse to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -80,3 +82,27 @@ def bin_counts(values: npt.ArrayLike, edges: FloatArray) -> IntArray:
     array = np.asarray(values, dtype=np.float64).ravel()
     array = array[np.isfinite(array)]
     return np.bincount(bin_index(array, edges), minlength=edges.size + 1).astype(np.int64)
+
+
+def log_quantile(hist: IntArray, edges: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile of values counted on log-spaced ``edges`` (``len(edges) + 1``
+    bins, as :func:`bin_counts` counts them), interpolated log-linearly inside its bin (each
+    bin spans a constant factor, so this is good to within that factor and usually far
+    better); the first bin is read linearly from 0 and the last answers the last edge.
+    None when nothing was counted. Label delays (``quality.labels``) and shadow latencies
+    (``quality.compare.shadow``) are read this way: a histogram merges by addition."""
+    total = int(hist.sum())
+    if not total:
+        return None
+    rank = q * total
+    cumulative = np.cumsum(hist)
+    b = int(np.searchsorted(cumulative, rank, side="left"))
+    if b >= len(edges):
+        return float(edges[-1])
+    before = int(cumulative[b - 1]) if b else 0
+    share = (rank - before) / int(hist[b])
+    high = edges[b]
+    if b == 0:
+        return float(share * high)
+    low = edges[b - 1]
+    return float(low * (high / low) ** share)

@@ -17,6 +17,8 @@ from bot.incidents.service import IncidentService
 from bot.monitoring.monitor import ModelMonitor
 from bot.monitoring.panes.store import PaneStore
 from bot.monitoring.service import ModelQualityService
+from bot.monitoring.shadow_store import ShadowStore
+from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore
 from bot.registry.base import ModelRegistry, stable_version
 from bot.retrain.adapters.base import Orchestrator
@@ -51,6 +53,7 @@ def build_models(
         stable_version=lambda model: stable_version(registry, model),
         ledger_keep=quality.ledger_keep,
         panes=PaneStore(db),
+        shadows=ShadowMonitor(ShadowStore(db)),  # shadow pairs too: every replica's
     )
 
 

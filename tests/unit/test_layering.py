@@ -161,6 +161,7 @@ PURE = [
     "quality/arrow_rows.py",
     "quality/arrow_body.py",
     "quality/compare/shadow.py",
+    "quality/compare/shadow_codec.py",
     "quality/spec.py",
     "quality/panes.py",
     "quality/sketch.py",

@@ -1,26 +1,27 @@
-"""Shadow mode's pure parts: pairing by id within a window, and the comparison's numbers.
+"""Shadow mode's pure parts: what a pair and a label count, and the comparison's numbers.
 
-Pairing (``bot.quality.compare.shadow``): a shadow row meets the live row of its id whichever comes
-first, within the window; one whose partner never comes is unmatched; live rows are kept
-only while a shadow is active; re-sent rows count once; labels join pairs by id. The
-comparison (``bot.rollout.shadow``): agreement (classes; numbers within a tolerance), the
-score distance, latency percentiles, segments ranked with a minimum count, and the verdict.
+Counting (``bot.quality.compare.shadow``): a pair's agreement, bins, latencies and
+segments; labels for both sides; tallies counted apart (by two replicas) add up to the
+tally of everything, through their stored form. The comparison (``bot.rollout.shadow``):
+agreement (classes; numbers within a tolerance), the score distance, latency percentiles
+(from histograms, within their precision), segments ranked with a minimum count, and the
+verdict. Which rows pair (the window, duplicates, bounds) is the store's:
+``tests/integration/test_shadow_store.py``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from bot.core.errors import ValidationError
 from bot.monitoring.shadow_rows import is_shadow, shadow_rows
-from bot.quality.compare.shadow import MAX_SHADOWS, PairRow, ShadowBook
+from bot.quality.compare.shadow import PairRow, ShadowScorer, ShadowTally
+from bot.quality.compare.shadow_codec import row_of, row_text, summed, tally_of, tally_values
 from bot.quality.profile import OTHER, ReferenceProfile, build_profile
 from bot.rollout.shadow import ShadowSettings, ShadowVerdict, compare, top_segments
-
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def classifier() -> ReferenceProfile:
@@ -48,98 +49,97 @@ def row(i: int, prediction: str | float, **kw: object) -> PairRow:
     return PairRow(f"r{i}", prediction, **kw)  # type: ignore[arg-type]
 
 
-def test_a_shadow_pairs_with_its_live_row_whichever_comes_first() -> None:
-    book = ShadowBook(classifier())
-    # Shadow first (nothing live remembered yet): it waits.
-    post = book.add_shadow("v8", [row(1, "ok"), row(2, "fraud")], T0)
-    assert (post.paired, post.waiting) == (0, 2)
-    # The live rows arrive later within the window: both pair, one agrees.
-    made = book.add_live([row(1, "ok"), row(2, "ok")], T0 + timedelta(minutes=5))
-    assert made == 2
-    # Live first this time: remembered (a shadow is active), the shadow pairs on arrival.
-    book.add_live([row(3, "ok")], T0 + timedelta(minutes=6))
-    post = book.add_shadow("v8", [row(3, "ok")], T0 + timedelta(minutes=7))
-    assert (post.paired, post.waiting) == (1, 0)
-    tally = book.tallies["v8"]
-    assert (tally.pairs, tally.agree, tally.unmatched) == (3, 2, 0)
+def test_a_pair_counts_agreement_bins_latency_and_segments() -> None:
+    scorer = ShadowScorer(classifier())
+    tally = scorer.empty("v8")
+    segs = (("channel", "web"),)
+    scorer.pair(tally, row(1, "ok", confidence=0.9, latency_ms=20.0, segments=segs), row(1, "ok"))
+    scorer.pair(
+        tally,
+        row(2, "ok", confidence=0.9, latency_ms=20.0, segments=segs),
+        row(2, "fraud", confidence=0.6, latency_ms=35.0),
+    )
+    assert (tally.pairs, tally.agree) == (2, 1)
+    assert int(tally.live_counts.sum()) == int(tally.shadow_counts.sum()) == 2
+    assert int(tally.live_conf.sum()) == 1  # only the pair with both confidences
+    assert tally.latency_pairs == 1
+    assert tally.latency_range == [20.0, 20.0, 35.0, 35.0]
+    assert tally.segment_pairs[("channel", "web")] == 2
+    assert tally.segment_disagree[("channel", "web")] == 1
 
 
-def test_a_shadow_row_whose_live_row_never_comes_within_the_window_is_unmatched() -> None:
-    book = ShadowBook(classifier(), window=timedelta(hours=1))
-    book.add_shadow("v8", [row(1, "ok"), row(2, "ok")], T0)
-    book.add_live([row(1, "ok")], T0 + timedelta(minutes=59))
-    # r2's live row comes after the hour: r2 was forgotten as unmatched, never paired.
-    book.add_live([row(2, "ok")], T0 + timedelta(minutes=61))
-    tally = book.tallies["v8"]
-    assert (tally.pairs, tally.unmatched, len(tally.waiting)) == (1, 1, 0)
+def test_labels_count_for_both_sides() -> None:
+    scorer = ShadowScorer(classifier())
+    tally = scorer.empty("v8")
+    for live, shadow, label in (
+        ("ok", "ok", "ok"),
+        ("fraud", "ok", "fraud"),
+        ("ok", "fraud", "fraud"),
+    ):
+        scorer.label(tally, live, shadow, label)
+    assert (tally.labelled, tally.live_correct, tally.shadow_correct) == (3, 2, 2)
+    assert (tally.live_only, tally.shadow_only) == (1, 1)
 
 
-def test_live_rows_are_remembered_only_while_a_shadow_is_active() -> None:
-    book = ShadowBook(classifier(), window=timedelta(hours=1))
-    assert book.add_live([row(1, "ok")], T0) == 0
-    assert not book.active
-    # r1 was not remembered (no shadow then): its shadow waits, then goes unmatched.
-    book.add_shadow("v8", [row(1, "ok")], T0 + timedelta(minutes=1))
-    assert book.active
-    book.expire(T0 + timedelta(hours=2))
-    assert not book.active
-    assert book.tallies["v8"].unmatched == 1
+def test_tallies_written_apart_add_up_to_the_tally_of_everything() -> None:
+    """What two replicas count apart, summed, is what one process given every pair counts:
+    the comparison read from the sum is the same."""
+    profile = classifier()
+    scorer = ShadowScorer(profile)
+    whole, one, two = scorer.empty("v8"), scorer.empty("v8"), scorer.empty("v8")
+    rng = np.random.default_rng(4)
+    for i in range(600):
+        segs = (("channel", str(rng.choice(["web", "app", "pos"]))),)
+        live = row(i, "ok", confidence=0.9, latency_ms=float(rng.gamma(4, 5)), segments=segs)
+        guess = "fraud" if rng.random() < 0.1 else "ok"
+        shadow = row(i, guess, confidence=0.8, latency_ms=float(rng.gamma(4, 6)))
+        scorer.pair(whole, live, shadow)
+        scorer.pair(one if i % 3 else two, live, shadow)
+    one.unmatched, two.duplicates = 2, 1
+    whole.unmatched, whole.duplicates = 2, 1
+    stored = [tally_values(t) for t in (one, two)]
+    summed_up = summed(scorer.empty("v8"), stored)
+    assert compare(summed_up, profile) == compare(whole, profile)
+    assert (summed_up.unmatched, summed_up.duplicates) == (2, 1)
+    with pytest.raises(ValueError, match="does not fit"):  # another reference's bins
+        tally_of(ShadowScorer(regressor()).empty("v8"), *stored[0])
 
 
-def test_memory_is_bounded_and_a_row_pushed_out_unpaired_counts_as_unmatched() -> None:
-    book = ShadowBook(classifier(), max_rows=3)
-    post = book.add_shadow("v8", [row(i, "ok") for i in range(5)], T0)
-    assert post.waiting == 3
-    assert book.tallies["v8"].unmatched == 2
-    book.add_live([row(i, "ok") for i in range(10, 20)], T0)
-    assert len(book._live) == 3
+def test_a_waiting_row_round_trips_as_text() -> None:
+    for original in (
+        row(1, "ok", confidence=0.5, latency_ms=3.5, segments=(("channel", OTHER),)),
+        row(2, 101.25),
+    ):
+        assert row_of(original.id, row_text(original)) == original
 
 
-def test_a_resent_shadow_row_counts_once() -> None:
-    book = ShadowBook(classifier())
-    book.add_shadow("v8", [], T0)
-    book.add_live([row(1, "ok")], T0)
-    book.add_shadow("v8", [row(1, "ok")], T0)
-    post = book.add_shadow("v8", [row(1, "ok")], T0)
-    assert post.duplicates == 1
-    assert book.tallies["v8"].pairs == 1
-
-
-def test_shadow_versions_are_bounded() -> None:
-    book = ShadowBook(classifier())
-    for v in range(MAX_SHADOWS):
-        book.add_shadow(f"v{v}", [], T0)
-    with pytest.raises(ValidationError) as caught:
-        book.add_shadow("extra", [], T0 + timedelta(hours=1))
-    assert caught.value.field == "version"
-    # A day later the idle ones make room.
-    book.add_shadow("extra", [], T0 + timedelta(hours=25))
-    assert "extra" in book.tallies
-
-
-def test_labels_join_pairs_by_id_and_count_for_both_sides() -> None:
-    book = ShadowBook(classifier())
-    book.add_shadow("v8", [], T0)
-    book.add_live([row(1, "ok"), row(2, "fraud"), row(3, "ok")], T0)
-    book.add_shadow("v8", [row(1, "ok"), row(2, "ok"), row(3, "fraud")], T0)
-    book.label([("r1", "ok"), ("r2", "fraud"), ("r3", "fraud"), ("r9", "ok")])
-    t = book.tallies["v8"]
-    assert (t.labelled, t.live_correct, t.shadow_correct) == (3, 2, 2)
-    assert (t.live_only, t.shadow_only) == (1, 1)
-    book.label([("r1", "ok")])  # a label counts once
-    assert t.labelled == 3
+def test_latency_percentiles_come_from_the_histogram_within_its_precision() -> None:
+    scorer = ShadowScorer(classifier())
+    tally = scorer.empty("v8")
+    rng = np.random.default_rng(6)
+    live, shadow = rng.lognormal(3.0, 0.5, 5_000), rng.lognormal(3.3, 0.4, 5_000)
+    for i, (a, b) in enumerate(zip(live, shadow, strict=True)):
+        scorer.pair(tally, row(i, "ok", latency_ms=float(a)), row(i, "ok", latency_ms=float(b)))
+    c = compare(tally, classifier())
+    assert c.latency.n == 5_000
+    for got, values, q in (
+        (c.latency.live_p50, live, 0.5),
+        (c.latency.live_p99, live, 0.99),
+        (c.latency.shadow_p50, shadow, 0.5),
+        (c.latency.shadow_p99, shadow, 0.99),
+    ):
+        assert got == pytest.approx(float(np.quantile(values, q)), rel=0.06)
 
 
 def test_numeric_predictions_agree_within_the_tolerance() -> None:
     profile = regressor()
-    book = ShadowBook(profile, tolerance=0.1)
-    assert book.tolerance == pytest.approx(0.1 * profile.prediction.std)  # type: ignore[union-attr]
-    book.add_shadow("v8", [], T0)
-    book.add_live([row(1, 100.0), row(2, 100.0)], T0)
-    book.add_shadow("v8", [row(1, 100.5), row(2, 103.0)], T0)
-    t = book.tallies["v8"]
+    scorer = ShadowScorer(profile, tolerance=0.1)
+    assert scorer.tolerance == pytest.approx(0.1 * profile.prediction.std)  # type: ignore[union-attr]
+    t = scorer.empty("v8")
+    scorer.pair(t, row(1, 100.0), row(1, 100.5))
+    scorer.pair(t, row(2, 100.0), row(2, 103.0))
     assert (t.pairs, t.agree) == (2, 1)
-    c = compare(t, profile, tolerance=book.tolerance)
+    c = compare(t, profile, tolerance=scorer.tolerance)
     assert c.mean_abs_diff == pytest.approx(1.75)
     assert c.prediction_wasserstein is not None
 
@@ -151,23 +151,42 @@ def paired(
     seed: int = 0,
     segment_rates: dict[str, float] | None = None,
     latency: tuple[float, float] = (20.0, 20.0),
-) -> tuple[ShadowBook, ReferenceProfile]:
-    """A book with ``n`` pairs, the shadow differing on ``differ`` of them (or by segment)."""
+) -> tuple[Paired, ReferenceProfile]:
+    """``n`` pairs, the shadow differing on ``differ`` of them (or by segment)."""
     profile = classifier()
-    book = ShadowBook(profile)
+    scorer = ShadowScorer(profile)
+    tally = scorer.empty("v8")
     rng = np.random.default_rng(seed)
     channels = rng.choice(["web", "app", "pos"], n)
-    live, shadow = [], []
+    predictions = {}
     for i in range(n):
         rate = (segment_rates or {}).get(str(channels[i]), differ)
         flip = rng.random() < rate
         segs = (("channel", str(channels[i])),)
-        live.append(row(i, "ok", confidence=0.9, latency_ms=latency[0], segments=segs))
-        shadow.append(row(i, "fraud" if flip else "ok", confidence=0.9, latency_ms=latency[1]))
-    book.add_shadow("v8", [], T0)
-    book.add_live(live, T0)
-    book.add_shadow("v8", shadow, T0)
-    return book, profile
+        live = row(i, "ok", confidence=0.9, latency_ms=latency[0], segments=segs)
+        shadow = row(i, "fraud" if flip else "ok", confidence=0.9, latency_ms=latency[1])
+        scorer.pair(tally, live, shadow)
+        predictions[live.id] = ("ok", str(shadow.prediction))
+    return Paired(scorer, tally, predictions), profile
+
+
+@dataclass
+class Paired:
+    """A tally of pairs, and each pair's two classes until its label comes."""
+
+    scorer: ShadowScorer
+    tally: ShadowTally
+    predictions: dict[str, tuple[str, str]]
+
+    @property
+    def tallies(self) -> dict[str, ShadowTally]:
+        return {"v8": self.tally}
+
+    def label(self, labels: list[tuple[str, str]]) -> None:
+        for row_id, label in labels:
+            found = self.predictions.pop(row_id, None)
+            if found is not None:
+                self.scorer.label(self.tally, *found, label)
 
 
 def test_agreement_distance_and_latency_figures() -> None:

@@ -10,7 +10,7 @@ store (``store``), and ``pane_of_row`` / ``values_of`` turn a pane into the colu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,12 +110,21 @@ class Grown:
     whole: Pane
 
 
+Work = Callable[[Any], Awaitable[object]]
+"""More work a post needs done in the write that stores it (shadow mode's pairing): given
+the write's session, it runs after the panes, so what it writes commits, or fails, with
+them. It must not raise for a post's own fault (it answers a refusal instead): a failure
+fails every post of the write."""
+
+
 @dataclass(frozen=True)
 class Written:
-    """What a write did: per label post, the labels that joined; each pane appended's id."""
+    """What a write did: per label post, the labels that joined; each pane appended's id;
+    what each :data:`Work` answered, in order."""
 
     joined: list[list[Joined]]
     appended: dict[PaneKey, int]
+    worked: list[object] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ predictions now awaiting a label, and the labels posted, and in ONE transaction:
    prediction's minute as a confusion count and in the pane's label-health tally (its
    source, its delay since the prediction arrived, the prediction's confidence);
 3. appends one pane per (model, reference, version, minute) it touched: an insert, no
-   read, no lock, so replicas never wait for one another nor overwrite each other.
+   read, no lock, so replicas never wait for one another nor overwrite each other;
+4. runs each post's ``Work`` (shadow mode's pairing, ``monitoring.shadow_pairing``), so
+   what a post does beyond its panes commits with them.
 
 The panes' ids order them by arrival, so a row window ("the last N rows") takes the newest
 panes to within N/10 rows or a second for recent minutes (``writer``). :meth:`compact` folds
@@ -39,6 +41,7 @@ from bot.monitoring.panes.parts import (
     Pane,
     PaneKey,
     PostedLabel,
+    Work,
     Written,
     pane_of_row,
     values_of,
@@ -86,6 +89,7 @@ class PaneStore:
         labels: Sequence[LabelPost],
         *,
         grow: Mapping[PaneKey, Grown] | None = None,
+        work: Sequence[Work] = (),
     ) -> Written:
         """Store ``deltas`` and ``awaiting``, and join ``labels`` (per post). One
         transaction: all of it is stored, or none.
@@ -94,7 +98,8 @@ class PaneStore:
         new whole content: they are updated in place instead of a new pane appended (a
         replica's second of traffic stays one row however many writes it took). A pane that
         is gone (another process folded its minute) gets the delta appended instead. Each
-        other delta is appended, and :class:`Written` says where."""
+        other delta is appended, and :class:`Written` says where. Then each of ``work`` runs
+        on the same transaction, in order."""
         adding: defaultdict[PaneKey, Pane] = defaultdict(
             lambda: Pane.labels_only({}),
         )
@@ -121,7 +126,8 @@ class PaneStore:
                 if not done.rowcount:  # folded away meanwhile: its content is in the fold
                     adding[key].add(deltas[key])
             appended = await self._append(s, adding)
-        return Written(joined, appended)
+            worked = [await w(s) for w in work]
+        return Written(joined, appended, worked)
 
     async def _remember(self, s: Any, awaiting: Sequence[AwaitingBatch]) -> None:
         """Upsert the awaiting predictions in bulk: a row id posted again (in this write or

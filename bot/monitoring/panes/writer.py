@@ -6,7 +6,9 @@ cost a transaction per post; so posts that arrive while a write is in flight are
 the next: their sketches added per pane, their awaiting predictions and labels queued, and
 all of it written by one :meth:`~bot.monitoring.panes.store.PaneStore.write` as soon as the
 previous write ends. Each post then gets its own answer (the labels it joined) or, when the
-write failed, the error, so the sender retries and nothing is half-stored.
+write failed, the error, so the sender retries and nothing is half-stored. A post may bring
+a ``Work`` (shadow mode's pairing) to run in the same write, and a shadow post is nothing
+but one (:meth:`PaneWriter.run`): each is answered with what its work answered.
 
 A write appends one pane per (version, minute) it touched, and for ``OWN_FOR`` (a second)
 after, while the pane holds fewer than ``pane_rows`` rows, this writer's later writes to the
@@ -33,6 +35,7 @@ from bot.monitoring.panes.parts import (
     Pane,
     PaneKey,
     PostedLabel,
+    Work,
 )
 from bot.monitoring.panes.store import PaneStore
 
@@ -48,7 +51,9 @@ class _Batch:
     awaiting: list[AwaitingBatch] = field(default_factory=list)
     labels: list[LabelPost] = field(default_factory=list)
     label_waiters: list[asyncio.Future[list[Joined]]] = field(default_factory=list)
-    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    waiters: list[tuple[asyncio.Future[object], int | None]] = field(default_factory=list)
+    """Each post of predictions's answer, and which of ``work`` is its (if any)."""
+    work: list[Work] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (self.waiters or self.label_waiters)
@@ -72,10 +77,14 @@ class PaneWriter:
         """Writes committed so far (tests and the metrics read it)."""
 
     async def predictions(
-        self, deltas: Mapping[PaneKey, Pane], awaiting: Sequence[AwaitingBatch]
-    ) -> None:
-        """Returns once ``deltas`` and ``awaiting`` are committed; raises what the write
-        raised otherwise (nothing of the post is then stored)."""
+        self,
+        deltas: Mapping[PaneKey, Pane],
+        awaiting: Sequence[AwaitingBatch],
+        work: Work | None = None,
+    ) -> object:
+        """Returns once ``deltas``, ``awaiting`` and what ``work`` wrote are committed, with
+        what ``work`` answered (None without it); raises what the write raised otherwise
+        (nothing of the post is then stored)."""
         batch = self._batch
         for key, pane in deltas.items():
             held = batch.deltas.get(key)
@@ -84,22 +93,34 @@ class PaneWriter:
             else:
                 held.add(pane)
         batch.awaiting.extend(awaiting)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        batch.waiters.append(done)
+        done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        batch.waiters.append((done, self._work(work)))
         self._start()
-        await done
+        return await done
+
+    async def run(self, work: Work) -> object:
+        """Run ``work`` in the next write (a post that stores no pane: a shadow post);
+        returns what it answered, once committed."""
+        return await self.predictions({}, [], work)
 
     async def labels(
-        self, model: str, rows: Sequence[PostedLabel], *, arrived: int
+        self, model: str, rows: Sequence[PostedLabel], *, arrived: int, work: Work | None = None
     ) -> list[Joined]:
         """Join ``rows`` to stored predictions (``arrived``: the post's time, microseconds
-        since the epoch, for the labels' delay); returns the ones that joined, once
-        committed."""
+        since the epoch, for the labels' delay), and run ``work`` in the same write; returns
+        the ones that joined, once committed."""
         done: asyncio.Future[list[Joined]] = asyncio.get_running_loop().create_future()
+        self._work(work)
         self._batch.labels.append(LabelPost(model, rows, arrived))
         self._batch.label_waiters.append(done)
         self._start()
         return await done
+
+    def _work(self, work: Work | None) -> int | None:
+        if work is None:
+            return None
+        self._batch.work.append(work)
+        return len(self._batch.work) - 1
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
@@ -115,10 +136,11 @@ class PaneWriter:
             grow = self._grown(batch.deltas, now)
             try:
                 written = await self._store.write(
-                    batch.deltas, batch.awaiting, batch.labels, grow=grow
+                    batch.deltas, batch.awaiting, batch.labels, grow=grow, work=batch.work
                 )
             except BaseException as exc:  # every waiter learns it; the loop carries on
-                waiters: list[asyncio.Future[Any]] = [*batch.waiters, *batch.label_waiters]
+                waiters: list[asyncio.Future[Any]] = [w for w, _ in batch.waiters]
+                waiters += batch.label_waiters
                 for waiter in waiters:
                     if not waiter.done():
                         waiter.set_exception(exc)
@@ -134,9 +156,9 @@ class PaneWriter:
                     self._own[key] = (pane_id, batch.deltas[key], now)
                 else:
                     self._own.pop(key, None)  # labels went in: its content is not all ours
-            for waiter in batch.waiters:
+            for waiter, at in batch.waiters:
                 if not waiter.done():
-                    waiter.set_result(None)
+                    waiter.set_result(None if at is None else written.worked[at])
             for waiter, found in zip(batch.label_waiters, joined, strict=True):
                 if not waiter.done():
                     waiter.set_result(found)

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.quality.binning import log_quantile
 from bot.quality.drift.divergence import psi_counts
 from bot.quality.drift.stat_tests import chi_square_counts
 from bot.quality.labels.tally import CONF_EDGES, DELAY_EDGES, NO_BIN, LabelTally
@@ -62,21 +63,7 @@ def delay_quantile(tally: LabelTally, q: float) -> float | None:
     for key, n in tally.n.items():
         if key.delay_bin != NO_BIN:
             hist[key.delay_bin] += n
-    total = int(hist.sum())
-    if not total:
-        return None
-    rank = q * total
-    cumulative = np.cumsum(hist)
-    b = int(np.searchsorted(cumulative, rank, side="left"))
-    if b >= len(DELAY_EDGES):
-        return DELAY_EDGES[-1]
-    before = int(cumulative[b - 1]) if b else 0
-    share = (rank - before) / int(hist[b])
-    high = DELAY_EDGES[b]
-    if b == 0:
-        return share * high
-    low = DELAY_EDGES[b - 1]
-    return float(low * (high / low) ** share)
+    return log_quantile(hist, DELAY_EDGES, q)
 
 
 @dataclass(frozen=True)

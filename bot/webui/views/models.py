@@ -207,7 +207,12 @@ class ModelPages:
             log.warning("could not read the rollouts of %s: %s", name, exc)
         shadows: list[Mapping[str, Any]] = []
         if quality is not None:
-            for version in self._models.shadows.versions(name):
+            try:
+                versions = await self._models.shadow_versions(name)
+            except _FAILED as exc:
+                log.warning("could not read the shadow versions of %s: %s", name, exc)
+                versions = []
+            for version in versions:
                 try:
                     shadows.append(await self._models.shadow(name, version))
                 except _FAILED:

@@ -1,7 +1,8 @@
 """``vigil model shadow MODEL VERSION``: how a shadow version compares with what serves.
 
-Shadow pairs live in the running server's memory (``bot.monitoring.shadows``), not in the
-database, so this verb asks the server over HTTP: ``GET /api/v1/models/MODEL/shadow?
+The comparison is read through a running server, as any other client reads it (the pairs
+are in the database, ``bot.monitoring.shadow_store``, but judged with the server's
+settings), so this verb asks over HTTP: ``GET /api/v1/models/MODEL/shadow?
 version=VERSION`` at ``--url`` (default: vigil.yaml's ``http`` host and port, or
 ``VIGIL_HOST``/``VIGIL_PORT``), with the API token of ``VIGIL_API_TOKEN``. It prints the
 verdict and its reasons first, then the figures (``shadow_views.shadow_text``); exit 1 with
