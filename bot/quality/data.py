@@ -48,6 +48,7 @@ from bot.quality.profile import (
 from bot.quality.row_fields import (
     EPOCH,
     MAX_EPOCH,
+    MAX_TEXT,
     NAT,
     ColumnarRows,
     feature_columns,
@@ -190,6 +191,8 @@ def _row(row: object, index: int, numeric: bool) -> _Parsed:
         raise _Rejected(
             _path(index, "id"), "must be a non-empty string or an integer", "wrong_type"
         )
+    if len(str(row_id)) > MAX_TEXT:
+        raise _Rejected(_path(index, "id"), f"must be at most {MAX_TEXT} characters", "invalid")
     prediction = row.get("prediction")
     if prediction is None:
         raise _Rejected(_path(index, "prediction"), "is required", "missing_field")
@@ -200,6 +203,9 @@ def _row(row: object, index: int, numeric: bool) -> _Parsed:
         expected = "a number" if numeric else "a number or string"
         reason = f"must be {expected}, not {type_name(prediction)}"
         raise _Rejected(_path(index, "prediction"), reason, "wrong_type")
+    elif isinstance(prediction, str) and len(prediction) > MAX_TEXT:
+        reason = f"must be at most {MAX_TEXT} characters"
+        raise _Rejected(_path(index, "prediction"), reason, "invalid")
     features = row.get("features")
     if not isinstance(features, Mapping):
         if features is None:

@@ -30,6 +30,10 @@ from bot.quality.binning import FloatArray, IntArray
 MAX_EPOCH = 253402300800
 """10000-01-01 in epoch seconds: larger "seconds" are milliseconds sent by mistake."""
 NAT = int(np.iinfo(np.int64).min)
+MAX_TEXT = 200
+"""The longest id, and class a prediction names, a row may have: each is stored to join the
+row's label (``model_awaiting``), in a column of this width."""
+_ID_BOUND = 10**MAX_TEXT  # an integer id's digits fit the column below this
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NONE = type(None)
 _NUMBER = frozenset({int, float})
@@ -116,14 +120,33 @@ def read_fields(rows: Sequence[object], numeric_prediction: bool) -> Fields:
 
 def bad_ids(ids: list[object]) -> Iterable[int]:
     kinds = set(map(type, ids))
-    if kinds <= {int} or (kinds == {str} and all(map(str.strip, cast(list[str], ids)))):
+    if kinds <= {int} and _short_ints(cast(list[int], ids)):
         return ()
-    return (i for i, v in enumerate(ids) if not (type(v) is int or (type(v) is str and v.strip())))
+    texts = cast(list[str], ids)
+    if kinds == {str} and all(map(str.strip, texts)) and _short_texts(texts):
+        return ()
+    return (i for i, v in enumerate(ids) if not _fine_id(v))
+
+
+def _short_ints(values: list[int]) -> bool:
+    """Whether every integer's digits fit ``MAX_TEXT`` characters."""
+    return not values or (min(values) > -_ID_BOUND // 10 and max(values) < _ID_BOUND)
+
+
+def _short_texts(values: Iterable[str]) -> bool:
+    return max(map(len, values), default=0) <= MAX_TEXT
+
+
+def _fine_id(v: object) -> bool:
+    if type(v) is int:
+        return len(str(v)) <= MAX_TEXT
+    return type(v) is str and bool(v.strip()) and len(v) <= MAX_TEXT
 
 
 def bad_predictions(predictions: list[object], numeric: bool) -> Iterable[int]:
     kinds = set(map(type, predictions))
-    if not numeric and kinds <= {str, bool}:
+    texts = (v for v in predictions if type(v) is str)
+    if not numeric and kinds <= {str, bool} and _short_texts(cast(Iterable[str], texts)):
         return ()
     if kinds <= _NUMBER:
         try:
@@ -137,7 +160,9 @@ def bad_predictions(predictions: list[object], numeric: bool) -> Iterable[int]:
     def fine(v: object) -> bool:
         if type(v) in _NUMBER:
             return finite(v) is not None
-        return not numeric and type(v) in (str, bool)
+        if type(v) is str:
+            return not numeric and len(v) <= MAX_TEXT
+        return not numeric and type(v) is bool
 
     return (i for i, v in enumerate(predictions) if not fine(v))
 

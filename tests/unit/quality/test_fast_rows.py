@@ -52,6 +52,7 @@ ODD_VALUES: list[Any] = [
     "2026-11-24T21:23:33", "2026-11-24T21:23:33+02:00", "soon", 1_764_019_413,
     1_764_019_413_000, 1.5e9, 0.5, 1.0, 1.0000001, -0.1, [], [1], {}, {"a": 1},
     np.float64(0.5), np.int64(3), np.bool_(True), "lyon", "metz", "yes", "no",
+    "x" * 200, "x" * 201, 10**199, 10**200, -(10**199),
 ]  # fmt: skip
 FIELDS = ["id", "prediction", "confidence", "timestamp", "features"]
 FEATURES = ["age", "income", "plan", "city"]
@@ -168,3 +169,21 @@ def test_category_codes_are_the_kept_index_other_or_missing() -> None:
     ] * 2
     assert category_codes(spec, values).tolist() == expected
     assert category_codes(spec, np.array(["lyon", "x"])).dtype == np.int64
+
+
+def test_an_id_or_a_class_too_long_to_store_rejects_its_row_alone() -> None:
+    """Ids and predicted classes are stored to join the labels, in 200-character columns:
+    a longer one is that row's error, named, and the other rows are counted."""
+    rows = [
+        {**GOOD, "id": "a" * 200, "prediction": "yes"},
+        {**GOOD, "id": "b" * 201, "prediction": "yes"},
+        {**GOOD, "id": 10**200, "prediction": "yes"},
+        {**GOOD, "id": "c", "prediction": "p" * 201},
+    ]
+    check = check_rows(rows, PROFILES["categorical"])
+    assert check.ids == ("a" * 200,)
+    assert [(b.field, b.reason) for b in check.bad] == [
+        ("rows[1].id", "must be at most 200 characters"),
+        ("rows[2].id", "must be at most 200 characters"),
+        ("rows[3].prediction", "must be at most 200 characters"),
+    ]
