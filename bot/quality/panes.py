@@ -20,7 +20,7 @@ Pure: minutes are integers (minutes since 1970-01-01 UTC), the caller passes ``n
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -88,19 +88,29 @@ def choose(panes: Sequence[Slice], layout: SketchLayout, spec: WindowSpec, now: 
     return Chosen(tuple(m for m, _ in taken), total, tuple(s for _, s in taken), full)
 
 
+def newest_minutes(panes: Sequence[Slice]) -> Iterator[tuple[int, list[Sketch]]]:
+    """The panes grouped by minute, newest minute first: a reader that wants the newest N
+    labels stops after a few minutes instead of merging a day of panes at every reading."""
+    grouped: dict[int, list[Sketch]] = {}
+    for minute, sketch in panes:
+        grouped.setdefault(minute, []).append(sketch)
+    for minute in sorted(grouped, reverse=True):
+        yield minute, grouped[minute]
+
+
 def label_counts(panes: Sequence[Slice], limit: int) -> tuple[Counter[tuple[str, str]], int | None]:
     """The confusion of the newest minutes' labels, at least ``limit`` of them when there
     are; and the oldest minute taken (None when no label was)."""
-    by_minute: dict[int, Counter[tuple[str, str]]] = {}
-    for minute, sketch in panes:
-        if sketch.confusion:
-            by_minute.setdefault(minute, Counter()).update(sketch.confusion)
     out: Counter[tuple[str, str]] = Counter()
     taken = 0
     oldest = None
-    for minute in sorted(by_minute, reverse=True):
-        out.update(by_minute[minute])
-        taken += sum(by_minute[minute].values())
+    for minute, sketches in newest_minutes(panes):
+        found = [s.confusion for s in sketches if s.confusion]
+        if not found:
+            continue
+        for confusion in found:
+            out.update(confusion)
+            taken += sum(confusion.values())
         oldest = minute
         if taken >= limit:
             break

@@ -29,7 +29,7 @@ from bot.quality.labels.stats import (
     label_noise,
 )
 from bot.quality.labels.tally import LabelTally
-from bot.quality.panes import Slice, micros_of
+from bot.quality.panes import Slice, micros_of, newest_minutes
 from bot.quality.sketch import SketchLayout
 
 SERIES_MINUTES = 60
@@ -99,15 +99,14 @@ class LabelHealth:
 def recent(panes: Sequence[Slice], limit: int) -> tuple[LabelTally, int | None]:
     """The tally of the newest minutes' labels, at least ``limit`` of them when there are,
     and the oldest minute taken."""
-    by_minute: dict[int, LabelTally] = {}
-    for minute, sketch in panes:
-        if sketch.labels:
-            by_minute.setdefault(minute, LabelTally())
-            by_minute[minute] += sketch.labels
     out = LabelTally()
     oldest = None
-    for minute in sorted(by_minute, reverse=True):
-        out += by_minute[minute]
+    for minute, sketches in newest_minutes(panes):
+        found = [s.labels for s in sketches if s.labels]
+        if not found:
+            continue
+        for tally in found:
+            out += tally
         oldest = minute
         if out.total >= limit:
             break
