@@ -25,7 +25,7 @@ from bot.monitoring.service import ModelQualityService
 from bot.monitoring.shadow_views import shadow_post_json
 from bot.monitoring.versions import UnknownVersion, check_version
 from bot.web.body import read_json, read_rows
-from bot.web.replies import authorized, error, unauthorized, unavailable
+from bot.web.replies import authorized, error, not_stored, unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,9 @@ class ModelRoutes:
             return error(404, "not_found", "model", exc.message)
         except ValidationError as exc:
             return error(400, "invalid", exc.field, exc.detail)
-        except (StorageError, SQLAlchemyError, OSError):
-            log.exception("could not read the reference of %s", model)
-            return unavailable(
-                f"could not read the model's reference; no {what} were counted, retry"
-            )
+        except (StorageError, SQLAlchemyError, OSError) as exc:
+            log.exception("could not count the %s of %s", what, model)
+            return not_stored(exc, f"could not store the {what}; none were counted, retry")
 
     async def model_quality(self, request: web.Request) -> web.Response:
         """``GET /api/v1/models/{model}/quality[?version=V]``: drift, data quality, and the

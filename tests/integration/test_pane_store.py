@@ -200,6 +200,49 @@ async def test_a_failed_write_answers_every_post_and_stores_none_of_it(db: Datab
     assert await store.awaiting_count("credit") == 0  # the predictions went with it
 
 
+async def refuse_poison(db: Database) -> None:
+    """Make the database itself refuse one value: a prediction with the id ``poison``."""
+    async with db.engine.begin() as conn:
+        if db.is_sqlite:
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON model_awaiting "
+                    "WHEN NEW.row_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poison'); END"
+                )
+            )
+        else:
+            await conn.execute(
+                text("ALTER TABLE model_awaiting ADD CONSTRAINT poison CHECK (row_id <> 'poison')")
+            )
+
+
+async def test_a_post_whose_value_is_refused_fails_alone(db: Database) -> None:
+    """Posts written together share one transaction; when the database refuses a value of
+    one of them, the others are written again without it and answered as stored: one bad
+    post cannot fail the posts of every other sender that shared its write."""
+    store = PaneStore(db)
+    await store.write({}, [AwaitingBatch(key(700), ["old"], ["yes"])], [])
+    await refuse_poison(db)
+    writer = PaneWriter(store, every=0.05)  # posts arriving meanwhile share the next write
+    ids = ["a", "b", "poison", "c"]
+    posts = [
+        writer.predictions({key(701): pane(2)}, [AwaitingBatch(key(701), [i], ["yes"])])
+        for i in ids
+    ]
+    label = writer.labels("credit", [posted("old", "yes")], arrived=0)
+    *answers, joined = await asyncio.gather(*posts, label, return_exceptions=True)
+    assert [type(a).__name__ for a in answers] == [
+        "NoneType",
+        "NoneType",
+        "IntegrityError",
+        "NoneType",
+    ]
+    assert [j.row_id for j in joined] == ["old"]  # type: ignore[union-attr]
+    assert await store.awaiting_count("credit") == 3  # a, b and c; old joined
+    stored = total(await store.read("credit", 1), "v1", 701)
+    assert int(stored.sketch.counts[0]) == 6  # the three stored posts' rows, not the fourth's
+
+
 async def test_old_panes_and_predictions_past_the_horizon_go(db: Database) -> None:
     store = PaneStore(db)
     await store.write(

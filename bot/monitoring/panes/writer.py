@@ -6,7 +6,9 @@ cost a transaction per post; so posts that arrive while a write is in flight are
 the next: their sketches added per pane, their awaiting predictions and labels queued, and
 all of it written by one :meth:`~bot.monitoring.panes.store.PaneStore.write` as soon as the
 previous write ends. Each post then gets its own answer (the labels it joined) or, when the
-write failed, the error, so the sender retries and nothing is half-stored. A post may bring
+write failed, the error, so the sender retries and nothing is half-stored. When the database
+refused a *value* (a constraint, a data exception: the same on every retry), the posts are
+written again one by one, so only the post that brought it fails. A post may bring
 a ``Work`` (shadow mode's pairing) to run in the same write, and a shadow post is nothing
 but one (:meth:`PaneWriter.run`): each is answered with what its work answered.
 
@@ -27,6 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DataError, IntegrityError
+
+from bot.core.errors import refused_value
 from bot.monitoring.panes.parts import (
     AwaitingBatch,
     Grown,
@@ -39,10 +44,28 @@ from bot.monitoring.panes.parts import (
 )
 from bot.monitoring.panes.store import PaneStore
 
+
+def refused(exc: BaseException) -> bool:
+    """Did the database refuse a value (a constraint, a data exception), which writing the
+    same rows again cannot fix, rather than fail (a lost connection, a lock)?"""
+    return isinstance(exc, IntegrityError | DataError) or refused_value(exc) is not None
+
+
 DEFAULT_EVERY = 0.0
 """Seconds between the starts of two writes at least (0: the next starts when one ends)."""
 OWN_FOR = 1.0
 """Seconds a pane this writer appended keeps taking its later writes in place."""
+
+
+@dataclass(frozen=True)
+class _Post:
+    """One post's share of a write, and where its answer goes."""
+
+    done: asyncio.Future[Any]
+    deltas: Mapping[PaneKey, Pane] = field(default_factory=dict)
+    awaiting: Sequence[AwaitingBatch] = ()
+    labels: LabelPost | None = None
+    work: Work | None = None
 
 
 @dataclass
@@ -54,6 +77,8 @@ class _Batch:
     waiters: list[tuple[asyncio.Future[object], int | None]] = field(default_factory=list)
     """Each post of predictions's answer, and which of ``work`` is its (if any)."""
     work: list[Work] = field(default_factory=list)
+    posts: list[_Post] = field(default_factory=list)
+    """Each post as it came, to write it alone should the write of them all be refused."""
 
     def empty(self) -> bool:
         return not (self.waiters or self.label_waiters)
@@ -95,6 +120,7 @@ class PaneWriter:
         batch.awaiting.extend(awaiting)
         done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         batch.waiters.append((done, self._work(work)))
+        batch.posts.append(_Post(done, deltas, awaiting, None, work))
         self._start()
         return await done
 
@@ -111,8 +137,10 @@ class PaneWriter:
         the ones that joined, once committed."""
         done: asyncio.Future[list[Joined]] = asyncio.get_running_loop().create_future()
         self._work(work)
-        self._batch.labels.append(LabelPost(model, rows, arrived))
+        post = LabelPost(model, rows, arrived)
+        self._batch.labels.append(post)
         self._batch.label_waiters.append(done)
+        self._batch.posts.append(_Post(done, labels=post, work=work))
         self._start()
         return await done
 
@@ -139,6 +167,9 @@ class PaneWriter:
                     batch.deltas, batch.awaiting, batch.labels, grow=grow, work=batch.work
                 )
             except BaseException as exc:  # every waiter learns it; the loop carries on
+                if len(batch.posts) > 1 and refused(exc):
+                    await self._alone(batch)  # one post's value: the others are not its fault
+                    continue
                 waiters: list[asyncio.Future[Any]] = [w for w, _ in batch.waiters]
                 waiters += batch.label_waiters
                 for waiter in waiters:
@@ -162,6 +193,31 @@ class PaneWriter:
             for waiter, found in zip(batch.label_waiters, joined, strict=True):
                 if not waiter.done():
                     waiter.set_result(found)
+
+    async def _alone(self, batch: _Batch) -> None:
+        """Write each post of a refused write by itself: the one whose value the database
+        refuses gets that error, the others are stored and answered as usual (a poisoned
+        post would otherwise fail every post that shared its write, and their retries)."""
+        for key in batch.deltas:
+            self._own.pop(key, None)  # the appends below are not this writer's to grow
+        for post in batch.posts:
+            labels = [post.labels] if post.labels is not None else []
+            work = [post.work] if post.work is not None else []
+            try:
+                written = await self._store.write(post.deltas, post.awaiting, labels, work=work)
+            except BaseException as exc:
+                if not post.done.done():
+                    post.done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                    raise
+                continue
+            self.writes += 1
+            if post.done.done():
+                continue
+            if post.labels is not None:
+                post.done.set_result(written.joined[0])
+            else:
+                post.done.set_result(written.worked[0] if work else None)
 
     def _grown(self, deltas: dict[PaneKey, Pane], now: float) -> dict[PaneKey, Grown]:
         """The panes of ``deltas`` this writer appended less than ``OWN_FOR`` ago, with
