@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from tests.conftest import postgres_url
 from tests.integration.procs import clean_env, serving, vigil_model
 from tests.integration.test_arrow_predictions import as_table, stream
 
+Server = tuple[Any, aiohttp.ClientSession, str]
 TOKEN = "replicas-journey-token-5e1c"
 BATCH = 120
 BUDGET = 180.0
@@ -45,6 +47,30 @@ def place(tmp_path: Path, name: str) -> Path:
     }
     (where / "vigil.yaml").write_text(yaml.safe_dump(config))
     return where
+
+
+async def three_servers(
+    tmp_path: Path, stack: AsyncExitStack, token: str
+) -> tuple[Callable[[str, str], Awaitable[Server]], str, list[Server]]:
+    """The replicas journeys' start: the model's reference stored on a shared PostgreSQL
+    database and on a lone SQLite one; replicas A and B on the first, C on the second,
+    ready. Returns how to start another process (name, database URL), the shared URL, and
+    the three servers."""
+    shared, alone = await postgres_url(), f"sqlite+aiosqlite:///{tmp_path / 'alone.db'}"
+    write_reference(tmp_path / "validation.csv")
+    for url in (shared, alone):
+        done = await asyncio.to_thread(
+            vigil_model, url, "reference", MODEL, "validation.csv", "--version", "v7",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    async def start(name: str, url: str) -> Server:
+        env = clean_env(VIGIL_DATABASE_URL=url, VIGIL_INGEST_TOKEN=token, VIGIL_API_TOKEN=token)
+        return await stack.enter_async_context(serving(place(tmp_path, name), env, token))
+
+    started = await asyncio.gather(start("a", shared), start("b", shared), start("c", alone))
+    return start, shared, list(started)
 
 
 def figures(answer: dict[str, Any]) -> dict[str, Any]:
@@ -74,27 +100,10 @@ def figures(answer: dict[str, Any]) -> dict[str, Any]:
 async def test_two_replicas_read_what_one_process_reads_and_sigkill_loses_nothing(
     tmp_path: Path,
 ) -> None:
-    shared, alone = await postgres_url(), f"sqlite+aiosqlite:///{tmp_path / 'alone.db'}"
-    write_reference(tmp_path / "validation.csv")
-    for url in (shared, alone):
-        done = await asyncio.to_thread(
-            vigil_model, url, "reference", MODEL, "validation.csv", "--version", "v7",
-            cwd=tmp_path,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-
-    def env(url: str) -> dict[str, str]:
-        return clean_env(VIGIL_DATABASE_URL=url, VIGIL_INGEST_TOKEN=TOKEN, VIGIL_API_TOKEN=TOKEN)
-
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(asyncio.timeout(BUDGET))
-
-        async def start(name: str, url: str) -> tuple[Any, aiohttp.ClientSession, str]:
-            return await stack.enter_async_context(serving(place(tmp_path, name), env(url), TOKEN))
-
-        (a, http, base_a), (b, _, base_b), (_, _, base_c) = await asyncio.gather(
-            start("a", shared), start("b", shared), start("c", alone)
-        )
+        start, shared, servers = await three_servers(tmp_path, stack, TOKEN)
+        (a, http, base_a), (b, _, base_b), (_, _, base_c) = servers
 
         async def post(
             base: str, path: str, rows: list[dict[str, Any]], *, arrow: bool = False

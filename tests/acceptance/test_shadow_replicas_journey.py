@@ -21,14 +21,11 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import numpy as np
 import pytest
 
-from tests.acceptance.test_model_journey import MODEL, scored, write_reference
-from tests.acceptance.test_replicas_journey import place
-from tests.conftest import postgres_url
-from tests.integration.procs import clean_env, serving, vigil_model
+from tests.acceptance.test_model_journey import MODEL, scored
+from tests.acceptance.test_replicas_journey import three_servers
 
 TOKEN = "shadow-replicas-token-7d2a"
 BATCH = 150
@@ -73,27 +70,10 @@ def labels_of(live: Rows) -> Rows:
 async def test_two_replicas_compare_a_shadow_as_one_process_does_and_sigkill_loses_nothing(
     tmp_path: Path,
 ) -> None:
-    shared, alone = await postgres_url(), f"sqlite+aiosqlite:///{tmp_path / 'alone.db'}"
-    write_reference(tmp_path / "validation.csv")
-    for url in (shared, alone):
-        done = await asyncio.to_thread(
-            vigil_model, url, "reference", MODEL, "validation.csv", "--version", "v7",
-            cwd=tmp_path,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-
-    def env(url: str) -> dict[str, str]:
-        return clean_env(VIGIL_DATABASE_URL=url, VIGIL_INGEST_TOKEN=TOKEN, VIGIL_API_TOKEN=TOKEN)
-
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(asyncio.timeout(BUDGET))
-
-        async def start(name: str, url: str) -> tuple[Any, aiohttp.ClientSession, str]:
-            return await stack.enter_async_context(serving(place(tmp_path, name), env(url), TOKEN))
-
-        (a, http, base_a), (b, _, base_b), (_, _, base_c) = await asyncio.gather(
-            start("a", shared), start("b", shared), start("c", alone)
-        )
+        start, shared, servers = await three_servers(tmp_path, stack, TOKEN)
+        (a, http, base_a), (b, _, base_b), (_, _, base_c) = servers
 
         async def post(base: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
             async with http.post(f"{base}/api/v1/models/{MODEL}/{path}", json=body) as resp:
