@@ -61,6 +61,7 @@ from bot.monitoring.panes.store import PaneStore
 from bot.monitoring.panes.summary import summary_of
 from bot.monitoring.panes.writer import PaneWriter
 from bot.monitoring.shadow_rows import ShadowRows, is_shadow
+from bot.monitoring.shadow_store import Shadowed
 from bot.monitoring.shadow_views import shadow_json
 from bot.monitoring.shadows import ShadowMonitor
 from bot.monitoring.store import ReferenceStore, StoredReference
@@ -181,14 +182,14 @@ class ModelQualityService:
         if is_shadow(body):
             shadows, writer = self._shadowing()
             parsed = shadows.parse(body, profile)
-            who = shadows.shadowed(model, self._loaded[model].id, profile)
-            return parsed, shadows.answered(await writer.run(shadows.post(who, parsed, now)))
+            paired = await writer.run(shadows.post(self._who(shadows, model), parsed, now))
+            return parsed, shadows.answered(paired)
         default = await self.default_version(model)
         counted = self.monitor.predictions(model, body, now, default_version=default)
         if self._writer is not None:  # answered once stored: a crash loses no answered row
             work = None
             if self.shadows is not None:
-                who = self.shadows.shadowed(model, self._loaded[model].id, profile)
+                who = self._who(self.shadows, model)
                 work = self.shadows.live(who, body, counted.check, profile, now)
             await self._writer.predictions(counted.panes, counted.awaiting, work)
         return counted.check
@@ -200,9 +201,7 @@ class ModelQualityService:
         pairs = self.monitor.parse_labels(model, payload)
         work = None
         if self.shadows is not None:
-            profile = self.monitor.watched(model).profile
-            who = self.shadows.shadowed(model, self._loaded[model].id, profile)
-            work = self.shadows.labels(who, pairs)
+            work = self.shadows.labels(self._who(self.shadows, model), pairs)
         arrived = micros_of(self._clock())
         found = await self._writer.labels(model, pairs, arrived=arrived, work=work)
         return self.monitor.joined(model, pairs, found)
@@ -211,6 +210,10 @@ class ModelQualityService:
         if self.shadows is None or self._writer is None:
             raise ValidationError("shadow", "shadow mode needs the database (no shadow store)")
         return self.shadows, self._writer
+
+    def _who(self, shadows: ShadowMonitor, model: str) -> Shadowed:
+        """``model`` as shadow mode keys it: under its loaded reference, with its scorer."""
+        return shadows.shadowed(model, self._loaded[model].id, self.monitor.watched(model).profile)
 
     async def shadow_versions(self, model: str) -> list[str]:
         """The shadow versions of ``model`` under its reference, by name."""
@@ -261,9 +264,7 @@ class ModelQualityService:
         beside what served, with its verdict; ``UnknownVersion`` when it posted nothing."""
         await self._known(model)
         shadows, _ = self._shadowing()
-        profile = self.monitor.watched(model).profile
-        who = shadows.shadowed(model, self._loaded[model].id, profile)
-        comparison = await shadows.comparison(who, version, self._clock())
+        comparison = await shadows.comparison(self._who(shadows, model), version, self._clock())
         return shadow_json(model, comparison, shadows.settings)
 
     async def quality(self, model: str, version: str | None = None) -> dict[str, Any]:
@@ -354,9 +355,7 @@ class ModelQualityService:
         await self._panes.prune(before, awaiting_before=horizon)
         if self.shadows is not None:
             watched = [
-                self.shadows.shadowed(m, self._loaded[m].id, self.monitor.watched(m).profile)
-                for m in self.monitor.models()
-                if m in self._loaded
+                self._who(self.shadows, m) for m in self.monitor.models() if m in self._loaded
             ]
             await self.shadows.upkeep(watched, now)
 

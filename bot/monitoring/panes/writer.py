@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -41,6 +41,7 @@ from bot.monitoring.panes.parts import (
     PaneKey,
     PostedLabel,
     Work,
+    Written,
 )
 from bot.monitoring.panes.store import PaneStore
 
@@ -66,22 +67,30 @@ class _Post:
     awaiting: Sequence[AwaitingBatch] = ()
     labels: LabelPost | None = None
     work: Work | None = None
+    at: int | None = None
+    """Where ``work`` stands in the batch's ``work`` (what it answered, in ``worked``)."""
+
+    def answer(self, written: Written, joined: Iterator[list[Joined]]) -> object:
+        """What this post is answered once ``written``: the labels it joined (the next of
+        the write's ``joined``, one per label post in order), else what its work answered."""
+        if self.labels is not None:
+            return next(joined)
+        return None if self.at is None else written.worked[self.at]
 
 
 @dataclass
 class _Batch:
+    """The merged content of the next write, and each post as it came (its answer goes to
+    it; it is written alone should the write of them all be refused)."""
+
     deltas: dict[PaneKey, Pane] = field(default_factory=dict)
     awaiting: list[AwaitingBatch] = field(default_factory=list)
     labels: list[LabelPost] = field(default_factory=list)
-    label_waiters: list[asyncio.Future[list[Joined]]] = field(default_factory=list)
-    waiters: list[tuple[asyncio.Future[object], int | None]] = field(default_factory=list)
-    """Each post of predictions's answer, and which of ``work`` is its (if any)."""
     work: list[Work] = field(default_factory=list)
     posts: list[_Post] = field(default_factory=list)
-    """Each post as it came, to write it alone should the write of them all be refused."""
 
     def empty(self) -> bool:
-        return not (self.waiters or self.label_waiters)
+        return not self.posts
 
 
 class PaneWriter:
@@ -119,8 +128,7 @@ class PaneWriter:
                 held.add(pane)
         batch.awaiting.extend(awaiting)
         done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        batch.waiters.append((done, self._work(work)))
-        batch.posts.append(_Post(done, deltas, awaiting, None, work))
+        batch.posts.append(_Post(done, deltas, awaiting, None, work, self._work(work)))
         self._start()
         return await done
 
@@ -136,11 +144,9 @@ class PaneWriter:
         since the epoch, for the labels' delay), and run ``work`` in the same write; returns
         the ones that joined, once committed."""
         done: asyncio.Future[list[Joined]] = asyncio.get_running_loop().create_future()
-        self._work(work)
         post = LabelPost(model, rows, arrived)
         self._batch.labels.append(post)
-        self._batch.label_waiters.append(done)
-        self._batch.posts.append(_Post(done, labels=post, work=work))
+        self._batch.posts.append(_Post(done, labels=post, work=work, at=self._work(work)))
         self._start()
         return await done
 
@@ -170,16 +176,13 @@ class PaneWriter:
                 if len(batch.posts) > 1 and refused(exc):
                     await self._alone(batch)  # one post's value: the others are not its fault
                     continue
-                waiters: list[asyncio.Future[Any]] = [w for w, _ in batch.waiters]
-                waiters += batch.label_waiters
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_exception(exc)
+                for post in batch.posts:
+                    if not post.done.done():
+                        post.done.set_exception(exc)
                 if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
                     raise
                 continue
             self.writes += 1
-            joined = written.joined
             for key, grown in grow.items():
                 self._own[key] = (grown.pane_id, grown.whole, self._own[key][2])
             for key, pane_id in written.appended.items():
@@ -187,12 +190,11 @@ class PaneWriter:
                     self._own[key] = (pane_id, batch.deltas[key], now)
                 else:
                     self._own.pop(key, None)  # labels went in: its content is not all ours
-            for waiter, at in batch.waiters:
-                if not waiter.done():
-                    waiter.set_result(None if at is None else written.worked[at])
-            for waiter, found in zip(batch.label_waiters, joined, strict=True):
-                if not waiter.done():
-                    waiter.set_result(found)
+            joined = iter(written.joined)
+            for post in batch.posts:
+                found = post.answer(written, joined)
+                if not post.done.done():
+                    post.done.set_result(found)
 
     async def _alone(self, batch: _Batch) -> None:
         """Write each post of a refused write by itself: the one whose value the database
@@ -212,12 +214,9 @@ class PaneWriter:
                     raise
                 continue
             self.writes += 1
-            if post.done.done():
-                continue
-            if post.labels is not None:
-                post.done.set_result(written.joined[0])
-            else:
-                post.done.set_result(written.worked[0] if work else None)
+            found = replace(post, at=0 if work else None).answer(written, iter(written.joined))
+            if not post.done.done():
+                post.done.set_result(found)
 
     def _grown(self, deltas: dict[PaneKey, Pane], now: float) -> dict[PaneKey, Grown]:
         """The panes of ``deltas`` this writer appended less than ``OWN_FOR`` ago, with
