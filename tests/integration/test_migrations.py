@@ -27,6 +27,8 @@ from bot.store.schema import SCHEMA_HEAD
 from tests.conftest import postgres_url
 from tests.support import FakeClock, fixture_json
 
+pytestmark = pytest.mark.empty_database  # these tests run the migrations themselves
+
 TABLES = {"incidents", "alerts", "timeline_events", "alembic_version"}
 
 

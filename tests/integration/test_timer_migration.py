@@ -28,6 +28,8 @@ from bot.store.timer_rows import Pending
 from bot.store.timers import Timers
 from tests.support import FakeClock
 
+pytestmark = pytest.mark.empty_database  # these tests run the migrations themselves
+
 
 async def _fire(kind: str, key: str, payload: dict[str, Any], attempt: int = 0) -> None:
     """Stands in for the old ``bot.scheduler:_fire`` while APScheduler builds the row."""
