@@ -44,8 +44,9 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# Two pytest workers (pytest-xdist): each has its own PostgreSQL database (tests/conftest.py).
 test: venv
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 	$(MAKE) --no-print-directory lint typecheck
 
 clean:

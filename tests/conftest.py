@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -58,10 +59,42 @@ async def _fresh_postgres(url: str) -> str:
     return url
 
 
+_WORKER_DBS: dict[str, str] = {}
+"""``$VIGIL_TEST_POSTGRES_URL`` → this pytest-xdist worker's own database on that server."""
+
+
+async def _test_url() -> str | None:
+    """``$VIGIL_TEST_POSTGRES_URL``, or under pytest-xdist (``make test`` runs two workers)
+    a database of this worker's own on the same server, created the first time: two workers
+    emptying one database would wipe each other's tests."""
+    url = os.environ.get(PG_ENV)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    found = _WORKER_DBS.get(url)
+    if found is not None:
+        return found
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'vigil_test'}_{worker}"
+    dsn = urlunsplit(parts).replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return url  # unreachable: _fresh_postgres says so
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    _WORKER_DBS[url] = found = urlunsplit(parts._replace(path=f"/{name}"))
+    return found
+
+
 async def postgres_url() -> str:
     """The test PostgreSQL, emptied; a skip with the reason on a laptop without one, a
     failure when ``CI=true``."""
-    url = os.environ.get(PG_ENV)
+    url = await _test_url()
     if not url:
         message = f'no PostgreSQL: set {PG_ENV} (eval "$(.ci/start-postgres)" starts one)'
         if _in_ci():
@@ -123,7 +156,7 @@ async def _emptied(conn: asyncpg.Connection, url: str) -> bool:
 
 async def migrated_postgres_url() -> str:
     """The test PostgreSQL at the schema head with no rows (see the module's docstring)."""
-    url = os.environ.get(PG_ENV)
+    url = await _test_url()
     if url:
         dsn = url.replace("postgresql+asyncpg://", "postgresql://")
         try:
