@@ -66,6 +66,8 @@ class ModelSubject(_Subject):
     confidence_floor: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
     latency_p99_sla_ms: Annotated[float | None, _number(0.0, math.inf, low_ok=False)] = None
     output_kl_threshold: Annotated[float | None, _number(0.0, math.inf, low_ok=False)] = None
+    label_copying_ratio: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
+    label_health_floor: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
 
     def policy(self) -> SubjectPolicy:
         return replace(
@@ -73,6 +75,8 @@ class ModelSubject(_Subject):
             confidence_floor=self.confidence_floor,
             latency_p99_sla_ms=self.latency_p99_sla_ms,
             output_kl_threshold=self.output_kl_threshold,
+            label_copying_ratio=self.label_copying_ratio,
+            label_health_floor=self.label_health_floor,
         )
 
 

@@ -15,12 +15,14 @@ orchestrator, which receives it as its idempotency key, refuses a second run.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from bot.rules.effective import threshold_for
+from bot.rules.schema import Rule, Series, holds
 
 Trigger = Literal["drift", "schedule", "manual"]
 Phase = Literal["pending", "running", "succeeded", "failed", "handed_off"]
@@ -109,19 +111,43 @@ def drifted(values: Iterable[tuple[str, float]], *, psi: float, kl: float) -> bo
     return verdict
 
 
-LABEL_COPYING = 0.5
-"""A label source's disagreement ratio below this (rules/default.yaml label-feedback-loop)."""
-LABEL_HEALTH = 0.9
-"""A label health score below this (rules/default.yaml label-noise)."""
+HOLDING = frozenset({"label_disagreement_ratio", "label_health_score"})
+"""The label-health readings that hold automatic retraining: a label source copying the
+predictions (a feedback loop) and noisy labels. A model retrained on such labels learns its
+own mistakes back, or the noise; input drift and a late or sparse label feed do not hold it."""
 
 
-def label_refusal(samples: Iterable[tuple[str, float, str]]) -> str | None:
-    """Why automatic retraining must wait for the labels (None: they look sound), from one
-    poll's (metric, value, detail) of a model: a label source copying the predictions (a
-    feedback loop) or labels too noisy. A model retrained on them learns its own mistakes
-    back, or the noise; input drift and a late or sparse label feed do not hold it."""
-    limits = {"label_disagreement_ratio": LABEL_COPYING, "label_health_score": LABEL_HEALTH}
-    worst = [d for metric, value, d in samples if value < limits.get(metric, -math.inf)]
+def bad_labels(
+    samples: Iterable[tuple[str, float, Mapping[str, str], str]],
+    rules: Sequence[Rule],
+    models: Mapping[str, Any],
+) -> list[str]:
+    """The details of one model's readings of a poll, (metric, value, labels, detail), that
+    hold its automatic retraining: each reading of ``HOLDING`` judged by the rule that
+    watches it (``rules/default.yaml`` label-feedback-loop and label-noise, or the user's
+    version of them), at that rule's threshold for this model (``threshold_from:
+    model.label_copying_ratio`` / ``model.label_health_floor``). So the hold and the
+    label-health alert read the same line: a team that moves a threshold, for one model or
+    all, moves both, and a rule turned off holds nothing. The hold does not wait the rule's
+    ``for:``: retraining is held from the first poll that reads bad labels."""
+    worst: list[str] = []
+    for metric, value, labels, detail in samples:
+        if metric not in HOLDING:
+            continue
+        series = Series(metric, tuple(sorted(labels.items())))
+        for rule in rules:
+            if not rule.enabled or rule.kind != "threshold" or not rule.watches(series):
+                continue
+            limit = threshold_for(rule, labels, models=models)
+            if limit is not None and holds(rule.op, value, limit):
+                worst.append(detail or f"{metric} {value:g} (rule {rule.name})")
+                break
+    return worst
+
+
+def label_refusal(worst: Sequence[str]) -> str | None:
+    """Why automatic retraining must wait for the labels (None: they look sound), from the
+    details :func:`bad_labels` found."""
     if not worst:
         return None
     return (

@@ -5,8 +5,9 @@ samples, counted into K-of-N windows), the cron schedule (``bot.retrain.cron``),
 person's ``/incident retrain N``. A request writes the run's row and the timer that
 submits it in one transaction, after the checks of ``bot.retrain.decide`` (one in flight,
 the cooldown) made on what that transaction read, and for the automatic doors only, the
-labels' health as the last poll saw it (``decide.label_refusal``: copied or noisy labels
-hold drift and cron; a person's ``/incident retrain`` is not held); the database then
+labels' health as the last poll saw it, judged by the label-health rules at their
+threshold for the model (``decide.bad_labels``: copied or noisy labels hold drift and cron;
+a person's ``/incident retrain`` is not held); the database then
 refuses a second row with the same dedup key, or a second run in flight of one model (the unique
 ``active_model``), even from another process. ``bot.retrain.follow`` does the rest.
 """
@@ -24,11 +25,14 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.clock import Clock
 from bot.core.durations import short_duration
+from bot.incidents.policy.signals import SubjectPolicy
 from bot.retrain import words
 from bot.retrain.config import ModelRetraining
 from bot.retrain.decide import (
+    HOLDING,
     DriftWindows,
     Trigger,
+    bad_labels,
     dedup_key,
     drifted,
     label_refusal,
@@ -39,6 +43,7 @@ from bot.retrain.decide import (
 from bot.retrain.follow import SUBMIT, RunFollower, payload_key
 from bot.retrain.store import RunStore
 from bot.retrain.tables import RetrainRun
+from bot.rules.schema import Rule
 from bot.sources.base import Sample
 from bot.store.db import Database
 from bot.store.timers import Timers
@@ -66,7 +71,11 @@ class RetrainService:
         plans: Mapping[str, ModelRetraining],
         *,
         clock: Clock,
+        rules: Sequence[Rule] = (),
+        models: Mapping[str, SubjectPolicy] | None = None,
     ) -> None:
+        """``rules`` and ``models``: the loaded alerting rules and ``models:`` settings, whose
+        label-health rules say when labels hold automatic retraining (none: nothing holds)."""
         self._db = db
         self.store = store
         self._timers = timers
@@ -81,6 +90,8 @@ class RetrainService:
         }
         self._asked: dict[str, str] = {}  # model → the last drift key asked for (no re-ask)
         self._labels: dict[str, str] = {}  # model → why its labels hold automatic retraining
+        self._label_rules = [r for r in rules if r.metric in HOLDING]
+        self._models: Mapping[str, SubjectPolicy] = models or {}
 
     def configured(self, model: str | None) -> bool:
         return model is not None and model in self.plans
@@ -170,14 +181,15 @@ class RetrainService:
         """Count each configured model's drift verdict of this poll into its windows; ask
         for a run when K of the last N drifted (once per window: the key says which)."""
         by_model: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        said: dict[str, list[tuple[str, float, str]]] = defaultdict(list)
+        said: dict[str, list[tuple[str, float, Mapping[str, str], str]]] = defaultdict(list)
         for sample in samples:
             model = sample.labels.get("model")
             if model is not None and model in self.plans:
                 by_model[model].append((sample.metric, sample.value))
-                said[model].append((sample.metric, sample.value, sample.notes.get("detail", "")))
+                detail = sample.notes.get("detail", "")
+                said[model].append((sample.metric, sample.value, sample.labels, detail))
         for model in by_model:
-            held = label_refusal(said[model])
+            held = label_refusal(bad_labels(said[model], self._label_rules, self._models))
             if held is None:
                 self._labels.pop(model, None)
             else:

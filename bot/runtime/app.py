@@ -218,7 +218,7 @@ class Vigil:
         snoozes = SnoozeService(db, incidents, timers, pager, clock=clock, tz=tz, metrics=known)
         rules_runner.listen(snoozes.on_samples)  # a snooze "until psi<0.1" hears every poll
         retrain = build_retrain(
-            settings, db, timers, incidents, registry, clock, lambda: backends, orchestrators
+            settings, db, timers, incidents, registry, clock, lambda: backends, orchestrators, rules
         )
         rules_runner.listen(retrain.on_samples)  # K of N drifted windows start a retraining
         rollouts = build_rollouts(

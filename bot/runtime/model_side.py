@@ -30,6 +30,7 @@ from bot.rollouts.chat import RolloutChat
 from bot.rollouts.driver import RolloutDriver
 from bot.rollouts.service import RolloutService
 from bot.rollouts.store import RolloutStore
+from bot.rules.schema import Rule
 from bot.store.db import Database
 from bot.store.timers import Timers
 
@@ -66,9 +67,11 @@ def build_retrain(
     clock: Clock,
     senders: Callable[[], Sequence[ChatBackend]],
     orchestrators: Mapping[str, Orchestrator] | None = None,
+    rules: Sequence[Rule] = (),
 ) -> RetrainService:
     """Retraining on drift, on cron and on ``/incident retrain N`` (``retraining:``);
-    ``orchestrators`` stands in for the configured adapters of the models it names."""
+    ``orchestrators`` stands in for the configured adapters of the models it names;
+    ``rules``: the loaded alerting rules, whose label-health rules hold it on bad labels."""
     runs = RunStore(db)
     plans = settings.retraining
     follower = RunFollower(
@@ -82,7 +85,10 @@ def build_retrain(
         clock=clock,
         senders=senders,
     )
-    return RetrainService(db, runs, timers, follower, plans, clock=clock)
+    models = settings.incidents.models
+    return RetrainService(
+        db, runs, timers, follower, plans, clock=clock, rules=rules, models=models
+    )
 
 
 def build_rollouts(

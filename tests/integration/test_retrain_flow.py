@@ -14,7 +14,9 @@ from types import MappingProxyType
 import pytest
 
 from bot.chat.backend import RecordingBackend
+from bot.config.load import Settings
 from bot.core.secret import Secret
+from bot.incidents.subjects import parse_subjects
 from bot.retrain.config import DriftTrigger, ModelRetraining, Orchestration
 from bot.retrain.tables import RetrainRun
 from bot.runtime.app import Vigil
@@ -231,3 +233,26 @@ async def test_a_person_retrains_even_while_labels_look_copied(
     await vigil.retrain.on_samples([copying(vigil, 0.1)], clock.now)
     made = await vigil.retrain.manual(M, n, actor="@ana")
     assert made.created
+
+
+async def test_a_models_own_label_limit_holds_retraining_where_its_alert_would_fire(
+    make_vigil: MakeVigil, settings: Settings, clock: FakeClock, airflow: OrchestratorStandin
+) -> None:
+    """`models.<name>.label_copying_ratio` moves the label-feedback-loop alert's threshold
+    for that model, and the retraining hold with it: the team that says a ratio of 0.14 is
+    normal for its feedback source gets drift retraining, not a hold it cannot explain."""
+    tolerant = parse_subjects({M: {"label_copying_ratio": 0.1}}, "vigil.yaml", "models")
+    incidents = dataclasses.replace(settings.incidents, models=tolerant)
+    vigil = await make_vigil(
+        retraining=plans(airflow.url, schedule="0 3 * * 1"), incidents=incidents
+    )
+    # Below the model's own limit the labels hold it, as below the default one.
+    await vigil.retrain.on_samples([*drift(vigil, 0.5), copying(vigil, 0.05)], clock.now)
+    cron = await vigil.retrain.scheduled(M, clock.now)
+    assert cron.refused is not None
+    assert cron.refused.startswith("label health is bad (labels may be copying predictions")
+    # 0.14 is under the default 0.5 (held in the test above) but over this model's 0.1.
+    clock.advance(minutes=10)
+    await vigil.retrain.on_samples([*drift(vigil, 0.5), copying(vigil, 0.14)], clock.now)
+    [run] = await rows(vigil)
+    assert run.trigger == "drift"

@@ -12,7 +12,13 @@ from bot.config.load import load_settings, rule_files
 from bot.core.errors import ConfigError
 from bot.rules import default_rules_file, effective, load_rules
 
-MODEL_KEYS = ("confidence_floor", "latency_p99_sla_ms", "output_kl_threshold")
+MODEL_KEYS = (
+    "confidence_floor",
+    "latency_p99_sla_ms",
+    "output_kl_threshold",
+    "label_copying_ratio",
+    "label_health_floor",
+)
 SERVICE_KEYS = ("queue_capacity", "capacity_rps")
 
 
@@ -67,6 +73,8 @@ def test_effective_reads_the_configured_names(tmp_path: Path) -> None:
         ("model", "output_kl_threshold"),
         ("model", "accuracy_sla"),
         ("model", "latency_p99_sla_ms"),
+        ("model", "label_copying_ratio"),
+        ("model", "label_health_floor"),
         ("heartbeat", "max_label_delay"),  # a duration in vigil.yaml, seconds to the rule
     }
     models = {key: 0.5 for scope, key in needed if scope == "model"}
@@ -109,6 +117,8 @@ def test_non_numbers_are_refused_naming_the_key(tmp_path: Path, scope: str, key:
         ("models", "confidence_floor", -0.1),
         ("models", "latency_p99_sla_ms", 0),
         ("models", "output_kl_threshold", -1),
+        ("models", "label_copying_ratio", 1.5),
+        ("models", "label_health_floor", -0.1),
         ("services", "queue_capacity", -5),
         ("services", "capacity_rps", 0),
         ("services", "capacity_rps", float("inf")),

@@ -3,19 +3,27 @@ run in flight, and a dedup key that names the decision, not the moment it was se
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 import pytest
 
+from bot.incidents.subjects import parse_subjects
 from bot.retrain.decide import (
+    HOLDING,
     DriftWindows,
     PastRun,
+    bad_labels,
     dedup_key,
     drifted,
+    label_refusal,
     refusal,
     stamp,
     window_start,
 )
+from bot.rules import default_rules_file, load_rules
+from bot.rules.schema import Rule
 
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -104,3 +112,49 @@ def test_the_cooldown_counts_from_the_end_of_the_last_run_and_holds_automatic_ru
     assert refusal(runs, T0 + 29 * HOUR, cooldown=24 * HOUR, trigger="schedule") is None
     assert refusal(runs, T0 + 6 * HOUR, cooldown=24 * HOUR, trigger="manual") is None
     assert refusal([], T0, cooldown=24 * HOUR, trigger="drift") is None
+
+
+def _label_rules() -> list[Rule]:
+    return [r for r in load_rules([default_rules_file()]) if r.metric in HOLDING]
+
+
+def _reading(
+    metric: str, value: float, model: str = "fraud"
+) -> tuple[str, float, dict[str, str], str]:
+    labels = {"model": model, "label_source": "user-feedback"}
+    return (metric, value, labels, f"{metric} {value} for {model}")
+
+
+def test_bad_labels_hold_at_the_label_health_rules_thresholds() -> None:
+    rules = _label_rules()
+    readings = [_reading("label_disagreement_ratio", 0.4), _reading("label_health_score", 0.85)]
+    assert bad_labels(readings, rules, {}) == [
+        "label_disagreement_ratio 0.4 for fraud",
+        "label_health_score 0.85 for fraud",
+    ]
+    assert bad_labels([_reading("label_health_score", 0.95)], rules, {}) == []
+    assert bad_labels([_reading("label_coverage", 0.01)], rules, {}) == []  # sparse: no hold
+
+
+def test_a_models_own_label_limits_move_the_hold_as_they_move_its_alerts() -> None:
+    rules = _label_rules()
+    tolerant = parse_subjects(
+        {"fraud": {"label_copying_ratio": 0.3, "label_health_floor": 0.8}}, "vigil.yaml", "models"
+    )
+    readings = [_reading("label_disagreement_ratio", 0.4), _reading("label_health_score", 0.85)]
+    assert bad_labels(readings, rules, tolerant) == []
+    other = [_reading("label_health_score", 0.85, model="ranker")]  # not the tuned model
+    assert bad_labels(other, rules, tolerant) == ["label_health_score 0.85 for ranker"]
+
+
+def test_a_label_health_rule_turned_off_or_scoped_elsewhere_holds_nothing() -> None:
+    off = [dataclasses.replace(r, enabled=False) for r in _label_rules()]
+    assert bad_labels([_reading("label_health_score", 0.5)], off, {}) == []
+    elsewhere = [
+        dataclasses.replace(r, match=MappingProxyType({"model": "ranker"})) for r in _label_rules()
+    ]
+    assert bad_labels([_reading("label_health_score", 0.5)], elsewhere, {}) == []
+    assert label_refusal([]) is None
+    said = label_refusal(["labels look noisy"])
+    assert said is not None
+    assert said.startswith("label health is bad (labels look noisy)")

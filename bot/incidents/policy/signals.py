@@ -29,9 +29,10 @@ class SubjectPolicy:
 
     Besides what the classifier reads (``critical``, the SLAs), these carry the numbers the
     alerting rules take through ``threshold_from`` (``bot.rules.effective``): a model's
-    ``confidence_floor``, ``latency_p99_sla_ms`` and ``output_kl_threshold``, a service's
-    ``queue_capacity`` and ``capacity_rps``. None means unset: the rule stays off (or uses its
-    documented default) for that subject.
+    ``confidence_floor``, ``latency_p99_sla_ms``, ``output_kl_threshold`` and the label-health
+    limits ``label_copying_ratio`` and ``label_health_floor`` (which also hold automatic
+    retraining), a service's ``queue_capacity`` and ``capacity_rps``. None means unset: the
+    rule stays off (or uses its documented default) for that subject.
     """
 
     critical: bool = False
@@ -40,6 +41,8 @@ class SubjectPolicy:
     confidence_floor: float | None = None
     latency_p99_sla_ms: float | None = None
     output_kl_threshold: float | None = None
+    label_copying_ratio: float | None = None
+    label_health_floor: float | None = None
     queue_capacity: float | None = None
     capacity_rps: float | None = None
 
