@@ -1,7 +1,7 @@
 """The ``models:`` and ``services:`` sections of vigil.yaml: per-subject settings. Pure.
 
     models:
-      fraud-scorer: {critical: true, accuracy_sla: 90, confidence_floor: 0.6}
+      fraud-scorer: {critical: true, accuracy_sla: 90, confidence_floor: 0.6, max_label_delay: 2d}
     services:
       feature-store: {queue_capacity: 5000, capacity_rps: 800}
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Annotated
 
 from pydantic import BeforeValidator, model_validator
 
-from bot.config.checks import bounded_number, mapping
+from bot.config.checks import bounded_number, mapping, positive_duration
 from bot.config.model import ConfigModel, problem, validate_section
 from bot.incidents.policy.signals import SubjectPolicy
 
@@ -28,6 +29,10 @@ def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise problem("must be true or false")
     return value
+
+
+def _duration(value: object) -> timedelta | None:
+    return None if value is None else positive_duration(value)
 
 
 def _number(low: float, high: float, *, low_ok: bool) -> BeforeValidator:
@@ -68,8 +73,13 @@ class ModelSubject(_Subject):
     output_kl_threshold: Annotated[float | None, _number(0.0, math.inf, low_ok=False)] = None
     label_copying_ratio: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
     label_health_floor: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
+    label_coverage_floor: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
+    label_drift_threshold: Annotated[float | None, _number(0.0, math.inf, low_ok=False)] = None
+    max_label_delay: Annotated[timedelta | None, BeforeValidator(_duration)] = None
+    """A duration in vigil.yaml (``2d``); the rules read it in seconds."""
 
     def policy(self) -> SubjectPolicy:
+        delay = self.max_label_delay
         return replace(
             self._common(),
             confidence_floor=self.confidence_floor,
@@ -77,6 +87,9 @@ class ModelSubject(_Subject):
             output_kl_threshold=self.output_kl_threshold,
             label_copying_ratio=self.label_copying_ratio,
             label_health_floor=self.label_health_floor,
+            label_coverage_floor=self.label_coverage_floor,
+            label_drift_threshold=self.label_drift_threshold,
+            max_label_delay=delay.total_seconds() if delay is not None else None,
         )
 
 

@@ -11,6 +11,7 @@ import yaml
 from bot.config.load import load_settings, rule_files
 from bot.core.errors import ConfigError
 from bot.rules import default_rules_file, effective, load_rules
+from bot.rules.effective import threshold_for
 
 MODEL_KEYS = (
     "confidence_floor",
@@ -18,6 +19,8 @@ MODEL_KEYS = (
     "output_kl_threshold",
     "label_copying_ratio",
     "label_health_floor",
+    "label_coverage_floor",
+    "label_drift_threshold",
 )
 SERVICE_KEYS = ("queue_capacity", "capacity_rps")
 
@@ -75,9 +78,13 @@ def test_effective_reads_the_configured_names(tmp_path: Path) -> None:
         ("model", "latency_p99_sla_ms"),
         ("model", "label_copying_ratio"),
         ("model", "label_health_floor"),
+        ("model", "label_coverage_floor"),
+        ("model", "label_drift_threshold"),
+        ("model", "max_label_delay"),  # a duration in vigil.yaml, seconds to the rule
         ("heartbeat", "max_label_delay"),  # a duration in vigil.yaml, seconds to the rule
     }
-    models = {key: 0.5 for scope, key in needed if scope == "model"}
+    models: dict[str, object] = {key: 0.5 for scope, key in needed if scope == "model"}
+    models["max_label_delay"] = "2d"
     services = {key: 5.0 for scope, key in needed if scope == "service"}
     beats = {key: "6h" for scope, key in needed if scope == "heartbeat"}
     settings = settings_from(
@@ -119,6 +126,10 @@ def test_non_numbers_are_refused_naming_the_key(tmp_path: Path, scope: str, key:
         ("models", "output_kl_threshold", -1),
         ("models", "label_copying_ratio", 1.5),
         ("models", "label_health_floor", -0.1),
+        ("models", "label_coverage_floor", 2),
+        ("models", "label_drift_threshold", 0),
+        ("models", "max_label_delay", "0s"),
+        ("models", "max_label_delay", "soon"),
         ("services", "queue_capacity", -5),
         ("services", "capacity_rps", 0),
         ("services", "capacity_rps", float("inf")),
@@ -169,3 +180,14 @@ def test_rules_dir_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         rule_files(settings)
     assert caught.value.key == "rules_dir"
+
+
+def test_a_models_label_delay_is_written_as_a_duration_and_read_in_seconds(tmp_path: Path) -> None:
+    """``max_label_delay: 2d`` is the label-delay-high rule's threshold for that model,
+    in the seconds its samples are in; the other models keep the rule's day."""
+    settings = settings_from(tmp_path, {"models": {"fraud": {"max_label_delay": "2d"}}})
+    assert settings.incidents.models["fraud"].max_label_delay == 2 * 86400
+    [rule] = [r for r in load_rules([default_rules_file()]) if r.name == "label-delay-high"]
+    models = settings.incidents.models
+    assert threshold_for(rule, {"model": "fraud"}, models=models) == 2 * 86400
+    assert threshold_for(rule, {"model": "ranker"}, models=models) == 86400

@@ -30,8 +30,9 @@ class SubjectPolicy:
     Besides what the classifier reads (``critical``, the SLAs), these carry the numbers the
     alerting rules take through ``threshold_from`` (``bot.rules.effective``): a model's
     ``confidence_floor``, ``latency_p99_sla_ms``, ``output_kl_threshold`` and the label-health
-    limits ``label_copying_ratio`` and ``label_health_floor`` (which also hold automatic
-    retraining), a service's ``queue_capacity`` and ``capacity_rps``. None means unset: the
+    limits (``label_copying_ratio`` and ``label_health_floor``, which also hold automatic
+    retraining, ``label_coverage_floor``, ``label_drift_threshold``, ``max_label_delay`` in
+    seconds), a service's ``queue_capacity`` and ``capacity_rps``. None means unset: the
     rule stays off (or uses its documented default) for that subject.
     """
 
@@ -43,6 +44,9 @@ class SubjectPolicy:
     output_kl_threshold: float | None = None
     label_copying_ratio: float | None = None
     label_health_floor: float | None = None
+    label_coverage_floor: float | None = None
+    label_drift_threshold: float | None = None
+    max_label_delay: float | None = None
     queue_capacity: float | None = None
     capacity_rps: float | None = None
 
