@@ -34,11 +34,22 @@ def in_ci() -> bool:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that the kernel just called free (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that the kernel just called free (bind to port 0).
+
+    Under pytest-xdist each worker takes only ports of its own residue (port % workers ==
+    its index): the port is closed again before the child binds it, and the kernel could
+    hand the same one to the other worker's test meanwhile. The kernel starts each search
+    at a random port, so a few tries find one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if workers <= 1 or port % workers == index % workers:
+            return port
+    return port
 
 
 def clean_env(**extra: str) -> dict[str, str]:
