@@ -123,15 +123,16 @@ SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM (
 """
 """The public schema's shape, one hash: tables, columns, constraints, triggers, functions."""
 
-_migrated_shape: dict[str, str] = {}
-"""URL → the fingerprint of its schema as the migrations left it (once per run)."""
+_migrated: dict[str, tuple[str, str]] = {}
+"""URL → (the fingerprint of its schema as the migrations left it, the statement that empties
+it), read once per run: while the fingerprint holds, so do the tables and sequences."""
 
 
 async def _emptied(conn: asyncpg.Connection, url: str) -> bool:
     """Delete every row of a database still at the head in the migrations' shape, ids
     restarting at 1; False (nothing done) when it is not in that shape."""
-    shape = _migrated_shape.get(url)
-    if shape is None or await conn.fetchval(_FINGERPRINT) != shape:
+    known = _migrated.get(url)
+    if known is None or await conn.fetchval(_FINGERPRINT) != known[0]:
         return False
     try:
         stamped = await conn.fetchval("SELECT version_num FROM alembic_version")
@@ -139,6 +140,12 @@ async def _emptied(conn: asyncpg.Connection, url: str) -> bool:
         return False
     if stamped != SCHEMA_HEAD:
         return False
+    await conn.execute(known[1])
+    return True
+
+
+async def _emptying(conn: asyncpg.Connection) -> str:
+    """The statement that deletes every row of the database and restarts its ids."""
     tables = await conn.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
         "AND tablename <> 'alembic_version'"
@@ -150,8 +157,7 @@ async def _emptied(conn: asyncpg.Connection, url: str) -> bool:
     work += [f'DELETE FROM "{row[0]}"' for row in tables]  # noqa: S608  # names from pg_tables
     work += [f'ALTER SEQUENCE "{row[0]}" RESTART' for row in sequences]
     work += ["SET session_replication_role = DEFAULT"]
-    await conn.execute(";\n".join(work))
-    return True
+    return ";\n".join(work)
 
 
 async def migrated_postgres_url() -> str:
@@ -177,7 +183,7 @@ async def migrated_postgres_url() -> str:
         await database.dispose()
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        _migrated_shape[url] = await conn.fetchval(_FINGERPRINT)
+        _migrated[url] = (await conn.fetchval(_FINGERPRINT), await _emptying(conn))
     finally:
         await conn.close()
     return url

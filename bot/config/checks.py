@@ -71,6 +71,11 @@ def positive_duration(value: object) -> timedelta:
     return delta
 
 
+def optional_duration(value: object) -> timedelta | None:
+    """A :func:`positive_duration`, or None when unset."""
+    return None if value is None else positive_duration(value)
+
+
 def bounded_number(value: object, *, low: float, high: float, low_ok: bool) -> float:
     """A finite number above ``low`` (or equal to it when ``low_ok``) and at most ``high``."""
     if isinstance(value, bool) or not isinstance(value, int | float):

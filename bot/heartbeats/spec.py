@@ -25,7 +25,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from bot.config.checks import positive_duration
+from bot.config.checks import optional_duration, positive_duration
 from bot.config.model import ConfigModel, problem, validate_section
 from bot.core.durations import parse_duration
 from bot.core.errors import ConfigError
@@ -92,10 +92,6 @@ def _grace(value: object) -> timedelta | None:
     return None if value is None else parse_duration(value)  # 0s: late the moment it is due
 
 
-def _delay(value: object) -> timedelta | None:
-    return None if value is None else positive_duration(value)
-
-
 def _schema_hash(value: object) -> str | None:
     if value is None:
         return None
@@ -129,7 +125,7 @@ class HeartbeatSection(ConfigModel):
         default=None, validate_default=True
     )
     grace: Annotated[timedelta | None, BeforeValidator(_grace)] = None
-    max_label_delay: Annotated[timedelta | None, BeforeValidator(_delay)] = None
+    max_label_delay: Annotated[timedelta | None, BeforeValidator(optional_duration)] = None
     schema_hash: Annotated[str | None, BeforeValidator(_schema_hash)] = None
     labels: Annotated[dict[str, str], BeforeValidator(_labels)] = Field(default_factory=dict)
 

@@ -20,7 +20,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, model_validator
 
-from bot.config.checks import bounded_number, mapping, positive_duration
+from bot.config.checks import bounded_number, mapping, optional_duration
 from bot.config.model import ConfigModel, problem, validate_section
 from bot.incidents.policy.signals import SubjectPolicy
 
@@ -29,10 +29,6 @@ def _flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise problem("must be true or false")
     return value
-
-
-def _duration(value: object) -> timedelta | None:
-    return None if value is None else positive_duration(value)
 
 
 def _number(low: float, high: float, *, low_ok: bool) -> BeforeValidator:
@@ -75,7 +71,7 @@ class ModelSubject(_Subject):
     label_health_floor: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
     label_coverage_floor: Annotated[float | None, _number(0.0, 1.0, low_ok=True)] = None
     label_drift_threshold: Annotated[float | None, _number(0.0, math.inf, low_ok=False)] = None
-    max_label_delay: Annotated[timedelta | None, BeforeValidator(_duration)] = None
+    max_label_delay: Annotated[timedelta | None, BeforeValidator(optional_duration)] = None
     """A duration in vigil.yaml (``2d``); the rules read it in seconds."""
 
     def policy(self) -> SubjectPolicy:

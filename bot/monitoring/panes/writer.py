@@ -78,6 +78,16 @@ class _Post:
         return None if self.at is None else written.worked[self.at]
 
 
+def _fail(posts: Sequence[_Post], exc: BaseException) -> None:
+    """Answer ``posts`` with the write's error (each sender retries), then raise it again
+    if it stops the writer itself (cancelled, interrupted) rather than the write."""
+    for post in posts:
+        if not post.done.done():
+            post.done.set_exception(exc)
+    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+        raise exc
+
+
 @dataclass
 class _Batch:
     """The merged content of the next write, and each post as it came (its answer goes to
@@ -176,11 +186,7 @@ class PaneWriter:
                 if len(batch.posts) > 1 and refused(exc):
                     await self._alone(batch)  # one post's value: the others are not its fault
                     continue
-                for post in batch.posts:
-                    if not post.done.done():
-                        post.done.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
-                    raise
+                _fail(batch.posts, exc)
                 continue
             self.writes += 1
             for key, grown in grow.items():
@@ -208,10 +214,7 @@ class PaneWriter:
             try:
                 written = await self._store.write(post.deltas, post.awaiting, labels, work=work)
             except BaseException as exc:
-                if not post.done.done():
-                    post.done.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
-                    raise
+                _fail([post], exc)
                 continue
             self.writes += 1
             found = replace(post, at=0 if work else None).answer(written, iter(written.joined))
